@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// No Swift packages: Foundation, Dispatch and Synchronization from the toolchain, and
+// Debian's C libraries through one system-library target each.
+let strict: [SwiftSetting] = []
+
+let package = Package(
+    name: "refex",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "refex", targets: ["refex"]),
+    ],
+    targets: [
+        // C libraries: module map and shim.h only.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+
+        // Pure Swift on Foundation.
+        .target(name: "Logging", swiftSettings: strict),
+        .target(name: "Metrics", swiftSettings: strict),
+        .target(name: "JSON", swiftSettings: strict),
+        .target(name: "JSONSchema", dependencies: ["JSON"], swiftSettings: strict),
+        .target(name: "HTTP", dependencies: ["JSON"], swiftSettings: strict),
+
+        // The C boundary: these import C modules, and no C type leaves them.
+        .target(name: "Crypto", dependencies: ["COpenSSL"], swiftSettings: strict),
+        .target(name: "TLS", dependencies: ["COpenSSL", "Crypto"], swiftSettings: strict),
+
+        // I/O.
+        .target(name: "Server", dependencies: ["HTTP", "TLS", "Logging", "Metrics"], swiftSettings: strict),
+
+        // The daemon and the command line.
+        .target(
+            name: "Daemon",
+            dependencies: ["Server", "HTTP", "TLS", "Crypto", "JSON", "JSONSchema", "Logging", "Metrics"],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "refex", dependencies: ["Daemon", "JSON", "JSONSchema"], swiftSettings: strict),
+        .executableTarget(name: "refex-bench", dependencies: ["TLS"], path: "Benchmarks/LoadGenerator", swiftSettings: strict),
+
+        // Tests.
+        .target(name: "TestSupport", dependencies: ["JSON"], path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema", "JSON", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "JSON"], swiftSettings: strict),
+        .testTarget(name: "CryptoTests", dependencies: ["Crypto"], swiftSettings: strict),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "HTTP"], swiftSettings: strict),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "JSON", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "EndToEndTests", dependencies: ["JSON", "TestSupport"], swiftSettings: strict),
+    ]
+)

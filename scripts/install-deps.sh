@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages refex needs to build, test or run, and only those missing.
+# Usage: scripts/install-deps.sh [build|test|bench]   (each set includes the ones before it)
+set -euo pipefail
+
+want=(libssl-dev libcurl4-openssl-dev libsqlite3-dev pkg-config openssl)
+case "${1:-build}" in
+  build) ;;
+  test)  want+=(curl python3 sqlite3 binutils procps iproute2) ;;
+  bench) want+=(curl python3 sqlite3 binutils procps iproute2 nginx-light) ;;
+  *) echo "install-deps: unknown set '$1' (build, test or bench)" >&2; exit 2 ;;
+esac
+
+missing=()
+for pkg in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$pkg")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has empty package lists; refresh them once, then install.
+$sudo apt-get update -qq >&2 || true
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
