@@ -1,0 +1,469 @@
+/// An incremental, strict HTTP/1.1 request parser (RFC 9112) with no I/O.
+///
+/// Bytes go in with `append`; `next()` returns the next event: a whole request, a request
+/// for `100 Continue`, more data needed, or a failure. Anything ambiguous that could let two
+/// parsers disagree about where a request ends (both `Content-Length` and
+/// `Transfer-Encoding`, differing lengths, bare LF, obs-fold, whitespace before a colon) is
+/// refused. After a failure the parser stays failed: the connection must close.
+package struct HTTPRequestParser: Sendable {
+    /// Where the parser is in a request, for the connection's timeouts.
+    package enum Phase: Sendable, Hashable {
+        /// Between requests with nothing buffered.
+        case idle
+        /// Some of a request head has arrived.
+        case head
+        /// The head is complete; the body is arriving.
+        case body
+    }
+
+    package let limits: HTTPParserLimits
+
+    private var buffer: [UInt8] = []
+    /// The first byte not yet consumed.
+    private var position = 0
+    private var state: State = .head(scannedTo: 0, requestLineEnd: nil)
+    private var leadingEmptyLines = 0
+
+    private struct Head: Sendable {
+        var method: HTTPMethod
+        var target: String
+        var version: HTTPVersion
+        var headers: HTTPHeaders
+        var keepAlive: Bool
+        var expectsContinue: Bool
+    }
+
+    private enum State: Sendable {
+        /// `scannedTo` is relative to `position`: where the search for the blank line resumes.
+        case head(scannedTo: Int, requestLineEnd: Int?)
+        case fixedBody(Head, length: Int, continueOffered: Bool)
+        case chunkSize(Head, body: [UInt8], continueOffered: Bool)
+        case chunkData(Head, body: [UInt8], remaining: Int)
+        case chunkDataEnd(Head, body: [UInt8])
+        case trailers(Head, body: [UInt8], trailerBytes: Int)
+        case failed(HTTPParseError)
+    }
+
+    package init(limits: HTTPParserLimits = HTTPParserLimits()) {
+        self.limits = limits
+    }
+
+    /// Bytes received and not yet consumed by a complete request.
+    package var bufferedByteCount: Int { buffer.count - position }
+
+    package var phase: Phase {
+        switch state {
+        case .head: return bufferedByteCount == 0 ? .idle : .head
+        case .failed: return .idle
+        default: return .body
+        }
+    }
+
+    package mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        compactIfWorthIt()
+        buffer.append(contentsOf: bytes)
+    }
+
+    package mutating func append<Bytes: Sequence>(contentsOf bytes: Bytes) where Bytes.Element == UInt8 {
+        compactIfWorthIt()
+        buffer.append(contentsOf: bytes)
+    }
+
+    private mutating func compactIfWorthIt() {
+        if position == buffer.count {
+            buffer.removeAll(keepingCapacity: buffer.capacity <= 64 * 1024)
+            position = 0
+        } else if position > 4096 && position > buffer.count / 2 {
+            buffer.removeSubrange(0..<position)
+            position = 0
+        }
+    }
+
+    /// The next thing the connection should do.
+    package mutating func next() -> HTTPParserEvent {
+        switch state {
+        case .failed(let error):
+            return .failure(error)
+        case .head(let scannedTo, let requestLineEnd):
+            return parseHead(scannedTo: scannedTo, requestLineEnd: requestLineEnd)
+        case .fixedBody(let head, let length, let continueOffered):
+            if bufferedByteCount >= length {
+                let body = Array(buffer[position..<position + length])
+                position += length
+                return complete(head, body: body)
+            }
+            if head.expectsContinue && !continueOffered && bufferedByteCount == 0 {
+                state = .fixedBody(head, length: length, continueOffered: true)
+                return .expectContinue
+            }
+            return .needMoreData
+        case .chunkSize(let head, let body, let continueOffered):
+            if head.expectsContinue && !continueOffered && bufferedByteCount == 0 {
+                state = .chunkSize(head, body: body, continueOffered: true)
+                return .expectContinue
+            }
+            return parseChunkSize(head, body: body, continueOffered: continueOffered)
+        case .chunkData(let head, var body, let remaining):
+            let available = min(remaining, bufferedByteCount)
+            body.append(contentsOf: buffer[position..<position + available])
+            position += available
+            if available == remaining {
+                state = .chunkDataEnd(head, body: body)
+                return next()
+            }
+            state = .chunkData(head, body: body, remaining: remaining - available)
+            return .needMoreData
+        case .chunkDataEnd(let head, let body):
+            guard bufferedByteCount >= 2 else { return .needMoreData }
+            guard buffer[position] == 0x0D && buffer[position + 1] == 0x0A else {
+                return fail(.malformedChunk, "chunk data is not followed by CRLF")
+            }
+            position += 2
+            state = .chunkSize(head, body: body, continueOffered: true)
+            return next()
+        case .trailers(let head, let body, let trailerBytes):
+            return parseTrailers(head, body: body, trailerBytes: trailerBytes)
+        }
+    }
+
+    private mutating func fail(_ kind: HTTPParseError.Kind, _ detail: String) -> HTTPParserEvent {
+        let error = HTTPParseError(kind, detail)
+        state = .failed(error)
+        return .failure(error)
+    }
+
+    private mutating func complete(_ head: Head, body: [UInt8]) -> HTTPParserEvent {
+        state = .head(scannedTo: 0, requestLineEnd: nil)
+        leadingEmptyLines = 0
+        return .request(HTTPRequest(
+            method: head.method, target: head.target, version: head.version,
+            headers: head.headers, body: body, keepAlive: head.keepAlive
+        ))
+    }
+
+    // MARK: Head
+
+    private mutating func parseHead(scannedTo: Int, requestLineEnd: Int?) -> HTTPParserEvent {
+        // RFC 9112 §2.2: ignore a few empty lines before a request-line.
+        while requestLineEnd == nil, scannedTo == 0, bufferedByteCount >= 2,
+              buffer[position] == 0x0D, buffer[position + 1] == 0x0A, leadingEmptyLines < 4 {
+            position += 2
+            leadingEmptyLines += 1
+        }
+        let available = bufferedByteCount
+        if available == 0 { return .needMoreData }
+
+        var lineEnd = requestLineEnd
+        var scanned = scannedTo
+        let found: Int? = buffer.withUnsafeBufferPointer { all in
+            let bytes = UnsafeBufferPointer(rebasing: all[position...])
+            var index = scanned
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == 0x0A {
+                    if index == 0 || bytes[index - 1] != 0x0D { return -1 }  // bare LF
+                    if lineEnd == nil {
+                        lineEnd = index - 1
+                    } else if index >= 3, bytes[index - 2] == 0x0A, bytes[index - 3] == 0x0D {
+                        return index - 3
+                    }
+                } else if index > 0, bytes[index - 1] == 0x0D {
+                    return -2  // bare CR
+                }
+                index += 1
+            }
+            // The checks look backwards, so the next scan resumes where this one stopped.
+            scanned = bytes.count
+            return nil
+        }
+        if found == -1 { return fail(lineEnd == nil ? .malformedRequestLine : .malformedHeader, "a line ends in LF without CR") }
+        if found == -2 { return fail(lineEnd == nil ? .malformedRequestLine : .malformedHeader, "a CR is not followed by LF") }
+
+        if let end = found {
+            // The request line and "\r\n" end at `lineEnd + 2`; an empty header section ends at the same place.
+            guard let requestLineEnd = lineEnd else { return fail(.malformedRequestLine, "the request line is missing") }
+            return finishHead(requestLineEnd: requestLineEnd, headEnd: end)
+        }
+
+        if let lineEndNow = lineEnd {
+            if requestLineEnd == nil, case .failure(let error) = parseRequestLine(position..<position + lineEndNow) {
+                return fail(error.kind, error.detail)
+            }
+            if available - (lineEndNow + 2) > limits.maxHeaderBytes {
+                return fail(.headersTooLarge, "the header section is larger than \(limits.maxHeaderBytes) bytes")
+            }
+        } else if available > limits.maxTargetBytes + 64 {
+            return fail(.targetTooLong, "the request target is longer than \(limits.maxTargetBytes) bytes")
+        }
+        state = .head(scannedTo: scanned, requestLineEnd: lineEnd)
+        return .needMoreData
+    }
+
+    /// `requestLineEnd` is the offset of the request line's CR, `headEnd` of the CR that starts the blank line's CRLFCRLF.
+    private mutating func finishHead(requestLineEnd: Int, headEnd: Int) -> HTTPParserEvent {
+        let start = position
+        let lineResult = parseRequestLine(start..<start + requestLineEnd)
+        let method: HTTPMethod, target: String, version: HTTPVersion
+        switch lineResult {
+        case .failure(let error): return fail(error.kind, error.detail)
+        case .success(let parsed): (method, target, version) = parsed
+        }
+
+        let fieldsStart = start + requestLineEnd + 2
+        let fieldsEnd = max(fieldsStart, start + headEnd + 2)  // includes the last field's CRLF
+        if fieldsEnd - fieldsStart > limits.maxHeaderBytes {
+            return fail(.headersTooLarge, "the header section is larger than \(limits.maxHeaderBytes) bytes")
+        }
+        var headers = HTTPHeaders()
+        if let error = parseFields(fieldsStart..<fieldsEnd, into: &headers) {
+            return fail(error.kind, error.detail)
+        }
+        if headers.count > limits.maxHeaderCount {
+            return fail(.headersTooLarge, "more than \(limits.maxHeaderCount) header fields")
+        }
+        position = start + headEnd + 4
+
+        // Host (RFC 9112 §3.2): exactly one in HTTP/1.1.
+        let hosts = headers.values("host")
+        if version == .http1_1 && hosts.count != 1 {
+            return fail(.missingHost, hosts.isEmpty ? "an HTTP/1.1 request needs a Host header" : "more than one Host header")
+        }
+        if hosts.count > 1 { return fail(.missingHost, "more than one Host header") }
+
+        let connectionTokens = headers.tokens("connection")
+        let keepAlive: Bool
+        switch version {
+        case .http1_1: keepAlive = !connectionTokens.contains("close")
+        case .http1_0: keepAlive = connectionTokens.contains("keep-alive") && !connectionTokens.contains("close")
+        }
+
+        var expectsContinue = false
+        if let expect = headers["expect"], version == .http1_1 {
+            guard expect.lowercased() == "100-continue", headers.values("expect").count == 1 else {
+                return fail(.unsupportedExpectation, "only Expect: 100-continue is supported")
+            }
+            expectsContinue = true
+        }
+
+        var head = Head(
+            method: method, target: target, version: version, headers: headers,
+            keepAlive: keepAlive, expectsContinue: expectsContinue
+        )
+
+        // Message framing (RFC 9112 §6).
+        let transferCodings = headers.tokens("transfer-encoding")
+        let contentLengths = headers.values("content-length")
+        if headers.contains("transfer-encoding") {
+            guard contentLengths.isEmpty else {
+                return fail(.conflictingFraming, "a request must not have both Content-Length and Transfer-Encoding")
+            }
+            guard version == .http1_1 else {
+                return fail(.conflictingFraming, "Transfer-Encoding is not allowed in HTTP/1.0")
+            }
+            guard transferCodings == ["chunked"] else {
+                return fail(.unsupportedTransferCoding, "the only transfer coding accepted is chunked")
+            }
+            state = .chunkSize(head, body: [], continueOffered: false)
+            return next()
+        }
+        if !contentLengths.isEmpty {
+            var length: Int?
+            for field in contentLengths {
+                for item in field.split(separator: ",", omittingEmptySubsequences: false) {
+                    let text = item.trimmingOptionalWhitespace()
+                    guard !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                        return fail(.invalidContentLength, "Content-Length must be a decimal number")
+                    }
+                    // More digits than any allowed body could need: too large, whatever the value.
+                    let value = text.utf8.count > 18 ? Int.max : Int(text) ?? Int.max
+                    if let known = length, known != value {
+                        return fail(.invalidContentLength, "differing Content-Length values")
+                    }
+                    length = value
+                }
+            }
+            let bodyLength = length ?? 0
+            if bodyLength > limits.maxBodyBytes {
+                return fail(.bodyTooLarge, "the body is larger than \(limits.maxBodyBytes) bytes")
+            }
+            if bodyLength == 0 { head.expectsContinue = false }
+            state = .fixedBody(head, length: bodyLength, continueOffered: false)
+            return next()
+        }
+        if method.expectsContent {
+            return fail(.lengthRequired, "a \(method) request needs Content-Length or chunked Transfer-Encoding")
+        }
+        return complete(head, body: [])
+    }
+
+    private func parseRequestLine(_ range: Range<Int>) -> Result<(HTTPMethod, String, HTTPVersion), HTTPParseError> {
+        let line = buffer[range]
+        let parts = line.split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else {
+            return .failure(HTTPParseError(.malformedRequestLine, "the request line must be: method, target and version, separated by single spaces"))
+        }
+        guard parts[0].allSatisfy(isTokenByte) else {
+            return .failure(HTTPParseError(.malformedRequestLine, "the method is not a token"))
+        }
+        let versionBytes = Array(parts[2])
+        // HTTP-version = "HTTP/" DIGIT "." DIGIT
+        guard versionBytes.count == 8, versionBytes[0..<5].elementsEqual("HTTP/".utf8),
+              isDigit(versionBytes[5]), versionBytes[6] == 0x2E, isDigit(versionBytes[7]) else {
+            return .failure(HTTPParseError(.malformedRequestLine, "the HTTP version is malformed"))
+        }
+        let version: HTTPVersion
+        switch (versionBytes[5], versionBytes[7]) {
+        case (0x31, 0x31): version = .http1_1
+        case (0x31, 0x30): version = .http1_0
+        default:
+            return .failure(HTTPParseError(.unsupportedVersion, "refex speaks HTTP/1.1 (and HTTP/1.0)"))
+        }
+        let targetBytes = parts[1]
+        if targetBytes.count > limits.maxTargetBytes {
+            return .failure(HTTPParseError(.targetTooLong, "the request target is longer than \(limits.maxTargetBytes) bytes"))
+        }
+        guard targetBytes.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E && $0 != 0x23 }) else {
+            return .failure(HTTPParseError(.invalidTarget, "the request target has a character that is not allowed"))
+        }
+        let method = HTTPMethod(String(decoding: parts[0], as: UTF8.self))
+        let target = String(decoding: targetBytes, as: UTF8.self)
+        let isAsterisk = target == "*" && method == .options
+        guard target.hasPrefix("/") || isAsterisk else {
+            return .failure(HTTPParseError(.invalidTarget, "the request target must be an absolute path"))
+        }
+        return .success((method, target, version))
+    }
+
+    /// Parses `name: value CRLF` lines in `range` (which ends after the last CRLF).
+    private func parseFields(_ range: Range<Int>, into headers: inout HTTPHeaders) -> HTTPParseError? {
+        var lineStart = range.lowerBound
+        while lineStart < range.upperBound {
+            var lineEnd = lineStart
+            while lineEnd < range.upperBound && buffer[lineEnd] != 0x0D { lineEnd += 1 }
+            let line = buffer[lineStart..<lineEnd]
+            lineStart = lineEnd + 2
+            if line.isEmpty { continue }
+            if line.first == 0x20 || line.first == 0x09 {
+                return HTTPParseError(.malformedHeader, "obsolete line folding is not accepted")
+            }
+            guard let colon = line.firstIndex(of: 0x3A) else {
+                return HTTPParseError(.malformedHeader, "a header line has no colon")
+            }
+            let name = line[line.startIndex..<colon]
+            guard !name.isEmpty, name.allSatisfy(isTokenByte) else {
+                return HTTPParseError(.malformedHeader, "a header name is empty, has whitespace before the colon, or is not a token")
+            }
+            var valueStart = colon + 1
+            var valueEnd = line.endIndex
+            while valueStart < valueEnd && (buffer[valueStart] == 0x20 || buffer[valueStart] == 0x09) { valueStart += 1 }
+            while valueEnd > valueStart && (buffer[valueEnd - 1] == 0x20 || buffer[valueEnd - 1] == 0x09) { valueEnd -= 1 }
+            let value = buffer[valueStart..<valueEnd]
+            guard value.allSatisfy({ $0 == 0x09 || $0 >= 0x20 && $0 != 0x7F }) else {
+                return HTTPParseError(.malformedHeader, "a header value has a control character")
+            }
+            headers.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+        }
+        return nil
+    }
+
+    // MARK: Chunked
+
+    private mutating func parseChunkSize(_ head: Head, body: [UInt8], continueOffered: Bool) -> HTTPParserEvent {
+        let maxLine = 1024
+        var index = position
+        while index < buffer.count && buffer[index] != 0x0A {
+            index += 1
+            if index - position > maxLine { return fail(.malformedChunk, "a chunk-size line is too long") }
+        }
+        guard index < buffer.count else {
+            state = .chunkSize(head, body: body, continueOffered: continueOffered)
+            return .needMoreData
+        }
+        guard index > position, buffer[index - 1] == 0x0D else {
+            return fail(.malformedChunk, "a chunk-size line does not end in CRLF")
+        }
+        let line = buffer[position..<index - 1]
+        var size = 0
+        var digits = 0
+        var cursor = line.startIndex
+        while cursor < line.endIndex, let value = hexValue(line[cursor]) {
+            digits += 1
+            if digits > 15 { return fail(.bodyTooLarge, "the body is larger than \(limits.maxBodyBytes) bytes") }
+            size = size * 16 + Int(value)
+            cursor += 1
+        }
+        guard digits > 0 else { return fail(.malformedChunk, "a chunk size is not hexadecimal") }
+        // Optional chunk extensions: BWS ";" ... — ignored, but only after a valid size.
+        while cursor < line.endIndex && (line[cursor] == 0x20 || line[cursor] == 0x09) { cursor += 1 }
+        if cursor < line.endIndex {
+            guard line[cursor] == 0x3B else { return fail(.malformedChunk, "a chunk size is followed by something other than an extension") }
+            guard line[cursor...].allSatisfy({ $0 == 0x09 || $0 >= 0x20 && $0 != 0x7F }) else {
+                return fail(.malformedChunk, "a chunk extension has a control character")
+            }
+        }
+        position = index + 1
+        if size == 0 {
+            state = .trailers(head, body: body, trailerBytes: 0)
+            return next()
+        }
+        if body.count + size > limits.maxBodyBytes {
+            return fail(.bodyTooLarge, "the body is larger than \(limits.maxBodyBytes) bytes")
+        }
+        state = .chunkData(head, body: body, remaining: size)
+        return next()
+    }
+
+    private mutating func parseTrailers(_ head: Head, body: [UInt8], trailerBytes: Int) -> HTTPParserEvent {
+        // trailer-section = *( field-line CRLF ) CRLF; trailers are checked and discarded.
+        var lineStart = position
+        var total = trailerBytes
+        while true {
+            var index = lineStart
+            while index < buffer.count && buffer[index] != 0x0A { index += 1 }
+            if index >= buffer.count {
+                if total + (index - lineStart) > limits.maxHeaderBytes {
+                    return fail(.headersTooLarge, "the trailer section is larger than \(limits.maxHeaderBytes) bytes")
+                }
+                position = lineStart
+                state = .trailers(head, body: body, trailerBytes: total)
+                return .needMoreData
+            }
+            guard index > lineStart, buffer[index - 1] == 0x0D else {
+                return fail(.malformedChunk, "a trailer line does not end in CRLF")
+            }
+            total += index + 1 - lineStart
+            if total > limits.maxHeaderBytes {
+                return fail(.headersTooLarge, "the trailer section is larger than \(limits.maxHeaderBytes) bytes")
+            }
+            if index - 1 == lineStart {
+                position = index + 1
+                return complete(head, body: body)
+            }
+            var discarded = HTTPHeaders()
+            if let error = parseFields(lineStart..<index + 1, into: &discarded) {
+                return fail(error.kind, error.detail)
+            }
+            lineStart = index + 1
+        }
+    }
+}
+
+/// What the connection should do next.
+package enum HTTPParserEvent: Sendable {
+    case needMoreData
+    /// The head asked for `100 Continue` and its body has not started: send the interim response.
+    case expectContinue
+    case request(HTTPRequest)
+    case failure(HTTPParseError)
+}
+
+@inline(__always) func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+
+/// tchar (RFC 9110 §5.6.2).
+@inline(__always) func isTokenByte(_ byte: UInt8) -> Bool {
+    switch byte {
+    case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
+    case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E: return true
+    default: return false
+    }
+}

@@ -1,0 +1,67 @@
+/// Maps a method and path to a handler; built once, then read concurrently.
+///
+/// Patterns are literal segments and `:name` parameters (`/v1/referrals/:id`). Segments are
+/// percent-decoded before matching. A GET route also answers HEAD.
+package struct Router<Handler: Sendable>: Sendable {
+    private struct Entry: Sendable {
+        var method: HTTPMethod
+        var pattern: String
+        var segments: [Segment]
+        var handler: Handler
+    }
+
+    private enum Segment: Sendable, Hashable {
+        case literal(String)
+        case parameter(String)
+    }
+
+    private var entries: [Entry] = []
+
+    package init() {}
+
+    package mutating func add(_ method: HTTPMethod, _ pattern: String, _ handler: Handler) {
+        let segments = pattern.split(separator: "/", omittingEmptySubsequences: true).map { part -> Segment in
+            part.hasPrefix(":") ? .parameter(String(part.dropFirst())) : .literal(String(part))
+        }
+        precondition(!entries.contains { $0.method == method && $0.segments == segments }, "route \(method) \(pattern) added twice")
+        entries.append(Entry(method: method, pattern: pattern, segments: segments, handler: handler))
+    }
+
+    /// The outcome of looking a request up.
+    package enum Match: Sendable {
+        /// `pattern` is the route as written, e.g. for metrics labels.
+        case found(Handler, pattern: String, parameters: [String: String])
+        case methodNotAllowed(allowed: [HTTPMethod])
+        case notFound
+    }
+
+    package func match(_ method: HTTPMethod, path: Substring) -> Match {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+        // A trailing slash is a different resource; only "/" itself is an empty path.
+        let segments = (parts.count == 1 && parts.first == "") ? [] : parts.map { percentDecoded($0) }
+        var allowed: [HTTPMethod] = []
+        for entry in entries {
+            guard let parameters = bind(entry.segments, to: segments) else { continue }
+            if entry.method == method || (method == .head && entry.method == .get) {
+                return .found(entry.handler, pattern: entry.pattern, parameters: parameters)
+            }
+            allowed.append(entry.method)
+            if entry.method == .get { allowed.append(.head) }
+        }
+        return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
+    }
+
+    private func bind(_ pattern: [Segment], to segments: [String]) -> [String: String]? {
+        guard pattern.count == segments.count else { return nil }
+        var parameters: [String: String] = [:]
+        for (part, segment) in zip(pattern, segments) {
+            switch part {
+            case .literal(let text): if text != segment { return nil }
+            case .parameter(let name):
+                if segment.isEmpty { return nil }
+                parameters[name] = segment
+            }
+        }
+        return parameters
+    }
+}
