@@ -15,6 +15,7 @@ let package = Package(
         // C libraries: module map and shim.h only.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CLinux"),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // Pure Swift on Foundation.
@@ -29,7 +30,7 @@ let package = Package(
         .target(name: "TLS", dependencies: ["COpenSSL", "Crypto"], swiftSettings: strict),
 
         // I/O.
-        .target(name: "Server", dependencies: ["HTTP", "TLS", "Logging", "Metrics"], swiftSettings: strict),
+        .target(name: "Server", dependencies: ["CLinux", "HTTP", "TLS", "Logging", "Metrics"], swiftSettings: strict),
 
         // The daemon and the command line.
         .target(

@@ -1,4 +1,4 @@
-package import JSON
+import JSON
 
 /// A response: status, headers and the whole body.
 package struct HTTPResponse: Sendable {

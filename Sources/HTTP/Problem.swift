@@ -1,4 +1,4 @@
-package import JSON
+import JSON
 
 /// An RFC 9457 problem: thrown by handlers, answered as `application/problem+json`.
 ///

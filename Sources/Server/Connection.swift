@@ -1,0 +1,392 @@
+import Foundation
+internal import CLinux
+import HTTP
+import TLS
+
+/// One accepted socket: TLS handshake, then HTTP/1.1 requests answered in order.
+///
+/// Lives on one event loop and is only touched on that loop's thread; a response produced
+/// elsewhere comes back through `EventLoop.execute`. One request is handled at a time, so
+/// pipelined requests are answered in the order they came.
+final class Connection: EventLoopHandler, @unchecked Sendable {
+    // @unchecked: every stored property below is read and written on `loop`'s thread only.
+    private enum State {
+        case handshaking
+        case open
+        /// The last response is written and our side shut; reading and discarding until the peer closes,
+        /// so that unread request bytes do not turn our close into a reset that destroys the response.
+        case lingering(until: UInt64)
+        case closed
+    }
+
+    private static let maxBufferedInput = 4 * 1024 * 1024
+    private static let maxPendingOutput = 256 * 1024
+    private static let lingerTime: UInt64 = 2_000_000_000
+    private static let maxLingerBytes = 1024 * 1024
+
+    let fd: Int32
+    private let loop: EventLoop
+    private let core: ServerCore
+    private let listener: ListenerSpec
+    private let transport: any Transport
+    private var context: ConnectionContext
+    private var parser: HTTPRequestParser
+    private var state: State = .handshaking
+    private var interest: UInt32 = 0
+
+    private var inFlight = false
+    private var inFlightMethod = HTTPMethod.get
+    private var inFlightKeepAlive = true
+    private var outbound: [UInt8] = []
+    private var outboundStart = 0
+    private var closeWhenFlushed = false
+    private var peerClosedInput = false
+    /// TLS asked to write while reading (a key update, say): readable again once the socket is writable.
+    private var readNeedsWritable = false
+    private var rejectAtLimit: Bool
+    private var lingeredBytes = 0
+
+    private let acceptedAt: UInt64
+    private var idleSince: UInt64
+    private var phase: HTTPRequestParser.Phase = .idle
+    private var phaseStartedAt: UInt64
+    private var writeBlockedSince: UInt64?
+
+    init(fd: Int32, loop: EventLoop, core: ServerCore, listener: ListenerSpec, peer: ListenAddress?, rejectAtLimit: Bool) throws {
+        self.fd = fd
+        self.loop = loop
+        self.core = core
+        self.listener = listener
+        self.rejectAtLimit = rejectAtLimit
+        if let tls = listener.tls {
+            transport = try TLSTransport(context: tls.current, fd: fd)
+        } else {
+            transport = PlainTransport(fd: fd)
+        }
+        context = ConnectionContext(
+            id: core.nextConnectionID(), listener: listener.name, remoteAddress: peer,
+            peerCertificate: nil, tlsVersion: nil
+        )
+        parser = HTTPRequestParser(limits: core.configuration.parserLimits)
+        let now = MonotonicClock.now()
+        acceptedAt = now
+        idleSince = now
+        phaseStartedAt = now
+    }
+
+    /// Registers with the loop and starts the handshake.
+    func start() throws {
+        interest = refex_EPOLLIN
+        try loop.register(fd, events: interest, handler: self)
+        continueHandshake()
+    }
+
+    // MARK: Events
+
+    func handleEvents(_ events: UInt32) {
+        if events & (refex_EPOLLERR | refex_EPOLLHUP) != 0, events & refex_EPOLLIN == 0 {
+            close()
+            return
+        }
+        switch state {
+        case .handshaking:
+            continueHandshake()
+        case .open:
+            if events & refex_EPOLLOUT != 0 && hasPendingOutput {
+                flush()
+                if case .open = state, !hasPendingOutput { processRequests() }
+            }
+            let readable = events & (refex_EPOLLIN | refex_EPOLLERR | refex_EPOLLHUP) != 0
+                || (readNeedsWritable && events & refex_EPOLLOUT != 0)
+            if case .open = state, readable {
+                readAvailable()
+            }
+        case .lingering:
+            discardWhileLingering()
+        case .closed:
+            return
+        }
+    }
+
+    func handleTick(now: UInt64) {
+        switch state {
+        case .handshaking:
+            if now &- acceptedAt > core.configuration.handshakeTimeout.nanoseconds {
+                core.recordTimeout(listener: listener.name, phase: "handshake")
+                close()
+            }
+        case .open:
+            if let since = writeBlockedSince {
+                if now &- since > core.configuration.writeTimeout.nanoseconds {
+                    core.recordTimeout(listener: listener.name, phase: "write")
+                    close()
+                }
+                return
+            }
+            if inFlight || closeWhenFlushed { return }
+            if core.isDraining && phase == .idle {
+                close()
+                return
+            }
+            switch phase {
+            case .idle:
+                if now &- idleSince > core.configuration.idleTimeout.nanoseconds {
+                    core.recordTimeout(listener: listener.name, phase: "idle")
+                    close()
+                }
+            case .head:
+                if now &- phaseStartedAt > core.configuration.headerTimeout.nanoseconds { requestTimedOut(phase: "header") }
+            case .body:
+                if now &- phaseStartedAt > core.configuration.bodyTimeout.nanoseconds { requestTimedOut(phase: "body") }
+            }
+        case .lingering(let until):
+            if now > until { close() }
+        case .closed:
+            return
+        }
+    }
+
+    /// Called on the loop when the server starts draining: idle connections close now, busy ones after their response.
+    func drain() {
+        switch state {
+        case .handshaking:
+            close()
+        case .open:
+            if !inFlight && !hasPendingOutput && phase == .idle && !closeWhenFlushed { close() }
+        case .lingering, .closed:
+            return
+        }
+    }
+
+    /// Cuts the connection whatever it is doing (the drain deadline has passed).
+    func forceClose() { close() }
+
+    // MARK: Handshake
+
+    private func continueHandshake() {
+        switch transport.handshake() {
+        case .done:
+            state = .open
+            context.peerCertificate = transport.peerCertificate
+            context.tlsVersion = transport.protocolVersion
+            idleSince = MonotonicClock.now()
+            if rejectAtLimit {
+                queue(listener.responder.replyAtConnectionLimit(on: context), answering: .get, keepAlive: false)
+                closeWhenFlushed = true
+                flush()
+                return
+            }
+            readAvailable()
+        case .wantRead:
+            setInterest(refex_EPOLLIN)
+        case .wantWrite:
+            setInterest(refex_EPOLLOUT)
+        case .closed:
+            core.recordHandshakeFailure(reason: "eof")
+            close()
+        case .failed(let failure):
+            core.recordHandshakeFailure(reason: failure.reason)
+            close()
+        }
+    }
+
+    // MARK: Reading and requests
+
+    private var hasPendingOutput: Bool { outboundStart < outbound.count }
+
+    private func readAvailable() {
+        readNeedsWritable = false
+        while parser.bufferedByteCount < Connection.maxBufferedInput {
+            let result = transport.read(into: loop.readBuffer)
+            switch result {
+            case .done(let count):
+                guard count > 0 else { continue }
+                parser.append(UnsafeRawBufferPointer(rebasing: loop.readBuffer[0..<count]))
+                continue
+            case .wantRead:
+                break
+            case .wantWrite:
+                readNeedsWritable = true
+            case .closed:
+                peerClosedInput = true
+            case .failed:
+                close()
+                return
+            }
+            break
+        }
+        processRequests()
+        if peerClosedInput, !inFlight, !hasPendingOutput, case .open = state {
+            close()
+        }
+    }
+
+    /// Answers buffered requests until one must wait (handled elsewhere), more bytes are needed, or output backs up.
+    private func processRequests() {
+        while case .open = state, !inFlight, !closeWhenFlushed, outbound.count - outboundStart < Connection.maxPendingOutput {
+            let event = parser.next()
+            switch event {
+            case .needMoreData:
+                trackPhase()
+                if peerClosedInput && parser.phase != .idle {
+                    // The client stopped sending in the middle of a request: nothing to answer.
+                    closeWhenFlushed = true
+                }
+            case .expectContinue:
+                if !core.isDraining {
+                    outbound.append(contentsOf: HTTPResponseEncoder.continueResponse)
+                }
+                continue
+            case .request(let request):
+                dispatch(request)
+                continue
+            case .failure(let error):
+                queue(listener.responder.reply(toMalformed: error, on: context), answering: .get, keepAlive: false)
+                closeWhenFlushed = true
+            }
+            break
+        }
+        flush()
+    }
+
+    private func dispatch(_ request: HTTPRequest) {
+        inFlight = true
+        inFlightMethod = request.method
+        inFlightKeepAlive = request.keepAlive
+        phase = .idle
+        switch listener.responder.reply(to: request, on: context) {
+        case .now(let response):
+            finish(response)
+        case .later(let work):
+            let loop = self.loop
+            Task {
+                let response = await work()
+                loop.execute { self.completeLater(response) }
+            }
+        }
+    }
+
+    private func completeLater(_ response: HTTPResponse) {
+        guard case .open = state else { return }  // the client went away meanwhile
+        finish(response)
+        processRequests()
+    }
+
+    private func finish(_ response: HTTPResponse) {
+        inFlight = false
+        let keepAlive = inFlightKeepAlive && !core.isDraining && !peerClosedInput
+        queue(response, answering: inFlightMethod, keepAlive: keepAlive)
+        if !keepAlive { closeWhenFlushed = true }
+        idleSince = MonotonicClock.now()
+        phase = .idle
+        phaseStartedAt = idleSince
+    }
+
+    private func requestTimedOut(phase: String) {
+        core.recordTimeout(listener: listener.name, phase: phase)
+        queue(listener.responder.replyToTimeout(on: context), answering: .get, keepAlive: false)
+        closeWhenFlushed = true
+        flush()
+    }
+
+    private func trackPhase() {
+        let current = parser.phase
+        if current != phase {
+            phase = current
+            phaseStartedAt = MonotonicClock.now()
+        }
+    }
+
+    private func queue(_ response: HTTPResponse, answering method: HTTPMethod, keepAlive: Bool) {
+        outbound.append(contentsOf: HTTPResponseEncoder.encode(response, answering: method, keepAlive: keepAlive, date: loop.httpDate()))
+    }
+
+    // MARK: Writing
+
+    private func flush() {
+        while outboundStart < outbound.count {
+            let result = outbound.withUnsafeBytes { bytes in
+                transport.write(UnsafeRawBufferPointer(rebasing: bytes[outboundStart...]))
+            }
+            switch result {
+            case .done(let count):
+                outboundStart += count
+            case .wantWrite:
+                if writeBlockedSince == nil { writeBlockedSince = MonotonicClock.now() }
+                updateInterest()
+                return
+            case .wantRead:
+                updateInterest(extra: refex_EPOLLIN)
+                return
+            case .closed, .failed:
+                close()
+                return
+            }
+        }
+        if outbound.capacity > 64 * 1024 {
+            outbound = []
+        } else {
+            outbound.removeAll(keepingCapacity: true)
+        }
+        outboundStart = 0
+        writeBlockedSince = nil
+        if closeWhenFlushed {
+            beginLingeringClose()
+            return
+        }
+        updateInterest()
+    }
+
+    private func updateInterest(extra: UInt32 = 0) {
+        guard case .open = state else { return }
+        var wanted = extra
+        if hasPendingOutput || readNeedsWritable { wanted |= refex_EPOLLOUT }
+        if !inFlight && !closeWhenFlushed && !peerClosedInput && parser.bufferedByteCount < Connection.maxBufferedInput
+            && outbound.count - outboundStart < Connection.maxPendingOutput {
+            wanted |= refex_EPOLLIN
+        }
+        setInterest(wanted)
+    }
+
+    private func setInterest(_ events: UInt32) {
+        guard events != interest else { return }
+        interest = events
+        loop.modify(fd, events: events)
+    }
+
+    // MARK: Closing
+
+    private func beginLingeringClose() {
+        transport.shutdown()
+        Foundation.shutdown(fd, Int32(SHUT_WR))
+        state = .lingering(until: MonotonicClock.now() + Connection.lingerTime)
+        interest = refex_EPOLLIN
+        loop.modify(fd, events: interest)
+        discardWhileLingering()
+    }
+
+    private func discardWhileLingering() {
+        while true {
+            let count = retryingOnInterrupt { Foundation.read(fd, loop.readBuffer.baseAddress, loop.readBuffer.count) }
+            if count > 0 {
+                lingeredBytes += count
+                if lingeredBytes > Connection.maxLingerBytes {
+                    close()
+                    return
+                }
+                continue
+            }
+            if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
+            close()
+            return
+        }
+    }
+
+    private func close() {
+        if case .closed = state { return }
+        state = .closed
+        loop.unregister(fd)
+        Foundation.close(fd)
+        core.connectionClosed(listener: listener)
+    }
+}

@@ -1,0 +1,187 @@
+import Foundation
+import Synchronization
+import HTTP
+internal import CLinux
+
+/// What an event loop calls back: readiness on a registered fd, and a periodic tick for deadlines.
+protocol EventLoopHandler: AnyObject {
+    func handleEvents(_ events: UInt32)
+    /// Called every `EventLoop.tickInterval` with the monotonic time, to enforce deadlines.
+    func handleTick(now: UInt64)
+}
+
+/// One thread running epoll: the owner of every connection registered on it.
+///
+/// Handlers are only ever called, and connections only ever touched, on the loop's thread;
+/// other threads hand work to it with `execute`.
+final class EventLoop: @unchecked Sendable {
+    // Invariant: `handlers`, `stopped` and everything a handler owns are touched only on `thread`.
+    static let tickInterval: UInt64 = 250_000_000
+
+    let index: Int
+    private let epollFD: Int32
+    private let wakeFD: Int32
+    private let pending = Mutex<[@Sendable () -> Void]>([])
+    private var handlers: [Int32: any EventLoopHandler] = [:]
+    private var stopped = false
+    private let threadID = Mutex<pthread_t?>(nil)
+    private let finished = DispatchSemaphore(value: 0)
+    /// Scratch space for reads, shared by the loop's connections (they run one at a time).
+    let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+    private var cachedDate: (second: Int, text: String) = (0, "")
+
+    init(index: Int) throws {
+        self.index = index
+        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard epollFD >= 0 else { throw SystemCallError("epoll_create1") }
+        wakeFD = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
+        guard wakeFD >= 0 else {
+            close(epollFD)
+            throw SystemCallError("eventfd")
+        }
+        var event = epoll_event()
+        event.events = refex_EPOLLIN
+        event.data.fd = wakeFD
+        guard epoll_ctl(epollFD, EPOLL_CTL_ADD, wakeFD, &event) == 0 else {
+            close(epollFD)
+            close(wakeFD)
+            throw SystemCallError("epoll_ctl")
+        }
+    }
+
+    deinit {
+        close(epollFD)
+        close(wakeFD)
+        readBuffer.deallocate()
+    }
+
+    /// The `Date` header value for now, formatted once a second.
+    func httpDate() -> String {
+        let second = time(nil)
+        if second != cachedDate.second {
+            cachedDate = (second, HTTP.httpDate(secondsSince1970: second))
+        }
+        return cachedDate.text
+    }
+
+    /// Starts the loop on a new thread.
+    func start(name: String) {
+        let thread = Thread { [self] in
+            threadID.withLock { $0 = pthread_self() }
+            run()
+            finished.signal()
+        }
+        thread.name = name
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    var isRunning: Bool { threadID.withLock { $0 != nil } }
+
+    /// Runs queued tasks on the calling thread; only before `start`, while no thread owns the loop.
+    func runQueuedTasksBeforeStart() {
+        precondition(!isRunning, "the loop is running on its own thread")
+        runPendingTasks()
+    }
+
+    var inLoop: Bool {
+        threadID.withLock { id in id.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+    }
+
+    /// Runs `task` on the loop's thread, soon.
+    func execute(_ task: @escaping @Sendable () -> Void) {
+        let wasEmpty = pending.withLock { queue in
+            queue.append(task)
+            return queue.count == 1
+        }
+        if wasEmpty { wake() }
+    }
+
+    private func wake() {
+        var one: UInt64 = 1
+        _ = retryingOnInterrupt { write(wakeFD, &one, 8) }
+    }
+
+    /// Asks the loop to return after its current iteration; `waitUntilFinished` waits for it.
+    func stop() {
+        execute { [self] in stopped = true }
+    }
+
+    func waitUntilFinished() { finished.wait() }
+
+    // MARK: Registration (loop thread only)
+
+    func register(_ fd: Int32, events: UInt32, handler: any EventLoopHandler) throws {
+        var event = epoll_event()
+        event.events = events
+        event.data.fd = fd
+        guard epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0 else { throw SystemCallError("epoll_ctl add") }
+        handlers[fd] = handler
+    }
+
+    func modify(_ fd: Int32, events: UInt32) {
+        var event = epoll_event()
+        event.events = events
+        event.data.fd = fd
+        _ = epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, &event)
+    }
+
+    func unregister(_ fd: Int32) {
+        _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, nil)
+        handlers[fd] = nil
+    }
+
+    /// Every handler registered on this loop (for draining).
+    var registeredHandlers: [any EventLoopHandler] { Array(handlers.values) }
+
+    // MARK: The loop
+
+    private func run() {
+        var events = [epoll_event](repeating: epoll_event(), count: 256)
+        var nextTick = MonotonicClock.now() + EventLoop.tickInterval
+        while !stopped {
+            let now = MonotonicClock.now()
+            let timeout = nextTick > now ? Int32(min((nextTick - now) / 1_000_000 + 1, 1000)) : 0
+            let count = events.withUnsafeMutableBufferPointer { buffer in
+                epoll_wait(epollFD, buffer.baseAddress, Int32(buffer.count), timeout)
+            }
+            if count < 0 && errno != EINTR {
+                // epoll_wait fails only on programming errors (bad fd, bad buffer).
+                preconditionFailure("epoll_wait: \(SystemCallError("epoll_wait"))")
+            }
+            var index = 0
+            while index < Int(max(count, 0)) {
+                let event = events[index]
+                index += 1
+                let fd = event.data.fd
+                if fd == wakeFD {
+                    var value: UInt64 = 0
+                    _ = read(wakeFD, &value, 8)
+                    continue
+                }
+                // A handler closed by an earlier event in this batch is gone; its fd may even be reused.
+                handlers[fd]?.handleEvents(event.events)
+            }
+            runPendingTasks()
+            let after = MonotonicClock.now()
+            if after >= nextTick {
+                nextTick = after + EventLoop.tickInterval
+                for handler in Array(handlers.values) { handler.handleTick(now: after) }
+            }
+        }
+        // Whatever was queued after the stop still runs, so that nothing waits forever on it.
+        runPendingTasks()
+    }
+
+    private func runPendingTasks() {
+        while true {
+            let tasks = pending.withLock { queue -> [@Sendable () -> Void] in
+                let taken = queue
+                queue.removeAll(keepingCapacity: true)
+                return taken
+            }
+            if tasks.isEmpty { return }
+            for task in tasks { task() }
+        }
+    }
+}

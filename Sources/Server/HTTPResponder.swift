@@ -1,0 +1,42 @@
+import HTTP
+import TLS
+
+/// What the server knows about a connection, handed to the responder with each request.
+package struct ConnectionContext: Sendable {
+    /// Unique within the process.
+    package var id: UInt64
+    /// The listener's name, e.g. `api` or `ops`.
+    package var listener: String
+    package var remoteAddress: ListenAddress?
+    /// The client certificate that passed verification (TLS listeners only).
+    package var peerCertificate: Certificate?
+    /// `TLSv1.3` or `TLSv1.2`; nil on a plain listener.
+    package var tlsVersion: String?
+
+    package init(id: UInt64, listener: String, remoteAddress: ListenAddress?, peerCertificate: Certificate?, tlsVersion: String?) {
+        self.id = id
+        self.listener = listener
+        self.remoteAddress = remoteAddress
+        self.peerCertificate = peerCertificate
+        self.tlsVersion = tlsVersion
+    }
+}
+
+/// A response now, or work to run off the event loop that produces one.
+package enum Reply: Sendable {
+    /// Answered on the event loop: only for work that cannot block (lookups, small renders).
+    case now(HTTPResponse)
+    /// Run as a task; the connection waits for it without blocking its loop.
+    case later(@Sendable () async -> HTTPResponse)
+}
+
+/// Turns requests into responses. Called on an event loop thread: `reply` must not block.
+package protocol HTTPResponder: Sendable {
+    func reply(to request: HTTPRequest, on connection: ConnectionContext) -> Reply
+    /// The answer to a request that could not be parsed (the connection closes after it).
+    func reply(toMalformed error: HTTPParseError, on connection: ConnectionContext) -> HTTPResponse
+    /// The answer when the server is at its connection limit (the connection closes after it).
+    func replyAtConnectionLimit(on connection: ConnectionContext) -> HTTPResponse
+    /// The answer when a client was too slow sending its request (the connection closes after it).
+    func replyToTimeout(on connection: ConnectionContext) -> HTTPResponse
+}

@@ -1,0 +1,67 @@
+import Foundation
+internal import CLinux
+import Logging
+
+/// Accepts connections from one listening socket on one loop. Every loop has one per listening
+/// socket, registered with EPOLLEXCLUSIVE so that one loop wakes for each new connection.
+final class Listener: EventLoopHandler {
+    let spec: ListenerSpec
+    private let loop: EventLoop
+    private let core: ServerCore
+    private let logger: Logger
+    private var lastAcceptError: UInt64 = 0
+
+    init(spec: ListenerSpec, loop: EventLoop, core: ServerCore, logger: Logger) {
+        self.spec = spec
+        self.loop = loop
+        self.core = core
+        self.logger = logger
+    }
+
+    func handleEvents(_ events: UInt32) {
+        // A bounded batch, so that one busy listener cannot starve the loop's connections.
+        for _ in 0..<64 {
+            let accepted: (fd: Int32, peer: ListenAddress?)?
+            do {
+                accepted = try Socket.accept(spec.fd)
+            } catch {
+                // EMFILE and friends: log at most once a second and let the loop breathe.
+                let now = MonotonicClock.now()
+                if now &- lastAcceptError > 1_000_000_000 {
+                    lastAcceptError = now
+                    logger.error("accept failed", [("listener", spec.name), ("error", "\(error)")])
+                }
+                return
+            }
+            guard let (fd, peer) = accepted else { return }
+            if fd < 0 { continue }
+            admit(fd: fd, peer: peer)
+        }
+    }
+
+    private func admit(fd: Int32, peer: ListenAddress?) {
+        if spec.loopbackOnly && !(peer?.isLoopback ?? false) {
+            core.recordNonLoopbackRefused(listener: spec.name)
+            close(fd)
+            return
+        }
+        let admission = core.admit(listener: spec)
+        if admission == .closeNow {
+            close(fd)
+            core.connectionClosed(listener: spec)
+            return
+        }
+        do {
+            let connection = try Connection(
+                fd: fd, loop: loop, core: core, listener: spec, peer: peer, rejectAtLimit: admission == .answer503
+            )
+            try connection.start()
+        } catch {
+            logger.error("could not set up a connection", [("listener", spec.name), ("error", "\(error)")])
+            close(fd)
+            core.connectionClosed(listener: spec)
+        }
+    }
+
+    func handleTick(now: UInt64) {}
+}

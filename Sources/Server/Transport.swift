@@ -1,0 +1,55 @@
+import Foundation
+import TLS
+
+/// The byte stream under HTTP: TLS over a socket, or the socket itself (the loopback ops listener).
+protocol Transport: AnyObject {
+    func handshake() -> TLSIOResult
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> TLSIOResult
+    func write(_ buffer: UnsafeRawBufferPointer) -> TLSIOResult
+    /// Ends the session politely (TLS close_notify); the caller closes the socket.
+    func shutdown()
+    var peerCertificate: Certificate? { get }
+    var protocolVersion: String? { get }
+}
+
+final class TLSTransport: Transport {
+    private let connection: TLSConnection
+
+    init(context: TLSServerContext, fd: Int32) throws {
+        connection = try TLSConnection(server: context, fd: fd)
+    }
+
+    func handshake() -> TLSIOResult { connection.handshake() }
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> TLSIOResult { connection.read(into: buffer) }
+    func write(_ buffer: UnsafeRawBufferPointer) -> TLSIOResult { connection.write(buffer) }
+    func shutdown() { connection.shutdown() }
+    var peerCertificate: Certificate? { connection.peerCertificate }
+    var protocolVersion: String? { connection.protocolVersion }
+}
+
+final class PlainTransport: Transport {
+    private let fd: Int32
+
+    init(fd: Int32) { self.fd = fd }
+
+    func handshake() -> TLSIOResult { .done(0) }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> TLSIOResult {
+        let count = retryingOnInterrupt { Foundation.read(fd, buffer.baseAddress, buffer.count) }
+        if count > 0 { return .done(count) }
+        if count == 0 { return .closed }
+        if errno == EAGAIN || errno == EWOULDBLOCK { return .wantRead }
+        return .failed(TLSFailure(reason: "io", detail: SystemCallError("read").description))
+    }
+
+    func write(_ buffer: UnsafeRawBufferPointer) -> TLSIOResult {
+        let count = retryingOnInterrupt { send(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL)) }
+        if count >= 0 { return .done(count) }
+        if errno == EAGAIN || errno == EWOULDBLOCK { return .wantWrite }
+        return .failed(TLSFailure(reason: "io", detail: SystemCallError("send").description))
+    }
+
+    func shutdown() {}
+    var peerCertificate: Certificate? { nil }
+    var protocolVersion: String? { nil }
+}
