@@ -1,1 +1,6 @@
-print("refex")
+import Daemon
+import Foundation
+
+/// The `refex` command line. Each command prints what went wrong on stderr and exits non-zero.
+let arguments = Array(CommandLine.arguments.dropFirst())
+exit(CommandLineTool.run(arguments))

@@ -1,0 +1,145 @@
+import Foundation
+import HTTP
+import Logging
+import Server
+import Synchronization
+
+/// The partner listener: identifies the partner by certificate, routes, checks roles and
+/// media types, runs the endpoint, and records every answer.
+package final class APIResponder: HTTPResponder {
+    private let router: Router<Endpoint>
+    private let directory: Mutex<PartnerDirectory>
+    private let recorder: RequestRecorder
+    private let logger: Logger
+
+    package init(router: Router<Endpoint>, partners: PartnerDirectory, recorder: RequestRecorder, logger: Logger) {
+        self.router = router
+        directory = Mutex(partners)
+        self.recorder = recorder
+        self.logger = logger
+    }
+
+    /// Swaps in a reloaded partner list; the next request on any connection uses it.
+    package func replacePartners(_ partners: PartnerDirectory) {
+        directory.withLock { $0 = partners }
+    }
+
+    package func reply(to request: HTTPRequest, on connection: ConnectionContext) -> Reply {
+        let startedAt = monotonicNanoseconds()
+        let requestID = makeRequestID()
+
+        let recorder = self.recorder
+        let method = request.method.rawValue
+        @Sendable func answer(_ response: HTTPResponse, route: String, partner: String?) -> HTTPResponse {
+            var response = response
+            response.headers.set("x-request-id", requestID)
+            response.headers.set("cache-control", "no-store")
+            response.headers.set("x-content-type-options", "nosniff")
+            recorder.record(
+                listener: connection.listener, requestID: requestID, partner: partner, method: method,
+                route: route, status: response.status.code, startedAt: startedAt
+            )
+            return response
+        }
+
+        guard let certificate = connection.peerCertificate,
+              let partner = directory.withLock({ $0.partner(for: certificate) }) else {
+            let fingerprint = connection.peerCertificate?.sha256Fingerprint ?? "none"
+            return .now(answer(Problem(
+                .forbidden, slug: "unknown-certificate", title: "Certificate not registered",
+                detail: "This client certificate is valid but belongs to no partner. Ask the refex operator to register it (SHA-256 \(fingerprint))."
+            ).response, route: "unmatched", partner: nil))
+        }
+
+        let endpoint: Endpoint
+        let route: String
+        let parameters: [String: String]
+        switch router.match(request.method, path: request.path) {
+        case .notFound:
+            return .now(answer(Problem.notFound().response, route: "unmatched", partner: partner.id))
+        case .methodNotAllowed(let allowed):
+            return .now(answer(Problem.methodNotAllowed(allowed: allowed).response, route: "unmatched", partner: partner.id))
+        case .found(let found, let pattern, let values):
+            endpoint = found
+            route = pattern
+            parameters = values
+        }
+        if !endpoint.roles.isEmpty && endpoint.roles.isDisjoint(with: partner.roles) {
+            let needed = endpoint.roles.sorted().map(\.rawValue).joined(separator: " or ")
+            return .now(answer(Problem(
+                .forbidden, slug: "role-required", title: "Role required",
+                detail: "This needs the \(needed) role, which partner \(partner.id) does not have."
+            ).response, route: route, partner: partner.id))
+        }
+        if !request.body.isEmpty && !request.hasJSONBody {
+            return .now(answer(Problem.unsupportedMediaType().response, route: route, partner: partner.id))
+        }
+
+        let context = RequestContext(
+            request: request, partner: partner, parameters: parameters, requestID: requestID,
+            connection: connection, logger: logger.with("request", requestID)
+        )
+        switch endpoint.work {
+        case .immediate(let body):
+            return .now(answer(run(context) { try body(context) }, route: route, partner: partner.id))
+        case .deferred(let body):
+            let logger = self.logger
+            let partnerID = partner.id
+            return .later {
+                let response: HTTPResponse
+                do {
+                    response = try await body(context)
+                } catch let problem as Problem {
+                    response = problem.response
+                } catch {
+                    logger.error("request failed", [("request", requestID), ("error", String(describing: type(of: error)))])
+                    response = Problem.internalError(requestID: requestID).response
+                }
+                return answer(response, route: route, partner: partnerID)
+            }
+        }
+    }
+
+    private func run(_ context: RequestContext, _ body: () throws -> HTTPResponse) -> HTTPResponse {
+        do {
+            return try body()
+        } catch let problem as Problem {
+            return problem.response
+        } catch {
+            logger.error("request failed", [("request", context.requestID), ("error", String(describing: type(of: error)))])
+            return Problem.internalError(requestID: context.requestID).response
+        }
+    }
+
+    package func reply(toMalformed error: HTTPParseError, on connection: ConnectionContext) -> HTTPResponse {
+        let requestID = makeRequestID()
+        var response = Problem(error).response
+        response.headers.set("x-request-id", requestID)
+        let partner = connection.peerCertificate.flatMap { certificate in directory.withLock { $0.partner(for: certificate) } }
+        recorder.record(
+            listener: connection.listener, requestID: requestID, partner: partner?.id, method: "-",
+            route: "malformed", status: response.status.code, startedAt: monotonicNanoseconds()
+        )
+        return response
+    }
+
+    package func replyAtConnectionLimit(on connection: ConnectionContext) -> HTTPResponse {
+        var problem = Problem(
+            .serviceUnavailable, slug: "connection-limit", title: "Too many connections",
+            detail: "refex is at its connection limit; retry shortly, and reuse connections (keep-alive)."
+        )
+        problem.headers.set("retry-after", "1")
+        recorder.record(
+            listener: connection.listener, requestID: makeRequestID(), partner: nil, method: "-",
+            route: "connection-limit", status: 503, startedAt: monotonicNanoseconds()
+        )
+        return problem.response
+    }
+
+    package func replyToTimeout(on connection: ConnectionContext) -> HTTPResponse {
+        Problem(
+            .requestTimeout, slug: "request-timeout", title: "Request too slow",
+            detail: "The request did not arrive within the time allowed; the connection is closed."
+        ).response
+    }
+}

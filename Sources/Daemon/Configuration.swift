@@ -1,0 +1,27 @@
+import Foundation
+import HTTP
+import Logging
+import Server
+
+/// refex's configuration, as read from its JSON file (see README, "Configuration").
+/// Relative paths are resolved against the config file's folder.
+package struct Configuration: Sendable {
+    /// The config file this came from.
+    package var path: String
+    /// The mutual-TLS listener for partners.
+    package var listen: ListenAddress
+    /// The plain-HTTP loopback listener for /healthz, /readyz and /metrics.
+    package var ops: ListenAddress
+    package var tls: TLSFiles
+    package var server: ServerConfiguration
+    package var logLevel: Logger.Level
+    package var partners: [Partner]
+
+    package struct TLSFiles: Sendable, Hashable {
+        package var certificate: String
+        /// Read from `$CREDENTIALS_DIRECTORY/tls-key` instead when systemd passes that credential.
+        package var privateKey: String
+        package var clientCA: String
+        package var crl: String?
+    }
+}

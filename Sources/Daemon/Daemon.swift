@@ -1,0 +1,178 @@
+import Foundation
+import HTTP
+import Logging
+import Metrics
+import Server
+import Synchronization
+
+/// `refex serve`: listeners, signals, systemd notification and the watchdog around the server.
+package final class Daemon: Sendable {
+    private let configPath: String
+    private let logger: Logger
+    private let metrics: MetricsRegistry
+    private let server: HTTPServer
+    private let tls: TLSContextHolder
+    private let api: APIResponder
+    private let notifier: SystemdNotifier
+    private let current: Mutex<LoadedConfiguration>
+    private let stopped = DispatchSemaphore(value: 0)
+    private let stopping = Atomic<Bool>(false)
+    private let signalSources = Mutex<RetainedSignalSources?>(nil)
+    private let reloads: Counter
+
+    /// Loads the config, binds the listeners and prepares everything; `run()` serves.
+    /// Throws `ConfigurationError` or `StartupError`, each naming every problem.
+    package init(configPath: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        self.configPath = configPath
+        let loaded = try ConfigurationLoader.load(path: configPath, environment: environment)
+        let configuration = loaded.configuration
+        logger = Logger(sink: StandardErrorLogSink(), level: configuration.logLevel)
+        metrics = MetricsRegistry()
+        notifier = SystemdNotifier(environment: environment)
+        current = Mutex(loaded)
+        tls = TLSContextHolder(loaded.tlsContext)
+        reloads = metrics.counter("refex_config_reloads_total", help: "Config reloads on SIGHUP, by result.", labelNames: ["result"])
+
+        let listeners = try ListenerSockets.open(api: configuration.listen, ops: configuration.ops, environment: environment)
+        server = try HTTPServer(configuration: configuration.server, metrics: metrics, logger: logger)
+        let recorder = RequestRecorder(logger: logger, metrics: metrics)
+        api = APIResponder(router: Routes.make(), partners: loaded.partners, recorder: recorder, logger: logger)
+        let tls = self.tls
+        let ops = OpsResponder(metrics: metrics, recorder: recorder) {
+            var problems: [String] = []
+            if tls.current.certificate.notAfter < Date() { problems.append("the server certificate has expired") }
+            return problems
+        }
+        try server.addListener(ListenerSpec(
+            name: "api", fd: listeners.api, tls: tls, responder: api, maxConnections: configuration.server.maxConnections
+        ))
+        try server.addListener(ListenerSpec(
+            name: "ops", fd: listeners.ops, tls: nil, responder: ops, maxConnections: 64, loopbackOnly: true
+        ))
+    }
+
+    /// Serves until SIGTERM or SIGINT, then drains and returns.
+    package func run() {
+        // Writes to a socket the peer closed must fail with EPIPE, not kill the process.
+        signal(SIGPIPE, SIG_IGN)
+        installSignalHandlers()
+        server.start()
+        let configuration = current.withLock { $0.configuration }
+        notifier.notify("READY=1\nSTATUS=serving partners on \(configuration.listen)\nMAINPID=\(getpid())")
+        logger.notice("refex serving", [
+            ("listen", configuration.listen.description), ("ops", configuration.ops.description),
+            ("partners", String(configuration.partners.count)),
+        ])
+        startWatchdog()
+        stopped.wait()
+    }
+
+    private func installSignalHandlers() {
+        let queue = DispatchQueue(label: "refex.signals")
+        var sources: [any DispatchSourceSignal] = []
+        for number in [SIGHUP, SIGTERM, SIGINT] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
+            source.setEventHandler { [self] in
+                if number == SIGHUP { reload() } else { stop(signal: number) }
+            }
+            source.resume()
+            sources.append(source)
+        }
+        let retained = RetainedSignalSources(sources: sources)
+        signalSources.withLock { $0 = retained }
+    }
+
+    /// SIGHUP: a new config, certificate, client CA and CRL for new handshakes and requests; on any
+    /// problem the old config stays and every problem is logged.
+    package func reload() {
+        notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(monotonicNanoseconds() / 1000)")
+        defer { notifier.notify("READY=1\nSTATUS=serving") }
+        let loaded: LoadedConfiguration
+        do {
+            loaded = try ConfigurationLoader.load(path: configPath)
+        } catch let error as ConfigurationError {
+            reloads.increment(["refused"])
+            logger.error("config reload refused; the running config stays", [("problems", String(error.problems.count))])
+            for problem in error.problems { logger.error("config problem", [("problem", problem)]) }
+            return
+        } catch {
+            reloads.increment(["refused"])
+            logger.error("config reload refused; the running config stays", [("error", "\(error)")])
+            return
+        }
+        let old = current.withLock { $0.configuration }
+        let new = loaded.configuration
+        if old.listen != new.listen || old.ops != new.ops {
+            logger.warning("listen addresses change only on restart")
+        }
+        if old.server.maxConnections != new.server.maxConnections || old.server.parserLimits != new.server.parserLimits {
+            logger.warning("limits change only on restart")
+        }
+        tls.replace(with: loaded.tlsContext)
+        api.replacePartners(loaded.partners)
+        current.withLock { $0 = loaded }
+        reloads.increment(["applied"])
+        logger.notice("config reloaded", [("partners", String(new.partners.count))])
+    }
+
+    private func stop(signal number: Int32) {
+        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        notifier.notify("STOPPING=1\nSTATUS=draining")
+        logger.notice("stopping: draining connections", [("signal", number == SIGTERM ? "SIGTERM" : "SIGINT")])
+        server.shutdown()
+        logger.notice("stopped")
+        stopped.signal()
+    }
+
+    /// Pings systemd only while every event loop answers: a stuck loop stops the pings and systemd restarts refex.
+    private func startWatchdog() {
+        guard notifier.isActive, let interval = SystemdNotifier.watchdogInterval() else { return }
+        let thread = Thread { [self] in
+            while !stopping.load(ordering: .acquiring) {
+                let started = monotonicNanoseconds()
+                if server.loopsAreResponsive(within: interval / 2) {
+                    notifier.notify("WATCHDOG=1")
+                } else {
+                    logger.critical("an event loop is not responding; withholding the watchdog ping")
+                }
+                let elapsed = monotonicNanoseconds() &- started
+                let wait = interval.nanoseconds > elapsed ? interval.nanoseconds - elapsed : 0
+                usleep(useconds_t(min(wait / 1000, UInt64(UInt32.max))))
+            }
+        }
+        thread.name = "refex-watchdog"
+        thread.start()
+    }
+}
+
+/// A problem that stops start-up, in one line.
+package struct StartupError: Error, Sendable, CustomStringConvertible {
+    package var description: String
+
+    package init(_ description: String) { self.description = description }
+}
+
+/// The listening sockets: passed by systemd (socket activation) or bound here.
+enum ListenerSockets {
+    static func open(api: ListenAddress, ops: ListenAddress, environment: [String: String]) throws -> (api: Int32, ops: Int32) {
+        let apiFD: Int32
+        do {
+            apiFD = try Socket.listen(on: api)
+        } catch {
+            throw StartupError("cannot listen on \(api) (listen): \(error)")
+        }
+        do {
+            return (apiFD, try Socket.listen(on: ops))
+        } catch {
+            close(apiFD)
+            throw StartupError("cannot listen on \(ops) (ops): \(error)")
+        }
+    }
+}
+
+/// Keeps the signal sources alive (a released source stops delivering).
+struct RetainedSignalSources: @unchecked Sendable {
+    // Only stored, never used after set-up: there is nothing to race on.
+    let sources: [any DispatchSourceSignal]
+}

@@ -1,0 +1,59 @@
+import HTTP
+import JSON
+import Metrics
+import Server
+
+/// The loopback listener: liveness, readiness and Prometheus metrics, no authentication.
+package final class OpsResponder: HTTPResponder {
+    private let metrics: MetricsRegistry
+    private let recorder: RequestRecorder
+    /// What stops refex from being ready, empty when ready.
+    private let readinessProblems: @Sendable () -> [String]
+
+    package init(metrics: MetricsRegistry, recorder: RequestRecorder, readinessProblems: @escaping @Sendable () -> [String]) {
+        self.metrics = metrics
+        self.recorder = recorder
+        self.readinessProblems = readinessProblems
+    }
+
+    package func reply(to request: HTTPRequest, on connection: ConnectionContext) -> Reply {
+        let startedAt = monotonicNanoseconds()
+        let response: HTTPResponse
+        var route = String(request.path)
+        if request.method != .get && request.method != .head {
+            response = Problem.methodNotAllowed(allowed: [.get, .head]).response
+        } else {
+            switch request.path {
+            case "/healthz":
+                response = HTTPResponse(json: ["status": "ok"])
+            case "/readyz":
+                let problems = readinessProblems()
+                response = problems.isEmpty
+                    ? HTTPResponse(json: ["status": "ready"])
+                    : HTTPResponse(status: .serviceUnavailable, json: ["status": "not-ready", "problems": .array(problems.map { .string($0) })])
+            case "/metrics":
+                response = HTTPResponse(text: metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+            default:
+                route = "unmatched"
+                response = Problem.notFound().response
+            }
+        }
+        recorder.record(
+            listener: connection.listener, requestID: "-", partner: nil, method: request.method.rawValue,
+            route: route, status: response.status.code, startedAt: startedAt
+        )
+        return .now(response)
+    }
+
+    package func reply(toMalformed error: HTTPParseError, on connection: ConnectionContext) -> HTTPResponse {
+        Problem(error).response
+    }
+
+    package func replyAtConnectionLimit(on connection: ConnectionContext) -> HTTPResponse {
+        Problem(.serviceUnavailable, slug: "connection-limit", title: "Too many connections", detail: "Retry shortly.").response
+    }
+
+    package func replyToTimeout(on connection: ConnectionContext) -> HTTPResponse {
+        Problem(.requestTimeout, slug: "request-timeout", title: "Request too slow", detail: "The connection is closed.").response
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import Logging
+import Metrics
+
+/// One log line and the metrics for every answered request: ids, route, status and duration only.
+package struct RequestRecorder: Sendable {
+    private let logger: Logger
+    private let requests: Counter
+    private let durations: Histogram
+
+    package init(logger: Logger, metrics: MetricsRegistry) {
+        self.logger = logger
+        requests = metrics.counter(
+            "refex_http_requests_total", help: "HTTP requests answered, by listener, route, method and status.",
+            labelNames: ["listener", "route", "method", "status"]
+        )
+        durations = metrics.histogram(
+            "refex_http_request_duration_seconds", help: "Time from a complete request to its response, by listener and route.",
+            labelNames: ["listener", "route"]
+        )
+    }
+
+    package func record(
+        listener: String, requestID: String, partner: String?, method: String, route: String, status: Int, startedAt: UInt64
+    ) {
+        let seconds = Double(monotonicNanoseconds() &- startedAt) / 1e9
+        requests.increment([listener, route, method, String(status)])
+        durations.observe(seconds, [listener, route])
+        let level: Logger.Level = status >= 500 ? .error : .info
+        logger.log(level, "request", [
+            ("id", requestID), ("listener", listener), ("partner", partner ?? "-"), ("method", method),
+            ("route", route), ("status", String(status)), ("duration_ms", String(format: "%.2f", seconds * 1000)),
+        ])
+    }
+}
+
+/// Nanoseconds on CLOCK_MONOTONIC.
+package func monotonicNanoseconds() -> UInt64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+}
+
+/// A short random id for a request, to match a log line with what a partner reports.
+package func makeRequestID() -> String {
+    var generator = SystemRandomNumberGenerator()
+    let value = String(generator.next() as UInt64, radix: 16)
+    return String(repeating: "0", count: 16 - value.count) + value
+}

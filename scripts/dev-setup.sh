@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The development setup under DIR (default .dev): a PKI and a config for `refex serve`.
+# Idempotent: an existing PKI and config are kept.
+#   scripts/dev-setup.sh [DIR]              make what is missing
+#   scripts/dev-setup.sh --print-curl [DIR] print a curl command that works against `make run`
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+print_curl=0
+if [ "${1:-}" = "--print-curl" ]; then print_curl=1; shift; fi
+dir="${1:-.dev}"
+pki="$dir/pki"
+
+if [ $print_curl -eq 1 ]; then
+  cat <<TXT
+
+refex is starting on https://127.0.0.1:8443 (partners, mutual TLS) and http://127.0.0.1:9090 (ops).
+Try, from another terminal in $(pwd):
+
+  curl --cacert $pki/ca.crt --cert $pki/police.crt --key $pki/police.key https://localhost:8443/v1/whoami
+  curl http://127.0.0.1:9090/metrics
+
+TXT
+  exit 0
+fi
+
+mkdir -p "$dir"
+certs/dev-pki.sh "$pki"
+
+config="$dir/refex.json"
+if [ ! -f "$config" ] || [ "$pki/ca.crt" -nt "$config" ]; then
+  fingerprint() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2; }
+  name() { openssl x509 -in "$1" -noout "-$2" -nameopt RFC2253 | sed "s/^$2=//"; }
+  cat > "$config" <<JSON
+{
+  "listen": "127.0.0.1:8443",
+  "ops": "127.0.0.1:9090",
+  "logLevel": "info",
+  "tls": {
+    "certificate": "pki/server.crt",
+    "privateKey": "pki/server.key",
+    "clientCA": "pki/ca.crt",
+    "crl": "pki/crl.pem"
+  },
+  "limits": {
+    "maxBodyBytes": 1048576,
+    "maxHeaderBytes": 16384,
+    "maxConnections": 1024,
+    "headerTimeoutSeconds": 10,
+    "bodyTimeoutSeconds": 30,
+    "idleTimeoutSeconds": 60
+  },
+  "partners": [
+    { "id": "police", "name": "Development Constabulary", "roles": ["refer"],
+      "certificates": [{ "sha256": "$(fingerprint "$pki/police.crt")" }] },
+    { "id": "partner-b", "name": "Partner Agency B", "roles": ["refer"],
+      "certificates": [{ "subject": "$(name "$pki/partner-b.crt" subject)", "issuer": "$(name "$pki/partner-b.crt" issuer)" }] },
+    { "id": "hub-admin", "name": "Victim and Witness Hub", "roles": ["admin", "override"],
+      "certificates": [{ "sha256": "$(fingerprint "$pki/hub-admin.crt")" }] },
+    { "id": "sink", "name": "Development recipient", "roles": ["receive"],
+      "certificates": [{ "sha256": "$(fingerprint "$pki/sink.crt")" }] },
+    { "id": "revoked-partner", "name": "A partner whose certificate was revoked", "roles": ["refer"],
+      "certificates": [{ "sha256": "$(fingerprint "$pki/revoked.crt")" }] },
+    { "id": "expired-partner", "name": "A partner whose certificate expired", "roles": ["refer"],
+      "certificates": [{ "sha256": "$(fingerprint "$pki/expired.crt")" }] }
+  ]
+}
+JSON
+  echo "dev-setup: wrote $config" >&2
+fi
