@@ -142,8 +142,9 @@ package enum ConfigurationLoader {
             host = text[..<colon]
             portText = text[text.index(after: colon)...]
         }
-        guard let port = UInt16(portText), port > 0 else {
-            reader.problem(path, "the port must be a number from 1 to 65535")
+        // Port 0 asks the kernel for a free port; refex reports the one it got when it is ready.
+        guard let port = UInt16(portText) else {
+            reader.problem(path, "the port must be a number from 0 to 65535")
             return nil
         }
         var scratch = [UInt8](repeating: 0, count: 16)

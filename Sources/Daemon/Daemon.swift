@@ -19,6 +19,7 @@ package final class Daemon: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let signalSources = Mutex<RetainedSignalSources?>(nil)
     private let reloads: Counter
+    private let boundAddresses: (api: ListenAddress, ops: ListenAddress)
 
     /// Loads the config, binds the listeners and prepares everything; `run()` serves.
     /// Throws `ConfigurationError` or `StartupError`, each naming every problem.
@@ -34,6 +35,10 @@ package final class Daemon: Sendable {
         reloads = metrics.counter("refex_config_reloads_total", help: "Config reloads on SIGHUP, by result.", labelNames: ["result"])
 
         let listeners = try ListenerSockets.open(api: configuration.listen, ops: configuration.ops, environment: environment)
+        boundAddresses = (
+            Socket.localAddress(of: listeners.api) ?? configuration.listen,
+            Socket.localAddress(of: listeners.ops) ?? configuration.ops
+        )
         server = try HTTPServer(configuration: configuration.server, metrics: metrics, logger: logger)
         let recorder = RequestRecorder(logger: logger, metrics: metrics)
         api = APIResponder(router: Routes.make(), partners: loaded.partners, recorder: recorder, logger: logger)
@@ -55,14 +60,15 @@ package final class Daemon: Sendable {
     package func run() {
         // Writes to a socket the peer closed must fail with EPIPE, not kill the process.
         signal(SIGPIPE, SIG_IGN)
+        raiseOpenFileLimit()
         installSignalHandlers()
         server.start()
         let configuration = current.withLock { $0.configuration }
-        notifier.notify("READY=1\nSTATUS=serving partners on \(configuration.listen)\nMAINPID=\(getpid())")
-        logger.notice("refex serving", [
-            ("listen", configuration.listen.description), ("ops", configuration.ops.description),
-            ("partners", String(configuration.partners.count)),
-        ])
+        // The bound addresses, which differ from the config's when it asks for port 0.
+        let listen = boundAddresses.api.description
+        let ops = boundAddresses.ops.description
+        notifier.notify("READY=1\nSTATUS=serving listen=\(listen) ops=\(ops)\nMAINPID=\(getpid())")
+        logger.notice("refex serving", [("listen", listen), ("ops", ops), ("partners", String(configuration.partners.count))])
         startWatchdog()
         stopped.wait()
     }
@@ -144,6 +150,14 @@ package final class Daemon: Sendable {
         thread.name = "refex-watchdog"
         thread.start()
     }
+}
+
+/// Every connection is a file descriptor: allow as many as the hard limit permits.
+private func raiseOpenFileLimit() {
+    var limit = rlimit()
+    guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    limit.rlim_cur = limit.rlim_max
+    _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
 }
 
 /// A problem that stops start-up, in one line.

@@ -1,0 +1,198 @@
+import JSON
+import TestSupport
+import XCTest
+
+/// HTTP/1.1 on the wire, through curl and Python's ssl against the built daemon.
+final class HTTPProtocolTests: XCTestCase {
+    static let refex = Shared<RefexProcess>()
+
+    /// Small limits, so that each can be crossed cheaply.
+    private func daemon() throws -> RefexProcess {
+        try Self.refex.get {
+            try RefexProcess(config: try RefexProcess.config([
+                "limits": ["eventLoops": 2, "maxBodyBytes": 4096, "maxHeaderBytes": 2048, "maxTargetBytes": 1024,
+                           "headerTimeoutSeconds": 1, "bodyTimeoutSeconds": 1, "idleTimeoutSeconds": 2],
+            ]))
+        }
+    }
+
+    override class func tearDown() { refex.reset() }
+
+    private func raw(_ data: String, partner: String? = "police", readSeconds: Double = 3) throws -> (text: String, closed: Bool) {
+        let result = try PythonTLSClient.run(
+            port: try daemon().apiPort, partner: partner, ["--read-seconds", String(readSeconds), "send", "--data", data]
+        )
+        return (result["response"]?.stringValue ?? "", result["closed"]?.boolValue ?? false)
+    }
+
+    /// The status of every response in `text` (responses follow each other with no separator).
+    private func statuses(_ text: String) -> [Int] {
+        text.components(separatedBy: "HTTP/1.1 ").dropFirst().compactMap { Int($0.prefix(3)) }
+    }
+
+    // MARK: Status codes, each provoked by a real request
+
+    func testUnknownPathIs404ProblemJSON() throws {
+        let (_, response) = try Curl.request(["\(try daemon().baseURL)/v1/nothing"], as: "police")
+        XCTAssertEqual(response?.status, 404)
+        XCTAssertEqual(response?.header("content-type"), "application/problem+json")
+        XCTAssertEqual(response?.json?["status"]?.int64Value, 404)
+        XCTAssertNotNil(response?.json?["title"]?.stringValue)
+        XCTAssertNotNil(response?.json?["detail"]?.stringValue)
+    }
+
+    func testWrongMethodIs405WithAllow() throws {
+        let (_, response) = try Curl.request(["-X", "DELETE", "\(try daemon().baseURL)/v1/whoami"], as: "police")
+        XCTAssertEqual(response?.status, 405)
+        XCTAssertEqual(response?.header("allow"), "GET, HEAD")
+    }
+
+    func testPostWithoutLengthIs411() throws {
+        let (_, response) = try Curl.request(["-X", "POST", "\(try daemon().baseURL)/v1/whoami"], as: "police")
+        XCTAssertEqual(response?.status, 411)
+    }
+
+    func testBodyOverTheLimitIs413() throws {
+        let body = String(repeating: "x", count: 5000)
+        let (_, response) = try Curl.request(
+            ["-X", "GET", "-H", "Content-Type: application/json", "-H", "Expect:", "--data-binary", body, "\(try daemon().baseURL)/v1/whoami"],
+            as: "police"
+        )
+        XCTAssertEqual(response?.status, 413)
+        XCTAssertEqual(response?.header("connection"), "close")
+    }
+
+    func testChunkedBodyOverTheLimitIs413() throws {
+        let chunk = String(repeating: "a", count: 3000)
+        let request = "GET /v1/whoami HTTP/1.1\\r\\nHost: localhost\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\nbb8\\r\\n\(chunk)\\r\\nbb8\\r\\n\(chunk)\\r\\n0\\r\\n\\r\\n"
+        XCTAssertEqual(statuses(try raw(request).text), [413])
+    }
+
+    func testLongTargetIs414() throws {
+        let (_, response) = try Curl.request(["\(try daemon().baseURL)/v1/\(String(repeating: "a", count: 2000))"], as: "police")
+        XCTAssertEqual(response?.status, 414)
+    }
+
+    func testBodyThatIsNotJSONIs415() throws {
+        let (_, response) = try Curl.request(
+            ["-X", "GET", "-H", "Content-Type: text/plain", "--data-binary", "hello", "\(try daemon().baseURL)/v1/whoami"], as: "police"
+        )
+        XCTAssertEqual(response?.status, 415)
+    }
+
+    func testHeadersOverTheLimitAre431() throws {
+        let (_, response) = try Curl.request(
+            ["-H", "X-Big: \(String(repeating: "b", count: 3000))", "\(try daemon().baseURL)/v1/whoami"], as: "police"
+        )
+        XCTAssertEqual(response?.status, 431)
+    }
+
+    func testOtherHTTPVersionIs505() throws {
+        let (text, closed) = try raw("GET /v1/whoami HTTP/2.0\\r\\nHost: localhost\\r\\n\\r\\n")
+        XCTAssertEqual(statuses(text), [505])
+        XCTAssertTrue(closed)
+    }
+
+    func testMalformedRequestsAre400() throws {
+        for request in [
+            "GET  /v1/whoami HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n",
+            "GET /v1/whoami HTTP/1.1\\r\\n\\r\\n",
+            "GET /v1/whoami HTTP/1.1\\r\\nHost: localhost\\r\\nBad Header: x\\r\\n\\r\\n",
+            "POST /v1/whoami HTTP/1.1\\r\\nHost: localhost\\r\\nContent-Length: 2\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n",
+            "GET /v1/whoami HTTP/1.1\\nHost: localhost\\n\\n",
+        ] {
+            let (text, closed) = try raw(request)
+            XCTAssertEqual(statuses(text), [400], request)
+            XCTAssertTrue(text.contains("application/problem+json"), request)
+            XCTAssertTrue(closed, "a connection that sent a malformed request is closed: \(request)")
+        }
+    }
+
+    func testUnsupportedTransferCodingIs501AndExpectationIs417() throws {
+        XCTAssertEqual(statuses(try raw("POST /v1/whoami HTTP/1.1\\r\\nHost: l\\r\\nTransfer-Encoding: gzip\\r\\n\\r\\n").text), [501])
+        XCTAssertEqual(statuses(try raw("GET /v1/whoami HTTP/1.1\\r\\nHost: l\\r\\nExpect: teapot\\r\\nContent-Length: 2\\r\\n\\r\\n{}").text), [417])
+    }
+
+    // MARK: Connection handling
+
+    func testKeepAliveServesSeveralRequestsOnOneConnection() throws {
+        let url = "\(try daemon().baseURL)/v1/whoami"
+        let (result, _) = try Curl.request(["-v", url, url, url], as: "police")
+        XCTAssertEqual(result.status, 0, result.errorOutput)
+        XCTAssertEqual(result.errorOutput.components(separatedBy: "Re-using existing connection").count - 1, 2, result.errorOutput)
+        XCTAssertEqual(result.output.components(separatedBy: "HTTP/1.1 200 OK").count - 1, 3)
+    }
+
+    func testPipelinedRequestsAreAnsweredInOrder() throws {
+        let one = "GET /v1/whoami HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n"
+        let two = "GET /v1/nothing HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n"
+        let three = "DELETE /v1/whoami HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n"
+        let four = "HEAD /v1/whoami HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n"
+        let (text, closed) = try raw(one + two + three + four)
+        XCTAssertEqual(statuses(text), [200, 404, 405, 200])
+        XCTAssertTrue(closed)
+        // HEAD: the headers of GET, no body after them.
+        XCTAssertTrue(text.hasSuffix("\r\n\r\n"), "HEAD must not send a body")
+    }
+
+    func testChunkedRequestBodyIsAccepted() throws {
+        let request = "GET /v1/whoami HTTP/1.1\\r\\nHost: localhost\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding: chunked\\r\\nConnection: close\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n"
+        XCTAssertEqual(statuses(try raw(request).text), [200])
+        let (_, response) = try Curl.request(
+            ["-X", "GET", "-H", "Transfer-Encoding: chunked", "-H", "Content-Type: application/json", "--data-binary", "{}", "\(try daemon().baseURL)/v1/whoami"],
+            as: "police"
+        )
+        XCTAssertEqual(response?.status, 200)
+    }
+
+    func testExpectContinueGetsAnInterimResponse() throws {
+        let (result, response) = try Curl.request(
+            ["-X", "GET", "-H", "Expect: 100-continue", "-H", "Content-Type: application/json", "--data-binary", "{\"a\":1}", "\(try daemon().baseURL)/v1/whoami"],
+            as: "police"
+        )
+        XCTAssertEqual(response?.statusLines.first, "HTTP/1.1 100 Continue", result.output)
+        XCTAssertEqual(response?.status, 200)
+    }
+
+    func testConnectionCloseIsHonoured() throws {
+        let (text, closed) = try raw("GET /v1/whoami HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n")
+        XCTAssertEqual(statuses(text), [200])
+        XCTAssertTrue(text.contains("Connection: close"))
+        XCTAssertTrue(closed)
+    }
+
+    func testHTTP10ClosesByDefault() throws {
+        let (text, closed) = try raw("GET /v1/whoami HTTP/1.0\\r\\n\\r\\n")
+        XCTAssertEqual(statuses(text), [200])
+        XCTAssertTrue(closed)
+    }
+
+    // MARK: Time limits
+
+    func testSlowHeaderClientIsDisconnected() throws {
+        let result = try PythonTLSClient.run(
+            port: try daemon().apiPort, partner: "police",
+            ["slow", "--interval", "0.4", "--data", "GET /v1/whoami HTTP/1.1\\r\\nHost: localhost\\r\\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\\r\\n\\r\\n"]
+        )
+        let closedAfter = try XCTUnwrap(result["closedAfter"]?.doubleValue, "the server never closed the slow client")
+        // headerTimeoutSeconds is 1; the deadline is checked every 250 ms.
+        XCTAssertLessThan(closedAfter, 3.0)
+        XCTAssertLessThan(result["sent"]?.int64Value ?? 0, 40)
+        XCTAssertTrue(result["response"]?.stringValue?.contains("408") ?? false)
+    }
+
+    func testSlowBodyClientIsDisconnected() throws {
+        let result = try PythonTLSClient.run(
+            port: try daemon().apiPort, partner: "police",
+            ["slow", "--interval", "0.2", "--data", "GET /v1/whoami HTTP/1.1\\r\\nHost: l\\r\\nContent-Type: application/json\\r\\nContent-Length: 60\\r\\n\\r\\n" + String(repeating: " ", count: 60)]
+        )
+        XCTAssertNotNil(result["closedAfter"]?.doubleValue)
+        XCTAssertTrue(result["response"]?.stringValue?.contains("408") ?? false)
+    }
+
+    func testIdleKeepAliveConnectionIsClosed() throws {
+        let (text, closed) = try raw("GET /v1/whoami HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n", readSeconds: 5)
+        XCTAssertEqual(statuses(text), [200])
+        XCTAssertTrue(closed, "idleTimeoutSeconds is 2: the connection must be closed within the 5 s read")
+    }
+}
