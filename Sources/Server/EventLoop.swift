@@ -32,9 +32,9 @@ final class EventLoop: @unchecked Sendable {
 
     init(index: Int) throws {
         self.index = index
-        epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        let epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epollFD >= 0 else { throw SystemCallError("epoll_create1") }
-        wakeFD = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
+        let wakeFD = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
         guard wakeFD >= 0 else {
             close(epollFD)
             throw SystemCallError("eventfd")
@@ -47,6 +47,9 @@ final class EventLoop: @unchecked Sendable {
             close(wakeFD)
             throw SystemCallError("epoll_ctl")
         }
+        // Assigned last: once `self` is whole, deinit closes them.
+        self.epollFD = epollFD
+        self.wakeFD = wakeFD
     }
 
     deinit {

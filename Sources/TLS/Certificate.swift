@@ -17,6 +17,19 @@ package struct Certificate: Sendable, Hashable {
     package var notBefore: Date
     package var notAfter: Date
 
+    package init(
+        der: [UInt8], sha256Fingerprint: String, subject: String, issuer: String, serialNumber: String,
+        notBefore: Date, notAfter: Date
+    ) {
+        self.der = der
+        self.sha256Fingerprint = sha256Fingerprint
+        self.subject = subject
+        self.issuer = issuer
+        self.serialNumber = serialNumber
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+    }
+
     /// Reads every certificate from PEM text.
     package static func parsePEM(_ pem: [UInt8]) throws -> [Certificate] {
         try pem.withUnsafeBytes { raw in

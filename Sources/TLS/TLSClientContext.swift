@@ -25,7 +25,7 @@ package final class TLSClientContext: @unchecked Sendable {
     package init(_ configuration: TLSClientConfiguration) throws {
         OpenSSLErrorQueue.clear()
         guard let context = SSL_CTX_new(TLS_client_method()) else { throw TLSError("could not create a TLS context") }
-        self.context = context
+        // Configured before `self` is whole, so that a failure frees the context exactly once, here.
         do {
             guard refex_SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION) == 1 else {
                 throw TLSError("could not set the TLS versions")
@@ -61,6 +61,7 @@ package final class TLSClientContext: @unchecked Sendable {
             SSL_CTX_free(context)
             throw error
         }
+        self.context = context
     }
 
     deinit { SSL_CTX_free(context) }

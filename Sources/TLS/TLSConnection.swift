@@ -40,20 +40,19 @@ package final class TLSConnection {
     /// A server-side session over `fd`.
     package init(server context: TLSServerContext, fd: Int32) throws {
         guard let ssl = SSL_new(context.context) else { throw TLSError("could not create a TLS session") }
-        self.ssl = ssl
-        retainedContext = context
         guard SSL_set_fd(ssl, fd) == 1 else {
             SSL_free(ssl)
             throw TLSError("could not attach the TLS session to its socket")
         }
         SSL_set_accept_state(ssl)
+        // Assigned last: once `self` is whole, deinit frees the session.
+        self.ssl = ssl
+        retainedContext = context
     }
 
     /// A client-side session over `fd`, verifying that the server's certificate is for `serverName`.
     package init(client context: TLSClientContext, fd: Int32, serverName: String) throws {
         guard let ssl = SSL_new(context.context) else { throw TLSError("could not create a TLS session") }
-        self.ssl = ssl
-        retainedContext = context
         let isAddress = isIPAddress(serverName)
         let ok = SSL_set_fd(ssl, fd) == 1
             && (isAddress ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), serverName) == 1 : SSL_set1_host(ssl, serverName) == 1)
@@ -63,6 +62,8 @@ package final class TLSConnection {
             throw TLSError("could not set up a TLS client session for \(serverName)")
         }
         SSL_set_connect_state(ssl)
+        self.ssl = ssl
+        retainedContext = context
     }
 
     deinit { SSL_free(ssl) }

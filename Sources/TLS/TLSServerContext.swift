@@ -45,21 +45,20 @@ package final class TLSServerContext: @unchecked Sendable {
 
     package init(_ configuration: TLSServerConfiguration) throws {
         OpenSSLErrorQueue.clear()
-        guard let context = SSL_CTX_new(TLS_server_method()) else { throw TLSError("could not create a TLS context") }
-        self.context = context
-        let chain = try Certificate.parsePEM(configuration.certificateChainPEM)
-        guard let leaf = chain.first else {
-            SSL_CTX_free(context)
+        guard let leaf = try Certificate.parsePEM(configuration.certificateChainPEM).first else {
             throw TLSError("the server certificate file holds no certificate", details: [])
         }
-        certificate = leaf
-        requiresClientCertificate = configuration.clientCAPEM != nil
+        guard let context = SSL_CTX_new(TLS_server_method()) else { throw TLSError("could not create a TLS context") }
+        // Configured before `self` is whole, so that a failure frees the context exactly once, here.
         do {
             try TLSServerContext.configure(context, configuration)
         } catch {
             SSL_CTX_free(context)
             throw error
         }
+        self.context = context
+        certificate = leaf
+        requiresClientCertificate = configuration.clientCAPEM != nil
     }
 
     deinit { SSL_CTX_free(context) }

@@ -1,0 +1,88 @@
+import JSON
+import TestSupport
+import XCTest
+
+/// `refex config check` and start-up failures, through the built binary.
+final class ConfigCheckTests: XCTestCase {
+    private func check(_ config: JSONObject) throws -> SubprocessResult {
+        let folder = ProjectPaths.temporaryDirectory()
+        let path = "\(folder)/refex.json"
+        try RefexProcess.write(config, to: path)
+        return try Subprocess.run(ProjectPaths.refexBinary, ["config", "check", "--config", path])
+    }
+
+    func testGoodConfigPasses() throws {
+        let result = try check(try RefexProcess.config())
+        XCTAssertEqual(result.status, 0, result.errorOutput)
+        XCTAssertTrue(result.output.contains("OK"))
+    }
+
+    func testEveryProblemIsListed() throws {
+        var config = try RefexProcess.config()
+        config["colour"] = "blue"
+        config["ops"] = "0.0.0.0:9090"
+        var tls = config["tls"]?.objectValue ?? [:]
+        tls["privateKey"] = .string(try TestPKI.key("police"))
+        tls["crl"] = "/nonexistent/crl.pem"
+        config["tls"] = .object(tls)
+        var partners = config["partners"]?.arrayValue ?? []
+        partners.append(["id": "bad", "name": "Bad", "roles": ["refer", "superuser"], "certificates": [["sha256": "12:34"]]])
+        partners.append(["id": "police", "name": "Again", "roles": ["refer"], "certificates": [["sha256": .string(String(repeating: "a", count: 64))]]])
+        config["partners"] = .array(partners)
+
+        let result = try check(config)
+        XCTAssertEqual(result.status, 1)
+        let text = result.errorOutput
+        for expected in [
+            "colour: unknown key",
+            "ops: must be a loopback address",
+            "tls.crl: cannot read /nonexistent/crl.pem",
+            "partners[6].roles[1]: must be one of",
+            "partners[6].certificates[0].sha256: is not a SHA-256 fingerprint",
+            "partners[7].id: partner police is listed twice",
+        ] {
+            XCTAssertTrue(text.contains(expected), "missing '\(expected)' in:\n\(text)")
+        }
+    }
+
+    func testKeyThatDoesNotMatchTheCertificateIsNamed() throws {
+        var config = try RefexProcess.config()
+        var tls = config["tls"]?.objectValue ?? [:]
+        tls["privateKey"] = .string(try TestPKI.key("police"))
+        config["tls"] = .object(tls)
+        let result = try check(config)
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.errorOutput.contains("tls.privateKey: does not match the server certificate"), result.errorOutput)
+    }
+
+    func testUnreadableConfigIsOneClearLine() throws {
+        let result = try Subprocess.run(ProjectPaths.refexBinary, ["config", "check", "--config", "/nonexistent/refex.json"])
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.errorOutput.contains("cannot read the config file /nonexistent/refex.json"), result.errorOutput)
+        let bad = ProjectPaths.temporaryDirectory() + "/bad.json"
+        try Data("{\"listen\": 1,}".utf8).write(to: URL(fileURLWithPath: bad))
+        let parsed = try Subprocess.run(ProjectPaths.refexBinary, ["config", "check", "--config", bad])
+        XCTAssertEqual(parsed.status, 1)
+        XCTAssertTrue(parsed.errorOutput.contains("not valid JSON"), parsed.errorOutput)
+    }
+
+    func testPortInUseFailsStartUpWithOneLine() throws {
+        let first = try RefexProcess()
+        var config = try RefexProcess.config()
+        config["listen"] = .string("127.0.0.1:\(first.apiPort)")
+        let folder = ProjectPaths.temporaryDirectory()
+        try RefexProcess.write(config, to: "\(folder)/refex.json")
+        let result = try Subprocess.run(ProjectPaths.refexBinary, ["serve", "--config", "\(folder)/refex.json"], timeout: 20)
+        XCTAssertEqual(result.status, 1)
+        let lines = result.errorOutput.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, result.errorOutput)
+        XCTAssertTrue(result.errorOutput.contains("cannot listen on 127.0.0.1:\(first.apiPort)"), result.errorOutput)
+        XCTAssertTrue(result.errorOutput.contains("Address already in use"), result.errorOutput)
+    }
+
+    func testUnknownCommandAndOptionsExitTwo() throws {
+        XCTAssertEqual(try Subprocess.run(ProjectPaths.refexBinary, ["frobnicate"]).status, 2)
+        XCTAssertEqual(try Subprocess.run(ProjectPaths.refexBinary, ["serve", "--colour"]).status, 2)
+        XCTAssertEqual(try Subprocess.run(ProjectPaths.refexBinary, ["help"]).status, 0)
+    }
+}

@@ -1,0 +1,139 @@
+import JSON
+import TestSupport
+import XCTest
+
+/// Start-up, reload, drain and systemd notification of the built daemon.
+final class LifecycleTests: XCTestCase {
+    func testNotifiesReadyAndStoppingAndExitsZeroOnSIGTERM() throws {
+        let refex = try RefexProcess()
+        XCTAssertNotNil(refex.notify.wait(forLine: "READY=1", timeout: 1))
+        refex.signal(SIGTERM)
+        XCTAssertNotNil(refex.notify.wait(forLine: "STOPPING=1"))
+        XCTAssertEqual(refex.waitForExit(), 0)
+    }
+
+    func testSIGTERMLetsARequestInProgressFinish() throws {
+        let refex = try RefexProcess()
+        let client = try InteractiveProcess("python3", try PythonTLSClient.arguments(port: refex.apiPort, partner: "police") + [
+            "pause",
+            "--first", "GET /v1/whoami HTTP/1.1\\r\\nHost: localhost\\r\\nContent-Type: application/json\\r\\nContent-Length: 2\\r\\n\\r\\n{",
+            "--rest", "}",
+        ])
+        XCTAssertEqual(client.readLine(), "{\"sent\": \"first\"}")
+        refex.signal(SIGTERM)
+        XCTAssertNotNil(refex.notify.wait(forLine: "STOPPING=1"))
+        // Draining: no new connections are accepted...
+        let (refused, _) = try Curl.request(["\(refex.baseURL)/v1/whoami"], as: "police")
+        XCTAssertNotEqual(refused.status, 0)
+        // ...but the request already under way is completed.
+        client.writeLine("go")
+        let line = try XCTUnwrap(client.readLine())
+        let result = try JSONValue.parse(line)
+        XCTAssertTrue(result["response"]?.stringValue?.hasPrefix("HTTP/1.1 200 OK") ?? false, line)
+        XCTAssertTrue(result["response"]?.stringValue?.contains("Connection: close") ?? false, line)
+        XCTAssertEqual(refex.waitForExit(), 0)
+    }
+
+    func testSIGHUPAddsAPartnerWithoutRestart() throws {
+        var config = try RefexProcess.config()
+        let refex = try RefexProcess(config: config)
+        XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/whoami"], as: "unknown").response?.status, 403)
+
+        var partners = config["partners"]?.arrayValue ?? []
+        partners.append(["id": "newcomer", "name": "New partner", "roles": ["refer"], "certificates": [["sha256": .string(try TestPKI.fingerprint("unknown"))]]])
+        config["partners"] = .array(partners)
+        try refex.rewriteConfig(config)
+        refex.signal(SIGHUP)
+        XCTAssertTrue(refex.waitForLog("config reloaded"), refex.logText)
+
+        let (_, response) = try Curl.request(["\(refex.baseURL)/v1/whoami"], as: "unknown")
+        XCTAssertEqual(response?.json?["partner"]?.stringValue, "newcomer")
+        XCTAssertEqual(refex.process.isRunning, true)
+    }
+
+    func testSIGHUPWithABrokenConfigKeepsTheOldOne() throws {
+        let refex = try RefexProcess()
+        try refex.rewriteConfig(text: "{ \"listen\": ")
+        refex.signal(SIGHUP)
+        XCTAssertTrue(refex.waitForLog("config reload refused"), refex.logText)
+        XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/whoami"], as: "police").response?.status, 200)
+
+        var config = try RefexProcess.config()
+        config["surprise"] = true
+        try refex.rewriteConfig(config)
+        refex.signal(SIGHUP)
+        XCTAssertTrue(refex.waitForLog("config reload refused", count: 2), refex.logText)
+        XCTAssertTrue(refex.logText.contains("surprise: unknown key"), refex.logText)
+        XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/whoami"], as: "police").response?.status, 200)
+    }
+
+    func testSIGHUPWithANewCRLRefusesTheRevokedCertificateFromTheNextHandshake() throws {
+        var config = try RefexProcess.config()
+        var tls = config["tls"]?.objectValue ?? [:]
+        tls["crl"] = nil
+        config["tls"] = .object(tls)
+        let refex = try RefexProcess(config: config)
+        XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/whoami"], as: "revoked").response?.status, 200)
+
+        try refex.rewriteConfig(try RefexProcess.config())
+        refex.signal(SIGHUP)
+        XCTAssertTrue(refex.waitForLog("config reloaded"), refex.logText)
+        let (result, response) = try Curl.request(["\(refex.baseURL)/v1/whoami"], as: "revoked")
+        XCTAssertNil(response)
+        XCTAssertNotEqual(result.status, 0)
+    }
+
+    func testThousandIdleConnectionsDoNotKeepANewClientWaiting() throws {
+        let refex = try RefexProcess(config: try RefexProcess.config(["limits": ["eventLoops": 2, "maxConnections": 2000]]))
+        let holder = try InteractiveProcess("python3", try PythonTLSClient.arguments(port: refex.apiPort, partner: "police") + ["hold", "--count", "1000"])
+        XCTAssertEqual(holder.readLine(timeout: 120), "{\"held\": 1000}")
+        let started = Date()
+        let (_, response) = try Curl.request(["\(refex.baseURL)/v1/whoami"], as: "police")
+        let elapsed = Date().timeIntervalSince(started)
+        XCTAssertEqual(response?.status, 200)
+        XCTAssertLessThan(elapsed, 2.0, "a new client waited \(elapsed) s behind 1,000 idle connections")
+        let (_, metrics) = try Curl.request(["\(refex.opsURL)/metrics"], as: nil)
+        XCTAssertTrue(metrics?.body.contains("refex_connections_open{listener=\"api\"} 1000") ?? false, metrics?.body ?? "")
+        holder.writeLine("done")
+        XCTAssertEqual(holder.readLine(), "{\"alive\": 1000}")
+    }
+
+    func testConnectionLimitAnswers503() throws {
+        let refex = try RefexProcess(config: try RefexProcess.config(["limits": ["eventLoops": 2, "maxConnections": 3]]))
+        let holder = try InteractiveProcess("python3", try PythonTLSClient.arguments(port: refex.apiPort, partner: "police") + ["hold", "--count", "3"])
+        XCTAssertEqual(holder.readLine(), "{\"held\": 3}")
+        let (_, response) = try Curl.request(["\(refex.baseURL)/v1/whoami"], as: "police")
+        XCTAssertEqual(response?.status, 503)
+        XCTAssertEqual(response?.header("retry-after"), "1")
+        XCTAssertEqual(response?.json?["type"]?.stringValue, "urn:refex:problem:connection-limit")
+        holder.terminate()
+    }
+
+    func testOpsListenerAnswersHealthReadinessAndMetrics() throws {
+        let refex = try RefexProcess()
+        _ = try Curl.request(["\(refex.baseURL)/v1/whoami"], as: "police")
+        XCTAssertEqual(try Curl.request(["\(refex.opsURL)/healthz"], as: nil).response?.status, 200)
+        XCTAssertEqual(try Curl.request(["\(refex.opsURL)/readyz"], as: nil).response?.json?["status"], "ready")
+        let metrics = try XCTUnwrap(try Curl.request(["\(refex.opsURL)/metrics"], as: nil).response)
+        XCTAssertTrue(metrics.header("content-type")?.hasPrefix("text/plain; version=0.0.4") ?? false)
+        for family in ["refex_http_requests_total{listener=\"api\",route=\"/v1/whoami\",method=\"GET\",status=\"200\"} 1",
+                       "refex_http_request_duration_seconds_bucket", "refex_connections_open", "refex_tls_handshake_failures_total"] {
+            XCTAssertTrue(metrics.body.contains(family), "missing \(family)")
+        }
+    }
+
+    func testRequestLogLinesCarryIdsAndNoBodies() throws {
+        let refex = try RefexProcess()
+        let secret = "Jane Q. Witness"
+        _ = try Curl.request(
+            ["-X", "GET", "-H", "Content-Type: application/json", "-H", "X-Subject: \(secret)", "--data-binary", "{\"name\":\"\(secret)\"}", "\(refex.baseURL)/v1/whoami"],
+            as: "police"
+        )
+        XCTAssertTrue(refex.waitForLog("route=/v1/whoami status=200"))
+        let line = try XCTUnwrap(refex.logText.split(separator: "\n").first { $0.contains("route=/v1/whoami") })
+        XCTAssertTrue(line.hasPrefix("<6>request "), String(line))
+        XCTAssertTrue(line.contains("partner=police method=GET"), String(line))
+        XCTAssertTrue(line.contains("duration_ms="), String(line))
+        XCTAssertFalse(refex.logText.contains("Jane"), "personal data reached the log")
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import HTTP
+import Logging
+import Metrics
+import XCTest
+@testable import Server
+
+/// The server in-process on a plain loopback listener, spoken to over a real socket.
+final class HTTPServerTests: XCTestCase {
+    struct EchoResponder: HTTPResponder {
+        func reply(to request: HTTPRequest, on connection: ConnectionContext) -> Reply {
+            if request.path == "/slow" {
+                return .later {
+                    try? await Task.sleep(for: .milliseconds(50))
+                    return HTTPResponse(text: "slow")
+                }
+            }
+            return .now(HTTPResponse(text: String(request.path)))
+        }
+        func reply(toMalformed error: HTTPParseError, on connection: ConnectionContext) -> HTTPResponse { Problem(error).response }
+        func replyAtConnectionLimit(on connection: ConnectionContext) -> HTTPResponse { HTTPResponse(status: .serviceUnavailable) }
+        func replyToTimeout(on connection: ConnectionContext) -> HTTPResponse { HTTPResponse(status: .requestTimeout) }
+    }
+
+    private func start(_ configuration: ServerConfiguration = ServerConfiguration(eventLoops: 2)) throws -> (HTTPServer, UInt16) {
+        let fd = try Socket.listen(on: ListenAddress(host: "127.0.0.1", port: 0))
+        let port = try XCTUnwrap(Socket.localAddress(of: fd)).port
+        let server = try HTTPServer(configuration: configuration, metrics: MetricsRegistry(), logger: Logger(sink: InMemoryLogSink()))
+        try server.addListener(ListenerSpec(name: "test", fd: fd, tls: nil, responder: EchoResponder(), maxConnections: 10))
+        server.start()
+        return (server, port)
+    }
+
+    /// Sends `text`, reads until the server closes or `seconds` pass.
+    private func exchange(_ port: UInt16, _ text: String, seconds: Int = 5) throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        XCTAssertEqual(connected, 0)
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            received.append(contentsOf: buffer[0..<count])
+        }
+        return String(decoding: received, as: UTF8.self)
+    }
+
+    func testAnswersPipelinedRequestsInOrderEvenWhenOneIsDeferred() throws {
+        let (server, port) = try start()
+        defer { server.shutdown() }
+        let text = try exchange(port, "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let bodies = text.components(separatedBy: "\r\n\r\n").dropFirst().map { $0.prefix { $0 != "H" } }
+        XCTAssertEqual(bodies, ["/a", "slow", "/c"])
+    }
+
+    func testMalformedRequestGetsItsStatusAndTheConnectionCloses() throws {
+        let (server, port) = try start()
+        defer { server.shutdown() }
+        let text = try exchange(port, "GET / HTTP/9.9\r\nHost: x\r\n\r\n")
+        XCTAssertTrue(text.hasPrefix("HTTP/1.1 505 "), text)
+        XCTAssertTrue(text.contains("Connection: close"))
+    }
+
+    func testSlowHeaderGets408() throws {
+        var configuration = ServerConfiguration(eventLoops: 1)
+        configuration.headerTimeout = .milliseconds(300)
+        let (server, port) = try start(configuration)
+        defer { server.shutdown() }
+        let started = Date()
+        let text = try exchange(port, "GET / HTTP/1.1\r\nHost:")
+        XCTAssertTrue(text.hasPrefix("HTTP/1.1 408 "), text)
+        XCTAssertLessThan(Date().timeIntervalSince(started), 2)
+    }
+
+    func testShutdownClosesIdleConnectionsAndReturns() throws {
+        let (server, port) = try start()
+        XCTAssertTrue(server.loopsAreResponsive(within: .seconds(2)))
+        let text = try exchange(port, "GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        XCTAssertTrue(text.hasPrefix("HTTP/1.1 200 "))
+        server.shutdown()
+        XCTAssertEqual(server.openConnections, 0)
+    }
+}
