@@ -17,7 +17,6 @@ package final class Daemon: Sendable {
     private let current: Mutex<LoadedConfiguration>
     private let stopped = DispatchSemaphore(value: 0)
     private let stopping = Atomic<Bool>(false)
-    private let signalSources = Mutex<RetainedSignalSources?>(nil)
     private let reloads: Counter
     private let boundAddresses: (api: ListenAddress, ops: ListenAddress)
 
@@ -56,10 +55,9 @@ package final class Daemon: Sendable {
         ))
     }
 
-    /// Serves until SIGTERM or SIGINT, then drains and returns.
+    /// Serves until SIGTERM or SIGINT, then drains and returns. `ProcessSignals.block()` must
+    /// have run before any thread started.
     package func run() {
-        // Writes to a socket the peer closed must fail with EPIPE, not kill the process.
-        signal(SIGPIPE, SIG_IGN)
         raiseOpenFileLimit()
         installSignalHandlers()
         server.start()
@@ -74,19 +72,14 @@ package final class Daemon: Sendable {
     }
 
     private func installSignalHandlers() {
-        let queue = DispatchQueue(label: "refex.signals")
-        var sources: [any DispatchSourceSignal] = []
-        for number in [SIGHUP, SIGTERM, SIGINT] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { [self] in
-                if number == SIGHUP { reload() } else { stop(signal: number) }
+        ProcessSignals.startWaiting { [self] number in
+            if number == SIGHUP {
+                reload()
+            } else {
+                // Draining blocks; run it elsewhere so that a second signal is still taken.
+                Thread { self.stop(signal: number) }.start()
             }
-            source.resume()
-            sources.append(source)
         }
-        let retained = RetainedSignalSources(sources: sources)
-        signalSources.withLock { $0 = retained }
     }
 
     /// SIGHUP: a new config, certificate, client CA and CRL for new handshakes and requests; on any
@@ -183,10 +176,4 @@ enum ListenerSockets {
             throw StartupError("cannot listen on \(ops) (ops): \(error)")
         }
     }
-}
-
-/// Keeps the signal sources alive (a released source stops delivering).
-struct RetainedSignalSources: @unchecked Sendable {
-    // Only stored, never used after set-up: there is nothing to race on.
-    let sources: [any DispatchSourceSignal]
 }

@@ -70,6 +70,7 @@ enum CommandLineTool {
 
     static func serve(_ arguments: [String]) -> Int32 {
         guard let path = configPath(arguments, command: "serve") else { return 2 }
+        ProcessSignals.block()
         let daemon: Daemon
         do {
             daemon = try Daemon(configPath: path)
