@@ -154,6 +154,276 @@ struct Evaluator {
     }
 
     private mutating func execute(_ instruction: Instruction, _ instance: JSONValue, _ evaluated: inout EvaluatedSet) -> Bool {
+        // Keywords that apply subschemas each get their own function, so that the frames on
+        // the recursive path stay small; the assertions share one function off that path.
+        switch instruction.operation {
+        case .properties(let applicator):
+            return runProperties(instruction, instance, &evaluated, applicator)
+        case .propertyNames(let child):
+            return runPropertyNames(instruction, instance, &evaluated, child)
+        case .dependentSchemas(let dependents):
+            return runDependentSchemas(instruction, instance, &evaluated, dependents)
+        case .items(let prefix, let rest):
+            return runItems(instruction, instance, &evaluated, prefix, rest)
+        case .contains(let child, let minimum, let maximum, let minimumKeyword, let maximumKeyword):
+            return runContains(instruction, instance, &evaluated, child, minimum, maximum, minimumKeyword, maximumKeyword)
+        case .allOf(let children):
+            return runAllOf(instruction, instance, &evaluated, children)
+        case .anyOf(let children):
+            return runAnyOf(instruction, instance, &evaluated, children)
+        case .oneOf(let children):
+            return runOneOf(instruction, instance, &evaluated, children)
+        case .not(let child):
+            return runNot(instruction, instance, &evaluated, child)
+        case .conditional(let condition, let then, let otherwise):
+            return runConditional(instruction, instance, &evaluated, condition, then, otherwise)
+        case .ref(let child):
+            return runRef(instruction, instance, &evaluated, child)
+        case .dynamicRef(let child, let anchor):
+            return runDynamicRef(instruction, instance, &evaluated, child, anchor)
+        case .unevaluatedProperties(let child):
+            return runUnevaluatedProperties(instruction, instance, &evaluated, child)
+        case .unevaluatedItems(let child):
+            return runUnevaluatedItems(instruction, instance, &evaluated, child)
+        default:
+            return assertLeaf(instruction, instance)
+        }
+    }
+
+    @inline(never)
+    private mutating func runProperties(_ instruction: Instruction, _ instance: JSONValue, _ evaluated: inout EvaluatedSet, _ applicator: PropertyApplicator) -> Bool {
+        guard case .object(let object) = instance else { return true }
+        return applyProperties(applicator, object, &evaluated)
+    }
+
+    @inline(never)
+    private mutating func runPropertyNames(_ instruction: Instruction, _ instance: JSONValue, _ evaluated: inout EvaluatedSet, _ child: Child) -> Bool {
+        guard case .object(let object) = instance else { return true }
+        var valid = true
+        keywordPath.append(child.segment)
+        for key in object.keys {
+            var ignored = EvaluatedSet.untracked
+            if !evaluate(child.node, .string(key), &ignored) {
+                valid = false
+                if !collectErrors { break }
+            }
+        }
+        keywordPath.removeLast()
+        return valid
+    }
+
+    @inline(never)
+    private mutating func runDependentSchemas(_ instruction: Instruction, _ instance: JSONValue, _ evaluated: inout EvaluatedSet, _ dependents: [(String, Child)]) -> Bool {
+        guard case .object(let object) = instance else { return true }
+        var valid = true
+        for (trigger, child) in dependents where object.contains(trigger) {
+            if !applyInPlace(child, instance, &evaluated) {
+                valid = false
+                if !collectErrors { break }
+            }
+        }
+        return valid
+    }
+
+    @inline(never)
+    private mutating func runItems(_ instruction: Instruction, _ instance: JSONValue, _ evaluated: inout EvaluatedSet, _ prefix: [Child], _ rest: Child?) -> Bool {
+        guard case .array(let elements) = instance else { return true }
+        var valid = true
+        for (position, element) in elements.enumerated() {
+            let child: Child
+            if position < prefix.count {
+                child = prefix[position]
+            } else if let rest {
+                child = rest
+            } else {
+                break
+            }
+            if nodes[child.node].isFalse {
+                instancePath.append(.index(position))
+                failAtFalseChild(child, "array has more items than the \(prefix.count) the schema allows")
+                instancePath.removeLast()
+                valid = false
+                if !collectErrors { break }
+            } else if !apply(child, element, index: position) {
+                valid = false
+                if !collectErrors { break }
+            }
+            evaluated.markItem(position)
+        }
+        return valid
+    }
+
+    @inline(never)
+    private mutating func runContains(_ instruction: Instruction, _ instance: JSONValue, _ evaluated: inout EvaluatedSet, _ child: Child, _ minimum: Int, _ maximum: Int?, _ minimumKeyword: Int, _ maximumKeyword: Int) -> Bool {
+        guard case .array(let elements) = instance else { return true }
+        var count = 0
+        let exhaustive = evaluated.tracking || collectAnnotations || maximum != nil
+        for (position, element) in elements.enumerated() {
+            if quietly({ $0.apply(child, element, index: position) }) {
+                count += 1
+                evaluated.markItem(position)
+                if !exhaustive, count >= minimum { break }
+            }
+        }
+        if count < minimum {
+            if collectErrors {
+                errors.append(ValidationError(instanceLocation: instancePointer, keywordLocation: keywordLocation(minimumKeyword),
+                                              absoluteKeywordLocation: program.absoluteLocations[instruction.absolute],
+                                              message: "array must contain at least \(minimum) item\(minimum == 1 ? "" : "s") matching the contains schema, but has \(count)"))
+            }
+            return false
+        }
+        if let maximum, count > maximum {
+            if collectErrors {
+                errors.append(ValidationError(instanceLocation: instancePointer, keywordLocation: keywordLocation(maximumKeyword),
+                                              absoluteKeywordLocation: program.absoluteLocations[instruction.absolute],
+                                              message: "array must contain at most \(maximum) item\(maximum == 1 ? "" : "s") matching the contains schema, but has \(count)"))
+            }
+            return false
+        }
+        return true
+    }
+
+    @inline(never)
+    private mutating func runAllOf(_ instruction: Instruction, _ instance: JSONValue, _ evaluated: inout EvaluatedSet, _ children: [Child]) -> Bool {
+        var valid = true
+        for child in children where !applyInPlace(child, instance, &evaluated) {
+            valid = false
+            if !collectErrors { break }
+        }
+        return valid
+    }
+
+    @inline(never)
+    private mutating func runAnyOf(_ instruction: Instruction, _ instance: JSONValue, _ evaluated: inout EvaluatedSet, _ children: [Child]) -> Bool {
+        let exhaustive = evaluated.tracking || collectAnnotations
+        var matched = false
+        quietly { evaluator in
+            for child in children where evaluator.applyInPlace(child, instance, &evaluated) {
+                matched = true
+                if !exhaustive { break }
+            }
+        }
+        if matched { return true }
+        if collectErrors {
+            for child in children {
+                var ignored = EvaluatedSet.untracked
+                _ = applyInPlace(child, instance, &ignored)
+            }
+            fail(instruction, "must match at least one of the \(children.count) schemas in anyOf")
+        }
+        return false
+    }
+
+    @inline(never)
+    private mutating func runOneOf(_ instruction: Instruction, _ instance: JSONValue, _ evaluated: inout EvaluatedSet, _ children: [Child]) -> Bool {
+        let exhaustive = evaluated.tracking || collectAnnotations || collectErrors
+        var matches: [Int] = []
+        quietly { evaluator in
+            for (position, child) in children.enumerated() where evaluator.applyInPlace(child, instance, &evaluated) {
+                matches.append(position)
+                if !exhaustive, matches.count > 1 { break }
+            }
+        }
+        if matches.count == 1 { return true }
+        if collectErrors {
+            if matches.isEmpty {
+                for child in children {
+                    var ignored = EvaluatedSet.untracked
+                    _ = applyInPlace(child, instance, &ignored)
+                }
+                fail(instruction, "must match exactly one of the \(children.count) schemas in oneOf, but matches none")
+            } else {
+                let list = matches.map(String.init).joined(separator: ", ")
+                fail(instruction, "must match exactly one of the \(children.count) schemas in oneOf, but matches \(matches.count) (at positions \(list))")
+            }
+        }
+        return false
+    }
+
+    @inline(never)
+    private mutating func runNot(_ instruction: Instruction, _ instance: JSONValue, _ evaluated: inout EvaluatedSet, _ child: Child) -> Bool {
+        let annotationMark = annotations.count
+        var ignored = EvaluatedSet.untracked
+        if quietly({ $0.applyInPlace(child, instance, &ignored) }) {
+            if annotations.count > annotationMark { annotations.removeSubrange(annotationMark...) }
+            fail(instruction, "must not match the schema in not")
+            return false
+        }
+        return true
+    }
+
+    @inline(never)
+    private mutating func runConditional(_ instruction: Instruction, _ instance: JSONValue, _ evaluated: inout EvaluatedSet, _ condition: Child, _ then: Child?, _ otherwise: Child?) -> Bool {
+        if quietly({ $0.applyInPlace(condition, instance, &evaluated) }) {
+            if let then { return applyInPlace(then, instance, &evaluated) }
+        } else if let otherwise {
+            return applyInPlace(otherwise, instance, &evaluated)
+        }
+        return true
+    }
+
+    @inline(never)
+    private mutating func runRef(_ instruction: Instruction, _ instance: JSONValue, _ evaluated: inout EvaluatedSet, _ child: Child) -> Bool {
+        return applyInPlace(child, instance, &evaluated)
+    }
+
+    @inline(never)
+    private mutating func runDynamicRef(_ instruction: Instruction, _ instance: JSONValue, _ evaluated: inout EvaluatedSet, _ child: Child, _ anchor: String) -> Bool {
+        var target = child.node
+        for resource in dynamicScope {
+            if let node = program.resources[resource].dynamicAnchors[anchor] {
+                target = node
+                break
+            }
+        }
+        return applyInPlace(Child(node: target, segment: child.segment), instance, &evaluated)
+    }
+
+    @inline(never)
+    private mutating func runUnevaluatedProperties(_ instruction: Instruction, _ instance: JSONValue, _ evaluated: inout EvaluatedSet, _ child: Child) -> Bool {
+        guard case .object(let object) = instance else { return true }
+        var valid = true
+        let isFalse = nodes[child.node].isFalse
+        for position in 0..<object.count where !evaluated.isPropertyEvaluated(position) {
+            let (key, value) = object.member(at: position)
+            if isFalse {
+                instancePath.append(.key(key))
+                failAtFalseChild(child, "property is not allowed here (no schema evaluates it, and unevaluatedProperties is false)")
+                instancePath.removeLast()
+                valid = false
+            } else if !apply(child, value, key: key) {
+                valid = false
+            }
+            if !valid, !collectErrors { break }
+            evaluated.markProperty(position)
+        }
+        return valid
+    }
+
+    @inline(never)
+    private mutating func runUnevaluatedItems(_ instruction: Instruction, _ instance: JSONValue, _ evaluated: inout EvaluatedSet, _ child: Child) -> Bool {
+        guard case .array(let elements) = instance else { return true }
+        var valid = true
+        let isFalse = nodes[child.node].isFalse
+        for position in elements.indices where !evaluated.isItemEvaluated(position) {
+            if isFalse {
+                instancePath.append(.index(position))
+                failAtFalseChild(child, "array item is not allowed here (no schema evaluates it, and unevaluatedItems is false)")
+                instancePath.removeLast()
+                valid = false
+            } else if !apply(child, elements[position], index: position) {
+                valid = false
+            }
+            if !valid, !collectErrors { break }
+            evaluated.markItem(position)
+        }
+        return valid
+    }
+
+    /// The keywords that assert something of the instance itself (no subschemas).
+    @inline(never)
+    private mutating func assertLeaf(_ instruction: Instruction, _ instance: JSONValue) -> Bool {
         switch instruction.operation {
         case .alwaysFalse:
             fail(instruction, "no value is allowed here (the schema is false)")
@@ -311,215 +581,14 @@ struct Evaluator {
             }
             return valid
 
-        case .properties(let applicator):
-            guard case .object(let object) = instance else { return true }
-            return applyProperties(applicator, object, &evaluated)
-
-        case .propertyNames(let child):
-            guard case .object(let object) = instance else { return true }
-            var valid = true
-            keywordPath.append(child.segment)
-            for key in object.keys {
-                var ignored = EvaluatedSet.untracked
-                if !evaluate(child.node, .string(key), &ignored) {
-                    valid = false
-                    if !collectErrors { break }
-                }
-            }
-            keywordPath.removeLast()
-            return valid
-
-        case .dependentSchemas(let dependents):
-            guard case .object(let object) = instance else { return true }
-            var valid = true
-            for (trigger, child) in dependents where object.contains(trigger) {
-                if !applyInPlace(child, instance, &evaluated) {
-                    valid = false
-                    if !collectErrors { break }
-                }
-            }
-            return valid
-
-        case .items(let prefix, let rest):
-            guard case .array(let elements) = instance else { return true }
-            var valid = true
-            for (position, element) in elements.enumerated() {
-                let child: Child
-                if position < prefix.count {
-                    child = prefix[position]
-                } else if let rest {
-                    child = rest
-                } else {
-                    break
-                }
-                if nodes[child.node].isFalse {
-                    instancePath.append(.index(position))
-                    failAtFalseChild(child, "array has more items than the \(prefix.count) the schema allows")
-                    instancePath.removeLast()
-                    valid = false
-                    if !collectErrors { break }
-                } else if !apply(child, element, index: position) {
-                    valid = false
-                    if !collectErrors { break }
-                }
-                evaluated.markItem(position)
-            }
-            return valid
-
-        case .contains(let child, let minimum, let maximum, let minimumKeyword, let maximumKeyword):
-            guard case .array(let elements) = instance else { return true }
-            var count = 0
-            let exhaustive = evaluated.tracking || collectAnnotations || maximum != nil
-            for (position, element) in elements.enumerated() {
-                if quietly({ $0.apply(child, element, index: position) }) {
-                    count += 1
-                    evaluated.markItem(position)
-                    if !exhaustive, count >= minimum { break }
-                }
-            }
-            if count < minimum {
-                if collectErrors {
-                    errors.append(ValidationError(instanceLocation: instancePointer, keywordLocation: keywordLocation(minimumKeyword),
-                                                  absoluteKeywordLocation: program.absoluteLocations[instruction.absolute],
-                                                  message: "array must contain at least \(minimum) item\(minimum == 1 ? "" : "s") matching the contains schema, but has \(count)"))
-                }
-                return false
-            }
-            if let maximum, count > maximum {
-                if collectErrors {
-                    errors.append(ValidationError(instanceLocation: instancePointer, keywordLocation: keywordLocation(maximumKeyword),
-                                                  absoluteKeywordLocation: program.absoluteLocations[instruction.absolute],
-                                                  message: "array must contain at most \(maximum) item\(maximum == 1 ? "" : "s") matching the contains schema, but has \(count)"))
-                }
-                return false
-            }
-            return true
-
-        case .allOf(let children):
-            var valid = true
-            for child in children where !applyInPlace(child, instance, &evaluated) {
-                valid = false
-                if !collectErrors { break }
-            }
-            return valid
-
-        case .anyOf(let children):
-            let exhaustive = evaluated.tracking || collectAnnotations
-            var matched = false
-            quietly { evaluator in
-                for child in children where evaluator.applyInPlace(child, instance, &evaluated) {
-                    matched = true
-                    if !exhaustive { break }
-                }
-            }
-            if matched { return true }
-            if collectErrors {
-                for child in children {
-                    var ignored = EvaluatedSet.untracked
-                    _ = applyInPlace(child, instance, &ignored)
-                }
-                fail(instruction, "must match at least one of the \(children.count) schemas in anyOf")
-            }
-            return false
-
-        case .oneOf(let children):
-            let exhaustive = evaluated.tracking || collectAnnotations || collectErrors
-            var matches: [Int] = []
-            quietly { evaluator in
-                for (position, child) in children.enumerated() where evaluator.applyInPlace(child, instance, &evaluated) {
-                    matches.append(position)
-                    if !exhaustive, matches.count > 1 { break }
-                }
-            }
-            if matches.count == 1 { return true }
-            if collectErrors {
-                if matches.isEmpty {
-                    for child in children {
-                        var ignored = EvaluatedSet.untracked
-                        _ = applyInPlace(child, instance, &ignored)
-                    }
-                    fail(instruction, "must match exactly one of the \(children.count) schemas in oneOf, but matches none")
-                } else {
-                    let list = matches.map(String.init).joined(separator: ", ")
-                    fail(instruction, "must match exactly one of the \(children.count) schemas in oneOf, but matches \(matches.count) (at positions \(list))")
-                }
-            }
-            return false
-
-        case .not(let child):
-            let annotationMark = annotations.count
-            var ignored = EvaluatedSet.untracked
-            if quietly({ $0.applyInPlace(child, instance, &ignored) }) {
-                if annotations.count > annotationMark { annotations.removeSubrange(annotationMark...) }
-                fail(instruction, "must not match the schema in not")
-                return false
-            }
-            return true
-
-        case .conditional(let condition, let then, let otherwise):
-            if quietly({ $0.applyInPlace(condition, instance, &evaluated) }) {
-                if let then { return applyInPlace(then, instance, &evaluated) }
-            } else if let otherwise {
-                return applyInPlace(otherwise, instance, &evaluated)
-            }
-            return true
-
-        case .ref(let child):
-            return applyInPlace(child, instance, &evaluated)
-
-        case .dynamicRef(let child, let anchor):
-            var target = child.node
-            for resource in dynamicScope {
-                if let node = program.resources[resource].dynamicAnchors[anchor] {
-                    target = node
-                    break
-                }
-            }
-            return applyInPlace(Child(node: target, segment: child.segment), instance, &evaluated)
-
-        case .unevaluatedProperties(let child):
-            guard case .object(let object) = instance else { return true }
-            var valid = true
-            let isFalse = nodes[child.node].isFalse
-            for position in 0..<object.count where !evaluated.isPropertyEvaluated(position) {
-                let (key, value) = object.member(at: position)
-                if isFalse {
-                    instancePath.append(.key(key))
-                    failAtFalseChild(child, "property is not allowed here (no schema evaluates it, and unevaluatedProperties is false)")
-                    instancePath.removeLast()
-                    valid = false
-                } else if !apply(child, value, key: key) {
-                    valid = false
-                }
-                if !valid, !collectErrors { break }
-                evaluated.markProperty(position)
-            }
-            return valid
-
-        case .unevaluatedItems(let child):
-            guard case .array(let elements) = instance else { return true }
-            var valid = true
-            let isFalse = nodes[child.node].isFalse
-            for position in elements.indices where !evaluated.isItemEvaluated(position) {
-                if isFalse {
-                    instancePath.append(.index(position))
-                    failAtFalseChild(child, "array item is not allowed here (no schema evaluates it, and unevaluatedItems is false)")
-                    instancePath.removeLast()
-                    valid = false
-                } else if !apply(child, elements[position], index: position) {
-                    valid = false
-                }
-                if !valid, !collectErrors { break }
-                evaluated.markItem(position)
-            }
-            return valid
-
         case .annotation(let keyword, let value):
             if collectAnnotations {
                 annotations.append(Annotation(instanceLocation: instancePointer, keyword: keyword,
                                               keywordLocation: keywordLocation(instruction.keyword), value: value))
             }
             return true
+        default:
+            preconditionFailure("applicators are dispatched by execute")
         }
     }
 
