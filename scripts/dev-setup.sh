@@ -27,8 +27,15 @@ fi
 mkdir -p "$dir"
 certs/dev-pki.sh "$pki"
 
+# The master key that wraps every subject key: never committed, never logged.
+if [ ! -f "$dir/master.key" ]; then
+  (umask 077; openssl rand -hex 32 > "$dir/master.key")
+  echo "dev-setup: wrote $dir/master.key" >&2
+fi
+mkdir -p "$dir/state"
+
 config="$dir/refex.json"
-if [ ! -f "$config" ] || [ "$pki/ca.crt" -nt "$config" ]; then
+if [ ! -f "$config" ] || [ "$pki/ca.crt" -nt "$config" ] || [ "$0" -nt "$config" ]; then
   fingerprint() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2; }
   name() { openssl x509 -in "$1" -noout "-$2" -nameopt RFC2253 | sed "s/^$2=//"; }
   cat > "$config" <<JSON
@@ -36,6 +43,9 @@ if [ ! -f "$config" ] || [ "$pki/ca.crt" -nt "$config" ]; then
   "listen": "127.0.0.1:8443",
   "ops": "127.0.0.1:9090",
   "logLevel": "info",
+  "schemas": "../schemas",
+  "store": { "path": "state/refex.db" },
+  "masterKey": "master.key",
   "tls": {
     "certificate": "pki/server.crt",
     "privateKey": "pki/server.key",
@@ -63,6 +73,23 @@ if [ ! -f "$config" ] || [ "$pki/ca.crt" -nt "$config" ]; then
       "certificates": [{ "sha256": "$(fingerprint "$pki/revoked.crt")" }] },
     { "id": "expired-partner", "name": "A partner whose certificate expired", "roles": ["refer"],
       "certificates": [{ "sha256": "$(fingerprint "$pki/expired.crt")" }] }
+  ],
+  "recipients": [
+    { "id": "dv-support", "name": "Development domestic abuse service", "services": ["domestic-abuse", "sexual-violence"],
+      "delivery": { "mode": "push", "endpoint": "https://localhost:9443/deliveries", "ca": "pki/ca.crt" },
+      "fields": ["/referenceId", "/subject/role", "/subject/name", "/subject/dateOfBirth", "/subject/gender", "/subject/contact", "/subject/language",
+                 "/subject/vulnerabilities", "/subject/health", "/subject/persistentlyTargeted", "/offence", "/supportNeeds", "/riskOfHarm",
+                 "/referringOfficer"],
+      "categories": ["health"] },
+    { "id": "victim-support", "name": "Development general victim support", "services": ["general-victim-support", "hate-crime", "fraud"],
+      "delivery": { "mode": "push", "endpoint": "https://localhost:9443/deliveries", "ca": "pki/ca.crt" },
+      "fields": ["/referenceId", "/subject/role", "/subject/name", "/subject/contact", "/subject/language", "/subject/vulnerabilities",
+                 "/offence/category", "/offence/date", "/offence/hateCrime", "/supportNeeds/*/service", "/supportNeeds/*/urgency", "/riskOfHarm"],
+      "categories": [] },
+    { "id": "translation", "name": "Development translation service", "services": ["translation"],
+      "delivery": { "mode": "pull", "partner": "sink" },
+      "fields": ["/referenceId", "/subject/name", "/subject/language", "/subject/contact/phone", "/subject/contact/email", "/subject/contact/preferredMethod"],
+      "categories": [] }
   ]
 }
 JSON

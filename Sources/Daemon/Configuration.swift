@@ -1,3 +1,4 @@
+import Exchange
 import Foundation
 import HTTP
 import Logging
@@ -16,6 +17,17 @@ package struct Configuration: Sendable {
     package var server: ServerConfiguration
     package var logLevel: Logger.Level
     package var partners: [Partner]
+    package var recipients: [Recipient]
+    /// The folder of JSON Schemas.
+    package var schemas: String
+    package var store: StoreFiles
+    /// The master key file; `$CREDENTIALS_DIRECTORY/master-key` is used instead when present.
+    package var masterKey: String
+
+    package struct StoreFiles: Sendable, Hashable {
+        package var path: String
+        package var keysPath: String
+    }
 
     package struct TLSFiles: Sendable, Hashable {
         package var certificate: String

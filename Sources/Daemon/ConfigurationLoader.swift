@@ -1,6 +1,9 @@
+import Crypto
+import Exchange
 import Foundation
 import HTTP
 import JSON
+import JSONSchema
 import Logging
 import Server
 import TLS
@@ -11,13 +14,23 @@ package struct LoadedConfiguration: Sendable {
     package var configuration: Configuration
     package var tlsContext: TLSServerContext
     package var partners: PartnerDirectory
+    package var catalog: SchemaCatalog
+    package var masterKey: SymmetricKey
 }
 
 /// Reads a config file and checks everything in it: keys, values, files, keys against
 /// certificates, partners. `refex config check` and start-up both use it.
 package enum ConfigurationLoader {
     static let maxFileBytes = 1 << 20
-    static let topLevelKeys: Set<String> = ["listen", "ops", "tls", "limits", "logLevel", "partners"]
+    static let topLevelKeys: Set<String> = [
+        "$schema", "listen", "ops", "tls", "limits", "logLevel", "partners", "recipients", "schemas", "store", "masterKey",
+    ]
+    static let storeKeys: Set<String> = ["path", "keysPath"]
+    static let recipientKeys: Set<String> = ["id", "name", "services", "fields", "categories", "delivery"]
+    static let deliveryKeys: Set<String> = ["mode", "endpoint", "ca", "partner"]
+    /// Where `make install` puts the schemas.
+    package static let defaultSchemas = "/usr/share/refex/schemas"
+    static let configSchemaID = "urn:refex:schema:config:1"
     static let tlsKeys: Set<String> = ["certificate", "privateKey", "clientCA", "crl"]
     static let limitKeys: Set<String> = [
         "maxBodyBytes", "maxHeaderBytes", "maxHeaderCount", "maxTargetBytes", "maxConnections",
@@ -33,14 +46,107 @@ package enum ConfigurationLoader {
         let document = readDocument(path, &reader)
         guard let document else { throw ConfigurationError(path: path, problems: reader.problems) }
         let configuration = decode(document, path: path, &reader)
+        var catalog: SchemaCatalog?
         var tlsContext: TLSServerContext?
+        var masterKey: SymmetricKey?
         if let configuration {
+            catalog = loadCatalog(configuration.schemas, &reader)
+            if let catalog { validate(document, with: catalog, &reader) }
             tlsContext = loadTLS(configuration.tls, environment: environment, &reader)
+            masterKey = loadMasterKey(configuration.masterKey, environment: environment, &reader)
+            checkRecipients(configuration, &reader)
+            checkStore(configuration.store, &reader)
         }
-        guard reader.problems.isEmpty, let configuration, let tlsContext else {
+        guard reader.problems.isEmpty, let configuration, let tlsContext, let catalog, let masterKey else {
             throw ConfigurationError(path: path, problems: reader.problems)
         }
-        return LoadedConfiguration(configuration: configuration, tlsContext: tlsContext, partners: PartnerDirectory(configuration.partners))
+        return LoadedConfiguration(
+            configuration: configuration, tlsContext: tlsContext, partners: PartnerDirectory(configuration.partners),
+            catalog: catalog, masterKey: masterKey
+        )
+    }
+
+    private static func loadCatalog(_ folder: String, _ reader: inout ConfigurationReader) -> SchemaCatalog? {
+        do {
+            let catalog = try SchemaCatalog(folder: folder)
+            for required in ["urn:refex:schema:referral:1", "urn:refex:schema:consent:1", "urn:refex:schema:override:1", configSchemaID]
+            where catalog.schema(required) == nil {
+                reader.problem("schemas", "\(folder) has no schema \(required)")
+            }
+            return catalog
+        } catch {
+            reader.problem("schemas", "\(error)")
+            return nil
+        }
+    }
+
+    /// The config's own schema: reports what the checks above did not already say about a location.
+    private static func validate(_ document: JSONValue, with catalog: SchemaCatalog, _ reader: inout ConfigurationReader) {
+        guard let result = catalog.validate(document, against: configSchemaID), !result.isValid else { return }
+        let reported = Set(reader.problems.compactMap { $0.split(separator: ":").first.map(String.init) })
+        for error in result.errors {
+            let location = dottedPath(error.instanceLocation)
+            if reported.contains(where: { $0 == location || $0.hasPrefix(location + ".") || $0.hasPrefix(location + "[") || location.hasPrefix($0) }) {
+                continue
+            }
+            reader.problem(location, error.message)
+        }
+    }
+
+    /// `/partners/2/roles/1` → `partners[2].roles[1]`.
+    static func dottedPath(_ pointer: JSONPointer) -> String {
+        var out = ""
+        for token in pointer.tokens {
+            if let index = Int(token), String(index) == token {
+                out += "[\(index)]"
+            } else {
+                out += out.isEmpty ? token : ".\(token)"
+            }
+        }
+        return out
+    }
+
+    private static func loadMasterKey(_ path: String, environment: [String: String], _ reader: inout ConfigurationReader) -> SymmetricKey? {
+        guard let bytes = Credentials.read("master-key", fallbackPath: path, environment: environment, what: "masterKey", &reader) else {
+            return nil
+        }
+        guard let key = Keyring.parseMasterKey(bytes) else {
+            reader.problem("masterKey", "must hold 32 bytes, or 64 hexadecimal digits (make one with: openssl rand -hex 32)")
+            return nil
+        }
+        return key
+    }
+
+    private static func checkRecipients(_ configuration: Configuration, _ reader: inout ConfigurationReader) {
+        for (index, recipient) in configuration.recipients.enumerated() {
+            let path = "recipients[\(index)]"
+            switch recipient.delivery {
+            case .push(_, let ca):
+                if let pem = readFile(ca, what: "\(path).delivery.ca", &reader), (try? Certificate.parsePEM(pem))?.isEmpty ?? true {
+                    reader.problem("\(path).delivery.ca", "\(ca) holds no PEM certificate")
+                }
+            case .pull(let partnerID):
+                guard let partner = configuration.partners.first(where: { $0.id == partnerID }) else {
+                    reader.problem("\(path).delivery.partner", "there is no partner \(partnerID)")
+                    continue
+                }
+                if !partner.roles.contains(.receive) {
+                    reader.problem("\(path).delivery.partner", "partner \(partnerID) needs the receive role to pull a mailbox")
+                }
+            }
+        }
+    }
+
+    private static func checkStore(_ store: Configuration.StoreFiles, _ reader: inout ConfigurationReader) {
+        for (file, what) in [(store.path, "store.path"), (store.keysPath, "store.keysPath")] {
+            let folder = (file as NSString).deletingLastPathComponent
+            let directory = folder.isEmpty ? "." : folder
+            if !FileManager.default.isWritableFile(atPath: directory) {
+                reader.problem(what, "the folder \(directory) is not writable")
+            } else if FileManager.default.fileExists(atPath: file) && !FileManager.default.isWritableFile(atPath: file) {
+                reader.problem(what, "\(file) is not writable")
+            }
+        }
     }
 
     private static func readDocument(_ path: String, _ reader: inout ConfigurationReader) -> JSONValue? {
@@ -114,12 +220,19 @@ package enum ConfigurationLoader {
         }
 
         let partners = decodePartners(reader.array(root, "partners", at: ""), &reader)
+        let recipients = decodeRecipients(reader.array(root, "recipients", at: "", required: false), resolve: resolve, &reader)
+        let schemas = resolve(reader.string(root, "schemas", at: "", required: false)) ?? defaultSchemas
+        let storeObject = reader.object(root["store"], at: "store", allowed: storeKeys)
+        let storePath = resolve(reader.string(storeObject, "path", at: "store"))
+        let keysPath = resolve(reader.string(storeObject, "keysPath", at: "store", required: false))
+        let masterKey = resolve(reader.string(root, "masterKey", at: ""))
 
-        guard let listen, let ops, let certificate, let privateKey, let clientCA else { return nil }
+        guard let listen, let ops, let certificate, let privateKey, let clientCA, let storePath, let masterKey else { return nil }
         return Configuration(
             path: path, listen: listen, ops: ops,
             tls: .init(certificate: certificate, privateKey: privateKey, clientCA: clientCA, crl: crl),
-            server: server, logLevel: logLevel, partners: partners
+            server: server, logLevel: logLevel, partners: partners, recipients: recipients, schemas: schemas,
+            store: .init(path: storePath, keysPath: keysPath ?? defaultKeysPath(storePath)), masterKey: masterKey
         )
     }
 
@@ -222,6 +335,54 @@ package enum ConfigurationLoader {
             partners.append(Partner(id: id, name: name, roles: roles, certificates: matches))
         }
         return partners
+    }
+
+    /// `refex.db` → `refex-keys.db`.
+    static func defaultKeysPath(_ storePath: String) -> String {
+        let ext = (storePath as NSString).pathExtension
+        let base = ext.isEmpty ? storePath : String(storePath.dropLast(ext.count + 1))
+        return ext.isEmpty ? "\(base)-keys" : "\(base)-keys.\(ext)"
+    }
+
+    private static func decodeRecipients(_ items: [JSONValue]?, resolve: (String?) -> String?, _ reader: inout ConfigurationReader) -> [Recipient] {
+        guard let items else { return [] }
+        var recipients: [Recipient] = []
+        var seen: Set<String> = []
+        for (index, item) in items.enumerated() {
+            let path = "recipients[\(index)]"
+            guard let object = reader.object(item, at: path, allowed: recipientKeys) else { continue }
+            let id = reader.string(object, "id", at: path) ?? ""
+            if !id.isEmpty && !isIdentifier(id) {
+                reader.problem("\(path).id", "must be 1-64 characters: lower-case letters, digits and hyphens")
+            }
+            if !id.isEmpty && !seen.insert(id).inserted { reader.problem("\(path).id", "recipient \(id) is listed twice") }
+            let name = reader.string(object, "name", at: path) ?? ""
+            let services = Set((reader.array(object, "services", at: path) ?? []).compactMap(\.stringValue))
+            let fields = (reader.array(object, "fields", at: path) ?? []).compactMap(\.stringValue)
+            for (fieldIndex, field) in fields.enumerated() where (try? JSONPointer(parsing: field)) == nil || field.isEmpty {
+                reader.problem("\(path).fields[\(fieldIndex)]", "is not a JSON Pointer (RFC 6901), e.g. /subject/name")
+            }
+            let categories = Set((reader.array(object, "categories", at: path, required: false) ?? []).compactMap(\.stringValue))
+            let deliveryPath = "\(path).delivery"
+            guard let delivery = reader.object(object["delivery"], at: deliveryPath, allowed: deliveryKeys) else { continue }
+            let mode: DeliveryMode
+            switch reader.string(delivery, "mode", at: deliveryPath) {
+            case "push":
+                let endpoint = reader.string(delivery, "endpoint", at: deliveryPath) ?? ""
+                if !endpoint.isEmpty && !(endpoint.hasPrefix("https://") && URL(string: endpoint)?.host != nil) {
+                    reader.problem("\(deliveryPath).endpoint", "must be an https:// URL")
+                }
+                let ca = resolve(reader.string(delivery, "ca", at: deliveryPath)) ?? ""
+                mode = .push(endpoint: endpoint, caPath: ca)
+            case "pull":
+                mode = .pull(partnerID: reader.string(delivery, "partner", at: deliveryPath) ?? "")
+            case let other:
+                if other != nil { reader.problem("\(deliveryPath).mode", "must be push or pull") }
+                continue
+            }
+            recipients.append(Recipient(id: id, name: name, services: services, fields: fields, categories: categories, delivery: mode))
+        }
+        return recipients
     }
 
     /// Partner and recipient ids: `[a-z0-9][a-z0-9-]{0,63}`.

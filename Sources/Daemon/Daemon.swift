@@ -1,8 +1,11 @@
+import Exchange
+import JSON
 import Foundation
 import HTTP
 import Logging
 import Metrics
 import Server
+import Store
 import Synchronization
 
 /// `refex serve`: listeners, signals, systemd notification and the watchdog around the server.
@@ -13,6 +16,8 @@ package final class Daemon: Sendable {
     private let server: HTTPServer
     private let tls: TLSContextHolder
     private let api: APIResponder
+    private let store: SQLiteStore
+    private let exchange: Exchange
     private let notifier: SystemdNotifier
     private let current: Mutex<LoadedConfiguration>
     private let stopped = DispatchSemaphore(value: 0)
@@ -33,6 +38,15 @@ package final class Daemon: Sendable {
         tls = TLSContextHolder(loaded.tlsContext)
         reloads = metrics.counter("refex_config_reloads_total", help: "Config reloads on SIGHUP, by result.", labelNames: ["result"])
 
+        do {
+            store = try SQLiteStore(path: configuration.store.path, keysPath: configuration.store.keysPath, logger: logger)
+        } catch {
+            throw StartupError("\(error)")
+        }
+        exchange = Exchange(
+            store: store, catalog: loaded.catalog, keyring: Keyring(masterKey: loaded.masterKey), recipients: configuration.recipients,
+            limits: JSONLimits(maxDocumentBytes: configuration.server.parserLimits.maxBodyBytes)
+        )
         let listeners = try ListenerSockets.open(api: configuration.listen, ops: configuration.ops, environment: environment)
         boundAddresses = (
             Socket.localAddress(of: listeners.api) ?? configuration.listen,
@@ -40,11 +54,13 @@ package final class Daemon: Sendable {
         )
         server = try HTTPServer(configuration: configuration.server, metrics: metrics, logger: logger)
         let recorder = RequestRecorder(logger: logger, metrics: metrics)
-        api = APIResponder(router: Routes.make(), partners: loaded.partners, recorder: recorder, logger: logger)
+        api = APIResponder(router: Routes.make(exchange: exchange), partners: loaded.partners, recorder: recorder, logger: logger)
         let tls = self.tls
+        let store = self.store
         let ops = OpsResponder(metrics: metrics, recorder: recorder) {
             var problems: [String] = []
             if tls.current.certificate.notAfter < Date() { problems.append("the server certificate has expired") }
+            if await !store.isWritable(within: .seconds(2)) { problems.append("the store is not accepting writes") }
             return problems
         }
         try server.addListener(ListenerSpec(
@@ -108,8 +124,12 @@ package final class Daemon: Sendable {
         if old.server.maxConnections != new.server.maxConnections || old.server.parserLimits != new.server.parserLimits {
             logger.warning("limits change only on restart")
         }
+        if old.store != new.store || old.masterKey != new.masterKey || old.schemas != new.schemas {
+            logger.warning("the store, master key and schemas change only on restart")
+        }
         tls.replace(with: loaded.tlsContext)
         api.replacePartners(loaded.partners)
+        exchange.replaceRecipients(new.recipients)
         current.withLock { $0 = loaded }
         reloads.increment(["applied"])
         logger.notice("config reloaded", [("partners", String(new.partners.count))])
@@ -120,6 +140,7 @@ package final class Daemon: Sendable {
         notifier.notify("STOPPING=1\nSTATUS=draining")
         logger.notice("stopping: draining connections", [("signal", number == SIGTERM ? "SIGTERM" : "SIGINT")])
         server.shutdown()
+        store.close()
         logger.notice("stopped")
         stopped.signal()
     }
@@ -130,10 +151,12 @@ package final class Daemon: Sendable {
         let thread = Thread { [self] in
             while !stopping.load(ordering: .acquiring) {
                 let started = monotonicNanoseconds()
-                if server.loopsAreResponsive(within: interval / 2) {
+                let loopsAlive = server.loopsAreResponsive(within: interval / 2)
+                let writerAlive = store.writerIsResponsive(within: interval / 2)
+                if loopsAlive && writerAlive {
                     notifier.notify("WATCHDOG=1")
                 } else {
-                    logger.critical("an event loop is not responding; withholding the watchdog ping")
+                    logger.critical("withholding the watchdog ping", [("stalled", loopsAlive ? "store-writer" : "event-loop")])
                 }
                 let elapsed = monotonicNanoseconds() &- started
                 let wait = interval.nanoseconds > elapsed ? interval.nanoseconds - elapsed : 0

@@ -1,11 +1,34 @@
+import Exchange
 import HTTP
 import JSON
 
 /// Every route of the partner API (DESIGN.md, "The HTTP contract").
 package enum Routes {
-    package static func make() -> Router<Endpoint> {
+    package static func make(exchange: Exchange) -> Router<Endpoint> {
         var router = Router<Endpoint>()
         router.add(.get, "/v1/whoami", .immediate(whoami))
+
+        router.add(.post, "/v1/referrals", .deferred(roles: [.refer]) { context in
+            let answer = try await mapped { try await exchange.submitReferral(try jsonBody(context), by: actor(context)) }
+            return HTTPResponse(status: .accepted, json: answer.body, headers: ["location": "/v1/referrals/\(answer.id)"])
+        })
+        router.add(.get, "/v1/referrals/:id", .deferred(roles: [.refer, .admin]) { context in
+            let answer = try await mapped { try await exchange.referralStatus(try identifier(context), by: actor(context)) }
+            return HTTPResponse(json: answer.body)
+        })
+        router.add(.post, "/v1/referrals/:id/overrides", .deferred(roles: [.override]) { context in
+            let referral = try identifier(context)
+            let answer = try await mapped { try await exchange.authoriseOverride(referralID: referral, try jsonBody(context), by: actor(context)) }
+            return HTTPResponse(status: .created, json: answer.body, headers: ["location": "/v1/referrals/\(referral)"])
+        })
+        router.add(.post, "/v1/consents", .deferred(roles: [.refer]) { context in
+            let answer = try await mapped { try await exchange.recordConsent(try jsonBody(context), by: actor(context)) }
+            return HTTPResponse(status: .created, json: answer.body, headers: ["location": "/v1/consents/\(answer.id)"])
+        })
+        router.add(.post, "/v1/consents/:id/withdraw", .deferred(roles: [.refer, .admin]) { context in
+            let answer = try await mapped { try await exchange.withdrawConsent(try identifier(context), by: actor(context)) }
+            return HTTPResponse(json: answer.body)
+        })
         return router
     }
 
@@ -26,5 +49,65 @@ package enum Routes {
         }
         body["tlsVersion"] = context.connection.tlsVersion.map { .string($0) } ?? .null
         return HTTPResponse(json: .object(body))
+    }
+
+    static func actor(_ context: RequestContext) -> Actor {
+        Actor(id: context.partner.id, isAdmin: context.partner.roles.contains(.admin))
+    }
+
+    /// The request body, which must be JSON (415 otherwise).
+    static func jsonBody(_ context: RequestContext) throws -> [UInt8] {
+        guard context.request.hasJSONBody else { throw Problem.unsupportedMediaType() }
+        return context.request.body
+    }
+
+    /// The `:id` path parameter; ids are UUIDs, anything else cannot exist.
+    static func identifier(_ context: RequestContext) throws -> String {
+        guard let id = context.parameters["id"], id.utf8.count == 36,
+              id.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || $0 == 0x2D }) else {
+            throw Problem.notFound("There is no such resource.")
+        }
+        return id
+    }
+
+    /// Runs an exchange operation, turning its errors into problems.
+    static func mapped<Result>(_ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await body()
+        } catch let error as ExchangeError {
+            throw Problem(error)
+        }
+    }
+}
+
+extension Problem {
+    /// The most schema errors one answer lists.
+    static let maxListedErrors = 100
+
+    init(_ error: ExchangeError) {
+        switch error.kind {
+        case .malformedJSON:
+            self.init(.badRequest, slug: "malformed-json", title: "Malformed JSON", detail: error.message)
+        case .invalid:
+            let errors: [JSONValue] = error.validationErrors.prefix(Problem.maxListedErrors).map { item in
+                var object: JSONObject = [
+                    "instanceLocation": .string(item.instanceLocation.description),
+                    "keywordLocation": .string(item.keywordLocation),
+                    "message": .string(item.message),
+                ]
+                if let absolute = item.absoluteKeywordLocation { object["absoluteKeywordLocation"] = .string(absolute) }
+                return .object(object)
+            }
+            self.init(
+                .unprocessableContent, slug: "validation-failed", title: "The document is not valid",
+                detail: error.message, extensions: [("errors", .array(errors))]
+            )
+        case .notFound:
+            self.init(.notFound, slug: "not-found", title: "Not found", detail: error.message)
+        case .conflict:
+            self.init(.conflict, slug: "conflict", title: "Conflict", detail: error.message)
+        case .erased:
+            self.init(.gone, slug: "erased", title: "Erased", detail: error.message)
+        }
     }
 }

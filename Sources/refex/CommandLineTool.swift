@@ -71,6 +71,8 @@ enum CommandLineTool {
     static func serve(_ arguments: [String]) -> Int32 {
         guard let path = configPath(arguments, command: "serve") else { return 2 }
         ProcessSignals.block()
+        // Everything refex writes (the store, its keys) is for refex alone.
+        umask(0o077)
         let daemon: Daemon
         do {
             daemon = try Daemon(configPath: path)
