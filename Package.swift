@@ -36,12 +36,14 @@ let package = Package(
         .target(name: "Store", dependencies: ["SQLite", "Exchange", "JSON", "Crypto", "Logging"], swiftSettings: strict),
 
         // I/O.
+        .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: strict),
+        .target(name: "Delivery", dependencies: ["Exchange", "HTTPClient", "Logging", "Metrics"], swiftSettings: strict),
         .target(name: "Server", dependencies: ["CLinux", "HTTP", "TLS", "Logging", "Metrics"], swiftSettings: strict),
 
         // The daemon and the command line.
         .target(
             name: "Daemon",
-            dependencies: ["Server", "HTTP", "TLS", "Crypto", "JSON", "JSONSchema", "Logging", "Metrics", "Exchange", "Store"],
+            dependencies: ["Server", "HTTP", "TLS", "Crypto", "JSON", "JSONSchema", "Logging", "Metrics", "Exchange", "Store", "Delivery"],
             swiftSettings: strict
         ),
         .executableTarget(name: "refex", dependencies: ["Daemon", "JSON", "JSONSchema"], swiftSettings: strict),

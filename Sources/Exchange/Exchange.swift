@@ -8,11 +8,11 @@ import Synchronization
 /// The referral exchange: intake, consent, overrides and the decisions they lead to, each in one
 /// durable commit with its disclosure-log entries (DESIGN.md, "The data flow").
 package final class Exchange: Sendable {
-    private let store: any ExchangeStore
-    private let catalog: SchemaCatalog
-    private let keyring: Keyring
+    let store: any ExchangeStore
+    let catalog: SchemaCatalog
+    let keyring: Keyring
     private let recipientList: Mutex<[Recipient]>
-    private let limits: JSONLimits
+    let limits: JSONLimits
 
     package init(store: any ExchangeStore, catalog: SchemaCatalog, keyring: Keyring, recipients: [Recipient], limits: JSONLimits = JSONLimits()) {
         self.store = store
@@ -188,7 +188,7 @@ package final class Exchange: Sendable {
                     }
                     try txn.insertDisclosure(disclosure)
                     if disclosure.state == .queued {
-                        try txn.enqueue(disclosureID: disclosure.id, recipientID: recipient.id, at: now)
+                        try txn.enqueue(Exchange.outboxItem(for: disclosure, recipient: recipient, now: now))
                         try txn.appendLog(LogEntryDraft(.disclosureAuthorised, disclosure: disclosure, actor: actor.id))
                     } else {
                         try txn.appendLog(LogEntryDraft(.disclosureWithheld, disclosure: disclosure, actor: disclosure.actor))
@@ -238,6 +238,7 @@ package final class Exchange: Sendable {
         let (document, _, _) = try validatedDocument(body, family: "urn:refex:schema:consent:")
         guard let referralID = document["referralId"]?.stringValue else { throw ExchangeError(.invalid, "referralId is required.") }
         let keyring = self.keyring
+        let recipients = self.recipients
         return try await store.write { txn in
             guard let referral = try txn.referral(id: referralID), referral.partnerID == actor.id else {
                 throw ExchangeError(.notFound, "There is no referral \(referralID) of yours.")
@@ -268,7 +269,7 @@ package final class Exchange: Sendable {
                     disclosure.actor = actor.id
                     disclosure.updatedAt = now
                     try txn.updateDisclosure(disclosure)
-                    try txn.enqueue(disclosureID: disclosure.id, recipientID: recipientID, at: now)
+                    try txn.enqueue(Exchange.outboxItem(for: disclosure, recipient: recipients.first { $0.id == recipientID }, now: now))
                     try txn.appendLog(LogEntryDraft(.disclosureAuthorised, disclosure: disclosure, actor: actor.id))
                     released.append(disclosure)
                 }
@@ -286,7 +287,8 @@ package final class Exchange: Sendable {
     /// POST /v1/consents/{id}/withdraw: withdrawn from now; disclosures not yet delivered are
     /// cancelled and the subject's personal data is erased, as the privacy notice promises.
     package func withdrawConsent(_ id: String, by actor: Actor) async throws -> Answer {
-        try await store.write { txn in
+        let recipients = self.recipients
+        return try await store.write { txn in
             guard let consent = try txn.consent(id: id), actor.isAdmin || consent.partnerID == actor.id else {
                 throw ExchangeError(.notFound, "There is no consent \(id) of yours.")
             }
@@ -301,30 +303,74 @@ package final class Exchange: Sendable {
             try txn.appendLog(LogEntryDraft(
                 event: .consentWithdrawn, actor: actor.id, referralID: consent.referralID, subjectID: consent.subjectID, consentID: id
             ))
-            var cancelled: [DisclosureRecord] = []
-            for var disclosure in try txn.disclosures(subjectID: consent.subjectID)
-            where disclosure.state == .queued || disclosure.state == .awaitingConsent {
-                let wasQueued = disclosure.state == .queued
-                disclosure.state = .cancelled
-                disclosure.reason = disclosure.consentID == id ? "consent-withdrawn" : "subject-erased"
-                disclosure.updatedAt = now
-                try txn.updateDisclosure(disclosure)
-                if wasQueued { try txn.dequeue(disclosureID: disclosure.id) }
-                try txn.appendLog(LogEntryDraft(.disclosureCancelled, disclosure: disclosure, actor: actor.id))
-                cancelled.append(disclosure)
-            }
-            try txn.eraseSubject(id: consent.subjectID, at: now)
-            try txn.appendLog(LogEntryDraft(
-                event: .subjectErased, actor: actor.id, subjectID: consent.subjectID, consentID: id, reason: "consent-withdrawn"
-            ))
+            let (cancelled, notices) = try Exchange.erase(
+                subjectID: consent.subjectID, reason: "consent-withdrawn", consentID: id, actor: actor, recipients: recipients, txn: txn
+            )
             return Answer(id: id, body: [
                 "id": .string(id),
                 "subjectId": .string(consent.subjectID),
                 "withdrawnAt": .string(now.description),
                 "cancelled": .array(cancelled.map(Exchange.summary)),
+                "erasureNotices": .array(notices.map { .string($0) }),
                 "erased": true,
             ])
         }
+    }
+
+    /// Crypto-shreds a subject inside `txn`: cancels what has not gone out, deletes the key and
+    /// every sealed body, logs it, and queues an erasure notice (UK GDPR Art. 19) to every
+    /// recipient that already received data. Returns the cancelled disclosures and the notified recipients.
+    package static func erase(
+        subjectID: String, reason: String, consentID: String?, actor: Actor, recipients: [Recipient], txn: any StoreTransaction
+    ) throws -> (cancelled: [DisclosureRecord], notified: [String]) {
+        let now = txn.now
+        var cancelled: [DisclosureRecord] = []
+        var notified: [String] = []
+        for var disclosure in try txn.disclosures(subjectID: subjectID) {
+            switch disclosure.state {
+            case .queued, .awaitingConsent:
+                let wasQueued = disclosure.state == .queued
+                disclosure.state = .cancelled
+                disclosure.reason = consentID != nil && disclosure.consentID == consentID ? "consent-withdrawn" : "subject-erased"
+                disclosure.updatedAt = now
+                try txn.updateDisclosure(disclosure)
+                if wasQueued { try txn.dequeue(id: disclosure.id) }
+                try txn.appendLog(LogEntryDraft(.disclosureCancelled, disclosure: disclosure, actor: actor.id))
+                cancelled.append(disclosure)
+            case .delivered:
+                guard let recipientID = disclosure.recipientID else { continue }
+                let notice: JSONValue = [
+                    "type": "erasure-notice", "disclosureId": .string(disclosure.id), "referralId": .string(disclosure.referralID),
+                    "reason": .string(reason),
+                ]
+                var item = outboxItem(for: disclosure, recipient: recipients.first { $0.id == recipientID }, now: now)
+                item.id = SecureRandom.uuid()
+                item.kind = .erasureNotice
+                item.payload = notice.serialized()
+                try txn.enqueue(item)
+                try txn.appendLog(LogEntryDraft(
+                    event: .noticeQueued, actor: actor.id, referralID: disclosure.referralID, subjectID: subjectID,
+                    disclosureID: disclosure.id, recipientID: recipientID, reason: reason,
+                    details: ["type": "erasure-notice", "noticeId": .string(item.id)]
+                ))
+                notified.append(recipientID)
+            case .refused, .cancelled, .failed:
+                continue
+            }
+        }
+        try txn.eraseSubject(id: subjectID, at: now)
+        try txn.appendLog(LogEntryDraft(event: .subjectErased, actor: actor.id, subjectID: subjectID, consentID: consentID, reason: reason))
+        return (cancelled, notified)
+    }
+
+    /// The outbox entry for an authorised disclosure: pushed, or held for the recipient's mailbox.
+    package static func outboxItem(for disclosure: DisclosureRecord, recipient: Recipient?, now: Timestamp) -> OutboxItem {
+        var mode = OutboxItem.Mode.push
+        if case .pull = recipient?.delivery { mode = .pull }
+        return OutboxItem(
+            id: disclosure.id, kind: .disclosure, disclosureID: disclosure.id, recipientID: disclosure.recipientID ?? "",
+            mode: mode, enqueuedAt: now, nextAttemptAt: now
+        )
     }
 
     // MARK: Overrides
@@ -394,7 +440,7 @@ package final class Exchange: Sendable {
             disclosure.reason = nil
             disclosure.updatedAt = now
             if isNew { try txn.insertDisclosure(disclosure) } else { try txn.updateDisclosure(disclosure) }
-            try txn.enqueue(disclosureID: disclosure.id, recipientID: recipientID, at: now)
+            try txn.enqueue(Exchange.outboxItem(for: disclosure, recipient: recipient, now: now))
             try txn.appendLog(LogEntryDraft(.disclosureAuthorised, disclosure: disclosure, actor: actor.id))
             return Answer(id: disclosure.id, body: Exchange.detail(disclosure))
         }

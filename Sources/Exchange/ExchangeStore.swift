@@ -5,6 +5,10 @@ package protocol ExchangeStore: Sendable {
     /// committed. Concurrent writes share commits (group commit). If `body` throws, its changes
     /// are rolled back and the error is rethrown; other writes in the same commit are unaffected.
     func write<Result: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> Result) async throws -> Result
+
+    /// Runs `body` in a read-only snapshot, beside the writer (it does not wait for commits).
+    /// Anything `body` tries to change fails.
+    func read<Result: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> Result) async throws -> Result
 }
 
 /// The operations available inside a write transaction. Called on the store's writer only.
@@ -35,10 +39,20 @@ package protocol StoreTransaction: AnyObject {
     func disclosures(referralID: String) throws -> [DisclosureRecord]
     func disclosures(subjectID: String) throws -> [DisclosureRecord]
 
-    /// Puts an authorised disclosure in the outbox for delivery.
-    func enqueue(disclosureID: String, recipientID: String, at time: Timestamp) throws
-    /// Takes it out (cancelled, delivered, failed).
-    func dequeue(disclosureID: String) throws
+    /// Puts a disclosure or notice in the outbox (replacing one with the same id).
+    func enqueue(_ item: OutboxItem) throws
+    /// Takes an item out (delivered or cancelled).
+    func dequeue(id: String) throws
+    /// Changes an item's state, schedule, attempts or error.
+    func updateOutbox(_ item: OutboxItem) throws
+    func outboxItem(id: String) throws -> OutboxItem?
+    /// A recipient's pending push items due by `now`, oldest first.
+    func dueOutbox(recipientID: String, now: Timestamp, limit: Int) throws -> [OutboxItem]
+    /// Pending pull items of `recipientIDs`, oldest first, after the item `afterID` (a cursor).
+    func mailbox(recipientIDs: [String], afterID: String?, limit: Int) throws -> [OutboxItem]
+    /// Items in `state`, oldest first (for `refex outbox list`).
+    func outboxItems(state: OutboxItem.State?, limit: Int) throws -> [OutboxItem]
+    func outboxDepths() throws -> [OutboxDepth]
 
     /// Appends to the hash chain; returns the sealed entry.
     @discardableResult

@@ -41,7 +41,9 @@ package struct MinimisedData: Sendable, Hashable {
 /// allows; special-category data only when it is configured for that category; contact details
 /// only when marked safe to use.
 package enum Minimiser {
-    package static func minimise(_ document: JSONValue, fields: [String], categories allowed: Set<String>, markings: DocumentMarkings) -> MinimisedData {
+    package static func minimise(
+        _ document: JSONValue, fields: [String], categories allowed: Set<String>, markings: DocumentMarkings, wildcards: Bool = true
+    ) -> MinimisedData {
         let patterns = fields.compactMap { try? JSONPointer(parsing: $0) }.map(\.tokens)
         var excluded: Set<JSONPointer> = []
         for (location, category) in markings.categories where !allowed.contains(category) { excluded.insert(location) }
@@ -50,7 +52,8 @@ package enum Minimiser {
         }
         var leaves: [String] = []
         var leafPointers: [JSONPointer] = []
-        let data = project(document, at: .root, patterns: patterns, excluded: excluded, leaves: &leafPointers) ?? .object(JSONObject())
+        let data = project(document, at: .root, patterns: patterns, excluded: excluded, wildcards: wildcards, leaves: &leafPointers)
+            ?? .object(JSONObject())
         leaves = leafPointers.map(\.description)
         var disclosedCategories: Set<String> = []
         for (location, category) in markings.categories where allowed.contains(category) {
@@ -64,14 +67,15 @@ package enum Minimiser {
     /// The parts of `value` (at `location`) that `patterns` select, minus `excluded` locations.
     /// An empty pattern selects the whole value.
     private static func project(
-        _ value: JSONValue, at location: JSONPointer, patterns: [[String]], excluded: Set<JSONPointer>, leaves: inout [JSONPointer]
+        _ value: JSONValue, at location: JSONPointer, patterns: [[String]], excluded: Set<JSONPointer>, wildcards: Bool,
+        leaves: inout [JSONPointer]
     ) -> JSONValue? {
         if excluded.contains(location) { return nil }
         let whole = patterns.contains { $0.isEmpty }
         func children(_ token: String) -> [[String]] {
             if whole { return [[]] }
             return patterns.compactMap { pattern in
-                guard let first = pattern.first, first == token || first == "*" else { return nil }
+                guard let first = pattern.first, first == token || (wildcards && first == "*") else { return nil }
                 return Array(pattern.dropFirst())
             }
         }
@@ -81,7 +85,7 @@ package enum Minimiser {
             for (key, member) in object {
                 let selected = children(key)
                 guard !selected.isEmpty else { continue }
-                if let projected = project(member, at: location.appending(key), patterns: selected, excluded: excluded, leaves: &leaves) {
+                if let projected = project(member, at: location.appending(key), patterns: selected, excluded: excluded, wildcards: wildcards, leaves: &leaves) {
                     out[key] = projected
                 }
             }
@@ -95,7 +99,7 @@ package enum Minimiser {
             for (index, item) in items.enumerated() {
                 let selected = children(String(index))
                 guard !selected.isEmpty else { continue }
-                if let projected = project(item, at: location.appending(index), patterns: selected, excluded: excluded, leaves: &leaves) {
+                if let projected = project(item, at: location.appending(index), patterns: selected, excluded: excluded, wildcards: wildcards, leaves: &leaves) {
                     out.append(projected)
                 }
             }

@@ -26,6 +26,8 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private let stalledForTesting = Atomic<Bool>(false)
+    private let readers = DispatchQueue(label: "refex.store.reader")
+    private let readConnections = ReadConnections()
 
     private struct Pending {
         var jobs: [WriteJob] = []
@@ -79,6 +81,23 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         }
         guard let result = value as? Result else { preconditionFailure("a write returned a value of another type") }
         return result
+    }
+
+    package func read<Result: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> Result) async throws -> Result {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
+            readers.async { [self] in
+                do {
+                    let (main, keys) = try readConnections.open(path: path, keysPath: keysPath)
+                    try main.execute("BEGIN")
+                    defer { try? main.execute("COMMIT") }
+                    // A reader never appends to the log: its chain head is never used.
+                    let transaction = SQLiteTransaction(now: clock(), main: main, keys: keys, chain: LogChain(lastSeq: 0, lastHash: ""))
+                    continuation.resume(returning: try body(transaction))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
     }
 
     /// Finishes queued writes, then stops the writer; later writes fail.
@@ -145,7 +164,6 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
 
     private func commit(_ batch: [WriteJob]) {
         var outcomes: [Result<any Sendable, any Error>] = []
-        let head = (chain.lastSeq, chain.lastHash)
         do {
             try keys.execute("BEGIN IMMEDIATE")
             do {
@@ -154,6 +172,11 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
                 try? keys.execute("ROLLBACK")
                 throw error
             }
+            // Host commands (refex log, outbox retry) may have appended since: take the head now,
+            // under the write lock, so that the chain stays whole across processes.
+            let head = try main.first("SELECT seq, hash FROM log_entries ORDER BY seq DESC LIMIT 1")
+            chain.lastSeq = head?.integer(0) ?? 0
+            chain.lastHash = head?.text(1) ?? LogEntry.genesisHash
             for job in batch {
                 let jobHead = (chain.lastSeq, chain.lastHash)
                 do {
@@ -180,7 +203,6 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
                 throw error
             }
         } catch {
-            (chain.lastSeq, chain.lastHash) = head
             logger.error("store commit failed", [("error", "\(error)"), ("writes", String(batch.count))])
             for job in batch { job.continuation.resume(throwing: StoreError("the store could not commit: \(error)")) }
             return
@@ -219,5 +241,18 @@ final class OneShot: Sendable {
 
     func resolve(_ value: Bool) {
         state.withLock { $0.take() }?.resume(returning: value)
+    }
+}
+
+/// The reader's connections, opened on first use on the reader queue and used only there.
+final class ReadConnections: @unchecked Sendable {
+    private var connections: (SQLiteConnection, SQLiteConnection)?
+
+    func open(path: String, keysPath: String) throws -> (SQLiteConnection, SQLiteConnection) {
+        if let connections { return connections }
+        let main = try SQLiteConnection(path: path, mode: .readOnly)
+        let keys = try SQLiteConnection(path: keysPath, mode: .readOnly)
+        connections = (main, keys)
+        return (main, keys)
     }
 }

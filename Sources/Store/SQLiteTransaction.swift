@@ -175,15 +175,92 @@ final class SQLiteTransaction: StoreTransaction {
 
     // MARK: Outbox
 
-    func enqueue(disclosureID: String, recipientID: String, at time: Timestamp) throws {
+    private static let outboxColumns =
+        "id, kind, disclosure_id, recipient_id, mode, payload, state, enqueued_at, next_attempt_at, attempts, last_error"
+
+    func enqueue(_ item: OutboxItem) throws {
         try main.query(
-            "INSERT OR REPLACE INTO outbox (disclosure_id, recipient_id, enqueued_at, next_attempt_at, attempts) VALUES (?, ?, ?, ?, 0)",
-            [disclosureID, recipientID, time.milliseconds, time.milliseconds]
+            "INSERT OR REPLACE INTO outbox (\(Self.outboxColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [item.id, item.kind.rawValue, item.disclosureID, item.recipientID, item.mode.rawValue, item.payload, item.state.rawValue,
+             item.enqueuedAt.milliseconds, item.nextAttemptAt.milliseconds, item.attempts, item.lastError]
         )
     }
 
-    func dequeue(disclosureID: String) throws {
-        try main.query("DELETE FROM outbox WHERE disclosure_id = ?", [disclosureID])
+    func dequeue(id: String) throws {
+        try main.query("DELETE FROM outbox WHERE id = ?", [id])
+    }
+
+    func updateOutbox(_ item: OutboxItem) throws {
+        try main.query(
+            "UPDATE outbox SET state = ?, next_attempt_at = ?, attempts = ?, last_error = ?, enqueued_at = ? WHERE id = ?",
+            [item.state.rawValue, item.nextAttemptAt.milliseconds, item.attempts, item.lastError, item.enqueuedAt.milliseconds, item.id]
+        )
+    }
+
+    func outboxItem(id: String) throws -> OutboxItem? {
+        try main.first("SELECT \(Self.outboxColumns) FROM outbox WHERE id = ?", [id]).map(Self.outboxItem)
+    }
+
+    func dueOutbox(recipientID: String, now: Timestamp, limit: Int) throws -> [OutboxItem] {
+        try main.query(
+            """
+            SELECT \(Self.outboxColumns) FROM outbox
+            WHERE recipient_id = ? AND state = 'pending' AND mode = 'push' AND next_attempt_at <= ?
+            ORDER BY next_attempt_at LIMIT ?
+            """,
+            [recipientID, now.milliseconds, limit]
+        ).map(Self.outboxItem)
+    }
+
+    func mailbox(recipientIDs: [String], afterID: String?, limit: Int) throws -> [OutboxItem] {
+        guard !recipientIDs.isEmpty else { return [] }
+        let placeholders = Array(repeating: "?", count: recipientIDs.count).joined(separator: ", ")
+        var values: [any SQLiteBindable] = recipientIDs
+        var cursor = ""
+        if let afterID, let after = try outboxItem(id: afterID) {
+            cursor = "AND (enqueued_at, id) > (?, ?)"
+            values += [after.enqueuedAt.milliseconds, after.id]
+        }
+        values.append(limit)
+        return try main.query(
+            """
+            SELECT \(Self.outboxColumns) FROM outbox
+            WHERE state = 'pending' AND mode = 'pull' AND recipient_id IN (\(placeholders)) \(cursor)
+            ORDER BY enqueued_at, id LIMIT ?
+            """,
+            values
+        ).map(Self.outboxItem)
+    }
+
+    func outboxItems(state: OutboxItem.State?, limit: Int) throws -> [OutboxItem] {
+        if let state {
+            return try main.query("SELECT \(Self.outboxColumns) FROM outbox WHERE state = ? ORDER BY enqueued_at, id LIMIT ?", [state.rawValue, limit])
+                .map(Self.outboxItem)
+        }
+        return try main.query("SELECT \(Self.outboxColumns) FROM outbox ORDER BY enqueued_at, id LIMIT ?", [limit]).map(Self.outboxItem)
+    }
+
+    func outboxDepths() throws -> [OutboxDepth] {
+        try main.query(
+            """
+            SELECT recipient_id, sum(state = 'pending'), sum(state = 'failed'), min(CASE WHEN state = 'pending' THEN enqueued_at END)
+            FROM outbox GROUP BY recipient_id ORDER BY recipient_id
+            """
+        ).map { row in
+            OutboxDepth(
+                recipientID: row.text(0) ?? "", pending: Int(row.integer(1) ?? 0), failed: Int(row.integer(2) ?? 0),
+                oldestPending: row.integer(3).map(Timestamp.init(milliseconds:))
+            )
+        }
+    }
+
+    private static func outboxItem(_ row: SQLiteRow) -> OutboxItem {
+        OutboxItem(
+            id: row.text(0) ?? "", kind: OutboxItem.Kind(rawValue: row.text(1) ?? "") ?? .disclosure, disclosureID: row.text(2) ?? "",
+            recipientID: row.text(3) ?? "", mode: OutboxItem.Mode(rawValue: row.text(4) ?? "") ?? .push, payload: row.blob(5),
+            state: OutboxItem.State(rawValue: row.text(6) ?? "") ?? .pending, enqueuedAt: Timestamp(milliseconds: row.integer(7) ?? 0),
+            nextAttemptAt: Timestamp(milliseconds: row.integer(8) ?? 0), attempts: Int(row.integer(9) ?? 0), lastError: row.text(10)
+        )
     }
 
     // MARK: Log

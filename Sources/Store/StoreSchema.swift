@@ -62,14 +62,21 @@ enum StoreSchema {
         CREATE INDEX disclosures_subject ON disclosures(subject_id);
 
         CREATE TABLE outbox (
-            disclosure_id TEXT PRIMARY KEY REFERENCES disclosures(id),
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            disclosure_id TEXT NOT NULL REFERENCES disclosures(id),
             recipient_id TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            payload BLOB,
+            state TEXT NOT NULL,
             enqueued_at INTEGER NOT NULL,
             next_attempt_at INTEGER NOT NULL,
             attempts INTEGER NOT NULL DEFAULT 0,
             last_error TEXT
         ) STRICT;
-        CREATE INDEX outbox_due ON outbox(recipient_id, next_attempt_at);
+        CREATE INDEX outbox_due ON outbox(recipient_id, state, mode, next_attempt_at);
+        CREATE INDEX outbox_recipient ON outbox(recipient_id, state, enqueued_at);
+        CREATE INDEX outbox_disclosure ON outbox(disclosure_id);
 
         CREATE TABLE log_entries (
             seq INTEGER PRIMARY KEY,
