@@ -23,7 +23,7 @@ dev: release
 
 run: dev
 	@scripts/dev-setup.sh --print-curl $(DEV)
-	exec .build/release/refex serve --config $(CONFIG)
+	@scripts/dev-run.sh $(DEV)
 
 # Builds once, then runs every test once. The end-to-end tests start the built binary.
 test:

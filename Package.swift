@@ -40,13 +40,15 @@ let package = Package(
         .target(name: "Delivery", dependencies: ["Exchange", "HTTPClient", "Logging", "Metrics"], swiftSettings: strict),
         .target(name: "Server", dependencies: ["CLinux", "HTTP", "TLS", "Logging", "Metrics"], swiftSettings: strict),
 
+        .target(name: "Sink", dependencies: ["Server", "HTTP", "TLS", "JSON", "Logging", "Metrics"], swiftSettings: strict),
+
         // The daemon and the command line.
         .target(
             name: "Daemon",
             dependencies: ["Server", "HTTP", "TLS", "Crypto", "JSON", "JSONSchema", "Logging", "Metrics", "Exchange", "Store", "Delivery"],
             swiftSettings: strict
         ),
-        .executableTarget(name: "refex", dependencies: ["Daemon", "JSON", "JSONSchema"], swiftSettings: strict),
+        .executableTarget(name: "refex", dependencies: ["Daemon", "Sink", "Server", "Exchange", "Store", "JSON", "JSONSchema"], swiftSettings: strict),
         .executableTarget(name: "refex-bench", dependencies: ["TLS"], path: "Benchmarks/LoadGenerator", swiftSettings: strict),
 
         // Tests.

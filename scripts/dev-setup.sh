@@ -18,7 +18,13 @@ refex is starting on https://127.0.0.1:8443 (partners, mutual TLS) and http://12
 Try, from another terminal in $(pwd):
 
   curl --cacert $pki/ca.crt --cert $pki/police.crt --key $pki/police.key https://localhost:8443/v1/whoami
-  curl http://127.0.0.1:9090/metrics
+
+  curl --cacert $pki/ca.crt --cert $pki/police.crt --key $pki/police.key \
+       -H 'Content-Type: application/json' --data-binary @schemas/examples/referral-1-domestic-abuse.json \
+       https://localhost:8443/v1/referrals
+
+A sample recipient (refex sink) listens on https://localhost:9443 and writes what it receives
+to $dir/sink/ (ls $dir/sink). Metrics: curl http://127.0.0.1:9090/metrics
 
 TXT
   exit 0
@@ -46,6 +52,12 @@ if [ ! -f "$config" ] || [ "$pki/ca.crt" -nt "$config" ] || [ "$0" -nt "$config"
   "schemas": "../schemas",
   "store": { "path": "state/refex.db" },
   "masterKey": "master.key",
+  "delivery": {
+    "clientCertificate": "pki/refex-client.crt",
+    "clientKey": "pki/refex-client.key",
+    "backoffBaseMilliseconds": 1000,
+    "maxAgeSeconds": 86400
+  },
   "tls": {
     "certificate": "pki/server.crt",
     "privateKey": "pki/server.key",

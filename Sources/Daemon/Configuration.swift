@@ -23,6 +23,23 @@ package struct Configuration: Sendable {
     package var store: StoreFiles
     /// The master key file; `$CREDENTIALS_DIRECTORY/master-key` is used instead when present.
     package var masterKey: String
+    package var delivery: DeliverySettings?
+
+    /// The `delivery` section (see the README).
+    package struct DeliverySettings: Sendable, Hashable {
+        package var clientCertificate: String
+        /// `$CREDENTIALS_DIRECTORY/delivery-key` is used instead when present.
+        package var clientKey: String
+        package var connectTimeoutSeconds: Int64 = 5
+        package var timeoutSeconds: Int64 = 30
+        package var maxAgeSeconds: Int64 = 86_400
+        package var backoffBaseMilliseconds: Int64 = 1000
+        package var backoffMaxSeconds: Int64 = 300
+        package var concurrency: Int64 = 2
+        package var circuitFailures: Int64 = 5
+        package var circuitOpenSeconds: Int64 = 30
+        package var pollIntervalMilliseconds: Int64 = 250
+    }
 
     package struct StoreFiles: Sendable, Hashable {
         package var path: String

@@ -16,6 +16,8 @@ package struct LoadedConfiguration: Sendable {
     package var partners: PartnerDirectory
     package var catalog: SchemaCatalog
     package var masterKey: SymmetricKey
+    /// refex's delivery client certificate and key (PEM), when push recipients are configured.
+    package var deliveryCredentials: (certificate: [UInt8], key: [UInt8])?
 }
 
 /// Reads a config file and checks everything in it: keys, values, files, keys against
@@ -23,7 +25,11 @@ package struct LoadedConfiguration: Sendable {
 package enum ConfigurationLoader {
     static let maxFileBytes = 1 << 20
     static let topLevelKeys: Set<String> = [
-        "$schema", "listen", "ops", "tls", "limits", "logLevel", "partners", "recipients", "schemas", "store", "masterKey",
+        "$schema", "listen", "ops", "tls", "limits", "logLevel", "partners", "recipients", "schemas", "store", "masterKey", "delivery",
+    ]
+    static let deliverySettingKeys: Set<String> = [
+        "clientCertificate", "clientKey", "connectTimeoutSeconds", "timeoutSeconds", "maxAgeSeconds", "backoffBaseMilliseconds",
+        "backoffMaxSeconds", "concurrency", "circuitFailures", "circuitOpenSeconds", "pollIntervalMilliseconds",
     ]
     static let storeKeys: Set<String> = ["path", "keysPath"]
     static let recipientKeys: Set<String> = ["id", "name", "services", "fields", "categories", "delivery"]
@@ -49,6 +55,7 @@ package enum ConfigurationLoader {
         var catalog: SchemaCatalog?
         var tlsContext: TLSServerContext?
         var masterKey: SymmetricKey?
+        var deliveryCredentials: (certificate: [UInt8], key: [UInt8])?
         if let configuration {
             catalog = loadCatalog(configuration.schemas, &reader)
             if let catalog { validate(document, with: catalog, &reader) }
@@ -56,14 +63,44 @@ package enum ConfigurationLoader {
             masterKey = loadMasterKey(configuration.masterKey, environment: environment, &reader)
             checkRecipients(configuration, &reader)
             checkStore(configuration.store, &reader)
+            deliveryCredentials = loadDeliveryCredentials(configuration, environment: environment, &reader)
         }
         guard reader.problems.isEmpty, let configuration, let tlsContext, let catalog, let masterKey else {
             throw ConfigurationError(path: path, problems: reader.problems)
         }
         return LoadedConfiguration(
             configuration: configuration, tlsContext: tlsContext, partners: PartnerDirectory(configuration.partners),
-            catalog: catalog, masterKey: masterKey
+            catalog: catalog, masterKey: masterKey, deliveryCredentials: deliveryCredentials
         )
+    }
+
+    private static func loadDeliveryCredentials(
+        _ configuration: Configuration, environment: [String: String], _ reader: inout ConfigurationReader
+    ) -> (certificate: [UInt8], key: [UInt8])? {
+        let pushes = configuration.recipients.contains { if case .push = $0.delivery { return true } else { return false } }
+        guard let settings = configuration.delivery else {
+            if pushes { reader.problem("delivery", "push recipients are configured: give refex's client certificate and key here") }
+            return nil
+        }
+        guard let certificate = readFile(settings.clientCertificate, what: "delivery.clientCertificate", &reader),
+              let key = Credentials.read("delivery-key", fallbackPath: settings.clientKey, environment: environment, what: "delivery.clientKey", &reader) else {
+            return nil
+        }
+        do {
+            guard let leaf = try Certificate.parsePEM(certificate).first else {
+                reader.problem("delivery.clientCertificate", "\(settings.clientCertificate) holds no PEM certificate")
+                return nil
+            }
+            if try !privateKey(key, matches: leaf) {
+                reader.problem("delivery.clientKey", "does not match the delivery client certificate")
+                return nil
+            }
+            if leaf.notAfter < Date() { reader.problem("delivery.clientCertificate", "expired on \(leaf.notAfter)") }
+        } catch {
+            reader.problem("delivery.clientKey", "\(error)")
+            return nil
+        }
+        return (certificate, key)
     }
 
     private static func loadCatalog(_ folder: String, _ reader: inout ConfigurationReader) -> SchemaCatalog? {
@@ -226,13 +263,32 @@ package enum ConfigurationLoader {
         let storePath = resolve(reader.string(storeObject, "path", at: "store"))
         let keysPath = resolve(reader.string(storeObject, "keysPath", at: "store", required: false))
         let masterKey = resolve(reader.string(root, "masterKey", at: ""))
+        var delivery: Configuration.DeliverySettings?
+        if let object = reader.object(root["delivery"], at: "delivery", allowed: deliverySettingKeys, required: false) {
+            let certificatePath = resolve(reader.string(object, "clientCertificate", at: "delivery")) ?? ""
+            let keyPath = resolve(reader.string(object, "clientKey", at: "delivery")) ?? ""
+            var settings = Configuration.DeliverySettings(clientCertificate: certificatePath, clientKey: keyPath)
+            func number(_ key: String, _ range: ClosedRange<Int64>, _ target: inout Int64) {
+                if let value = reader.integer(object, key, at: "delivery", range: range) { target = value }
+            }
+            number("connectTimeoutSeconds", 1...86_400, &settings.connectTimeoutSeconds)
+            number("timeoutSeconds", 1...86_400, &settings.timeoutSeconds)
+            number("maxAgeSeconds", 1...31_536_000, &settings.maxAgeSeconds)
+            number("backoffBaseMilliseconds", 10...600_000, &settings.backoffBaseMilliseconds)
+            number("backoffMaxSeconds", 1...86_400, &settings.backoffMaxSeconds)
+            number("concurrency", 1...64, &settings.concurrency)
+            number("circuitFailures", 1...1000, &settings.circuitFailures)
+            number("circuitOpenSeconds", 1...86_400, &settings.circuitOpenSeconds)
+            number("pollIntervalMilliseconds", 10...60_000, &settings.pollIntervalMilliseconds)
+            delivery = settings
+        }
 
         guard let listen, let ops, let certificate, let privateKey, let clientCA, let storePath, let masterKey else { return nil }
         return Configuration(
             path: path, listen: listen, ops: ops,
             tls: .init(certificate: certificate, privateKey: privateKey, clientCA: clientCA, crl: crl),
             server: server, logLevel: logLevel, partners: partners, recipients: recipients, schemas: schemas,
-            store: .init(path: storePath, keysPath: keysPath ?? defaultKeysPath(storePath)), masterKey: masterKey
+            store: .init(path: storePath, keysPath: keysPath ?? defaultKeysPath(storePath)), masterKey: masterKey, delivery: delivery
         )
     }
 

@@ -1,3 +1,4 @@
+import Delivery
 import Exchange
 import JSON
 import Foundation
@@ -18,6 +19,7 @@ package final class Daemon: Sendable {
     private let api: APIResponder
     private let store: SQLiteStore
     private let exchange: Exchange
+    private let delivery: DeliveryService?
     private let notifier: SystemdNotifier
     private let current: Mutex<LoadedConfiguration>
     private let stopped = DispatchSemaphore(value: 0)
@@ -54,7 +56,28 @@ package final class Daemon: Sendable {
         )
         server = try HTTPServer(configuration: configuration.server, metrics: metrics, logger: logger)
         let recorder = RequestRecorder(logger: logger, metrics: metrics)
-        api = APIResponder(router: Routes.make(exchange: exchange), partners: loaded.partners, recorder: recorder, logger: logger)
+        if let settings = configuration.delivery, let credentials = loaded.deliveryCredentials {
+            delivery = DeliveryService(
+                exchange: exchange,
+                configuration: DeliveryConfiguration(
+                    clientCertificatePEM: credentials.certificate, clientKeyPEM: credentials.key,
+                    connectTimeout: .seconds(settings.connectTimeoutSeconds), attemptTimeout: .seconds(settings.timeoutSeconds),
+                    schedule: RetrySchedule(
+                        base: .milliseconds(settings.backoffBaseMilliseconds), cap: .seconds(settings.backoffMaxSeconds),
+                        maxAge: .seconds(settings.maxAgeSeconds)
+                    ),
+                    concurrencyPerRecipient: Int(settings.concurrency), circuitThreshold: Int(settings.circuitFailures),
+                    circuitOpenFor: .seconds(settings.circuitOpenSeconds), pollInterval: .milliseconds(settings.pollIntervalMilliseconds)
+                ),
+                metrics: metrics, logger: logger
+            )
+        } else {
+            delivery = nil
+        }
+        let delivery = self.delivery
+        api = APIResponder(
+            router: Routes.make(exchange: exchange) { delivery?.nudge() }, partners: loaded.partners, recorder: recorder, logger: logger
+        )
         let tls = self.tls
         let store = self.store
         let ops = OpsResponder(metrics: metrics, recorder: recorder) {
@@ -83,6 +106,7 @@ package final class Daemon: Sendable {
         let ops = boundAddresses.ops.description
         notifier.notify("READY=1\nSTATUS=serving listen=\(listen) ops=\(ops)\nMAINPID=\(getpid())")
         logger.notice("refex serving", [("listen", listen), ("ops", ops), ("partners", String(configuration.partners.count))])
+        delivery?.start()
         startWatchdog()
         stopped.wait()
     }
@@ -124,8 +148,8 @@ package final class Daemon: Sendable {
         if old.server.maxConnections != new.server.maxConnections || old.server.parserLimits != new.server.parserLimits {
             logger.warning("limits change only on restart")
         }
-        if old.store != new.store || old.masterKey != new.masterKey || old.schemas != new.schemas {
-            logger.warning("the store, master key and schemas change only on restart")
+        if old.store != new.store || old.masterKey != new.masterKey || old.schemas != new.schemas || old.delivery != new.delivery {
+            logger.warning("the store, master key, schemas and delivery settings change only on restart")
         }
         tls.replace(with: loaded.tlsContext)
         api.replacePartners(loaded.partners)
@@ -140,6 +164,7 @@ package final class Daemon: Sendable {
         notifier.notify("STOPPING=1\nSTATUS=draining")
         logger.notice("stopping: draining connections", [("signal", number == SIGTERM ? "SIGTERM" : "SIGINT")])
         server.shutdown()
+        delivery?.stop()
         store.close()
         logger.notice("stopped")
         stopped.signal()

@@ -4,12 +4,14 @@ import JSON
 
 /// Every route of the partner API (DESIGN.md, "The HTTP contract").
 package enum Routes {
-    package static func make(exchange: Exchange) -> Router<Endpoint> {
+    /// `enqueued` is called after a commit that may have put something in the outbox.
+    package static func make(exchange: Exchange, enqueued: @escaping @Sendable () -> Void = {}) -> Router<Endpoint> {
         var router = Router<Endpoint>()
         router.add(.get, "/v1/whoami", .immediate(whoami))
 
         router.add(.post, "/v1/referrals", .deferred(roles: [.refer]) { context in
             let answer = try await mapped { try await exchange.submitReferral(try jsonBody(context), by: actor(context)) }
+            enqueued()
             return HTTPResponse(status: .accepted, json: answer.body, headers: ["location": "/v1/referrals/\(answer.id)"])
         })
         router.add(.get, "/v1/referrals/:id", .deferred(roles: [.refer, .admin]) { context in
@@ -19,15 +21,34 @@ package enum Routes {
         router.add(.post, "/v1/referrals/:id/overrides", .deferred(roles: [.override]) { context in
             let referral = try identifier(context)
             let answer = try await mapped { try await exchange.authoriseOverride(referralID: referral, try jsonBody(context), by: actor(context)) }
+            enqueued()
             return HTTPResponse(status: .created, json: answer.body, headers: ["location": "/v1/referrals/\(referral)"])
         })
         router.add(.post, "/v1/consents", .deferred(roles: [.refer]) { context in
             let answer = try await mapped { try await exchange.recordConsent(try jsonBody(context), by: actor(context)) }
+            enqueued()
             return HTTPResponse(status: .created, json: answer.body, headers: ["location": "/v1/consents/\(answer.id)"])
         })
         router.add(.post, "/v1/consents/:id/withdraw", .deferred(roles: [.refer, .admin]) { context in
             let answer = try await mapped { try await exchange.withdrawConsent(try identifier(context), by: actor(context)) }
+            enqueued()
             return HTTPResponse(json: answer.body)
+        })
+
+        // Pull delivery, for recipients with no inbound endpoint.
+        router.add(.get, "/v1/mailbox", .deferred(roles: [.receive]) { context in
+            let query = context.request.queryItems
+            let limit = query.first { $0.name == "limit" }.flatMap { Int($0.value) } ?? 50
+            let after = query.first { $0.name == "after" }.map(\.value)
+            let page = try await mapped { try await exchange.mailbox(for: actor(context), after: after, limit: limit) }
+            return HTTPResponse(json: page)
+        })
+        router.add(.get, "/v1/mailbox/:id", .deferred(roles: [.receive]) { context in
+            let body = try await mapped { try await exchange.mailboxItem(try identifier(context), for: actor(context)) }
+            return HTTPResponse(status: .ok, headers: ["content-type": "application/json"], body: body)
+        })
+        router.add(.post, "/v1/mailbox/:id/ack", .deferred(roles: [.receive]) { context in
+            HTTPResponse(json: try await mapped { try await exchange.acknowledge(try identifier(context), by: actor(context)) })
         })
         return router
     }

@@ -50,6 +50,11 @@ package struct SchemaCatalog: Sendable {
         schemas = compiled
     }
 
+    /// No schemas: for host commands that only read or manage what is stored.
+    package static let empty = SchemaCatalog(schemas: [:])
+
+    private init(schemas: [String: Schema]) { self.schemas = schemas }
+
     package var ids: [String] { schemas.keys.sorted() }
 
     package func schema(_ id: String) -> Schema? { schemas[id] }

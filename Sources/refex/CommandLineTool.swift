@@ -10,6 +10,8 @@ enum CommandLineTool {
       config check --config FILE    check a config and everything it names; lists every problem
       schema validate --schema FILE [--schema-dir DIR] DOCUMENT...
                                     validate JSON documents against a JSON Schema (2020-12)
+      outbox list|retry             what waits for delivery; put a failed item back in the queue
+      sink --listen ... --dir DIR   a sample recipient (see refex sink --help)
       help [COMMAND]                this text, or a command's
       version                       print the version
 
@@ -35,6 +37,10 @@ enum CommandLineTool {
             return configCheck(Array(rest.dropFirst()))
         case "schema":
             return SchemaCommand.run(rest)
+        case "sink":
+            return SinkCommand.run(rest)
+        case "outbox":
+            return OutboxCommand.run(rest)
         case "help", "--help", "-h":
             print(usage)
             return 0
