@@ -31,6 +31,10 @@ package final class RefexProcess: @unchecked Sendable {
             "store": ["path": .string("\(state)/refex.db")],
             "masterKey": .string(try TestPKI.masterKey()),
             "recipients": .array(try RefexProcess.recipients()),
+            "delivery": [
+                "clientCertificate": .string(try TestPKI.certificate("refex-client")), "clientKey": .string(try TestPKI.key("refex-client")),
+                "backoffBaseMilliseconds": 200, "backoffMaxSeconds": 5, "pollIntervalMilliseconds": 100,
+            ],
             "tls": [
                 "certificate": .string("\(pki)/server.crt"), "privateKey": .string("\(pki)/server.key"),
                 "clientCA": .string("\(pki)/ca.crt"), "crl": .string("\(pki)/crl.pem"),
