@@ -38,6 +38,10 @@ if [ ! -f "$dir/master.key" ]; then
   (umask 077; openssl rand -hex 32 > "$dir/master.key")
   echo "dev-setup: wrote $dir/master.key" >&2
 fi
+if [ ! -f "$dir/log-signing.key" ]; then
+  (umask 077; openssl genpkey -algorithm ed25519 -out "$dir/log-signing.key")
+  echo "dev-setup: wrote $dir/log-signing.key" >&2
+fi
 mkdir -p "$dir/state"
 
 config="$dir/refex.json"
@@ -52,6 +56,8 @@ if [ ! -f "$config" ] || [ "$pki/ca.crt" -nt "$config" ] || [ "$0" -nt "$config"
   "schemas": "../schemas",
   "store": { "path": "state/refex.db" },
   "masterKey": "master.key",
+  "log": { "signingKey": "log-signing.key", "checkpointEveryEntries": 100, "checkpointEverySeconds": 60 },
+  "retention": { "referralsDays": 365, "consentsDays": 365, "logDays": 2555 },
   "delivery": {
     "clientCertificate": "pki/refex-client.crt",
     "clientKey": "pki/refex-client.key",

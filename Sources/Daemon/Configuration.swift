@@ -24,6 +24,31 @@ package struct Configuration: Sendable {
     /// The master key file; `$CREDENTIALS_DIRECTORY/master-key` is used instead when present.
     package var masterKey: String
     package var delivery: DeliverySettings?
+    package var log: LogSettings
+    package var retention: RetentionSettings
+
+    /// The `log` section: the checkpoint signing key and how often to sign.
+    package struct LogSettings: Sendable, Hashable {
+        /// `$CREDENTIALS_DIRECTORY/log-signing-key` is used instead when present.
+        package var signingKey: String?
+        package var checkpointEveryEntries: Int64 = 1000
+        package var checkpointEverySeconds: Int64 = 300
+    }
+
+    /// The `retention` section, in days (nil: kept for ever).
+    package struct RetentionSettings: Sendable, Hashable {
+        package var referralsDays: Int64?
+        package var consentsDays: Int64?
+        package var logDays: Int64?
+        package var runEveryMinutes: Int64 = 60
+
+        package var policy: RetentionPolicy {
+            RetentionPolicy(
+                referrals: referralsDays.map { .seconds($0 * 86_400) }, consents: consentsDays.map { .seconds($0 * 86_400) },
+                log: logDays.map { .seconds($0 * 86_400) }
+            )
+        }
+    }
 
     /// The `delivery` section (see the README).
     package struct DeliverySettings: Sendable, Hashable {

@@ -18,6 +18,8 @@ package struct LoadedConfiguration: Sendable {
     package var masterKey: SymmetricKey
     /// refex's delivery client certificate and key (PEM), when push recipients are configured.
     package var deliveryCredentials: (certificate: [UInt8], key: [UInt8])?
+    /// The checkpoint signing key, when configured (or passed as a credential).
+    package var logSigningKey: Ed25519PrivateKey?
 }
 
 /// Reads a config file and checks everything in it: keys, values, files, keys against
@@ -26,6 +28,7 @@ package enum ConfigurationLoader {
     static let maxFileBytes = 1 << 20
     static let topLevelKeys: Set<String> = [
         "$schema", "listen", "ops", "tls", "limits", "logLevel", "partners", "recipients", "schemas", "store", "masterKey", "delivery",
+        "log", "retention",
     ]
     static let deliverySettingKeys: Set<String> = [
         "clientCertificate", "clientKey", "connectTimeoutSeconds", "timeoutSeconds", "maxAgeSeconds", "backoffBaseMilliseconds",
@@ -56,6 +59,7 @@ package enum ConfigurationLoader {
         var tlsContext: TLSServerContext?
         var masterKey: SymmetricKey?
         var deliveryCredentials: (certificate: [UInt8], key: [UInt8])?
+        var logSigningKey: Ed25519PrivateKey?
         if let configuration {
             catalog = loadCatalog(configuration.schemas, &reader)
             if let catalog { validate(document, with: catalog, &reader) }
@@ -64,14 +68,32 @@ package enum ConfigurationLoader {
             checkRecipients(configuration, &reader)
             checkStore(configuration.store, &reader)
             deliveryCredentials = loadDeliveryCredentials(configuration, environment: environment, &reader)
+            logSigningKey = loadLogSigningKey(configuration.log, environment: environment, &reader)
         }
         guard reader.problems.isEmpty, let configuration, let tlsContext, let catalog, let masterKey else {
             throw ConfigurationError(path: path, problems: reader.problems)
         }
         return LoadedConfiguration(
             configuration: configuration, tlsContext: tlsContext, partners: PartnerDirectory(configuration.partners),
-            catalog: catalog, masterKey: masterKey, deliveryCredentials: deliveryCredentials
+            catalog: catalog, masterKey: masterKey, deliveryCredentials: deliveryCredentials, logSigningKey: logSigningKey
         )
+    }
+
+    private static func loadLogSigningKey(
+        _ settings: Configuration.LogSettings, environment: [String: String], _ reader: inout ConfigurationReader
+    ) -> Ed25519PrivateKey? {
+        let credential = environment["CREDENTIALS_DIRECTORY"].map { "\($0)/log-signing-key" }
+        let hasCredential = credential.map { FileManager.default.fileExists(atPath: $0) } ?? false
+        guard settings.signingKey != nil || hasCredential else { return nil }
+        guard let bytes = Credentials.read("log-signing-key", fallbackPath: settings.signingKey, environment: environment, what: "log.signingKey", &reader) else {
+            return nil
+        }
+        do {
+            return try Ed25519PrivateKey(pem: bytes)
+        } catch {
+            reader.problem("log.signingKey", "not an Ed25519 private key in PEM (make one with: refex keys generate FILE)")
+            return nil
+        }
     }
 
     private static func loadDeliveryCredentials(
@@ -263,6 +285,22 @@ package enum ConfigurationLoader {
         let storePath = resolve(reader.string(storeObject, "path", at: "store"))
         let keysPath = resolve(reader.string(storeObject, "keysPath", at: "store", required: false))
         let masterKey = resolve(reader.string(root, "masterKey", at: ""))
+        var log = Configuration.LogSettings()
+        if let object = reader.object(root["log"], at: "log", allowed: ["signingKey", "checkpointEveryEntries", "checkpointEverySeconds"], required: false) {
+            log.signingKey = resolve(reader.string(object, "signingKey", at: "log", required: false))
+            if let value = reader.integer(object, "checkpointEveryEntries", at: "log", range: 1...10_000_000) { log.checkpointEveryEntries = value }
+            if let value = reader.integer(object, "checkpointEverySeconds", at: "log", range: 1...86_400) { log.checkpointEverySeconds = value }
+        }
+        var retention = Configuration.RetentionSettings()
+        if let object = reader.object(root["retention"], at: "retention", allowed: ["referralsDays", "consentsDays", "logDays", "runEveryMinutes"], required: false) {
+            retention.referralsDays = reader.integer(object, "referralsDays", at: "retention", range: 1...36_500)
+            retention.consentsDays = reader.integer(object, "consentsDays", at: "retention", range: 1...36_500)
+            retention.logDays = reader.integer(object, "logDays", at: "retention", range: 1...36_500)
+            if let value = reader.integer(object, "runEveryMinutes", at: "retention", range: 1...10_080) { retention.runEveryMinutes = value }
+            if let log = retention.logDays, let longest = [retention.referralsDays, retention.consentsDays].compactMap({ $0 }).max(), log < longest {
+                reader.problem("retention.logDays", "must be at least as long as the other retention periods: the log accounts for what they removed")
+            }
+        }
         var delivery: Configuration.DeliverySettings?
         if let object = reader.object(root["delivery"], at: "delivery", allowed: deliverySettingKeys, required: false) {
             let certificatePath = resolve(reader.string(object, "clientCertificate", at: "delivery")) ?? ""
@@ -288,7 +326,8 @@ package enum ConfigurationLoader {
             path: path, listen: listen, ops: ops,
             tls: .init(certificate: certificate, privateKey: privateKey, clientCA: clientCA, crl: crl),
             server: server, logLevel: logLevel, partners: partners, recipients: recipients, schemas: schemas,
-            store: .init(path: storePath, keysPath: keysPath ?? defaultKeysPath(storePath)), masterKey: masterKey, delivery: delivery
+            store: .init(path: storePath, keysPath: keysPath ?? defaultKeysPath(storePath)), masterKey: masterKey, delivery: delivery,
+            log: log, retention: retention
         )
     }
 

@@ -41,7 +41,14 @@ package final class Daemon: Sendable {
         reloads = metrics.counter("refex_config_reloads_total", help: "Config reloads on SIGHUP, by result.", labelNames: ["result"])
 
         do {
-            store = try SQLiteStore(path: configuration.store.path, keysPath: configuration.store.keysPath, logger: logger)
+            let checkpoints = loaded.logSigningKey.map {
+                CheckpointPolicy(
+                    everyEntries: configuration.log.checkpointEveryEntries, every: .seconds(configuration.log.checkpointEverySeconds), key: $0
+                )
+            }
+            store = try SQLiteStore(
+                path: configuration.store.path, keysPath: configuration.store.keysPath, logger: logger, checkpoints: checkpoints
+            )
         } catch {
             throw StartupError("\(error)")
         }
@@ -76,7 +83,8 @@ package final class Daemon: Sendable {
         }
         let delivery = self.delivery
         api = APIResponder(
-            router: Routes.make(exchange: exchange) { delivery?.nudge() }, partners: loaded.partners, recorder: recorder, logger: logger
+            router: Routes.make(exchange: exchange, publicKey: loaded.logSigningKey?.publicKey) { delivery?.nudge() },
+            partners: loaded.partners, recorder: recorder, logger: logger
         )
         let tls = self.tls
         let store = self.store
@@ -107,6 +115,7 @@ package final class Daemon: Sendable {
         notifier.notify("READY=1\nSTATUS=serving listen=\(listen) ops=\(ops)\nMAINPID=\(getpid())")
         logger.notice("refex serving", [("listen", listen), ("ops", ops), ("partners", String(configuration.partners.count))])
         delivery?.start()
+        startMaintenance(configuration)
         startWatchdog()
         stopped.wait()
     }
@@ -168,6 +177,39 @@ package final class Daemon: Sendable {
         store.close()
         logger.notice("stopped")
         stopped.signal()
+    }
+
+    /// Checkpoints by time, and the retention purge, on their own schedules.
+    private func startMaintenance(_ configuration: Configuration) {
+        let store = self.store
+        let exchange = self.exchange
+        let logger = self.logger
+        let delivery = self.delivery
+        let checkpointEvery = configuration.log.checkpointEverySeconds
+        Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(checkpointEvery))
+                do { try await store.checkpointIfDue() } catch { logger.error("checkpoint failed", [("error", "\(error)")]) }
+            }
+        }
+        let retention = configuration.retention
+        guard retention.policy != RetentionPolicy() else { return }
+        Task.detached {
+            while !Task.isCancelled {
+                do {
+                    let report = try await exchange.runRetention(retention.policy)
+                    if report["subjectsErased"]?.int64Value != 0 { delivery?.nudge() }
+                    logger.notice("retention run", [
+                        ("subjects_erased", report["subjectsErased"]?.serializedString() ?? "0"),
+                        ("consent_details_erased", report["consentDetailsErased"]?.serializedString() ?? "0"),
+                        ("log_pruned_through", report["logPrunedThrough"]?.serializedString() ?? "null"),
+                    ])
+                } catch {
+                    logger.error("retention run failed", [("error", "\(error)")])
+                }
+                try? await Task.sleep(for: .seconds(retention.runEveryMinutes * 60))
+            }
+        }
     }
 
     /// Pings systemd only while every event loop answers: a stuck loop stops the pings and systemd restarts refex.

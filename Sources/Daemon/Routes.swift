@@ -1,3 +1,4 @@
+import Crypto
 import Exchange
 import HTTP
 import JSON
@@ -5,7 +6,9 @@ import JSON
 /// Every route of the partner API (DESIGN.md, "The HTTP contract").
 package enum Routes {
     /// `enqueued` is called after a commit that may have put something in the outbox.
-    package static func make(exchange: Exchange, enqueued: @escaping @Sendable () -> Void = {}) -> Router<Endpoint> {
+    package static func make(
+        exchange: Exchange, publicKey: Ed25519PublicKey? = nil, enqueued: @escaping @Sendable () -> Void = {}
+    ) -> Router<Endpoint> {
         var router = Router<Endpoint>()
         router.add(.get, "/v1/whoami", .immediate(whoami))
 
@@ -50,7 +53,77 @@ package enum Routes {
         router.add(.post, "/v1/mailbox/:id/ack", .deferred(roles: [.receive]) { context in
             HTTPResponse(json: try await mapped { try await exchange.acknowledge(try identifier(context), by: actor(context)) })
         })
+
+        // Accountability (admin): the log and the subject's rights.
+        router.add(.get, "/v1/disclosures", .deferred(roles: [.admin]) { context in
+            let (filter, limit) = try logFilter(context.request.queryItems)
+            let entries = try await mapped { try await exchange.logEntries(filter, limit: limit + 1, by: actor(context)) }
+            let shown = entries.prefix(limit)
+            return HTTPResponse(json: [
+                "entries": .array(shown.map(\.json)),
+                "next": entries.count > limit ? shown.last.map { .number(JSONNumber($0.seq)) } ?? .null : .null,
+            ])
+        })
+        router.add(.get, "/v1/disclosures/verify", .deferred(roles: [.admin]) { context in
+            let report = try await mapped { try await exchange.verifyLog(publicKey: publicKey, kept: nil, by: actor(context)) }
+            return HTTPResponse(json: report.json)
+        })
+        router.add(.get, "/v1/subjects/:id/export", .deferred(roles: [.admin]) { context in
+            HTTPResponse(json: try await mapped { try await exchange.exportSubject(try identifier(context), by: actor(context)) })
+        })
+        router.add(.post, "/v1/subjects/:id/erase", .deferred(roles: [.admin]) { context in
+            let answer = try await mapped { try await exchange.eraseSubject(try identifier(context), by: actor(context)) }
+            enqueued()
+            return HTTPResponse(json: answer)
+        })
+        router.add(.post, "/v1/subjects/:id/restrict", .deferred(roles: [.admin]) { context in
+            HTTPResponse(json: try await mapped { try await exchange.restrictSubject(try identifier(context), true, by: actor(context)) })
+        })
+        router.add(.post, "/v1/subjects/:id/unrestrict", .deferred(roles: [.admin]) { context in
+            let answer = try await mapped { try await exchange.restrictSubject(try identifier(context), false, by: actor(context)) }
+            enqueued()
+            return HTTPResponse(json: answer)
+        })
+        router.add(.patch, "/v1/subjects/:id", .deferred(roles: [.admin]) { context in
+            let answer = try await mapped { try await exchange.rectifySubject(try identifier(context), patch: try jsonBody(context), by: actor(context)) }
+            enqueued()
+            return HTTPResponse(json: answer)
+        })
         return router
+    }
+
+    /// The log filter from query parameters (the same names as `refex log list`'s options).
+    static func logFilter(_ items: [(name: String, value: String)]) throws -> (LogFilter, Int) {
+        var filter = LogFilter()
+        var limit = 100
+        for (name, value) in items {
+            switch name {
+            case "subject": filter.subjectID = value
+            case "referral": filter.referralID = value
+            case "recipient": filter.recipientID = value
+            case "event": filter.event = value
+            case "basis": filter.lawfulBasis = value
+            case "actor": filter.actor = value
+            case "disclosure": filter.disclosureID = value
+            case "since", "until":
+                guard let time = Timestamp(rfc3339: value) else {
+                    throw Problem(.badRequest, slug: "bad-filter", title: "Bad filter", detail: "\(name) must be an RFC 3339 date-time.")
+                }
+                if name == "since" { filter.since = time } else { filter.until = time }
+            case "after":
+                guard let seq = Int64(value) else { throw Problem(.badRequest, slug: "bad-filter", title: "Bad filter", detail: "after must be a seq number.") }
+                filter.afterSeq = seq
+            case "limit":
+                guard let number = Int(value), (1...1000).contains(number) else {
+                    throw Problem(.badRequest, slug: "bad-filter", title: "Bad filter", detail: "limit must be 1 to 1000.")
+                }
+                limit = number
+            default:
+                throw Problem(.badRequest, slug: "bad-filter", title: "Unknown filter",
+                              detail: "Filters: subject, referral, recipient, event, basis, actor, disclosure, since, until, after, limit.")
+            }
+        }
+        return (filter, limit)
     }
 
     /// Who refex thinks the caller is: integrators use it to check their certificate.

@@ -7,11 +7,20 @@ extension Exchange {
     /// the decided pointers; for a notice, the notice. Throws `ExchangeError(.erased)` when the
     /// data is gone or the disclosure was cancelled: such an item is never sent.
     package func deliveryBody(for item: OutboxItem) async throws -> [UInt8] {
-        if item.kind != .disclosure {
+        let keyring = self.keyring
+        if item.kind == .erasureNotice {
             guard let payload = item.payload else { throw ExchangeError(.notFound, "the notice has no body") }
             return payload
         }
-        let keyring = self.keyring
+        if item.kind == .rectificationNotice {
+            // Sealed under the subject key: once the subject is erased, the notice is gone too.
+            let wrapped = try await store.read { txn -> WrappedSubjectKey? in
+                guard let disclosure = try txn.disclosure(id: item.disclosureID) else { return nil }
+                return try txn.subjectKey(subjectID: disclosure.subjectID)
+            }
+            guard let payload = item.payload, let wrapped else { throw ExchangeError(.erased, "the subject was erased; the notice is void") }
+            return try keyring.open(payload, key: try keyring.unwrap(wrapped), context: "notice|\(item.id)")
+        }
         let limits = self.limits
         let (disclosure, referral, wrapped) = try await store.read { txn in
             guard let disclosure = try txn.disclosure(id: item.disclosureID),

@@ -22,6 +22,8 @@ package protocol StoreTransaction: AnyObject {
     func setRestricted(subjectID: String, _ restricted: Bool) throws
 
     func insertReferral(_ referral: ReferralRecord) throws
+    /// Replaces a referral's sealed body (rectification).
+    func replaceSealedBody(referralID: String, _ sealed: [UInt8]) throws
     /// Stores the first answer given for a referral (returned again to an identical resubmission).
     func setReceipt(referralID: String, _ receipt: [UInt8]) throws
     func referral(id: String) throws -> ReferralRecord?
@@ -57,6 +59,33 @@ package protocol StoreTransaction: AnyObject {
     /// Appends to the hash chain; returns the sealed entry.
     @discardableResult
     func appendLog(_ draft: LogEntryDraft) throws -> LogEntry
+
+    func insertCheckpoint(_ checkpoint: Checkpoint) throws
+    /// Signed checkpoints, oldest first.
+    func checkpoints() throws -> [Checkpoint]
+    func latestCheckpoint() throws -> Checkpoint?
+
+    /// Calls `body` with every log entry from `seq` on, in order, until it returns false.
+    func forEachLogEntry(from seq: Int64, _ body: (StoredLogEntry) throws -> Bool) throws
+    /// Entries matching `filter`, in seq order, after `filter.afterSeq`, at most `limit`.
+    func logEntries(_ filter: LogFilter, limit: Int) throws -> [LogEntry]
+    func logEntry(seq: Int64) throws -> LogEntry?
+    /// The first and last entries (seq and hash), if any.
+    func logBounds() throws -> (first: Int64, last: Int64, lastHash: String)?
+
+    // Retention.
+    /// Subjects not yet erased whose newest referral is older than `cutoff`.
+    func subjectsLastReferred(before cutoff: Timestamp, limit: Int) throws -> [String]
+    /// The newest referral time of the subject that will be due first, if any.
+    func earliestLastReferral() throws -> Timestamp?
+    /// Erases the sealed details of consents that ended (withdrawn, expired, or recorded) before `cutoff`; returns how many.
+    func eraseConsentDetails(endedBefore cutoff: Timestamp) throws -> Int
+    func earliestConsentDetails() throws -> Timestamp?
+    /// Where a pruned log now starts: the last removed entry's seq and hash (a signed checkpoint).
+    func logAnchor() throws -> (seq: Int64, hash: String)?
+    /// Removes entries up to and including `seq` and records the anchor.
+    func pruneLog(through seq: Int64, hash: String) throws
+    func earliestLogTime() throws -> Timestamp?
 
     /// Crypto-shreds the subject: deletes its key and every sealed body and detail, marks it erased.
     func eraseSubject(id: String, at time: Timestamp) throws

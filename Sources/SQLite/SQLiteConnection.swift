@@ -58,6 +58,11 @@ package final class SQLiteConnection {
         try statement(sql).query(values.map(\.sqliteValue))
     }
 
+    /// Calls `body` with each row as it is read (for results too large to hold), until it returns false.
+    package func iterate(_ sql: String, _ values: [any SQLiteBindable] = [], _ body: (SQLiteRow) throws -> Bool) throws {
+        try statement(sql).iterate(values.map(\.sqliteValue), body)
+    }
+
     /// The first row, if any.
     package func first(_ sql: String, _ values: [any SQLiteBindable] = []) throws(SQLiteError) -> SQLiteRow? {
         try query(sql, values).first

@@ -39,6 +39,26 @@ package final class SQLiteStatement {
         }
     }
 
+    /// Binds `values`, then calls `body` with each row as it is read, until the rows end or `body` returns false.
+    package func iterate(_ values: [SQLiteValue], _ body: (SQLiteRow) throws -> Bool) throws {
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        try bind(values)
+        let columns = sqlite3_column_count(statement)
+        var row: [SQLiteValue] = []
+        row.reserveCapacity(Int(columns))
+        while true {
+            let code = sqlite3_step(statement)
+            if code == SQLITE_DONE { return }
+            guard code == SQLITE_ROW else { throw error(code) }
+            row.removeAll(keepingCapacity: true)
+            for column in 0..<columns { row.append(value(column)) }
+            guard try body(SQLiteRow(values: row)) else { return }
+        }
+    }
+
     private func bind(_ values: [SQLiteValue]) throws(SQLiteError) {
         for (offset, value) in values.enumerated() {
             let index = Int32(offset + 1)

@@ -1,3 +1,4 @@
+import Crypto
 import Exchange
 import Foundation
 import Logging
@@ -21,6 +22,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
     private let keys: SQLiteConnection
     private let chain: LogChain
     private let clock: @Sendable () -> Timestamp
+    private let checkpointPolicy: CheckpointPolicy?
     private let logger: Logger
     private let queue = Mutex<Pending>(Pending())
     private let wake = DispatchSemaphore(value: 0)
@@ -38,9 +40,10 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
     /// Opens (creating and migrating as needed) the store at `path`, with subject keys at `keysPath`.
     /// Throws `StoreError` naming the file and what is wrong.
     package init(
-        path: String, keysPath: String, logger: Logger,
+        path: String, keysPath: String, logger: Logger, checkpoints: CheckpointPolicy? = nil,
         clock: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
     ) throws {
+        self.checkpointPolicy = checkpoints
         self.path = path
         self.keysPath = keysPath
         self.clock = clock
@@ -140,7 +143,29 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         if !stalled { wake.signal() }
     }
 
+    /// Forces a checkpoint check now (for the daemon's timer: checkpoints are due by time too).
+    package func checkpointIfDue() async throws {
+        _ = try await write { _ in true }
+    }
+
     // MARK: The writer
+
+    /// Signs the head of the chain when enough entries or time have passed since the last checkpoint.
+    private func signCheckpointIfDue() throws {
+        guard let policy = checkpointPolicy, chain.lastSeq > 0 else { return }
+        let last = try main.first("SELECT seq, time FROM checkpoints ORDER BY seq DESC LIMIT 1")
+        let lastSeq = last?.integer(0) ?? 0
+        let lastTime = last?.integer(1) ?? 0
+        guard chain.lastSeq > lastSeq else { return }
+        let now = clock()
+        let everyMs = policy.every.components.seconds * 1000
+        guard chain.lastSeq - lastSeq >= policy.everyEntries || now.milliseconds - lastTime >= everyMs else { return }
+        let checkpoint = try Checkpoint(seq: chain.lastSeq, hash: chain.lastHash, time: now, key: policy.key)
+        try main.query(
+            "INSERT OR REPLACE INTO checkpoints (seq, hash, time, signature, key_id) VALUES (?, ?, ?, ?, ?)",
+            [checkpoint.seq, checkpoint.hash, checkpoint.time.milliseconds, checkpoint.signature, checkpoint.keyID]
+        )
+    }
 
     private func runWriter() {
         while true {
@@ -194,6 +219,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
                     outcomes.append(.failure(error))
                 }
             }
+            try signCheckpointIfDue()
             // Keys first: a referral must never be durable without the key that opens it.
             try keys.execute("COMMIT")
             do {

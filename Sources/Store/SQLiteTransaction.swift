@@ -56,6 +56,10 @@ final class SQLiteTransaction: StoreTransaction {
         )
     }
 
+    func replaceSealedBody(referralID: String, _ sealed: [UInt8]) throws {
+        try main.query("UPDATE referrals SET sealed_body = ? WHERE id = ? AND sealed_body IS NOT NULL", [sealed, referralID])
+    }
+
     func setReceipt(referralID: String, _ receipt: [UInt8]) throws {
         try main.query("UPDATE referrals SET receipt = ? WHERE id = ?", [receipt, referralID])
     }
@@ -278,6 +282,125 @@ final class SQLiteTransaction: StoreTransaction {
         chain.lastSeq = entry.seq
         chain.lastHash = entry.hash
         return entry
+    }
+
+    // MARK: Checkpoints and reading the log
+
+    func insertCheckpoint(_ checkpoint: Checkpoint) throws {
+        try main.query(
+            "INSERT OR REPLACE INTO checkpoints (seq, hash, time, signature, key_id) VALUES (?, ?, ?, ?, ?)",
+            [checkpoint.seq, checkpoint.hash, checkpoint.time.milliseconds, checkpoint.signature, checkpoint.keyID]
+        )
+    }
+
+    func checkpoints() throws -> [Checkpoint] {
+        try main.query("SELECT seq, hash, time, signature, key_id FROM checkpoints ORDER BY seq").map(Self.checkpoint)
+    }
+
+    func latestCheckpoint() throws -> Checkpoint? {
+        try main.first("SELECT seq, hash, time, signature, key_id FROM checkpoints ORDER BY seq DESC LIMIT 1").map(Self.checkpoint)
+    }
+
+    private static func checkpoint(_ row: SQLiteRow) -> Checkpoint {
+        Checkpoint(seq: row.integer(0) ?? 0, hash: row.text(1) ?? "", time: Timestamp(milliseconds: row.integer(2) ?? 0),
+                   signature: row.blob(3) ?? [], keyID: row.text(4) ?? "")
+    }
+
+    func forEachLogEntry(from seq: Int64, _ body: (StoredLogEntry) throws -> Bool) throws {
+        try main.iterate("SELECT seq, event, actor, entry, hash FROM log_entries WHERE seq >= ? ORDER BY seq", [seq]) { row in
+            try body(StoredLogEntry(seq: row.integer(0) ?? 0, event: row.text(1) ?? "", actor: row.text(2) ?? "",
+                                    canonical: row.blob(3) ?? [], hash: row.text(4) ?? ""))
+        }
+    }
+
+    func logEntries(_ filter: LogFilter, limit: Int) throws -> [LogEntry] {
+        var conditions: [String] = []
+        var values: [any SQLiteBindable] = []
+        func add(_ condition: String, _ value: (any SQLiteBindable)?) {
+            guard let value else { return }
+            conditions.append(condition)
+            values.append(value)
+        }
+        add("subject_id = ?", filter.subjectID)
+        add("referral_id = ?", filter.referralID)
+        add("recipient_id = ?", filter.recipientID)
+        add("event = ?", filter.event)
+        add("lawful_basis = ?", filter.lawfulBasis)
+        add("actor = ?", filter.actor)
+        add("disclosure_id = ?", filter.disclosureID)
+        add("time >= ?", filter.since?.milliseconds)
+        add("time < ?", filter.until?.milliseconds)
+        add("seq > ?", filter.afterSeq)
+        values.append(limit)
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        return try main.query("SELECT entry, hash FROM log_entries \(whereClause) ORDER BY seq LIMIT ?", values).compactMap { row in
+            LogEntry(canonical: row.blob(0) ?? [], hash: row.text(1) ?? "")
+        }
+    }
+
+    func logEntry(seq: Int64) throws -> LogEntry? {
+        try main.first("SELECT entry, hash FROM log_entries WHERE seq = ?", [seq]).flatMap { LogEntry(canonical: $0.blob(0) ?? [], hash: $0.text(1) ?? "") }
+    }
+
+    func logBounds() throws -> (first: Int64, last: Int64, lastHash: String)? {
+        guard let row = try main.first("SELECT min(seq), max(seq) FROM log_entries"), let first = row.integer(0), let last = row.integer(1) else {
+            return nil
+        }
+        let hash = try main.first("SELECT hash FROM log_entries WHERE seq = ?", [last])?.text(0) ?? ""
+        return (first, last, hash)
+    }
+
+    // MARK: Retention
+
+    func subjectsLastReferred(before cutoff: Timestamp, limit: Int) throws -> [String] {
+        try main.query(
+            """
+            SELECT subjects.id FROM subjects JOIN referrals ON referrals.subject_id = subjects.id
+            WHERE subjects.erased_at IS NULL GROUP BY subjects.id HAVING max(referrals.received_at) < ? LIMIT ?
+            """,
+            [cutoff.milliseconds, limit]
+        ).compactMap { $0.text(0) }
+    }
+
+    func earliestLastReferral() throws -> Timestamp? {
+        try main.first(
+            """
+            SELECT min(last) FROM (SELECT max(referrals.received_at) AS last FROM subjects
+            JOIN referrals ON referrals.subject_id = subjects.id WHERE subjects.erased_at IS NULL GROUP BY subjects.id)
+            """
+        )?.integer(0).map(Timestamp.init(milliseconds:))
+    }
+
+    func eraseConsentDetails(endedBefore cutoff: Timestamp) throws -> Int {
+        try main.query(
+            """
+            UPDATE consents SET sealed_details = NULL
+            WHERE sealed_details IS NOT NULL AND coalesce(withdrawn_at, expires_at, recorded_at) < ?
+            """,
+            [cutoff.milliseconds]
+        )
+        return main.changes
+    }
+
+    func earliestConsentDetails() throws -> Timestamp? {
+        try main.first("SELECT min(coalesce(withdrawn_at, expires_at, recorded_at)) FROM consents WHERE sealed_details IS NOT NULL")?
+            .integer(0).map(Timestamp.init(milliseconds:))
+    }
+
+    func logAnchor() throws -> (seq: Int64, hash: String)? {
+        guard let row = try main.first("SELECT seq, hash FROM log_anchor WHERE id = 1"), let seq = row.integer(0), let hash = row.text(1) else {
+            return nil
+        }
+        return (seq, hash)
+    }
+
+    func pruneLog(through seq: Int64, hash: String) throws {
+        try main.query("DELETE FROM log_entries WHERE seq <= ?", [seq])
+        try main.query("INSERT OR REPLACE INTO log_anchor (id, seq, hash) VALUES (1, ?, ?)", [seq, hash])
+    }
+
+    func earliestLogTime() throws -> Timestamp? {
+        try main.first("SELECT time FROM log_entries ORDER BY seq LIMIT 1")?.integer(0).map(Timestamp.init(milliseconds:))
     }
 
     // MARK: Erasure

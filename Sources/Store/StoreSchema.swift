@@ -97,6 +97,22 @@ enum StoreSchema {
         CREATE INDEX log_event ON log_entries(event, seq);
         CREATE INDEX log_time ON log_entries(time);
         CREATE INDEX log_disclosure ON log_entries(disclosure_id);
+        CREATE INDEX log_basis ON log_entries(lawful_basis, seq);
+        CREATE INDEX log_actor ON log_entries(actor, seq);
+
+        CREATE TABLE log_anchor (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            seq INTEGER NOT NULL,
+            hash TEXT NOT NULL
+        ) STRICT;
+
+        CREATE TABLE checkpoints (
+            seq INTEGER PRIMARY KEY,
+            hash TEXT NOT NULL,
+            time INTEGER NOT NULL,
+            signature BLOB NOT NULL,
+            key_id TEXT NOT NULL
+        ) STRICT;
         """,
     ])
 
