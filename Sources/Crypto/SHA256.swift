@@ -43,13 +43,16 @@ package struct SHA256: ~Copyable {
 extension Sequence where Element == UInt8 {
     /// Lower-case hexadecimal, two digits a byte.
     package var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in self {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
+        let bytes = Array(self)
+        return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            let digits: StaticString = "0123456789abcdef"
+            let table = digits.utf8Start
+            for (index, byte) in bytes.enumerated() {
+                out[2 * index] = table[Int(byte >> 4)]
+                out[2 * index + 1] = table[Int(byte & 0x0F)]
+            }
+            return bytes.count * 2
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 

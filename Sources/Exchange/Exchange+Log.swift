@@ -90,8 +90,7 @@ extension Exchange {
             let anchor = try txn.logAnchor()
             var verifier = LogVerifier(checkpoints: all, anchor: anchor)
             if failure == nil, verifier.failure == nil {
-                try txn.forEachLogEntry(from: (anchor?.seq ?? 0) + 1) { verifier.check($0) }
-                verifier.finish()
+                verifier = try LogVerification.run(txn, from: anchor, verifier: verifier)
             }
             failure = failure ?? verifier.failure
             let lastCheckpoint = stored.last { $0.seq <= verifier.lastSeq }

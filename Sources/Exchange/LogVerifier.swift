@@ -5,8 +5,11 @@ import JSON
 /// fails, and why: altered, missing, reordered, or cut off after a signed checkpoint.
 package struct LogVerifier: Sendable {
     private var expectedSeq: Int64 = 1
-    private var previousHash = LogEntry.genesisHash
-    private let expected: [Int64: Checkpoint]
+    /// nil: a batch that starts mid-log, whose link to what precedes it is checked by the caller.
+    private var previousHash: String? = LogEntry.genesisHash
+    /// For a batch started mid-log: the first entry's prevHash, to link it to the batch before.
+    package private(set) var firstPrevHash: String?
+    package let expected: [Int64: Checkpoint]
     package private(set) var count: Int64 = 0
     package private(set) var failure: LogVerificationFailure?
 
@@ -38,7 +41,14 @@ package struct LogVerifier: Sendable {
         return true
     }
 
-    private func problem(_ entry: StoredLogEntry) -> String? {
+    /// A verifier for the entries after `seq`, whose hash is not known here (a batch verified in parallel).
+    package init(batchAfter seq: Int64, checkpoints: [Int64: Checkpoint]) {
+        expected = checkpoints
+        expectedSeq = seq + 1
+        previousHash = nil
+    }
+
+    private mutating func problem(_ entry: StoredLogEntry) -> String? {
         if entry.seq != expectedSeq {
             return "entry \(expectedSeq) is missing: the log goes from entry \(expectedSeq - 1) to entry \(entry.seq)"
         }
@@ -46,26 +56,53 @@ package struct LogVerifier: Sendable {
         guard SHA256.hash(entry.canonical).hexString == entry.hash else {
             return "entry \(seq) was altered: its content does not match its hash"
         }
-        guard let parsed = try? JSONValue.parse(entry.canonical) else {
-            return "entry \(seq) was altered: it is not a log entry"
+        let fields: (seq: Int64?, prevHash: String?, event: String?, actor: String?)
+        let (scanned, verdict) = CanonicalEntryScanner.scan(entry.canonical)
+        switch verdict {
+        case .notCanonical:
+            // Not canonical, or not JSON at all: either way not what refex wrote.
+            if (try? JSONValue.parse(entry.canonical)) == nil { return "entry \(seq) was altered: it is not a log entry" }
+            return "entry \(seq) was altered: it is not in canonical form"
+        case .canonical:
+            func text(_ range: Range<Int>?) -> String? {
+                range.map { String(decoding: entry.canonical[$0], as: UTF8.self) }
+            }
+            fields = (scanned?.seq, text(scanned?.prevHash), text(scanned?.event), text(scanned?.actor))
+        case .unsure:
+            guard let parsed = try? JSONValue.parse(entry.canonical) else {
+                return "entry \(seq) was altered: it is not a log entry"
+            }
+            guard parsed.canonicalized() == entry.canonical else {
+                return "entry \(seq) was altered: it is not in canonical form"
+            }
+            fields = (parsed["seq"]?.int64Value, parsed["prevHash"]?.stringValue, parsed["event"]?.stringValue, parsed["actor"]?.stringValue)
         }
-        guard parsed["seq"]?.int64Value == seq else {
-            let other = parsed["seq"]?.int64Value.map(String.init) ?? "?"
+        guard fields.seq == seq else {
+            let other = fields.seq.map(String.init) ?? "?"
             return "entry \(seq) holds the content of entry \(other): entries were reordered or replaced"
         }
-        guard parsed.canonicalized() == entry.canonical else {
-            return "entry \(seq) was altered: it is not in canonical form"
+        if let expectedPrevious = previousHash {
+            guard fields.prevHash == expectedPrevious else {
+                return "entry \(seq) does not follow entry \(seq - 1): the chain is broken there (an entry was altered, removed or inserted)"
+            }
+        } else {
+            firstPrevHash = fields.prevHash
         }
-        guard parsed["prevHash"]?.stringValue == previousHash else {
-            return "entry \(seq) does not follow entry \(seq - 1): the chain is broken there (an entry was altered, removed or inserted)"
-        }
-        guard parsed["event"]?.stringValue == entry.event, parsed["actor"]?.stringValue == entry.actor else {
+        guard fields.event == entry.event, fields.actor == entry.actor else {
             return "entry \(seq) was altered: its indexed columns disagree with its content"
         }
         if let checkpoint = expected[seq], checkpoint.hash != entry.hash {
             return "entry \(seq) is not the entry signed at checkpoint \(seq): the log up to it was changed"
         }
         return nil
+    }
+
+    /// Continues from the end of `batch`, which followed this verifier's last entry.
+    mutating func absorb(_ batch: LogVerifier) {
+        count += batch.count
+        expectedSeq = batch.expectedSeq
+        previousHash = batch.previousHash
+        failure = batch.failure
     }
 
     /// After the last entry: a checkpoint beyond the end means the tail was cut off.
@@ -81,7 +118,7 @@ package struct LogVerifier: Sendable {
     }
 
     package var lastSeq: Int64 { expectedSeq - 1 }
-    package var lastHash: String { previousHash }
+    package var lastHash: String { previousHash ?? "" }
 }
 
 /// The first entry that failed verification, and why.
@@ -118,5 +155,30 @@ package struct LogVerificationReport: Sendable {
             object["failure"] = ["seq": .number(JSONNumber(failure.seq)), "reason": .string(failure.reason)]
         }
         return .object(object)
+    }
+}
+
+extension LogVerifier {
+    /// Takes on a batch verified on its own: its first entry must follow this verifier's last.
+    mutating func adopt(_ batch: LogVerifier, firstEntry: StoredLogEntry) {
+        guard failure == nil else { return }
+        if firstEntry.seq != lastSeq + 1 {
+            failure = LogVerificationFailure(
+                seq: lastSeq + 1, reason: "entry \(lastSeq + 1) is missing: the log goes from entry \(lastSeq) to entry \(firstEntry.seq)"
+            )
+            return
+        }
+        if let batchFailure = batch.failure, batch.count == 0 {
+            failure = batchFailure
+            return
+        }
+        if batch.firstPrevHash != lastHash {
+            failure = LogVerificationFailure(
+                seq: firstEntry.seq,
+                reason: "entry \(firstEntry.seq) does not follow entry \(firstEntry.seq - 1): the chain is broken there (an entry was altered, removed or inserted)"
+            )
+            return
+        }
+        absorb(batch)
     }
 }

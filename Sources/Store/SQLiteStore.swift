@@ -277,6 +277,8 @@ final class ReadConnections: @unchecked Sendable {
     func open(path: String, keysPath: String) throws -> (SQLiteConnection, SQLiteConnection) {
         if let connections { return connections }
         let main = try SQLiteConnection(path: path, mode: .readOnly)
+        // Long scans (log verification, exports) read through memory maps instead of read(2) calls.
+        try main.query("PRAGMA mmap_size = 1073741824")
         let keys = try SQLiteConnection(path: keysPath, mode: .readOnly)
         connections = (main, keys)
         return (main, keys)
