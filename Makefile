@@ -15,7 +15,7 @@ build: deps
 	$(SWIFT) build
 
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
 
 # A development setup under .dev/: a PKI and a config. Idempotent.
 dev: release
@@ -37,7 +37,7 @@ fuzz:
 
 bench:
 	@scripts/install-deps.sh bench
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
 	scripts/bench.sh $(BENCH_ARGS)
 
 clean:

@@ -22,6 +22,14 @@ package struct LoadedConfiguration: Sendable {
     package var logSigningKey: Ed25519PrivateKey?
 }
 
+/// A configuration as host commands (`refex log`, `subject`, `outbox`, `retention`) load it.
+package struct HostConfiguration: Sendable {
+    package var configuration: Configuration
+    package var catalog: SchemaCatalog
+    package var masterKey: SymmetricKey
+    package var logSigningKey: Ed25519PrivateKey?
+}
+
 /// Reads a config file and checks everything in it: keys, values, files, keys against
 /// certificates, partners. `refex config check` and start-up both use it.
 package enum ConfigurationLoader {
@@ -77,6 +85,22 @@ package enum ConfigurationLoader {
             configuration: configuration, tlsContext: tlsContext, partners: PartnerDirectory(configuration.partners),
             catalog: catalog, masterKey: masterKey, deliveryCredentials: deliveryCredentials, logSigningKey: logSigningKey
         )
+    }
+
+    /// What a host command needs, loaded without the TLS context, the delivery credentials and
+    /// (unless asked) the schemas: fast, and usable on a host that only holds the store.
+    package static func loadForHost(
+        path: String, needsCatalog: Bool, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> HostConfiguration {
+        var reader = ConfigurationReader()
+        guard let document = readDocument(path, &reader), let configuration = decode(document, path: path, &reader) else {
+            throw ConfigurationError(path: path, problems: reader.problems)
+        }
+        let catalog = needsCatalog ? loadCatalog(configuration.schemas, &reader) : SchemaCatalog.empty
+        let masterKey = loadMasterKey(configuration.masterKey, environment: environment, &reader)
+        let logSigningKey = loadLogSigningKey(configuration.log, environment: environment, &reader)
+        guard reader.problems.isEmpty, let catalog, let masterKey else { throw ConfigurationError(path: path, problems: reader.problems) }
+        return HostConfiguration(configuration: configuration, catalog: catalog, masterKey: masterKey, logSigningKey: logSigningKey)
     }
 
     private static func loadLogSigningKey(

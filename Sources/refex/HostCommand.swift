@@ -59,10 +59,11 @@ struct HostOptions {
 struct HostContext {
     let store: SQLiteStore
     let exchange: Exchange
-    let loaded: LoadedConfiguration?
+    let loaded: HostConfiguration?
 
     /// Opens what `options` names; prints the problem and returns nil when it cannot.
-    static func open(_ options: HostOptions, command: String) -> HostContext? {
+    /// `needsSchemas`: the command validates documents (rectification).
+    static func open(_ options: HostOptions, command: String, needsSchemas: Bool = false) -> HostContext? {
         let logger = Logger(sink: StandardErrorLogSink(), level: .warning)
         do {
             if let storePath = options.storePath {
@@ -76,7 +77,7 @@ struct HostContext {
                 return HostContext(store: store, exchange: exchange, loaded: nil)
             }
             let path = options.configPath ?? "/etc/refex/refex.json"
-            let loaded = try ConfigurationLoader.load(path: path)
+            let loaded = try ConfigurationLoader.loadForHost(path: path, needsCatalog: needsSchemas)
             let configuration = loaded.configuration
             let store = try SQLiteStore(path: configuration.store.path, keysPath: configuration.store.keysPath, logger: logger)
             let exchange = Exchange(

@@ -39,7 +39,7 @@ enum SubjectCommand {
             }
             patch = Array(data)
         }
-        guard let host = HostContext.open(options, command: "subject \(subcommand)") else { return 1 }
+        guard let host = HostContext.open(options, command: "subject \(subcommand)", needsSchemas: subcommand == "rectify") else { return 1 }
         defer { host.store.close() }
         let exchange = host.exchange
         let id = options.positional[0]
