@@ -39,7 +39,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "refex", dependencies: ["Daemon", "JSON", "JSONSchema"], swiftSettings: strict),
-        .executableTarget(name: "refex-bench", dependencies: ["TLS", "JSON"], path: "Benchmarks/LoadGenerator", swiftSettings: strict),
+        .executableTarget(name: "refex-bench", dependencies: ["CLinux", "TLS", "JSON"], path: "Benchmarks/LoadGenerator", swiftSettings: strict),
 
         // Tests.
         .target(name: "TestSupport", dependencies: ["JSON"], path: "Tests/TestSupport", swiftSettings: strict),

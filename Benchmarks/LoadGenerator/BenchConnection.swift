@@ -1,7 +1,8 @@
 import Foundation
 import TLS
 
-/// One blocking TCP socket with a TLS client session on it; closes the socket when released.
+/// One blocking TCP socket with a TLS client session on it, for the probe request before a run;
+/// closes the socket when released.
 final class BenchConnection {
     let fd: Int32
     let tls: TLSConnection
@@ -45,6 +46,19 @@ final class BenchConnection {
             case .wantRead, .wantWrite: throw FailureEvent(.timeout, "the request could not be sent within the timeout")
             case .closed: throw FailureEvent(.closed, "the connection closed while sending")
             case .failed(let failure): throw FailureEvent(.write, "\(failure)")
+            }
+        }
+    }
+
+    func receive(_ reader: ResponseReader) throws(FailureEvent) -> ResponseReader.Response {
+        reader.reset()
+        while true {
+            switch tls.read(into: reader.readTarget) {
+            case .done(let count):
+                if count > 0, let response = try reader.consume(count) { return response }
+            case .wantRead, .wantWrite: throw FailureEvent(.timeout, "no response within the timeout")
+            case .closed: throw FailureEvent(.closed, "the connection closed before the whole response")
+            case .failed(let failure): throw FailureEvent(.tls, "\(failure)")
             }
         }
     }

@@ -14,6 +14,8 @@ struct BenchOptions: Sendable {
     var keyPath: String?
     var caPath: String?
     var connections = 16
+    /// Threads sharing the connections; nil means min(2, connections).
+    var threads: Int?
     var duration: Double = 10
     /// Requests to measure in total; when set, the run ends after that many instead of after `duration`.
     var requests: Int?
@@ -38,7 +40,8 @@ struct BenchOptions: Sendable {
       --url URL              target (https only; default https://localhost:8443/v1/whoami)
       --cert FILE --key FILE client certificate and key (PEM)
       --ca FILE              CA bundle that the server certificate must chain to (PEM)
-      --connections N        concurrent connections, one thread each (default 16, at most 256)
+      --connections N        concurrent connections (default 16, at most 1024)
+      --threads N            threads driving them with epoll (default 2, or 1 for one connection)
       --duration SECONDS     measured time (default 10)
       --requests N           measure N requests instead of a duration
       --warmup SECONDS       unmeasured time first (default 1)
@@ -82,7 +85,8 @@ struct BenchOptions: Sendable {
             case "--cert": options.certificatePath = try value(argument)
             case "--key": options.keyPath = try value(argument)
             case "--ca": options.caPath = try value(argument)
-            case "--connections", "-c": options.connections = try integer(argument, 1...256)
+            case "--connections", "-c": options.connections = try integer(argument, 1...1024)
+            case "--threads", "-t": options.threads = try integer(argument, 1...64)
             case "--duration", "-d": options.duration = try number(argument)
             case "--requests", "-n": options.requests = try integer(argument, 1...Int(Int32.max))
             case "--warmup": options.warmup = try number(argument)

@@ -1,9 +1,10 @@
-import TLS
+import Foundation
 
-/// Reads one HTTP/1.1 response from a TLS connection and checks it: a status line, a
-/// Content-Length, and exactly that many body bytes (no pipelining, so nothing may follow).
+/// Reads one HTTP/1.1 response incrementally and checks it: a status line, a Content-Length, and
+/// exactly that many body bytes (no pipelining, so nothing may follow the body).
 ///
-/// Owns a scratch buffer, reused for every response of one worker.
+/// Bytes go into `readTarget`, then `consume(count)` says whether the response is complete.
+/// Owns a buffer, reused for every response on one connection slot.
 final class ResponseReader {
     struct Response {
         var status: Int
@@ -13,55 +14,60 @@ final class ResponseReader {
     }
 
     private let buffer: UnsafeMutableRawBufferPointer
+    private let noBody: Bool
+    private var filled = 0
+    /// The offset of the CR that starts CRLFCRLF once the head is complete, else -1.
+    private var headEnd = -1
+    private var head = Response(status: 0, bodyBytes: 0, closes: false)
+    private var bodyExpected = 0
+    private var bodyReceived = 0
 
-    init(capacity: Int = 64 * 1024) {
+    init(noBody: Bool, capacity: Int = 16 * 1024) {
+        self.noBody = noBody
         buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
     }
 
     deinit { buffer.deallocate() }
 
-    func read(from connection: TLSConnection, noBody: Bool) throws(FailureEvent) -> Response {
-        var filled = 0
-        var headEnd = -1
-        while headEnd < 0 {
-            guard filled < buffer.count else { throw FailureEvent(.malformed, "the response head is larger than \(buffer.count) bytes") }
-            let count = try readSome(connection, into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]), partial: filled > 0)
+    /// Forgets the last response: the next bytes start a new one.
+    func reset() {
+        filled = 0
+        headEnd = -1
+        bodyExpected = 0
+        bodyReceived = 0
+    }
+
+    /// Where the next bytes read should go: after the head so far, or (once the head is complete)
+    /// anywhere, since body bytes are only counted.
+    var readTarget: UnsafeMutableRawBufferPointer {
+        headEnd < 0 ? UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]) : buffer
+    }
+
+    /// Takes `count` bytes just written into `readTarget`; the response once it is whole.
+    func consume(_ count: Int) throws(FailureEvent) -> Response? {
+        if headEnd >= 0 {
+            bodyReceived += count
+        } else {
             let searchFrom = max(0, filled - 3)
             filled += count
             headEnd = findHeadEnd(from: searchFrom, to: filled)
+            if headEnd < 0 {
+                if filled == buffer.count { throw FailureEvent(.malformed, "the response head is larger than \(buffer.count) bytes") }
+                return nil
+            }
+            head = try parseHead(length: headEnd)
+            bodyExpected = noBody || head.status == 204 || head.status == 304 ? 0 : head.bodyBytes
+            bodyReceived = filled - (headEnd + 4)
         }
-        var response = try parseHead(length: headEnd)
-        let contentLength = response.bodyBytes
-        let bodyExpected = noBody || response.status == 204 || response.status == 304 ? 0 : contentLength
-        let bodyStart = headEnd + 4
-        var received = filled - bodyStart
-        while received < bodyExpected {
-            received += try readSome(connection, into: buffer, partial: true)
+        if bodyReceived < bodyExpected { return nil }
+        if bodyReceived > bodyExpected {
+            throw FailureEvent(.malformed, "\(bodyReceived - bodyExpected) bytes after the response body (Content-Length \(bodyExpected))")
         }
-        if received > bodyExpected {
-            throw FailureEvent(.malformed, "\(received - bodyExpected) bytes after the response body (Content-Length \(bodyExpected))")
-        }
+        var response = head
         response.bodyBytes = bodyExpected
         return response
     }
 
-    private func readSome(_ connection: TLSConnection, into target: UnsafeMutableRawBufferPointer, partial: Bool) throws(FailureEvent) -> Int {
-        while true {
-            switch connection.read(into: target) {
-            case .done(let count):
-                if count > 0 { return count }
-            case .wantRead, .wantWrite:
-                // Blocking sockets only ask again when SO_RCVTIMEO ran out.
-                throw FailureEvent(.timeout, "no response within the timeout")
-            case .closed:
-                throw FailureEvent(.closed, partial ? "the connection closed in the middle of a response" : "the connection closed before a response")
-            case .failed(let failure):
-                throw FailureEvent(.tls, "TLS read failed: \(failure)")
-            }
-        }
-    }
-
-    /// The offset of the CR that starts CRLFCRLF, or -1.
     private func findHeadEnd(from start: Int, to end: Int) -> Int {
         var index = start
         while index + 3 < end {
@@ -88,39 +94,36 @@ final class ResponseReader {
         let isHTTP10 = buffer[7] == 0x30
         var contentLength: Int?
         var connectionClose = isHTTP10
-        var chunked = false
 
         var lineStart = 0
-        while lineStart < length && !(buffer[lineStart] == 0x0D && buffer[lineStart + 1] == 0x0A) { lineStart += 1 }
+        while lineStart < length && buffer[lineStart] != 0x0D { lineStart += 1 }
         lineStart += 2
         while lineStart < length {
             var lineEnd = lineStart
             while lineEnd < length && buffer[lineEnd] != 0x0D { lineEnd += 1 }
-            if let colon = firstColon(lineStart, lineEnd) {
+            if let colon = firstIndex(of: 0x3A, lineStart, lineEnd) {
                 var valueStart = colon + 1
                 while valueStart < lineEnd && (buffer[valueStart] == 0x20 || buffer[valueStart] == 0x09) { valueStart += 1 }
                 var valueEnd = lineEnd
                 while valueEnd > valueStart && (buffer[valueEnd - 1] == 0x20 || buffer[valueEnd - 1] == 0x09) { valueEnd -= 1 }
-                if nameEquals(lineStart, colon, "content-length") {
-                    var value = 0
+                if equalsIgnoringCase(lineStart, colon, "content-length") {
                     guard valueEnd > valueStart, valueEnd - valueStart <= 15 else { throw FailureEvent(.malformed, "a bad Content-Length") }
+                    var value = 0
                     for index in valueStart..<valueEnd {
                         let digit = buffer[index]
                         guard digit >= 0x30 && digit <= 0x39 else { throw FailureEvent(.malformed, "a bad Content-Length") }
                         value = value * 10 + Int(digit - 0x30)
                     }
                     contentLength = value
-                } else if nameEquals(lineStart, colon, "connection") {
-                    let text = String(decoding: UnsafeRawBufferPointer(rebasing: buffer[valueStart..<valueEnd]), as: UTF8.self).lowercased()
-                    if text.contains("close") { connectionClose = true }
-                    if isHTTP10 && text.contains("keep-alive") { connectionClose = false }
-                } else if nameEquals(lineStart, colon, "transfer-encoding") {
-                    chunked = true
+                } else if equalsIgnoringCase(lineStart, colon, "connection") {
+                    if equalsIgnoringCase(valueStart, valueEnd, "close") { connectionClose = true }
+                    if isHTTP10 && equalsIgnoringCase(valueStart, valueEnd, "keep-alive") { connectionClose = false }
+                } else if equalsIgnoringCase(lineStart, colon, "transfer-encoding") {
+                    throw FailureEvent(.malformed, "a response with Transfer-Encoding (refex-bench reads Content-Length only)")
                 }
             }
             lineStart = lineEnd + 2
         }
-        if chunked { throw FailureEvent(.malformed, "chunked responses are not supported by refex-bench") }
         guard let contentLength else {
             if status == 204 || status == 304 || status < 200 { return Response(status: status, bodyBytes: 0, closes: connectionClose) }
             throw FailureEvent(.malformed, "the response has no Content-Length")
@@ -128,16 +131,16 @@ final class ResponseReader {
         return Response(status: status, bodyBytes: contentLength, closes: connectionClose)
     }
 
-    private func firstColon(_ start: Int, _ end: Int) -> Int? {
+    private func firstIndex(of byte: UInt8, _ start: Int, _ end: Int) -> Int? {
         var index = start
         while index < end {
-            if buffer[index] == 0x3A { return index }
+            if buffer[index] == byte { return index }
             index += 1
         }
         return nil
     }
 
-    private func nameEquals(_ start: Int, _ end: Int, _ lowercased: StaticString) -> Bool {
+    private func equalsIgnoringCase(_ start: Int, _ end: Int, _ lowercased: StaticString) -> Bool {
         guard end - start == lowercased.utf8CodeUnitCount else { return false }
         let expected = lowercased.utf8Start
         for offset in 0..<(end - start) {

@@ -56,6 +56,29 @@ struct ServerAddress: Sendable {
     }
 }
 
+extension ServerAddress {
+    /// A non-blocking TCP socket with Nagle off, connecting: `connected` is false while the connect is in progress
+    /// (the socket becomes writable when it ends; `SO_ERROR` says how).
+    func startConnect() throws(FailureEvent) -> (fd: Int32, connected: Bool) {
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard fd >= 0 else { throw FailureEvent(.connect, "socket: \(String(cString: strerror(errno)))") }
+        var one: Int32 = 1
+        _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        let result = storage.withUnsafeBytes { raw -> Int32 in
+            var status: Int32
+            repeat {
+                status = Foundation.connect(fd, raw.baseAddress?.assumingMemoryBound(to: sockaddr.self), socklen_t(raw.count))
+            } while status < 0 && errno == EINTR
+            return status
+        }
+        if result == 0 { return (fd, true) }
+        if errno == EINPROGRESS { return (fd, false) }
+        let reason = String(cString: strerror(errno))
+        close(fd)
+        throw FailureEvent(.connect, "connect to \(description): \(reason)")
+    }
+}
+
 /// Something that stops the run before it starts (bad files, unreachable server).
 struct BenchError: Error, CustomStringConvertible {
     var description: String

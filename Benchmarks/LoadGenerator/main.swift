@@ -34,15 +34,19 @@ func runBench(_ options: BenchOptions) throws -> BenchReport {
     let probe = try BenchConnection(address: address, context: context, serverName: options.url.host, timeout: options.timeout)
     let tlsVersion = probe.tls.protocolVersion
     try probe.send(requests.requests[0])
-    let probeResponse = try ResponseReader().read(from: probe.tls, noBody: requests.expectsNoBody)
+    let probeResponse = try probe.receive(ResponseReader(noBody: requests.expectsNoBody))
     guard probeResponse.status == options.expectedStatus else {
         throw BenchError("the first response has status \(probeResponse.status), expected \(options.expectedStatus)")
     }
 
     let cpuBefore = processCPUSeconds()
     let plan = RunPlan(options: options, start: monotonicNow() + 20_000_000)
-    let workers = (0..<options.connections).map {
-        LoadWorker(index: $0, options: options, address: address, context: context, requests: requests, plan: plan)
+    let threads = min(options.threads ?? 2, options.connections)
+    let workers = try (0..<threads).map { thread in
+        try LoadWorker(
+            slotIndices: Array(stride(from: thread, to: options.connections, by: threads)), options: options,
+            address: address, context: context, requests: requests, plan: plan
+        )
     }
     let group = DispatchGroup()
     for worker in workers {
@@ -51,7 +55,6 @@ func runBench(_ options: BenchOptions) throws -> BenchReport {
             worker.run()
             group.leave()
         }
-        thread.stackSize = 512 * 1024
         thread.start()
     }
     group.wait()
