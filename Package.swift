@@ -49,7 +49,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "refex", dependencies: ["Daemon", "Sink", "Server", "Exchange", "Store", "JSON", "JSONSchema"], swiftSettings: strict),
-        .executableTarget(name: "refex-bench", dependencies: ["TLS"], path: "Benchmarks/LoadGenerator", swiftSettings: strict),
+        .executableTarget(name: "refex-bench", dependencies: ["CLinux", "TLS", "JSON"], path: "Benchmarks/LoadGenerator", swiftSettings: strict),
 
         // Tests.
         .target(name: "TestSupport", dependencies: ["JSON"], path: "Tests/TestSupport", swiftSettings: strict),
