@@ -19,7 +19,7 @@ package enum AESGCM {
         for index in 0..<nonceSize { output[index] = nonce[index] }
         var length: Int32 = 0
         let ok: Bool = key.bytes.withUnsafeBufferPointer { keyBytes in
-            guard EVP_EncryptInit_ex(context, EVP_aes_256_gcm(), nil, nil, nil) == 1,
+            guard EVP_EncryptInit_ex(context, Algorithms.shared.aes256GCM, nil, nil, nil) == 1,
                   EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_IVLEN, Int32(nonceSize), nil) == 1,
                   EVP_EncryptInit_ex(context, nil, nil, keyBytes.baseAddress, nonce) == 1 else { return false }
             if !associatedData.isEmpty {
@@ -51,7 +51,7 @@ package enum AESGCM {
         let ok: Bool = key.bytes.withUnsafeBufferPointer { keyBytes in
             box.withUnsafeBufferPointer { boxBytes in
                 guard let boxBase = boxBytes.baseAddress,
-                      EVP_DecryptInit_ex(context, EVP_aes_256_gcm(), nil, nil, nil) == 1,
+                      EVP_DecryptInit_ex(context, Algorithms.shared.aes256GCM, nil, nil, nil) == 1,
                       EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_IVLEN, Int32(nonceSize), nil) == 1,
                       EVP_DecryptInit_ex(context, nil, nil, keyBytes.baseAddress, boxBase) == 1 else { return false }
                 if !associatedData.isEmpty {

@@ -7,7 +7,7 @@ package enum HMACSHA256 {
         var length: UInt32 = 0
         let result = key.withUnsafeBufferPointer { keyBytes in
             message.withUnsafeBufferPointer { messageBytes in
-                HMAC(EVP_sha256(), keyBytes.baseAddress, Int32(keyBytes.count), messageBytes.baseAddress, messageBytes.count, &output, &length)
+                HMAC(Algorithms.shared.sha256, keyBytes.baseAddress, Int32(keyBytes.count), messageBytes.baseAddress, messageBytes.count, &output, &length)
             }
         }
         // HMAC with a built-in digest fails only when memory is exhausted.

@@ -10,7 +10,7 @@ package struct SHA256: ~Copyable {
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         let ok = bytes.withUnsafeBytes { input in
-            EVP_Digest(input.baseAddress, input.count, &digest, &length, EVP_sha256(), nil)
+            EVP_Digest(input.baseAddress, input.count, &digest, &length, Algorithms.shared.sha256, nil)
         }
         // EVP_Digest with a fixed, built-in algorithm fails only when memory is exhausted.
         precondition(ok == 1 && length == 32, "SHA-256 failed: \(OpenSSLErrorQueue.drain())")
@@ -18,7 +18,7 @@ package struct SHA256: ~Copyable {
     }
 
     package init() {
-        guard let context = EVP_MD_CTX_new(), EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1 else {
+        guard let context = EVP_MD_CTX_new(), EVP_DigestInit_ex(context, Algorithms.shared.sha256, nil) == 1 else {
             preconditionFailure("SHA-256 context could not be created: \(OpenSSLErrorQueue.drain())")
         }
         self.context = context

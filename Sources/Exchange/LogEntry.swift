@@ -99,8 +99,61 @@ package struct LogEntry: Sendable, Hashable {
         self.time = time
         self.draft = draft
         self.prevHash = prevHash
-        canonical = LogEntry.body(draft, seq: seq, time: time, prevHash: prevHash).canonicalized()
+        canonical = LogEntry.canonicalBytes(draft, seq: seq, time: time, prevHash: prevHash)
         hash = SHA256.hash(canonical).hexString
+    }
+
+    /// The RFC 8785 form of `body(...)`, written directly: the members in their sorted order, the
+    /// strings with JCS escaping (what `JSONValue.canonicalized()` gives, without building values).
+    static func canonicalBytes(_ draft: LogEntryDraft, seq: Int64, time: Timestamp, prevHash: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(512)
+        var first = true
+        func key(_ name: StaticString) {
+            out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            first = false
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        }
+        func string(_ name: StaticString, _ value: String?) {
+            guard let value else { return }
+            key(name)
+            appendJCSString(value, to: &out)
+        }
+        func strings(_ name: StaticString, _ values: [String]?) {
+            guard let values else { return }
+            key(name)
+            out.append(UInt8(ascii: "["))
+            for (index, value) in values.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                appendJCSString(value, to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        string("actor", draft.actor)
+        strings("categories", draft.categories)
+        string("consentId", draft.consentID)
+        if let details = draft.details {
+            key("details")
+            out.append(contentsOf: JSONValue.object(details).canonicalized())
+        }
+        string("disclosureId", draft.disclosureID)
+        string("event", draft.event.rawValue)
+        string("justification", draft.justification)
+        string("lawfulBasis", draft.lawfulBasis?.rawValue)
+        strings("pointers", draft.pointers)
+        string("prevHash", prevHash)
+        string("reason", draft.reason)
+        string("recipient", draft.recipientID)
+        string("referralId", draft.referralID)
+        key("seq")
+        out.append(contentsOf: String(seq).utf8)
+        string("service", draft.service)
+        string("subjectId", draft.subjectID)
+        string("time", time.description)
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 
     /// The entry as JSON without `hash`.
@@ -163,4 +216,26 @@ package struct LogEntry: Sendable, Hashable {
         self.hash = hash
         self.canonical = canonical
     }
+}
+
+/// A JSON string as RFC 8785 writes it: `"` and `\\` escaped, control characters as `\\b \\t \\n \\f \\r`
+/// or `\\u00xx` (lower case), everything else as UTF-8.
+func appendJCSString(_ value: String, to out: inout [UInt8]) {
+    out.append(UInt8(ascii: "\""))
+    for byte in value.utf8 {
+        switch byte {
+        case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+        case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+        case 0x08: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "b")])
+        case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+        case 0x0A: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+        case 0x0C: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "f")])
+        case 0x0D: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+        case 0x00..<0x20:
+            let digits = Array("0123456789abcdef".utf8)
+            out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
+        default: out.append(byte)
+        }
+    }
+    out.append(UInt8(ascii: "\""))
 }

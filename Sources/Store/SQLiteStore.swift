@@ -51,7 +51,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         do {
             main = try SQLiteConnection(path: path)
             try main.query("PRAGMA journal_mode = WAL")
-            try main.execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;")
+            try main.execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA cache_size = -65536;")
             try StoreSchema.main.migrate(main)
             keys = try SQLiteConnection(path: keysPath)
             try keys.query("PRAGMA journal_mode = DELETE")

@@ -97,8 +97,6 @@ enum StoreSchema {
         CREATE INDEX log_event ON log_entries(event, seq);
         CREATE INDEX log_time ON log_entries(time);
         CREATE INDEX log_disclosure ON log_entries(disclosure_id);
-        CREATE INDEX log_basis ON log_entries(lawful_basis, seq);
-        CREATE INDEX log_actor ON log_entries(actor, seq);
 
         CREATE TABLE log_anchor (
             id INTEGER PRIMARY KEY CHECK (id = 1),

@@ -14,6 +14,24 @@ final class LogEntryTests: XCTestCase {
         XCTAssertEqual(entry.json["hash"]?.stringValue, entry.hash)
     }
 
+    func testTheDirectWriterMatchesTheJSONModulesCanonicalForm() {
+        let tricky = ["plain", "quote \" and backslash \\", "tab\tline\nfeed\r\u{08}\u{0C}", "\u{01}\u{1F}\u{7F}", "é ü 漢字 😀", "</script>"]
+        for (index, text) in tricky.enumerated() {
+            let draft = LogEntryDraft(
+                event: .disclosureAuthorised, actor: text, referralID: index % 2 == 0 ? text : nil, subjectID: "s", disclosureID: "d",
+                recipientID: text, service: "fraud", lawfulBasis: .vitalInterests, consentID: index % 3 == 0 ? nil : "c",
+                justification: text, pointers: [text, "/a"], categories: index % 2 == 0 ? [] : [text], reason: text,
+                details: index % 2 == 0 ? nil : ["filter": ["subject": .string(text)], "n": 3]
+            )
+            let time = Timestamp(milliseconds: 1_795_910_400_123 + Int64(index))
+            XCTAssertEqual(
+                LogEntry.canonicalBytes(draft, seq: Int64(index + 1), time: time, prevHash: LogEntry.genesisHash),
+                LogEntry.body(draft, seq: Int64(index + 1), time: time, prevHash: LogEntry.genesisHash).canonicalized(),
+                text.debugDescription
+            )
+        }
+    }
+
     func testEntryReadsBackFromItsCanonicalBytes() throws {
         let draft = LogEntryDraft(event: .logViewed, actor: "hub-admin", details: ["filter": ["subject": "s"]])
         let entry = LogEntry(sealing: draft, seq: 1, time: Timestamp(milliseconds: 0), prevHash: LogEntry.genesisHash)
