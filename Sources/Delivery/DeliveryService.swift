@@ -65,7 +65,7 @@ package final class DeliveryService: Sendable {
 
     private func dispatchDue() {
         let pushRecipients = exchange.recipients.filter { if case .push = $0.delivery { return true } else { return false } }.map(\.id)
-        let perRecipient = max(1, configuration.concurrencyPerRecipient) * 2
+        let perRecipient = max(1, configuration.concurrencyPerRecipient) * RecipientLane.queueFactor
         let due: [OutboxItem]
         do {
             due = try blocking { [exchange] in try await exchange.dueOutbox(recipientIDs: pushRecipients, limit: perRecipient) }
@@ -81,9 +81,10 @@ package final class DeliveryService: Sendable {
             }
             let lane = lanes.withLock { lanes -> RecipientLane? in
                 if let lane = lanes[recipient.id], lane.endpoint == endpoint, lane.caPath == caPath { return lane }
+                let wake = self.wake
                 guard let lane = RecipientLane(
                     recipientID: recipient.id, endpoint: endpoint, caPath: caPath, configuration: configuration,
-                    exchange: exchange, metrics: metrics, logger: logger
+                    exchange: exchange, metrics: metrics, logger: logger, finished: { wake.signal() }
                 ) else { return nil }
                 lanes[recipient.id]?.stop()
                 lanes[recipient.id] = lane
@@ -105,6 +106,11 @@ final class RecipientLane: Sendable {
     private let logger: Logger
     private let state: Mutex<LaneState>
     private let work = DispatchSemaphore(value: 0)
+    /// Called when an attempt ends, so that the dispatcher refills the lane at once.
+    private let finished: @Sendable () -> Void
+    /// Items a lane holds (queued and in flight) per unit of concurrency: enough that a worker
+    /// never waits for the next poll.
+    static let queueFactor = 4
 
     struct LaneState {
         var queue: [OutboxItem] = []
@@ -117,7 +123,7 @@ final class RecipientLane: Sendable {
 
     init?(
         recipientID: String, endpoint: String, caPath: String, configuration: DeliveryConfiguration,
-        exchange: Exchange, metrics: DeliveryMetrics, logger: Logger
+        exchange: Exchange, metrics: DeliveryMetrics, logger: Logger, finished: @escaping @Sendable () -> Void
     ) {
         guard let ca = FileManager.default.contents(atPath: caPath) else {
             logger.error("cannot read a recipient's CA", [("recipient", recipientID), ("path", caPath)])
@@ -130,6 +136,7 @@ final class RecipientLane: Sendable {
         self.exchange = exchange
         self.metrics = metrics
         self.logger = logger
+        self.finished = finished
         state = Mutex(LaneState(breaker: CircuitBreaker(threshold: configuration.circuitThreshold, openFor: configuration.circuitOpenFor)))
         let clientConfiguration = HTTPClientConfiguration(
             certificatePEM: configuration.clientCertificatePEM, privateKeyPEM: configuration.clientKeyPEM,
@@ -146,7 +153,14 @@ final class RecipientLane: Sendable {
     func offer(_ item: OutboxItem, now: Timestamp) {
         let accepted = state.withLock { state -> Bool in
             guard !state.stopped, !state.taken.contains(item.id) else { return false }
-            guard state.breaker.permits(now: now, inFlight: state.inFlight + state.queue.count, limit: configuration.concurrencyPerRecipient) > 0 else {
+            let limit = configuration.concurrencyPerRecipient
+            let room: Int
+            if state.breaker.isOpen {
+                room = state.breaker.permits(now: now, inFlight: state.inFlight + state.queue.count, limit: limit)
+            } else {
+                room = limit * RecipientLane.queueFactor - state.inFlight - state.queue.count
+            }
+            guard room > 0 else {
                 return false
             }
             state.taken.insert(item.id)
@@ -182,10 +196,8 @@ final class RecipientLane: Sendable {
             guard let taken = next else { return }
             guard let item = taken else { continue }
             attempt(item, client: client)
-            state.withLock { state in
-                state.inFlight -= 1
-                state.taken.remove(item.id)
-            }
+            state.withLock { $0.inFlight -= 1 }
+            finished()
         }
     }
 
@@ -196,9 +208,11 @@ final class RecipientLane: Sendable {
         } catch let error as ExchangeError where error.kind == .erased || error.kind == .notFound {
             // Cancelled or erased since it was queued: it must not go out.
             _ = try? blocking { [exchange] in try await exchange.discard(item) }
+            state.withLock { _ = $0.taken.remove(item.id) }
             return
         } catch {
             logger.error("cannot build a delivery", [("recipient", recipientID), ("item", item.id), ("error", "\(error)")])
+            state.withLock { _ = $0.taken.remove(item.id) }
             return
         }
         metrics.attempted(recipientID)
@@ -219,10 +233,16 @@ final class RecipientLane: Sendable {
         state.withLock { state in
             if case .delivered = decision { state.breaker.recordSuccess() } else { state.breaker.recordFailure(now: now) }
         }
-        do {
-            try blocking { [exchange] in try await exchange.recordDelivery(item, decision: decision) }
-        } catch {
-            logger.error("cannot record a delivery outcome", [("item", item.id), ("error", "\(error)")])
+        // The outcome is committed while this worker goes on to the next item; the item stays
+        // taken until then, so that it is never offered again before its outcome is durable.
+        Task { [self] in
+            do {
+                try await exchange.recordDelivery(item, decision: decision)
+            } catch {
+                logger.error("cannot record a delivery outcome", [("item", item.id), ("error", "\(error)")])
+            }
+            state.withLock { _ = $0.taken.remove(item.id) }
+            finished()
         }
         switch decision {
         case .delivered:
