@@ -200,6 +200,15 @@ extension Exchange {
         }
     }
 
+    /// Consent records of a subject, or of a referral's subject.
+    package func consents(subjectID: String?, referralID: String?) async throws -> [ConsentRecord] {
+        try await store.read { txn in
+            if let subjectID { return try txn.consents(subjectID: subjectID) }
+            guard let referralID, let referral = try txn.referral(id: referralID) else { return [] }
+            return try txn.consents(subjectID: referral.subjectID).filter { $0.referralID == referralID }
+        }
+    }
+
     package func outbox(state: OutboxItem.State?, limit: Int) async throws -> [OutboxItem] {
         try await store.read { txn in try txn.outboxItems(state: state, limit: limit) }
     }

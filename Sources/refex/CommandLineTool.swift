@@ -16,6 +16,8 @@ enum CommandLineTool {
                                     a subject's rights, one command each
       keys generate FILE            a new Ed25519 log-signing key; prints its public key
       retention run|status          the retention purge, or what is due when
+      consent list --subject ID|--referral ID
+                                    the consents recorded (no personal data)
       outbox list|retry             what waits for delivery; put a failed item back in the queue
       sink --listen ... --dir DIR   a sample recipient (see refex sink --help)
       help [COMMAND]                this text, or a command's
@@ -55,6 +57,8 @@ enum CommandLineTool {
             return KeysCommand.run(rest)
         case "retention":
             return RetentionCommand.run(rest)
+        case "consent":
+            return ConsentCommand.run(rest)
         case "help", "--help", "-h":
             print(usage)
             return 0

@@ -292,3 +292,21 @@ final class AccountabilityTests: XCTestCase {
         XCTAssertEqual(try cli(["log", "verify", "--config", refex.configPath]).status, 0)
     }
 }
+
+extension AccountabilityTests {
+    func testConsentListShowsRecordsWithoutPersonalData() throws {
+        let refex = try RefexProcess(config: try RefexProcess.config())
+        let path = "\(ProjectPaths.root)/schemas/examples/referral-1-domestic-abuse.json"
+        let (_, response) = try Curl.request(
+            ["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", "@\(path)", "\(refex.baseURL)/v1/referrals"], as: "police"
+        )
+        let subject = try XCTUnwrap(response?.json?["subjectId"]?.stringValue)
+        let result = try Subprocess.run(ProjectPaths.refexBinary, ["consent", "list", "--subject", subject, "--json", "--config", refex.configPath])
+        XCTAssertEqual(result.status, 0, result.errorOutput)
+        let consent = try JSONValue.parse(try XCTUnwrap(result.output.split(separator: "\n").first.map(String.init)))
+        XCTAssertEqual(consent["purposes"], ["domestic-abuse"])
+        XCTAssertEqual(consent["method"], "verbal")
+        XCTAssertFalse(result.output.contains("Sam Sample"), "who obtained it stays sealed")
+        XCTAssertEqual(try Subprocess.run(ProjectPaths.refexBinary, ["consent", "list", "--config", refex.configPath]).status, 2)
+    }
+}
