@@ -28,6 +28,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private let stalledForTesting = Atomic<Bool>(false)
+    private let checkpointStopped = DispatchSemaphore(value: 0)
     private let readers = DispatchQueue(label: "refex.store.reader")
     private let readConnections = ReadConnections()
 
@@ -51,10 +52,14 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         do {
             main = try SQLiteConnection(path: path)
             try main.query("PRAGMA journal_mode = WAL")
-            try main.execute("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA cache_size = -65536;")
+            // Checkpoints run beside the writer (see `checkpointWAL`), not inside its commits.
+            try main.execute(
+                "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 0;"
+            )
             try StoreSchema.main.migrate(main)
             keys = try SQLiteConnection(path: keysPath)
-            try keys.query("PRAGMA journal_mode = DELETE")
+            // A rollback journal truncated after each commit: no old page (with a deleted key) outlives it.
+            try keys.query("PRAGMA journal_mode = TRUNCATE")
             try keys.execute("PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;")
             try StoreSchema.keys.migrate(keys)
             let head = try main.first("SELECT seq, hash FROM log_entries ORDER BY seq DESC LIMIT 1")
@@ -66,6 +71,9 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         thread.name = "refex-store-writer"
         thread.stackSize = 4 << 20
         thread.start()
+        let checkpointer = Thread { [self] in runCheckpointer() }
+        checkpointer.name = "refex-store-checkpoint"
+        checkpointer.start()
     }
 
     package func write<Result: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> Result) async throws -> Result {
@@ -112,6 +120,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         guard wasRunning else { return }
         wake.signal()
         finished.wait()
+        checkpointStopped.signal()
     }
 
     /// Whether the writer finishes an empty write within `timeout`: false means it is stuck.
@@ -146,6 +155,28 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
     /// Forces a checkpoint check now (for the daemon's timer: checkpoints are due by time too).
     package func checkpointIfDue() async throws {
         _ = try await write { _ in true }
+    }
+
+    // MARK: WAL checkpoints
+
+    /// Copies committed WAL frames into the database file on its own connection, so that the
+    /// writer's commits never wait for it (SQLite's automatic checkpoint would run inside them).
+    private func runCheckpointer() {
+        guard let connection = try? SQLiteConnection(path: path) else {
+            logger.error("cannot open the store for checkpoints; the WAL will grow until restart")
+            return
+        }
+        _ = try? connection.execute("PRAGMA synchronous = FULL")
+        while !queue.withLock({ $0.closing }) {
+            _ = checkpointStopped.wait(timeout: .now() + .milliseconds(500))
+            do {
+                // PASSIVE never blocks the writer; frames in use by a reader wait for the next round.
+                _ = try connection.query("PRAGMA wal_checkpoint(PASSIVE)")
+            } catch {
+                logger.warning("WAL checkpoint failed", [("error", "\(error)")])
+            }
+        }
+        _ = try? connection.query("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
     // MARK: The writer
@@ -205,12 +236,12 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
             for job in batch {
                 let jobHead = (chain.lastSeq, chain.lastHash)
                 do {
-                    try main.execute("SAVEPOINT job")
-                    try keys.execute("SAVEPOINT job")
+                    try main.query("SAVEPOINT job")
+                    try keys.query("SAVEPOINT job")
                     let transaction = SQLiteTransaction(now: clock(), main: main, keys: keys, chain: chain)
                     let value = try job.body(transaction)
-                    try keys.execute("RELEASE job")
-                    try main.execute("RELEASE job")
+                    try keys.query("RELEASE job")
+                    try main.query("RELEASE job")
                     outcomes.append(.success(value))
                 } catch {
                     try? keys.execute("ROLLBACK TO job; RELEASE job")
