@@ -11,6 +11,7 @@ enum CommandLineTool {
       schema validate --schema FILE [--schema-dir DIR] DOCUMENT...
                                     validate JSON documents against a JSON Schema (2020-12)
       outbox list|retry             what waits for delivery; put a failed item back in the queue
+      backup DEST                   a consistent copy of the store and its keys while refex serves
       sink --listen ... --dir DIR   a sample recipient (see refex sink --help)
       help [COMMAND]                this text, or a command's
       version                       print the version
@@ -37,11 +38,21 @@ enum CommandLineTool {
             return configCheck(Array(rest.dropFirst()))
         case "schema":
             return SchemaCommand.run(rest)
+        case "backup":
+            return BackupCommand.run(rest)
         case "sink":
             return SinkCommand.run(rest)
         case "outbox":
             return OutboxCommand.run(rest)
         case "help", "--help", "-h":
+            if let topic = rest.first {
+                guard let text = HelpText.text(for: topic) else {
+                    printError("refex help: no help on '\(topic)'\n\n\(usage)")
+                    return 2
+                }
+                print(text)
+                return 0
+            }
             print(usage)
             return 0
         case "version", "--version":
