@@ -4,7 +4,7 @@ SWIFT ?= swift
 DEV := .dev
 CONFIG := $(DEV)/refex.json
 
-.PHONY: all deps build release dev run test fuzz bench clean
+.PHONY: all deps build release dev run test fuzz bench install clean
 
 all: build
 
@@ -39,6 +39,17 @@ bench:
 	@scripts/install-deps.sh bench
 	$(SWIFT) build -c release --static-swift-stdlib
 	scripts/bench.sh $(BENCH_ARGS)
+
+# Installs the binary, schemas, systemd units, sysusers and tmpfiles snippets and an example config
+# (see scripts/install.sh): make install PREFIX=/usr DESTDIR=/tmp/stage. Builds release first,
+# unless BINARY names another build to install.
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+BINARY ?= .build/release/refex
+
+install: $(if $(filter .build/release/refex,$(BINARY)),release)
+	BINARY="$(BINARY)" PREFIX="$(PREFIX)" SYSCONFDIR="$(SYSCONFDIR)" DESTDIR="$(DESTDIR)" scripts/install.sh
 
 clean:
 	rm -rf .build $(DEV)

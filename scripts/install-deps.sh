@@ -6,7 +6,8 @@ set -euo pipefail
 want=(libssl-dev libcurl4-openssl-dev libsqlite3-dev pkg-config openssl)
 case "${1:-build}" in
   build) ;;
-  test)  want+=(curl python3 sqlite3 binutils procps iproute2) ;;
+  # systemd: systemd-analyze and systemd-socket-activate for the unit and socket activation tests.
+  test)  want+=(curl python3 sqlite3 binutils procps iproute2 systemd make) ;;
   bench) want+=(curl python3 sqlite3 binutils procps iproute2 nginx-light) ;;
   *) echo "install-deps: unknown set '$1' (build, test or bench)" >&2; exit 2 ;;
 esac

@@ -24,8 +24,12 @@ package final class Daemon: Sendable {
     private let current: Mutex<LoadedConfiguration>
     private let stopped = DispatchSemaphore(value: 0)
     private let stopping = Atomic<Bool>(false)
+    private let stalledForTesting = Atomic<Bool>(false)
     private let reloads: Counter
     private let boundAddresses: (api: ListenAddress, ops: ListenAddress)
+    private let listenerOrigins: String
+    /// `REFEX_TEST_HOOKS=1`: SIGUSR1 stalls and unstalls the store writer, for the watchdog test.
+    private let testHooks: Bool
 
     /// Loads the config, binds the listeners and prepares everything; `run()` serves.
     /// Throws `ConfigurationError` or `StartupError`, each naming every problem.
@@ -61,6 +65,8 @@ package final class Daemon: Sendable {
             Socket.localAddress(of: listeners.api) ?? configuration.listen,
             Socket.localAddress(of: listeners.ops) ?? configuration.ops
         )
+        listenerOrigins = "api:\(listeners.origin.api.rawValue) ops:\(listeners.origin.ops.rawValue)"
+        testHooks = environment["REFEX_TEST_HOOKS"] == "1"
         server = try HTTPServer(configuration: configuration.server, metrics: metrics, logger: logger)
         let recorder = RequestRecorder(logger: logger, metrics: metrics)
         if let settings = configuration.delivery, let credentials = loaded.deliveryCredentials {
@@ -113,7 +119,10 @@ package final class Daemon: Sendable {
         let listen = boundAddresses.api.description
         let ops = boundAddresses.ops.description
         notifier.notify("READY=1\nSTATUS=serving listen=\(listen) ops=\(ops)\nMAINPID=\(getpid())")
-        logger.notice("refex serving", [("listen", listen), ("ops", ops), ("partners", String(configuration.partners.count))])
+        logger.notice("refex serving", [
+            ("listen", listen), ("ops", ops), ("sockets", listenerOrigins), ("partners", String(configuration.partners.count)),
+        ])
+        if testHooks { logger.warning("test hooks are on (REFEX_TEST_HOOKS=1): SIGUSR1 stalls the store writer; never in production") }
         delivery?.start()
         startMaintenance(configuration)
         startWatchdog()
@@ -124,6 +133,8 @@ package final class Daemon: Sendable {
         ProcessSignals.startWaiting { [self] number in
             if number == SIGHUP {
                 reload()
+            } else if number == SIGUSR1 {
+                toggleStallForTesting()
             } else {
                 // Draining blocks; run it elsewhere so that a second signal is still taken.
                 Thread { self.stop(signal: number) }.start()
@@ -166,6 +177,18 @@ package final class Daemon: Sendable {
         current.withLock { $0 = loaded }
         reloads.increment(["applied"])
         logger.notice("config reloaded", [("partners", String(new.partners.count))])
+    }
+
+    /// SIGUSR1 with test hooks on: the store writer stops taking work, or starts again.
+    private func toggleStallForTesting() {
+        guard testHooks else {
+            logger.notice("SIGUSR1 ignored")
+            return
+        }
+        let stalled = !stalledForTesting.load(ordering: .acquiring)
+        stalledForTesting.store(stalled, ordering: .releasing)
+        store.stallForTesting(stalled)
+        logger.warning(stalled ? "test hook: store writer stalled" : "test hook: store writer resumed")
     }
 
     private func stop(signal number: Int32) {

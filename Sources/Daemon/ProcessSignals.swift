@@ -1,12 +1,13 @@
 import Foundation
 
-/// SIGHUP, SIGTERM and SIGINT taken synchronously on one thread with `sigwait`.
+/// SIGHUP, SIGTERM, SIGINT and SIGUSR1 taken synchronously on one thread with `sigwait`.
 ///
 /// `block()` must run before any other thread starts, so that every thread inherits the mask:
 /// a signal that arrives before the waiting thread is running stays pending instead of being
 /// lost or killing the process.
 package enum ProcessSignals {
-    package static let handled: [Int32] = [SIGHUP, SIGTERM, SIGINT]
+    /// SIGUSR1 is taken so that it never kills the daemon; `serve` acts on it only with test hooks on.
+    package static let handled: [Int32] = [SIGHUP, SIGTERM, SIGINT, SIGUSR1]
 
     private static func set() -> sigset_t {
         var set = sigset_t()

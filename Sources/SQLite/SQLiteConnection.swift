@@ -4,7 +4,8 @@ internal import CSQLite
 /// One SQLite database connection. Not thread-safe: made and used on one thread (the store's
 /// writer, or one reader), never shared.
 package final class SQLiteConnection {
-    private let database: OpaquePointer
+    // Internal, not private: the online backup (SQLiteConnection+Backup.swift) pairs two handles.
+    let database: OpaquePointer
     private var statements: [String: SQLiteStatement] = [:]
     package let path: String
 

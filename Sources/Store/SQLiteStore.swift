@@ -130,7 +130,9 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
             _ = try? await self.write { _ in true }
             done.signal()
         }
-        return done.wait(timeout: .now() + .milliseconds(Int(timeout.components.seconds * 1000))) == .success
+        // Whole milliseconds of the timeout, fractions included (a half-second watchdog window is 500 ms, not 0).
+        let milliseconds = Int(timeout.components.seconds) * 1000 + Int(timeout.components.attoseconds / 1_000_000_000_000_000)
+        return done.wait(timeout: .now() + .milliseconds(milliseconds)) == .success
     }
 
     /// Whether an empty write commits within `timeout`, without blocking a thread while waiting.

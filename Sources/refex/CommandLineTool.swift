@@ -19,6 +19,7 @@ enum CommandLineTool {
       consent list --subject ID|--referral ID
                                     the consents recorded (no personal data)
       outbox list|retry             what waits for delivery; put a failed item back in the queue
+      backup DEST                   a consistent copy of the store and its keys while refex serves
       sink --listen ... --dir DIR   a sample recipient (see refex sink --help)
       help [COMMAND]                this text, or a command's
       version                       print the version
@@ -45,6 +46,8 @@ enum CommandLineTool {
             return configCheck(Array(rest.dropFirst()))
         case "schema":
             return SchemaCommand.run(rest)
+        case "backup":
+            return BackupCommand.run(rest)
         case "sink":
             return SinkCommand.run(rest)
         case "outbox":
@@ -60,6 +63,14 @@ enum CommandLineTool {
         case "consent":
             return ConsentCommand.run(rest)
         case "help", "--help", "-h":
+            if let topic = rest.first {
+                guard let text = HelpText.text(for: topic) else {
+                    printError("refex help: no help on '\(topic)'\n\n\(usage)")
+                    return 2
+                }
+                print(text)
+                return 0
+            }
             print(usage)
             return 0
         case "version", "--version":

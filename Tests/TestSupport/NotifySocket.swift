@@ -62,6 +62,22 @@ package final class NotifySocket: @unchecked Sendable {
         }
     }
 
+    /// Waits until `count` messages have a line equal to `line`; false on timeout.
+    package func wait(forCount count: Int, ofLine line: String, timeout: TimeInterval = 20) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        condition.lock()
+        defer { condition.unlock() }
+        while messages.filter({ $0.split(separator: "\n").contains { $0 == line } }).count < count {
+            if !condition.wait(until: deadline) { return false }
+        }
+        return true
+    }
+
+    /// How many messages so far have a line equal to `line`.
+    package func count(ofLine line: String) -> Int {
+        received.filter { $0.split(separator: "\n").contains { $0 == line } }.count
+    }
+
     /// Stops receiving and removes the socket.
     package func close() {
         condition.lock()

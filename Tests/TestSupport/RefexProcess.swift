@@ -87,15 +87,20 @@ package final class RefexProcess: @unchecked Sendable {
         (try? JSONValue.parse(Array((FileManager.default.contents(atPath: configPath) ?? Data()))))?["store"]?["path"]?.stringValue ?? ""
     }
 
-    /// Starts refex and waits for READY=1; throws with refex's stderr if it exits first.
-    package init(config: JSONObject? = nil, environment: [String: String] = [:], readyTimeout: TimeInterval = 30) throws {
+    /// Starts refex and waits for READY=1; throws with refex's stderr if it exits first. A
+    /// `launcher` (a program and its arguments) is run instead, with refex's command line after
+    /// its own arguments, and must exec refex in the same process (as socket activation does).
+    package init(
+        config: JSONObject? = nil, environment: [String: String] = [:], readyTimeout: TimeInterval = 30, launcher: [String] = []
+    ) throws {
         folder = ProjectPaths.temporaryDirectory("refex-daemon")
         configPath = "\(folder)/refex.json"
         try RefexProcess.write(config ?? RefexProcess.config(), to: configPath)
         notify = try NotifySocket(folder: folder)
         process = Process()
-        process.executableURL = URL(fileURLWithPath: ProjectPaths.refexBinary)
-        process.arguments = ["serve", "--config", configPath]
+        let command = launcher + [ProjectPaths.refexBinary, "serve", "--config", configPath]
+        process.executableURL = URL(fileURLWithPath: try Subprocess.resolve(command[0]))
+        process.arguments = Array(command.dropFirst())
         var env = ProcessInfo.processInfo.environment
         env["NOTIFY_SOCKET"] = notify.path
         for (key, value) in environment { env[key] = value }

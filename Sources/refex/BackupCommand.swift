@@ -1,0 +1,107 @@
+import Foundation
+import JSON
+import Store
+
+/// `refex backup DEST`: a consistent copy of the store (its data and its subject keys) while the
+/// daemon keeps serving.
+enum BackupCommand {
+    static let usage = """
+    usage: refex backup DEST [--config FILE | --store PATH]
+
+    Copies the store named by the config (default /etc/refex/refex.json), or the store at PATH, with
+    SQLite's online backup while refex keeps serving. DEST is either an existing folder, which
+    receives both files under their own names (e.g. DEST/refex.db and DEST/refex-keys.db), or the
+    path of the new data file, whose keys go beside it as NAME-keys.EXT (e.g. /backup/monday.db and
+    /backup/monday-keys.db). Nothing is overwritten. The copies are readable by their owner only:
+    the keys file holds every subject key (wrapped by the master key, which is not copied).
+
+    Both files are needed to restore: stop refex, put them at store.path and store.keysPath (owned
+    by the refex user, mode 0600, with no -wal or -shm file left beside them), start refex.
+    """
+
+    static func run(_ arguments: [String]) -> Int32 {
+        if arguments.contains("--help") || arguments.contains("-h") {
+            print(usage)
+            return 0
+        }
+        guard let options = HostOptions.parse(arguments, command: "backup"), options.positional.count == 1 else {
+            printError("refex backup: give one destination (a folder or a new file)\n\n\(usage)")
+            return 2
+        }
+        let store: (path: String, keysPath: String)
+        if let path = options.storePath {
+            store = (path, keysPath(for: path))
+        } else {
+            let configPath = options.configPath ?? "/etc/refex/refex.json"
+            do {
+                store = try storeFiles(configPath: configPath)
+            } catch {
+                printError("refex backup: config \(configPath): \(error)")
+                return 1
+            }
+        }
+        let destination = options.positional[0]
+        var isDirectory: ObjCBool = false
+        let target: (path: String, keysPath: String)
+        if FileManager.default.fileExists(atPath: destination, isDirectory: &isDirectory), isDirectory.boolValue {
+            let folder = URL(fileURLWithPath: destination)
+            target = (
+                folder.appendingPathComponent((store.path as NSString).lastPathComponent).path,
+                folder.appendingPathComponent((store.keysPath as NSString).lastPathComponent).path
+            )
+        } else {
+            target = (destination, keysPath(for: destination))
+        }
+
+        // The copies hold sealed personal data and every subject key: for their owner alone.
+        umask(0o077)
+        do {
+            let summary = try SQLiteStore.backup(path: store.path, keysPath: store.keysPath, to: target.path, keysDestination: target.keysPath)
+            print("\(store.path) -> \(summary.path): \(summary.pages) pages, quick_check ok")
+            print("\(store.keysPath) -> \(summary.keysPath): \(summary.keyPages) pages, quick_check ok")
+            print("disclosure log: \(summary.logEntries) entries, head \(summary.logHead)")
+            print("subjects: \(summary.subjects), with their key: \(summary.subjectKeys)")
+            return 0
+        } catch {
+            printError("refex backup: \(error)")
+            return 1
+        }
+    }
+
+    /// `store.path` and `store.keysPath` from a config, resolved as the daemon resolves them. Only
+    /// these are read: a backup needs no key, certificate or partner, so it works whatever state
+    /// they are in.
+    static func storeFiles(configPath: String) throws -> (path: String, keysPath: String) {
+        guard let data = FileManager.default.contents(atPath: configPath) else {
+            throw ConfigProblem("cannot read the config file")
+        }
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(Array(data))
+        } catch {
+            throw ConfigProblem("not valid JSON: \(error)")
+        }
+        guard let path = document["store"]?["path"]?.stringValue, !path.isEmpty else {
+            throw ConfigProblem("store.path is missing")
+        }
+        let folder = (configPath as NSString).deletingLastPathComponent
+        func resolve(_ file: String) -> String {
+            file.hasPrefix("/") || folder.isEmpty ? file : "\(folder)/\(file)"
+        }
+        let keysPath = document["store"]?["keysPath"]?.stringValue.map(resolve) ?? keysPath(for: resolve(path))
+        return (resolve(path), keysPath)
+    }
+
+    /// `/backup/monday.db` → `/backup/monday-keys.db`, as the daemon names the keys beside a store
+    /// (the path stays as given, relative or not).
+    static func keysPath(for path: String) -> String {
+        let ext = (path as NSString).pathExtension
+        return ext.isEmpty ? "\(path)-keys" : "\(path.dropLast(ext.count + 1))-keys.\(ext)"
+    }
+
+    /// Why the config names no store, in one line.
+    struct ConfigProblem: Error, CustomStringConvertible {
+        var description: String
+        init(_ description: String) { self.description = description }
+    }
+}
