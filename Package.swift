@@ -39,6 +39,13 @@ let package = Package(
         ),
         .executableTarget(name: "refex", dependencies: ["Daemon", "JSON", "JSONSchema"], swiftSettings: strict),
         .executableTarget(name: "refex-bench", dependencies: ["TLS"], path: "Benchmarks/LoadGenerator", swiftSettings: strict),
+        .executableTarget(
+            name: "schema-bench",
+            dependencies: ["JSON", "JSONSchema"],
+            path: "Benchmarks/SchemaBench",
+            exclude: ["fixtures", "generate.py", "bench.py"],
+            swiftSettings: strict
+        ),
 
         // Tests.
         .target(name: "TestSupport", dependencies: ["JSON"], path: "Tests/TestSupport", swiftSettings: strict),

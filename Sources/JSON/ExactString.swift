@@ -25,13 +25,9 @@ package struct ExactString: Hashable, Sendable {
     package static func equal(_ lhs: String, _ rhs: String) -> Bool {
         let left = lhs.utf8
         let right = rhs.utf8
-        guard left.count == right.count else { return false }
-        if let result = left.withContiguousStorageIfAvailable({ a in
-            right.withContiguousStorageIfAvailable { b in a.elementsEqual(b) }
-        }), let result {
-            return result
-        }
-        return left.elementsEqual(right)
+        // `==` is fast and never says "different" for equal bytes; only canonically
+        // equivalent but different bytes need the second check.
+        return left.count == right.count && lhs == rhs && left.elementsEqual(right)
     }
 
     /// Feeds a string's code points to `hasher`.
