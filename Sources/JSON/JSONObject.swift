@@ -7,15 +7,18 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
     /// One member, as iterated.
     package typealias Element = (key: String, value: JSONValue)
 
-    // Small objects are searched linearly; from this size on a dictionary indexes the keys.
-    private static let indexThreshold = 12
+    // Small objects are searched linearly (comparing lengths first); from this size on a
+    // dictionary indexes the keys.
+    private static let indexThreshold = 32
 
     // @unchecked Sendable: a Storage is only mutated through JSONObject's mutating members,
     // and only when uniquely referenced (copy on write), so a shared one never changes.
+    // @exclusivity(unchecked): for the same reason no two accesses can overlap, and the
+    // dynamic checks would otherwise cost a thread-local lookup on every read.
     private final class Storage: @unchecked Sendable {
-        var keys: [String]
-        var values: [JSONValue]
-        var index: [ExactString: Int]?
+        @exclusivity(unchecked) var keys: [String]
+        @exclusivity(unchecked) var values: [JSONValue]
+        @exclusivity(unchecked) var index: [ExactString: Int]?
 
         init(keys: [String], values: [JSONValue]) {
             self.keys = keys
