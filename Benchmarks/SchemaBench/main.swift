@@ -93,6 +93,7 @@ func measure(_ name: String, _ body: (Int) -> Bool) {
 }
 
 measure("isValid") { quick.isValid(documents[$0]) }
+measure("validate, no annotations") { quick.validate(documents[$0]).isValid }
 measure("validate, x-refex-category annotations") { production.validate(documents[$0]).isValid }
 measure("validate, all annotations") { everything.validate(documents[$0]).isValid }
 measure("parse only") { (try? JSONValue.parse(documentBytes[$0])) != nil }

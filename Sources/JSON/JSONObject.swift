@@ -16,11 +16,11 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
     // @exclusivity(unchecked): for the same reason no two accesses can overlap, and the
     // dynamic checks would otherwise cost a thread-local lookup on every read.
     private final class Storage: @unchecked Sendable {
-        @exclusivity(unchecked) var keys: [String]
+        @exclusivity(unchecked) var keys: [KeyEntry]
         @exclusivity(unchecked) var values: [JSONValue]
         @exclusivity(unchecked) var index: [ExactString: Int]?
 
-        init(keys: [String], values: [JSONValue]) {
+        init(keys: [KeyEntry], values: [JSONValue]) {
             self.keys = keys
             self.values = values
             index = nil
@@ -40,8 +40,23 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
             }
             var index: [ExactString: Int] = [:]
             index.reserveCapacity(keys.count)
-            for (position, key) in keys.enumerated() { index[ExactString(key)] = position }
+            for (position, key) in keys.enumerated() { index[ExactString(key.string)] = position }
             self.index = index
+        }
+    }
+
+    /// A key with its `ExactString.fingerprint`, which the parser computes as it reads it.
+    struct KeyEntry {
+        var string: String
+        var fingerprint: UInt32
+
+        init(_ string: String, fingerprint: UInt32) {
+            self.string = string
+            self.fingerprint = fingerprint
+        }
+
+        init(_ string: String) {
+            self.init(string, fingerprint: ExactString.fingerprint(of: string))
         }
     }
 
@@ -55,7 +70,7 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
     }
 
     /// An object of members whose keys the caller guarantees are distinct.
-    init(distinctKeys keys: [String], values: [JSONValue]) {
+    init(distinctKeys keys: [KeyEntry], values: [JSONValue]) {
         storage = keys.isEmpty ? Self.emptyStorage : Storage(keys: keys, values: values)
     }
 
@@ -83,7 +98,7 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
     package var isEmpty: Bool { storage.keys.isEmpty }
 
     /// The keys in order.
-    package var keys: [String] { storage.keys }
+    package var keys: [String] { storage.keys.map(\.string) }
 
     /// The values in key order.
     package var values: [JSONValue] { storage.values }
@@ -91,8 +106,8 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
     /// The position of `key` among the members, if present.
     package func position(of key: String) -> Int? {
         if let index = storage.index { return index[ExactString(key)] }
-        let count = key.utf8.count
-        for (position, existing) in storage.keys.enumerated() where existing.utf8.count == count && ExactString.equal(existing, key) {
+        let fingerprint = ExactString.fingerprint(of: key)
+        for (position, existing) in storage.keys.enumerated() where existing.fingerprint == fingerprint && ExactString.equal(existing.string, key) {
             return position
         }
         return nil
@@ -105,12 +120,17 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
 
     /// The member at `position` (0 ..< count).
     package func member(at position: Int) -> Element {
-        (storage.keys[position], storage.values[position])
+        (storage.keys[position].string, storage.values[position])
     }
 
     /// The key at `position` (0 ..< count).
     package func key(at position: Int) -> String {
-        storage.keys[position]
+        storage.keys[position].string
+    }
+
+    /// The `ExactString.fingerprint` of the key at `position` (0 ..< count).
+    package func keyFingerprint(at position: Int) -> UInt32 {
+        storage.keys[position].fingerprint
     }
 
     /// The value at `position` (0 ..< count).
@@ -137,7 +157,7 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
                 }
             } else if let newValue {
                 let storage = uniqueStorage()
-                storage.keys.append(key)
+                storage.keys.append(KeyEntry(key))
                 storage.values.append(newValue)
                 if storage.index != nil {
                     storage.index?[ExactString(key)] = storage.keys.count - 1
@@ -150,11 +170,11 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
 
     /// Iterates the members in order.
     package struct Iterator: IteratorProtocol {
-        private let keys: [String]
+        private let keys: [KeyEntry]
         private let values: [JSONValue]
         private var position = 0
 
-        init(keys: [String], values: [JSONValue]) {
+        init(keys: [KeyEntry], values: [JSONValue]) {
             self.keys = keys
             self.values = values
         }
@@ -163,7 +183,7 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
         package mutating func next() -> Element? {
             guard position < keys.count else { return nil }
             defer { position += 1 }
-            return (keys[position], values[position])
+            return (keys[position].string, values[position])
         }
     }
 
@@ -177,7 +197,7 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
         if lhs.storage === rhs.storage { return true }
         guard lhs.count == rhs.count else { return false }
         for (position, key) in lhs.storage.keys.enumerated() {
-            guard let other = rhs[key], other == lhs.storage.values[position] else { return false }
+            guard let other = rhs[key.string], other == lhs.storage.values[position] else { return false }
         }
         return true
     }
@@ -187,7 +207,7 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
         var combined = 0
         for position in storage.keys.indices {
             var memberHasher = Hasher()
-            ExactString.hash(storage.keys[position], into: &memberHasher)
+            ExactString.hash(storage.keys[position].string, into: &memberHasher)
             memberHasher.combine(storage.values[position])
             combined &+= memberHasher.finalize()
         }

@@ -33,7 +33,9 @@ struct JSONParser {
     // one exactly sized array when it closes.
     private var frames: [Frame] = []
     private var valueStack: [JSONValue] = []
-    private var keyStack: [String] = []
+    private var keyStack: [JSONObject.KeyEntry] = []
+    /// The fingerprint of the string `parseString` last returned.
+    private var lastFingerprint: UInt32 = 0
 
     private func error(_ reason: JSONParseError.Reason, at offset: Int? = nil) -> JSONParseError {
         let offset = offset ?? position
@@ -157,22 +159,22 @@ struct JSONParser {
     private mutating func parseKey() throws(JSONParseError) {
         guard peek() == UInt8(ascii: "\"") else { throw error(.unexpectedByte) }
         let start = position
-        let key = try parseString()
+        let key = try parseString(isKey: true)
+        let fingerprint = lastFingerprint
         let last = frames.count - 1
         let keyStart = frames[last].keyStart
         let existing = keyStack.count - keyStart
         if frames[last].keySet != nil {
             guard frames[last].keySet?.insert(ExactString(key)).inserted == true else { throw error(.duplicateKey, at: start) }
         } else {
-            let count = key.utf8.count
-            for index in keyStart..<keyStack.count where keyStack[index].utf8.count == count && ExactString.equal(keyStack[index], key) {
+            for index in keyStart..<keyStack.count where keyStack[index].fingerprint == fingerprint && ExactString.equal(keyStack[index].string, key) {
                 throw error(.duplicateKey, at: start)
             }
             if existing + 1 >= 16 {
-                frames[last].keySet = Set(keyStack[keyStart...].map(ExactString.init) + [ExactString(key)])
+                frames[last].keySet = Set(keyStack[keyStart...].map { ExactString($0.string) } + [ExactString(key)])
             }
         }
-        keyStack.append(key)
+        keyStack.append(JSONObject.KeyEntry(key, fingerprint: fingerprint))
         skipWhitespace()
         guard peek() == UInt8(ascii: ":") else { throw error(.unexpectedByte) }
         position += 1
@@ -189,7 +191,7 @@ struct JSONParser {
     }
 
     /// Parses a string starting at its opening quote.
-    private mutating func parseString() throws(JSONParseError) -> String {
+    private mutating func parseString(isKey: Bool = false) throws(JSONParseError) -> String {
         position += 1
         let start = position
         // Fast path: no escapes. Bytes are validated as they are scanned.
@@ -199,7 +201,9 @@ struct JSONParser {
             let byte = buffer[position]
             if byte == UInt8(ascii: "\"") {
                 guard position - start <= limits.maxStringBytes else { throw error(.stringTooLong, at: start) }
-                let string = String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<position]), as: UTF8.self)
+                let bytes = UnsafeBufferPointer(rebasing: buffer[start..<position])
+                if isKey { lastFingerprint = ExactString.fingerprint(bytes) }
+                let string = String(decoding: bytes, as: UTF8.self)
                 position += 1
                 return string
             } else if byte == UInt8(ascii: "\\") {
@@ -222,6 +226,7 @@ struct JSONParser {
             if byte == UInt8(ascii: "\"") {
                 guard scratch.count <= limits.maxStringBytes else { throw error(.stringTooLong, at: start) }
                 position += 1
+                if isKey { lastFingerprint = scratch.withUnsafeBufferPointer { ExactString.fingerprint($0) } }
                 return String(decoding: scratch, as: UTF8.self)
             } else if byte == UInt8(ascii: "\\") {
                 try parseEscape()

@@ -8,7 +8,8 @@ extension Evaluator {
         for position in 0..<object.count {
             let key = object.key(at: position)
             var matched = false
-            if let named = applicator.named._withUnsafeGuaranteedRef({ $0.index(of: key) }) {
+            let fingerprint = object.keyFingerprint(at: position)
+            if let named = applicator.named._withUnsafeGuaranteedRef({ $0.index(of: key, fingerprint: fingerprint) }) {
                 matched = true
                 let child = children[Int(applicator.namedChildren.start) + named]
                 if nodes[Int(child.node)].isFalse {
@@ -77,8 +78,8 @@ extension Evaluator {
 
     @inline(never)
     mutating func applyAnyOf(_ instruction: Instruction, _ range: TableRange, _ instance: JSONValue, _ evaluated: UnsafeMutablePointer<EvaluatedSet>?) -> Bool {
-        // All branches must run when their annotations or evaluated properties matter.
-        let exhaustive = evaluated != nil || collectAnnotations
+        // All branches must run when the properties they evaluate, or their annotations, matter.
+        let exhaustive = evaluated != nil || annotating
         let children = self.children
         let matched = quietly { evaluator in
             var matched = false
@@ -98,7 +99,7 @@ extension Evaluator {
 
     @inline(never)
     mutating func applyOneOf(_ instruction: Instruction, _ range: TableRange, _ instance: JSONValue, _ evaluated: UnsafeMutablePointer<EvaluatedSet>?) -> Bool {
-        let exhaustive = evaluated != nil || collectAnnotations || collectErrors
+        let exhaustive = evaluated != nil || collectErrors || annotating
         let children = self.children
         var first = -1
         var second = -1
@@ -162,7 +163,7 @@ extension Evaluator {
     mutating func applyContains(_ instruction: Instruction, _ table: Int, _ elements: [JSONValue], _ evaluated: UnsafeMutablePointer<EvaluatedSet>?) -> Bool {
         let rule = program.containsRules[table]
         var count = 0
-        let exhaustive = evaluated != nil || collectAnnotations || rule.maximum != nil
+        let exhaustive = evaluated != nil || rule.maximum != nil || (annotating && program.mayAnnotate[Int(rule.child.node)])
         for (position, element) in elements.enumerated() {
             if quietly({ $0.apply(rule.child, element, at: .index(position)) }) {
                 count += 1
@@ -186,12 +187,15 @@ extension Evaluator {
     @inline(never)
     mutating func applyPropertyNames(_ child: Child, _ object: JSONObject) -> Bool {
         var valid = true
-        if tracksPaths { keywordPath.append(child.segment) }
+        if reporting { keywordPath.append(child.segment) }
+        let annotationMark = annotations.count
         for position in 0..<object.count where !evaluate(child.node, .string(object.key(at: position)), nil) {
             valid = false
             if !collectErrors { break }
         }
-        if tracksPaths { keywordPath.removeLast() }
+        // Annotations about property names have no instance location of their own: dropped.
+        if annotations.count > annotationMark { annotations.removeSubrange(annotationMark...) }
+        if reporting { keywordPath.removeLast() }
         return valid
     }
 

@@ -58,7 +58,11 @@ extension Evaluator {
             let found: Bool
             if let strings = entry.pointee.strings {
                 if case .string(let string) = instance {
-                    found = strings._withUnsafeGuaranteedRef { $0.index(of: string) } != nil
+                    if entry.pointee.values.count <= 8 {
+                        found = strings._withUnsafeGuaranteedRef { $0.linearIndex(of: string) } != nil
+                    } else {
+                        found = strings._withUnsafeGuaranteedRef { $0.index(of: string) } != nil
+                    }
                 } else {
                     found = false
                 }
@@ -185,7 +189,9 @@ extension Evaluator {
             // Keys are unique, so counting the keys that are required names tells whether all are there.
             var found = 0
             entry.names._withUnsafeGuaranteedRef { names in
-                for position in 0..<object.count where names.index(of: object.key(at: position)) != nil { found += 1 }
+                for position in 0..<object.count where names.index(of: object.key(at: position), fingerprint: object.keyFingerprint(at: position)) != nil {
+                    found += 1
+                }
             }
             if found == entry.count { return true }
             for name in entry.names.takeUnretainedValue().names where !object.contains(name) {

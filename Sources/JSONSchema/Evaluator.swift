@@ -3,6 +3,11 @@ import JSON
 /// Applies a compiled schema to one instance. One evaluator per validation call; the
 /// program it reads is shared and immutable.
 ///
+/// `Schema.validate` runs up to two passes: a check, which stops at the first failure and
+/// collects the annotations asked for (keeping paths only inside subschemas that can
+/// annotate); then, if the instance is invalid, a report that records every error with its
+/// locations.
+///
 /// Subschemas recurse through `evaluate`, bounded by `ValidationOptions.maxEvaluationDepth`.
 /// Keywords that apply subschemas each have their own function, so that the frames on the
 /// recursive path stay small; the assertions share one function off that path.
@@ -18,9 +23,10 @@ struct Evaluator {
     let children: UnsafeMutableBufferPointer<Child>
     /// Whether errors are recorded now (off while trying `anyOf` branches, `not`, `if`…).
     var collectErrors: Bool
-    let collectAnnotations: Bool
-    /// Whether instance and keyword paths are kept (only needed to report something).
-    let tracksPaths: Bool
+    /// Whether this evaluator reports errors (and so keeps every path).
+    let reporting: Bool
+    /// Whether this evaluator collects annotations (and keeps paths where they can occur).
+    let annotating: Bool
     let maxDepth: Int
     var depth = 0
     var depthExceeded = false
@@ -30,17 +36,20 @@ struct Evaluator {
     var errors: [ValidationError] = []
     var annotations: [Annotation] = []
 
-    init(program: SchemaProgram, collectErrors: Bool, collectAnnotations: Bool) {
+    /// An evaluator that checks (collecting annotations if `annotating`), or reports every
+    /// error with its locations.
+    init(program: SchemaProgram, reporting: Bool, annotating: Bool) {
         self.program = program
         nodes = program.nodes
         instructions = program.instructions
         children = program.children
-        self.collectErrors = collectErrors
-        self.collectAnnotations = collectAnnotations
-        tracksPaths = collectErrors || collectAnnotations
+        collectErrors = reporting
+        self.reporting = reporting
+        self.annotating = annotating
         maxDepth = program.options.maxEvaluationDepth
     }
 
+    /// Validates `instance` from the root; the errors are recorded if reporting.
     mutating func run(_ instance: JSONValue) -> ValidationResult {
         let valid = evaluate(Int32(program.root), instance, nil)
         if depthExceeded {
@@ -49,6 +58,12 @@ struct Evaluator {
             return ValidationResult(isValid: false, errors: [error], annotations: [])
         }
         return ValidationResult(isValid: valid, errors: valid ? [] : errors, annotations: valid ? annotations : [])
+    }
+
+    /// Whether paths must be kept while evaluating `node`.
+    @inline(__always)
+    func tracksPaths(into node: Int32) -> Bool {
+        reporting || (annotating && program.mayAnnotate[Int(node)])
     }
 
     // MARK: - Locations and errors
@@ -63,9 +78,11 @@ struct Evaluator {
     }
 
     func keywordLocation(_ segment: Int32) -> String {
-        var text = ""
-        for piece in keywordPath { text += program.segments[Int(piece)] }
-        return text + program.segments[Int(segment)]
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(128)
+        for piece in keywordPath { bytes += program.segmentBytes[Int(piece)] }
+        bytes += program.segmentBytes[Int(segment)]
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     mutating func fail(_ instruction: Instruction, _ message: @autoclosure () -> String) {
@@ -112,9 +129,9 @@ struct Evaluator {
             return false
         }
         depth += 1
-        let enters = dynamicScope.last != node.resource
+        let enters = program.usesDynamicScope && dynamicScope.last != node.resource
         if enters { dynamicScope.append(node.resource) }
-        let annotationMark = annotations.count
+        let annotationMark = annotating ? annotations.count : 0
         let valid: Bool
         if parent != nil || node.hasUnevaluated {
             var local = EvaluatedSet()
@@ -125,7 +142,8 @@ struct Evaluator {
         }
         if enters { dynamicScope.removeLast() }
         depth -= 1
-        if !valid, annotations.count > annotationMark {
+        if annotating, !valid, annotations.count > annotationMark {
+            // Annotations of a failed subschema are dropped.
             annotations.removeSubrange(annotationMark...)
         }
         return valid && !depthExceeded
@@ -144,9 +162,10 @@ struct Evaluator {
     /// Applies a subschema to the same instance location.
     @inline(__always)
     mutating func applyInPlace(_ child: Child, _ instance: JSONValue, _ evaluated: UnsafeMutablePointer<EvaluatedSet>?) -> Bool {
-        if tracksPaths { keywordPath.append(child.segment) }
+        let tracks = tracksPaths(into: child.node)
+        if tracks { keywordPath.append(child.segment) }
         let valid = evaluate(child.node, instance, evaluated)
-        if tracksPaths { keywordPath.removeLast() }
+        if tracks { keywordPath.removeLast() }
         return valid
     }
 
@@ -154,12 +173,13 @@ struct Evaluator {
     @inline(__always)
     mutating func apply(_ child: Child, _ value: JSONValue, at component: @autoclosure () -> PathComponent) -> Bool {
         if nodes[Int(child.node)].instructions.count == 0 { return true }
-        if tracksPaths {
+        let tracks = tracksPaths(into: child.node)
+        if tracks {
             keywordPath.append(child.segment)
             instancePath.append(component())
         }
         let valid = evaluate(child.node, value, nil)
-        if tracksPaths {
+        if tracks {
             instancePath.removeLast()
             keywordPath.removeLast()
         }
@@ -204,7 +224,7 @@ struct Evaluator {
             guard case .array(let elements) = instance else { return true }
             return applyUnevaluatedItems(child, elements, evaluated)
         case .annotation(let table):
-            if collectAnnotations {
+            if annotating {
                 let (keyword, value) = program.annotations[Int(table)]
                 annotations.append(Annotation(instanceLocation: instancePointer, keyword: keyword,
                                               keywordLocation: keywordLocation(instruction.keyword), value: value))

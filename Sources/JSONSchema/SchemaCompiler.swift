@@ -32,6 +32,7 @@ struct SchemaCompiler {
             try compileNode(next)
         }
         try detectCycles()
+        shortcutPureReferences()
         for (index, instructions) in nodeInstructions.enumerated() {
             nodes[index].instructions = TableRange(start: Int32(tables.instructions.count), count: Int32(instructions.count))
             tables.instructions += instructions
@@ -55,7 +56,10 @@ struct SchemaCompiler {
     }
 
     private mutating func segment(_ tokens: [String]) -> Int32 {
-        let text = tokens.map { "/" + JSONPointer.escape($0) }.joined()
+        segment(text: tokens.map { "/" + JSONPointer.escape($0) }.joined())
+    }
+
+    private mutating func segment(text: String) -> Int32 {
         if let existing = segmentIndex[text] { return existing }
         tables.segments.append(text)
         segmentIndex[text] = Int32(tables.segments.count - 1)
@@ -523,6 +527,68 @@ struct SchemaCompiler {
                                                      patterns: patternRange, additional: additional))
         instructions.append(Instruction(operation: .properties(table: Int32(tables.applicators.count - 1)),
                                         keyword: segment([keyword]), absolute: absolute(context, [keyword])))
+    }
+
+    // MARK: - Shortcuts
+
+    /// Points edges to a schema that is only `{"$ref": …}` (in the same resource) straight at
+    /// its target, with the keyword location piece extended by `/$ref`: one node less to
+    /// evaluate, the same results and locations.
+    private mutating func shortcutPureReferences() {
+        func target(_ child: Child, from resource: Int32) -> Child {
+            var child = child
+            for _ in 0..<16 {
+                let node = Int(child.node)
+                guard nodes[node].resource == resource, !nodes[node].hasUnevaluated, !nodes[node].isFalse,
+                      nodeInstructions[node].count == 1, case .ref(let next) = nodeInstructions[node][0].operation
+                else { break }
+                child = Child(node: next.node, segment: segment(text: tables.segments[Int(child.segment)] + tables.segments[Int(next.segment)]))
+            }
+            return child
+        }
+        func targets(_ range: TableRange, from resource: Int32) {
+            for position in range.range { tables.children[position] = target(tables.children[position], from: resource) }
+        }
+        for index in nodeInstructions.indices {
+            let resource = nodes[index].resource
+            for position in nodeInstructions[index].indices {
+                switch nodeInstructions[index][position].operation {
+                case .ref(let child):
+                    nodeInstructions[index][position].operation = .ref(target(child, from: resource))
+                case .propertyNames(let child):
+                    nodeInstructions[index][position].operation = .propertyNames(target(child, from: resource))
+                case .not(let child):
+                    nodeInstructions[index][position].operation = .not(target(child, from: resource))
+                case .unevaluatedProperties(let child):
+                    nodeInstructions[index][position].operation = .unevaluatedProperties(target(child, from: resource))
+                case .unevaluatedItems(let child):
+                    nodeInstructions[index][position].operation = .unevaluatedItems(target(child, from: resource))
+                case .items(let prefix, let rest):
+                    targets(prefix, from: resource)
+                    nodeInstructions[index][position].operation = .items(prefix: prefix, rest: rest.map { target($0, from: resource) })
+                case .allOf(let range), .anyOf(let range), .oneOf(let range):
+                    targets(range, from: resource)
+                case .properties(let table):
+                    let applicator = tables.applicators[Int(table)]
+                    targets(applicator.namedChildren, from: resource)
+                    for entry in applicator.patterns.range {
+                        tables.patterns[entry].child = target(tables.patterns[entry].child, from: resource)
+                    }
+                    tables.applicators[Int(table)].additional = applicator.additional.map { target($0, from: resource) }
+                case .contains(let table):
+                    tables.containsRules[Int(table)].child = target(tables.containsRules[Int(table)].child, from: resource)
+                case .conditional(let table):
+                    let rule = tables.conditionals[Int(table)]
+                    tables.conditionals[Int(table)] = ConditionalRule(condition: target(rule.condition, from: resource),
+                                                                      then: rule.then.map { target($0, from: resource) },
+                                                                      otherwise: rule.otherwise.map { target($0, from: resource) })
+                case .dependentSchemas(let table):
+                    tables.dependentSchemas[Int(table)] = tables.dependentSchemas[Int(table)].map { ($0.0, target($0.1, from: resource)) }
+                default:
+                    break
+                }
+            }
+        }
     }
 
     // MARK: - Cycles
