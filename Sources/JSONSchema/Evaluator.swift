@@ -186,8 +186,21 @@ struct Evaluator {
         return valid
     }
 
+    @inline(__always)
     private mutating func execute(_ instruction: Instruction, _ instance: JSONValue, _ evaluated: UnsafeMutablePointer<EvaluatedSet>?) -> Bool {
         switch instruction.operation {
+        case .type(let mask):
+            // The commonest keyword, checked here without a call unless it fails.
+            let matches: Bool
+            switch instance {
+            case .null: matches = mask.contains(.null)
+            case .bool: matches = mask.contains(.boolean)
+            case .string: matches = mask.contains(.string)
+            case .array: matches = mask.contains(.array)
+            case .object: matches = mask.contains(.object)
+            case .number(let number): matches = mask.contains(.number) || (mask.contains(.integer) && number.isInteger)
+            }
+            return matches || assertLeaf(instruction, instance)
         case .properties(let table):
             guard case .object(let object) = instance else { return true }
             return applyProperties(instruction, Int(table), object, evaluated)
