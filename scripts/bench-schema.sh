@@ -2,14 +2,14 @@
 # JSON Schema validation benchmark (issue 3): refex's JSONSchema module against Python
 # jsonschema and jsonschema-rs, same schema, same documents, same run. Not a timed test.
 #
-#   scripts/bench-schema.sh [SECONDS_PER_MEASUREMENT]   (default 3)
+#   scripts/bench-schema.sh [SECONDS_PER_RUN]   (default 1; each figure is the best of 5 runs)
 #
 # Builds schema-bench in release mode, runs it and Benchmarks/SchemaBench/bench.py on
 # Benchmarks/SchemaBench/fixtures, and prints a Markdown table (also saved to .dev/bench/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SECONDS_PER=${1:-3}
+SECONDS_PER=${1:-1}
 FIXTURES=Benchmarks/SchemaBench/fixtures
 OUT=.dev/bench
 mkdir -p "$OUT"

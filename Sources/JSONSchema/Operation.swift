@@ -1,26 +1,3 @@
-/// A subschema applied by a keyword, and the keyword-location piece that leads to it.
-struct Child: Sendable {
-    var node: Int32
-    var segment: Int32
-}
-
-/// A run of entries in one of the program's tables.
-struct TableRange: Sendable {
-    var start: Int32
-    var count: Int32
-
-    var range: Range<Int> { Int(start)..<Int(start + count) }
-}
-
-/// One compiled keyword (or a group of keywords evaluated together), with where it is.
-struct Instruction: Sendable {
-    var operation: Operation
-    /// Segment index of the keyword's own location piece, e.g. `/type`.
-    var keyword: Int32
-    /// Index into `SchemaProgram.absoluteLocations`.
-    var absolute: Int32
-}
-
 /// What a compiled keyword does. Every payload is plain data (indices into the program's
 /// tables), so evaluating touches no reference counts.
 enum Operation: Sendable {
@@ -57,15 +34,4 @@ enum Operation: Sendable {
     case unevaluatedProperties(Child)
     case unevaluatedItems(Child)
     case annotation(table: Int32)
-}
-
-/// One compiled schema (object or boolean): a run of instructions.
-struct NodeHeader: Sendable {
-    var instructions: TableRange
-    /// Index into `SchemaProgram.resources`.
-    var resource: Int32
-    /// Whether the node has `unevaluatedProperties` or `unevaluatedItems`.
-    var hasUnevaluated: Bool
-    /// Whether the node is the boolean schema `false`.
-    var isFalse: Bool
 }
