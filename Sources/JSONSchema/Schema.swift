@@ -14,8 +14,10 @@ package struct Schema: Sendable {
     /// Compiles `schema`, resolving references against `registry` (which is not changed:
     /// `schema` is registered in a private copy).
     ///
-    /// - Throws: `SchemaError` with the location of the first problem.
+    /// - Throws: `SchemaError` with the location of the first problem (checked against the
+    ///   draft 2020-12 meta-schema first, then keyword by keyword as it compiles).
     package init(compiling schema: JSONValue, registry: SchemaRegistry = SchemaRegistry(), options: ValidationOptions = .init()) throws(SchemaError) {
+        try MetaSchemaCheck.check(schema, uri: schema["$id"]?.stringValue ?? "")
         var state = registry.snapshot
         let resource = try state.register(schema, retrievalURI: nil)
         var compiler = SchemaCompiler(state: state, options: options)
