@@ -259,7 +259,12 @@ struct JSONParser {
             // A byte is flagged if it is zero after the XOR (a quote or backslash), below
             // 0x20 (a control character) or has its high bit set (non-ASCII).
             let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word) | word
-            if special & highs != 0 { return }
+            let flagged = special & highs
+            if flagged != 0 {
+                // The lowest flagged byte (the first in memory) is exact; later flags may not be.
+                position += flagged.trailingZeroBitCount >> 3
+                return
+            }
             position += 8
         }
     }
