@@ -50,6 +50,13 @@ let package = Package(
         ),
         .executableTarget(name: "refex", dependencies: ["Daemon", "Sink", "Server", "Exchange", "Store", "JSON", "JSONSchema"], swiftSettings: strict),
         .executableTarget(name: "refex-bench", dependencies: ["CLinux", "TLS", "JSON"], path: "Benchmarks/LoadGenerator", swiftSettings: strict),
+        .executableTarget(
+            name: "schema-bench",
+            dependencies: ["JSON", "JSONSchema"],
+            path: "Benchmarks/SchemaBench",
+            exclude: ["fixtures", "generate.py", "bench.py"],
+            swiftSettings: strict
+        ),
 
         // Tests.
         .target(name: "TestSupport", dependencies: ["JSON"], path: "Tests/TestSupport", swiftSettings: strict),

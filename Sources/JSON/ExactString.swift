@@ -23,15 +23,35 @@ package struct ExactString: Hashable, Sendable {
     /// Whether two strings have the same code points.
     @inline(__always)
     package static func equal(_ lhs: String, _ rhs: String) -> Bool {
-        let left = lhs.utf8
-        let right = rhs.utf8
-        guard left.count == right.count else { return false }
-        if let result = left.withContiguousStorageIfAvailable({ a in
-            right.withContiguousStorageIfAvailable { b in a.elementsEqual(b) }
-        }), let result {
-            return result
+        // `==` is fast and never says "different" for equal bytes; only canonically
+        // equivalent but different bytes need the second check.
+        lhs.utf8.count == rhs.utf8.count && lhs == rhs && sameBytes(lhs, rhs)
+    }
+
+    private static func sameBytes(_ lhs: String, _ rhs: String) -> Bool {
+        let result = lhs.utf8.withContiguousStorageIfAvailable { left in
+            rhs.utf8.withContiguousStorageIfAvailable { right in left.elementsEqual(right) }
         }
-        return left.elementsEqual(right)
+        if let result, let result { return result }
+        return lhs.utf8.elementsEqual(rhs.utf8)
+    }
+
+    /// A cheap 32-bit FNV-1a hash of the UTF-8 bytes: equal strings have equal fingerprints.
+    /// Not for hash tables exposed to hostile keys (use `Hasher`), but to find a key among
+    /// a fixed set of schema names before comparing it.
+    @inline(__always)
+    package static func fingerprint(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
+        var hash: UInt32 = 2_166_136_261
+        for byte in bytes {
+            hash = (hash ^ UInt32(byte)) &* 16_777_619
+        }
+        return hash
+    }
+
+    /// The fingerprint of a string's UTF-8 bytes.
+    package static func fingerprint(of string: String) -> UInt32 {
+        if let hash = string.utf8.withContiguousStorageIfAvailable({ fingerprint($0) }) { return hash }
+        return Array(string.utf8).withUnsafeBufferPointer { fingerprint($0) }
     }
 
     /// Feeds a string's code points to `hasher`.

@@ -1,32 +1,83 @@
 /// A JSON object: members in insertion order, looked up by key in constant time.
 ///
 /// Keys are unique, compared by code points (not by Unicode canonical equivalence, which
-/// Swift's `String ==` uses). Equality and hashing ignore member order (`{"a":1,"b":2}` equals
-/// `{"b":2,"a":1}`); serialization keeps it.
+/// Swift's `String ==` uses). Equality and hashing ignore member order (`{"a":1,"b":2}`
+/// equals `{"b":2,"a":1}`); serialization keeps it. A value type, copied on write.
 package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
     /// One member, as iterated.
     package typealias Element = (key: String, value: JSONValue)
 
-    // Small objects are searched linearly; from this size on a dictionary indexes the keys.
-    private static let indexThreshold = 12
+    // Small objects are searched linearly (comparing lengths first); from this size on a
+    // dictionary indexes the keys.
+    private static let indexThreshold = 32
 
-    private var memberKeys: [String]
-    private var memberValues: [JSONValue]
-    private var index: [ExactString: Int]?
+    // @unchecked Sendable: a Storage is only mutated through JSONObject's mutating members,
+    // and only when uniquely referenced (copy on write), so a shared one never changes.
+    // @exclusivity(unchecked): for the same reason no two accesses can overlap, and the
+    // dynamic checks would otherwise cost a thread-local lookup on every read.
+    private final class Storage: @unchecked Sendable {
+        @exclusivity(unchecked) var keys: [KeyEntry]
+        @exclusivity(unchecked) var values: [JSONValue]
+        @exclusivity(unchecked) var index: [ExactString: Int]?
+
+        init(keys: [KeyEntry], values: [JSONValue]) {
+            self.keys = keys
+            self.values = values
+            index = nil
+            rebuildIndex()
+        }
+
+        init(copying other: Storage) {
+            keys = other.keys
+            values = other.values
+            index = other.index
+        }
+
+        func rebuildIndex() {
+            guard keys.count >= JSONObject.indexThreshold else {
+                index = nil
+                return
+            }
+            var index: [ExactString: Int] = [:]
+            index.reserveCapacity(keys.count)
+            for (position, key) in keys.enumerated() { index[ExactString(key.string)] = position }
+            self.index = index
+        }
+    }
+
+    /// A key with its `ExactString.fingerprint`, which the parser computes as it reads it.
+    struct KeyEntry {
+        var string: String
+        var fingerprint: UInt32
+
+        init(_ string: String, fingerprint: UInt32) {
+            self.string = string
+            self.fingerprint = fingerprint
+        }
+
+        init(_ string: String) {
+            self.init(string, fingerprint: ExactString.fingerprint(of: string))
+        }
+    }
+
+    private static let emptyStorage = Storage(keys: [], values: [])
+
+    private var storage: Storage
 
     /// An empty object.
     package init() {
-        memberKeys = []
-        memberValues = []
-        index = nil
+        storage = Self.emptyStorage
+    }
+
+    /// An object of members whose keys the caller guarantees are distinct.
+    init(distinctKeys keys: [KeyEntry], values: [JSONValue]) {
+        storage = keys.isEmpty ? Self.emptyStorage : Storage(keys: keys, values: values)
     }
 
     /// An object with `members` in order. If a key occurs more than once, the last value
     /// wins, at the position of the first occurrence (as with repeated `self[key] = value`).
     package init(_ members: [(String, JSONValue)]) {
         self.init()
-        memberKeys.reserveCapacity(members.count)
-        memberValues.reserveCapacity(members.count)
         for (key, value) in members { self[key] = value }
     }
 
@@ -35,22 +86,28 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
         self.init(elements)
     }
 
+    private mutating func uniqueStorage() -> Storage {
+        if !isKnownUniquelyReferenced(&storage) { storage = Storage(copying: storage) }
+        return storage
+    }
+
     /// The number of members.
-    package var count: Int { memberKeys.count }
+    package var count: Int { storage.keys.count }
 
     /// Whether the object has no members.
-    package var isEmpty: Bool { memberKeys.isEmpty }
+    package var isEmpty: Bool { storage.keys.isEmpty }
 
     /// The keys in order.
-    package var keys: [String] { memberKeys }
+    package var keys: [String] { storage.keys.map(\.string) }
 
     /// The values in key order.
-    package var values: [JSONValue] { memberValues }
+    package var values: [JSONValue] { storage.values }
 
     /// The position of `key` among the members, if present.
     package func position(of key: String) -> Int? {
-        if let index { return index[ExactString(key)] }
-        for (position, existing) in memberKeys.enumerated() where ExactString.equal(existing, key) {
+        if let index = storage.index { return index[ExactString(key)] }
+        let fingerprint = ExactString.fingerprint(of: key)
+        for (position, existing) in storage.keys.enumerated() where existing.fingerprint == fingerprint && ExactString.equal(existing.string, key) {
             return position
         }
         return nil
@@ -63,7 +120,22 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
 
     /// The member at `position` (0 ..< count).
     package func member(at position: Int) -> Element {
-        (memberKeys[position], memberValues[position])
+        (storage.keys[position].string, storage.values[position])
+    }
+
+    /// The key at `position` (0 ..< count).
+    package func key(at position: Int) -> String {
+        storage.keys[position].string
+    }
+
+    /// The `ExactString.fingerprint` of the key at `position` (0 ..< count).
+    package func keyFingerprint(at position: Int) -> UInt32 {
+        storage.keys[position].fingerprint
+    }
+
+    /// The value at `position` (0 ..< count).
+    package func value(at position: Int) -> JSONValue {
+        storage.values[position]
     }
 
     /// The value for `key`. Setting appends a new key at the end, replaces an existing
@@ -71,77 +143,61 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
     package subscript(key: String) -> JSONValue? {
         get {
             guard let position = position(of: key) else { return nil }
-            return memberValues[position]
+            return storage.values[position]
         }
         set {
             if let position = position(of: key) {
+                let storage = uniqueStorage()
                 if let newValue {
-                    memberValues[position] = newValue
+                    storage.values[position] = newValue
                 } else {
-                    memberKeys.remove(at: position)
-                    memberValues.remove(at: position)
-                    rebuildIndex()
+                    storage.keys.remove(at: position)
+                    storage.values.remove(at: position)
+                    storage.rebuildIndex()
                 }
             } else if let newValue {
-                appendNew(key, newValue)
+                let storage = uniqueStorage()
+                storage.keys.append(KeyEntry(key))
+                storage.values.append(newValue)
+                if storage.index != nil {
+                    storage.index?[ExactString(key)] = storage.keys.count - 1
+                } else if storage.keys.count >= Self.indexThreshold {
+                    storage.rebuildIndex()
+                }
             }
         }
     }
 
-    /// Appends a member whose key the caller knows is not present yet.
-    mutating func appendNew(_ key: String, _ value: JSONValue) {
-        memberKeys.append(key)
-        memberValues.append(value)
-        if index != nil {
-            index?[ExactString(key)] = memberKeys.count - 1
-        } else if memberKeys.count >= Self.indexThreshold {
-            rebuildIndex()
-        }
-    }
-
-    mutating func reserveCapacity(_ capacity: Int) {
-        memberKeys.reserveCapacity(capacity)
-        memberValues.reserveCapacity(capacity)
-    }
-
-    private mutating func rebuildIndex() {
-        guard memberKeys.count >= Self.indexThreshold else {
-            index = nil
-            return
-        }
-        var index: [ExactString: Int] = [:]
-        index.reserveCapacity(memberKeys.count)
-        for (position, key) in memberKeys.enumerated() { index[ExactString(key)] = position }
-        self.index = index
-    }
-
     /// Iterates the members in order.
     package struct Iterator: IteratorProtocol {
-        private let object: JSONObject
+        private let keys: [KeyEntry]
+        private let values: [JSONValue]
         private var position = 0
 
-        init(_ object: JSONObject) {
-            self.object = object
+        init(keys: [KeyEntry], values: [JSONValue]) {
+            self.keys = keys
+            self.values = values
         }
 
         /// The next member, or nil after the last.
         package mutating func next() -> Element? {
-            guard position < object.memberKeys.count else { return nil }
+            guard position < keys.count else { return nil }
             defer { position += 1 }
-            return (object.memberKeys[position], object.memberValues[position])
+            return (keys[position].string, values[position])
         }
     }
 
     /// An iterator over the members in order.
     package func makeIterator() -> Iterator {
-        Iterator(self)
+        Iterator(keys: storage.keys, values: storage.values)
     }
 
     /// Equal when both have the same keys with equal values, in any order.
     package static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        if lhs.storage === rhs.storage { return true }
         guard lhs.count == rhs.count else { return false }
-        for (position, key) in lhs.memberKeys.enumerated() {
-            guard let other = rhs[key], other == lhs.memberValues[position] else { return false }
+        for (position, key) in lhs.storage.keys.enumerated() {
+            guard let other = rhs[key.string], other == lhs.storage.values[position] else { return false }
         }
         return true
     }
@@ -149,10 +205,10 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
     /// Hashes the members independently of their order.
     package func hash(into hasher: inout Hasher) {
         var combined = 0
-        for position in memberKeys.indices {
+        for position in storage.keys.indices {
             var memberHasher = Hasher()
-            ExactString.hash(memberKeys[position], into: &memberHasher)
-            memberHasher.combine(memberValues[position])
+            ExactString.hash(storage.keys[position].string, into: &memberHasher)
+            memberHasher.combine(storage.values[position])
             combined &+= memberHasher.finalize()
         }
         hasher.combine(count)

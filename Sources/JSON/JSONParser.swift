@@ -20,10 +20,22 @@ struct JSONParser {
         self.limits = limits
     }
 
-    private enum Container {
-        case array
-        case object
+    /// An array or object being parsed: where its members start on the shared stacks.
+    private struct Frame {
+        var isObject: Bool
+        var valueStart: Int
+        var keyStart: Int
+        /// For large objects, the keys so far, to find duplicates without a linear scan.
+        var keySet: Set<ExactString>?
     }
+
+    // Members of every open container, on shared stacks; each container's members become
+    // one exactly sized array when it closes.
+    private var frames: [Frame] = []
+    private var valueStack: [JSONValue] = []
+    private var keyStack: [JSONObject.KeyEntry] = []
+    /// The fingerprint of the string `parseString` last returned.
+    private var lastFingerprint: UInt32 = 0
 
     private func error(_ reason: JSONParseError.Reason, at offset: Int? = nil) -> JSONParseError {
         let offset = offset ?? position
@@ -60,11 +72,6 @@ struct JSONParser {
     }
 
     private mutating func parseValue() throws(JSONParseError) -> JSONValue {
-        var containers: [Container] = []
-        var arrays: [[JSONValue]] = []
-        var objects: [JSONObject] = []
-        var keys: [String] = []
-
         while true {
             // Parse one value, or open a container and continue with its first member.
             skipWhitespace()
@@ -72,29 +79,26 @@ struct JSONParser {
             var value: JSONValue
             switch byte {
             case UInt8(ascii: "["):
-                guard containers.count < limits.maxDepth else { throw error(.tooDeep) }
+                guard frames.count < limits.maxDepth else { throw error(.tooDeep) }
                 position += 1
                 skipWhitespace()
                 if peek() == UInt8(ascii: "]") {
                     position += 1
                     value = .array([])
                 } else {
-                    containers.append(.array)
-                    arrays.append([])
+                    frames.append(Frame(isObject: false, valueStart: valueStack.count, keyStart: keyStack.count, keySet: nil))
                     continue
                 }
             case UInt8(ascii: "{"):
-                guard containers.count < limits.maxDepth else { throw error(.tooDeep) }
+                guard frames.count < limits.maxDepth else { throw error(.tooDeep) }
                 position += 1
                 skipWhitespace()
                 if peek() == UInt8(ascii: "}") {
                     position += 1
                     value = .object(JSONObject())
                 } else {
-                    let key = try parseKey(in: JSONObject())
-                    containers.append(.object)
-                    objects.append(JSONObject())
-                    keys.append(key)
+                    frames.append(Frame(isObject: true, valueStart: valueStack.count, keyStart: keyStack.count, keySet: nil))
+                    try parseKey()
                     continue
                 }
             case UInt8(ascii: "\""):
@@ -120,59 +124,60 @@ struct JSONParser {
             }
 
             // Add the value to the enclosing containers, closing those that end here.
-            while let container = containers.last {
+            while let frame = frames.last {
+                guard valueStack.count - frame.valueStart < limits.maxMembers else { throw error(.tooManyMembers) }
+                valueStack.append(value)
                 skipWhitespace()
-                switch container {
-                case .array:
-                    let last = arrays.count - 1
-                    guard arrays[last].count < limits.maxMembers else { throw error(.tooManyMembers) }
-                    arrays[last].append(value)
-                    guard let next = peek() else { throw error(.unexpectedEnd) }
-                    if next == UInt8(ascii: ",") {
-                        position += 1
-                    } else if next == UInt8(ascii: "]") {
-                        position += 1
-                        containers.removeLast()
-                        value = .array(arrays.removeLast())
-                        continue
-                    } else {
-                        throw error(.unexpectedByte)
-                    }
-                case .object:
-                    let last = objects.count - 1
-                    guard objects[last].count < limits.maxMembers else { throw error(.tooManyMembers) }
-                    objects[last].appendNew(keys[last], value)
-                    guard let next = peek() else { throw error(.unexpectedEnd) }
-                    if next == UInt8(ascii: ",") {
-                        position += 1
+                guard let next = peek() else { throw error(.unexpectedEnd) }
+                if next == UInt8(ascii: ",") {
+                    position += 1
+                    if frame.isObject {
                         skipWhitespace()
-                        keys[last] = try parseKey(in: objects[last])
-                    } else if next == UInt8(ascii: "}") {
-                        position += 1
-                        containers.removeLast()
-                        keys.removeLast()
-                        value = .object(objects.removeLast())
-                        continue
-                    } else {
-                        throw error(.unexpectedByte)
+                        try parseKey()
                     }
+                    break
                 }
-                break
+                guard next == (frame.isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) else { throw error(.unexpectedByte) }
+                position += 1
+                frames.removeLast()
+                let values = Array(valueStack[frame.valueStart...])
+                valueStack.removeSubrange(frame.valueStart...)
+                if frame.isObject {
+                    let keys = Array(keyStack[frame.keyStart...])
+                    keyStack.removeSubrange(frame.keyStart...)
+                    value = .object(JSONObject(distinctKeys: keys, values: values))
+                } else {
+                    value = .array(values)
+                }
             }
-            if containers.isEmpty { return value }
+            if frames.isEmpty { return value }
         }
     }
 
-    /// Parses `"key"` and the `:` after it, refusing a key the object already has.
-    private mutating func parseKey(in object: JSONObject) throws(JSONParseError) -> String {
+    /// Parses `"key"` and the `:` after it onto the key stack, refusing a key the innermost
+    /// object already has.
+    private mutating func parseKey() throws(JSONParseError) {
         guard peek() == UInt8(ascii: "\"") else { throw error(.unexpectedByte) }
         let start = position
-        let key = try parseString()
-        if object.contains(key) { throw error(.duplicateKey, at: start) }
+        let key = try parseString(isKey: true)
+        let fingerprint = lastFingerprint
+        let last = frames.count - 1
+        let keyStart = frames[last].keyStart
+        let existing = keyStack.count - keyStart
+        if frames[last].keySet != nil {
+            guard frames[last].keySet?.insert(ExactString(key)).inserted == true else { throw error(.duplicateKey, at: start) }
+        } else {
+            for index in keyStart..<keyStack.count where keyStack[index].fingerprint == fingerprint && ExactString.equal(keyStack[index].string, key) {
+                throw error(.duplicateKey, at: start)
+            }
+            if existing + 1 >= 16 {
+                frames[last].keySet = Set(keyStack[keyStart...].map { ExactString($0.string) } + [ExactString(key)])
+            }
+        }
+        keyStack.append(JSONObject.KeyEntry(key, fingerprint: fingerprint))
         skipWhitespace()
         guard peek() == UInt8(ascii: ":") else { throw error(.unexpectedByte) }
         position += 1
-        return key
     }
 
     private mutating func expectLiteral(_ literal: StaticString) throws(JSONParseError) {
@@ -186,15 +191,19 @@ struct JSONParser {
     }
 
     /// Parses a string starting at its opening quote.
-    private mutating func parseString() throws(JSONParseError) -> String {
+    private mutating func parseString(isKey: Bool = false) throws(JSONParseError) -> String {
         position += 1
         let start = position
         // Fast path: no escapes. Bytes are validated as they are scanned.
         while position < buffer.count {
+            skipPlainASCII()
+            guard position < buffer.count else { break }
             let byte = buffer[position]
             if byte == UInt8(ascii: "\"") {
                 guard position - start <= limits.maxStringBytes else { throw error(.stringTooLong, at: start) }
-                let string = String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<position]), as: UTF8.self)
+                let bytes = UnsafeBufferPointer(rebasing: buffer[start..<position])
+                if isKey { lastFingerprint = ExactString.fingerprint(bytes) }
+                let string = String(decoding: bytes, as: UTF8.self)
                 position += 1
                 return string
             } else if byte == UInt8(ascii: "\\") {
@@ -217,6 +226,7 @@ struct JSONParser {
             if byte == UInt8(ascii: "\"") {
                 guard scratch.count <= limits.maxStringBytes else { throw error(.stringTooLong, at: start) }
                 position += 1
+                if isKey { lastFingerprint = scratch.withUnsafeBufferPointer { ExactString.fingerprint($0) } }
                 return String(decoding: scratch, as: UTF8.self)
             } else if byte == UInt8(ascii: "\\") {
                 try parseEscape()
@@ -233,6 +243,30 @@ struct JSONParser {
             if scratch.count > limits.maxStringBytes { throw error(.stringTooLong, at: start) }
         }
         throw error(.unexpectedEnd)
+    }
+
+    /// Moves past bytes that need no attention inside a string (printable ASCII other than
+    /// `"` and `\\`), eight at a time.
+    @inline(__always)
+    private mutating func skipPlainASCII() {
+        guard let base = buffer.baseAddress else { return }
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while position + 8 <= buffer.count {
+            let word = UnsafeRawPointer(base + position).loadUnaligned(as: UInt64.self)
+            let quote = word ^ (ones &* 0x22)
+            let backslash = word ^ (ones &* 0x5C)
+            // A byte is flagged if it is zero after the XOR (a quote or backslash), below
+            // 0x20 (a control character) or has its high bit set (non-ASCII).
+            let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((word &- ones &* 0x20) & ~word) | word
+            let flagged = special & highs
+            if flagged != 0 {
+                // The lowest flagged byte (the first in memory) is exact; later flags may not be.
+                position += flagged.trailingZeroBitCount >> 3
+                return
+            }
+            position += 8
+        }
     }
 
     /// Validates one multi-byte UTF-8 sequence (Unicode Table 3-7: no overlong forms, no

@@ -1,16 +1,8 @@
 /// Which properties and items of one instance location have been evaluated, for
-/// `unevaluatedProperties` and `unevaluatedItems`. Only allocated when tracking.
+/// `unevaluatedProperties` and `unevaluatedItems`. Only exists while someone tracks them.
 struct EvaluatedSet {
-    /// Whether anyone will read the result; if not, marking does nothing.
-    let tracking: Bool
     private var properties: [UInt64] = []
     private var items: [UInt64] = []
-
-    init(tracking: Bool) {
-        self.tracking = tracking
-    }
-
-    static var untracked: EvaluatedSet { EvaluatedSet(tracking: false) }
 
     private static func mark(_ bits: inout [UInt64], _ position: Int) {
         let word = position >> 6
@@ -29,7 +21,7 @@ struct EvaluatedSet {
     }
 
     mutating func markProperty(_ position: Int) {
-        if tracking { Self.mark(&properties, position) }
+        Self.mark(&properties, position)
     }
 
     func isPropertyEvaluated(_ position: Int) -> Bool {
@@ -37,7 +29,7 @@ struct EvaluatedSet {
     }
 
     mutating func markItem(_ position: Int) {
-        if tracking { Self.mark(&items, position) }
+        Self.mark(&items, position)
     }
 
     func isItemEvaluated(_ position: Int) -> Bool {
@@ -46,7 +38,6 @@ struct EvaluatedSet {
 
     /// Adds what a successful in-place subschema evaluated.
     mutating func merge(_ other: EvaluatedSet) {
-        guard tracking else { return }
         if !other.properties.isEmpty { Self.merge(&properties, other.properties) }
         if !other.items.isEmpty { Self.merge(&items, other.items) }
     }

@@ -9,10 +9,10 @@ extension FormatChecks {
 
     /// RFC 3339 full-date: `YYYY-MM-DD`, a real calendar date.
     static func isDate(_ string: String) -> Bool {
-        isDate(Array(string.utf8), 0) && string.utf8.count == 10
+        withBytes(string) { isDate($0, 0) && $0.count == 10 }
     }
 
-    private static func isDate(_ bytes: [UInt8], _ start: Int) -> Bool {
+    private static func isDate(_ bytes: Bytes, _ start: Int) -> Bool {
         guard bytes.count >= start + 10,
               let year = number(bytes, start, 4), bytes[start + 4] == UInt8(ascii: "-"),
               let month = number(bytes, start + 5, 2), bytes[start + 7] == UInt8(ascii: "-"),
@@ -23,7 +23,7 @@ extension FormatChecks {
 
     /// RFC 3339 full-time (`HH:MM:SS[.fraction](Z|±HH:MM)`) from `start` to the end, with
     /// a leap second allowed only at 23:59:60 UTC.
-    private static func isTime(_ bytes: [UInt8], _ start: Int) -> Bool {
+    private static func isTime(_ bytes: Bytes, _ start: Int) -> Bool {
         guard let hour = number(bytes, start, 2), bytes.count > start + 8, bytes[start + 2] == UInt8(ascii: ":"),
               let minute = number(bytes, start + 3, 2), bytes[start + 5] == UInt8(ascii: ":"),
               let second = number(bytes, start + 6, 2)
@@ -59,21 +59,28 @@ extension FormatChecks {
 
     /// RFC 3339 full-time.
     static func isTime(_ string: String) -> Bool {
-        isTime(Array(string.utf8), 0)
+        withBytes(string) { isTime($0, 0) }
     }
 
     /// RFC 3339 date-time: full-date `T` full-time (`T` and `Z` in either case).
     static func isDateTime(_ string: String) -> Bool {
-        let bytes = Array(string.utf8)
-        guard bytes.count > 11, isDate(bytes, 0), bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t") else { return false }
-        return isTime(bytes, 11)
+        withBytes(string) { bytes in
+            guard bytes.count > 11, isDate(bytes, 0), bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t") else { return false }
+            return isTime(bytes, 11)
+        }
     }
 
     /// RFC 3339 Appendix A duration: `P` then years-months-days (a contiguous run of
     /// Y, M, D), optionally `T` and hours-minutes-seconds (a contiguous run of H, M, S);
     /// or weeks alone. Integers only.
+    private static let dateForms: [[UInt8]] = [[], Array("D".utf8), Array("M".utf8), Array("MD".utf8), Array("Y".utf8), Array("YM".utf8), Array("YMD".utf8)]
+    private static let timeForms: [[UInt8]] = [Array("H".utf8), Array("HM".utf8), Array("HMS".utf8), Array("M".utf8), Array("MS".utf8), Array("S".utf8)]
+
     static func isDuration(_ string: String) -> Bool {
-        let bytes = Array(string.utf8)
+        withBytes(string) { isDuration($0) }
+    }
+
+    private static func isDuration(_ bytes: Bytes) -> Bool {
         guard bytes.first == UInt8(ascii: "P"), bytes.count > 1 else { return false }
         var index = 1
 
@@ -92,7 +99,6 @@ extension FormatChecks {
             guard let unit = component() else { return false }
             dateUnits.append(unit)
         }
-        let dateForms: [[UInt8]] = [[], Array("D".utf8), Array("M".utf8), Array("MD".utf8), Array("Y".utf8), Array("YM".utf8), Array("YMD".utf8)]
         if dateUnits == Array("W".utf8) { return index == bytes.count }
         guard dateForms.contains(dateUnits) else { return false }
         if index == bytes.count { return !dateUnits.isEmpty }
@@ -102,7 +108,6 @@ extension FormatChecks {
             guard let unit = component() else { return false }
             timeUnits.append(unit)
         }
-        let timeForms: [[UInt8]] = [Array("H".utf8), Array("HM".utf8), Array("HMS".utf8), Array("M".utf8), Array("MS".utf8), Array("S".utf8)]
         return timeForms.contains(timeUnits)
     }
 }

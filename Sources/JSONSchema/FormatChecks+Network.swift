@@ -1,27 +1,32 @@
 extension FormatChecks {
+    private static let atextSymbols = Set("!#$%&'*+-/=?^_`{|}~".utf8)
+
     /// RFC 2673 dotted quad: four decimal octets, no leading zeros, nothing else.
     static func isIPv4(_ string: String) -> Bool {
-        isIPv4(Array(string.utf8)[...])
+        withBytes(string) { isIPv4($0) }
     }
 
-    static func isIPv4(_ bytes: ArraySlice<UInt8>) -> Bool {
-        let parts = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return false }
-        for part in parts {
-            guard (1...3).contains(part.count), part.allSatisfy(isDigit) else { return false }
-            if part.count > 1, part.first == UInt8(ascii: "0") { return false }
-            guard let value = Int(String(decoding: part, as: UTF8.self)), value <= 255 else { return false }
+    static func isIPv4(_ bytes: Bytes) -> Bool {
+        var parts = 0
+        var start = bytes.startIndex
+        while start <= bytes.endIndex {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: ".")) ?? bytes.endIndex
+            let length = end - start
+            parts += 1
+            guard parts <= 4, (1...3).contains(length), let value = number(bytes, start, length), value <= 255 else { return false }
+            if length > 1, bytes[start] == UInt8(ascii: "0") { return false }
+            start = end + 1
         }
-        return true
+        return parts == 4
     }
 
     /// RFC 4291 §2.2 text forms: eight groups of 1–4 hex digits, one `::` for a run of zero
     /// groups, an IPv4 address in place of the last two groups. No zone, no brackets.
     static func isIPv6(_ string: String) -> Bool {
-        isIPv6(Array(string.utf8)[...])
+        withBytes(string) { isIPv6($0) }
     }
 
-    static func isIPv6(_ bytes: ArraySlice<UInt8>) -> Bool {
+    static func isIPv6(_ bytes: Bytes) -> Bool {
         guard bytes.count >= 2, bytes.count <= 45 else { return false }
         var groups = 0
         var compressed = false
@@ -61,9 +66,16 @@ extension FormatChecks {
     /// RFC 1123 host name of ASCII letter-digit-hyphen labels (1–63 bytes, no hyphen at
     /// either end, 253 bytes in all), where `xn--` labels must be valid IDNA2008 A-labels.
     static func isHostname(_ string: String) -> Bool {
-        let bytes = Array(string.utf8)
+        withBytes(string) { isHostname($0) }
+    }
+
+    static func isHostname(_ bytes: Bytes) -> Bool {
         guard !bytes.isEmpty, bytes.count <= 253 else { return false }
-        for label in bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
+        var start = bytes.startIndex
+        while start <= bytes.endIndex {
+            let end = bytes[start...].firstIndex(of: UInt8(ascii: ".")) ?? bytes.endIndex
+            let label = bytes[start..<end]
+            start = end + 1
             guard (1...63).contains(label.count),
                   label.allSatisfy({ isAlpha($0) || isDigit($0) || $0 == UInt8(ascii: "-") }),
                   label.first != UInt8(ascii: "-"), label.last != UInt8(ascii: "-")
@@ -79,8 +91,11 @@ extension FormatChecks {
     /// RFC 5321 Mailbox: a dot-atom or quoted-string local part (64 bytes at most), `@`, and
     /// a host name or an IPv4 or `IPv6:` address literal.
     static func isEmail(_ string: String) -> Bool {
-        let bytes = Array(string.utf8)
-        guard let at = bytes.lastIndex(of: UInt8(ascii: "@")), at > 0, at < bytes.count - 1 else { return false }
+        withBytes(string) { isEmail($0) }
+    }
+
+    private static func isEmail(_ bytes: Bytes) -> Bool {
+        guard let at = bytes.lastIndex(of: UInt8(ascii: "@")), at > bytes.startIndex, at < bytes.endIndex - 1 else { return false }
         let local = bytes[..<at]
         let domain = bytes[(at + 1)...]
         guard local.count <= 64 else { return false }
@@ -98,10 +113,17 @@ extension FormatChecks {
                 index += 1
             }
         } else {
-            let atext = Set("!#$%&'*+-/=?^_`{|}~".utf8)
-            for atom in local.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false) {
-                guard !atom.isEmpty, atom.allSatisfy({ isAlpha($0) || isDigit($0) || atext.contains($0) }) else { return false }
+            var previousDot = true
+            for byte in local {
+                if byte == UInt8(ascii: ".") {
+                    guard !previousDot else { return false }
+                    previousDot = true
+                } else {
+                    guard isAlpha(byte) || isDigit(byte) || atextSymbols.contains(byte) else { return false }
+                    previousDot = false
+                }
             }
+            guard !previousDot else { return false }
         }
         if domain.first == UInt8(ascii: "[") {
             guard domain.last == UInt8(ascii: "]") else { return false }
@@ -110,6 +132,6 @@ extension FormatChecks {
             if literal.starts(with: ipv6Prefix) { return isIPv6(literal.dropFirst(ipv6Prefix.count)) }
             return isIPv4(literal)
         }
-        return isHostname(String(decoding: domain, as: UTF8.self))
+        return isHostname(domain)
     }
 }

@@ -7,7 +7,7 @@ extension FormatChecks {
     }
 
     /// Whether `bytes` are all of `allowed` characters or `%HH` escapes.
-    private static func isEncoded(_ bytes: ArraySlice<UInt8>, _ allowed: (UInt8) -> Bool) -> Bool {
+    private static func isEncoded(_ bytes: Bytes, _ allowed: (UInt8) -> Bool) -> Bool {
         var index = bytes.startIndex
         while index < bytes.endIndex {
             if bytes[index] == UInt8(ascii: "%") {
@@ -30,7 +30,7 @@ extension FormatChecks {
     }
 
     /// RFC 3986 authority: `[userinfo@]host[:port]`.
-    private static func isAuthority(_ bytes: ArraySlice<UInt8>) -> Bool {
+    private static func isAuthority(_ bytes: Bytes) -> Bool {
         var rest = bytes
         if let at = rest.firstIndex(of: UInt8(ascii: "@")) {
             guard isEncoded(rest[..<at], { isUnreserved($0) || subDelims.contains($0) || $0 == UInt8(ascii: ":") }) else { return false }
@@ -60,8 +60,11 @@ extension FormatChecks {
 
     /// RFC 3986 URI (`requireScheme`) or URI-reference. ASCII only: IRIs are another format.
     static func isURI(_ string: String, requireScheme: Bool) -> Bool {
-        let bytes = Array(string.utf8)
-        var rest = bytes[...]
+        withBytes(string) { isURI($0, requireScheme: requireScheme) }
+    }
+
+    private static func isURI(_ bytes: Bytes, requireScheme: Bool) -> Bool {
+        var rest = bytes
         if let hash = rest.firstIndex(of: UInt8(ascii: "#")) {
             guard isEncoded(rest[(hash + 1)...], isQueryCharacter) else { return false }
             rest = rest[..<hash]

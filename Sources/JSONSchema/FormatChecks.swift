@@ -1,6 +1,15 @@
 /// The format checks behind `FormatKind`, on the strict grammars the formats' RFCs define.
 /// All work on UTF-8 bytes; none allocates much or backtracks.
 enum FormatChecks {
+    /// A string's UTF-8 bytes, borrowed without copying where the string allows.
+    typealias Bytes = Slice<UnsafeBufferPointer<UInt8>>
+
+    @inline(__always)
+    static func withBytes<R>(_ string: String, _ body: (Bytes) -> R) -> R {
+        if let result = string.utf8.withContiguousStorageIfAvailable({ body($0[...]) }) { return result }
+        return Array(string.utf8).withUnsafeBufferPointer { body($0[...]) }
+    }
+
     @inline(__always)
     static func isDigit(_ byte: UInt8) -> Bool {
         byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
@@ -17,8 +26,8 @@ enum FormatChecks {
     }
 
     /// The value of `count` decimal digits at `start`, or nil if they are not all digits.
-    static func number(_ bytes: [UInt8], _ start: Int, _ count: Int) -> Int? {
-        guard start + count <= bytes.count else { return nil }
+    static func number(_ bytes: Bytes, _ start: Int, _ count: Int) -> Int? {
+        guard start + count <= bytes.endIndex else { return nil }
         var value = 0
         for index in start..<(start + count) {
             guard isDigit(bytes[index]) else { return nil }
@@ -29,7 +38,10 @@ enum FormatChecks {
 
     /// RFC 4122 text form: 8-4-4-4-12 hexadecimal digits, any version and variant.
     static func isUUID(_ string: String) -> Bool {
-        let bytes = Array(string.utf8)
+        withBytes(string) { isUUID($0) }
+    }
+
+    private static func isUUID(_ bytes: Bytes) -> Bool {
         guard bytes.count == 36 else { return false }
         for (index, byte) in bytes.enumerated() {
             if index == 8 || index == 13 || index == 18 || index == 23 {
@@ -43,11 +55,10 @@ enum FormatChecks {
 
     /// RFC 6901: empty, or `/`-prefixed tokens in which `~` is always followed by `0` or `1`.
     static func isJSONPointer(_ string: String) -> Bool {
-        let bytes = Array(string.utf8)
-        return isJSONPointer(bytes[...])
+        withBytes(string) { isJSONPointer($0) }
     }
 
-    private static func isJSONPointer(_ bytes: ArraySlice<UInt8>) -> Bool {
+    private static func isJSONPointer(_ bytes: Bytes) -> Bool {
         guard let first = bytes.first else { return true }
         guard first == UInt8(ascii: "/") else { return false }
         var index = bytes.startIndex
@@ -66,7 +77,10 @@ enum FormatChecks {
     /// draft-handrews-relative-json-pointer: a non-negative integer without leading zeros,
     /// then `#` or a JSON Pointer.
     static func isRelativeJSONPointer(_ string: String) -> Bool {
-        let bytes = Array(string.utf8)
+        withBytes(string) { isRelativeJSONPointer($0) }
+    }
+
+    private static func isRelativeJSONPointer(_ bytes: Bytes) -> Bool {
         var index = 0
         while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         guard index > 0, !(bytes[0] == UInt8(ascii: "0") && index > 1) else { return false }

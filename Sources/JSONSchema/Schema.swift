@@ -14,8 +14,10 @@ package struct Schema: Sendable {
     /// Compiles `schema`, resolving references against `registry` (which is not changed:
     /// `schema` is registered in a private copy).
     ///
-    /// - Throws: `SchemaError` with the location of the first problem.
+    /// - Throws: `SchemaError` with the location of the first problem (checked against the
+    ///   draft 2020-12 meta-schema first, then keyword by keyword as it compiles).
     package init(compiling schema: JSONValue, registry: SchemaRegistry = SchemaRegistry(), options: ValidationOptions = .init()) throws(SchemaError) {
+        try MetaSchemaCheck.check(schema, uri: schema["$id"]?.stringValue ?? "")
         var state = registry.snapshot
         let resource = try state.register(schema, retrievalURI: nil)
         var compiler = SchemaCompiler(state: state, options: options)
@@ -27,14 +29,17 @@ package struct Schema: Sendable {
 
     /// Validates `instance`: every error, or the annotations if it is valid.
     package func validate(_ instance: JSONValue) -> ValidationResult {
-        var evaluator = Evaluator(program: program, collectErrors: true, collectAnnotations: program.collectsAnnotations)
-        return evaluator.run(instance)
+        var checker = Evaluator(program: program, reporting: false, annotating: program.collectsAnnotations)
+        let checked = checker.run(instance)
+        if checked.isValid || checker.depthExceeded { return checked }
+        var reporter = Evaluator(program: program, reporting: true, annotating: false)
+        return reporter.run(instance)
     }
 
     /// Whether `instance` is valid; faster than `validate` as it stops at the first error
     /// and collects nothing.
     package func isValid(_ instance: JSONValue) -> Bool {
-        var evaluator = Evaluator(program: program, collectErrors: false, collectAnnotations: false)
-        return evaluator.run(instance).isValid
+        var checker = Evaluator(program: program, reporting: false, annotating: false)
+        return checker.run(instance).isValid
     }
 }

@@ -7,14 +7,14 @@ import JSON
 struct SchemaCompiler {
     private var state: RegistryState
     private let options: ValidationOptions
-    private var nodes: [SchemaNode] = []
+    private var tables = ProgramTables()
+    /// Per node (by index): its instructions, its resource and flags, until they are flattened.
+    private var nodeInstructions: [[Instruction]] = []
+    private var nodes: [NodeHeader] = []
     private var nodeLocations: [SchemaLocation] = []
     private var nodeIndex: [SchemaLocation: Int] = [:]
     private var pending: [Int] = []
-    private var segments: [String] = []
-    private var segmentIndex: [String: Int] = [:]
-    private var absoluteLocations: [String?] = []
-    private var programResources: [ProgramResource] = []
+    private var segmentIndex: [String: Int32] = [:]
     private var programResourceIndex: [Int: Int] = [:]
     private var vocabularyCache: [String: Set<String>] = [:]
     /// Edges to subschemas applied to the same instance location, for cycle detection.
@@ -32,8 +32,13 @@ struct SchemaCompiler {
             try compileNode(next)
         }
         try detectCycles()
-        return SchemaProgram(nodes: nodes, root: root, segments: segments, absoluteLocations: absoluteLocations,
-                             resources: programResources, options: options)
+        shortcutPureReferences()
+        for (index, instructions) in nodeInstructions.enumerated() {
+            nodes[index].instructions = TableRange(start: Int32(tables.instructions.count), count: Int32(instructions.count))
+            tables.instructions += instructions
+        }
+        tables.nodes = nodes
+        return SchemaProgram(tables: tables, root: root, options: options)
     }
 
     // MARK: - Tables
@@ -41,7 +46,8 @@ struct SchemaCompiler {
     private mutating func node(for location: SchemaLocation) -> Int {
         if let existing = nodeIndex[location] { return existing }
         let index = nodes.count
-        nodes.append(SchemaNode(resource: 0, instructions: [], hasUnevaluated: false, isFalse: false))
+        nodes.append(NodeHeader(instructions: TableRange(start: 0, count: 0), resource: 0, hasUnevaluated: false, isFalse: false))
+        nodeInstructions.append([])
         nodeLocations.append(location)
         inPlaceEdges.append([])
         nodeIndex[location] = index
@@ -49,22 +55,25 @@ struct SchemaCompiler {
         return index
     }
 
-    private mutating func segment(_ tokens: [String]) -> Int {
-        let text = tokens.map { "/" + JSONPointer.escape($0) }.joined()
+    private mutating func segment(_ tokens: [String]) -> Int32 {
+        segment(text: tokens.map { "/" + JSONPointer.escape($0) }.joined())
+    }
+
+    private mutating func segment(text: String) -> Int32 {
         if let existing = segmentIndex[text] { return existing }
-        segments.append(text)
-        segmentIndex[text] = segments.count - 1
-        return segments.count - 1
+        tables.segments.append(text)
+        segmentIndex[text] = Int32(tables.segments.count - 1)
+        return Int32(tables.segments.count - 1)
     }
 
     private mutating func programResource(for resource: Int) -> Int {
         if let existing = programResourceIndex[resource] { return existing }
-        let index = programResources.count
+        let index = tables.resources.count
         programResourceIndex[resource] = index
-        programResources.append(ProgramResource(uri: state.resources[resource].uri, dynamicAnchors: [:]))
+        tables.resources.append(ProgramResource(uri: state.resources[resource].uri, dynamicAnchors: [:]))
         // Every resource that can be in the dynamic scope needs its dynamic anchors compiled.
         for (name, location) in state.resources[resource].dynamicAnchors {
-            programResources[index].dynamicAnchors[name] = node(for: location)
+            tables.resources[index].dynamicAnchors[name] = Int32(node(for: location))
         }
         return index
     }
@@ -133,7 +142,7 @@ struct SchemaCompiler {
         let context = NodeContext(location: location, resource: resource,
                                   relativePointer: Array(location.pointer.dropFirst(resource.location.pointer.count)),
                                   base: URIReference(resource.uri))
-        nodes[index].resource = programResource(for: resourceIndex)
+        nodes[index].resource = Int32(programResource(for: resourceIndex))
         guard location.pointer.count <= RegistryState.maxSchemaPointerDepth else {
             throw SchemaError(code: .tooDeep, location: context.describe([]), message: "subschemas are nested too deeply")
         }
@@ -142,7 +151,7 @@ struct SchemaCompiler {
             return
         case .bool(false):
             nodes[index].isFalse = true
-            nodes[index].instructions = [Instruction(operation: .alwaysFalse, keyword: segment([]), absolute: absolute(context, []))]
+            nodeInstructions[index] = [Instruction(operation: .alwaysFalse, keyword: segment([]), absolute: absolute(context, []))]
             return
         case .object(let object):
             try compileObject(index, object, context)
@@ -151,9 +160,31 @@ struct SchemaCompiler {
         }
     }
 
-    private mutating func absolute(_ context: NodeContext, _ tokens: [String]) -> Int {
-        absoluteLocations.append(context.resource.isAnonymous ? nil : context.resource.uri + "#" + Self.fragment(context.relativePointer + tokens))
-        return absoluteLocations.count - 1
+    private mutating func absolute(_ context: NodeContext, _ tokens: [String]) -> Int32 {
+        tables.absoluteLocations.append(context.resource.isAnonymous ? nil : context.resource.uri + "#" + Self.fragment(context.relativePointer + tokens))
+        return Int32(tables.absoluteLocations.count - 1)
+    }
+
+    private mutating func childList(_ children: [Child]) -> TableRange {
+        let range = TableRange(start: Int32(tables.children.count), count: Int32(children.count))
+        tables.children += children
+        return range
+    }
+
+    private mutating func regexIndex(_ regex: ECMARegex) -> Int32 {
+        tables.regexes.append(regex)
+        return Int32(tables.regexes.count - 1)
+    }
+
+    private mutating func nameTable(_ names: [String]) -> Unmanaged<NameTable> {
+        let table = NameTable(names)
+        tables.nameTables.append(table)
+        return Unmanaged.passUnretained(table)
+    }
+
+    private mutating func numberIndex(_ number: JSONNumber) -> Int32 {
+        tables.numbers.append(number)
+        return Int32(tables.numbers.count - 1)
     }
 
     private func invalid(_ context: NodeContext, _ keyword: String, _ message: String) -> SchemaError {
@@ -168,8 +199,8 @@ struct SchemaCompiler {
         }
         var location = context.location
         location.pointer += tokens
-        let child = Child(node: node(for: location), segment: segment(tokens))
-        if let parent { inPlaceEdges[parent].append(child.node) }
+        let child = Child(node: Int32(node(for: location)), segment: segment(tokens))
+        if let parent { inPlaceEdges[parent].append(Int(child.node)) }
         return child
     }
 
@@ -245,7 +276,10 @@ struct SchemaCompiler {
         }
 
         func annotate(_ keyword: String, _ value: JSONValue) {
-            if options.collects(keyword) { emit(.annotation(keyword, value), keyword) }
+            if options.collects(keyword) {
+                tables.annotations.append((keyword, value))
+                emit(.annotation(table: Int32(tables.annotations.count - 1)), keyword)
+            }
         }
 
         for (keyword, value) in object {
@@ -261,18 +295,19 @@ struct SchemaCompiler {
                 if keyword == "$defs", value.objectValue == nil { throw invalid(context, keyword, "must be an object of schemas") }
             case "$ref":
                 let (location, _) = try resolveReference(context, keyword, value)
-                let child = Child(node: node(for: location), segment: segment([keyword]))
-                inPlaceEdges[index].append(child.node)
+                let child = Child(node: Int32(node(for: location)), segment: segment([keyword]))
+                inPlaceEdges[index].append(Int(child.node))
                 emit(.ref(child), keyword)
             case "$dynamicRef":
                 let (location, target) = try resolveReference(context, keyword, value)
-                let child = Child(node: node(for: location), segment: segment([keyword]))
-                inPlaceEdges[index].append(child.node)
+                let child = Child(node: Int32(node(for: location)), segment: segment([keyword]))
+                inPlaceEdges[index].append(Int(child.node))
                 // Dynamic only if the fragment is an anchor that $dynamicAnchor created ("bookending").
                 if let fragment = target.fragment, !fragment.isEmpty, !fragment.hasPrefix("/"),
                    let resourceIndex = state.resourceByURI[target.withoutFragment.description],
                    state.resources[resourceIndex].dynamicAnchors[fragment] != nil {
-                    emit(.dynamicRef(child, anchor: fragment), keyword)
+                    tables.anchors.append(fragment)
+                    emit(.dynamicRef(child, anchor: Int32(tables.anchors.count - 1)), keyword)
                 } else {
                     emit(.ref(child), keyword)
                 }
@@ -290,18 +325,22 @@ struct SchemaCompiler {
                 if names.isEmpty { throw invalid(context, keyword, "must not be an empty array") }
                 emit(.type(mask), keyword)
             case "const":
-                emit(.constant(value), keyword)
+                tables.values.append(value)
+                emit(.constant(value: Int32(tables.values.count - 1)), keyword)
             case "enum":
                 guard case .array(let values) = value else { throw invalid(context, keyword, "must be an array") }
-                emit(.enumeration(values, Set(values)), keyword)
+                let strings = values.compactMap(\.stringValue)
+                let stringTable = strings.count == values.count ? nameTable(strings) : nil
+                tables.enums.append(EnumTable(values: values, strings: stringTable, set: Set(values)))
+                emit(.enumeration(table: Int32(tables.enums.count - 1)), keyword)
             case "multipleOf":
                 let divisor = try number(context, keyword, value)
                 guard !divisor.isNegative, !divisor.isZero else { throw invalid(context, keyword, "must be greater than 0") }
-                emit(.multipleOf(divisor), keyword)
-            case "maximum": emit(.maximum(try number(context, keyword, value), exclusive: false), keyword)
-            case "exclusiveMaximum": emit(.maximum(try number(context, keyword, value), exclusive: true), keyword)
-            case "minimum": emit(.minimum(try number(context, keyword, value), exclusive: false), keyword)
-            case "exclusiveMinimum": emit(.minimum(try number(context, keyword, value), exclusive: true), keyword)
+                emit(.multipleOf(number: numberIndex(divisor)), keyword)
+            case "maximum": emit(.maximum(number: numberIndex(try number(context, keyword, value)), exclusive: false), keyword)
+            case "exclusiveMaximum": emit(.maximum(number: numberIndex(try number(context, keyword, value)), exclusive: true), keyword)
+            case "minimum": emit(.minimum(number: numberIndex(try number(context, keyword, value)), exclusive: false), keyword)
+            case "exclusiveMinimum": emit(.minimum(number: numberIndex(try number(context, keyword, value)), exclusive: true), keyword)
             case "maxLength": emit(.maxLength(try nonNegativeInteger(context, keyword, value)), keyword)
             case "minLength": emit(.minLength(try nonNegativeInteger(context, keyword, value)), keyword)
             case "maxItems": emit(.maxItems(try nonNegativeInteger(context, keyword, value)), keyword)
@@ -310,20 +349,24 @@ struct SchemaCompiler {
             case "minProperties": emit(.minProperties(try nonNegativeInteger(context, keyword, value)), keyword)
             case "pattern":
                 guard let pattern = value.stringValue else { throw invalid(context, keyword, "must be a string") }
-                emit(.pattern(try regex(context, [keyword], pattern)), keyword)
+                emit(.pattern(regex: regexIndex(try regex(context, [keyword], pattern))), keyword)
             case "uniqueItems":
                 guard let flag = value.boolValue else { throw invalid(context, keyword, "must be a boolean") }
                 if flag { emit(.uniqueItems, keyword) }
             case "required":
                 let names = try stringArray(context, keyword, value)
-                if !names.isEmpty { emit(.required(names), keyword) }
+                if !names.isEmpty {
+                    tables.requireds.append(RequiredTable(names: nameTable(names), count: names.count))
+                    emit(.required(table: Int32(tables.requireds.count - 1)), keyword)
+                }
             case "dependentRequired":
                 guard case .object(let members) = value else { throw invalid(context, keyword, "must be an object of string arrays") }
                 var requirements: [(String, [String])] = []
                 for (name, list) in members {
                     requirements.append((name, try stringArray(context, keyword, list)))
                 }
-                emit(.dependentRequired(requirements), keyword)
+                tables.dependentRequireds.append(requirements)
+                emit(.dependentRequired(table: Int32(tables.dependentRequireds.count - 1)), keyword)
             case "format":
                 guard let name = value.stringValue else { throw invalid(context, keyword, "must be a string") }
                 if assertFormats, let kind = FormatKind(rawValue: name) { emit(.format(kind), keyword) }
@@ -339,14 +382,16 @@ struct SchemaCompiler {
                 for (name, schema) in members {
                     dependents.append((name, try subschema(context, schema, [keyword, name], inPlace: index)))
                 }
-                emit(.dependentSchemas(dependents), keyword)
+                tables.dependentSchemas.append(dependents)
+                emit(.dependentSchemas(table: Int32(tables.dependentSchemas.count - 1)), keyword)
             case "items":
                 var prefix: [Child] = []
                 if let prefixValue = object["prefixItems"], active("prefixItems") {
                     prefix = try subschemaArray(context, prefixValue, "prefixItems", inPlace: nil)
                 }
                 if case .array = value { throw invalid(context, keyword, "must be a schema (use prefixItems for a tuple)") }
-                emit(.items(prefix: prefix, rest: try subschema(context, value, [keyword])), keyword)
+                let rest = try subschema(context, value, [keyword])
+                emit(.items(prefix: childList(prefix), rest: rest), keyword)
             case "contains":
                 let child = try subschema(context, value, [keyword])
                 var minimum = 1
@@ -359,10 +404,11 @@ struct SchemaCompiler {
                 }
                 let minimumKeyword = segment([object["minContains"] != nil ? "minContains" : "contains"])
                 let maximumKeyword = segment([object["maxContains"] != nil ? "maxContains" : "contains"])
-                emit(.contains(child, minimum: minimum, maximum: maximum, minimumKeyword: minimumKeyword, maximumKeyword: maximumKeyword), keyword)
-            case "allOf": emit(.allOf(try subschemaArray(context, value, keyword, inPlace: index)), keyword)
-            case "anyOf": emit(.anyOf(try subschemaArray(context, value, keyword, inPlace: index)), keyword)
-            case "oneOf": emit(.oneOf(try subschemaArray(context, value, keyword, inPlace: index)), keyword)
+                tables.containsRules.append(ContainsRule(child: child, minimum: minimum, maximum: maximum, minimumKeyword: minimumKeyword, maximumKeyword: maximumKeyword))
+                emit(.contains(table: Int32(tables.containsRules.count - 1)), keyword)
+            case "allOf": emit(.allOf(childList(try subschemaArray(context, value, keyword, inPlace: index))), keyword)
+            case "anyOf": emit(.anyOf(childList(try subschemaArray(context, value, keyword, inPlace: index))), keyword)
+            case "oneOf": emit(.oneOf(childList(try subschemaArray(context, value, keyword, inPlace: index))), keyword)
             case "not": emit(.not(try subschema(context, value, [keyword], inPlace: index)), keyword)
             case "if":
                 let condition = try subschema(context, value, [keyword], inPlace: index)
@@ -370,7 +416,8 @@ struct SchemaCompiler {
                 var otherwise: Child?
                 if let thenValue = object["then"] { then = try subschema(context, thenValue, ["then"], inPlace: index) }
                 if let elseValue = object["else"] { otherwise = try subschema(context, elseValue, ["else"], inPlace: index) }
-                emit(.conditional(if: condition, then: then, else: otherwise), keyword)
+                tables.conditionals.append(ConditionalRule(condition: condition, then: then, otherwise: otherwise))
+                emit(.conditional(table: Int32(tables.conditionals.count - 1)), keyword)
             case "unevaluatedProperties":
                 let child = try subschema(context, value, [keyword])
                 trailing.append(Instruction(operation: .unevaluatedProperties(child), keyword: segment([keyword]), absolute: absolute(context, [keyword])))
@@ -407,7 +454,7 @@ struct SchemaCompiler {
         }
         if object["items"] == nil, let prefixValue = object["prefixItems"], active("prefixItems") {
             let prefix = try subschemaArray(context, prefixValue, "prefixItems", inPlace: nil)
-            instructions.append(Instruction(operation: .items(prefix: prefix, rest: nil), keyword: segment(["prefixItems"]), absolute: absolute(context, ["prefixItems"])))
+            instructions.append(Instruction(operation: .items(prefix: childList(prefix), rest: nil), keyword: segment(["prefixItems"]), absolute: absolute(context, ["prefixItems"])))
         }
         // Without `if`, `then` and `else` do nothing; without `contains`, neither do
         // min/maxContains. They must still be well-formed.
@@ -427,13 +474,34 @@ struct SchemaCompiler {
             }
         }
 
-        nodes[index].instructions = instructions + trailing
+        // Cheap assertions first: a failing `type` or `required` ends a `oneOf` branch or an
+        // `isValid` call before any subschema is entered. The order is otherwise the schema's.
+        let ordered = instructions.enumerated().sorted { a, b in
+            let (costA, costB) = (Self.cost(a.element.operation), Self.cost(b.element.operation))
+            return costA != costB ? costA < costB : a.offset < b.offset
+        }.map(\.element)
+        nodeInstructions[index] = ordered + trailing
         nodes[index].hasUnevaluated = !trailing.isEmpty
+    }
+
+    /// A rough cost class of an instruction, for ordering.
+    private static func cost(_ operation: Operation) -> Int {
+        switch operation {
+        case .type, .constant, .required, .maxProperties, .minProperties, .maxItems, .minItems, .maxLength, .minLength,
+             .maximum, .minimum, .alwaysFalse:
+            0
+        case .enumeration, .multipleOf, .dependentRequired, .annotation:
+            1
+        case .pattern, .format, .uniqueItems:
+            2
+        default:
+            3
+        }
     }
 
     private mutating func emitPropertyApplicator(_ object: JSONObject, _ context: NodeContext, _ instructions: inout [Instruction]) throws(SchemaError) {
         var named: [(String, Child)] = []
-        var patterns: [(ECMARegex, Child)] = []
+        var patterns: [PatternEntry] = []
         var additional: Child?
         if let value = object["properties"] {
             guard case .object(let members) = value else { throw invalid(context, "properties", "must be an object of schemas") }
@@ -444,15 +512,83 @@ struct SchemaCompiler {
         if let value = object["patternProperties"] {
             guard case .object(let members) = value else { throw invalid(context, "patternProperties", "must be an object of schemas") }
             for (pattern, schema) in members {
-                patterns.append((try regex(context, ["patternProperties", pattern], pattern), try subschema(context, schema, ["patternProperties", pattern])))
+                let compiled = try regex(context, ["patternProperties", pattern], pattern)
+                patterns.append(PatternEntry(regex: regexIndex(compiled), child: try subschema(context, schema, ["patternProperties", pattern])))
             }
         }
         if let value = object["additionalProperties"] {
             additional = try subschema(context, value, ["additionalProperties"])
         }
         let keyword = object["properties"] != nil ? "properties" : (object["patternProperties"] != nil ? "patternProperties" : "additionalProperties")
-        instructions.append(Instruction(operation: .properties(PropertyApplicator(named: named, patterns: patterns, additional: additional)),
+        // Keys are unique in a JSON object, so the names are too.
+        let patternRange = TableRange(start: Int32(tables.patterns.count), count: Int32(patterns.count))
+        tables.patterns += patterns
+        tables.applicators.append(PropertyApplicator(named: nameTable(named.map(\.0)), namedChildren: childList(named.map(\.1)),
+                                                     patterns: patternRange, additional: additional))
+        instructions.append(Instruction(operation: .properties(table: Int32(tables.applicators.count - 1)),
                                         keyword: segment([keyword]), absolute: absolute(context, [keyword])))
+    }
+
+    // MARK: - Shortcuts
+
+    /// Points edges to a schema that is only `{"$ref": …}` (in the same resource) straight at
+    /// its target, with the keyword location piece extended by `/$ref`: one node less to
+    /// evaluate, the same results and locations.
+    private mutating func shortcutPureReferences() {
+        func target(_ child: Child, from resource: Int32) -> Child {
+            var child = child
+            for _ in 0..<16 {
+                let node = Int(child.node)
+                guard nodes[node].resource == resource, !nodes[node].hasUnevaluated, !nodes[node].isFalse,
+                      nodeInstructions[node].count == 1, case .ref(let next) = nodeInstructions[node][0].operation
+                else { break }
+                child = Child(node: next.node, segment: segment(text: tables.segments[Int(child.segment)] + tables.segments[Int(next.segment)]))
+            }
+            return child
+        }
+        func targets(_ range: TableRange, from resource: Int32) {
+            for position in range.range { tables.children[position] = target(tables.children[position], from: resource) }
+        }
+        for index in nodeInstructions.indices {
+            let resource = nodes[index].resource
+            for position in nodeInstructions[index].indices {
+                switch nodeInstructions[index][position].operation {
+                case .ref(let child):
+                    nodeInstructions[index][position].operation = .ref(target(child, from: resource))
+                case .propertyNames(let child):
+                    nodeInstructions[index][position].operation = .propertyNames(target(child, from: resource))
+                case .not(let child):
+                    nodeInstructions[index][position].operation = .not(target(child, from: resource))
+                case .unevaluatedProperties(let child):
+                    nodeInstructions[index][position].operation = .unevaluatedProperties(target(child, from: resource))
+                case .unevaluatedItems(let child):
+                    nodeInstructions[index][position].operation = .unevaluatedItems(target(child, from: resource))
+                case .items(let prefix, let rest):
+                    targets(prefix, from: resource)
+                    nodeInstructions[index][position].operation = .items(prefix: prefix, rest: rest.map { target($0, from: resource) })
+                case .allOf(let range), .anyOf(let range), .oneOf(let range):
+                    targets(range, from: resource)
+                case .properties(let table):
+                    let applicator = tables.applicators[Int(table)]
+                    targets(applicator.namedChildren, from: resource)
+                    for entry in applicator.patterns.range {
+                        tables.patterns[entry].child = target(tables.patterns[entry].child, from: resource)
+                    }
+                    tables.applicators[Int(table)].additional = applicator.additional.map { target($0, from: resource) }
+                case .contains(let table):
+                    tables.containsRules[Int(table)].child = target(tables.containsRules[Int(table)].child, from: resource)
+                case .conditional(let table):
+                    let rule = tables.conditionals[Int(table)]
+                    tables.conditionals[Int(table)] = ConditionalRule(condition: target(rule.condition, from: resource),
+                                                                      then: rule.then.map { target($0, from: resource) },
+                                                                      otherwise: rule.otherwise.map { target($0, from: resource) })
+                case .dependentSchemas(let table):
+                    tables.dependentSchemas[Int(table)] = tables.dependentSchemas[Int(table)].map { ($0.0, target($0.1, from: resource)) }
+                default:
+                    break
+                }
+            }
+        }
     }
 
     // MARK: - Cycles

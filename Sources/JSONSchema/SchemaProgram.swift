@@ -3,140 +3,149 @@ import JSON
 /// A compiled schema: an immutable graph of nodes, shared by every validation.
 ///
 /// Nodes refer to each other by index, so recursive schemas are cycles in the graph, not
-/// in memory. Strings for error locations are kept in tables and only read on failure.
-final class SchemaProgram: Sendable {
-    let nodes: [SchemaNode]
+/// in memory. The hot tables live in buffers this object owns, so that evaluation reads
+/// them without reference counting; strings for error locations are only read on failure.
+final class SchemaProgram: @unchecked Sendable {
+    // @unchecked Sendable: every stored property is immutable after init, and the buffers
+    // are allocated, filled and freed only by this object.
     let root: Int
+    let options: ValidationOptions
+    let nodes: UnsafeMutableBufferPointer<NodeHeader>
+    let instructions: UnsafeMutableBufferPointer<Instruction>
+    let children: UnsafeMutableBufferPointer<Child>
+    let patterns: UnsafeMutableBufferPointer<PatternEntry>
+    /// Keeps alive the name tables the other tables refer to unretained.
+    private let nameTables: [NameTable]
+    let applicators: UnsafeMutableBufferPointer<PropertyApplicator>
+    let enums: UnsafeMutableBufferPointer<EnumTable>
+    let requireds: UnsafeMutableBufferPointer<RequiredTable>
+    let containsRules: UnsafeMutableBufferPointer<ContainsRule>
+    let conditionals: UnsafeMutableBufferPointer<ConditionalRule>
+    let values: UnsafeMutableBufferPointer<JSONValue>
+    let numbers: UnsafeMutableBufferPointer<JSONNumber>
+    /// Unretained references; `regexObjects` keeps them alive.
+    let regexes: UnsafeMutableBufferPointer<Unmanaged<ECMARegex>>
+    private let regexObjects: [ECMARegex]
+    let dependentRequireds: [[(String, [String])]]
+    let dependentSchemas: [[(String, Child)]]
+    let annotations: [(String, JSONValue)]
+    let anchors: [String]
     /// Keyword location pieces, e.g. `/properties/name`, indexed by `Instruction.keyword` and `Child.segment`.
     let segments: [String]
+    /// The same pieces as UTF-8, to build locations with one allocation.
+    let segmentBytes: [[UInt8]]
     /// Absolute keyword locations, indexed by `Instruction.absolute`; nil for anonymous schemas.
     let absoluteLocations: [String?]
     /// The schema resources the nodes belong to, for `$dynamicRef`.
     let resources: [ProgramResource]
-    /// Whether any node uses `unevaluatedProperties` or `unevaluatedItems`.
-    let tracksEvaluation: Bool
     /// Whether any annotation instructions exist.
     let collectsAnnotations: Bool
-    let options: ValidationOptions
+    /// Whether any `$dynamicRef` needs the dynamic scope kept.
+    let usesDynamicScope: Bool
+    /// Per node: whether it or a subschema it applies can produce an annotation.
+    let mayAnnotate: UnsafeMutableBufferPointer<Bool>
 
-    init(nodes: [SchemaNode], root: Int, segments: [String], absoluteLocations: [String?], resources: [ProgramResource], options: ValidationOptions) {
-        self.nodes = nodes
+    private static func buffer<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
+        let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(array.count, 1))
+        _ = buffer.initialize(from: array)
+        return UnsafeMutableBufferPointer(rebasing: buffer[0..<array.count])
+    }
+
+    private static func free<T>(_ buffer: UnsafeMutableBufferPointer<T>) {
+        buffer.deinitialize()
+        buffer.deallocate()
+    }
+
+    init(tables: ProgramTables, root: Int, options: ValidationOptions) {
         self.root = root
-        self.segments = segments
-        self.absoluteLocations = absoluteLocations
-        self.resources = resources
         self.options = options
-        tracksEvaluation = nodes.contains { $0.hasUnevaluated }
-        collectsAnnotations = nodes.contains { node in
-            node.instructions.contains { if case .annotation = $0.operation { true } else { false } }
+        nodes = Self.buffer(tables.nodes)
+        instructions = Self.buffer(tables.instructions)
+        children = Self.buffer(tables.children)
+        patterns = Self.buffer(tables.patterns)
+        nameTables = tables.nameTables
+        applicators = Self.buffer(tables.applicators)
+        enums = Self.buffer(tables.enums)
+        requireds = Self.buffer(tables.requireds)
+        containsRules = Self.buffer(tables.containsRules)
+        conditionals = Self.buffer(tables.conditionals)
+        values = Self.buffer(tables.values)
+        numbers = Self.buffer(tables.numbers)
+        regexObjects = tables.regexes
+        regexes = Self.buffer(tables.regexes.map { Unmanaged.passUnretained($0) })
+        dependentRequireds = tables.dependentRequireds
+        dependentSchemas = tables.dependentSchemas
+        annotations = tables.annotations
+        anchors = tables.anchors
+        segments = tables.segments
+        segmentBytes = tables.segments.map { Array($0.utf8) }
+        absoluteLocations = tables.absoluteLocations
+        resources = tables.resources
+        collectsAnnotations = !tables.annotations.isEmpty
+        usesDynamicScope = tables.instructions.contains { if case .dynamicRef = $0.operation { true } else { false } }
+        mayAnnotate = Self.buffer(Self.annotatingNodes(tables))
+    }
+
+    /// The subschemas an instruction can apply and whose annotations can be kept (so not
+    /// `not` or `propertyNames`), as node indices.
+    static func annotationChildren(of operation: Operation, _ tables: ProgramTables) -> [Int32] {
+        func range(_ range: TableRange) -> [Int32] { tables.children[range.range].map(\.node) }
+        switch operation {
+        case .properties(let table):
+            let applicator = tables.applicators[Int(table)]
+            return range(applicator.namedChildren) + tables.patterns[applicator.patterns.range].map(\.child.node)
+                + (applicator.additional.map { [$0.node] } ?? [])
+        case .items(let prefix, let rest): return range(prefix) + (rest.map { [$0.node] } ?? [])
+        case .contains(let table): return [tables.containsRules[Int(table)].child.node]
+        case .allOf(let children), .anyOf(let children), .oneOf(let children): return range(children)
+        case .conditional(let table):
+            let rule = tables.conditionals[Int(table)]
+            return [rule.condition.node] + [rule.then, rule.otherwise].compactMap { $0?.node }
+        case .ref(let child), .unevaluatedProperties(let child), .unevaluatedItems(let child): return [child.node]
+        case .dynamicRef(let child, let anchor):
+            let name = tables.anchors[Int(anchor)]
+            return [child.node] + tables.resources.compactMap { $0.dynamicAnchors[name] }
+        case .dependentSchemas(let table): return tables.dependentSchemas[Int(table)].map(\.1.node)
+        default: return []
         }
     }
-}
 
-/// A schema resource as the evaluator sees it.
-struct ProgramResource: Sendable {
-    var uri: String
-    /// Nodes of the resource's `$dynamicAnchor`s, by name.
-    var dynamicAnchors: [String: Int]
-}
-
-/// One compiled schema (object or boolean).
-struct SchemaNode: Sendable {
-    /// Index into `SchemaProgram.resources`.
-    var resource: Int
-    /// The keywords to evaluate, in order (`unevaluated*` last).
-    var instructions: [Instruction]
-    /// Whether the node has `unevaluatedProperties` or `unevaluatedItems`.
-    var hasUnevaluated: Bool
-    /// Whether the node is the boolean schema `false`.
-    var isFalse: Bool
-}
-
-/// A subschema applied by a keyword, and the keyword-location piece that leads to it.
-struct Child: Sendable {
-    var node: Int
-    var segment: Int
-}
-
-/// One compiled keyword (or group of keywords evaluated together).
-struct Instruction: Sendable {
-    var operation: Operation
-    /// Segment index of the keyword's own location piece, e.g. `/type`.
-    var keyword: Int
-    /// Index into `SchemaProgram.absoluteLocations`.
-    var absolute: Int
-}
-
-/// The JSON types, as a bit set, for `type`.
-struct TypeMask: OptionSet, Sendable {
-    let rawValue: UInt8
-    static let null = TypeMask(rawValue: 1)
-    static let boolean = TypeMask(rawValue: 2)
-    static let object = TypeMask(rawValue: 4)
-    static let array = TypeMask(rawValue: 8)
-    static let number = TypeMask(rawValue: 16)
-    static let string = TypeMask(rawValue: 32)
-    static let integer = TypeMask(rawValue: 64)
-
-    static let names: [(String, TypeMask)] = [
-        ("null", .null), ("boolean", .boolean), ("object", .object), ("array", .array),
-        ("number", .number), ("string", .string), ("integer", .integer),
-    ]
-
-    var description: String {
-        let list = Self.names.filter { contains($0.1) }.map(\.0)
-        return list.count == 1 ? list[0] : list.dropLast().joined(separator: ", ") + " or " + (list.last ?? "")
+    private static func annotatingNodes(_ tables: ProgramTables) -> [Bool] {
+        var result = [Bool](repeating: false, count: tables.nodes.count)
+        var edges = [[Int32]](repeating: [], count: tables.nodes.count)
+        for (index, node) in tables.nodes.enumerated() {
+            for instruction in tables.instructions[node.instructions.range] {
+                if case .annotation = instruction.operation { result[index] = true }
+                edges[index] += annotationChildren(of: instruction.operation, tables)
+            }
+        }
+        var changed = true
+        while changed {
+            changed = false
+            for index in result.indices where !result[index] && edges[index].contains(where: { result[Int($0)] }) {
+                result[index] = true
+                changed = true
+            }
+        }
+        return result
     }
-}
 
-/// `properties`, `patternProperties` and `additionalProperties` of one schema, evaluated together.
-final class PropertyApplicator: Sendable {
-    let named: [ExactString: Child]
-    let namedInOrder: [(String, Child)]
-    let patterns: [(ECMARegex, Child)]
-    let additional: Child?
-
-    init(named: [(String, Child)], patterns: [(ECMARegex, Child)], additional: Child?) {
-        namedInOrder = named
-        self.named = Dictionary(named.map { (ExactString($0.0), $0.1) }, uniquingKeysWith: { first, _ in first })
-        self.patterns = patterns
-        self.additional = additional
+    deinit {
+        Self.free(nodes)
+        Self.free(instructions)
+        Self.free(children)
+        Self.free(patterns)
+        Self.free(applicators)
+        Self.free(enums)
+        Self.free(requireds)
+        Self.free(containsRules)
+        Self.free(conditionals)
+        Self.free(values)
+        Self.free(numbers)
+        Self.free(regexes)
+        Self.free(mayAnnotate)
     }
-}
 
-/// What a compiled keyword does.
-enum Operation: Sendable {
-    case alwaysFalse
-    case type(TypeMask)
-    case constant(JSONValue)
-    case enumeration([JSONValue], Set<JSONValue>)
-    case multipleOf(JSONNumber)
-    case maximum(JSONNumber, exclusive: Bool)
-    case minimum(JSONNumber, exclusive: Bool)
-    case maxLength(Int)
-    case minLength(Int)
-    case pattern(ECMARegex)
-    case format(FormatKind)
-    case maxItems(Int)
-    case minItems(Int)
-    case uniqueItems
-    case maxProperties(Int)
-    case minProperties(Int)
-    case required([String])
-    case dependentRequired([(String, [String])])
-    case properties(PropertyApplicator)
-    case propertyNames(Child)
-    case dependentSchemas([(String, Child)])
-    case items(prefix: [Child], rest: Child?)
-    case contains(Child, minimum: Int, maximum: Int?, minimumKeyword: Int, maximumKeyword: Int)
-    case allOf([Child])
-    case anyOf([Child])
-    case oneOf([Child])
-    case not(Child)
-    case conditional(if: Child, then: Child?, else: Child?)
-    case ref(Child)
-    case dynamicRef(Child, anchor: String)
-    case unevaluatedProperties(Child)
-    case unevaluatedItems(Child)
-    case annotation(String, JSONValue)
+    /// Whether any node uses `unevaluatedProperties` or `unevaluatedItems`.
+    var tracksEvaluation: Bool { nodes.contains { $0.hasUnevaluated } }
 }

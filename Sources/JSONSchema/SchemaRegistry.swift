@@ -9,7 +9,8 @@ import Synchronization
 package final class SchemaRegistry: Sendable {
     private let state: Mutex<RegistryState>
 
-    private static let standard: RegistryState = {
+    /// The meta-schemas alone.
+    static let standardState: RegistryState = {
         var state = RegistryState()
         for text in MetaSchemas.documents {
             do {
@@ -24,18 +25,20 @@ package final class SchemaRegistry: Sendable {
 
     /// A registry holding the draft 2020-12 meta-schemas.
     package init() {
-        state = Mutex(Self.standard)
+        state = Mutex(Self.standardState)
     }
 
     /// Registers a schema document by its `$id`, its embedded `$id`s and anchors, and by
     /// `retrievalURI` (the URI or `file:` URL it was loaded from) if given. Returns the
     /// document's canonical URI. Registering an identical document again is harmless.
     ///
-    /// - Throws: `SchemaError` if the document is not a schema, an identifier is invalid,
-    ///   or a URI is already taken by a different schema.
+    /// - Throws: `SchemaError` if the document is not a schema, does not conform to the
+    ///   draft 2020-12 meta-schema, an identifier is invalid, or a URI is already taken by a
+    ///   different schema.
     @discardableResult
     package func register(schema: JSONValue, retrievalURI: String? = nil) throws(SchemaError) -> String {
-        try state.withLock { state throws(SchemaError) -> String in
+        try MetaSchemaCheck.check(schema, uri: retrievalURI ?? schema["$id"]?.stringValue ?? "")
+        return try state.withLock { state throws(SchemaError) -> String in
             var copy = state
             let resource = try copy.register(schema, retrievalURI: retrievalURI)
             state = copy

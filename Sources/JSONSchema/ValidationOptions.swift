@@ -18,12 +18,12 @@ package struct ValidationOptions: Sendable, Hashable {
     /// Which annotations to collect.
     package var annotations: AnnotationSelection
     /// The deepest nesting of schema evaluation (each subschema applied counts one); deeper
-    /// evaluation fails with an error instead of exhausting the stack. The default, 512,
+    /// evaluation fails with an error instead of exhausting the stack. The default, 256,
     /// needs under 2 MiB of thread stack even in a debug build.
     package var maxEvaluationDepth: Int
 
     /// Creates options; the defaults follow the specification.
-    package init(assertFormats: Bool = false, annotations: AnnotationSelection = .all, maxEvaluationDepth: Int = 512) {
+    package init(assertFormats: Bool = false, annotations: AnnotationSelection = .all, maxEvaluationDepth: Int = 256) {
         self.assertFormats = assertFormats
         self.annotations = annotations
         self.maxEvaluationDepth = maxEvaluationDepth

@@ -136,6 +136,20 @@ final class JSONParserTests: XCTestCase {
         XCTAssertEqual(try JSONValue.parse(AnyCollection(Array(#"{"a":[1]}"#.utf8))), ["a": [1]])
     }
 
+    /// The scanner skips eight bytes at a time; every position of a quote, escape, control
+    /// character or non-ASCII byte inside a word must still be found.
+    func testFindsSpecialBytesAtEveryOffsetOfAWord() throws {
+        for prefix in 0..<20 {
+            let lead = String(repeating: "a", count: prefix)
+            XCTAssertEqual(try JSONValue.parse("[\"\(lead)\", \"\(lead)x\"]"), [.string(lead), .string(lead + "x")])
+            XCTAssertEqual(try JSONValue.parse("\"\(lead)\\n\(lead)\""), .string(lead + "\n" + lead))
+            XCTAssertEqual(try JSONValue.parse("\"\(lead)é\(lead)🐲\""), .string(lead + "é" + lead + "🐲"))
+            XCTAssertEqual(parseError("\"\(lead)\u{01}\(lead)\""), JSONParseError(offset: prefix + 1, reason: .controlCharacterInString))
+            XCTAssertEqual(parseError(bytes: Array("\"\(lead)".utf8) + [0xFF] + Array("\(lead)\"".utf8)), JSONParseError(offset: prefix + 1, reason: .invalidUTF8))
+            XCTAssertEqual(parseError("\"\(lead)"), JSONParseError(offset: prefix + 1, reason: .unexpectedEnd))
+        }
+    }
+
     func testUnescapesEveryEscape() throws {
         XCTAssertEqual(try JSONValue.parse(#""\"\\\/\b\f\n\r\t\u0000\u001f\u20AC""#), "\"\\/\u{08}\u{0C}\n\r\t\u{00}\u{1F}€")
     }

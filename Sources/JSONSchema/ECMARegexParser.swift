@@ -1,14 +1,8 @@
-/// Checks a pattern against the ECMA-262 regular expression grammar (with the `u` flag,
-/// as JSON Schema asks) and translates it to the ICU dialect that `NSRegularExpression`
-/// implements, so that both agree on what matches:
-///
-/// - `\d`, `\w`, `\b` are ASCII-only in ECMA-262 but Unicode-aware in ICU: spelled out.
-/// - `\s` is a fixed set in ECMA-262: spelled out.
-/// - `$` matches only at the very end in ECMA-262 (ICU also before a final newline): `\z`.
-/// - `.` excludes exactly the four ECMA-262 line terminators.
-/// - `[]` and `[^]` (never and always match) have no ICU spelling.
-/// - Literals are written as `\x{…}` so ICU's extra set syntax (`[:alpha:]`, `&&`) never applies.
-struct ECMARegexTranslator {
+/// Parses an ECMA-262 regular expression with the `u` flag (what JSON Schema asks for) into
+/// a `RegexNode` tree, refusing what that grammar refuses: unknown escapes such as `\a`,
+/// inline flags `(?i)`, Python's `(?P<name>…)`, lone `{`, `}` or `]`, back references to
+/// missing groups.
+struct ECMARegexParser {
     /// Why a pattern is not an ECMA-262 regular expression.
     struct SyntaxError: Error {
         var message: String
@@ -16,29 +10,28 @@ struct ECMARegexTranslator {
 
     private let scalars: [Unicode.Scalar]
     private var position = 0
-    private var output = ""
     private var groupCount = 0
     private var groupNames: Set<String> = []
     private var backReferences: [Int] = []
     private var namedBackReferences: [String] = []
+    private var depth = 0
+
+    /// Nesting of groups beyond this is refused (the parser recurses per group).
+    private static let maxDepth = 100
 
     private init(_ pattern: String) {
         scalars = Array(pattern.unicodeScalars)
     }
 
-    /// The ICU translation of `pattern`, or a syntax error.
-    static func translate(_ pattern: String) -> Result<String, SyntaxError> {
-        var translator = ECMARegexTranslator(pattern)
+    /// The tree for `pattern`, or why it is not valid.
+    static func parse(_ pattern: String) -> Result<RegexNode, SyntaxError> {
+        var parser = ECMARegexParser(pattern)
         do {
-            try translator.parsePattern()
-            return .success(translator.output)
+            return .success(try parser.parsePattern())
         } catch {
             return .failure(error)
         }
     }
-
-    private static let wordClass = "a-zA-Z0-9_"
-    private static let spaceClass = "\\x{09}-\\x{0D}\\x{20}\\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}"
 
     private var atEnd: Bool { position >= scalars.count }
 
@@ -50,8 +43,8 @@ struct ECMARegexTranslator {
         SyntaxError(message: "\(message) at character \(position + 1)")
     }
 
-    private mutating func parsePattern() throws(SyntaxError) {
-        try parseDisjunction()
+    private mutating func parsePattern() throws(SyntaxError) -> RegexNode {
+        let node = try parseDisjunction()
         guard atEnd else { throw error("unmatched ')'") }
         for reference in backReferences where reference > groupCount {
             throw SyntaxError(message: "back reference \\\(reference) to a group that does not exist")
@@ -59,100 +52,112 @@ struct ECMARegexTranslator {
         for name in namedBackReferences where !groupNames.contains(name) {
             throw SyntaxError(message: "back reference to an unknown group name '\(name)'")
         }
+        return node
     }
 
-    private mutating func parseDisjunction() throws(SyntaxError) {
-        try parseAlternative()
+    private mutating func parseDisjunction() throws(SyntaxError) -> RegexNode {
+        var alternatives = [try parseAlternative()]
         while peek() == "|" {
             position += 1
-            output += "|"
-            try parseAlternative()
+            alternatives.append(try parseAlternative())
         }
+        return alternatives.count == 1 ? alternatives[0] : .alternation(alternatives)
     }
 
-    private mutating func parseAlternative() throws(SyntaxError) {
+    private mutating func parseAlternative() throws(SyntaxError) -> RegexNode {
+        var terms: [RegexNode] = []
         while let scalar = peek(), scalar != "|", scalar != ")" {
-            try parseTerm()
+            terms.append(try parseTerm())
+        }
+        switch terms.count {
+        case 0: return .empty
+        case 1: return terms[0]
+        default: return .sequence(terms)
         }
     }
 
-    private mutating func parseTerm() throws(SyntaxError) {
-        guard let scalar = peek() else { return }
+    private mutating func parseTerm() throws(SyntaxError) -> RegexNode {
+        guard let scalar = peek() else { return .empty }
         var quantifiable = true
+        var atom: RegexNode
         switch scalar {
         case "^":
             position += 1
-            output += "^"
+            atom = .startAnchor
             quantifiable = false
         case "$":
             position += 1
-            output += "\\z"
+            atom = .endAnchor
             quantifiable = false
         case "\\" where peek(1) == "b" || peek(1) == "B":
+            atom = .wordBoundary(negated: peek(1) == "B")
             position += 2
-            let word = "[\(Self.wordClass)]"
-            output += scalar == "\\" && scalars[position - 1] == "b"
-                ? "(?:(?<=\(word))(?!\(word))|(?<!\(word))(?=\(word)))"
-                : "(?:(?<=\(word))(?=\(word))|(?<!\(word))(?!\(word)))"
             quantifiable = false
         case "(":
-            quantifiable = try parseGroup()
+            (atom, quantifiable) = try parseGroup()
         case ".":
             position += 1
-            output += "[^\\x{0A}\\x{0D}\\x{2028}\\x{2029}]"
+            atom = .scalars(ScalarSet.dot)
         case "[":
-            try parseClass()
+            atom = .scalars(try parseClass())
         case "\\":
-            try parseAtomEscape()
+            atom = try parseAtomEscape()
         case "*", "+", "?", "{":
             throw error("nothing to repeat")
         case "]", "}":
             throw error("unescaped '\(scalar)'")
         default:
             position += 1
-            output += Self.literal(scalar)
+            atom = .scalars(.scalar(scalar.value))
         }
         if let next = peek(), next == "*" || next == "+" || next == "?" || next == "{" {
             guard quantifiable else { throw error("an assertion cannot be repeated") }
-            try parseQuantifier()
+            atom = try parseQuantifier(atom)
         }
+        return atom
     }
 
-    /// Parses `(…)`; returns whether the group may take a quantifier (lookarounds may not).
-    private mutating func parseGroup() throws(SyntaxError) -> Bool {
+    /// Parses `(…)`; returns the node and whether it may take a quantifier (lookarounds may not).
+    private mutating func parseGroup() throws(SyntaxError) -> (RegexNode, Bool) {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maxDepth else { throw error("groups nested too deeply") }
         position += 1
-        var quantifiable = true
+        enum Kind {
+            case capturing(String?)
+            case nonCapturing
+            case lookaround(ahead: Bool, negated: Bool)
+        }
+        var kind = Kind.capturing(nil)
         if peek() == "?" {
             switch (peek(1), peek(2)) {
             case (":", _):
                 position += 2
-                output += "(?:"
+                kind = .nonCapturing
             case ("=", _), ("!", _):
-                output += "(?" + String(Character(scalars[position + 1]))
+                kind = .lookaround(ahead: true, negated: peek(1) == "!")
                 position += 2
-                quantifiable = false
             case ("<", "="), ("<", "!"):
-                output += "(?<" + String(Character(scalars[position + 2]))
+                kind = .lookaround(ahead: false, negated: peek(2) == "!")
                 position += 3
-                quantifiable = false
             case ("<", _):
                 position += 2
                 let name = try parseGroupName()
                 guard groupNames.insert(name).inserted else { throw error("duplicate group name '\(name)'") }
-                groupCount += 1
-                output += "(?<\(name)>"
+                kind = .capturing(name)
             default:
                 throw error("invalid group: '(?' must be followed by ':', '=', '!', '<=', '<!' or '<name>'")
             }
-        } else {
-            groupCount += 1
-            output += "("
         }
-        try parseDisjunction()
+        if case .capturing = kind { groupCount += 1 }
+        let inner = try parseDisjunction()
         guard peek() == ")" else { throw error("missing ')'") }
         position += 1
-        output += ")"
-        return quantifiable
+        switch kind {
+        case .capturing(let name): return (.group(inner, name: name, capturing: true), true)
+        case .nonCapturing: return (.group(inner, name: nil, capturing: false), true)
+        case .lookaround(let ahead, let negated): return (.lookaround(inner, ahead: ahead, negated: negated), false)
+        }
     }
 
     /// Parses `name>` after `(?<` or `\k<`. ICU accepts ASCII letters and digits only.
@@ -170,38 +175,36 @@ struct ECMARegexTranslator {
         return name
     }
 
-    private mutating func parseQuantifier() throws(SyntaxError) {
-        guard let scalar = peek() else { return }
-        if scalar == "{" {
-            let start = position
+    private mutating func parseQuantifier(_ atom: RegexNode) throws(SyntaxError) -> RegexNode {
+        guard let scalar = peek() else { return atom }
+        var minimum = 0
+        var maximum: Int?
+        switch scalar {
+        case "*": position += 1
+        case "+": position += 1; minimum = 1
+        case "?": position += 1; maximum = 1
+        default:
             position += 1
-            guard let minimum = parseDecimal() else { throw error("invalid '{' quantifier") }
-            var text = "{\(minimum)"
+            guard let low = parseDecimal() else { throw error("invalid '{' quantifier") }
+            minimum = low
+            maximum = low
             if peek() == "," {
                 position += 1
-                text += ","
-                if let maximum = parseDecimal() {
-                    guard maximum >= minimum else { throw error("numbers out of order in a '{}' quantifier") }
-                    text += "\(maximum)"
-                }
+                maximum = parseDecimal()
+                if let high = maximum, high < low { throw error("numbers out of order in a '{}' quantifier") }
             }
-            guard peek() == "}" else {
-                position = start
-                throw error("invalid '{' quantifier")
-            }
+            guard peek() == "}" else { throw error("invalid '{' quantifier") }
             position += 1
-            output += text + "}"
-        } else {
-            position += 1
-            output.unicodeScalars.append(scalar)
         }
+        var greedy = true
         if peek() == "?" {
             position += 1
-            output += "?"
+            greedy = false
         }
         if let next = peek(), next == "*" || next == "+" || next == "?" || next == "{" {
             throw error("nothing to repeat")
         }
+        return .repetition(atom, minimum: minimum, maximum: maximum, greedy: greedy)
     }
 
     private mutating func parseDecimal() -> Int? {
@@ -213,35 +216,44 @@ struct ECMARegexTranslator {
         return value
     }
 
-    private mutating func parseAtomEscape() throws(SyntaxError) {
+    private mutating func parseAtomEscape() throws(SyntaxError) -> RegexNode {
         position += 1
         guard let scalar = peek() else { throw error("'\\' at the end of the pattern") }
         switch scalar {
-        case "d": position += 1; output += "[0-9]"
-        case "D": position += 1; output += "[^0-9]"
-        case "w": position += 1; output += "[\(Self.wordClass)]"
-        case "W": position += 1; output += "[^\(Self.wordClass)]"
-        case "s": position += 1; output += "[\(Self.spaceClass)]"
-        case "S": position += 1; output += "[^\(Self.spaceClass)]"
-        case "p", "P": output += try parsePropertyEscape()
+        case "d", "D", "w", "W", "s", "S":
+            position += 1
+            return .scalars(Self.classEscape(scalar))
+        case "p", "P":
+            return .scalars(ScalarSet(items: [try parsePropertyEscape()], negated: false))
         case "1"..."9":
             guard let number = parseDecimal() else { throw error("invalid back reference") }
             backReferences.append(number)
-            output += "\\\(number)"
+            return .backReference(number)
         case "k":
             position += 1
             guard peek() == "<" else { throw error("'\\k' must be followed by '<name>'") }
             position += 1
             let name = try parseGroupName()
             namedBackReferences.append(name)
-            output += "\\k<\(name)>"
+            return .namedBackReference(name)
         default:
-            output += Self.literal(try parseCharacterEscape(inClass: false))
+            return .scalars(.scalar(try parseCharacterEscape(inClass: false)))
         }
     }
 
-    /// `\p{…}` or `\P{…}`; the name is passed to ICU, which knows the ECMA-262 names.
-    private mutating func parsePropertyEscape() throws(SyntaxError) -> String {
+    private static func classEscape(_ letter: Unicode.Scalar) -> ScalarSet {
+        switch letter {
+        case "d": ScalarSet(items: ScalarSet.digitRanges, negated: false)
+        case "D": ScalarSet(items: ScalarSet.digitRanges, negated: true)
+        case "w": ScalarSet(items: ScalarSet.wordRanges, negated: false)
+        case "W": ScalarSet(items: ScalarSet.wordRanges, negated: true)
+        case "s": ScalarSet(items: ScalarSet.spaceRanges, negated: false)
+        default: ScalarSet(items: ScalarSet.spaceRanges, negated: true)
+        }
+    }
+
+    /// `\p{…}` or `\P{…}`.
+    private mutating func parsePropertyEscape() throws(SyntaxError) -> ScalarSet.Item {
         let negated = peek() == "P"
         position += 1
         guard peek() == "{" else { throw error("'\\p' must be followed by '{'") }
@@ -255,33 +267,33 @@ struct ECMARegexTranslator {
         }
         guard peek() == "}", !name.isEmpty else { throw error("unterminated Unicode property escape") }
         position += 1
-        return "\\\(negated ? "P" : "p"){\(name)}"
+        return .property(UnicodeProperty(name: name), negated: negated)
     }
 
-    /// A character escape after the backslash; returns the scalar it denotes.
-    private mutating func parseCharacterEscape(inClass: Bool) throws(SyntaxError) -> Unicode.Scalar {
+    /// A character escape after the backslash; returns the scalar value it denotes.
+    private mutating func parseCharacterEscape(inClass: Bool) throws(SyntaxError) -> UInt32 {
         guard let scalar = peek() else { throw error("'\\' at the end of the pattern") }
         position += 1
         switch scalar {
-        case "f": return "\u{0C}"
-        case "n": return "\n"
-        case "r": return "\r"
-        case "t": return "\t"
-        case "v": return "\u{0B}"
-        case "b" where inClass: return "\u{08}"
-        case "-" where inClass: return "-"
+        case "f": return 0x0C
+        case "n": return 0x0A
+        case "r": return 0x0D
+        case "t": return 0x09
+        case "v": return 0x0B
+        case "b" where inClass: return 0x08
+        case "-" where inClass: return 0x2D
         case "c":
             guard let letter = peek(), (letter >= "a" && letter <= "z") || (letter >= "A" && letter <= "Z") else {
                 throw error("'\\c' must be followed by a letter")
             }
             position += 1
-            return Unicode.Scalar(UInt8(letter.value % 32))
+            return letter.value % 32
         case "0":
             if let next = peek(), next >= "0", next <= "9" { throw error("invalid octal escape") }
-            return "\u{0}"
+            return 0
         case "x":
             guard let value = parseHex(count: 2) else { throw error("'\\x' must be followed by two hex digits") }
-            return Unicode.Scalar(UInt8(value))
+            return value
         case "u":
             if peek() == "{" {
                 position += 1
@@ -293,24 +305,23 @@ struct ECMARegexTranslator {
                     position += 1
                     if value > 0x10FFFF { throw error("code point out of range") }
                 }
-                guard digits > 0, peek() == "}", let result = Unicode.Scalar(value) else { throw error("invalid '\\u{…}' escape") }
+                guard digits > 0, peek() == "}", Unicode.Scalar(value) != nil else { throw error("invalid '\\u{…}' escape") }
                 position += 1
-                return result
+                return value
             }
             guard let high = parseHex(count: 4) else { throw error("'\\u' must be followed by four hex digits") }
             if high >= 0xD800, high <= 0xDBFF, peek() == "\\", peek(1) == "u" {
                 let save = position
                 position += 2
-                if let low = parseHex(count: 4), low >= 0xDC00, low <= 0xDFFF,
-                   let combined = Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)) {
-                    return combined
+                if let low = parseHex(count: 4), low >= 0xDC00, low <= 0xDFFF {
+                    return 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
                 }
                 position = save
             }
-            guard let result = Unicode.Scalar(high) else { throw error("lone surrogate escapes are not supported") }
-            return result
+            guard Unicode.Scalar(high) != nil else { throw error("lone surrogate escapes are not supported") }
+            return high
         case "^", "$", "\\", ".", "*", "+", "?", "(", ")", "[", "]", "{", "}", "|", "/":
-            return scalar
+            return scalar.value
         default:
             position -= 1
             throw error("invalid escape '\\\(scalar)'")
@@ -337,29 +348,22 @@ struct ECMARegexTranslator {
     }
 
     private enum ClassAtom {
-        case scalar(Unicode.Scalar)
-        case set(String)
+        case scalar(UInt32)
+        case set(ScalarSet.Item)
     }
 
-    private mutating func parseClass() throws(SyntaxError) {
+    private mutating func parseClass() throws(SyntaxError) -> ScalarSet {
         position += 1
-        var negated = false
+        var set = ScalarSet(items: [], negated: false)
         if peek() == "^" {
-            negated = true
+            set.negated = true
             position += 1
         }
-        if peek() == "]" {
-            position += 1
-            // `[]` never matches, `[^]` matches any character.
-            output += negated ? "[\\x{0}-\\x{10FFFF}]" : "(?!)"
-            return
-        }
-        var body = ""
         while true {
             guard let scalar = peek() else { throw error("missing ']'") }
             if scalar == "]" {
                 position += 1
-                break
+                return set
             }
             let first = try parseClassAtom()
             if peek() == "-", let after = peek(1), after != "]" {
@@ -368,40 +372,32 @@ struct ECMARegexTranslator {
                 guard case .scalar(let low) = first, case .scalar(let high) = second else {
                     throw error("a character class escape cannot bound a range")
                 }
-                guard low.value <= high.value else { throw error("range out of order in a character class") }
-                body += Self.literal(low, inClass: true) + "-" + Self.literal(high, inClass: true)
+                guard low <= high else { throw error("range out of order in a character class") }
+                set.items.append(.range(low, high))
             } else {
                 switch first {
-                case .scalar(let value): body += Self.literal(value, inClass: true)
-                case .set(let set): body += set
+                case .scalar(let value): set.items.append(.range(value, value))
+                case .set(let item): set.items.append(item)
                 }
             }
         }
-        output += "[" + (negated ? "^" : "") + body + "]"
     }
 
     private mutating func parseClassAtom() throws(SyntaxError) -> ClassAtom {
         guard let scalar = peek() else { throw error("missing ']'") }
         guard scalar == "\\" else {
             position += 1
-            return .scalar(scalar)
+            return .scalar(scalar.value)
         }
         position += 1
         switch peek() {
-        case "d": position += 1; return .set("0-9")
-        case "D": position += 1; return .set("[^0-9]")
-        case "w": position += 1; return .set(Self.wordClass)
-        case "W": position += 1; return .set("[^\(Self.wordClass)]")
-        case "s": position += 1; return .set(Self.spaceClass)
-        case "S": position += 1; return .set("[^\(Self.spaceClass)]")
-        case "p", "P": return .set(try parsePropertyEscape())
-        default: return .scalar(try parseCharacterEscape(inClass: true))
+        case .some(let letter) where "dDwWsS".unicodeScalars.contains(letter):
+            position += 1
+            return .set(.nested(Self.classEscape(letter)))
+        case "p", "P":
+            return .set(try parsePropertyEscape())
+        default:
+            return .scalar(try parseCharacterEscape(inClass: true))
         }
-    }
-
-    private static func literal(_ scalar: Unicode.Scalar, inClass: Bool = false) -> String {
-        let isAlphanumeric = (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z") || (scalar >= "0" && scalar <= "9")
-        if isAlphanumeric || (!inClass && scalar.value >= 0x80) { return String(Character(scalar)) }
-        return "\\x{" + String(scalar.value, radix: 16) + "}"
     }
 }

@@ -1,0 +1,37 @@
+/// What a compiled keyword does. Every payload is plain data (indices into the program's
+/// tables), so evaluating touches no reference counts.
+enum Operation: Sendable {
+    case alwaysFalse
+    case type(TypeMask)
+    case constant(value: Int32)
+    case enumeration(table: Int32)
+    case multipleOf(number: Int32)
+    case maximum(number: Int32, exclusive: Bool)
+    case minimum(number: Int32, exclusive: Bool)
+    case maxLength(Int)
+    case minLength(Int)
+    case pattern(regex: Int32)
+    case format(FormatKind)
+    case maxItems(Int)
+    case minItems(Int)
+    case uniqueItems
+    case maxProperties(Int)
+    case minProperties(Int)
+    case required(table: Int32)
+    case dependentRequired(table: Int32)
+    case properties(table: Int32)
+    case propertyNames(Child)
+    case dependentSchemas(table: Int32)
+    case items(prefix: TableRange, rest: Child?)
+    case contains(table: Int32)
+    case allOf(TableRange)
+    case anyOf(TableRange)
+    case oneOf(TableRange)
+    case not(Child)
+    case conditional(table: Int32)
+    case ref(Child)
+    case dynamicRef(Child, anchor: Int32)
+    case unevaluatedProperties(Child)
+    case unevaluatedItems(Child)
+    case annotation(table: Int32)
+}

@@ -1,0 +1,5 @@
+/// A `patternProperties` entry.
+struct PatternEntry: Sendable {
+    var regex: Int32
+    var child: Child
+}
