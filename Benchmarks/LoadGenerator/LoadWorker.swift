@@ -29,6 +29,9 @@ final class LoadWorker: @unchecked Sendable {
     private(set) var handshakes = 0
     /// When the last measured request finished (for runs limited by count).
     private(set) var lastCompletion: UInt64 = 0
+    /// The longest this thread woke up late from a timed wait, in nanoseconds: a load generator starved
+    /// of CPU (or a stalled virtual CPU) shows here, not as the server's latency.
+    private(set) var maxOversleep: UInt64 = 0
 
     init(
         slotIndices: [Int], options: BenchOptions, address: ServerAddress, context: TLSClientContext,
@@ -87,6 +90,8 @@ final class LoadWorker: @unchecked Sendable {
             let count = events.withUnsafeMutableBufferPointer { buffer in
                 epoll_pwait2(epollFD, buffer.baseAddress, Int32(buffer.count), &limit, nil)
             }
+            let woke = monotonicNow()
+            if woke > deadline { maxOversleep = max(maxOversleep, woke - deadline) }
             guard count > 0 else { continue }
             for index in 0..<Int(count) {
                 let event = events[index]
