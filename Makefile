@@ -15,7 +15,7 @@ build: deps
 	$(SWIFT) build
 
 release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
 
 # A development setup under .dev/: a PKI and a config. Idempotent.
 dev: release
@@ -23,7 +23,7 @@ dev: release
 
 run: dev
 	@scripts/dev-setup.sh --print-curl $(DEV)
-	exec .build/release/refex serve --config $(CONFIG)
+	@scripts/dev-run.sh $(DEV)
 
 # Builds once, then runs every test once. The end-to-end tests start the built binary.
 test:
@@ -37,7 +37,7 @@ fuzz:
 
 bench:
 	@scripts/install-deps.sh bench
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --static-swift-stdlib
 	scripts/bench.sh $(BENCH_ARGS)
 
 clean:

@@ -29,16 +29,26 @@ let package = Package(
         .target(name: "Crypto", dependencies: ["COpenSSL"], swiftSettings: strict),
         .target(name: "TLS", dependencies: ["COpenSSL", "Crypto"], swiftSettings: strict),
 
+        .target(name: "SQLite", dependencies: ["CSQLite"], swiftSettings: strict),
+
+        // The domain: no C, no SQL, no sockets.
+        .target(name: "Exchange", dependencies: ["JSON", "JSONSchema", "Crypto", "Logging"], swiftSettings: strict),
+        .target(name: "Store", dependencies: ["SQLite", "Exchange", "JSON", "Crypto", "Logging"], swiftSettings: strict),
+
         // I/O.
+        .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: strict),
+        .target(name: "Delivery", dependencies: ["Exchange", "HTTPClient", "Logging", "Metrics"], swiftSettings: strict),
         .target(name: "Server", dependencies: ["CLinux", "HTTP", "TLS", "Logging", "Metrics"], swiftSettings: strict),
+
+        .target(name: "Sink", dependencies: ["Server", "HTTP", "TLS", "JSON", "Logging", "Metrics"], swiftSettings: strict),
 
         // The daemon and the command line.
         .target(
             name: "Daemon",
-            dependencies: ["Server", "HTTP", "TLS", "Crypto", "JSON", "JSONSchema", "Logging", "Metrics"],
+            dependencies: ["Server", "HTTP", "TLS", "Crypto", "JSON", "JSONSchema", "Logging", "Metrics", "Exchange", "Store", "Delivery"],
             swiftSettings: strict
         ),
-        .executableTarget(name: "refex", dependencies: ["Daemon", "JSON", "JSONSchema"], swiftSettings: strict),
+        .executableTarget(name: "refex", dependencies: ["Daemon", "Sink", "Server", "Exchange", "Store", "JSON", "JSONSchema"], swiftSettings: strict),
         .executableTarget(name: "refex-bench", dependencies: ["CLinux", "TLS", "JSON"], path: "Benchmarks/LoadGenerator", swiftSettings: strict),
 
         // Tests.
@@ -49,6 +59,9 @@ let package = Package(
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"], swiftSettings: strict),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ServerTests", dependencies: ["Server", "HTTP"], swiftSettings: strict),
+        .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: strict),
+        .testTarget(name: "ExchangeTests", dependencies: ["Exchange", "JSON", "JSONSchema", "Crypto", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Exchange", "JSON", "Crypto", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "JSON", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: ["JSON", "TestSupport"], swiftSettings: strict),
     ]

@@ -18,7 +18,13 @@ refex is starting on https://127.0.0.1:8443 (partners, mutual TLS) and http://12
 Try, from another terminal in $(pwd):
 
   curl --cacert $pki/ca.crt --cert $pki/police.crt --key $pki/police.key https://localhost:8443/v1/whoami
-  curl http://127.0.0.1:9090/metrics
+
+  curl --cacert $pki/ca.crt --cert $pki/police.crt --key $pki/police.key \
+       -H 'Content-Type: application/json' --data-binary @schemas/examples/referral-1-domestic-abuse.json \
+       https://localhost:8443/v1/referrals
+
+A sample recipient (refex sink) listens on https://localhost:9443 and writes what it receives
+to $dir/sink/ (ls $dir/sink). Metrics: curl http://127.0.0.1:9090/metrics
 
 TXT
   exit 0
@@ -27,8 +33,19 @@ fi
 mkdir -p "$dir"
 certs/dev-pki.sh "$pki"
 
+# The master key that wraps every subject key: never committed, never logged.
+if [ ! -f "$dir/master.key" ]; then
+  (umask 077; openssl rand -hex 32 > "$dir/master.key")
+  echo "dev-setup: wrote $dir/master.key" >&2
+fi
+if [ ! -f "$dir/log-signing.key" ]; then
+  (umask 077; openssl genpkey -algorithm ed25519 -out "$dir/log-signing.key")
+  echo "dev-setup: wrote $dir/log-signing.key" >&2
+fi
+mkdir -p "$dir/state"
+
 config="$dir/refex.json"
-if [ ! -f "$config" ] || [ "$pki/ca.crt" -nt "$config" ]; then
+if [ ! -f "$config" ] || [ "$pki/ca.crt" -nt "$config" ] || [ "$0" -nt "$config" ]; then
   fingerprint() { openssl x509 -in "$1" -noout -fingerprint -sha256 | cut -d= -f2; }
   name() { openssl x509 -in "$1" -noout "-$2" -nameopt RFC2253 | sed "s/^$2=//"; }
   cat > "$config" <<JSON
@@ -36,6 +53,17 @@ if [ ! -f "$config" ] || [ "$pki/ca.crt" -nt "$config" ]; then
   "listen": "127.0.0.1:8443",
   "ops": "127.0.0.1:9090",
   "logLevel": "info",
+  "schemas": "../schemas",
+  "store": { "path": "state/refex.db" },
+  "masterKey": "master.key",
+  "log": { "signingKey": "log-signing.key", "checkpointEveryEntries": 100, "checkpointEverySeconds": 60 },
+  "retention": { "referralsDays": 365, "consentsDays": 365, "logDays": 2555 },
+  "delivery": {
+    "clientCertificate": "pki/refex-client.crt",
+    "clientKey": "pki/refex-client.key",
+    "backoffBaseMilliseconds": 1000,
+    "maxAgeSeconds": 86400
+  },
   "tls": {
     "certificate": "pki/server.crt",
     "privateKey": "pki/server.key",
@@ -63,6 +91,23 @@ if [ ! -f "$config" ] || [ "$pki/ca.crt" -nt "$config" ]; then
       "certificates": [{ "sha256": "$(fingerprint "$pki/revoked.crt")" }] },
     { "id": "expired-partner", "name": "A partner whose certificate expired", "roles": ["refer"],
       "certificates": [{ "sha256": "$(fingerprint "$pki/expired.crt")" }] }
+  ],
+  "recipients": [
+    { "id": "dv-support", "name": "Development domestic abuse service", "services": ["domestic-abuse", "sexual-violence"],
+      "delivery": { "mode": "push", "endpoint": "https://localhost:9443/deliveries", "ca": "pki/ca.crt" },
+      "fields": ["/referenceId", "/subject/role", "/subject/name", "/subject/dateOfBirth", "/subject/gender", "/subject/contact", "/subject/language",
+                 "/subject/vulnerabilities", "/subject/health", "/subject/persistentlyTargeted", "/offence", "/supportNeeds", "/riskOfHarm",
+                 "/referringOfficer"],
+      "categories": ["health"] },
+    { "id": "victim-support", "name": "Development general victim support", "services": ["general-victim-support", "hate-crime", "fraud"],
+      "delivery": { "mode": "push", "endpoint": "https://localhost:9443/deliveries", "ca": "pki/ca.crt" },
+      "fields": ["/referenceId", "/subject/role", "/subject/name", "/subject/contact", "/subject/language", "/subject/vulnerabilities",
+                 "/offence/category", "/offence/date", "/offence/hateCrime", "/supportNeeds/*/service", "/supportNeeds/*/urgency", "/riskOfHarm"],
+      "categories": [] },
+    { "id": "translation", "name": "Development translation service", "services": ["translation"],
+      "delivery": { "mode": "pull", "partner": "sink" },
+      "fields": ["/referenceId", "/subject/name", "/subject/language", "/subject/contact/phone", "/subject/contact/email", "/subject/contact/preferredMethod"],
+      "categories": [] }
   ]
 }
 JSON

@@ -25,6 +25,8 @@ struct BenchOptions: Sendable {
     var rate: Double?
     var method = "GET"
     var bodyPaths: [String] = []
+    /// Text in the bodies replaced by a token unique to each request (e.g. a referenceId).
+    var uniquePlaceholder: String?
     var contentType: String?
     var extraHeaders: [(String, String)] = []
     var expectedStatus = 200
@@ -52,6 +54,7 @@ struct BenchOptions: Sendable {
       --method M             request method (default GET, or POST when a body is given)
       --body FILE|DIR        send this file as the body; a directory: its files, round-robin
       --content-type TYPE    Content-Type of the body (default application/json)
+      --unique TEXT          replace TEXT in the body with a token unique to each request
       --header 'Name: value' an extra request header (repeatable)
       --expect-status CODE   the status every response must have (default 200)
       --timeout SECONDS      socket read/write timeout (default 10)
@@ -102,6 +105,7 @@ struct BenchOptions: Sendable {
                 options.method = try value(argument).uppercased()
                 methodGiven = true
             case "--body": options.bodyPaths.append(try value(argument))
+            case "--unique": options.uniquePlaceholder = try value(argument)
             case "--content-type": options.contentType = try value(argument)
             case "--header", "-H":
                 let text = try value(argument)

@@ -25,6 +25,8 @@ final class ConnectionSlot {
     /// The epoll events registered for `fd`.
     var interest: UInt32 = 0
     var sequence: Int
+    /// Requests this slot has begun (for unique tokens).
+    var counter = 0
     var request: [UInt8] = []
     var sent = 0
     /// What the current request's latency counts from: its scheduled time (open loop) or when it began.

@@ -121,8 +121,9 @@ final class LoadWorker: @unchecked Sendable {
         }
         slot.startedAt = scheduled
         slot.beganAt = now
-        slot.request = requests.requests[slot.sequence % requests.requests.count]
+        slot.request = requests.request(slot: slot.index, counter: slot.counter, sequence: slot.sequence)
         slot.sequence += 1
+        slot.counter += 1
         slot.sent = 0
         slot.reader.reset()
         if slot.tls == nil || handshakeEach {

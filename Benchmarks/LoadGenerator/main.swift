@@ -33,7 +33,7 @@ func runBench(_ options: BenchOptions) throws -> BenchReport {
     // One probe first: a wrong certificate or a dead server fails here, clearly, instead of as N errors.
     let probe = try BenchConnection(address: address, context: context, serverName: options.url.host, timeout: options.timeout)
     let tlsVersion = probe.tls.protocolVersion
-    try probe.send(requests.requests[0])
+    try probe.send(requests.request(slot: -1, counter: 0, sequence: 0))
     let probeResponse = try probe.receive(ResponseReader(noBody: requests.expectsNoBody))
     guard probeResponse.status == options.expectedStatus else {
         throw BenchError("the first response has status \(probeResponse.status), expected \(options.expectedStatus)")

@@ -10,7 +10,7 @@ package struct SHA256: ~Copyable {
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         let ok = bytes.withUnsafeBytes { input in
-            EVP_Digest(input.baseAddress, input.count, &digest, &length, EVP_sha256(), nil)
+            EVP_Digest(input.baseAddress, input.count, &digest, &length, Algorithms.shared.sha256, nil)
         }
         // EVP_Digest with a fixed, built-in algorithm fails only when memory is exhausted.
         precondition(ok == 1 && length == 32, "SHA-256 failed: \(OpenSSLErrorQueue.drain())")
@@ -18,7 +18,7 @@ package struct SHA256: ~Copyable {
     }
 
     package init() {
-        guard let context = EVP_MD_CTX_new(), EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1 else {
+        guard let context = EVP_MD_CTX_new(), EVP_DigestInit_ex(context, Algorithms.shared.sha256, nil) == 1 else {
             preconditionFailure("SHA-256 context could not be created: \(OpenSSLErrorQueue.drain())")
         }
         self.context = context
@@ -43,13 +43,16 @@ package struct SHA256: ~Copyable {
 extension Sequence where Element == UInt8 {
     /// Lower-case hexadecimal, two digits a byte.
     package var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in self {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
+        let bytes = Array(self)
+        return String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            let digits: StaticString = "0123456789abcdef"
+            let table = digits.utf8Start
+            for (index, byte) in bytes.enumerated() {
+                out[2 * index] = table[Int(byte >> 4)]
+                out[2 * index + 1] = table[Int(byte & 0x0F)]
+            }
+            return bytes.count * 2
         }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 

@@ -1,6 +1,9 @@
+import Crypto
+import Exchange
 import Foundation
 import HTTP
 import JSON
+import JSONSchema
 import Logging
 import Server
 import TLS
@@ -11,13 +14,40 @@ package struct LoadedConfiguration: Sendable {
     package var configuration: Configuration
     package var tlsContext: TLSServerContext
     package var partners: PartnerDirectory
+    package var catalog: SchemaCatalog
+    package var masterKey: SymmetricKey
+    /// refex's delivery client certificate and key (PEM), when push recipients are configured.
+    package var deliveryCredentials: (certificate: [UInt8], key: [UInt8])?
+    /// The checkpoint signing key, when configured (or passed as a credential).
+    package var logSigningKey: Ed25519PrivateKey?
+}
+
+/// A configuration as host commands (`refex log`, `subject`, `outbox`, `retention`) load it.
+package struct HostConfiguration: Sendable {
+    package var configuration: Configuration
+    package var catalog: SchemaCatalog
+    package var masterKey: SymmetricKey
+    package var logSigningKey: Ed25519PrivateKey?
 }
 
 /// Reads a config file and checks everything in it: keys, values, files, keys against
 /// certificates, partners. `refex config check` and start-up both use it.
 package enum ConfigurationLoader {
     static let maxFileBytes = 1 << 20
-    static let topLevelKeys: Set<String> = ["listen", "ops", "tls", "limits", "logLevel", "partners"]
+    static let topLevelKeys: Set<String> = [
+        "$schema", "listen", "ops", "tls", "limits", "logLevel", "partners", "recipients", "schemas", "store", "masterKey", "delivery",
+        "log", "retention",
+    ]
+    static let deliverySettingKeys: Set<String> = [
+        "clientCertificate", "clientKey", "connectTimeoutSeconds", "timeoutSeconds", "maxAgeSeconds", "backoffBaseMilliseconds",
+        "backoffMaxSeconds", "concurrency", "circuitFailures", "circuitOpenSeconds", "pollIntervalMilliseconds",
+    ]
+    static let storeKeys: Set<String> = ["path", "keysPath"]
+    static let recipientKeys: Set<String> = ["id", "name", "services", "fields", "categories", "delivery"]
+    static let deliveryKeys: Set<String> = ["mode", "endpoint", "ca", "partner"]
+    /// Where `make install` puts the schemas.
+    package static let defaultSchemas = "/usr/share/refex/schemas"
+    static let configSchemaID = "urn:refex:schema:config:1"
     static let tlsKeys: Set<String> = ["certificate", "privateKey", "clientCA", "crl"]
     static let limitKeys: Set<String> = [
         "maxBodyBytes", "maxHeaderBytes", "maxHeaderCount", "maxTargetBytes", "maxConnections",
@@ -33,14 +63,173 @@ package enum ConfigurationLoader {
         let document = readDocument(path, &reader)
         guard let document else { throw ConfigurationError(path: path, problems: reader.problems) }
         let configuration = decode(document, path: path, &reader)
+        var catalog: SchemaCatalog?
         var tlsContext: TLSServerContext?
+        var masterKey: SymmetricKey?
+        var deliveryCredentials: (certificate: [UInt8], key: [UInt8])?
+        var logSigningKey: Ed25519PrivateKey?
         if let configuration {
+            catalog = loadCatalog(configuration.schemas, &reader)
+            if let catalog { validate(document, with: catalog, &reader) }
             tlsContext = loadTLS(configuration.tls, environment: environment, &reader)
+            masterKey = loadMasterKey(configuration.masterKey, environment: environment, &reader)
+            checkRecipients(configuration, &reader)
+            checkStore(configuration.store, &reader)
+            deliveryCredentials = loadDeliveryCredentials(configuration, environment: environment, &reader)
+            logSigningKey = loadLogSigningKey(configuration.log, environment: environment, &reader)
         }
-        guard reader.problems.isEmpty, let configuration, let tlsContext else {
+        guard reader.problems.isEmpty, let configuration, let tlsContext, let catalog, let masterKey else {
             throw ConfigurationError(path: path, problems: reader.problems)
         }
-        return LoadedConfiguration(configuration: configuration, tlsContext: tlsContext, partners: PartnerDirectory(configuration.partners))
+        return LoadedConfiguration(
+            configuration: configuration, tlsContext: tlsContext, partners: PartnerDirectory(configuration.partners),
+            catalog: catalog, masterKey: masterKey, deliveryCredentials: deliveryCredentials, logSigningKey: logSigningKey
+        )
+    }
+
+    /// What a host command needs, loaded without the TLS context, the delivery credentials and
+    /// (unless asked) the schemas: fast, and usable on a host that only holds the store.
+    package static func loadForHost(
+        path: String, needsCatalog: Bool, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> HostConfiguration {
+        var reader = ConfigurationReader()
+        guard let document = readDocument(path, &reader), let configuration = decode(document, path: path, &reader) else {
+            throw ConfigurationError(path: path, problems: reader.problems)
+        }
+        let catalog = needsCatalog ? loadCatalog(configuration.schemas, &reader) : SchemaCatalog.empty
+        let masterKey = loadMasterKey(configuration.masterKey, environment: environment, &reader)
+        let logSigningKey = loadLogSigningKey(configuration.log, environment: environment, &reader)
+        guard reader.problems.isEmpty, let catalog, let masterKey else { throw ConfigurationError(path: path, problems: reader.problems) }
+        return HostConfiguration(configuration: configuration, catalog: catalog, masterKey: masterKey, logSigningKey: logSigningKey)
+    }
+
+    private static func loadLogSigningKey(
+        _ settings: Configuration.LogSettings, environment: [String: String], _ reader: inout ConfigurationReader
+    ) -> Ed25519PrivateKey? {
+        let credential = environment["CREDENTIALS_DIRECTORY"].map { "\($0)/log-signing-key" }
+        let hasCredential = credential.map { FileManager.default.fileExists(atPath: $0) } ?? false
+        guard settings.signingKey != nil || hasCredential else { return nil }
+        guard let bytes = Credentials.read("log-signing-key", fallbackPath: settings.signingKey, environment: environment, what: "log.signingKey", &reader) else {
+            return nil
+        }
+        do {
+            return try Ed25519PrivateKey(pem: bytes)
+        } catch {
+            reader.problem("log.signingKey", "not an Ed25519 private key in PEM (make one with: refex keys generate FILE)")
+            return nil
+        }
+    }
+
+    private static func loadDeliveryCredentials(
+        _ configuration: Configuration, environment: [String: String], _ reader: inout ConfigurationReader
+    ) -> (certificate: [UInt8], key: [UInt8])? {
+        let pushes = configuration.recipients.contains { if case .push = $0.delivery { return true } else { return false } }
+        guard let settings = configuration.delivery else {
+            if pushes { reader.problem("delivery", "push recipients are configured: give refex's client certificate and key here") }
+            return nil
+        }
+        guard let certificate = readFile(settings.clientCertificate, what: "delivery.clientCertificate", &reader),
+              let key = Credentials.read("delivery-key", fallbackPath: settings.clientKey, environment: environment, what: "delivery.clientKey", &reader) else {
+            return nil
+        }
+        do {
+            guard let leaf = try Certificate.parsePEM(certificate).first else {
+                reader.problem("delivery.clientCertificate", "\(settings.clientCertificate) holds no PEM certificate")
+                return nil
+            }
+            if try !privateKey(key, matches: leaf) {
+                reader.problem("delivery.clientKey", "does not match the delivery client certificate")
+                return nil
+            }
+            if leaf.notAfter < Date() { reader.problem("delivery.clientCertificate", "expired on \(leaf.notAfter)") }
+        } catch {
+            reader.problem("delivery.clientKey", "\(error)")
+            return nil
+        }
+        return (certificate, key)
+    }
+
+    private static func loadCatalog(_ folder: String, _ reader: inout ConfigurationReader) -> SchemaCatalog? {
+        do {
+            let catalog = try SchemaCatalog(folder: folder)
+            for required in ["urn:refex:schema:referral:1", "urn:refex:schema:consent:1", "urn:refex:schema:override:1", configSchemaID]
+            where catalog.schema(required) == nil {
+                reader.problem("schemas", "\(folder) has no schema \(required)")
+            }
+            return catalog
+        } catch {
+            reader.problem("schemas", "\(error)")
+            return nil
+        }
+    }
+
+    /// The config's own schema: reports what the checks above did not already say about a location.
+    private static func validate(_ document: JSONValue, with catalog: SchemaCatalog, _ reader: inout ConfigurationReader) {
+        guard let result = catalog.validate(document, against: configSchemaID), !result.isValid else { return }
+        let reported = Set(reader.problems.compactMap { $0.split(separator: ":").first.map(String.init) })
+        for error in result.errors {
+            let location = dottedPath(error.instanceLocation)
+            if reported.contains(where: { $0 == location || $0.hasPrefix(location + ".") || $0.hasPrefix(location + "[") || location.hasPrefix($0) }) {
+                continue
+            }
+            reader.problem(location, error.message)
+        }
+    }
+
+    /// `/partners/2/roles/1` → `partners[2].roles[1]`.
+    static func dottedPath(_ pointer: JSONPointer) -> String {
+        var out = ""
+        for token in pointer.tokens {
+            if let index = Int(token), String(index) == token {
+                out += "[\(index)]"
+            } else {
+                out += out.isEmpty ? token : ".\(token)"
+            }
+        }
+        return out
+    }
+
+    private static func loadMasterKey(_ path: String, environment: [String: String], _ reader: inout ConfigurationReader) -> SymmetricKey? {
+        guard let bytes = Credentials.read("master-key", fallbackPath: path, environment: environment, what: "masterKey", &reader) else {
+            return nil
+        }
+        guard let key = Keyring.parseMasterKey(bytes) else {
+            reader.problem("masterKey", "must hold 32 bytes, or 64 hexadecimal digits (make one with: openssl rand -hex 32)")
+            return nil
+        }
+        return key
+    }
+
+    private static func checkRecipients(_ configuration: Configuration, _ reader: inout ConfigurationReader) {
+        for (index, recipient) in configuration.recipients.enumerated() {
+            let path = "recipients[\(index)]"
+            switch recipient.delivery {
+            case .push(_, let ca):
+                if let pem = readFile(ca, what: "\(path).delivery.ca", &reader), (try? Certificate.parsePEM(pem))?.isEmpty ?? true {
+                    reader.problem("\(path).delivery.ca", "\(ca) holds no PEM certificate")
+                }
+            case .pull(let partnerID):
+                guard let partner = configuration.partners.first(where: { $0.id == partnerID }) else {
+                    reader.problem("\(path).delivery.partner", "there is no partner \(partnerID)")
+                    continue
+                }
+                if !partner.roles.contains(.receive) {
+                    reader.problem("\(path).delivery.partner", "partner \(partnerID) needs the receive role to pull a mailbox")
+                }
+            }
+        }
+    }
+
+    private static func checkStore(_ store: Configuration.StoreFiles, _ reader: inout ConfigurationReader) {
+        for (file, what) in [(store.path, "store.path"), (store.keysPath, "store.keysPath")] {
+            let folder = (file as NSString).deletingLastPathComponent
+            let directory = folder.isEmpty ? "." : folder
+            if !FileManager.default.isWritableFile(atPath: directory) {
+                reader.problem(what, "the folder \(directory) is not writable")
+            } else if FileManager.default.fileExists(atPath: file) && !FileManager.default.isWritableFile(atPath: file) {
+                reader.problem(what, "\(file) is not writable")
+            }
+        }
     }
 
     private static func readDocument(_ path: String, _ reader: inout ConfigurationReader) -> JSONValue? {
@@ -114,12 +303,55 @@ package enum ConfigurationLoader {
         }
 
         let partners = decodePartners(reader.array(root, "partners", at: ""), &reader)
+        let recipients = decodeRecipients(reader.array(root, "recipients", at: "", required: false), resolve: resolve, &reader)
+        let schemas = resolve(reader.string(root, "schemas", at: "", required: false)) ?? defaultSchemas
+        let storeObject = reader.object(root["store"], at: "store", allowed: storeKeys)
+        let storePath = resolve(reader.string(storeObject, "path", at: "store"))
+        let keysPath = resolve(reader.string(storeObject, "keysPath", at: "store", required: false))
+        let masterKey = resolve(reader.string(root, "masterKey", at: ""))
+        var log = Configuration.LogSettings()
+        if let object = reader.object(root["log"], at: "log", allowed: ["signingKey", "checkpointEveryEntries", "checkpointEverySeconds"], required: false) {
+            log.signingKey = resolve(reader.string(object, "signingKey", at: "log", required: false))
+            if let value = reader.integer(object, "checkpointEveryEntries", at: "log", range: 1...10_000_000) { log.checkpointEveryEntries = value }
+            if let value = reader.integer(object, "checkpointEverySeconds", at: "log", range: 1...86_400) { log.checkpointEverySeconds = value }
+        }
+        var retention = Configuration.RetentionSettings()
+        if let object = reader.object(root["retention"], at: "retention", allowed: ["referralsDays", "consentsDays", "logDays", "runEveryMinutes"], required: false) {
+            retention.referralsDays = reader.integer(object, "referralsDays", at: "retention", range: 1...36_500)
+            retention.consentsDays = reader.integer(object, "consentsDays", at: "retention", range: 1...36_500)
+            retention.logDays = reader.integer(object, "logDays", at: "retention", range: 1...36_500)
+            if let value = reader.integer(object, "runEveryMinutes", at: "retention", range: 1...10_080) { retention.runEveryMinutes = value }
+            if let log = retention.logDays, let longest = [retention.referralsDays, retention.consentsDays].compactMap({ $0 }).max(), log < longest {
+                reader.problem("retention.logDays", "must be at least as long as the other retention periods: the log accounts for what they removed")
+            }
+        }
+        var delivery: Configuration.DeliverySettings?
+        if let object = reader.object(root["delivery"], at: "delivery", allowed: deliverySettingKeys, required: false) {
+            let certificatePath = resolve(reader.string(object, "clientCertificate", at: "delivery")) ?? ""
+            let keyPath = resolve(reader.string(object, "clientKey", at: "delivery")) ?? ""
+            var settings = Configuration.DeliverySettings(clientCertificate: certificatePath, clientKey: keyPath)
+            func number(_ key: String, _ range: ClosedRange<Int64>, _ target: inout Int64) {
+                if let value = reader.integer(object, key, at: "delivery", range: range) { target = value }
+            }
+            number("connectTimeoutSeconds", 1...86_400, &settings.connectTimeoutSeconds)
+            number("timeoutSeconds", 1...86_400, &settings.timeoutSeconds)
+            number("maxAgeSeconds", 1...31_536_000, &settings.maxAgeSeconds)
+            number("backoffBaseMilliseconds", 10...600_000, &settings.backoffBaseMilliseconds)
+            number("backoffMaxSeconds", 1...86_400, &settings.backoffMaxSeconds)
+            number("concurrency", 1...64, &settings.concurrency)
+            number("circuitFailures", 1...1000, &settings.circuitFailures)
+            number("circuitOpenSeconds", 1...86_400, &settings.circuitOpenSeconds)
+            number("pollIntervalMilliseconds", 10...60_000, &settings.pollIntervalMilliseconds)
+            delivery = settings
+        }
 
-        guard let listen, let ops, let certificate, let privateKey, let clientCA else { return nil }
+        guard let listen, let ops, let certificate, let privateKey, let clientCA, let storePath, let masterKey else { return nil }
         return Configuration(
             path: path, listen: listen, ops: ops,
             tls: .init(certificate: certificate, privateKey: privateKey, clientCA: clientCA, crl: crl),
-            server: server, logLevel: logLevel, partners: partners
+            server: server, logLevel: logLevel, partners: partners, recipients: recipients, schemas: schemas,
+            store: .init(path: storePath, keysPath: keysPath ?? defaultKeysPath(storePath)), masterKey: masterKey, delivery: delivery,
+            log: log, retention: retention
         )
     }
 
@@ -222,6 +454,54 @@ package enum ConfigurationLoader {
             partners.append(Partner(id: id, name: name, roles: roles, certificates: matches))
         }
         return partners
+    }
+
+    /// `refex.db` → `refex-keys.db`.
+    static func defaultKeysPath(_ storePath: String) -> String {
+        let ext = (storePath as NSString).pathExtension
+        let base = ext.isEmpty ? storePath : String(storePath.dropLast(ext.count + 1))
+        return ext.isEmpty ? "\(base)-keys" : "\(base)-keys.\(ext)"
+    }
+
+    private static func decodeRecipients(_ items: [JSONValue]?, resolve: (String?) -> String?, _ reader: inout ConfigurationReader) -> [Recipient] {
+        guard let items else { return [] }
+        var recipients: [Recipient] = []
+        var seen: Set<String> = []
+        for (index, item) in items.enumerated() {
+            let path = "recipients[\(index)]"
+            guard let object = reader.object(item, at: path, allowed: recipientKeys) else { continue }
+            let id = reader.string(object, "id", at: path) ?? ""
+            if !id.isEmpty && !isIdentifier(id) {
+                reader.problem("\(path).id", "must be 1-64 characters: lower-case letters, digits and hyphens")
+            }
+            if !id.isEmpty && !seen.insert(id).inserted { reader.problem("\(path).id", "recipient \(id) is listed twice") }
+            let name = reader.string(object, "name", at: path) ?? ""
+            let services = Set((reader.array(object, "services", at: path) ?? []).compactMap(\.stringValue))
+            let fields = (reader.array(object, "fields", at: path) ?? []).compactMap(\.stringValue)
+            for (fieldIndex, field) in fields.enumerated() where (try? JSONPointer(parsing: field)) == nil || field.isEmpty {
+                reader.problem("\(path).fields[\(fieldIndex)]", "is not a JSON Pointer (RFC 6901), e.g. /subject/name")
+            }
+            let categories = Set((reader.array(object, "categories", at: path, required: false) ?? []).compactMap(\.stringValue))
+            let deliveryPath = "\(path).delivery"
+            guard let delivery = reader.object(object["delivery"], at: deliveryPath, allowed: deliveryKeys) else { continue }
+            let mode: DeliveryMode
+            switch reader.string(delivery, "mode", at: deliveryPath) {
+            case "push":
+                let endpoint = reader.string(delivery, "endpoint", at: deliveryPath) ?? ""
+                if !endpoint.isEmpty && !(endpoint.hasPrefix("https://") && URL(string: endpoint)?.host != nil) {
+                    reader.problem("\(deliveryPath).endpoint", "must be an https:// URL")
+                }
+                let ca = resolve(reader.string(delivery, "ca", at: deliveryPath)) ?? ""
+                mode = .push(endpoint: endpoint, caPath: ca)
+            case "pull":
+                mode = .pull(partnerID: reader.string(delivery, "partner", at: deliveryPath) ?? "")
+            case let other:
+                if other != nil { reader.problem("\(deliveryPath).mode", "must be push or pull") }
+                continue
+            }
+            recipients.append(Recipient(id: id, name: name, services: services, fields: fields, categories: categories, delivery: mode))
+        }
+        return recipients
     }
 
     /// Partner and recipient ids: `[a-z0-9][a-z0-9-]{0,63}`.

@@ -1,8 +1,12 @@
+import Delivery
+import Exchange
+import JSON
 import Foundation
 import HTTP
 import Logging
 import Metrics
 import Server
+import Store
 import Synchronization
 
 /// `refex serve`: listeners, signals, systemd notification and the watchdog around the server.
@@ -13,6 +17,9 @@ package final class Daemon: Sendable {
     private let server: HTTPServer
     private let tls: TLSContextHolder
     private let api: APIResponder
+    private let store: SQLiteStore
+    private let exchange: Exchange
+    private let delivery: DeliveryService?
     private let notifier: SystemdNotifier
     private let current: Mutex<LoadedConfiguration>
     private let stopped = DispatchSemaphore(value: 0)
@@ -33,6 +40,22 @@ package final class Daemon: Sendable {
         tls = TLSContextHolder(loaded.tlsContext)
         reloads = metrics.counter("refex_config_reloads_total", help: "Config reloads on SIGHUP, by result.", labelNames: ["result"])
 
+        do {
+            let checkpoints = loaded.logSigningKey.map {
+                CheckpointPolicy(
+                    everyEntries: configuration.log.checkpointEveryEntries, every: .seconds(configuration.log.checkpointEverySeconds), key: $0
+                )
+            }
+            store = try SQLiteStore(
+                path: configuration.store.path, keysPath: configuration.store.keysPath, logger: logger, checkpoints: checkpoints
+            )
+        } catch {
+            throw StartupError("\(error)")
+        }
+        exchange = Exchange(
+            store: store, catalog: loaded.catalog, keyring: Keyring(masterKey: loaded.masterKey), recipients: configuration.recipients,
+            limits: JSONLimits(maxDocumentBytes: configuration.server.parserLimits.maxBodyBytes)
+        )
         let listeners = try ListenerSockets.open(api: configuration.listen, ops: configuration.ops, environment: environment)
         boundAddresses = (
             Socket.localAddress(of: listeners.api) ?? configuration.listen,
@@ -40,11 +63,35 @@ package final class Daemon: Sendable {
         )
         server = try HTTPServer(configuration: configuration.server, metrics: metrics, logger: logger)
         let recorder = RequestRecorder(logger: logger, metrics: metrics)
-        api = APIResponder(router: Routes.make(), partners: loaded.partners, recorder: recorder, logger: logger)
+        if let settings = configuration.delivery, let credentials = loaded.deliveryCredentials {
+            delivery = DeliveryService(
+                exchange: exchange,
+                configuration: DeliveryConfiguration(
+                    clientCertificatePEM: credentials.certificate, clientKeyPEM: credentials.key,
+                    connectTimeout: .seconds(settings.connectTimeoutSeconds), attemptTimeout: .seconds(settings.timeoutSeconds),
+                    schedule: RetrySchedule(
+                        base: .milliseconds(settings.backoffBaseMilliseconds), cap: .seconds(settings.backoffMaxSeconds),
+                        maxAge: .seconds(settings.maxAgeSeconds)
+                    ),
+                    concurrencyPerRecipient: Int(settings.concurrency), circuitThreshold: Int(settings.circuitFailures),
+                    circuitOpenFor: .seconds(settings.circuitOpenSeconds), pollInterval: .milliseconds(settings.pollIntervalMilliseconds)
+                ),
+                metrics: metrics, logger: logger
+            )
+        } else {
+            delivery = nil
+        }
+        let delivery = self.delivery
+        api = APIResponder(
+            router: Routes.make(exchange: exchange, publicKey: loaded.logSigningKey?.publicKey) { delivery?.nudge() },
+            partners: loaded.partners, recorder: recorder, logger: logger
+        )
         let tls = self.tls
+        let store = self.store
         let ops = OpsResponder(metrics: metrics, recorder: recorder) {
             var problems: [String] = []
             if tls.current.certificate.notAfter < Date() { problems.append("the server certificate has expired") }
+            if await !store.isWritable(within: .seconds(2)) { problems.append("the store is not accepting writes") }
             return problems
         }
         try server.addListener(ListenerSpec(
@@ -67,6 +114,8 @@ package final class Daemon: Sendable {
         let ops = boundAddresses.ops.description
         notifier.notify("READY=1\nSTATUS=serving listen=\(listen) ops=\(ops)\nMAINPID=\(getpid())")
         logger.notice("refex serving", [("listen", listen), ("ops", ops), ("partners", String(configuration.partners.count))])
+        delivery?.start()
+        startMaintenance(configuration)
         startWatchdog()
         stopped.wait()
     }
@@ -108,8 +157,12 @@ package final class Daemon: Sendable {
         if old.server.maxConnections != new.server.maxConnections || old.server.parserLimits != new.server.parserLimits {
             logger.warning("limits change only on restart")
         }
+        if old.store != new.store || old.masterKey != new.masterKey || old.schemas != new.schemas || old.delivery != new.delivery {
+            logger.warning("the store, master key, schemas and delivery settings change only on restart")
+        }
         tls.replace(with: loaded.tlsContext)
         api.replacePartners(loaded.partners)
+        exchange.replaceRecipients(new.recipients)
         current.withLock { $0 = loaded }
         reloads.increment(["applied"])
         logger.notice("config reloaded", [("partners", String(new.partners.count))])
@@ -120,8 +173,43 @@ package final class Daemon: Sendable {
         notifier.notify("STOPPING=1\nSTATUS=draining")
         logger.notice("stopping: draining connections", [("signal", number == SIGTERM ? "SIGTERM" : "SIGINT")])
         server.shutdown()
+        delivery?.stop()
+        store.close()
         logger.notice("stopped")
         stopped.signal()
+    }
+
+    /// Checkpoints by time, and the retention purge, on their own schedules.
+    private func startMaintenance(_ configuration: Configuration) {
+        let store = self.store
+        let exchange = self.exchange
+        let logger = self.logger
+        let delivery = self.delivery
+        let checkpointEvery = configuration.log.checkpointEverySeconds
+        Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(checkpointEvery))
+                do { try await store.checkpointIfDue() } catch { logger.error("checkpoint failed", [("error", "\(error)")]) }
+            }
+        }
+        let retention = configuration.retention
+        guard retention.policy != RetentionPolicy() else { return }
+        Task.detached {
+            while !Task.isCancelled {
+                do {
+                    let report = try await exchange.runRetention(retention.policy)
+                    if report["subjectsErased"]?.int64Value != 0 { delivery?.nudge() }
+                    logger.notice("retention run", [
+                        ("subjects_erased", report["subjectsErased"]?.serializedString() ?? "0"),
+                        ("consent_details_erased", report["consentDetailsErased"]?.serializedString() ?? "0"),
+                        ("log_pruned_through", report["logPrunedThrough"]?.serializedString() ?? "null"),
+                    ])
+                } catch {
+                    logger.error("retention run failed", [("error", "\(error)")])
+                }
+                try? await Task.sleep(for: .seconds(retention.runEveryMinutes * 60))
+            }
+        }
     }
 
     /// Pings systemd only while every event loop answers: a stuck loop stops the pings and systemd restarts refex.
@@ -130,10 +218,12 @@ package final class Daemon: Sendable {
         let thread = Thread { [self] in
             while !stopping.load(ordering: .acquiring) {
                 let started = monotonicNanoseconds()
-                if server.loopsAreResponsive(within: interval / 2) {
+                let loopsAlive = server.loopsAreResponsive(within: interval / 2)
+                let writerAlive = store.writerIsResponsive(within: interval / 2)
+                if loopsAlive && writerAlive {
                     notifier.notify("WATCHDOG=1")
                 } else {
-                    logger.critical("an event loop is not responding; withholding the watchdog ping")
+                    logger.critical("withholding the watchdog ping", [("stalled", loopsAlive ? "store-writer" : "event-loop")])
                 }
                 let elapsed = monotonicNanoseconds() &- started
                 let wait = interval.nanoseconds > elapsed ? interval.nanoseconds - elapsed : 0
@@ -158,22 +248,4 @@ package struct StartupError: Error, Sendable, CustomStringConvertible {
     package var description: String
 
     package init(_ description: String) { self.description = description }
-}
-
-/// The listening sockets: passed by systemd (socket activation) or bound here.
-enum ListenerSockets {
-    static func open(api: ListenAddress, ops: ListenAddress, environment: [String: String]) throws -> (api: Int32, ops: Int32) {
-        let apiFD: Int32
-        do {
-            apiFD = try Socket.listen(on: api)
-        } catch {
-            throw StartupError("cannot listen on \(api) (listen): \(error)")
-        }
-        do {
-            return (apiFD, try Socket.listen(on: ops))
-        } catch {
-            close(apiFD)
-            throw StartupError("cannot listen on \(ops) (ops): \(error)")
-        }
-    }
 }

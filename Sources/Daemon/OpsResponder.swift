@@ -8,9 +8,9 @@ package final class OpsResponder: HTTPResponder {
     private let metrics: MetricsRegistry
     private let recorder: RequestRecorder
     /// What stops refex from being ready, empty when ready.
-    private let readinessProblems: @Sendable () -> [String]
+    private let readinessProblems: @Sendable () async -> [String]
 
-    package init(metrics: MetricsRegistry, recorder: RequestRecorder, readinessProblems: @escaping @Sendable () -> [String]) {
+    package init(metrics: MetricsRegistry, recorder: RequestRecorder, readinessProblems: @escaping @Sendable () async -> [String]) {
         self.metrics = metrics
         self.recorder = recorder
         self.readinessProblems = readinessProblems
@@ -27,10 +27,20 @@ package final class OpsResponder: HTTPResponder {
             case "/healthz":
                 response = HTTPResponse(json: ["status": "ok"])
             case "/readyz":
-                let problems = readinessProblems()
-                response = problems.isEmpty
-                    ? HTTPResponse(json: ["status": "ready"])
-                    : HTTPResponse(status: .serviceUnavailable, json: ["status": "not-ready", "problems": .array(problems.map { .string($0) })])
+                let readinessProblems = self.readinessProblems
+                let recorder = self.recorder
+                let method = request.method.rawValue
+                return .later {
+                    let problems = await readinessProblems()
+                    let response = problems.isEmpty
+                        ? HTTPResponse(json: ["status": "ready"])
+                        : HTTPResponse(status: .serviceUnavailable, json: ["status": "not-ready", "problems": .array(problems.map { .string($0) })])
+                    recorder.record(
+                        listener: connection.listener, requestID: "-", partner: nil, method: method,
+                        route: "/readyz", status: response.status.code, startedAt: startedAt
+                    )
+                    return response
+                }
             case "/metrics":
                 response = HTTPResponse(text: metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
             default:

@@ -1,12 +1,129 @@
+import Crypto
+import Exchange
 import HTTP
 import JSON
 
 /// Every route of the partner API (DESIGN.md, "The HTTP contract").
 package enum Routes {
-    package static func make() -> Router<Endpoint> {
+    /// `enqueued` is called after a commit that may have put something in the outbox.
+    package static func make(
+        exchange: Exchange, publicKey: Ed25519PublicKey? = nil, enqueued: @escaping @Sendable () -> Void = {}
+    ) -> Router<Endpoint> {
         var router = Router<Endpoint>()
         router.add(.get, "/v1/whoami", .immediate(whoami))
+
+        router.add(.post, "/v1/referrals", .deferred(roles: [.refer]) { context in
+            let answer = try await mapped { try await exchange.submitReferral(try jsonBody(context), by: actor(context)) }
+            enqueued()
+            return HTTPResponse(status: .accepted, json: answer.body, headers: ["location": "/v1/referrals/\(answer.id)"])
+        })
+        router.add(.get, "/v1/referrals/:id", .deferred(roles: [.refer, .admin]) { context in
+            let answer = try await mapped { try await exchange.referralStatus(try identifier(context), by: actor(context)) }
+            return HTTPResponse(json: answer.body)
+        })
+        router.add(.post, "/v1/referrals/:id/overrides", .deferred(roles: [.override]) { context in
+            let referral = try identifier(context)
+            let answer = try await mapped { try await exchange.authoriseOverride(referralID: referral, try jsonBody(context), by: actor(context)) }
+            enqueued()
+            return HTTPResponse(status: .created, json: answer.body, headers: ["location": "/v1/referrals/\(referral)"])
+        })
+        router.add(.post, "/v1/consents", .deferred(roles: [.refer]) { context in
+            let answer = try await mapped { try await exchange.recordConsent(try jsonBody(context), by: actor(context)) }
+            enqueued()
+            return HTTPResponse(status: .created, json: answer.body, headers: ["location": "/v1/consents/\(answer.id)"])
+        })
+        router.add(.post, "/v1/consents/:id/withdraw", .deferred(roles: [.refer, .admin]) { context in
+            let answer = try await mapped { try await exchange.withdrawConsent(try identifier(context), by: actor(context)) }
+            enqueued()
+            return HTTPResponse(json: answer.body)
+        })
+
+        // Pull delivery, for recipients with no inbound endpoint.
+        router.add(.get, "/v1/mailbox", .deferred(roles: [.receive]) { context in
+            let query = context.request.queryItems
+            let limit = query.first { $0.name == "limit" }.flatMap { Int($0.value) } ?? 50
+            let after = query.first { $0.name == "after" }.map(\.value)
+            let page = try await mapped { try await exchange.mailbox(for: actor(context), after: after, limit: limit) }
+            return HTTPResponse(json: page)
+        })
+        router.add(.get, "/v1/mailbox/:id", .deferred(roles: [.receive]) { context in
+            let body = try await mapped { try await exchange.mailboxItem(try identifier(context), for: actor(context)) }
+            return HTTPResponse(status: .ok, headers: ["content-type": "application/json"], body: body)
+        })
+        router.add(.post, "/v1/mailbox/:id/ack", .deferred(roles: [.receive]) { context in
+            HTTPResponse(json: try await mapped { try await exchange.acknowledge(try identifier(context), by: actor(context)) })
+        })
+
+        // Accountability (admin): the log and the subject's rights.
+        router.add(.get, "/v1/disclosures", .deferred(roles: [.admin]) { context in
+            let (filter, limit) = try logFilter(context.request.queryItems)
+            let entries = try await mapped { try await exchange.logEntries(filter, limit: limit + 1, by: actor(context)) }
+            let shown = entries.prefix(limit)
+            return HTTPResponse(json: [
+                "entries": .array(shown.map(\.json)),
+                "next": entries.count > limit ? shown.last.map { .number(JSONNumber($0.seq)) } ?? .null : .null,
+            ])
+        })
+        router.add(.get, "/v1/disclosures/verify", .deferred(roles: [.admin]) { context in
+            let report = try await mapped { try await exchange.verifyLog(publicKey: publicKey, kept: nil, by: actor(context)) }
+            return HTTPResponse(json: report.json)
+        })
+        router.add(.get, "/v1/subjects/:id/export", .deferred(roles: [.admin]) { context in
+            HTTPResponse(json: try await mapped { try await exchange.exportSubject(try identifier(context), by: actor(context)) })
+        })
+        router.add(.post, "/v1/subjects/:id/erase", .deferred(roles: [.admin]) { context in
+            let answer = try await mapped { try await exchange.eraseSubject(try identifier(context), by: actor(context)) }
+            enqueued()
+            return HTTPResponse(json: answer)
+        })
+        router.add(.post, "/v1/subjects/:id/restrict", .deferred(roles: [.admin]) { context in
+            HTTPResponse(json: try await mapped { try await exchange.restrictSubject(try identifier(context), true, by: actor(context)) })
+        })
+        router.add(.post, "/v1/subjects/:id/unrestrict", .deferred(roles: [.admin]) { context in
+            let answer = try await mapped { try await exchange.restrictSubject(try identifier(context), false, by: actor(context)) }
+            enqueued()
+            return HTTPResponse(json: answer)
+        })
+        router.add(.patch, "/v1/subjects/:id", .deferred(roles: [.admin]) { context in
+            let answer = try await mapped { try await exchange.rectifySubject(try identifier(context), patch: try jsonBody(context), by: actor(context)) }
+            enqueued()
+            return HTTPResponse(json: answer)
+        })
         return router
+    }
+
+    /// The log filter from query parameters (the same names as `refex log list`'s options).
+    static func logFilter(_ items: [(name: String, value: String)]) throws -> (LogFilter, Int) {
+        var filter = LogFilter()
+        var limit = 100
+        for (name, value) in items {
+            switch name {
+            case "subject": filter.subjectID = value
+            case "referral": filter.referralID = value
+            case "recipient": filter.recipientID = value
+            case "event": filter.event = value
+            case "basis": filter.lawfulBasis = value
+            case "actor": filter.actor = value
+            case "disclosure": filter.disclosureID = value
+            case "since", "until":
+                guard let time = Timestamp(rfc3339: value) else {
+                    throw Problem(.badRequest, slug: "bad-filter", title: "Bad filter", detail: "\(name) must be an RFC 3339 date-time.")
+                }
+                if name == "since" { filter.since = time } else { filter.until = time }
+            case "after":
+                guard let seq = Int64(value) else { throw Problem(.badRequest, slug: "bad-filter", title: "Bad filter", detail: "after must be a seq number.") }
+                filter.afterSeq = seq
+            case "limit":
+                guard let number = Int(value), (1...1000).contains(number) else {
+                    throw Problem(.badRequest, slug: "bad-filter", title: "Bad filter", detail: "limit must be 1 to 1000.")
+                }
+                limit = number
+            default:
+                throw Problem(.badRequest, slug: "bad-filter", title: "Unknown filter",
+                              detail: "Filters: subject, referral, recipient, event, basis, actor, disclosure, since, until, after, limit.")
+            }
+        }
+        return (filter, limit)
     }
 
     /// Who refex thinks the caller is: integrators use it to check their certificate.
@@ -26,5 +143,65 @@ package enum Routes {
         }
         body["tlsVersion"] = context.connection.tlsVersion.map { .string($0) } ?? .null
         return HTTPResponse(json: .object(body))
+    }
+
+    static func actor(_ context: RequestContext) -> Actor {
+        Actor(id: context.partner.id, isAdmin: context.partner.roles.contains(.admin))
+    }
+
+    /// The request body, which must be JSON (415 otherwise).
+    static func jsonBody(_ context: RequestContext) throws -> [UInt8] {
+        guard context.request.hasJSONBody else { throw Problem.unsupportedMediaType() }
+        return context.request.body
+    }
+
+    /// The `:id` path parameter; ids are UUIDs, anything else cannot exist.
+    static func identifier(_ context: RequestContext) throws -> String {
+        guard let id = context.parameters["id"], id.utf8.count == 36,
+              id.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || $0 == 0x2D }) else {
+            throw Problem.notFound("There is no such resource.")
+        }
+        return id
+    }
+
+    /// Runs an exchange operation, turning its errors into problems.
+    static func mapped<Result>(_ body: () async throws -> Result) async throws -> Result {
+        do {
+            return try await body()
+        } catch let error as ExchangeError {
+            throw Problem(error)
+        }
+    }
+}
+
+extension Problem {
+    /// The most schema errors one answer lists.
+    static let maxListedErrors = 100
+
+    init(_ error: ExchangeError) {
+        switch error.kind {
+        case .malformedJSON:
+            self.init(.badRequest, slug: "malformed-json", title: "Malformed JSON", detail: error.message)
+        case .invalid:
+            let errors: [JSONValue] = error.validationErrors.prefix(Problem.maxListedErrors).map { item in
+                var object: JSONObject = [
+                    "instanceLocation": .string(item.instanceLocation.description),
+                    "keywordLocation": .string(item.keywordLocation),
+                    "message": .string(item.message),
+                ]
+                if let absolute = item.absoluteKeywordLocation { object["absoluteKeywordLocation"] = .string(absolute) }
+                return .object(object)
+            }
+            self.init(
+                .unprocessableContent, slug: "validation-failed", title: "The document is not valid",
+                detail: error.message, extensions: [("errors", .array(errors))]
+            )
+        case .notFound:
+            self.init(.notFound, slug: "not-found", title: "Not found", detail: error.message)
+        case .conflict:
+            self.init(.conflict, slug: "conflict", title: "Conflict", detail: error.message)
+        case .erased:
+            self.init(.gone, slug: "erased", title: "Erased", detail: error.message)
+        }
     }
 }

@@ -1,6 +1,7 @@
 /// A JSON object: members in insertion order, looked up by key in constant time.
 ///
-/// Keys are unique. Equality and hashing ignore member order (`{"a":1,"b":2}` equals
+/// Keys are unique, compared by code points (not by Unicode canonical equivalence, which
+/// Swift's `String ==` uses). Equality and hashing ignore member order (`{"a":1,"b":2}` equals
 /// `{"b":2,"a":1}`); serialization keeps it.
 package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
     /// One member, as iterated.
@@ -11,7 +12,7 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
 
     private var memberKeys: [String]
     private var memberValues: [JSONValue]
-    private var index: [String: Int]?
+    private var index: [ExactString: Int]?
 
     /// An empty object.
     package init() {
@@ -48,8 +49,11 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
 
     /// The position of `key` among the members, if present.
     package func position(of key: String) -> Int? {
-        if let index { return index[key] }
-        return memberKeys.firstIndex(of: key)
+        if let index { return index[ExactString(key)] }
+        for (position, existing) in memberKeys.enumerated() where ExactString.equal(existing, key) {
+            return position
+        }
+        return nil
     }
 
     /// Whether the object has a member named `key`.
@@ -89,7 +93,7 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
         memberKeys.append(key)
         memberValues.append(value)
         if index != nil {
-            index?[key] = memberKeys.count - 1
+            index?[ExactString(key)] = memberKeys.count - 1
         } else if memberKeys.count >= Self.indexThreshold {
             rebuildIndex()
         }
@@ -105,9 +109,9 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
             index = nil
             return
         }
-        var index: [String: Int] = [:]
+        var index: [ExactString: Int] = [:]
         index.reserveCapacity(memberKeys.count)
-        for (position, key) in memberKeys.enumerated() { index[key] = position }
+        for (position, key) in memberKeys.enumerated() { index[ExactString(key)] = position }
         self.index = index
     }
 
@@ -147,7 +151,7 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
         var combined = 0
         for position in memberKeys.indices {
             var memberHasher = Hasher()
-            memberHasher.combine(memberKeys[position])
+            ExactString.hash(memberKeys[position], into: &memberHasher)
             memberHasher.combine(memberValues[position])
             combined &+= memberHasher.finalize()
         }

@@ -53,7 +53,17 @@ package struct JSONPointer: Sendable, Hashable, CustomStringConvertible {
 
     /// Whether `other` starts with all of this pointer's tokens (a pointer is a prefix of itself).
     package func isPrefix(of other: JSONPointer) -> Bool {
-        tokens.count <= other.tokens.count && zip(tokens, other.tokens).allSatisfy { $0 == $1 }
+        tokens.count <= other.tokens.count && zip(tokens, other.tokens).allSatisfy { ExactString.equal($0, $1) }
+    }
+
+    /// Equal when the tokens have the same code points.
+    package static func == (lhs: JSONPointer, rhs: JSONPointer) -> Bool {
+        lhs.tokens.count == rhs.tokens.count && zip(lhs.tokens, rhs.tokens).allSatisfy { ExactString.equal($0, $1) }
+    }
+
+    package func hash(into hasher: inout Hasher) {
+        hasher.combine(tokens.count)
+        for token in tokens { ExactString.hash(token, into: &hasher) }
     }
 
     /// The escaped string form: `""` for the root, otherwise `/`-separated tokens with

@@ -1,7 +1,8 @@
 /// One JSON value, as parsed from bytes, validated, stored and forwarded by refex.
 ///
 /// Equality is semantic: numbers compare by exact value (`1.0 == 1`), objects compare
-/// without regard to member order, arrays in order.
+/// without regard to member order, arrays in order, strings by code points (`"é"` and
+/// `"e\u{301}"` differ, as in JSON Schema).
 package enum JSONValue: Sendable, Hashable {
     case null
     case bool(Bool)
@@ -12,6 +13,40 @@ package enum JSONValue: Sendable, Hashable {
 }
 
 extension JSONValue {
+    package static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): true
+        case (.bool(let a), .bool(let b)): a == b
+        case (.number(let a), .number(let b)): a == b
+        case (.string(let a), .string(let b)): ExactString.equal(a, b)
+        case (.array(let a), .array(let b)): a == b
+        case (.object(let a), .object(let b)): a == b
+        default: false
+        }
+    }
+
+    package func hash(into hasher: inout Hasher) {
+        switch self {
+        case .null:
+            hasher.combine(0 as UInt8)
+        case .bool(let value):
+            hasher.combine(1 as UInt8)
+            hasher.combine(value)
+        case .number(let value):
+            hasher.combine(2 as UInt8)
+            hasher.combine(value)
+        case .string(let value):
+            hasher.combine(3 as UInt8)
+            ExactString.hash(value, into: &hasher)
+        case .array(let value):
+            hasher.combine(4 as UInt8)
+            hasher.combine(value)
+        case .object(let value):
+            hasher.combine(5 as UInt8)
+            hasher.combine(value)
+        }
+    }
+
     /// The member `key` if this is an object that has it, else nil.
     package subscript(key: String) -> JSONValue? {
         guard case .object(let object) = self else { return nil }

@@ -10,6 +10,14 @@ enum CommandLineTool {
       config check --config FILE    check a config and everything it names; lists every problem
       schema validate --schema FILE [--schema-dir DIR] DOCUMENT...
                                     validate JSON documents against a JSON Schema (2020-12)
+      log list|show|verify|checkpoint|export
+                                    the disclosure log (every read is itself logged)
+      subject export|erase|restrict|unrestrict|rectify ID
+                                    a subject's rights, one command each
+      keys generate FILE            a new Ed25519 log-signing key; prints its public key
+      retention run|status          the retention purge, or what is due when
+      outbox list|retry             what waits for delivery; put a failed item back in the queue
+      sink --listen ... --dir DIR   a sample recipient (see refex sink --help)
       help [COMMAND]                this text, or a command's
       version                       print the version
 
@@ -35,6 +43,18 @@ enum CommandLineTool {
             return configCheck(Array(rest.dropFirst()))
         case "schema":
             return SchemaCommand.run(rest)
+        case "sink":
+            return SinkCommand.run(rest)
+        case "outbox":
+            return OutboxCommand.run(rest)
+        case "log":
+            return LogCommand.run(rest)
+        case "subject":
+            return SubjectCommand.run(rest)
+        case "keys":
+            return KeysCommand.run(rest)
+        case "retention":
+            return RetentionCommand.run(rest)
         case "help", "--help", "-h":
             print(usage)
             return 0
@@ -71,6 +91,8 @@ enum CommandLineTool {
     static func serve(_ arguments: [String]) -> Int32 {
         guard let path = configPath(arguments, command: "serve") else { return 2 }
         ProcessSignals.block()
+        // Everything refex writes (the store, its keys) is for refex alone.
+        umask(0o077)
         let daemon: Daemon
         do {
             daemon = try Daemon(configPath: path)

@@ -11,6 +11,11 @@ package enum ConformanceSuite {
         /// The directory that was expected to hold the suite.
         package var path: String
 
+        /// An error for the suite expected at `path`.
+        package init(path: String) {
+            self.path = path
+        }
+
         package var description: String {
             "conformance suite not found at \(path): clone it there or set REFEX_CONFORMANCE_DIR"
         }

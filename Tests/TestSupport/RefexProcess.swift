@@ -22,10 +22,19 @@ package final class RefexProcess: @unchecked Sendable {
                 "certificates": [["sha256": .string(try TestPKI.fingerprint(certificate))]],
             ]
         }
+        let state = ProjectPaths.temporaryDirectory("refex-state")
         var config: JSONObject = [
             "listen": "127.0.0.1:0",
             "ops": "127.0.0.1:0",
             "logLevel": "info",
+            "schemas": .string("\(ProjectPaths.root)/schemas"),
+            "store": ["path": .string("\(state)/refex.db")],
+            "masterKey": .string(try TestPKI.masterKey()),
+            "recipients": .array(try RefexProcess.recipients()),
+            "delivery": [
+                "clientCertificate": .string(try TestPKI.certificate("refex-client")), "clientKey": .string(try TestPKI.key("refex-client")),
+                "backoffBaseMilliseconds": 200, "backoffMaxSeconds": 5, "pollIntervalMilliseconds": 100,
+            ],
             "tls": [
                 "certificate": .string("\(pki)/server.crt"), "privateKey": .string("\(pki)/server.key"),
                 "clientCA": .string("\(pki)/ca.crt"), "crl": .string("\(pki)/crl.pem"),
@@ -42,6 +51,40 @@ package final class RefexProcess: @unchecked Sendable {
         ]
         for (key, value) in changes { config[key] = value }
         return config
+    }
+
+    /// The development recipients (see scripts/dev-setup.sh): dv-support (domestic abuse and sexual
+    /// violence, health allowed), victim-support (no special categories), translation (pull, for partner sink).
+    package static func recipients(endpoint: String = "https://localhost:9443/deliveries") throws -> [JSONValue] {
+        let ca = try TestPKI.certificate("ca")
+        return [
+            [
+                "id": "dv-support", "name": "DV service", "services": ["domestic-abuse", "sexual-violence"],
+                "delivery": ["mode": "push", "endpoint": .string(endpoint), "ca": .string(ca)],
+                "fields": ["/referenceId", "/subject/role", "/subject/name", "/subject/dateOfBirth", "/subject/contact", "/subject/language",
+                           "/subject/vulnerabilities", "/subject/health", "/subject/religion", "/offence", "/supportNeeds", "/riskOfHarm"],
+                "categories": ["health"],
+            ],
+            [
+                "id": "victim-support", "name": "General support", "services": ["general-victim-support", "hate-crime", "fraud"],
+                "delivery": ["mode": "push", "endpoint": .string(endpoint), "ca": .string(ca)],
+                "fields": ["/referenceId", "/subject/name", "/subject/contact", "/subject/language", "/subject/health", "/subject/religion",
+                           "/offence/category", "/offence/hateCrimeStrands", "/supportNeeds/*/service", "/riskOfHarm"],
+                "categories": [],
+            ],
+            [
+                "id": "translation", "name": "Translation", "services": ["translation"],
+                "delivery": ["mode": "pull", "partner": "sink"],
+                "fields": ["/referenceId", "/subject/name", "/subject/language", "/subject/contact/phone", "/subject/contact/email",
+                           "/subject/contact/preferredMethod"],
+                "categories": [],
+            ],
+        ]
+    }
+
+    /// The store file of this process's config.
+    package var storePath: String {
+        (try? JSONValue.parse(Array((FileManager.default.contents(atPath: configPath) ?? Data()))))?["store"]?["path"]?.stringValue ?? ""
     }
 
     /// Starts refex and waits for READY=1; throws with refex's stderr if it exits first.

@@ -26,6 +26,16 @@ package enum TestPKI {
 
     package static func key(_ name: String) throws -> String { "\(try folder())/\(name).key" }
 
+    /// A master key file (64 hex digits) next to the PKI.
+    package static func masterKey() throws -> String {
+        let path = "\(try folder())/master.key"
+        if !FileManager.default.fileExists(atPath: path) {
+            let hex = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+            try Data(hex.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        }
+        return path
+    }
+
     /// SHA-256 fingerprint of `NAME.crt` as `openssl x509 -fingerprint` prints it.
     package static func fingerprint(_ name: String) throws -> String {
         let result = try Subprocess.run("openssl", ["x509", "-in", try certificate(name), "-noout", "-fingerprint", "-sha256"])

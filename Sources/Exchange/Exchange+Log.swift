@@ -1,0 +1,105 @@
+import Crypto
+import JSON
+
+extension Exchange {
+    /// Records that `actor` read the log (the watchers are watched).
+    private func recordViewing(_ action: String, filter: LogFilter?, extra: [(String, JSONValue)] = [], by actor: Actor) async throws {
+        var details: JSONObject = ["action": .string(action)]
+        if let filter, !filter.description.isEmpty {
+            details["filter"] = .object(JSONObject(filter.description.map { ($0.0, JSONValue.string($0.1)) }))
+        }
+        for (key, value) in extra { details[key] = value }
+        let draft = LogEntryDraft(
+            event: .logViewed, actor: actor.id, referralID: filter?.referralID, subjectID: filter?.subjectID, details: details
+        )
+        try await store.write { txn in try txn.appendLog(draft) }
+    }
+
+    /// `refex log list` and `GET /v1/disclosures`: entries matching `filter`, oldest first, paged by `afterSeq`.
+    package func logEntries(_ filter: LogFilter, limit: Int, by actor: Actor) async throws -> [LogEntry] {
+        let page = max(1, min(limit, 10_000))
+        let entries = try await store.read { txn in try txn.logEntries(filter, limit: page) }
+        try await recordViewing("list", filter: filter, by: actor)
+        return entries
+    }
+
+    /// `refex log show`: one entry (by seq or disclosure id) and the other entries of its referral.
+    package func logEntry(_ key: String, by actor: Actor) async throws -> (entry: LogEntry, related: [LogEntry]) {
+        let found = try await store.read { txn -> (LogEntry, [LogEntry])? in
+            var entry: LogEntry?
+            if let seq = Int64(key) {
+                entry = try txn.logEntry(seq: seq)
+            } else {
+                var filter = LogFilter()
+                filter.disclosureID = key
+                entry = try txn.logEntries(filter, limit: 1).first
+            }
+            guard let entry else { return nil }
+            var related: [LogEntry] = []
+            if let referral = entry.draft.referralID {
+                var filter = LogFilter()
+                filter.referralID = referral
+                related = try txn.logEntries(filter, limit: 10_000).filter { $0.seq != entry.seq }
+            }
+            return (entry, related)
+        }
+        guard let found else { throw ExchangeError(.notFound, "There is no log entry \(key).") }
+        var filter = LogFilter()
+        filter.referralID = found.0.draft.referralID
+        try await recordViewing("show", filter: filter, extra: [("entry", .number(JSONNumber(found.0.seq)))], by: actor)
+        return found
+    }
+
+    /// `refex log export`: every entry matching `filter`, in order, to `emit` (streamed, not held in memory).
+    package func exportLog(_ filter: LogFilter, by actor: Actor, emit: @escaping @Sendable (LogEntry) -> Void) async throws -> Int {
+        let count = try await store.read { txn -> Int in
+            var cursor = filter
+            var total = 0
+            while true {
+                let page = try txn.logEntries(cursor, limit: 5000)
+                for entry in page { emit(entry) }
+                total += page.count
+                guard page.count == 5000, let last = page.last else { return total }
+                cursor.afterSeq = last.seq
+            }
+        }
+        try await recordViewing("export", filter: filter, extra: [("entries", .number(JSONNumber(count)))], by: actor)
+        return count
+    }
+
+    /// `refex log checkpoint`: the latest signed checkpoint.
+    package func latestCheckpoint(by actor: Actor) async throws -> Checkpoint? {
+        let checkpoint = try await store.read { txn in try txn.latestCheckpoint() }
+        try await recordViewing("checkpoint", filter: nil, by: actor)
+        return checkpoint
+    }
+
+    /// `refex log verify` and `GET /v1/disclosures/verify`: recomputes the chain and checks every
+    /// checkpoint (signatures with `publicKey` when given), plus a checkpoint an auditor kept.
+    package func verifyLog(publicKey: Ed25519PublicKey?, kept: Checkpoint?, by actor: Actor) async throws -> LogVerificationReport {
+        let report = try await store.read { txn -> LogVerificationReport in
+            let stored = try txn.checkpoints()
+            var all = stored
+            if let kept { all.append(kept) }
+            var failure: LogVerificationFailure?
+            if let publicKey {
+                if let bad = all.first(where: { !$0.isSigned(by: publicKey) }) {
+                    failure = LogVerificationFailure(seq: bad.seq, reason: "the checkpoint at entry \(bad.seq) is not signed by the given key")
+                }
+            }
+            let anchor = try txn.logAnchor()
+            var verifier = LogVerifier(checkpoints: all, anchor: anchor)
+            if failure == nil, verifier.failure == nil {
+                verifier = try LogVerification.run(txn, from: anchor, verifier: verifier)
+            }
+            failure = failure ?? verifier.failure
+            let lastCheckpoint = stored.last { $0.seq <= verifier.lastSeq }
+            return LogVerificationReport(
+                entries: verifier.count, lastSeq: verifier.lastSeq, lastHash: verifier.lastHash,
+                checkpointsChecked: all.count, signaturesChecked: publicKey != nil, lastCheckpoint: lastCheckpoint, failure: failure
+            )
+        }
+        try await recordViewing("verify", filter: nil, extra: [("valid", .bool(report.isValid))], by: actor)
+        return report
+    }
+}

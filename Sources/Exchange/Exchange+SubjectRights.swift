@@ -1,0 +1,257 @@
+import Crypto
+import JSON
+
+/// A victim's rights from the privacy notice (UK GDPR Arts. 15–19), each one call.
+extension Exchange {
+    /// Access (Art. 15): everything held about the subject, decrypted, with every disclosure of
+    /// it and its log entries; logged as `subject.exported`.
+    package func exportSubject(_ subjectID: String, by actor: Actor) async throws -> JSONValue {
+        let keyring = self.keyring
+        let limits = self.limits
+        return try await store.write { txn in
+            guard let subject = try txn.subject(id: subjectID) else { throw ExchangeError(.notFound, "There is no subject \(subjectID).") }
+            let key = try txn.subjectKey(subjectID: subjectID).map { try keyring.unwrap($0) }
+            let referrals: [JSONValue] = try txn.referrals(subjectID: subjectID).map { referral in
+                var object: JSONObject = [
+                    "id": .string(referral.id), "partner": .string(referral.partnerID), "schema": .string(referral.schemaID),
+                    "receivedAt": .string(referral.receivedAt.description),
+                ]
+                if let key, let sealed = referral.sealedBody {
+                    object["document"] = try JSONValue.parse(try keyring.open(sealed, key: key, context: "referral|\(referral.id)"), limits: limits)
+                } else {
+                    object["document"] = .null
+                }
+                return .object(object)
+            }
+            let consents: [JSONValue] = try txn.consents(subjectID: subjectID).map { consent in
+                var object: JSONObject = [
+                    "id": .string(consent.id), "referralId": .string(consent.referralID), "partner": .string(consent.partnerID),
+                    "purposes": .array(consent.purposes.map { .string($0) }),
+                    "recipients": consent.recipients.map { .array($0.map { .string($0) }) } ?? .null,
+                    "method": .string(consent.method), "obtainedAt": .string(consent.obtainedAt.description),
+                    "expiresAt": consent.expiresAt.map { .string($0.description) } ?? .null,
+                    "withdrawnAt": consent.withdrawnAt.map { .string($0.description) } ?? .null,
+                ]
+                if let key, let sealed = consent.sealedDetails,
+                   let details = try? JSONValue.parse(try keyring.open(sealed, key: key, context: "consent|\(consent.id)")) {
+                    object["details"] = details
+                }
+                return .object(object)
+            }
+            let disclosures = try txn.disclosures(subjectID: subjectID).map(Exchange.detail)
+            var filter = LogFilter()
+            filter.subjectID = subjectID
+            let log = try txn.logEntries(filter, limit: 100_000).map(\.json)
+            try txn.appendLog(LogEntryDraft(event: .subjectExported, actor: actor.id, subjectID: subjectID))
+            return [
+                "subjectId": .string(subjectID),
+                "createdAt": .string(subject.createdAt.description),
+                "restricted": .bool(subject.restricted),
+                "erasedAt": subject.erasedAt.map { .string($0.description) } ?? .null,
+                "referrals": .array(referrals),
+                "consents": .array(consents),
+                "disclosures": .array(disclosures),
+                "log": .array(log),
+                "exportedAt": .string(txn.now.description),
+            ]
+        }
+    }
+
+    /// Erasure (Art. 17): crypto-shreds the subject; recipients that received data get notices.
+    package func eraseSubject(_ subjectID: String, reason: String = "erasure-request", by actor: Actor) async throws -> JSONValue {
+        let recipients = self.recipients
+        return try await store.write { txn in
+            guard let subject = try txn.subject(id: subjectID) else { throw ExchangeError(.notFound, "There is no subject \(subjectID).") }
+            if let erasedAt = subject.erasedAt {
+                return ["subjectId": .string(subjectID), "erasedAt": .string(erasedAt.description), "cancelled": [], "erasureNotices": []]
+            }
+            let (cancelled, notified) = try Exchange.erase(
+                subjectID: subjectID, reason: reason, consentID: nil, actor: actor, recipients: recipients, txn: txn
+            )
+            return [
+                "subjectId": .string(subjectID), "erasedAt": .string(txn.now.description),
+                "cancelled": .array(cancelled.map { .string($0.id) }), "erasureNotices": .array(notified.map { .string($0) }),
+            ]
+        }
+    }
+
+    /// Restriction (Art. 18): no further disclosure while restricted. Disclosures waiting to go
+    /// are withheld (reason `restricted`); lifting the restriction releases those consent or an
+    /// override still covers.
+    package func restrictSubject(_ subjectID: String, _ restricted: Bool, by actor: Actor) async throws -> JSONValue {
+        let recipients = self.recipients
+        return try await store.write { txn in
+            guard let subject = try txn.subject(id: subjectID), subject.erasedAt == nil else {
+                throw ExchangeError(.notFound, "There is no subject \(subjectID) with data held.")
+            }
+            let now = txn.now
+            var changed: [String] = []
+            guard subject.restricted != restricted else {
+                return ["subjectId": .string(subjectID), "restricted": .bool(restricted), "changed": []]
+            }
+            try txn.setRestricted(subjectID: subjectID, restricted)
+            try txn.appendLog(LogEntryDraft(event: restricted ? .subjectRestricted : .subjectUnrestricted, actor: actor.id, subjectID: subjectID))
+            let consents = try txn.consents(subjectID: subjectID)
+            for var disclosure in try txn.disclosures(subjectID: subjectID) {
+                if restricted, disclosure.state == .queued || disclosure.state == .awaitingConsent {
+                    if disclosure.state == .queued { try txn.dequeue(id: disclosure.id) }
+                    disclosure.state = .refused
+                    disclosure.reason = "restricted"
+                    disclosure.updatedAt = now
+                    try txn.updateDisclosure(disclosure)
+                    try txn.appendLog(LogEntryDraft(.disclosureWithheld, disclosure: disclosure, actor: actor.id, reason: "restricted"))
+                    changed.append(disclosure.id)
+                } else if !restricted, disclosure.state == .refused, disclosure.reason == "restricted", let recipientID = disclosure.recipientID {
+                    let byOverride = disclosure.lawfulBasis != nil && disclosure.lawfulBasis != .consent
+                    let consent = consents.first { $0.covers(service: disclosure.service, recipient: recipientID, at: now) }
+                    if byOverride || consent != nil {
+                        disclosure.state = .queued
+                        if !byOverride {
+                            disclosure.lawfulBasis = .consent
+                            disclosure.consentID = consent?.id
+                        }
+                        disclosure.reason = nil
+                        try txn.enqueue(Exchange.outboxItem(for: disclosure, recipient: recipients.first { $0.id == recipientID }, now: now))
+                        try txn.appendLog(LogEntryDraft(.disclosureAuthorised, disclosure: disclosure, actor: actor.id))
+                    } else {
+                        disclosure.state = .awaitingConsent
+                        disclosure.reason = "awaiting-consent"
+                        try txn.appendLog(LogEntryDraft(.disclosureWithheld, disclosure: disclosure, actor: actor.id))
+                    }
+                    disclosure.updatedAt = now
+                    try txn.updateDisclosure(disclosure)
+                    changed.append(disclosure.id)
+                }
+            }
+            return ["subjectId": .string(subjectID), "restricted": .bool(restricted), "changed": .array(changed.map { .string($0) })]
+        }
+    }
+
+    /// Rectification (Art. 16): applies a JSON Merge Patch (RFC 7396) to each of the subject's
+    /// referrals, validates and re-seals them; every recipient that received a changed field gets
+    /// a rectification notice with only the changed fields it may receive (Art. 19).
+    package func rectifySubject(_ subjectID: String, patch body: [UInt8], by actor: Actor) async throws -> JSONValue {
+        let patch: JSONValue
+        do {
+            patch = try JSONValue.parse(body, limits: limits)
+        } catch {
+            throw ExchangeError(.malformedJSON, "The body is not valid JSON: \(error)")
+        }
+        guard case .object(let members) = patch, !members.isEmpty else {
+            throw ExchangeError(.invalid, "The body must be a JSON Merge Patch (RFC 7396) object of the corrected referral fields.")
+        }
+        for fixed in ["schema", "referenceId", "subjectId"] where members.contains(fixed) {
+            throw ExchangeError(.invalid, "\(fixed) cannot be rectified.")
+        }
+        let keyring = self.keyring
+        let limits = self.limits
+        let catalog = self.catalog
+        let recipients = self.recipients
+        return try await store.write { txn in
+            guard let subject = try txn.subject(id: subjectID), subject.erasedAt == nil,
+                  let wrapped = try txn.subjectKey(subjectID: subjectID) else {
+                throw ExchangeError(.notFound, "There is no subject \(subjectID) with data held.")
+            }
+            let key = try keyring.unwrap(wrapped)
+            let now = txn.now
+            var changedPointers: Set<String> = []
+            var notices: [String] = []
+            for referral in try txn.referrals(subjectID: subjectID) {
+                guard let sealed = referral.sealedBody else { continue }
+                let before = try JSONValue.parse(try keyring.open(sealed, key: key, context: "referral|\(referral.id)"), limits: limits)
+                let after = mergePatch(before, patch)
+                guard after != before else { continue }
+                guard let result = catalog.validate(after, against: referral.schemaID) else {
+                    throw ExchangeError(.invalid, "Schema \(referral.schemaID) is not loaded.")
+                }
+                guard result.isValid else {
+                    throw ExchangeError(.invalid, "The corrected referral \(referral.id) would not satisfy its schema.", validationErrors: result.errors)
+                }
+                let beforeLeaves = leafPointers(before)
+                let afterLeaves = leafPointers(after)
+                let changed = Set(beforeLeaves.keys).union(afterLeaves.keys).filter { key in
+                    guard let pointer = afterLeaves[key] ?? beforeLeaves[key] else { return false }
+                    return before.value(at: pointer) != after.value(at: pointer)
+                }
+                changedPointers.formUnion(changed)
+                try txn.replaceSealedBody(
+                    referralID: referral.id, try keyring.seal(after.serialized(), key: key, context: "referral|\(referral.id)")
+                )
+                let markings = DocumentMarkings(result)
+                for var disclosure in try txn.disclosures(referralID: referral.id) {
+                    guard let recipientID = disclosure.recipientID, let recipient = recipients.first(where: { $0.id == recipientID }) else { continue }
+                    let allowed = Minimiser.minimise(after, fields: recipient.fields, categories: recipient.categories, markings: markings)
+                    let touched = allowed.pointers.filter { changed.contains($0) }
+                    if disclosure.state == .queued || disclosure.state == .awaitingConsent {
+                        // Not sent yet: it will carry the corrected data, within what the recipient may receive.
+                        disclosure.pointers = allowed.pointers
+                        disclosure.categories = allowed.categories
+                        disclosure.updatedAt = now
+                        try txn.updateDisclosure(disclosure)
+                        continue
+                    }
+                    guard disclosure.state == .delivered, !touched.isEmpty else { continue }
+                    let data = Minimiser.select(after, pointers: touched)
+                    let notice: JSONValue = [
+                        "type": "rectification-notice", "disclosureId": .string(disclosure.id), "referralId": .string(referral.id),
+                        "data": data,
+                    ]
+                    var item = Exchange.outboxItem(for: disclosure, recipient: recipient, now: now)
+                    item.id = SecureRandom.uuid()
+                    item.kind = .rectificationNotice
+                    // The corrected values are personal data: sealed like the referral itself.
+                    item.payload = try keyring.seal(notice.serialized(), key: key, context: "notice|\(item.id)")
+                    try txn.enqueue(item)
+                    try txn.appendLog(LogEntryDraft(
+                        event: .noticeQueued, actor: actor.id, referralID: referral.id, subjectID: subjectID, disclosureID: disclosure.id,
+                        recipientID: recipientID, pointers: touched, reason: "rectification",
+                        details: ["type": "rectification-notice", "noticeId": .string(item.id)]
+                    ))
+                    notices.append(recipientID)
+                }
+            }
+            guard !changedPointers.isEmpty else {
+                throw ExchangeError(.conflict, "The patch changes nothing held about subject \(subjectID).")
+            }
+            try txn.appendLog(LogEntryDraft(
+                event: .subjectRectified, actor: actor.id, subjectID: subjectID, pointers: changedPointers.sorted()
+            ))
+            return [
+                "subjectId": .string(subjectID), "changed": .array(changedPointers.sorted().map { .string($0) }),
+                "rectificationNotices": .array(notices.map { .string($0) }),
+            ]
+        }
+    }
+}
+
+/// RFC 7396 JSON Merge Patch.
+func mergePatch(_ target: JSONValue, _ patch: JSONValue) -> JSONValue {
+    guard case .object(let patchMembers) = patch else { return patch }
+    var result: JSONObject
+    if case .object(let targetMembers) = target { result = targetMembers } else { result = JSONObject() }
+    for (key, value) in patchMembers {
+        if value.isNull {
+            result[key] = nil
+        } else {
+            result[key] = mergePatch(result[key] ?? .null, value)
+        }
+    }
+    return .object(result)
+}
+
+/// Every leaf of `value`, by its pointer text.
+func leafPointers(_ value: JSONValue) -> [String: JSONPointer] {
+    var out: [String: JSONPointer] = [:]
+    func walk(_ value: JSONValue, _ at: JSONPointer) {
+        switch value {
+        case .object(let object) where !object.isEmpty:
+            for (key, member) in object { walk(member, at.appending(key)) }
+        case .array(let items) where !items.isEmpty:
+            for (index, item) in items.enumerated() { walk(item, at.appending(index)) }
+        default:
+            out[at.description] = at
+        }
+    }
+    walk(value, .root)
+    return out
+}

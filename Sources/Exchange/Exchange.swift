@@ -1,0 +1,501 @@
+import Crypto
+import Foundation
+import JSON
+import JSONSchema
+import Logging
+import Synchronization
+
+/// The referral exchange: intake, consent, overrides and the decisions they lead to, each in one
+/// durable commit with its disclosure-log entries (DESIGN.md, "The data flow").
+package final class Exchange: Sendable {
+    let store: any ExchangeStore
+    let catalog: SchemaCatalog
+    let keyring: Keyring
+    private let recipientList: Mutex<[Recipient]>
+    let limits: JSONLimits
+
+    package init(store: any ExchangeStore, catalog: SchemaCatalog, keyring: Keyring, recipients: [Recipient], limits: JSONLimits = JSONLimits()) {
+        self.store = store
+        self.catalog = catalog
+        self.keyring = keyring
+        recipientList = Mutex(recipients)
+        self.limits = limits
+    }
+
+    /// Swaps in a reloaded recipient list for decisions from now on.
+    package func replaceRecipients(_ recipients: [Recipient]) {
+        recipientList.withLock { $0 = recipients }
+    }
+
+    package var recipients: [Recipient] { recipientList.withLock { $0 } }
+
+    /// What an operation answers: the id of what it made or found, and the JSON body.
+    package struct Answer: Sendable {
+        package var id: String
+        package var body: JSONValue
+        /// True when an identical referral was submitted before and this is its first answer again.
+        package var isRepeat: Bool = false
+    }
+
+    // MARK: Documents
+
+    /// Parses and validates a document against `schemaID` (or the schema its `schema` member names,
+    /// which must start with `family`).
+    private func validatedDocument(_ body: [UInt8], family: String, fixedSchema: String? = nil) throws -> (JSONValue, String, DocumentMarkings) {
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(body, limits: limits)
+        } catch {
+            throw ExchangeError(.malformedJSON, "The body is not valid JSON: \(error)")
+        }
+        guard case .object = document else {
+            throw ExchangeError(.invalid, "The body must be a JSON object.", validationErrors: [
+                ValidationError(instanceLocation: .root, keywordLocation: "/type", absoluteKeywordLocation: nil, message: "must be an object"),
+            ])
+        }
+        let schemaID: String
+        if let fixedSchema {
+            schemaID = fixedSchema
+        } else {
+            guard let named = document["schema"]?.stringValue, named.hasPrefix(family), catalog.schema(named) != nil else {
+                let known = catalog.ids.filter { $0.hasPrefix(family) }.joined(separator: ", ")
+                throw ExchangeError(.invalid, "The document's \"schema\" member must name a known schema (\(known)).", validationErrors: [
+                    ValidationError(
+                        instanceLocation: JSONPointer(tokens: ["schema"]), keywordLocation: "/properties/schema",
+                        absoluteKeywordLocation: nil, message: "unknown schema; known: \(known)"
+                    ),
+                ])
+            }
+            schemaID = named
+        }
+        guard let result = catalog.validate(document, against: schemaID) else {
+            throw ExchangeError(.invalid, "Schema \(schemaID) is not loaded.")
+        }
+        guard result.isValid else {
+            throw ExchangeError(.invalid, "The document does not satisfy \(schemaID): \(result.errors.count) error(s).", validationErrors: result.errors)
+        }
+        return (document, schemaID, DocumentMarkings(result))
+    }
+
+    // MARK: Referrals
+
+    /// POST /v1/referrals: validate, store sealed, decide every requested disclosure, log, commit.
+    package func submitReferral(_ body: [UInt8], by actor: Actor) async throws -> Answer {
+        let (document, schemaID, markings) = try validatedDocument(body, family: "urn:refex:schema:referral:")
+        guard let referenceID = document["referenceId"]?.stringValue else {
+            throw ExchangeError(.invalid, "referenceId is required.")
+        }
+        let referenceKey = keyring.digest("reference", Array("\(actor.id)\u{0}\(referenceID)".utf8))
+        let canonical = document.canonicalized()
+        let bodyDigest = keyring.digest("referral-body", canonical)
+        let referralID = SecureRandom.uuid()
+        let requestedSubject = document["subjectId"]?.stringValue
+        let subjectID = requestedSubject ?? SecureRandom.uuid()
+        let fresh = try keyring.newSubjectKey(subjectID: subjectID)
+        let services = orderedServices(document)
+        let recipients = self.recipients
+        // Minimisation depends only on the document and the recipient: done before the commit.
+        var minimisedByRecipient: [String: MinimisedData] = [:]
+        for recipient in recipients where !recipient.services.isDisjoint(with: services) {
+            minimisedByRecipient[recipient.id] = Minimiser.minimise(document, fields: recipient.fields, categories: recipient.categories, markings: markings)
+        }
+        let minimised = minimisedByRecipient
+        let plaintext = document.serialized()
+        let consentDocument = document["consent"]
+        let keyring = self.keyring
+
+        return try await store.write { txn in
+            if let existing = try txn.referral(partnerID: actor.id, referenceKey: referenceKey) {
+                guard constantTimeEquals(existing.bodyDigest, bodyDigest) else {
+                    throw ExchangeError(.conflict, "referenceId was already used for a referral with a different body; use a new referenceId for a new referral.")
+                }
+                let receipt = (try? JSONValue.parse(existing.receipt)) ?? .null
+                return Answer(id: existing.id, body: receipt, isRepeat: true)
+            }
+            let now = txn.now
+            let subjectKey: SymmetricKey
+            let subject: SubjectRecord
+            if let requestedSubject {
+                guard let known = try txn.subject(id: requestedSubject),
+                      try txn.referrals(subjectID: requestedSubject).contains(where: { $0.partnerID == actor.id }) else {
+                    throw ExchangeError(.invalid, "subjectId does not name a subject of one of your referrals.", validationErrors: [
+                        ValidationError(instanceLocation: JSONPointer(tokens: ["subjectId"]), keywordLocation: "/properties/subjectId",
+                                        absoluteKeywordLocation: nil, message: "unknown subject"),
+                    ])
+                }
+                guard known.erasedAt == nil, let wrapped = try txn.subjectKey(subjectID: requestedSubject) else {
+                    throw ExchangeError(.erased, "That subject's data has been erased; refer them as a new subject.")
+                }
+                subject = known
+                subjectKey = try keyring.unwrap(wrapped)
+            } else {
+                subject = SubjectRecord(id: subjectID, createdAt: now)
+                try txn.insertSubject(subject, key: fresh.wrapped)
+                subjectKey = fresh.key
+            }
+            let sealed = try keyring.seal(plaintext, key: subjectKey, context: "referral|\(referralID)")
+            try txn.insertReferral(ReferralRecord(
+                id: referralID, partnerID: actor.id, referenceKey: referenceKey, subjectID: subject.id, schemaID: schemaID,
+                bodyDigest: bodyDigest, sealedBody: sealed, receivedAt: now, receipt: []
+            ))
+            try txn.appendLog(LogEntryDraft(
+                event: .referralReceived, actor: actor.id, referralID: referralID, subjectID: subject.id,
+                details: ["schema": .string(schemaID), "services": .array(services.map { .string($0) })]
+            ))
+            if let consentDocument {
+                let consent = try Exchange.consentRecord(
+                    consentDocument, subjectID: subject.id, referralID: referralID, partnerID: actor.id,
+                    key: subjectKey, keyring: keyring, now: now
+                )
+                try txn.insertConsent(consent)
+                try txn.appendLog(LogEntryDraft(
+                    event: .consentRecorded, actor: actor.id, referralID: referralID, subjectID: subject.id, consentID: consent.id,
+                    details: ["purposes": .array(consent.purposes.map { .string($0) })]
+                ))
+            }
+            let consents = try txn.consents(subjectID: subject.id)
+            var disclosures: [DisclosureRecord] = []
+            for service in services {
+                let providers = recipients.filter { $0.services.contains(service) }
+                if providers.isEmpty {
+                    let refused = DisclosureRecord(
+                        id: SecureRandom.uuid(), referralID: referralID, subjectID: subject.id, recipientID: nil, service: service,
+                        state: .refused, lawfulBasis: nil, consentID: nil, justification: nil, actor: "system",
+                        pointers: [], categories: [], reason: "no-recipient", createdAt: now, updatedAt: now
+                    )
+                    try txn.insertDisclosure(refused)
+                    try txn.appendLog(LogEntryDraft(.disclosureWithheld, disclosure: refused, actor: "system"))
+                    disclosures.append(refused)
+                    continue
+                }
+                for recipient in providers {
+                    let data = minimised[recipient.id]
+                    var disclosure = DisclosureRecord(
+                        id: SecureRandom.uuid(), referralID: referralID, subjectID: subject.id, recipientID: recipient.id,
+                        service: service, state: .awaitingConsent, lawfulBasis: nil, consentID: nil, justification: nil,
+                        actor: actor.id, pointers: data?.pointers ?? [], categories: data?.categories ?? [],
+                        reason: "awaiting-consent", createdAt: now, updatedAt: now
+                    )
+                    if subject.restricted {
+                        disclosure.state = .refused
+                        disclosure.reason = "restricted"
+                        disclosure.actor = "system"
+                    } else if let consent = consents.first(where: { $0.covers(service: service, recipient: recipient.id, at: now) }) {
+                        disclosure.state = .queued
+                        disclosure.lawfulBasis = .consent
+                        disclosure.consentID = consent.id
+                        disclosure.reason = nil
+                    }
+                    try txn.insertDisclosure(disclosure)
+                    if disclosure.state == .queued {
+                        try txn.enqueue(Exchange.outboxItem(for: disclosure, recipient: recipient, now: now))
+                        try txn.appendLog(LogEntryDraft(.disclosureAuthorised, disclosure: disclosure, actor: actor.id))
+                    } else {
+                        try txn.appendLog(LogEntryDraft(.disclosureWithheld, disclosure: disclosure, actor: disclosure.actor))
+                    }
+                    disclosures.append(disclosure)
+                }
+            }
+            let receipt: JSONValue = [
+                "id": .string(referralID),
+                "status": "received",
+                "subjectId": .string(subject.id),
+                "receivedAt": .string(now.description),
+                "disclosures": .array(disclosures.map(Exchange.summary)),
+            ]
+            try txn.setReceipt(referralID: referralID, receipt.serialized())
+            return Answer(id: referralID, body: receipt)
+        }
+    }
+
+    /// GET /v1/referrals/{id}: its state and each disclosure's; the reading is logged.
+    package func referralStatus(_ id: String, by actor: Actor) async throws -> Answer {
+        try await store.write { txn in
+            guard let referral = try txn.referral(id: id), actor.isAdmin || referral.partnerID == actor.id else {
+                throw ExchangeError(.notFound, "There is no referral \(id) of yours.")
+            }
+            let subject = try txn.subject(id: referral.subjectID)
+            let disclosures = try txn.disclosures(referralID: id)
+            try txn.appendLog(LogEntryDraft(event: .referralViewed, actor: actor.id, referralID: id, subjectID: referral.subjectID))
+            var body: JSONObject = [
+                "id": .string(referral.id),
+                "status": .string(subject?.erasedAt != nil ? "erased" : (subject?.restricted == true ? "restricted" : "received")),
+                "schema": .string(referral.schemaID),
+                "subjectId": .string(referral.subjectID),
+                "receivedAt": .string(referral.receivedAt.description),
+                "disclosures": .array(disclosures.map(Exchange.detail)),
+            ]
+            if let erasedAt = subject?.erasedAt { body["erasedAt"] = .string(erasedAt.description) }
+            return Answer(id: id, body: .object(body))
+        }
+    }
+
+    // MARK: Consent
+
+    /// POST /v1/consents: record consent for the subject of one of the partner's referrals and
+    /// release the disclosures it now covers, in the same commit.
+    package func recordConsent(_ body: [UInt8], by actor: Actor) async throws -> Answer {
+        let (document, _, _) = try validatedDocument(body, family: "urn:refex:schema:consent:")
+        guard let referralID = document["referralId"]?.stringValue else { throw ExchangeError(.invalid, "referralId is required.") }
+        let keyring = self.keyring
+        let recipients = self.recipients
+        return try await store.write { txn in
+            guard let referral = try txn.referral(id: referralID), referral.partnerID == actor.id else {
+                throw ExchangeError(.notFound, "There is no referral \(referralID) of yours.")
+            }
+            guard let subject = try txn.subject(id: referral.subjectID), subject.erasedAt == nil,
+                  let wrapped = try txn.subjectKey(subjectID: referral.subjectID) else {
+                throw ExchangeError(.erased, "The subject's data has been erased; there is nothing to consent to.")
+            }
+            let now = txn.now
+            let consent = try Exchange.consentRecord(
+                document, subjectID: subject.id, referralID: referralID, partnerID: actor.id,
+                key: try keyring.unwrap(wrapped), keyring: keyring, now: now
+            )
+            try txn.insertConsent(consent)
+            try txn.appendLog(LogEntryDraft(
+                event: .consentRecorded, actor: actor.id, referralID: referralID, subjectID: subject.id, consentID: consent.id,
+                details: ["purposes": .array(consent.purposes.map { .string($0) })]
+            ))
+            var released: [DisclosureRecord] = []
+            if !subject.restricted {
+                for var disclosure in try txn.disclosures(referralID: referralID) where disclosure.state == .awaitingConsent {
+                    guard let recipientID = disclosure.recipientID,
+                          consent.covers(service: disclosure.service, recipient: recipientID, at: now) else { continue }
+                    disclosure.state = .queued
+                    disclosure.lawfulBasis = .consent
+                    disclosure.consentID = consent.id
+                    disclosure.reason = nil
+                    disclosure.actor = actor.id
+                    disclosure.updatedAt = now
+                    try txn.updateDisclosure(disclosure)
+                    try txn.enqueue(Exchange.outboxItem(for: disclosure, recipient: recipients.first { $0.id == recipientID }, now: now))
+                    try txn.appendLog(LogEntryDraft(.disclosureAuthorised, disclosure: disclosure, actor: actor.id))
+                    released.append(disclosure)
+                }
+            }
+            return Answer(id: consent.id, body: [
+                "id": .string(consent.id),
+                "referralId": .string(referralID),
+                "subjectId": .string(subject.id),
+                "recordedAt": .string(now.description),
+                "released": .array(released.map(Exchange.summary)),
+            ])
+        }
+    }
+
+    /// POST /v1/consents/{id}/withdraw: withdrawn from now; disclosures not yet delivered are
+    /// cancelled and the subject's personal data is erased, as the privacy notice promises.
+    package func withdrawConsent(_ id: String, by actor: Actor) async throws -> Answer {
+        let recipients = self.recipients
+        return try await store.write { txn in
+            guard let consent = try txn.consent(id: id), actor.isAdmin || consent.partnerID == actor.id else {
+                throw ExchangeError(.notFound, "There is no consent \(id) of yours.")
+            }
+            let now = txn.now
+            if let withdrawnAt = consent.withdrawnAt {
+                return Answer(id: id, body: [
+                    "id": .string(id), "subjectId": .string(consent.subjectID),
+                    "withdrawnAt": .string(withdrawnAt.description), "cancelled": [], "erased": true,
+                ])
+            }
+            try txn.markConsentWithdrawn(id: id, at: now)
+            try txn.appendLog(LogEntryDraft(
+                event: .consentWithdrawn, actor: actor.id, referralID: consent.referralID, subjectID: consent.subjectID, consentID: id
+            ))
+            let (cancelled, notices) = try Exchange.erase(
+                subjectID: consent.subjectID, reason: "consent-withdrawn", consentID: id, actor: actor, recipients: recipients, txn: txn
+            )
+            return Answer(id: id, body: [
+                "id": .string(id),
+                "subjectId": .string(consent.subjectID),
+                "withdrawnAt": .string(now.description),
+                "cancelled": .array(cancelled.map(Exchange.summary)),
+                "erasureNotices": .array(notices.map { .string($0) }),
+                "erased": true,
+            ])
+        }
+    }
+
+    /// Crypto-shreds a subject inside `txn`: cancels what has not gone out, deletes the key and
+    /// every sealed body, logs it, and queues an erasure notice (UK GDPR Art. 19) to every
+    /// recipient that already received data. Returns the cancelled disclosures and the notified recipients.
+    package static func erase(
+        subjectID: String, reason: String, consentID: String?, actor: Actor, recipients: [Recipient], txn: any StoreTransaction
+    ) throws -> (cancelled: [DisclosureRecord], notified: [String]) {
+        let now = txn.now
+        var cancelled: [DisclosureRecord] = []
+        var notified: [String] = []
+        for var disclosure in try txn.disclosures(subjectID: subjectID) {
+            switch disclosure.state {
+            case .queued, .awaitingConsent:
+                let wasQueued = disclosure.state == .queued
+                disclosure.state = .cancelled
+                disclosure.reason = consentID != nil && disclosure.consentID == consentID ? "consent-withdrawn" : "subject-erased"
+                disclosure.updatedAt = now
+                try txn.updateDisclosure(disclosure)
+                if wasQueued { try txn.dequeue(id: disclosure.id) }
+                try txn.appendLog(LogEntryDraft(.disclosureCancelled, disclosure: disclosure, actor: actor.id))
+                cancelled.append(disclosure)
+            case .delivered:
+                guard let recipientID = disclosure.recipientID else { continue }
+                let notice: JSONValue = [
+                    "type": "erasure-notice", "disclosureId": .string(disclosure.id), "referralId": .string(disclosure.referralID),
+                    "reason": .string(reason),
+                ]
+                var item = outboxItem(for: disclosure, recipient: recipients.first { $0.id == recipientID }, now: now)
+                item.id = SecureRandom.uuid()
+                item.kind = .erasureNotice
+                item.payload = notice.serialized()
+                try txn.enqueue(item)
+                try txn.appendLog(LogEntryDraft(
+                    event: .noticeQueued, actor: actor.id, referralID: disclosure.referralID, subjectID: subjectID,
+                    disclosureID: disclosure.id, recipientID: recipientID, reason: reason,
+                    details: ["type": "erasure-notice", "noticeId": .string(item.id)]
+                ))
+                notified.append(recipientID)
+            case .refused, .cancelled, .failed:
+                continue
+            }
+        }
+        try txn.eraseSubject(id: subjectID, at: now)
+        try txn.appendLog(LogEntryDraft(event: .subjectErased, actor: actor.id, subjectID: subjectID, consentID: consentID, reason: reason))
+        return (cancelled, notified)
+    }
+
+    /// The outbox entry for an authorised disclosure: pushed, or held for the recipient's mailbox.
+    package static func outboxItem(for disclosure: DisclosureRecord, recipient: Recipient?, now: Timestamp) -> OutboxItem {
+        var mode = OutboxItem.Mode.push
+        if case .pull = recipient?.delivery { mode = .pull }
+        return OutboxItem(
+            id: disclosure.id, kind: .disclosure, disclosureID: disclosure.id, recipientID: disclosure.recipientID ?? "",
+            mode: mode, enqueuedAt: now, nextAttemptAt: now
+        )
+    }
+
+    // MARK: Overrides
+
+    /// POST /v1/referrals/{id}/overrides: disclose to a named recipient without consent, on a
+    /// lawful basis with a justification, recorded with who authorised it.
+    package func authoriseOverride(referralID: String, _ body: [UInt8], by actor: Actor) async throws -> Answer {
+        let (document, _, _) = try validatedDocument(body, family: "urn:refex:schema:override:", fixedSchema: "urn:refex:schema:override:1")
+        guard let recipientID = document["recipient"]?.stringValue,
+              let basisText = document["lawfulBasis"]?.stringValue, let basis = LawfulBasis(rawValue: basisText), basis != .consent,
+              let justification = document["justification"]?.stringValue else {
+            throw ExchangeError(.invalid, "recipient, lawfulBasis and justification are required.")
+        }
+        guard let recipient = recipients.first(where: { $0.id == recipientID }) else {
+            throw ExchangeError(.invalid, "There is no recipient \(recipientID).", validationErrors: [
+                ValidationError(instanceLocation: JSONPointer(tokens: ["recipient"]), keywordLocation: "/properties/recipient",
+                                absoluteKeywordLocation: nil, message: "unknown recipient"),
+            ])
+        }
+        let requestedService = document["service"]?.stringValue
+        let keyring = self.keyring
+        let catalog = self.catalog
+        let limits = self.limits
+        return try await store.write { txn in
+            guard let referral = try txn.referral(id: referralID) else {
+                throw ExchangeError(.notFound, "There is no referral \(referralID).")
+            }
+            guard let subject = try txn.subject(id: referral.subjectID), subject.erasedAt == nil,
+                  let wrapped = try txn.subjectKey(subjectID: referral.subjectID), let sealed = referral.sealedBody else {
+                throw ExchangeError(.erased, "The subject's data has been erased; there is nothing to disclose.")
+            }
+            guard !subject.restricted else {
+                throw ExchangeError(.conflict, "The subject's processing is restricted; lift the restriction first.")
+            }
+            let existing = try txn.disclosures(referralID: referralID)
+            let requested = existing.map(\.service)
+            guard let service = requestedService ?? requested.first(where: { recipient.services.contains($0) }),
+                  recipient.services.contains(service) else {
+                throw ExchangeError(.invalid, "Recipient \(recipientID) does not provide \(requestedService ?? "any service this referral asks for").", validationErrors: [
+                    ValidationError(instanceLocation: JSONPointer(tokens: ["service"]), keywordLocation: "/properties/service",
+                                    absoluteKeywordLocation: nil, message: "not a service of this recipient"),
+                ])
+            }
+            if existing.contains(where: { $0.recipientID == recipientID && $0.service == service && ($0.state == .queued || $0.state == .delivered) }) {
+                throw ExchangeError(.conflict, "A disclosure of this referral to \(recipientID) for \(service) is already authorised.")
+            }
+            // The stored document, to minimise for this recipient.
+            let plaintext = try keyring.open(sealed, key: try keyring.unwrap(wrapped), context: "referral|\(referralID)")
+            let document = try JSONValue.parse(plaintext, limits: limits)
+            let markings = catalog.validate(document, against: referral.schemaID).map(DocumentMarkings.init) ?? DocumentMarkings()
+            let data = Minimiser.minimise(document, fields: recipient.fields, categories: recipient.categories, markings: markings)
+            let now = txn.now
+            var disclosure = existing.first { $0.recipientID == recipientID && $0.service == service }
+                ?? DisclosureRecord(
+                    id: SecureRandom.uuid(), referralID: referralID, subjectID: subject.id, recipientID: recipientID, service: service,
+                    state: .queued, lawfulBasis: nil, consentID: nil, justification: nil, actor: actor.id, pointers: [],
+                    categories: [], reason: nil, createdAt: now, updatedAt: now
+                )
+            let isNew = !existing.contains { $0.id == disclosure.id }
+            disclosure.state = .queued
+            disclosure.lawfulBasis = basis
+            disclosure.consentID = nil
+            disclosure.justification = justification
+            disclosure.actor = actor.id
+            disclosure.pointers = data.pointers
+            disclosure.categories = data.categories
+            disclosure.reason = nil
+            disclosure.updatedAt = now
+            if isNew { try txn.insertDisclosure(disclosure) } else { try txn.updateDisclosure(disclosure) }
+            try txn.enqueue(Exchange.outboxItem(for: disclosure, recipient: recipient, now: now))
+            try txn.appendLog(LogEntryDraft(.disclosureAuthorised, disclosure: disclosure, actor: actor.id))
+            return Answer(id: disclosure.id, body: Exchange.detail(disclosure))
+        }
+    }
+
+    // MARK: Helpers
+
+    /// The services a referral asks for, each once, in order.
+    private func orderedServices(_ document: JSONValue) -> [String] {
+        var seen: Set<String> = []
+        return (document["supportNeeds"]?.arrayValue ?? []).compactMap { $0["service"]?.stringValue }.filter { seen.insert($0).inserted }
+    }
+
+    static func consentRecord(
+        _ document: JSONValue, subjectID: String, referralID: String, partnerID: String,
+        key: SymmetricKey, keyring: Keyring, now: Timestamp
+    ) throws -> ConsentRecord {
+        let id = SecureRandom.uuid()
+        var details = JSONObject()
+        if let obtainedBy = document["obtainedBy"] { details["obtainedBy"] = obtainedBy }
+        if let notes = document["notes"] { details["notes"] = notes }
+        let sealed = try keyring.seal(JSONValue.object(details).serialized(), key: key, context: "consent|\(id)")
+        return ConsentRecord(
+            id: id, subjectID: subjectID, referralID: referralID, partnerID: partnerID,
+            purposes: document["purposes"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+            recipients: document["recipients"]?.arrayValue?.compactMap(\.stringValue),
+            method: document["method"]?.stringValue ?? "",
+            obtainedAt: document["obtainedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) ?? now,
+            expiresAt: document["expiresAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)),
+            withdrawnAt: nil, sealedDetails: sealed, recordedAt: now
+        )
+    }
+
+    /// A disclosure in a 202 answer.
+    static func summary(_ disclosure: DisclosureRecord) -> JSONValue {
+        var object: JSONObject = [
+            "id": .string(disclosure.id),
+            "recipient": disclosure.recipientID.map { .string($0) } ?? .null,
+            "service": .string(disclosure.service),
+            "state": .string(disclosure.state.rawValue),
+        ]
+        if let reason = disclosure.reason { object["reason"] = .string(reason) }
+        return .object(object)
+    }
+
+    /// A disclosure in full (no personal data: ids, basis, pointers, categories).
+    package static func detail(_ disclosure: DisclosureRecord) -> JSONValue {
+        guard case .object(var object) = summary(disclosure) else { return .null }
+        object["lawfulBasis"] = disclosure.lawfulBasis.map { .string($0.rawValue) } ?? .null
+        object["consentId"] = disclosure.consentID.map { .string($0) } ?? .null
+        if let justification = disclosure.justification { object["justification"] = .string(justification) }
+        object["authorisedBy"] = .string(disclosure.actor)
+        object["pointers"] = .array(disclosure.pointers.map { .string($0) })
+        object["categories"] = .array(disclosure.categories.map { .string($0) })
+        object["updatedAt"] = .string(disclosure.updatedAt.description)
+        return .object(object)
+    }
+}

@@ -1,0 +1,92 @@
+/// Where the exchange keeps its state. One protocol, so that SQLite (one node) and PostgreSQL
+/// (several) can both serve it.
+package protocol ExchangeStore: Sendable {
+    /// Runs `body` inside a write transaction and returns once the transaction is durably
+    /// committed. Concurrent writes share commits (group commit). If `body` throws, its changes
+    /// are rolled back and the error is rethrown; other writes in the same commit are unaffected.
+    func write<Result: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> Result) async throws -> Result
+
+    /// Runs `body` in a read-only snapshot, beside the writer (it does not wait for commits).
+    /// Anything `body` tries to change fails.
+    func read<Result: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> Result) async throws -> Result
+}
+
+/// The operations available inside a write transaction. Called on the store's writer only.
+package protocol StoreTransaction: AnyObject {
+    /// The transaction's clock reading (one per write, so that its records and log entries agree).
+    var now: Timestamp { get }
+
+    func insertSubject(_ subject: SubjectRecord, key: WrappedSubjectKey) throws
+    func subject(id: String) throws -> SubjectRecord?
+    func subjectKey(subjectID: String) throws -> WrappedSubjectKey?
+    func setRestricted(subjectID: String, _ restricted: Bool) throws
+
+    func insertReferral(_ referral: ReferralRecord) throws
+    /// Replaces a referral's sealed body (rectification).
+    func replaceSealedBody(referralID: String, _ sealed: [UInt8]) throws
+    /// Stores the first answer given for a referral (returned again to an identical resubmission).
+    func setReceipt(referralID: String, _ receipt: [UInt8]) throws
+    func referral(id: String) throws -> ReferralRecord?
+    func referral(partnerID: String, referenceKey: [UInt8]) throws -> ReferralRecord?
+    func referrals(subjectID: String) throws -> [ReferralRecord]
+
+    func insertConsent(_ consent: ConsentRecord) throws
+    func consent(id: String) throws -> ConsentRecord?
+    func consents(subjectID: String) throws -> [ConsentRecord]
+    func markConsentWithdrawn(id: String, at time: Timestamp) throws
+
+    func insertDisclosure(_ disclosure: DisclosureRecord) throws
+    func updateDisclosure(_ disclosure: DisclosureRecord) throws
+    func disclosure(id: String) throws -> DisclosureRecord?
+    func disclosures(referralID: String) throws -> [DisclosureRecord]
+    func disclosures(subjectID: String) throws -> [DisclosureRecord]
+
+    /// Puts a disclosure or notice in the outbox (replacing one with the same id).
+    func enqueue(_ item: OutboxItem) throws
+    /// Takes an item out (delivered or cancelled).
+    func dequeue(id: String) throws
+    /// Changes an item's state, schedule, attempts or error.
+    func updateOutbox(_ item: OutboxItem) throws
+    func outboxItem(id: String) throws -> OutboxItem?
+    /// A recipient's pending push items due by `now`, oldest first.
+    func dueOutbox(recipientID: String, now: Timestamp, limit: Int) throws -> [OutboxItem]
+    /// Pending pull items of `recipientIDs`, oldest first, after the item `afterID` (a cursor).
+    func mailbox(recipientIDs: [String], afterID: String?, limit: Int) throws -> [OutboxItem]
+    /// Items in `state`, oldest first (for `refex outbox list`).
+    func outboxItems(state: OutboxItem.State?, limit: Int) throws -> [OutboxItem]
+    func outboxDepths() throws -> [OutboxDepth]
+
+    /// Appends to the hash chain; returns the sealed entry.
+    @discardableResult
+    func appendLog(_ draft: LogEntryDraft) throws -> LogEntry
+
+    func insertCheckpoint(_ checkpoint: Checkpoint) throws
+    /// Signed checkpoints, oldest first.
+    func checkpoints() throws -> [Checkpoint]
+    func latestCheckpoint() throws -> Checkpoint?
+
+    /// Calls `body` with every log entry from `seq` on, in order, until it returns false.
+    func forEachLogEntry(from seq: Int64, _ body: (StoredLogEntry) throws -> Bool) throws
+    /// Entries matching `filter`, in seq order, after `filter.afterSeq`, at most `limit`.
+    func logEntries(_ filter: LogFilter, limit: Int) throws -> [LogEntry]
+    func logEntry(seq: Int64) throws -> LogEntry?
+    /// The first and last entries (seq and hash), if any.
+    func logBounds() throws -> (first: Int64, last: Int64, lastHash: String)?
+
+    // Retention.
+    /// Subjects not yet erased whose newest referral is older than `cutoff`.
+    func subjectsLastReferred(before cutoff: Timestamp, limit: Int) throws -> [String]
+    /// The newest referral time of the subject that will be due first, if any.
+    func earliestLastReferral() throws -> Timestamp?
+    /// Erases the sealed details of consents that ended (withdrawn, expired, or recorded) before `cutoff`; returns how many.
+    func eraseConsentDetails(endedBefore cutoff: Timestamp) throws -> Int
+    func earliestConsentDetails() throws -> Timestamp?
+    /// Where a pruned log now starts: the last removed entry's seq and hash (a signed checkpoint).
+    func logAnchor() throws -> (seq: Int64, hash: String)?
+    /// Removes entries up to and including `seq` and records the anchor.
+    func pruneLog(through seq: Int64, hash: String) throws
+    func earliestLogTime() throws -> Timestamp?
+
+    /// Crypto-shreds the subject: deletes its key and every sealed body and detail, marks it erased.
+    func eraseSubject(id: String, at time: Timestamp) throws
+}

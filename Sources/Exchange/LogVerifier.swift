@@ -1,0 +1,184 @@
+import Crypto
+import JSON
+
+/// Recomputes the disclosure log's hash chain entry by entry and names the first entry that
+/// fails, and why: altered, missing, reordered, or cut off after a signed checkpoint.
+package struct LogVerifier: Sendable {
+    private var expectedSeq: Int64 = 1
+    /// nil: a batch that starts mid-log, whose link to what precedes it is checked by the caller.
+    private var previousHash: String? = LogEntry.genesisHash
+    /// For a batch started mid-log: the first entry's prevHash, to link it to the batch before.
+    package private(set) var firstPrevHash: String?
+    package let expected: [Int64: Checkpoint]
+    package private(set) var count: Int64 = 0
+    package private(set) var failure: LogVerificationFailure?
+
+    /// `checkpoints` are checked against the entries they name (their signatures are checked apart).
+    /// A pruned log starts after `anchor`, which must be one of the signed checkpoints.
+    package init(checkpoints: [Checkpoint], anchor: (seq: Int64, hash: String)? = nil) {
+        expected = Dictionary(checkpoints.map { ($0.seq, $0) }, uniquingKeysWith: { first, _ in first })
+        if let anchor {
+            expectedSeq = anchor.seq + 1
+            previousHash = anchor.hash
+            if checkpoints.first(where: { $0.seq == anchor.seq })?.hash != anchor.hash {
+                failure = LogVerificationFailure(
+                    seq: anchor.seq, reason: "the log was pruned at entry \(anchor.seq) without a matching signed checkpoint"
+                )
+            }
+        }
+    }
+
+    /// Checks the next entry; false once the first failure is found.
+    package mutating func check(_ entry: StoredLogEntry) -> Bool {
+        guard failure == nil else { return false }
+        if let reason = problem(entry) {
+            failure = LogVerificationFailure(seq: min(entry.seq, expectedSeq), reason: reason)
+            return false
+        }
+        count += 1
+        expectedSeq = entry.seq + 1
+        previousHash = entry.hash
+        return true
+    }
+
+    /// A verifier for the entries after `seq`, whose hash is not known here (a batch verified in parallel).
+    package init(batchAfter seq: Int64, checkpoints: [Int64: Checkpoint]) {
+        expected = checkpoints
+        expectedSeq = seq + 1
+        previousHash = nil
+    }
+
+    private mutating func problem(_ entry: StoredLogEntry) -> String? {
+        if entry.seq != expectedSeq {
+            return "entry \(expectedSeq) is missing: the log goes from entry \(expectedSeq - 1) to entry \(entry.seq)"
+        }
+        let seq = entry.seq
+        guard SHA256.hash(entry.canonical).hexString == entry.hash else {
+            return "entry \(seq) was altered: its content does not match its hash"
+        }
+        let fields: (seq: Int64?, prevHash: String?, event: String?, actor: String?)
+        let (scanned, verdict) = CanonicalEntryScanner.scan(entry.canonical)
+        switch verdict {
+        case .notCanonical:
+            // Not canonical, or not JSON at all: either way not what refex wrote.
+            if (try? JSONValue.parse(entry.canonical)) == nil { return "entry \(seq) was altered: it is not a log entry" }
+            return "entry \(seq) was altered: it is not in canonical form"
+        case .canonical:
+            func text(_ range: Range<Int>?) -> String? {
+                range.map { String(decoding: entry.canonical[$0], as: UTF8.self) }
+            }
+            fields = (scanned?.seq, text(scanned?.prevHash), text(scanned?.event), text(scanned?.actor))
+        case .unsure:
+            guard let parsed = try? JSONValue.parse(entry.canonical) else {
+                return "entry \(seq) was altered: it is not a log entry"
+            }
+            guard parsed.canonicalized() == entry.canonical else {
+                return "entry \(seq) was altered: it is not in canonical form"
+            }
+            fields = (parsed["seq"]?.int64Value, parsed["prevHash"]?.stringValue, parsed["event"]?.stringValue, parsed["actor"]?.stringValue)
+        }
+        guard fields.seq == seq else {
+            let other = fields.seq.map(String.init) ?? "?"
+            return "entry \(seq) holds the content of entry \(other): entries were reordered or replaced"
+        }
+        if let expectedPrevious = previousHash {
+            guard fields.prevHash == expectedPrevious else {
+                return "entry \(seq) does not follow entry \(seq - 1): the chain is broken there (an entry was altered, removed or inserted)"
+            }
+        } else {
+            firstPrevHash = fields.prevHash
+        }
+        guard fields.event == entry.event, fields.actor == entry.actor else {
+            return "entry \(seq) was altered: its indexed columns disagree with its content"
+        }
+        if let checkpoint = expected[seq], checkpoint.hash != entry.hash {
+            return "entry \(seq) is not the entry signed at checkpoint \(seq): the log up to it was changed"
+        }
+        return nil
+    }
+
+    /// Continues from the end of `batch`, which followed this verifier's last entry.
+    mutating func absorb(_ batch: LogVerifier) {
+        count += batch.count
+        expectedSeq = batch.expectedSeq
+        previousHash = batch.previousHash
+        failure = batch.failure
+    }
+
+    /// After the last entry: a checkpoint beyond the end means the tail was cut off.
+    package mutating func finish() {
+        guard failure == nil else { return }
+        let last = expectedSeq - 1
+        if let beyond = expected.keys.filter({ $0 > last }).min() {
+            failure = LogVerificationFailure(
+                seq: last + 1,
+                reason: "the log ends at entry \(last), but a signed checkpoint covers entry \(beyond): entries \(last + 1)…\(beyond) were removed"
+            )
+        }
+    }
+
+    package var lastSeq: Int64 { expectedSeq - 1 }
+    package var lastHash: String { previousHash ?? "" }
+}
+
+/// The first entry that failed verification, and why.
+package struct LogVerificationFailure: Sendable, Hashable, CustomStringConvertible {
+    package var seq: Int64
+    package var reason: String
+    package var description: String { reason }
+}
+
+/// What `refex log verify` and `GET /v1/disclosures/verify` report.
+package struct LogVerificationReport: Sendable {
+    package var entries: Int64
+    package var lastSeq: Int64
+    package var lastHash: String
+    package var checkpointsChecked: Int
+    /// Whether checkpoint signatures were checked (false when no public key was available).
+    package var signaturesChecked: Bool
+    package var lastCheckpoint: Checkpoint?
+    package var failure: LogVerificationFailure?
+
+    package var isValid: Bool { failure == nil }
+
+    package var json: JSONValue {
+        var object: JSONObject = [
+            "valid": .bool(isValid),
+            "entries": .number(JSONNumber(entries)),
+            "lastSeq": .number(JSONNumber(lastSeq)),
+            "lastHash": .string(lastHash),
+            "checkpointsChecked": .number(JSONNumber(checkpointsChecked)),
+            "signaturesChecked": .bool(signaturesChecked),
+        ]
+        object["lastCheckpoint"] = lastCheckpoint.map { $0.json(publicKey: nil) } ?? .null
+        if let failure {
+            object["failure"] = ["seq": .number(JSONNumber(failure.seq)), "reason": .string(failure.reason)]
+        }
+        return .object(object)
+    }
+}
+
+extension LogVerifier {
+    /// Takes on a batch verified on its own: its first entry must follow this verifier's last.
+    mutating func adopt(_ batch: LogVerifier, firstEntry: StoredLogEntry) {
+        guard failure == nil else { return }
+        if firstEntry.seq != lastSeq + 1 {
+            failure = LogVerificationFailure(
+                seq: lastSeq + 1, reason: "entry \(lastSeq + 1) is missing: the log goes from entry \(lastSeq) to entry \(firstEntry.seq)"
+            )
+            return
+        }
+        if let batchFailure = batch.failure, batch.count == 0 {
+            failure = batchFailure
+            return
+        }
+        if batch.firstPrevHash != lastHash {
+            failure = LogVerificationFailure(
+                seq: firstEntry.seq,
+                reason: "entry \(firstEntry.seq) does not follow entry \(firstEntry.seq - 1): the chain is broken there (an entry was altered, removed or inserted)"
+            )
+            return
+        }
+        absorb(batch)
+    }
+}

@@ -1,0 +1,434 @@
+import Exchange
+import JSON
+import SQLite
+
+/// The exchange's operations as SQL, inside the writer's open transaction.
+final class SQLiteTransaction: StoreTransaction {
+    let now: Timestamp
+    private let main: SQLiteConnection
+    private let keys: SQLiteConnection
+    private let chain: LogChain
+
+    init(now: Timestamp, main: SQLiteConnection, keys: SQLiteConnection, chain: LogChain) {
+        self.now = now
+        self.main = main
+        self.keys = keys
+        self.chain = chain
+    }
+
+    // MARK: Subjects
+
+    func insertSubject(_ subject: SubjectRecord, key: WrappedSubjectKey) throws {
+        try keys.query("INSERT INTO subject_keys (subject_id, wrapped, created_at) VALUES (?, ?, ?)", [key.subjectID, key.wrapped, now.milliseconds])
+        try main.query(
+            "INSERT INTO subjects (id, created_at, restricted, erased_at) VALUES (?, ?, ?, ?)",
+            [subject.id, subject.createdAt.milliseconds, subject.restricted, subject.erasedAt?.milliseconds]
+        )
+    }
+
+    func subject(id: String) throws -> SubjectRecord? {
+        guard let row = try main.first("SELECT id, created_at, restricted, erased_at FROM subjects WHERE id = ?", [id]) else { return nil }
+        return SubjectRecord(
+            id: row.text(0) ?? id, createdAt: Timestamp(milliseconds: row.integer(1) ?? 0),
+            restricted: row.integer(2) == 1, erasedAt: row.integer(3).map(Timestamp.init(milliseconds:))
+        )
+    }
+
+    func subjectKey(subjectID: String) throws -> WrappedSubjectKey? {
+        guard let row = try keys.first("SELECT wrapped FROM subject_keys WHERE subject_id = ?", [subjectID]),
+              let wrapped = row.blob(0) else { return nil }
+        return WrappedSubjectKey(subjectID: subjectID, wrapped: wrapped)
+    }
+
+    func setRestricted(subjectID: String, _ restricted: Bool) throws {
+        try main.query("UPDATE subjects SET restricted = ? WHERE id = ?", [restricted, subjectID])
+    }
+
+    // MARK: Referrals
+
+    private static let referralColumns = "id, partner_id, reference_key, subject_id, schema_id, body_digest, sealed_body, received_at, receipt"
+
+    func insertReferral(_ referral: ReferralRecord) throws {
+        try main.query(
+            "INSERT INTO referrals (\(Self.referralColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [referral.id, referral.partnerID, referral.referenceKey, referral.subjectID, referral.schemaID,
+             referral.bodyDigest, referral.sealedBody, referral.receivedAt.milliseconds, referral.receipt]
+        )
+    }
+
+    func replaceSealedBody(referralID: String, _ sealed: [UInt8]) throws {
+        try main.query("UPDATE referrals SET sealed_body = ? WHERE id = ? AND sealed_body IS NOT NULL", [sealed, referralID])
+    }
+
+    func setReceipt(referralID: String, _ receipt: [UInt8]) throws {
+        try main.query("UPDATE referrals SET receipt = ? WHERE id = ?", [receipt, referralID])
+    }
+
+    func referral(id: String) throws -> ReferralRecord? {
+        try main.first("SELECT \(Self.referralColumns) FROM referrals WHERE id = ?", [id]).map(Self.referral)
+    }
+
+    func referral(partnerID: String, referenceKey: [UInt8]) throws -> ReferralRecord? {
+        try main.first("SELECT \(Self.referralColumns) FROM referrals WHERE partner_id = ? AND reference_key = ?", [partnerID, referenceKey])
+            .map(Self.referral)
+    }
+
+    func referrals(subjectID: String) throws -> [ReferralRecord] {
+        try main.query("SELECT \(Self.referralColumns) FROM referrals WHERE subject_id = ? ORDER BY received_at", [subjectID]).map(Self.referral)
+    }
+
+    private static func referral(_ row: SQLiteRow) -> ReferralRecord {
+        ReferralRecord(
+            id: row.text(0) ?? "", partnerID: row.text(1) ?? "", referenceKey: row.blob(2) ?? [], subjectID: row.text(3) ?? "",
+            schemaID: row.text(4) ?? "", bodyDigest: row.blob(5) ?? [], sealedBody: row.blob(6),
+            receivedAt: Timestamp(milliseconds: row.integer(7) ?? 0), receipt: row.blob(8) ?? []
+        )
+    }
+
+    // MARK: Consents
+
+    private static let consentColumns =
+        "id, subject_id, referral_id, partner_id, purposes, recipients, method, obtained_at, expires_at, withdrawn_at, sealed_details, recorded_at"
+
+    func insertConsent(_ consent: ConsentRecord) throws {
+        try main.query(
+            "INSERT INTO consents (\(Self.consentColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [consent.id, consent.subjectID, consent.referralID, consent.partnerID, encode(consent.purposes),
+             consent.recipients.map(encode), consent.method, consent.obtainedAt.milliseconds, consent.expiresAt?.milliseconds,
+             consent.withdrawnAt?.milliseconds, consent.sealedDetails, consent.recordedAt.milliseconds]
+        )
+    }
+
+    func consent(id: String) throws -> ConsentRecord? {
+        try main.first("SELECT \(Self.consentColumns) FROM consents WHERE id = ?", [id]).map(Self.consent)
+    }
+
+    func consents(subjectID: String) throws -> [ConsentRecord] {
+        try main.query("SELECT \(Self.consentColumns) FROM consents WHERE subject_id = ? ORDER BY recorded_at", [subjectID]).map(Self.consent)
+    }
+
+    func markConsentWithdrawn(id: String, at time: Timestamp) throws {
+        try main.query("UPDATE consents SET withdrawn_at = ? WHERE id = ? AND withdrawn_at IS NULL", [time.milliseconds, id])
+    }
+
+    private static func consent(_ row: SQLiteRow) -> ConsentRecord {
+        ConsentRecord(
+            id: row.text(0) ?? "", subjectID: row.text(1) ?? "", referralID: row.text(2) ?? "", partnerID: row.text(3) ?? "",
+            purposes: decode(row.text(4)), recipients: row.text(5).map { decode($0) }, method: row.text(6) ?? "",
+            obtainedAt: Timestamp(milliseconds: row.integer(7) ?? 0), expiresAt: row.integer(8).map(Timestamp.init(milliseconds:)),
+            withdrawnAt: row.integer(9).map(Timestamp.init(milliseconds:)), sealedDetails: row.blob(10),
+            recordedAt: Timestamp(milliseconds: row.integer(11) ?? 0)
+        )
+    }
+
+    // MARK: Disclosures
+
+    private static let disclosureColumns =
+        "id, referral_id, subject_id, recipient_id, service, state, lawful_basis, consent_id, justification, actor, pointers, categories, reason, created_at, updated_at"
+
+    func insertDisclosure(_ disclosure: DisclosureRecord) throws {
+        try main.query(
+            "INSERT INTO disclosures (\(Self.disclosureColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            Self.values(disclosure)
+        )
+    }
+
+    func updateDisclosure(_ disclosure: DisclosureRecord) throws {
+        var values = Self.values(disclosure)
+        values.append(values.removeFirst())
+        try main.query(
+            """
+            UPDATE disclosures SET referral_id = ?, subject_id = ?, recipient_id = ?, service = ?, state = ?, lawful_basis = ?,
+            consent_id = ?, justification = ?, actor = ?, pointers = ?, categories = ?, reason = ?, created_at = ?, updated_at = ?
+            WHERE id = ?
+            """,
+            values
+        )
+    }
+
+    func disclosure(id: String) throws -> DisclosureRecord? {
+        try main.first("SELECT \(Self.disclosureColumns) FROM disclosures WHERE id = ?", [id]).map(Self.disclosure)
+    }
+
+    func disclosures(referralID: String) throws -> [DisclosureRecord] {
+        try main.query("SELECT \(Self.disclosureColumns) FROM disclosures WHERE referral_id = ? ORDER BY created_at, rowid", [referralID])
+            .map(Self.disclosure)
+    }
+
+    func disclosures(subjectID: String) throws -> [DisclosureRecord] {
+        try main.query("SELECT \(Self.disclosureColumns) FROM disclosures WHERE subject_id = ? ORDER BY created_at, rowid", [subjectID])
+            .map(Self.disclosure)
+    }
+
+    private static func values(_ disclosure: DisclosureRecord) -> [any SQLiteBindable] {
+        [disclosure.id, disclosure.referralID, disclosure.subjectID, disclosure.recipientID, disclosure.service,
+         disclosure.state.rawValue, disclosure.lawfulBasis?.rawValue, disclosure.consentID, disclosure.justification,
+         disclosure.actor, encode(disclosure.pointers), encode(disclosure.categories), disclosure.reason,
+         disclosure.createdAt.milliseconds, disclosure.updatedAt.milliseconds]
+    }
+
+    private static func disclosure(_ row: SQLiteRow) -> DisclosureRecord {
+        DisclosureRecord(
+            id: row.text(0) ?? "", referralID: row.text(1) ?? "", subjectID: row.text(2) ?? "", recipientID: row.text(3),
+            service: row.text(4) ?? "", state: DisclosureState(rawValue: row.text(5) ?? "") ?? .failed,
+            lawfulBasis: row.text(6).flatMap(LawfulBasis.init(rawValue:)), consentID: row.text(7), justification: row.text(8),
+            actor: row.text(9) ?? "", pointers: decode(row.text(10)), categories: decode(row.text(11)), reason: row.text(12),
+            createdAt: Timestamp(milliseconds: row.integer(13) ?? 0), updatedAt: Timestamp(milliseconds: row.integer(14) ?? 0)
+        )
+    }
+
+    // MARK: Outbox
+
+    private static let outboxColumns =
+        "id, kind, disclosure_id, recipient_id, mode, payload, state, enqueued_at, next_attempt_at, attempts, last_error"
+
+    func enqueue(_ item: OutboxItem) throws {
+        try main.query(
+            "INSERT OR REPLACE INTO outbox (\(Self.outboxColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [item.id, item.kind.rawValue, item.disclosureID, item.recipientID, item.mode.rawValue, item.payload, item.state.rawValue,
+             item.enqueuedAt.milliseconds, item.nextAttemptAt.milliseconds, item.attempts, item.lastError]
+        )
+    }
+
+    func dequeue(id: String) throws {
+        try main.query("DELETE FROM outbox WHERE id = ?", [id])
+    }
+
+    func updateOutbox(_ item: OutboxItem) throws {
+        try main.query(
+            "UPDATE outbox SET state = ?, next_attempt_at = ?, attempts = ?, last_error = ?, enqueued_at = ? WHERE id = ?",
+            [item.state.rawValue, item.nextAttemptAt.milliseconds, item.attempts, item.lastError, item.enqueuedAt.milliseconds, item.id]
+        )
+    }
+
+    func outboxItem(id: String) throws -> OutboxItem? {
+        try main.first("SELECT \(Self.outboxColumns) FROM outbox WHERE id = ?", [id]).map(Self.outboxItem)
+    }
+
+    func dueOutbox(recipientID: String, now: Timestamp, limit: Int) throws -> [OutboxItem] {
+        try main.query(
+            """
+            SELECT \(Self.outboxColumns) FROM outbox
+            WHERE recipient_id = ? AND state = 'pending' AND mode = 'push' AND next_attempt_at <= ?
+            ORDER BY next_attempt_at LIMIT ?
+            """,
+            [recipientID, now.milliseconds, limit]
+        ).map(Self.outboxItem)
+    }
+
+    func mailbox(recipientIDs: [String], afterID: String?, limit: Int) throws -> [OutboxItem] {
+        guard !recipientIDs.isEmpty else { return [] }
+        let placeholders = Array(repeating: "?", count: recipientIDs.count).joined(separator: ", ")
+        var values: [any SQLiteBindable] = recipientIDs
+        var cursor = ""
+        if let afterID, let after = try outboxItem(id: afterID) {
+            cursor = "AND (enqueued_at, id) > (?, ?)"
+            values += [after.enqueuedAt.milliseconds, after.id]
+        }
+        values.append(limit)
+        return try main.query(
+            """
+            SELECT \(Self.outboxColumns) FROM outbox
+            WHERE state = 'pending' AND mode = 'pull' AND recipient_id IN (\(placeholders)) \(cursor)
+            ORDER BY enqueued_at, id LIMIT ?
+            """,
+            values
+        ).map(Self.outboxItem)
+    }
+
+    func outboxItems(state: OutboxItem.State?, limit: Int) throws -> [OutboxItem] {
+        if let state {
+            return try main.query("SELECT \(Self.outboxColumns) FROM outbox WHERE state = ? ORDER BY enqueued_at, id LIMIT ?", [state.rawValue, limit])
+                .map(Self.outboxItem)
+        }
+        return try main.query("SELECT \(Self.outboxColumns) FROM outbox ORDER BY enqueued_at, id LIMIT ?", [limit]).map(Self.outboxItem)
+    }
+
+    func outboxDepths() throws -> [OutboxDepth] {
+        try main.query(
+            """
+            SELECT recipient_id, sum(state = 'pending'), sum(state = 'failed'), min(CASE WHEN state = 'pending' THEN enqueued_at END)
+            FROM outbox GROUP BY recipient_id ORDER BY recipient_id
+            """
+        ).map { row in
+            OutboxDepth(
+                recipientID: row.text(0) ?? "", pending: Int(row.integer(1) ?? 0), failed: Int(row.integer(2) ?? 0),
+                oldestPending: row.integer(3).map(Timestamp.init(milliseconds:))
+            )
+        }
+    }
+
+    private static func outboxItem(_ row: SQLiteRow) -> OutboxItem {
+        OutboxItem(
+            id: row.text(0) ?? "", kind: OutboxItem.Kind(rawValue: row.text(1) ?? "") ?? .disclosure, disclosureID: row.text(2) ?? "",
+            recipientID: row.text(3) ?? "", mode: OutboxItem.Mode(rawValue: row.text(4) ?? "") ?? .push, payload: row.blob(5),
+            state: OutboxItem.State(rawValue: row.text(6) ?? "") ?? .pending, enqueuedAt: Timestamp(milliseconds: row.integer(7) ?? 0),
+            nextAttemptAt: Timestamp(milliseconds: row.integer(8) ?? 0), attempts: Int(row.integer(9) ?? 0), lastError: row.text(10)
+        )
+    }
+
+    // MARK: Log
+
+    func appendLog(_ draft: LogEntryDraft) throws -> LogEntry {
+        let entry = LogEntry(sealing: draft, seq: chain.lastSeq + 1, time: now, prevHash: chain.lastHash)
+        try main.query(
+            """
+            INSERT INTO log_entries (seq, time, event, actor, referral_id, subject_id, disclosure_id, recipient_id, lawful_basis, entry, hash)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [entry.seq, entry.time.milliseconds, draft.event.rawValue, draft.actor, draft.referralID, draft.subjectID,
+             draft.disclosureID, draft.recipientID, draft.lawfulBasis?.rawValue, entry.canonical, entry.hash]
+        )
+        chain.lastSeq = entry.seq
+        chain.lastHash = entry.hash
+        return entry
+    }
+
+    // MARK: Checkpoints and reading the log
+
+    func insertCheckpoint(_ checkpoint: Checkpoint) throws {
+        try main.query(
+            "INSERT OR REPLACE INTO checkpoints (seq, hash, time, signature, key_id) VALUES (?, ?, ?, ?, ?)",
+            [checkpoint.seq, checkpoint.hash, checkpoint.time.milliseconds, checkpoint.signature, checkpoint.keyID]
+        )
+    }
+
+    func checkpoints() throws -> [Checkpoint] {
+        try main.query("SELECT seq, hash, time, signature, key_id FROM checkpoints ORDER BY seq").map(Self.checkpoint)
+    }
+
+    func latestCheckpoint() throws -> Checkpoint? {
+        try main.first("SELECT seq, hash, time, signature, key_id FROM checkpoints ORDER BY seq DESC LIMIT 1").map(Self.checkpoint)
+    }
+
+    private static func checkpoint(_ row: SQLiteRow) -> Checkpoint {
+        Checkpoint(seq: row.integer(0) ?? 0, hash: row.text(1) ?? "", time: Timestamp(milliseconds: row.integer(2) ?? 0),
+                   signature: row.blob(3) ?? [], keyID: row.text(4) ?? "")
+    }
+
+    func forEachLogEntry(from seq: Int64, _ body: (StoredLogEntry) throws -> Bool) throws {
+        try main.iterate("SELECT seq, event, actor, entry, hash FROM log_entries WHERE seq >= ? ORDER BY seq", [seq]) { row in
+            try body(StoredLogEntry(seq: row.integer(0) ?? 0, event: row.text(1) ?? "", actor: row.text(2) ?? "",
+                                    canonical: row.blob(3) ?? [], hash: row.text(4) ?? ""))
+        }
+    }
+
+    func logEntries(_ filter: LogFilter, limit: Int) throws -> [LogEntry] {
+        var conditions: [String] = []
+        var values: [any SQLiteBindable] = []
+        func add(_ condition: String, _ value: (any SQLiteBindable)?) {
+            guard let value else { return }
+            conditions.append(condition)
+            values.append(value)
+        }
+        add("subject_id = ?", filter.subjectID)
+        add("referral_id = ?", filter.referralID)
+        add("recipient_id = ?", filter.recipientID)
+        add("event = ?", filter.event)
+        add("lawful_basis = ?", filter.lawfulBasis)
+        add("actor = ?", filter.actor)
+        add("disclosure_id = ?", filter.disclosureID)
+        add("time >= ?", filter.since?.milliseconds)
+        add("time < ?", filter.until?.milliseconds)
+        add("seq > ?", filter.afterSeq)
+        values.append(limit)
+        let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+        return try main.query("SELECT entry, hash FROM log_entries \(whereClause) ORDER BY seq LIMIT ?", values).compactMap { row in
+            LogEntry(canonical: row.blob(0) ?? [], hash: row.text(1) ?? "")
+        }
+    }
+
+    func logEntry(seq: Int64) throws -> LogEntry? {
+        try main.first("SELECT entry, hash FROM log_entries WHERE seq = ?", [seq]).flatMap { LogEntry(canonical: $0.blob(0) ?? [], hash: $0.text(1) ?? "") }
+    }
+
+    func logBounds() throws -> (first: Int64, last: Int64, lastHash: String)? {
+        guard let row = try main.first("SELECT min(seq), max(seq) FROM log_entries"), let first = row.integer(0), let last = row.integer(1) else {
+            return nil
+        }
+        let hash = try main.first("SELECT hash FROM log_entries WHERE seq = ?", [last])?.text(0) ?? ""
+        return (first, last, hash)
+    }
+
+    // MARK: Retention
+
+    func subjectsLastReferred(before cutoff: Timestamp, limit: Int) throws -> [String] {
+        try main.query(
+            """
+            SELECT subjects.id FROM subjects JOIN referrals ON referrals.subject_id = subjects.id
+            WHERE subjects.erased_at IS NULL GROUP BY subjects.id HAVING max(referrals.received_at) < ? LIMIT ?
+            """,
+            [cutoff.milliseconds, limit]
+        ).compactMap { $0.text(0) }
+    }
+
+    func earliestLastReferral() throws -> Timestamp? {
+        try main.first(
+            """
+            SELECT min(last) FROM (SELECT max(referrals.received_at) AS last FROM subjects
+            JOIN referrals ON referrals.subject_id = subjects.id WHERE subjects.erased_at IS NULL GROUP BY subjects.id)
+            """
+        )?.integer(0).map(Timestamp.init(milliseconds:))
+    }
+
+    func eraseConsentDetails(endedBefore cutoff: Timestamp) throws -> Int {
+        try main.query(
+            """
+            UPDATE consents SET sealed_details = NULL
+            WHERE sealed_details IS NOT NULL AND coalesce(withdrawn_at, expires_at, recorded_at) < ?
+            """,
+            [cutoff.milliseconds]
+        )
+        return main.changes
+    }
+
+    func earliestConsentDetails() throws -> Timestamp? {
+        try main.first("SELECT min(coalesce(withdrawn_at, expires_at, recorded_at)) FROM consents WHERE sealed_details IS NOT NULL")?
+            .integer(0).map(Timestamp.init(milliseconds:))
+    }
+
+    func logAnchor() throws -> (seq: Int64, hash: String)? {
+        guard let row = try main.first("SELECT seq, hash FROM log_anchor WHERE id = 1"), let seq = row.integer(0), let hash = row.text(1) else {
+            return nil
+        }
+        return (seq, hash)
+    }
+
+    func pruneLog(through seq: Int64, hash: String) throws {
+        try main.query("DELETE FROM log_entries WHERE seq <= ?", [seq])
+        try main.query("INSERT OR REPLACE INTO log_anchor (id, seq, hash) VALUES (1, ?, ?)", [seq, hash])
+    }
+
+    func earliestLogTime() throws -> Timestamp? {
+        try main.first("SELECT time FROM log_entries ORDER BY seq LIMIT 1")?.integer(0).map(Timestamp.init(milliseconds:))
+    }
+
+    // MARK: Erasure
+
+    func eraseSubject(id: String, at time: Timestamp) throws {
+        try keys.query("DELETE FROM subject_keys WHERE subject_id = ?", [id])
+        try main.query("UPDATE referrals SET sealed_body = NULL WHERE subject_id = ?", [id])
+        try main.query("UPDATE consents SET sealed_details = NULL WHERE subject_id = ?", [id])
+        try main.query("UPDATE subjects SET erased_at = COALESCE(erased_at, ?) WHERE id = ?", [time.milliseconds, id])
+    }
+}
+
+/// The head of the log's hash chain, kept by the writer between transactions.
+final class LogChain {
+    var lastSeq: Int64
+    var lastHash: String
+
+    init(lastSeq: Int64, lastHash: String) {
+        self.lastSeq = lastSeq
+        self.lastHash = lastHash
+    }
+}
+
+private func encode(_ strings: [String]) -> String {
+    JSONValue.array(strings.map { .string($0) }).serializedString()
+}
+
+private func decode(_ text: String?) -> [String] {
+    guard let text, let value = try? JSONValue.parse(text) else { return [] }
+    return value.arrayValue?.compactMap(\.stringValue) ?? []
+}

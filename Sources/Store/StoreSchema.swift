@@ -1,0 +1,129 @@
+import SQLite
+
+/// The store's tables, as versioned migrations. Never edit a shipped migration: add one.
+enum StoreSchema {
+    static let main = SQLiteMigrator([
+        """
+        CREATE TABLE subjects (
+            id TEXT PRIMARY KEY,
+            created_at INTEGER NOT NULL,
+            restricted INTEGER NOT NULL DEFAULT 0,
+            erased_at INTEGER
+        ) STRICT;
+
+        CREATE TABLE referrals (
+            id TEXT PRIMARY KEY,
+            partner_id TEXT NOT NULL,
+            reference_key BLOB NOT NULL,
+            subject_id TEXT NOT NULL REFERENCES subjects(id),
+            schema_id TEXT NOT NULL,
+            body_digest BLOB NOT NULL,
+            sealed_body BLOB,
+            received_at INTEGER NOT NULL,
+            receipt BLOB NOT NULL,
+            UNIQUE (partner_id, reference_key)
+        ) STRICT;
+        CREATE INDEX referrals_subject ON referrals(subject_id);
+
+        CREATE TABLE consents (
+            id TEXT PRIMARY KEY,
+            subject_id TEXT NOT NULL REFERENCES subjects(id),
+            referral_id TEXT NOT NULL REFERENCES referrals(id),
+            partner_id TEXT NOT NULL,
+            purposes TEXT NOT NULL,
+            recipients TEXT,
+            method TEXT NOT NULL,
+            obtained_at INTEGER NOT NULL,
+            expires_at INTEGER,
+            withdrawn_at INTEGER,
+            sealed_details BLOB,
+            recorded_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX consents_subject ON consents(subject_id);
+
+        CREATE TABLE disclosures (
+            id TEXT PRIMARY KEY,
+            referral_id TEXT NOT NULL REFERENCES referrals(id),
+            subject_id TEXT NOT NULL REFERENCES subjects(id),
+            recipient_id TEXT,
+            service TEXT NOT NULL,
+            state TEXT NOT NULL,
+            lawful_basis TEXT,
+            consent_id TEXT,
+            justification TEXT,
+            actor TEXT NOT NULL,
+            pointers TEXT NOT NULL,
+            categories TEXT NOT NULL,
+            reason TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX disclosures_referral ON disclosures(referral_id);
+        CREATE INDEX disclosures_subject ON disclosures(subject_id);
+
+        CREATE TABLE outbox (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            disclosure_id TEXT NOT NULL REFERENCES disclosures(id),
+            recipient_id TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            payload BLOB,
+            state TEXT NOT NULL,
+            enqueued_at INTEGER NOT NULL,
+            next_attempt_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT
+        ) STRICT;
+        CREATE INDEX outbox_due ON outbox(recipient_id, state, mode, next_attempt_at);
+        CREATE INDEX outbox_recipient ON outbox(recipient_id, state, enqueued_at);
+        CREATE INDEX outbox_disclosure ON outbox(disclosure_id);
+
+        CREATE TABLE log_entries (
+            seq INTEGER PRIMARY KEY,
+            time INTEGER NOT NULL,
+            event TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            referral_id TEXT,
+            subject_id TEXT,
+            disclosure_id TEXT,
+            recipient_id TEXT,
+            lawful_basis TEXT,
+            entry BLOB NOT NULL,
+            hash TEXT NOT NULL
+        ) STRICT;
+        CREATE INDEX log_subject ON log_entries(subject_id, seq);
+        CREATE INDEX log_referral ON log_entries(referral_id, seq);
+        CREATE INDEX log_recipient ON log_entries(recipient_id, seq);
+        CREATE INDEX log_event ON log_entries(event, seq);
+        CREATE INDEX log_time ON log_entries(time);
+        CREATE INDEX log_disclosure ON log_entries(disclosure_id);
+
+        CREATE TABLE log_anchor (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            seq INTEGER NOT NULL,
+            hash TEXT NOT NULL
+        ) STRICT;
+
+        CREATE TABLE checkpoints (
+            seq INTEGER PRIMARY KEY,
+            hash TEXT NOT NULL,
+            time INTEGER NOT NULL,
+            signature BLOB NOT NULL,
+            key_id TEXT NOT NULL
+        ) STRICT;
+        """,
+    ])
+
+    /// Subject keys live in their own file, so that a copy of the main database cannot be read
+    /// once a subject's key is deleted (crypto-shredding), and in rollback-journal mode with
+    /// secure_delete, so that a deleted key leaves no copy in a WAL or free page.
+    static let keys = SQLiteMigrator([
+        """
+        CREATE TABLE subject_keys (
+            subject_id TEXT PRIMARY KEY,
+            wrapped BLOB NOT NULL,
+            created_at INTEGER NOT NULL
+        ) STRICT;
+        """,
+    ])
+}

@@ -1,0 +1,294 @@
+import Foundation
+import JSON
+import TestSupport
+import XCTest
+
+/// The disclosure log, its verification against tampering, and subject rights, through the built
+/// binary, curl, sqlite3 and refex sink.
+final class AccountabilityTests: XCTestCase {
+    private func signingKey() throws -> String {
+        let path = ProjectPaths.temporaryDirectory() + "/log-signing.key"
+        let result = try Subprocess.run(ProjectPaths.refexBinary, ["keys", "generate", path])
+        XCTAssertEqual(result.status, 0, result.errorOutput)
+        XCTAssertTrue(result.output.contains("BEGIN PUBLIC KEY"))
+        return path
+    }
+
+    private func config(sink: SinkProcess? = nil, checkpointEvery: Int = 5) throws -> JSONObject {
+        var config = try RefexProcess.config()
+        config["log"] = ["signingKey": .string(try signingKey()), "checkpointEveryEntries": .number(JSONNumber(checkpointEvery))]
+        if let sink {
+            config["recipients"] = .array(try RefexProcess.recipients(endpoint: sink.endpoint))
+        }
+        return config
+    }
+
+    private func submit(_ refex: RefexProcess, reference: String, subjectID: String? = nil) throws -> JSONValue {
+        let path = "\(ProjectPaths.root)/schemas/examples/referral-1-domestic-abuse.json"
+        guard case .object(var object) = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: path)))) else { return .null }
+        object["referenceId"] = .string(reference)
+        if let subjectID { object["subjectId"] = .string(subjectID) }
+        let file = ProjectPaths.temporaryDirectory() + "/r.json"
+        try Data(JSONValue.object(object).serialized()).write(to: URL(fileURLWithPath: file))
+        let (result, response) = try Curl.request(
+            ["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", "@\(file)", "\(refex.baseURL)/v1/referrals"], as: "police"
+        )
+        XCTAssertEqual(response?.status, 202, result.output)
+        return response?.json ?? .null
+    }
+
+    private func cli(_ arguments: [String], input: Data? = nil) throws -> SubprocessResult {
+        try Subprocess.run(ProjectPaths.refexBinary, arguments, input: input, timeout: 120)
+    }
+
+    private func sql(_ store: String, _ query: String) throws -> String {
+        try Subprocess.run("sqlite3", [store, query]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A consistent copy of a running store's two databases, made with sqlite3's online backup.
+    private func copyStore(_ store: String) throws -> String {
+        let folder = ProjectPaths.temporaryDirectory("refex-copy")
+        let copy = "\(folder)/copy.db"
+        XCTAssertEqual(try Subprocess.run("sqlite3", [store, ".backup '\(copy)'"]).status, 0)
+        let keys = store.replacingOccurrences(of: ".db", with: "-keys.db")
+        XCTAssertEqual(try Subprocess.run("sqlite3", [keys, ".backup '\(folder)/copy-keys.db'"]).status, 0)
+        return copy
+    }
+
+    // MARK: Verification against tampering
+
+    func testVerifyFindsEachKindOfTamperingAndNamesTheEntry() throws {
+        let refex = try RefexProcess(config: try config())
+        for index in 0..<6 { _ = try submit(refex, reference: "TAMPER-\(index)") }
+        let publicKey = ProjectPaths.temporaryDirectory() + "/public.pem"
+        let keyPath = try XCTUnwrap(try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: refex.configPath))))["log"]?["signingKey"]?.stringValue)
+        XCTAssertEqual(try Subprocess.run("openssl", ["pkey", "-in", keyPath, "-pubout", "-out", publicKey]).status, 0)
+
+        let clean = try copyStore(refex.storePath)
+        let verified = try cli(["log", "verify", "--store", clean, "--public-key", publicKey])
+        XCTAssertEqual(verified.status, 0, verified.errorOutput)
+        XCTAssertTrue(verified.output.contains("checkpoint signatures checked"), verified.output)
+
+        // An auditor keeps the latest checkpoint.
+        let kept = ProjectPaths.temporaryDirectory() + "/kept.json"
+        let checkpoint = try cli(["log", "checkpoint", "--store", clean])
+        XCTAssertEqual(checkpoint.status, 0, checkpoint.errorOutput)
+        try Data(checkpoint.output.utf8).write(to: URL(fileURLWithPath: kept))
+        let keptSeq = try XCTUnwrap(try JSONValue.parse(checkpoint.output)["seq"]?.int64Value)
+        XCTAssertGreaterThan(keptSeq, 12)
+
+        let cases: [(String, String, String)] = [
+            ("UPDATE log_entries SET entry = CAST(replace(CAST(entry AS TEXT), 'dv-support', 'dv-supporX') AS BLOB) WHERE seq = 7",
+             "entry 7", "was altered"),
+            ("DELETE FROM log_entries WHERE seq = 9", "entry 9", "missing"),
+            ("""
+             CREATE TEMP TABLE swap AS SELECT seq, entry, hash FROM log_entries WHERE seq IN (10, 11);
+             UPDATE log_entries SET entry = (SELECT entry FROM swap WHERE swap.seq = 21 - log_entries.seq),
+                                    hash = (SELECT hash FROM swap WHERE swap.seq = 21 - log_entries.seq) WHERE seq IN (10, 11);
+             """, "entry 10", "holds the content of entry 11"),
+            ("UPDATE log_entries SET actor = 'someone-else' WHERE seq = 3", "entry 3", "indexed columns"),
+        ]
+        for (statement, entry, reason) in cases {
+            let copy = try copyStore(refex.storePath)
+            XCTAssertEqual(try Subprocess.run("sqlite3", [copy, statement]).status, 0)
+            let result = try cli(["log", "verify", "--store", copy, "--public-key", publicKey])
+            XCTAssertEqual(result.status, 1, "\(statement): \(result.output)")
+            XCTAssertTrue(result.errorOutput.contains("FAILED at \(entry)") && result.errorOutput.contains(reason), "\(statement): \(result.errorOutput)")
+        }
+
+        // A cut tail, the attacker removing the stored checkpoints too: the kept one still proves it.
+        let cut = try copyStore(refex.storePath)
+        let cutAt = keptSeq - 3
+        XCTAssertEqual(try Subprocess.run("sqlite3", [cut, "DELETE FROM log_entries WHERE seq > \(cutAt); DELETE FROM checkpoints WHERE seq > \(cutAt)"]).status, 0)
+        XCTAssertEqual(try cli(["log", "verify", "--store", cut, "--public-key", publicKey]).status, 0, "without the kept checkpoint the cut is invisible")
+        let caught = try cli(["log", "verify", "--store", cut, "--public-key", publicKey, "--checkpoint", kept])
+        XCTAssertEqual(caught.status, 1)
+        XCTAssertTrue(caught.errorOutput.contains("were removed"), caught.errorOutput)
+        XCTAssertTrue(caught.errorOutput.contains("entry \(cutAt + 1)"), caught.errorOutput)
+
+        // Rewriting an entry and recomputing its hash breaks the link to the next.
+        let forged = try copyStore(refex.storePath)
+        let entry = try sql(forged, "SELECT CAST(entry AS TEXT) FROM log_entries WHERE seq = 5")
+        let altered = entry.replacingOccurrences(of: "\"actor\":\"police\"", with: "\"actor\":\"policf\"")
+        let hash = try Subprocess.run("python3", ["-c", "import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())"],
+                                      input: Data(altered.utf8)).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let escaped = altered.replacingOccurrences(of: "'", with: "''")
+        XCTAssertEqual(try Subprocess.run("sqlite3", [forged, "UPDATE log_entries SET entry = CAST('\(escaped)' AS BLOB), hash = '\(hash)', actor = 'policf' WHERE seq = 5"]).status, 0)
+        let broken = try cli(["log", "verify", "--store", forged, "--public-key", publicKey])
+        XCTAssertEqual(broken.status, 1)
+        XCTAssertTrue(broken.errorOutput.contains("FAILED at entry 6") || broken.errorOutput.contains("FAILED at entry 5"), broken.errorOutput)
+
+        // A checkpoint signed by another key is refused.
+        let otherKey = try signingKey()
+        let otherPublic = ProjectPaths.temporaryDirectory() + "/other.pem"
+        XCTAssertEqual(try Subprocess.run("openssl", ["pkey", "-in", otherKey, "-pubout", "-out", otherPublic]).status, 0)
+        let wrongKey = try cli(["log", "verify", "--store", clean, "--public-key", otherPublic])
+        XCTAssertEqual(wrongKey.status, 1)
+        XCTAssertTrue(wrongKey.errorOutput.contains("not signed by the given key"), wrongKey.errorOutput)
+    }
+
+    func testAnUntouchedLogOf100000EntriesVerifies() throws {
+        let refex = try RefexProcess(config: try config())
+        _ = try submit(refex, reference: "BIG-0")
+        refex.signal(SIGTERM)
+        XCTAssertEqual(refex.waitForExit(), 0)
+        let fill = try Subprocess.run("python3", ["\(ProjectPaths.root)/Tests/scripts/fill_log.py", refex.storePath, "100000"], timeout: 300)
+        XCTAssertEqual(fill.status, 0, fill.errorOutput)
+        let result = try cli(["log", "verify", "--config", refex.configPath])
+        XCTAssertEqual(result.status, 0, result.errorOutput)
+        XCTAssertTrue(result.output.contains("verified 1000"), result.output)
+    }
+
+    // MARK: Reading is logged; the API and the CLI agree
+
+    func testEveryReadOfTheLogIsItselfLoggedAndTheAPIAndCLIFiltersAgree() throws {
+        let refex = try RefexProcess(config: try config())
+        let receipt = try submit(refex, reference: "READ-1")
+        _ = try submit(refex, reference: "READ-2")
+        let referral = try XCTUnwrap(receipt["id"]?.stringValue)
+        let disclosure = try XCTUnwrap(receipt["disclosures"]?[0]?["id"]?.stringValue)
+
+        let listed = try cli(["log", "list", "--referral", referral, "--json", "--config", refex.configPath])
+        XCTAssertEqual(listed.status, 0, listed.errorOutput)
+        // Both see the same entries, apart from the log.viewed entry the CLI's own reading added.
+        let cliSeqs = try listed.output.split(separator: "\n").map { try JSONValue.parse(String($0))["seq"]?.int64Value ?? 0 }
+        let api = try XCTUnwrap(try Curl.request(["\(refex.baseURL)/v1/disclosures?referral=\(referral)"], as: "hub-admin").response?.json)
+        let apiEntries = api["entries"]?.arrayValue ?? []
+        XCTAssertEqual(apiEntries.filter { $0["event"] == "log.viewed" }.count, 1, "the CLI's reading of this referral is in its history")
+        XCTAssertEqual(cliSeqs, apiEntries.filter { $0["event"] != "log.viewed" }.compactMap { $0["seq"]?.int64Value })
+        XCTAssertGreaterThanOrEqual(cliSeqs.count, 4)
+
+        XCTAssertEqual(try cli(["log", "show", disclosure, "--config", refex.configPath]).status, 0)
+        XCTAssertEqual(try cli(["log", "export", "--config", refex.configPath, "--format", "csv"]).status, 0)
+        XCTAssertEqual(try cli(["log", "verify", "--config", refex.configPath]).status, 0)
+        XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/disclosures/verify"], as: "hub-admin").response?.json?["valid"], true)
+
+        let viewed = try sql(refex.storePath, "SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'log.viewed'")
+        for action in ["\"action\":\"list\"", "\"action\":\"show\"", "\"action\":\"export\"", "\"action\":\"verify\""] {
+            XCTAssertTrue(viewed.contains(action), "\(action) not logged:\n\(viewed)")
+        }
+        XCTAssertTrue(viewed.contains("\"actor\":\"hub-admin\""), "the API reader must be the actor")
+        XCTAssertTrue(viewed.contains("\"referral\":\"\(referral)\""), "the filter used must be recorded")
+        XCTAssertTrue(viewed.contains("\"actor\":\"host:"), "the host user must be the actor")
+    }
+
+    func testTheAdminAPIRefusesOtherPartners() throws {
+        let refex = try RefexProcess(config: try config())
+        let subject = try XCTUnwrap(try submit(refex, reference: "ADMIN-1")["subjectId"]?.stringValue)
+        for (method, path) in [("GET", "/v1/disclosures"), ("GET", "/v1/disclosures/verify"), ("GET", "/v1/subjects/\(subject)/export"),
+                               ("POST", "/v1/subjects/\(subject)/erase"), ("POST", "/v1/subjects/\(subject)/restrict")] {
+            for partner in ["police", "sink"] {
+                let (_, response) = try Curl.request(["-X", method, "-d", "", "\(refex.baseURL)\(path)"], as: partner)
+                XCTAssertEqual(response?.status, 403, "\(partner) \(method) \(path)")
+            }
+        }
+        XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/disclosures?colour=red"], as: "hub-admin").response?.status, 400)
+    }
+
+    // MARK: Subject rights
+
+    func testErasureShredsEvenACopyTakenBeforeAndTheLogStillVerifies() throws {
+        let refex = try RefexProcess(config: try config())
+        let receipt = try submit(refex, reference: "ERASE-1")
+        let subject = try XCTUnwrap(receipt["subjectId"]?.stringValue)
+
+        let before = try XCTUnwrap(try Curl.request(["\(refex.baseURL)/v1/subjects/\(subject)/export"], as: "hub-admin").response?.json)
+        XCTAssertEqual(before["referrals"]?[0]?["document"]?["subject"]?["name"]?["given"], "Alex")
+        XCTAssertEqual(before["consents"]?[0]?["details"]?["obtainedBy"], "PC Sam Sample")
+        let copy = try copyStore(refex.storePath)
+
+        let erased = try XCTUnwrap(try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/subjects/\(subject)/erase"], as: "hub-admin").response)
+        XCTAssertEqual(erased.status, 200)
+        let after = try XCTUnwrap(try Curl.request(["\(refex.baseURL)/v1/subjects/\(subject)/export"], as: "hub-admin").response?.json)
+        XCTAssertEqual(after["referrals"]?[0]?["document"], .null)
+        XCTAssertNotEqual(after["erasedAt"], .null)
+        XCTAssertTrue(after["log"]?.arrayValue?.contains { $0["event"] == "subject.erased" } ?? false)
+
+        // The copy from before still holds ciphertext; with today's keys it cannot be opened.
+        var config = try XCTUnwrap(try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: refex.configPath)))).objectValue)
+        config["store"] = ["path": .string(copy), "keysPath": .string(refex.storePath.replacingOccurrences(of: ".db", with: "-keys.db"))]
+        let copyConfig = ProjectPaths.temporaryDirectory() + "/copy.json"
+        try RefexProcess.write(config, to: copyConfig)
+        let fromCopy = try cli(["subject", "export", subject, "--config", copyConfig])
+        XCTAssertEqual(fromCopy.status, 0, fromCopy.errorOutput)
+        XCTAssertEqual(try JSONValue.parse(fromCopy.output)["referrals"]?[0]?["document"], .null)
+        XCTAssertFalse(fromCopy.output.contains("Alex"))
+
+        let folder = (refex.storePath as NSString).deletingLastPathComponent
+        for file in try FileManager.default.contentsOfDirectory(atPath: folder) + [copy] {
+            let path = file.hasPrefix("/") ? file : "\(folder)/\(file)"
+            let text = try Subprocess.run("strings", [path]).output
+            XCTAssertFalse(text.contains("Alex") || text.contains("Sample Street") || text.contains("Anxiety"), "readable in \(path)")
+        }
+        XCTAssertEqual(try cli(["log", "verify", "--config", refex.configPath]).status, 0)
+    }
+
+    func testRestrictionBlocksANewReferralsDisclosures() throws {
+        let refex = try RefexProcess(config: try config())
+        let first = try submit(refex, reference: "RESTRICT-1")
+        let subject = try XCTUnwrap(first["subjectId"]?.stringValue)
+        let restricted = try XCTUnwrap(try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/subjects/\(subject)/restrict"], as: "hub-admin").response)
+        XCTAssertEqual(restricted.status, 200)
+        let second = try submit(refex, reference: "RESTRICT-2", subjectID: subject)
+        for disclosure in second["disclosures"]?.arrayValue ?? [] {
+            XCTAssertEqual(disclosure["state"], "refused")
+            XCTAssertEqual(disclosure["reason"], "restricted")
+        }
+        XCTAssertGreaterThanOrEqual(Int(try sql(refex.storePath, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.withheld' AND CAST(entry AS TEXT) LIKE '%restricted%'")) ?? 0, 2)
+        XCTAssertEqual(try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/subjects/\(subject)/unrestrict"], as: "hub-admin").response?.status, 200)
+    }
+
+    func testRectificationNoticeReachesTheRecipientWithOnlyTheChangedFields() throws {
+        let sink = try SinkProcess()
+        let refex = try RefexProcess(config: try config(sink: sink))
+        let receipt = try submit(refex, reference: "RECTIFY-1")
+        let subject = try XCTUnwrap(receipt["subjectId"]?.stringValue)
+        let disclosure = try XCTUnwrap(receipt["disclosures"]?.arrayValue?.first { $0["recipient"] == "dv-support" }?["id"]?.stringValue)
+        XCTAssertTrue(sink.wait { sink.files.contains("\(disclosure).json") })
+        XCTAssertTrue(sink.wait {
+            (try? self.sql(refex.storePath, "SELECT state FROM disclosures WHERE id = '\(disclosure)'")) == "delivered"
+        })
+        let patch = ProjectPaths.temporaryDirectory() + "/patch.json"
+        try Data(#"{"subject": {"name": {"given": "Alexandra"}, "ethnicOrigin": "Recorded later"}, "riskOfHarm": "medium"}"#.utf8)
+            .write(to: URL(fileURLWithPath: patch))
+        let (result, response) = try Curl.request(
+            ["-X", "PATCH", "-H", "Content-Type: application/merge-patch+json", "--data-binary", "@\(patch)", "\(refex.baseURL)/v1/subjects/\(subject)"],
+            as: "hub-admin"
+        )
+        XCTAssertEqual(response?.status, 200, result.output)
+        XCTAssertEqual(response?.json?["rectificationNotices"], ["dv-support"])
+        XCTAssertTrue(sink.wait { sink.files.contains { $0.hasPrefix("\(disclosure).rectification-notice.") } }, refex.logText)
+        let notice = try sink.document(try XCTUnwrap(sink.files.first { $0.hasPrefix("\(disclosure).rectification-notice.") }))
+        XCTAssertEqual(notice["type"], "rectification-notice")
+        XCTAssertEqual(notice["data"], ["subject": ["name": ["given": "Alexandra"]], "riskOfHarm": "medium"],
+                       "only the changed fields dv-support may receive (not ethnicOrigin, a category it lacks)")
+        let export = try XCTUnwrap(try Curl.request(["\(refex.baseURL)/v1/subjects/\(subject)/export"], as: "hub-admin").response?.json)
+        XCTAssertEqual(export["referrals"]?[0]?["document"]?["subject"]?["name"]?["given"], "Alexandra")
+        XCTAssertEqual(try sql(refex.storePath, "SELECT count(*) FROM log_entries WHERE event = 'subject.rectified'"), "1")
+        let invalid = try Curl.request(
+            ["-X", "PATCH", "-H", "Content-Type: application/json", "--data-binary", #"{"riskOfHarm": "extreme"}"#, "\(refex.baseURL)/v1/subjects/\(subject)"],
+            as: "hub-admin"
+        ).response
+        XCTAssertEqual(invalid?.status, 422)
+    }
+
+    func testRetentionErasesWhatIsDueAndSaysWhatIsNext() throws {
+        var configuration = try config()
+        configuration["retention"] = ["referralsDays": 1, "consentsDays": 1, "logDays": 30]
+        let refex = try RefexProcess(config: configuration)
+        let subject = try XCTUnwrap(try submit(refex, reference: "RETAIN-1")["subjectId"]?.stringValue)
+        let status = try cli(["retention", "status", "--config", refex.configPath])
+        XCTAssertEqual(status.status, 0, status.errorOutput)
+        XCTAssertEqual(try JSONValue.parse(status.output)["referrals"]?["overdue"], false)
+        // Age the referral by two days, then run the purge.
+        let old = Int64(Date().timeIntervalSince1970 * 1000) - 2 * 86_400_000
+        XCTAssertEqual(try Subprocess.run("sqlite3", [refex.storePath, "UPDATE referrals SET received_at = \(old)"]).status, 0)
+        XCTAssertEqual(try JSONValue.parse(try cli(["retention", "status", "--config", refex.configPath]).output)["referrals"]?["overdue"], true)
+        let run = try cli(["retention", "run", "--config", refex.configPath])
+        XCTAssertEqual(run.status, 0, run.errorOutput)
+        XCTAssertEqual(try JSONValue.parse(run.output)["subjectsErased"], 1)
+        XCTAssertTrue(try sql(refex.storePath, "SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'subject.erased'").contains("\"reason\":\"retention\""))
+        XCTAssertNotEqual(try sql(refex.storePath, "SELECT erased_at FROM subjects WHERE id = '\(subject)'"), "")
+        XCTAssertEqual(try cli(["log", "verify", "--config", refex.configPath]).status, 0)
+    }
+}

@@ -1,0 +1,274 @@
+import Foundation
+import JSON
+import TestSupport
+import XCTest
+
+/// Delivery to `refex sink` processes over mutual TLS with real certificates, and pull mailboxes.
+final class DeliveryTests: XCTestCase {
+    /// A config whose push recipients go to `endpoints` (by recipient id), with quick retries.
+    private func config(
+        dv: String, support: String, dvCA: String? = nil, maxAgeSeconds: Int = 3600, extra: (inout JSONObject) -> Void = { _ in }
+    ) throws -> JSONObject {
+        var config = try RefexProcess.config()
+        var recipients = try RefexProcess.recipients()
+        for index in recipients.indices {
+            guard case .object(var recipient) = recipients[index], case .object(var delivery)? = recipient["delivery"] else { continue }
+            if recipient["id"] == "dv-support" {
+                delivery["endpoint"] = .string(dv)
+                if let dvCA { delivery["ca"] = .string(dvCA) }
+            }
+            if recipient["id"] == "victim-support" { delivery["endpoint"] = .string(support) }
+            recipient["delivery"] = .object(delivery)
+            recipients[index] = .object(recipient)
+        }
+        config["recipients"] = .array(recipients)
+        config["delivery"] = [
+            "clientCertificate": .string(try TestPKI.certificate("refex-client")), "clientKey": .string(try TestPKI.key("refex-client")),
+            "backoffBaseMilliseconds": 200, "backoffMaxSeconds": 2, "maxAgeSeconds": .number(JSONNumber(maxAgeSeconds)),
+            "connectTimeoutSeconds": 2, "timeoutSeconds": 5, "pollIntervalMilliseconds": 50, "circuitFailures": 50,
+        ]
+        extra(&config)
+        return config
+    }
+
+    private func referral(_ reference: String = "D-\(UUID().uuidString.prefix(8))", purposes: [JSONValue] = ["domestic-abuse"]) throws -> JSONValue {
+        let path = "\(ProjectPaths.root)/schemas/examples/referral-1-domestic-abuse.json"
+        guard case .object(var object) = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: path)))) else { return .null }
+        object["referenceId"] = .string(reference)
+        if case .object(var consent)? = object["consent"] {
+            consent["purposes"] = .array(purposes)
+            object["consent"] = .object(consent)
+        }
+        return .object(object)
+    }
+
+    private func submit(_ refex: RefexProcess, _ body: JSONValue, as partner: String = "police") throws -> JSONValue {
+        let file = ProjectPaths.temporaryDirectory() + "/r.json"
+        try Data(body.serialized()).write(to: URL(fileURLWithPath: file))
+        let (result, response) = try Curl.request(
+            ["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", "@\(file)", "\(refex.baseURL)/v1/referrals"], as: partner
+        )
+        XCTAssertEqual(response?.status, 202, result.output + result.errorOutput)
+        return response?.json ?? .null
+    }
+
+    private func disclosureID(_ receipt: JSONValue, _ recipient: String) -> String? {
+        receipt["disclosures"]?.arrayValue?.first { $0["recipient"]?.stringValue == recipient }?["id"]?.stringValue
+    }
+
+    private func state(_ refex: RefexProcess, referral: String, recipient: String) throws -> String? {
+        let status = try Curl.request(["\(refex.baseURL)/v1/referrals/\(referral)"], as: "police").response?.json
+        return status?["disclosures"]?.arrayValue?.first { $0["recipient"]?.stringValue == recipient }?["state"]?.stringValue
+    }
+
+    private func sql(_ refex: RefexProcess, _ query: String) throws -> String {
+        try Subprocess.run("sqlite3", [refex.storePath, query]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A port nothing listens on (bound, then released).
+    private func freePort() throws -> UInt16 {
+        let sink = try SinkProcess()
+        let port = sink.port
+        sink.stop()
+        return port
+    }
+
+    // MARK: Push
+
+    func testDisclosureIsDeliveredOnceWithOnlyTheAllowedFields() throws {
+        let sink = try SinkProcess()
+        let refex = try RefexProcess(config: try config(dv: sink.endpoint, support: sink.endpoint))
+        let receipt = try submit(refex, try referral())
+        let id = try XCTUnwrap(disclosureID(receipt, "dv-support"))
+        XCTAssertTrue(sink.wait { sink.files.contains("\(id).json") }, "not delivered: \(refex.logText)")
+        let delivered = try sink.document("\(id).json")
+        XCTAssertEqual(delivered["disclosureId"]?.stringValue, id)
+        XCTAssertEqual(delivered["referralId"], receipt["id"])
+        XCTAssertEqual(delivered["service"], "domestic-abuse")
+        XCTAssertEqual(delivered["lawfulBasis"], "consent")
+        XCTAssertNotNil(delivered["consentId"]?.stringValue)
+        let data = try XCTUnwrap(delivered["data"])
+        XCTAssertEqual(data["subject"]?["name"]?["family"], "Example")
+        XCTAssertNil(data["subject"]?["contact"]?["email"], "unsafe contact details must not be sent")
+        XCTAssertNil(data["consent"], "the consent block is not an allowed field")
+        XCTAssertNil(data["referringOfficer"])
+        XCTAssertEqual(sink.requests.filter { $0.key == id }.count, 1)
+        XCTAssertTrue(sink.wait { (try? self.state(refex, referral: receipt["id"]?.stringValue ?? "", recipient: "dv-support")) == "delivered" })
+        XCTAssertEqual(try sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.delivered' AND disclosure_id = '\(id)'"), "1")
+    }
+
+    func testRecipientDownThenUpIsDeliveredAfterItRecoversWithoutATightLoop() throws {
+        let port = try freePort()
+        let endpoint = "https://localhost:\(port)/deliveries"
+        let refex = try RefexProcess(config: try config(dv: endpoint, support: endpoint))
+        let receipt = try submit(refex, try referral())
+        let id = try XCTUnwrap(disclosureID(receipt, "dv-support"))
+        // While it is down, attempts back off: 200 ms, 400 ms, 800 ms... (with jitter, at least half of each).
+        XCTAssertTrue(refex.waitForLog("delivery will be retried", count: 3, timeout: 10), refex.logText)
+        let sink = try SinkProcess(port: port)
+        XCTAssertTrue(sink.wait { sink.files.contains("\(id).json") }, refex.logText)
+        let attempts = try sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.delivered'")
+        XCTAssertEqual(attempts, "1")
+        let (_, metrics) = try Curl.request(["\(refex.opsURL)/metrics"], as: nil)
+        let line = metrics?.body.split(separator: "\n").first { $0.hasPrefix("refex_delivery_attempts_total{recipient=\"dv-support\"}") }
+        let count = Int(line?.split(separator: " ").last ?? "") ?? 0
+        XCTAssertGreaterThanOrEqual(count, 4)
+        XCTAssertLessThan(count, 15, "retries must back off, not spin")
+    }
+
+    func testRetryAfterIsHonoured() throws {
+        let sink = try SinkProcess(options: ["--fail-first", "1", "--fail-status", "429", "--retry-after", "2"])
+        let refex = try RefexProcess(config: try config(dv: sink.endpoint, support: sink.endpoint))
+        let id = try XCTUnwrap(disclosureID(try submit(refex, try referral()), "dv-support"))
+        XCTAssertTrue(sink.wait { sink.files.contains("\(id).json") })
+        let attempts = sink.requests.filter { $0.key == id || $0.status == 429 }
+        XCTAssertEqual(attempts.map(\.status), [429, 201])
+        XCTAssertGreaterThanOrEqual(attempts[1].time - attempts[0].time, 1900, "Retry-After: 2 was not honoured")
+    }
+
+    func testPermanentRefusalFailsVisiblyAndRetryByCommandWorks() throws {
+        let refusing = try SinkProcess(options: ["--status", "400"])
+        let refex = try RefexProcess(config: try config(dv: refusing.endpoint, support: refusing.endpoint))
+        let receipt = try submit(refex, try referral())
+        let referralID = try XCTUnwrap(receipt["id"]?.stringValue)
+        let id = try XCTUnwrap(disclosureID(receipt, "dv-support"))
+        XCTAssertTrue(refusing.wait { (try? self.state(refex, referral: referralID, recipient: "dv-support")) == "failed" })
+        XCTAssertEqual(refusing.requests.count, 1, "a 400 is not retried")
+        XCTAssertEqual(try sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.failed'"), "1")
+        let list = try Subprocess.run(ProjectPaths.refexBinary, ["outbox", "list", "--state", "failed", "--config", refex.configPath])
+        XCTAssertEqual(list.status, 0, list.errorOutput)
+        XCTAssertTrue(list.output.contains(id) && list.output.contains("HTTP 400"), list.output)
+
+        // The recipient is fixed; an operator retries.
+        let port = refusing.port
+        refusing.stop()
+        let fixed = try SinkProcess(port: port)
+        let retry = try Subprocess.run(ProjectPaths.refexBinary, ["outbox", "retry", id, "--config", refex.configPath])
+        XCTAssertEqual(retry.status, 0, retry.errorOutput)
+        XCTAssertTrue(fixed.wait { fixed.files.contains("\(id).json") }, refex.logText)
+        XCTAssertTrue(fixed.wait { (try? self.state(refex, referral: referralID, recipient: "dv-support")) == "delivered" })
+        XCTAssertEqual(try sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.retried'"), "1")
+        let verified = try JSONValue.parse(try Subprocess.run("python3", ["\(ProjectPaths.root)/Tests/scripts/verify_log.py", refex.storePath]).output)
+        XCTAssertEqual(verified["problems"], [], "the host command's entry must join the chain")
+        XCTAssertEqual(try Subprocess.run(ProjectPaths.refexBinary, ["outbox", "retry", id, "--config", refex.configPath]).status, 1)
+    }
+
+    func testRecipientWithTheWrongCAOrHostNameNeverReceivesData() throws {
+        // Wrong CA: the sink's certificate does not chain to the CA configured for the recipient.
+        let sink = try SinkProcess()
+        let wrongCA = try RefexProcess(config: try config(
+            dv: sink.endpoint, support: sink.endpoint, dvCA: try TestPKI.certificate("other-ca"), maxAgeSeconds: 2
+        ))
+        let receipt = try submit(wrongCA, try referral())
+        XCTAssertTrue(sink.wait { (try? self.state(wrongCA, referral: receipt["id"]?.stringValue ?? "", recipient: "dv-support")) == "failed" })
+        XCTAssertEqual(sink.requests.count, 0, "no request may reach a server that failed verification")
+        XCTAssertTrue(try sql(wrongCA, "SELECT entry FROM log_entries WHERE event = 'disclosure.failed'").contains("tls"))
+
+        // Wrong host name: the certificate names localhost and 127.0.0.1, not 127.0.0.2.
+        let elsewhere = try SinkProcess(host: "127.0.0.2")
+        let wrongHost = try RefexProcess(config: try config(dv: "https://127.0.0.2:\(elsewhere.port)/deliveries", support: sink.endpoint, maxAgeSeconds: 2))
+        let second = try submit(wrongHost, try referral())
+        XCTAssertTrue(elsewhere.wait { (try? self.state(wrongHost, referral: second["id"]?.stringValue ?? "", recipient: "dv-support")) == "failed" })
+        XCTAssertEqual(elsewhere.requests.count, 0)
+    }
+
+    func testKillDuringADeliveryBurstDeliversEverythingAndNothingTwice() throws {
+        let sink = try SinkProcess(options: ["--delay-ms", "20"])
+        let configuration = try config(dv: sink.endpoint, support: sink.endpoint)
+        let refex = try RefexProcess(config: configuration)
+        var expected: Set<String> = []
+        for index in 0..<30 {
+            if let id = disclosureID(try submit(refex, try referral("KILL-\(index)")), "dv-support") { expected.insert(id) }
+        }
+        XCTAssertTrue(sink.wait { sink.files.count >= 3 })
+        refex.signal(SIGKILL)
+        XCTAssertNotNil(refex.waitForExit())
+        let restarted = try RefexProcess(config: try XCTUnwrap(try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: refex.configPath)))).objectValue))
+        defer { restarted.stop() }
+        XCTAssertTrue(sink.wait(timeout: 60) { Set(sink.files.map { String($0.dropLast(5)) }).isSuperset(of: expected) }, "\(sink.files.count) of 30")
+        let writes = sink.requests.filter { $0.status == 201 }
+        XCTAssertEqual(writes.count, Set(writes.map(\.key)).count, "a disclosure was written twice")
+        XCTAssertEqual(Set(writes.map(\.key)), expected)
+    }
+
+    func testWithdrawalAfterDeliverySendsAnErasureNotice() throws {
+        let sink = try SinkProcess()
+        let refex = try RefexProcess(config: try config(dv: sink.endpoint, support: sink.endpoint))
+        let receipt = try submit(refex, try referral())
+        let id = try XCTUnwrap(disclosureID(receipt, "dv-support"))
+        XCTAssertTrue(sink.wait { sink.files.contains("\(id).json") })
+        XCTAssertTrue(sink.wait { (try? self.state(refex, referral: receipt["id"]?.stringValue ?? "", recipient: "dv-support")) == "delivered" })
+        let consentID = try sql(refex, "SELECT id FROM consents LIMIT 1")
+        let (_, withdrawn) = try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/consents/\(consentID)/withdraw"], as: "police")
+        XCTAssertEqual(withdrawn?.status, 200)
+        XCTAssertEqual(withdrawn?.json?["erasureNotices"], ["dv-support"])
+        XCTAssertTrue(sink.wait { sink.files.contains { $0.hasPrefix("\(id).erasure-notice.") } }, refex.logText)
+        let notice = try sink.document(try XCTUnwrap(sink.files.first { $0.hasPrefix("\(id).erasure-notice.") }))
+        XCTAssertEqual(notice["type"], "erasure-notice")
+        XCTAssertEqual(notice["disclosureId"]?.stringValue, id)
+        XCTAssertEqual(notice["reason"], "consent-withdrawn")
+        XCTAssertTrue(sink.wait { (try? self.sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'notice.delivered'")) == "1" })
+    }
+
+    func testADeadRecipientDoesNotHoldUpALiveOne() throws {
+        let live = try SinkProcess()
+        let dead = "https://localhost:\(try freePort())/deliveries"
+        let refex = try RefexProcess(config: try config(dv: dead, support: live.endpoint))
+        // Keep dv-support busy failing first.
+        for index in 0..<10 { _ = try submit(refex, try referral("DEAD-\(index)")) }
+        let started = Date()
+        let receipt = try submit(refex, try referral("LIVE-1", purposes: ["domestic-abuse", "general-victim-support"]))
+        let id = try XCTUnwrap(disclosureID(receipt, "victim-support"))
+        XCTAssertTrue(live.wait(timeout: 5) { live.files.contains("\(id).json") })
+        XCTAssertLessThan(Date().timeIntervalSince(started), 3, "the live recipient waited behind the dead one")
+    }
+
+    // MARK: Pull
+
+    func testMailboxListFetchAckAndIsolation() throws {
+        let configuration = try config(dv: "https://localhost:1/x", support: "https://localhost:1/x") { config in
+            var partners = config["partners"]?.arrayValue ?? []
+            partners[1] = ["id": "partner-b", "name": "B", "roles": ["refer", "receive"],
+                           "certificates": [["sha256": .string((try? TestPKI.fingerprint("partner-b")) ?? "")]]]
+            config["partners"] = .array(partners)
+            var recipients = config["recipients"]?.arrayValue ?? []
+            recipients.append(["id": "translation-b", "name": "Other translation", "services": ["translation"],
+                               "delivery": ["mode": "pull", "partner": "partner-b"], "fields": ["/subject/language"]])
+            config["recipients"] = .array(recipients)
+        }
+        let refex = try RefexProcess(config: configuration)
+        let receipt = try submit(refex, try referral(purposes: ["translation"]).withTranslationNeed())
+        let mine = try XCTUnwrap(disclosureID(receipt, "translation"))
+        let theirs = try XCTUnwrap(disclosureID(receipt, "translation-b"))
+
+        let list = try XCTUnwrap(try Curl.request(["\(refex.baseURL)/v1/mailbox"], as: "sink").response?.json)
+        XCTAssertEqual(list["items"]?.arrayValue?.compactMap { $0["id"]?.stringValue }, [mine])
+        let fetched = try XCTUnwrap(try Curl.request(["\(refex.baseURL)/v1/mailbox/\(mine)"], as: "sink").response)
+        XCTAssertEqual(fetched.status, 200)
+        XCTAssertEqual(fetched.json?["disclosureId"]?.stringValue, mine)
+        XCTAssertEqual(fetched.json?["data"]?["subject"]?["language"]?["preferred"], "en")
+        XCTAssertNil(fetched.json?["data"]?["offence"])
+
+        XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/mailbox/\(theirs)"], as: "sink").response?.status, 404)
+        XCTAssertEqual(try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/mailbox/\(theirs)/ack"], as: "sink").response?.status, 404)
+        XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/mailbox"], as: "police").response?.status, 403)
+
+        let ack = try XCTUnwrap(try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/mailbox/\(mine)/ack"], as: "sink").response)
+        XCTAssertEqual(ack.status, 200)
+        XCTAssertEqual(try state(refex, referral: receipt["id"]?.stringValue ?? "", recipient: "translation"), "delivered")
+        XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/mailbox"], as: "sink").response?.json?["items"], [])
+        XCTAssertEqual(try sql(refex, "SELECT actor FROM log_entries WHERE event = 'disclosure.delivered'"), "sink")
+        XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/mailbox"], as: "partner-b").response?.json?["items"]?[0]?["id"]?.stringValue, theirs)
+    }
+}
+
+private extension JSONValue {
+    /// The referral with a translation support need added.
+    func withTranslationNeed() -> JSONValue {
+        guard case .object(var object) = self else { return self }
+        var needs = object["supportNeeds"]?.arrayValue ?? []
+        needs.append(["service": "translation"])
+        object["supportNeeds"] = .array(needs)
+        return .object(object)
+    }
+}
