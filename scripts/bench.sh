@@ -55,12 +55,19 @@ server_cpus=""; client_cpus=""
 if [ $pin -eq 1 ]; then server_cpus="taskset -c 1"; client_cpus="taskset -c 0"; fi
 
 # --- refex -----------------------------------------------------------------------------------
+# A fresh store and keys each run: whoami reads none of it, but the daemon will not start without.
+rm -rf "$dir/state"; mkdir -p "$dir/state"
+(umask 077; openssl rand -hex 32 > "$dir/state/master.key"; openssl genpkey -algorithm ed25519 -out "$dir/state/log.key")
 fingerprint=$(openssl x509 -in "$pki/police.crt" -noout -fingerprint -sha256 | cut -d= -f2)
 cat > "$dir/refex.json" <<JSON
 {
   "listen": "127.0.0.1:$api_port",
   "ops": "127.0.0.1:$ops_port",
   "logLevel": "$refex_log",
+  "schemas": "$(pwd)/schemas",
+  "store": { "path": "state/refex.db" },
+  "masterKey": "state/master.key",
+  "log": { "signingKey": "state/log.key" },
   "tls": { "certificate": "pki/server.crt", "privateKey": "pki/server.key", "clientCA": "pki/ca.crt", "crl": "pki/crl.pem" },
   "limits": { "maxConnections": 4096, "idleTimeoutSeconds": 120 },
   "partners": [
