@@ -81,7 +81,10 @@ final class LoadWorker: @unchecked Sendable {
             if now >= nextTimeoutCheck {
                 nextTimeoutCheck = now + 100_000_000
                 for slot in slots where slot.stage != .idle && slot.stage != .finished && now &- slot.beganAt > timeout {
-                    fail(slot, FailureEvent(.timeout, "no response within \(options.timeout) s"))
+                    fail(slot, FailureEvent(.timeout, """
+                        no response within \(options.timeout) s (\(slot.stage), sent \(slot.sent) of \(slot.request.count) bytes, \
+                        received \(slot.reader.receivedBytes), request \(slot.requestsOnConnection) on connection \(slot.connectionsOpened) of slot \(slot.index))
+                        """))
                 }
             }
             let deadline = min(wake, nextTimeoutCheck)
@@ -128,10 +131,13 @@ final class LoadWorker: @unchecked Sendable {
         slot.reader.reset()
         if slot.tls == nil || handshakeEach {
             closeConnection(slot)
+            slot.connectionsOpened += 1
+            slot.requestsOnConnection = 0
             open(slot)
         } else {
             slot.stage = .sending
         }
+        slot.requestsOnConnection += 1
     }
 
     private func open(_ slot: ConnectionSlot) {
