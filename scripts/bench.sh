@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
     --quick) quick=1; rounds=1; shift ;;
     --pin) pin=1; shift ;;
     --refex-log) refex_log="$2"; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench: unknown option $1" >&2; exit 2 ;;
   esac
 done
