@@ -12,7 +12,7 @@
 // called a bounded number of times (a loop that makes no progress would trap here).
 //
 // REFEX_FUZZ_TOLERATE_KNOWN=1 forgives the split-dependence already reported (BENCHMARKS.md, "Fuzzing
-// the HTTP parser"): chunks never separate a CR from the LF after it (leading empty lines), two traces
+// the request parser"): chunks never separate a CR from the LF after it (leading empty lines), two traces
 // may differ where one fails a head limit (414/431) early on a partial head, and a head with a bad
 // request line and a bad header line may fail on either. Unset (the default), every difference traps.
 

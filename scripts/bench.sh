@@ -25,7 +25,7 @@ while [ $# -gt 0 ]; do
     --quick) quick=1; rounds=1; shift ;;
     --pin) pin=1; shift ;;
     --refex-log) refex_log="$2"; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -55,12 +55,19 @@ server_cpus=""; client_cpus=""
 if [ $pin -eq 1 ]; then server_cpus="taskset -c 1"; client_cpus="taskset -c 0"; fi
 
 # --- refex -----------------------------------------------------------------------------------
+# A fresh store and keys each run: whoami reads none of it, but the daemon will not start without.
+rm -rf "$dir/state"; mkdir -p "$dir/state"
+(umask 077; openssl rand -hex 32 > "$dir/state/master.key"; openssl genpkey -algorithm ed25519 -out "$dir/state/log.key")
 fingerprint=$(openssl x509 -in "$pki/police.crt" -noout -fingerprint -sha256 | cut -d= -f2)
 cat > "$dir/refex.json" <<JSON
 {
   "listen": "127.0.0.1:$api_port",
   "ops": "127.0.0.1:$ops_port",
   "logLevel": "$refex_log",
+  "schemas": "$(pwd)/schemas",
+  "store": { "path": "state/refex.db" },
+  "masterKey": "state/master.key",
+  "log": { "signingKey": "state/log.key" },
   "tls": { "certificate": "pki/server.crt", "privateKey": "pki/server.key", "clientCA": "pki/ca.crt", "crl": "pki/crl.pem" },
   "limits": { "maxConnections": 4096, "idleTimeoutSeconds": 120 },
   "partners": [
@@ -82,7 +89,7 @@ wait_for() {  # wait_for WHAT COMMAND...: up to 10 s
   echo "bench: $1 did not come up" >&2; return 1
 }
 
-$server_cpus "$refex" serve --config "$dir/refex.json" 2>"$dir/refex.log" &
+$server_cpus "$refex" serve --config "$dir/refex.json" >"$dir/refex.log" 2>&1 &
 refex_pid=$!; pids+=("$refex_pid")
 wait_for refex curl -sf "http://127.0.0.1:$ops_port/readyz" || { tail -20 "$dir/refex.log" >&2; exit 1; }
 whoami=$("${curl_client[@]}" "https://localhost:$api_port/v1/whoami")
@@ -175,29 +182,43 @@ raw="$dir/results-$stamp.jsonl"
 echo "bench: refex on :$api_port (pid $refex_pid), nginx on :$nginx_port (pid $nginx_pid); load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 echo "bench: $rounds round(s) of ${#scenarios[@]} scenarios × 2 servers; raw results in $raw" >&2
 
+steal_seconds() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / { printf "%.3f", $9 / hz }' /proc/stat; }
+
 run_one() {  # run_one SERVER PORT PID SCENARIO ARGS ROUND
-  local server="$1" port="$2" pid="$3" scenario="$4" args="$5" round="$6" before after line
+  local server="$1" port="$2" pid="$3" scenario="$4" args="$5" round="$6" before after line monitor stall steal
+  python3 scripts/bench/stall-monitor.py > "$dir/stall.txt" &
+  monitor=$!
+  steal=$(steal_seconds)
   before=$(cpu_of "$pid")
   # shellcheck disable=SC2086  # ARGS is a list of options
   line=$($client_cpus "$loadgen" --url "https://localhost:$port/v1/whoami" --cert "$pki/police.crt" --key "$pki/police.key" \
     --ca "$pki/ca.crt" --warmup "$warmup" --json --label "$server/$scenario" $args) || true
   after=$(cpu_of "$pid")
+  steal=$(awk -v a="$steal" -v b="$(steal_seconds)" 'BEGIN { printf "%.3f", b - a }')
+  kill -TERM "$monitor"; wait "$monitor" 2>/dev/null || true
+  stall=$(cat "$dir/stall.txt" 2>/dev/null); stall=${stall:-0}
+  if ! kill -0 "$pid" 2>/dev/null; then
+    echo "bench: $server exited during $scenario (see $dir/$server.log or $dir/nginx/error.log)" >&2
+    exit 1
+  fi
   if [ -z "$line" ]; then
     echo "bench: $server/$scenario produced no result" >&2
     line='{"requests": 0, "errors": -1}'
   fi
-  python3 - "$line" "$server" "$scenario" "$round" "$before" "$after" >> "$raw" <<'PY'
+  python3 - "$line" "$server" "$scenario" "$round" "$before" "$after" "$stall" "$steal" >> "$raw" <<'PY'
 import json, sys
-line, server, scenario, round_, before, after = sys.argv[1:]
+line, server, scenario, round_, before, after, stall, steal = sys.argv[1:]
 result = json.loads(line)
-result.update(server=server, scenario=scenario, round=int(round_), serverCPUSeconds=round(float(after) - float(before), 3))
+result.update(server=server, scenario=scenario, round=int(round_), serverCPUSeconds=round(float(after) - float(before), 3),
+              machineMaxStallMs=float(stall), stealSeconds=float(steal))
 print(json.dumps(result))
 PY
-  python3 - "$line" "$server" "$scenario" "$round" >&2 <<'PY'
+  python3 - "$line" "$server" "$scenario" "$round" "$stall" "$steal" >&2 <<'PY'
 import json, sys
 r = json.loads(sys.argv[1]); l = r.get("latencyMs", {})
 print(f"  round {sys.argv[4]} {sys.argv[3]:<13} {sys.argv[2]:<6} {r.get('requestsPerSecond', 0):>9.1f} req/s  "
-      f"p50 {l.get('p50', 0):.3f} ms  p99 {l.get('p99', 0):.3f} ms  errors {r.get('errors')}")
+      f"p50 {l.get('p50', 0):.3f} ms  p99 {l.get('p99', 0):.3f} ms  errors {r.get('errors')}  "
+      f"machine stall {float(sys.argv[5]):.0f} ms  steal {float(sys.argv[6]):.2f} s")
 PY
 }
 

@@ -15,6 +15,8 @@ struct BenchReport {
     /// CPU time (user + system) this process used over the whole run, and the run's wall time, both in seconds.
     var clientCPUSeconds: Double
     var wallSeconds: Double
+    /// The longest a load generator thread woke late from a timed wait.
+    var clientMaxOversleepMs: Double
 
     var failureCount: Int { failures.values.reduce(0, +) }
     var requestsPerSecond: Double { measuredSeconds > 0 ? Double(successes) / measuredSeconds : 0 }
@@ -32,7 +34,10 @@ struct BenchReport {
             milliseconds(latency.p50), milliseconds(latency.p90), milliseconds(latency.p99), milliseconds(latency.p999),
             milliseconds(latency.max), latency.mean / 1e6
         ))
-        lines.append(String(format: "  client CPU %.2f s in %.2f s wall (%.0f%% of one core)", clientCPUSeconds, wallSeconds, 100 * clientCPUSeconds / max(wallSeconds, 1e-9)))
+        lines.append(String(
+            format: "  client CPU %.2f s in %.2f s wall (%.0f%% of one core); woke up to %.1f ms late",
+            clientCPUSeconds, wallSeconds, 100 * clientCPUSeconds / max(wallSeconds, 1e-9), clientMaxOversleepMs
+        ))
         for kind in Failure.allCases {
             if let count = failures[kind] {
                 lines.append("  failed: \(kind.rawValue) ×\(count), first: \(firstFailure[kind] ?? "")")
@@ -74,6 +79,7 @@ struct BenchReport {
             ],
             "clientCPUSeconds": number(clientCPUSeconds),
             "wallSeconds": number(wallSeconds),
+            "clientMaxOversleepMs": number(clientMaxOversleepMs),
         ]
         if let label = options.label { object["label"] = .string(label) }
         return JSONValue.object(object).serializedString()

@@ -27,6 +27,9 @@ final class ConnectionSlot {
     var sequence: Int
     /// Requests this slot has begun (for unique tokens).
     var counter = 0
+    /// Requests begun on the current connection, and connections this slot has opened (for diagnosing a timeout).
+    var requestsOnConnection = 0
+    var connectionsOpened = 0
     var request: [UInt8] = []
     var sent = 0
     /// What the current request's latency counts from: its scheduled time (open loop) or when it began.

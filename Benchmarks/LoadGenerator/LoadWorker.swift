@@ -29,6 +29,9 @@ final class LoadWorker: @unchecked Sendable {
     private(set) var handshakes = 0
     /// When the last measured request finished (for runs limited by count).
     private(set) var lastCompletion: UInt64 = 0
+    /// The longest this thread woke up late from a timed wait, in nanoseconds: a load generator starved
+    /// of CPU (or a stalled virtual CPU) shows here, not as the server's latency.
+    private(set) var maxOversleep: UInt64 = 0
 
     init(
         slotIndices: [Int], options: BenchOptions, address: ServerAddress, context: TLSClientContext,
@@ -78,7 +81,10 @@ final class LoadWorker: @unchecked Sendable {
             if now >= nextTimeoutCheck {
                 nextTimeoutCheck = now + 100_000_000
                 for slot in slots where slot.stage != .idle && slot.stage != .finished && now &- slot.beganAt > timeout {
-                    fail(slot, FailureEvent(.timeout, "no response within \(options.timeout) s"))
+                    fail(slot, FailureEvent(.timeout, """
+                        no response within \(options.timeout) s (\(slot.stage), sent \(slot.sent) of \(slot.request.count) bytes, \
+                        received \(slot.reader.receivedBytes), request \(slot.requestsOnConnection) on connection \(slot.connectionsOpened) of slot \(slot.index))
+                        """))
                 }
             }
             let deadline = min(wake, nextTimeoutCheck)
@@ -87,6 +93,8 @@ final class LoadWorker: @unchecked Sendable {
             let count = events.withUnsafeMutableBufferPointer { buffer in
                 epoll_pwait2(epollFD, buffer.baseAddress, Int32(buffer.count), &limit, nil)
             }
+            let woke = monotonicNow()
+            if woke > deadline { maxOversleep = max(maxOversleep, woke - deadline) }
             guard count > 0 else { continue }
             for index in 0..<Int(count) {
                 let event = events[index]
@@ -123,10 +131,13 @@ final class LoadWorker: @unchecked Sendable {
         slot.reader.reset()
         if slot.tls == nil || handshakeEach {
             closeConnection(slot)
+            slot.connectionsOpened += 1
+            slot.requestsOnConnection = 0
             open(slot)
         } else {
             slot.stage = .sending
         }
+        slot.requestsOnConnection += 1
     }
 
     private func open(_ slot: ConnectionSlot) {

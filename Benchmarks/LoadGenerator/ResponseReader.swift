@@ -29,6 +29,9 @@ final class ResponseReader {
 
     deinit { buffer.deallocate() }
 
+    /// Bytes of the current response received so far (for diagnosing a timeout).
+    var receivedBytes: Int { headEnd < 0 ? filled : headEnd + 4 + bodyReceived }
+
     /// Forgets the last response: the next bytes start a new one.
     func reset() {
         filled = 0

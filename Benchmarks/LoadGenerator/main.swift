@@ -66,7 +66,9 @@ func runBench(_ options: BenchOptions) throws -> BenchReport {
     var firstFailure: [Failure: String] = [:]
     var handshakes = 0
     var lastCompletion = plan.measureStart
+    var maxOversleep: UInt64 = 0
     for worker in workers {
+        maxOversleep = max(maxOversleep, worker.maxOversleep)
         latencies.append(contentsOf: worker.latencies)
         failures.merge(worker.failures, uniquingKeysWith: +)
         firstFailure.merge(worker.firstFailure) { first, _ in first }
@@ -79,7 +81,8 @@ func runBench(_ options: BenchOptions) throws -> BenchReport {
     return BenchReport(
         options: options, target: address.description, tlsVersion: tlsVersion, successes: latencies.count,
         failures: failures, firstFailure: firstFailure, handshakes: handshakes, measuredSeconds: measuredSeconds,
-        latency: LatencySummary(latencies), clientCPUSeconds: cpu, wallSeconds: Double(finished - plan.start) / 1e9
+        latency: LatencySummary(latencies), clientCPUSeconds: cpu, wallSeconds: Double(finished - plan.start) / 1e9,
+        clientMaxOversleepMs: Double(maxOversleep) / 1e6
     )
 }
 

@@ -89,15 +89,18 @@ def main(path):
                f"refex logLevel {m.get('refexLogLevel', '?')}; response head bytes refex {m.get('refexHeadBytes', '?')}, "
                f"nginx {m.get('nginxHeadBytes', '?')}; body {m.get('bodyBytes', '?')} bytes each.")
     out.append("")
-    out.append("Per round:")
+    out.append("Per round (machine stall: the longest a 1 ms sleep beside the run overslept; CPU steal: time the "
+               "hypervisor gave the virtual CPUs to others):")
     out.append("")
-    out.append("| round | scenario | server | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU s | client CPU s |")
-    out.append("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    out.append("| round | scenario | server | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU s | client CPU s "
+               "| machine stall ms | CPU steal s |")
+    out.append("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in sorted(runs, key=lambda r: (scenarios.index(r["scenario"]), r["server"], r["round"])):
         l = r.get("latencyMs", {})
         out.append(f"| {r['round']} | {r['scenario']} | {r['server']} | {r.get('requestsPerSecond', 0):,.0f} | "
                    f"{l.get('p50', 0):.2f} | {l.get('p90', 0):.2f} | {l.get('p99', 0):.2f} | {l.get('max', 0):.2f} | "
-                   f"{r.get('errors', 0)} | {r.get('serverCPUSeconds', 0):.2f} | {r.get('clientCPUSeconds', 0):.2f} |")
+                   f"{r.get('errors', 0)} | {r.get('serverCPUSeconds', 0):.2f} | {r.get('clientCPUSeconds', 0):.2f} | "
+                   f"{r.get('machineMaxStallMs', 0):.0f} | {r.get('stealSeconds', 0):.2f} |")
     print("\n".join(out))
 
 
