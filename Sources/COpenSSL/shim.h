@@ -29,6 +29,8 @@ static const uint64_t refex_SSL_OP_IGNORE_UNEXPECTED_EOF = SSL_OP_IGNORE_UNEXPEC
 static const long refex_SSL_MODE_ENABLE_PARTIAL_WRITE = SSL_MODE_ENABLE_PARTIAL_WRITE;
 static const long refex_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER = SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER;
 static const long refex_SSL_MODE_RELEASE_BUFFERS = SSL_MODE_RELEASE_BUFFERS;
+static const long refex_SSL_MODE_NO_AUTO_CHAIN = SSL_MODE_NO_AUTO_CHAIN;
+static inline void refex_SSL_CTX_set_read_ahead(SSL_CTX *ctx, int yes) { SSL_CTX_set_read_ahead(ctx, yes); }
 static const long refex_SSL_SESS_CACHE_SERVER = SSL_SESS_CACHE_SERVER;
 static const long refex_SSL_SESS_CACHE_OFF = SSL_SESS_CACHE_OFF;
 static const unsigned long refex_XN_FLAG_RFC2253 = XN_FLAG_RFC2253;

@@ -143,61 +143,146 @@ package struct HTTPRequestParser: Sendable {
 
     // MARK: Head
 
+    /// Reads the head in two phases, so that the verdict never depends on how the bytes were
+    /// split across reads: first the request line (checked as soon as it is complete, before
+    /// anything after it), then the header section up to the blank line.
     private mutating func parseHead(scannedTo: Int, requestLineEnd: Int?) -> HTTPParserEvent {
-        // RFC 9112 §2.2: ignore a few empty lines before a request-line.
-        while requestLineEnd == nil, scannedTo == 0, bufferedByteCount >= 2,
-              buffer[position] == 0x0D, buffer[position + 1] == 0x0A, leadingEmptyLines < 4 {
-            position += 2
-            leadingEmptyLines += 1
-        }
-        let available = bufferedByteCount
-        if available == 0 { return .needMoreData }
-
-        var lineEnd = requestLineEnd
         var scanned = scannedTo
-        let found: Int? = buffer.withUnsafeBufferPointer { all in
+        var lineEnd = requestLineEnd
+        if lineEnd == nil {
+            // RFC 9112 §2.2: ignore a few empty lines before a request-line.
+            while leadingEmptyLines < 4, bufferedByteCount >= 2, buffer[position] == 0x0D, buffer[position + 1] == 0x0A {
+                position += 2
+                leadingEmptyLines += 1
+                scanned = 0
+            }
+            if bufferedByteCount == 0 || (leadingEmptyLines < 4 && bufferedByteCount == 1 && buffer[position] == 0x0D) {
+                state = .head(scannedTo: 0, requestLineEnd: nil)
+                return .needMoreData
+            }
+            switch scanRequestLine(from: scanned) {
+            case .found(let end):
+                if case .failure(let error) = parseRequestLine(position..<position + end) { return fail(error.kind, error.detail) }
+                lineEnd = end
+                scanned = end + 2
+            case .incomplete(let resume):
+                if let error = checkPartialRequestLine() { return fail(error.kind, error.detail) }
+                state = .head(scannedTo: resume, requestLineEnd: nil)
+                return .needMoreData
+            case .bareLF(let at):
+                // What a reader given the bytes in smaller pieces would already have refused comes first.
+                if let problem = lengthProblem(buffer[position..<position + at]) { return fail(problem.kind, problem.detail) }
+                return fail(.malformedRequestLine, "a line ends in LF without CR")
+            case .bareCR(let at):
+                if let problem = lengthProblem(buffer[position..<position + at - 1]) { return fail(problem.kind, problem.detail) }
+                return fail(.malformedRequestLine, "a CR is not followed by LF")
+            }
+        }
+        guard let requestLineEnd = lineEnd else { return .needMoreData }
+
+        let fieldsStart = requestLineEnd + 2
+        var found: Int?
+        var failure: HTTPParseError?
+        buffer.withUnsafeBufferPointer { all in
             let bytes = UnsafeBufferPointer(rebasing: all[position...])
-            var index = scanned
+            var index = max(scanned, fieldsStart)
             while index < bytes.count {
                 let byte = bytes[index]
                 if byte == 0x0A {
-                    if index == 0 || bytes[index - 1] != 0x0D { return -1 }  // bare LF
-                    if lineEnd == nil {
-                        lineEnd = index - 1
-                    } else if index >= 3, bytes[index - 2] == 0x0A, bytes[index - 3] == 0x0D {
-                        return index - 3
+                    guard index > fieldsStart, bytes[index - 1] == 0x0D else {
+                        // A reader given the bytes in smaller pieces would have refused an oversized section first.
+                        failure = index - fieldsStart > limits.maxHeaderBytes + 1
+                            ? HTTPParseError(.headersTooLarge, "the header section is larger than \(limits.maxHeaderBytes) bytes")
+                            : HTTPParseError(.malformedHeader, "a line ends in LF without CR")
+                        return
                     }
-                } else if index > 0, bytes[index - 1] == 0x0D {
-                    return -2  // bare CR
+                    // An empty header section: the request line's CRLF is followed at once by CRLF.
+                    if index - 1 == fieldsStart {
+                        found = requestLineEnd
+                        return
+                    }
+                    if index >= fieldsStart + 3, bytes[index - 2] == 0x0A, bytes[index - 3] == 0x0D {
+                        found = index - 3
+                        return
+                    }
+                } else if index > fieldsStart, bytes[index - 1] == 0x0D {
+                    failure = index - fieldsStart > limits.maxHeaderBytes + 1
+                        ? HTTPParseError(.headersTooLarge, "the header section is larger than \(limits.maxHeaderBytes) bytes")
+                        : HTTPParseError(.malformedHeader, "a CR is not followed by LF")
+                    return
                 }
                 index += 1
             }
             // The checks look backwards, so the next scan resumes where this one stopped.
             scanned = bytes.count
-            return nil
         }
-        if found == -1 { return fail(lineEnd == nil ? .malformedRequestLine : .malformedHeader, "a line ends in LF without CR") }
-        if found == -2 { return fail(lineEnd == nil ? .malformedRequestLine : .malformedHeader, "a CR is not followed by LF") }
-
-        if let end = found {
-            // The request line and "\r\n" end at `lineEnd + 2`; an empty header section ends at the same place.
-            guard let requestLineEnd = lineEnd else { return fail(.malformedRequestLine, "the request line is missing") }
-            return finishHead(requestLineEnd: requestLineEnd, headEnd: end)
+        if let failure { return fail(failure.kind, failure.detail) }
+        if let end = found { return finishHead(requestLineEnd: requestLineEnd, headEnd: end) }
+        // Fields so far; a final CR may be the start of the blank line, which does not count.
+        if bufferedByteCount - fieldsStart > limits.maxHeaderBytes + 1 {
+            return fail(.headersTooLarge, "the header section is larger than \(limits.maxHeaderBytes) bytes")
         }
-
-        if let lineEndNow = lineEnd {
-            if requestLineEnd == nil, case .failure(let error) = parseRequestLine(position..<position + lineEndNow) {
-                return fail(error.kind, error.detail)
-            }
-            if available - (lineEndNow + 2) > limits.maxHeaderBytes {
-                return fail(.headersTooLarge, "the header section is larger than \(limits.maxHeaderBytes) bytes")
-            }
-        } else if available > limits.maxTargetBytes + 64 {
-            return fail(.targetTooLong, "the request target is longer than \(limits.maxTargetBytes) bytes")
-        }
-        state = .head(scannedTo: scanned, requestLineEnd: lineEnd)
+        state = .head(scannedTo: scanned, requestLineEnd: requestLineEnd)
         return .needMoreData
     }
+
+    private enum RequestLineScan {
+        /// The offset of the request line's CR.
+        case found(Int)
+        /// Not complete yet; resume scanning here.
+        case incomplete(resume: Int)
+        /// A LF without CR at this offset.
+        case bareLF(at: Int)
+        /// A byte other than LF after CR, at this offset.
+        case bareCR(at: Int)
+    }
+
+    private func scanRequestLine(from start: Int) -> RequestLineScan {
+        buffer.withUnsafeBufferPointer { all in
+            let bytes = UnsafeBufferPointer(rebasing: all[position...])
+            var index = start
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == 0x0A {
+                    return index > 0 && bytes[index - 1] == 0x0D ? .found(index - 1) : .bareLF(at: index)
+                }
+                if index > 0, bytes[index - 1] == 0x0D { return .bareCR(at: index) }
+                index += 1
+            }
+            return .incomplete(resume: bytes.count)
+        }
+    }
+
+    /// The checks a complete request line would fail, applied to the part received so far (so
+    /// that a long line is refused before it ends, with the status it would get when whole).
+    private func checkPartialRequestLine() -> HTTPParseError? {
+        // A final CR may end the line: it is not part of what precedes it.
+        let end = buffer.last == 0x0D ? buffer.count - 1 : buffer.count
+        return lengthProblem(buffer[position..<end])
+    }
+
+    /// The length checks, made the same way on a partial request line and a whole one, so that
+    /// both give the same verdict however the line was split: the method, the target, the rest.
+    private func lengthProblem(_ line: ArraySlice<UInt8>) -> HTTPParseError? {
+        let firstSpace = line.firstIndex(of: 0x20)
+        if (firstSpace ?? line.endIndex) - line.startIndex > HTTPRequestParser.maxMethodBytes {
+            return HTTPParseError(.malformedRequestLine, "the method is longer than \(HTTPRequestParser.maxMethodBytes) bytes")
+        }
+        guard let firstSpace else { return nil }
+        let afterMethod = line[(firstSpace + 1)...]
+        let secondSpace = afterMethod.firstIndex(of: 0x20)
+        if (secondSpace ?? afterMethod.endIndex) - afterMethod.startIndex > limits.maxTargetBytes {
+            return HTTPParseError(.targetTooLong, "the request target is longer than \(limits.maxTargetBytes) bytes")
+        }
+        // " HTTP/1.1" and the line's CR at most.
+        if let secondSpace, line.endIndex - secondSpace > 10 {
+            return HTTPParseError(.malformedRequestLine, "the request line must be: method, target and version, separated by single spaces")
+        }
+        return nil
+    }
+
+    /// Longer methods are refused (400): refex's longest is 7 bytes.
+    static let maxMethodBytes = 32
 
     /// `requestLineEnd` is the offset of the request line's CR, `headEnd` of the CR that starts the blank line's CRLFCRLF.
     private mutating func finishHead(requestLineEnd: Int, headEnd: Int) -> HTTPParserEvent {
@@ -298,6 +383,7 @@ package struct HTTPRequestParser: Sendable {
 
     private func parseRequestLine(_ range: Range<Int>) -> Result<(HTTPMethod, String, HTTPVersion), HTTPParseError> {
         let line = buffer[range]
+        if let problem = lengthProblem(line) { return .failure(problem) }
         let parts = line.split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else {
             return .failure(HTTPParseError(.malformedRequestLine, "the request line must be: method, target and version, separated by single spaces"))
@@ -305,6 +391,7 @@ package struct HTTPRequestParser: Sendable {
         guard parts[0].allSatisfy(isTokenByte) else {
             return .failure(HTTPParseError(.malformedRequestLine, "the method is not a token"))
         }
+
         let versionBytes = Array(parts[2])
         // HTTP-version = "HTTP/" DIGIT "." DIGIT
         guard versionBytes.count == 8, versionBytes[0..<5].elementsEqual("HTTP/".utf8),
@@ -319,9 +406,6 @@ package struct HTTPRequestParser: Sendable {
             return .failure(HTTPParseError(.unsupportedVersion, "refex speaks HTTP/1.1 (and HTTP/1.0)"))
         }
         let targetBytes = parts[1]
-        if targetBytes.count > limits.maxTargetBytes {
-            return .failure(HTTPParseError(.targetTooLong, "the request target is longer than \(limits.maxTargetBytes) bytes"))
-        }
         guard targetBytes.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E && $0 != 0x23 }) else {
             return .failure(HTTPParseError(.invalidTarget, "the request target has a character that is not allowed"))
         }
@@ -429,6 +513,10 @@ package struct HTTPRequestParser: Sendable {
                 return .needMoreData
             }
             guard index > lineStart, buffer[index - 1] == 0x0D else {
+                // A reader given the bytes in smaller pieces would have refused an oversized section first.
+                if total + (index - lineStart) > limits.maxHeaderBytes {
+                    return fail(.headersTooLarge, "the trailer section is larger than \(limits.maxHeaderBytes) bytes")
+                }
                 return fail(.malformedChunk, "a trailer line does not end in CRLF")
             }
             total += index + 1 - lineStart

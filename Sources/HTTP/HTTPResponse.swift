@@ -55,22 +55,16 @@ package enum HTTPResponseEncoder {
     package static let continueResponse: [UInt8] = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
 
     private static func appendField(_ name: String, _ value: String, to out: inout [UInt8]) {
-        out.append(contentsOf: canonicalName(name).utf8)
-        out.append(contentsOf: ": ".utf8)
-        // A value from a handler must never split the header section.
-        out.append(contentsOf: value.utf8.map { $0 == 0x0D || $0 == 0x0A ? 0x20 : $0 })
-        out.append(contentsOf: "\r\n".utf8)
-    }
-
-    /// `content-type` → `Content-Type`: names are case-insensitive, but people read them.
-    private static func canonicalName(_ name: String) -> String {
-        var result = ""
+        // `content-type` → `Content-Type`: names are case-insensitive, but people read them.
         var upper = true
-        for scalar in name.unicodeScalars {
-            result.unicodeScalars.append(upper ? (scalar.properties.uppercaseMapping.unicodeScalars.first ?? scalar) : scalar)
-            upper = scalar == "-"
+        for byte in name.utf8 {
+            out.append(upper && byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte)
+            upper = byte == 0x2D
         }
-        return result
+        out.append(contentsOf: [0x3A, 0x20])
+        // A value from a handler must never split the header section.
+        for byte in value.utf8 { out.append(byte == 0x0D || byte == 0x0A ? 0x20 : byte) }
+        out.append(contentsOf: [0x0D, 0x0A])
     }
 }
 

@@ -16,6 +16,8 @@ package struct Router<Handler: Sendable>: Sendable {
     }
 
     private var entries: [Entry] = []
+    /// Routes without parameters, by method and path: looked up without splitting the path.
+    private var exact: [String: [HTTPMethod: Int]] = [:]
 
     package init() {}
 
@@ -25,6 +27,10 @@ package struct Router<Handler: Sendable>: Sendable {
         }
         precondition(!entries.contains { $0.method == method && $0.segments == segments }, "route \(method) \(pattern) added twice")
         entries.append(Entry(method: method, pattern: pattern, segments: segments, handler: handler))
+        if !segments.contains(where: { if case .parameter = $0 { return true } else { return false } }) {
+            let path = "/" + segments.map { if case .literal(let text) = $0 { return text } else { return "" } }.joined(separator: "/")
+            exact[path, default: [:]][method] = entries.count - 1
+        }
     }
 
     /// The outcome of looking a request up.
@@ -36,6 +42,13 @@ package struct Router<Handler: Sendable>: Sendable {
     }
 
     package func match(_ method: HTTPMethod, path: Substring) -> Match {
+        // The common case: a path with no escapes naming a route without parameters.
+        if !path.utf8.contains(0x25), let methods = exact[String(path)] {
+            if let index = methods[method] ?? (method == .head ? methods[.get] : nil) {
+                let entry = entries[index]
+                return .found(entry.handler, pattern: entry.pattern, parameters: [:])
+            }
+        }
         let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
         // A trailing slash is a different resource; only "/" itself is an empty path.
         let segments = (parts.count == 1 && parts.first == "") ? [] : parts.map { percentDecoded($0) }

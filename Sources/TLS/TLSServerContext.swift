@@ -73,7 +73,13 @@ package final class TLSServerContext: @unchecked Sendable {
             refex_SSL_OP_NO_RENEGOTIATION | refex_SSL_OP_CIPHER_SERVER_PREFERENCE | refex_SSL_OP_NO_COMPRESSION
                 | refex_SSL_OP_IGNORE_UNEXPECTED_EOF
         )
-        _ = refex_SSL_CTX_set_mode(context, refex_SSL_MODE_ENABLE_PARTIAL_WRITE | refex_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER)
+        // NO_AUTO_CHAIN: the chain sent is the one in the certificate file; without it OpenSSL rebuilds
+        // and verifies refex's own chain against the client CA store on every handshake.
+        _ = refex_SSL_CTX_set_mode(
+            context, refex_SSL_MODE_ENABLE_PARTIAL_WRITE | refex_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | refex_SSL_MODE_NO_AUTO_CHAIN
+        )
+        // Read whole TLS records ahead: one read(2) per request instead of two.
+        refex_SSL_CTX_set_read_ahead(context, 1)
         guard SSL_CTX_set_cipher_list(context, TLSPolicy.tls12Ciphers) == 1,
               SSL_CTX_set_ciphersuites(context, TLSPolicy.tls13Suites) == 1,
               refex_SSL_CTX_set1_groups_list(context, TLSPolicy.groups) == 1 else {
