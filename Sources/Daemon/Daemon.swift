@@ -28,7 +28,7 @@ package final class Daemon: Sendable {
     private let reloads: Counter
     private let boundAddresses: (api: ListenAddress, ops: ListenAddress)
     private let listenerOrigins: String
-    /// `REFEX_TEST_HOOKS=1`: SIGUSR1 stalls and unstalls the store writer, for the watchdog test.
+    /// `REFEX_TEST_HOOKS=1`: SIGUSR2 stalls and unstalls the store writer, for the watchdog test.
     private let testHooks: Bool
 
     /// Loads the config, binds the listeners and prepares everything; `run()` serves.
@@ -66,7 +66,7 @@ package final class Daemon: Sendable {
             Socket.localAddress(of: listeners.ops) ?? configuration.ops
         )
         listenerOrigins = "api:\(listeners.origin.api.rawValue) ops:\(listeners.origin.ops.rawValue)"
-        testHooks = environment["REFEX_TEST_HOOKS"] == "1"
+        testHooks = ProcessSignals.takesTestHook
         server = try HTTPServer(configuration: configuration.server, metrics: metrics, logger: logger)
         let recorder = RequestRecorder(logger: logger, metrics: metrics)
         if let settings = configuration.delivery, let credentials = loaded.deliveryCredentials {
@@ -122,7 +122,7 @@ package final class Daemon: Sendable {
         logger.notice("refex serving", [
             ("listen", listen), ("ops", ops), ("sockets", listenerOrigins), ("partners", String(configuration.partners.count)),
         ])
-        if testHooks { logger.warning("test hooks are on (REFEX_TEST_HOOKS=1): SIGUSR1 stalls the store writer; never in production") }
+        if testHooks { logger.warning("test hooks are on (REFEX_TEST_HOOKS=1): SIGUSR2 stalls the store writer; never in production") }
         delivery?.start()
         startMaintenance(configuration)
         startWatchdog()
@@ -133,7 +133,7 @@ package final class Daemon: Sendable {
         ProcessSignals.startWaiting { [self] number in
             if number == SIGHUP {
                 reload()
-            } else if number == SIGUSR1 {
+            } else if number == ProcessSignals.testHook {
                 toggleStallForTesting()
             } else {
                 // Draining blocks; run it elsewhere so that a second signal is still taken.
@@ -179,12 +179,9 @@ package final class Daemon: Sendable {
         logger.notice("config reloaded", [("partners", String(new.partners.count))])
     }
 
-    /// SIGUSR1 with test hooks on: the store writer stops taking work, or starts again.
+    /// SIGUSR2 with test hooks on: the store writer stops taking work, or starts again.
     private func toggleStallForTesting() {
-        guard testHooks else {
-            logger.notice("SIGUSR1 ignored")
-            return
-        }
+        guard testHooks else { return }
         let stalled = !stalledForTesting.load(ordering: .acquiring)
         stalledForTesting.store(stalled, ordering: .releasing)
         store.stallForTesting(stalled)

@@ -1,18 +1,28 @@
 import Foundation
 
-/// SIGHUP, SIGTERM, SIGINT and SIGUSR1 taken synchronously on one thread with `sigwait`.
+/// SIGHUP, SIGTERM and SIGINT taken synchronously on one thread with `sigwait` (and SIGUSR2 with
+/// test hooks on).
 ///
 /// `block()` must run before any other thread starts, so that every thread inherits the mask:
 /// a signal that arrives before the waiting thread is running stays pending instead of being
 /// lost or killing the process.
 package enum ProcessSignals {
-    /// SIGUSR1 is taken so that it never kills the daemon; `serve` acts on it only with test hooks on.
-    package static let handled: [Int32] = [SIGHUP, SIGTERM, SIGINT, SIGUSR1]
+    package static let handled: [Int32] = [SIGHUP, SIGTERM, SIGINT]
+
+    /// The test hook's signal, taken only when `REFEX_TEST_HOOKS=1`; otherwise it keeps its default
+    /// action. Not SIGUSR1: the Swift runtime's crash handler pauses each thread with SIGUSR1 where
+    /// the thread does not block it, and a thread waiting in `sigwait` for a signal shows it as
+    /// unblocked, so that thread would swallow the crash handler's SIGUSR1 and stall the backtrace.
+    package static let testHook = SIGUSR2
+
+    /// Whether this process takes `testHook` (read once, before any thread starts).
+    package static let takesTestHook = ProcessInfo.processInfo.environment["REFEX_TEST_HOOKS"] == "1"
 
     private static func set() -> sigset_t {
         var set = sigset_t()
         sigemptyset(&set)
         for number in handled { sigaddset(&set, number) }
+        if takesTestHook { sigaddset(&set, testHook) }
         return set
     }
 

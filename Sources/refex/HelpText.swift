@@ -32,8 +32,8 @@ enum HelpText {
       SIGTERM, SIGINT
                 stop accepting, let requests in progress finish (limits.drainTimeoutSeconds,
                 15 by default), close the store, exit 0.
-      SIGUSR1   ignored, unless REFEX_TEST_HOOKS=1 (tests only): then it stalls and resumes the
-                store writer, to show that the watchdog stops.
+      SIGUSR2   only with REFEX_TEST_HOOKS=1 (tests): stalls and resumes the store writer, to show
+                that the watchdog stops. Otherwise it is not taken (its default action ends refex).
 
     ENVIRONMENT (set by systemd)
       NOTIFY_SOCKET        sd_notify: READY=1 (with STATUS= and the bound addresses) once
@@ -52,7 +52,7 @@ enum HelpText {
                            when present: master-key (masterKey), tls-key (tls.privateKey),
                            delivery-key (delivery.clientKey), log-signing-key (log.signingKey,
                            the disclosure log's checkpoint signing key).
-      REFEX_TEST_HOOKS=1   test hooks (see SIGUSR1). Never in production; refex logs a warning.
+      REFEX_TEST_HOOKS=1   test hooks (see SIGUSR2). Never in production; refex logs a warning.
 
     FILES
       /etc/refex/refex.json                    the config (root:refex 0640)

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Runs a command as a child and stands in for it: forwards SIGTERM, SIGINT, SIGHUP and SIGUSR1,
+"""Runs a command as a child and stands in for it: forwards SIGTERM, SIGINT, SIGHUP, SIGUSR1 and
+SIGUSR2,
 exits with its status, and takes it down (SIGKILL) if killed itself.
 
 For programs that close every descriptor they did not open, as systemd-socket-activate does before
@@ -23,7 +24,7 @@ def main():
         if os.getppid() != parent:
             os._exit(1)
         os.execvp(sys.argv[1], sys.argv[1:])
-    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
+    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(number, lambda received, _: os.kill(pid, received))
     _, status = os.waitpid(pid, 0)
     code = os.waitstatus_to_exitcode(status)
