@@ -65,7 +65,7 @@ final class SystemdTests: XCTestCase {
     func testInstalledUnitsVerifyClean() throws {
         // Installed under a prefix rather than a DESTDIR, so that every path they name exists here.
         let prefix = ProjectPaths.temporaryDirectory("refex-prefix")
-        let installed = try makeInstall(["PREFIX=\(prefix)/usr", "SYSCONFDIR=\(prefix)/etc"])
+        let installed = try makeInstall(["PREFIX=\(prefix)/usr", "SYSCONFDIR=\(prefix)/etc", "DESTDIR="])
         XCTAssertEqual(installed.status, 0, installed.errorOutput)
         let unitFolder = "\(prefix)/usr/lib/systemd/system"
         XCTAssertTrue(try String(contentsOfFile: "\(unitFolder)/refex.service", encoding: .utf8).contains("ExecStart=\(prefix)/usr/bin/refex serve"))
@@ -88,7 +88,7 @@ final class SystemdTests: XCTestCase {
 
     func testMakeInstallLaysOutTheFilesUnderDESTDIR() throws {
         let stage = ProjectPaths.temporaryDirectory("refex-stage")
-        let result = try makeInstall(["DESTDIR=\(stage)", "PREFIX=/usr"])
+        let result = try makeInstall(["DESTDIR=\(stage)", "PREFIX=/usr", "SYSCONFDIR=/etc"])
         XCTAssertEqual(result.status, 0, result.errorOutput)
 
         let expected: [String: Int] = [
@@ -151,7 +151,7 @@ final class SystemdTests: XCTestCase {
 
         // Installing again keeps the administrator's config.
         try Data("{\"edited\": true}".utf8).write(to: URL(fileURLWithPath: example))
-        XCTAssertEqual(try makeInstall(["DESTDIR=\(stage)", "PREFIX=/usr"]).status, 0)
+        XCTAssertEqual(try makeInstall(["DESTDIR=\(stage)", "PREFIX=/usr", "SYSCONFDIR=/etc"]).status, 0)
         XCTAssertEqual(try String(contentsOfFile: example, encoding: .utf8), "{\"edited\": true}")
         XCTAssertTrue(FileManager.default.fileExists(atPath: "\(example).new"))
     }

@@ -14,9 +14,26 @@ package enum Unprivileged {
 
     /// Runs refex with `arguments` unprivileged.
     package static func runRefex(_ arguments: [String], environment: [String: String]? = nil, timeout: TimeInterval = 30) throws -> SubprocessResult {
-        let full = command([ProjectPaths.refexBinary] + arguments)
+        let full = command([try shared.get().binary] + arguments)
         return try Subprocess.run(full[0], Array(full.dropFirst()), environment: environment, timeout: timeout)
     }
+
+    /// The binary and the schemas where the unprivileged user can reach them: the checkout may sit
+    /// in a folder only its owner may enter (a home folder is 0700 on Debian 12).
+    private static let shared: Result<(binary: String, schemas: String), SubprocessError> = {
+        guard isRoot else { return .success((ProjectPaths.refexBinary, "\(ProjectPaths.root)/schemas")) }
+        let folder = ProjectPaths.temporaryDirectory("refex-unprivileged-bin")
+        chmod(folder, 0o755)
+        do {
+            try FileManager.default.copyItem(atPath: ProjectPaths.refexBinary, toPath: "\(folder)/refex")
+            try FileManager.default.copyItem(atPath: "\(ProjectPaths.root)/schemas", toPath: "\(folder)/schemas")
+            // The copies keep the checkout's modes (0755 and 0644); only the way in was closed.
+            chmod("\(folder)/refex", 0o755)
+            return .success(("\(folder)/refex", "\(folder)/schemas"))
+        } catch {
+            return .failure(SubprocessError(description: "cannot copy refex for the unprivileged user: \(error)"))
+        }
+    }()
 
     /// Makes `path` the unprivileged user's (when the tests run as root).
     package static func handOver(_ path: String) {
@@ -39,6 +56,7 @@ package enum Unprivileged {
         }
         let pki = try TestPKI.folder()
         var config = try RefexProcess.config()
+        config["schemas"] = .string(try shared.get().schemas)
         config["masterKey"] = .string(try copy(try TestPKI.masterKey(), as: "master.key"))
         config["tls"] = [
             "certificate": .string(try copy("\(pki)/server.crt", as: "server.crt")),
