@@ -119,6 +119,9 @@ final class RecipientLane: Sendable {
         var inFlight = 0
         var breaker: CircuitBreaker
         var stopped = false
+        /// Attempts recorded lately, by item: the dispatcher's outbox read may predate a record,
+        /// and such a stale offer must not start the item again early.
+        var recorded: [String: (attempts: Int, enqueuedAt: Timestamp, at: Timestamp)] = [:]
     }
 
     init?(
@@ -153,6 +156,15 @@ final class RecipientLane: Sendable {
     func offer(_ item: OutboxItem, now: Timestamp) {
         let accepted = state.withLock { state -> Bool in
             guard !state.stopped, !state.taken.contains(item.id) else { return false }
+            if let recorded = state.recorded[item.id] {
+                // Older than what was recorded, unless an operator has queued it again since (a new enqueue time).
+                guard item.attempts >= recorded.attempts || item.enqueuedAt > recorded.enqueuedAt else { return false }
+                state.recorded[item.id] = nil
+            }
+            if state.recorded.count > 1024 {
+                // Offers are at most a poll old: anything recorded a minute ago is settled.
+                state.recorded = state.recorded.filter { now.milliseconds - $0.value.at.milliseconds < 60_000 }
+            }
             let limit = configuration.concurrencyPerRecipient
             let room: Int
             if state.breaker.isOpen {
@@ -241,7 +253,10 @@ final class RecipientLane: Sendable {
             } catch {
                 logger.error("cannot record a delivery outcome", [("item", item.id), ("error", "\(error)")])
             }
-            state.withLock { _ = $0.taken.remove(item.id) }
+            state.withLock { state in
+                state.taken.remove(item.id)
+                state.recorded[item.id] = (item.attempts + 1, item.enqueuedAt, Timestamp(Date()))
+            }
             finished()
         }
         switch decision {
