@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import Crypto
 
@@ -23,11 +24,14 @@ final class SHA256Tests: XCTestCase {
         XCTAssertEqual([UInt8](hex: [0xDE, 0xAD].hexString), [0xDE, 0xAD])
     }
 
-    func testRandomUUIDsAreVersion4AndDistinct() {
-        let a = SecureRandom.uuid(), b = SecureRandom.uuid()
+    func testUUIDsAreVersion7DistinctAndOrderedByTime() {
+        let a = SecureRandom.uuid()
+        usleep(2000)
+        let b = SecureRandom.uuid()
         XCTAssertNotEqual(a, b)
         XCTAssertEqual(a.count, 36)
-        XCTAssertEqual(Array(a)[14], "4")
+        XCTAssertEqual(Array(a)[14], "7")
         XCTAssertTrue("89ab".contains(Array(a)[19]))
+        XCTAssertLessThan(a, b, "a later id sorts later")
     }
 }
