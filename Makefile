@@ -4,7 +4,7 @@ SWIFT ?= swift
 DEV := .dev
 CONFIG := $(DEV)/refex.json
 
-.PHONY: all deps build release dev run test fuzz bench install clean
+.PHONY: all deps build release dev run test fuzz bench bench-all bench-schema bench-intake bench-delivery bench-log bench-release install clean
 
 all: build
 
@@ -35,10 +35,29 @@ fuzz:
 	@scripts/install-deps.sh build
 	scripts/fuzz.sh $(FUZZ_ARGS)
 
-bench:
+# Benchmarks (see BENCHMARKS.md); not part of `make test`. `make bench` is the HTTP server beside
+# nginx; each other issue's benchmark has its own target, and `make bench-all` runs them in turn.
+bench-release:
 	@scripts/install-deps.sh bench
 	$(SWIFT) build -c release --static-swift-stdlib
+
+bench: bench-release
 	scripts/bench.sh $(BENCH_ARGS)
+
+bench-schema:
+	@scripts/install-deps.sh bench
+	scripts/bench-schema.sh
+
+bench-intake: bench-release
+	scripts/bench-intake.sh
+
+bench-delivery: bench-release
+	scripts/bench-delivery.sh
+
+bench-log: bench-release
+	scripts/bench-log.sh
+
+bench-all: bench bench-schema bench-intake bench-delivery bench-log
 
 # Installs the binary, schemas, systemd units, sysusers and tmpfiles snippets and an example config
 # (see scripts/install.sh): make install PREFIX=/usr DESTDIR=/tmp/stage. Builds release first,
