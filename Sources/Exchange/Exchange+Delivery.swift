@@ -22,15 +22,19 @@ extension Exchange {
             return try keyring.open(payload, key: try keyring.unwrap(wrapped), context: "notice|\(item.id)")
         }
         let limits = self.limits
-        let (disclosure, referral, wrapped) = try await store.read { txn in
+        let (disclosure, referral, wrapped, reasonNotToSend) = try await store.read { txn in
             guard let disclosure = try txn.disclosure(id: item.disclosureID),
                   let referral = try txn.referral(id: disclosure.referralID) else {
                 throw ExchangeError(.notFound, "disclosure \(item.disclosureID) no longer exists")
             }
-            return (disclosure, referral, try txn.subjectKey(subjectID: referral.subjectID))
+            return (disclosure, referral, try txn.subjectKey(subjectID: referral.subjectID),
+                    try Exchange.reasonNotToSend(disclosure, txn: txn))
         }
         guard disclosure.state == .queued || disclosure.state == .delivered, let wrapped, let sealed = referral.sealedBody else {
             throw ExchangeError(.erased, "disclosure \(disclosure.id) is \(disclosure.state.rawValue); nothing is sent")
+        }
+        if let reasonNotToSend {
+            throw ExchangeError(.erased, "disclosure \(disclosure.id) may not be sent now (\(reasonNotToSend))")
         }
         let plaintext = try keyring.open(sealed, key: try keyring.unwrap(wrapped), context: "referral|\(referral.id)")
         let document = try JSONValue.parse(plaintext, limits: limits)
@@ -50,7 +54,12 @@ extension Exchange {
     package func recordDelivery(_ item: OutboxItem, decision: RetrySchedule.Decision, actor: Actor = .system) async throws {
         let recipients = self.recipients
         try await store.write { txn in
-            guard var current = try txn.outboxItem(id: item.id) else { return }
+            guard var current = try txn.outboxItem(id: item.id) else {
+                // Taken out of the outbox while this attempt was under way (consent withdrawn,
+                // subject erased or restricted): what the attempt came to must still be recorded.
+                try Exchange.recordAttemptOnWithdrawnItem(item, decision: decision, actor: actor, recipients: recipients, txn: txn)
+                return
+            }
             let now = txn.now
             switch decision {
             case .delivered:
@@ -86,7 +95,11 @@ extension Exchange {
         }
     }
 
-    static func markDelivered(_ item: OutboxItem, actor: Actor, recipients: [Recipient], txn: any StoreTransaction) throws {
+    /// Records that a disclosure (or notice) reached its recipient, once: a disclosure already
+    /// recorded as delivered (a pull item fetched before its ack) is not logged again.
+    static func markDelivered(
+        _ item: OutboxItem, actor: Actor, recipients: [Recipient], txn: any StoreTransaction, details: JSONObject? = nil
+    ) throws {
         guard var disclosure = try txn.disclosure(id: item.disclosureID) else { return }
         let now = txn.now
         if item.kind != .disclosure {
@@ -97,34 +110,114 @@ extension Exchange {
             ))
             return
         }
+        if disclosure.state == .delivered { return }
         let wasCancelled = disclosure.state == .cancelled
+        let cancellation = disclosure.reason
         disclosure.state = .delivered
         disclosure.reason = nil
         disclosure.updatedAt = now
         try txn.updateDisclosure(disclosure)
-        try txn.appendLog(LogEntryDraft(.disclosureDelivered, disclosure: disclosure, actor: actor.id))
-        // Cancelled while the attempt was under way, yet it arrived: the recipient must now erase it.
+        var draft = LogEntryDraft(.disclosureDelivered, disclosure: disclosure, actor: actor.id)
+        draft.details = details
+        if wasCancelled {
+            // Cancelled while the attempt was under way, yet it arrived: said in the log.
+            var noted = details ?? [:]
+            noted["arrivedAfterCancellation"] = .string(cancellation ?? "cancelled")
+            draft.details = noted
+        }
+        try txn.appendLog(draft)
+        // The recipient now holds data the subject had erased: it must erase it too (Art. 19).
         if wasCancelled, let subject = try txn.subject(id: disclosure.subjectID), subject.erasedAt != nil {
-            let notice: JSONValue = [
-                "type": "erasure-notice", "disclosureId": .string(disclosure.id), "referralId": .string(disclosure.referralID),
-                "reason": "subject-erased",
-            ]
-            var noticeItem = outboxItem(for: disclosure, recipient: recipients.first { $0.id == item.recipientID }, now: now)
-            noticeItem.id = SecureRandom.uuid()
-            noticeItem.kind = .erasureNotice
-            noticeItem.payload = notice.serialized()
-            try txn.enqueue(noticeItem)
-            try txn.appendLog(LogEntryDraft(
-                event: .noticeQueued, actor: "system", referralID: disclosure.referralID, subjectID: disclosure.subjectID,
-                disclosureID: disclosure.id, recipientID: item.recipientID, reason: "subject-erased",
-                details: ["type": "erasure-notice", "noticeId": .string(noticeItem.id)]
-            ))
+            try queueErasureNotice(for: disclosure, reason: "subject-erased", actor: .system, recipients: recipients, txn: txn)
         }
     }
 
-    /// Items that may not be sent any more (their disclosure was cancelled): taken out of the outbox.
+    /// What an attempt came to when its item left the outbox while it was under way. Delivered:
+    /// logged as delivered, and an erased subject's data is followed by an erasure notice. Not
+    /// known to have arrived (a timeout, say, may still have delivered it): an erased subject's
+    /// recipient is sent an erasure notice all the same, since it cannot be told apart.
+    static func recordAttemptOnWithdrawnItem(
+        _ item: OutboxItem, decision: RetrySchedule.Decision, actor: Actor, recipients: [Recipient], txn: any StoreTransaction
+    ) throws {
+        guard item.kind == .disclosure, let disclosure = try txn.disclosure(id: item.disclosureID) else { return }
+        if case .delivered = decision {
+            try markDelivered(item, actor: actor, recipients: recipients, txn: txn)
+            return
+        }
+        guard disclosure.state == .cancelled, let subject = try txn.subject(id: disclosure.subjectID), subject.erasedAt != nil else {
+            return
+        }
+        try queueErasureNotice(
+            for: disclosure, reason: "subject-erased", actor: .system, recipients: recipients, txn: txn,
+            details: ["possiblyReceived": true]
+        )
+    }
+
+    /// Queues an erasure notice (UK GDPR Art. 19) to the disclosure's recipient, and logs it.
+    @discardableResult
+    static func queueErasureNotice(
+        for disclosure: DisclosureRecord, reason: String, actor: Actor, recipients: [Recipient], txn: any StoreTransaction,
+        details: JSONObject = [:]
+    ) throws -> String? {
+        guard let recipientID = disclosure.recipientID else { return nil }
+        let notice: JSONValue = [
+            "type": "erasure-notice", "disclosureId": .string(disclosure.id), "referralId": .string(disclosure.referralID),
+            "reason": .string(reason),
+        ]
+        var item = outboxItem(for: disclosure, recipient: recipients.first { $0.id == recipientID }, now: txn.now)
+        item.id = SecureRandom.uuid()
+        item.kind = .erasureNotice
+        item.payload = notice.serialized()
+        try txn.enqueue(item)
+        var noted = details
+        noted["type"] = "erasure-notice"
+        noted["noticeId"] = .string(item.id)
+        try txn.appendLog(LogEntryDraft(
+            event: .noticeQueued, actor: actor.id, referralID: disclosure.referralID, subjectID: disclosure.subjectID,
+            disclosureID: disclosure.id, recipientID: recipientID, reason: reason, details: noted
+        ))
+        return recipientID
+    }
+
+    /// Why a disclosure may not go out now, or nil if it may. Checked again at the moment data
+    /// leaves (a push, a mailbox fetch, an operator's retry), since the decision was made:
+    /// consent can expire or be withdrawn, and processing can be restricted, after it.
+    static func reasonNotToSend(_ disclosure: DisclosureRecord, txn: any StoreTransaction) throws -> String? {
+        guard let subject = try txn.subject(id: disclosure.subjectID), subject.erasedAt == nil else { return "subject-erased" }
+        if subject.restricted { return "restricted" }
+        switch disclosure.lawfulBasis {
+        case nil:
+            return "no-lawful-basis"
+        case .consent:
+            guard let consentID = disclosure.consentID, let consent = try txn.consent(id: consentID) else { return "consent-missing" }
+            if consent.withdrawnAt != nil { return "consent-withdrawn" }
+            if let expiresAt = consent.expiresAt, expiresAt <= txn.now { return "consent-expired" }
+            guard let recipientID = disclosure.recipientID,
+                  consent.covers(service: disclosure.service, recipient: recipientID, at: txn.now) else { return "consent-does-not-cover" }
+            return nil
+        default:
+            guard let justification = disclosure.justification, !justification.isEmpty else { return "no-justification" }
+            return nil
+        }
+    }
+
+    /// An item that may not be sent (cancelled, erased, restricted, or its consent lapsed) is
+    /// taken out of the outbox; a queued disclosure whose basis lapsed is withheld and logged:
+    /// restricted ones wait for the restriction to lift, lapsed consents for a new consent.
     package func discard(_ item: OutboxItem) async throws {
-        try await store.write { txn in try txn.dequeue(id: item.id) }
+        try await store.write { txn in
+            guard item.kind == .disclosure, var disclosure = try txn.disclosure(id: item.disclosureID), disclosure.state == .queued else {
+                try txn.dequeue(id: item.id)
+                return
+            }
+            guard let reason = try Exchange.reasonNotToSend(disclosure, txn: txn) else { return }  // sendable again
+            try txn.dequeue(id: item.id)
+            disclosure.state = reason == "restricted" ? .refused : .awaitingConsent
+            disclosure.reason = reason
+            disclosure.updatedAt = txn.now
+            try txn.updateDisclosure(disclosure)
+            try txn.appendLog(LogEntryDraft(.disclosureWithheld, disclosure: disclosure, actor: "system", reason: reason))
+        }
     }
 
     // MARK: Pull mailboxes
@@ -153,21 +246,51 @@ extension Exchange {
     }
 
     /// GET /v1/mailbox/{id}: the item's body, as push would send it; 404 for another recipient's item.
+    ///
+    /// Fetching a disclosure is the moment its data leaves: the basis is checked again, and the
+    /// disclosure is recorded as delivered (and logged) before the body is returned. The item
+    /// stays in the mailbox until acknowledged, so a fetch whose answer was lost can be repeated.
     package func mailboxItem(_ id: String, for actor: Actor) async throws -> [UInt8] {
+        let notFound = ExchangeError(.notFound, "There is no mailbox item \(id) for you.")
         let owned = Set(mailboxRecipients(of: actor.id))
         let item = try await store.read { txn in try txn.outboxItem(id: id) }
-        guard let item, item.mode == .pull, item.state == .pending, owned.contains(item.recipientID) else {
-            throw ExchangeError(.notFound, "There is no mailbox item \(id) for you.")
+        guard let item, item.mode == .pull, item.state == .pending, owned.contains(item.recipientID) else { throw notFound }
+        let body: [UInt8]
+        do {
+            body = try await deliveryBody(for: item)
+        } catch let error as ExchangeError where error.kind == .erased || error.kind == .notFound {
+            try await discard(item)
+            throw notFound
         }
-        return try await deliveryBody(for: item)
+        guard item.kind == .disclosure else { return body }
+        let recipients = self.recipients
+        let released = try await store.write { txn -> Bool in
+            guard let current = try txn.outboxItem(id: id), current.state == .pending,
+                  let disclosure = try txn.disclosure(id: item.disclosureID) else { return false }
+            if disclosure.state == .delivered { return true }
+            guard disclosure.state == .queued, try Exchange.reasonNotToSend(disclosure, txn: txn) == nil else { return false }
+            try Exchange.markDelivered(item, actor: actor, recipients: recipients, txn: txn, details: ["via": "mailbox"])
+            return true
+        }
+        guard released else {
+            try await discard(item)
+            throw notFound
+        }
+        return body
     }
 
-    /// POST /v1/mailbox/{id}/ack: the recipient has it; delivered, and logged.
+    /// POST /v1/mailbox/{id}/ack: the recipient has it; out of the mailbox, and delivered (logged
+    /// once: at the fetch, or here for an item acknowledged unseen). Acknowledging again is a no-op.
     package func acknowledge(_ id: String, by actor: Actor) async throws -> JSONValue {
         let owned = Set(mailboxRecipients(of: actor.id))
         let recipients = self.recipients
         return try await store.write { txn in
             guard let item = try txn.outboxItem(id: id), item.mode == .pull, owned.contains(item.recipientID) else {
+                // A disclosure acknowledged before (its id is the item's) answers as it did then.
+                if let disclosure = try txn.disclosure(id: id), disclosure.state == .delivered,
+                   let recipientID = disclosure.recipientID, owned.contains(recipientID) {
+                    return ["id": .string(id), "state": "delivered", "acknowledgedAt": .string(disclosure.updatedAt.description)]
+                }
                 throw ExchangeError(.notFound, "There is no mailbox item \(id) for you.")
             }
             try txn.dequeue(id: id)
@@ -183,6 +306,10 @@ extension Exchange {
         try await store.write { txn in
             guard var item = try txn.outboxItem(id: id) else { throw ExchangeError(.notFound, "There is no outbox item \(id).") }
             guard item.state == .failed else { throw ExchangeError(.conflict, "Outbox item \(id) has not failed; it is \(item.state.rawValue).") }
+            if item.kind == .disclosure, let disclosure = try txn.disclosure(id: item.disclosureID),
+               let reason = try Exchange.reasonNotToSend(disclosure, txn: txn) {
+                throw ExchangeError(.conflict, "Disclosure \(disclosure.id) may not be sent now (\(reason)); it is not retried.")
+            }
             let now = txn.now
             item.state = .pending
             item.attempts = 0

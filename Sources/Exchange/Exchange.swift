@@ -338,23 +338,27 @@ package final class Exchange: Sendable {
                 try txn.appendLog(LogEntryDraft(.disclosureCancelled, disclosure: disclosure, actor: actor.id))
                 cancelled.append(disclosure)
             case .delivered:
-                guard let recipientID = disclosure.recipientID else { continue }
-                let notice: JSONValue = [
-                    "type": "erasure-notice", "disclosureId": .string(disclosure.id), "referralId": .string(disclosure.referralID),
-                    "reason": .string(reason),
-                ]
-                var item = outboxItem(for: disclosure, recipient: recipients.first { $0.id == recipientID }, now: now)
-                item.id = SecureRandom.uuid()
-                item.kind = .erasureNotice
-                item.payload = notice.serialized()
-                try txn.enqueue(item)
-                try txn.appendLog(LogEntryDraft(
-                    event: .noticeQueued, actor: actor.id, referralID: disclosure.referralID, subjectID: subjectID,
-                    disclosureID: disclosure.id, recipientID: recipientID, reason: reason,
-                    details: ["type": "erasure-notice", "noticeId": .string(item.id)]
-                ))
-                notified.append(recipientID)
-            case .refused, .cancelled, .failed:
+                try txn.dequeue(id: disclosure.id)  // a mailbox item fetched but not yet acknowledged
+                if let recipientID = try queueErasureNotice(for: disclosure, reason: reason, actor: actor, recipients: recipients, txn: txn) {
+                    notified.append(recipientID)
+                }
+            case .failed:
+                // Given up on, but an attempt that timed out may still have arrived: the recipient
+                // is told to erase it too, and the item can no longer be retried.
+                let attempted = try txn.outboxItem(id: disclosure.id).map { $0.attempts > 0 } ?? true
+                try txn.dequeue(id: disclosure.id)
+                disclosure.state = .cancelled
+                disclosure.reason = consentID != nil && disclosure.consentID == consentID ? "consent-withdrawn" : "subject-erased"
+                disclosure.updatedAt = now
+                try txn.updateDisclosure(disclosure)
+                try txn.appendLog(LogEntryDraft(.disclosureCancelled, disclosure: disclosure, actor: actor.id))
+                cancelled.append(disclosure)
+                if attempted, let recipientID = try queueErasureNotice(
+                    for: disclosure, reason: reason, actor: actor, recipients: recipients, txn: txn, details: ["possiblyReceived": true]
+                ) {
+                    notified.append(recipientID)
+                }
+            case .refused, .cancelled:
                 continue
             }
         }

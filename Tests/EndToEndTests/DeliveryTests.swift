@@ -212,6 +212,83 @@ final class DeliveryTests: XCTestCase {
         XCTAssertTrue(sink.wait { (try? self.sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'notice.delivered'")) == "1" })
     }
 
+    func testWithdrawalDuringAnAttemptIsLoggedAsDeliveredAndFollowedByAnErasureNotice() throws {
+        // The sink holds each request 3 s before storing and answering it: consent is withdrawn meanwhile.
+        let sink = try SinkProcess(options: ["--delay-ms", "3000"])
+        let refex = try RefexProcess(config: try config(dv: sink.endpoint, support: sink.endpoint))
+        let receipt = try submit(refex, try referral())
+        let id = try XCTUnwrap(disclosureID(receipt, "dv-support"))
+        XCTAssertTrue(sink.wait { self.attempts(refex, "dv-support") >= 1 }, refex.logText)
+        let consentID = try sql(refex, "SELECT id FROM consents LIMIT 1")
+        let (_, withdrawn) = try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/consents/\(consentID)/withdraw"], as: "police")
+        XCTAssertEqual(withdrawn?.status, 200)
+        XCTAssertTrue(sink.wait { sink.files.contains("\(id).json") }, "the attempt under way arrives")
+        // What arrived is logged as arrived, and the recipient is told to erase it.
+        XCTAssertTrue(sink.wait {
+            (try? self.sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.delivered' AND disclosure_id = '\(id)'")) == "1"
+        }, refex.logText)
+        let delivered = try sql(refex, "SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'disclosure.delivered' AND disclosure_id = '\(id)'")
+        XCTAssertTrue(delivered.contains("arrivedAfterCancellation"), delivered)
+        XCTAssertTrue(sink.wait(timeout: 30) { sink.files.contains { $0.hasPrefix("\(id).erasure-notice.") } }, refex.logText)
+        XCTAssertEqual(try state(refex, referral: receipt["id"]?.stringValue ?? "", recipient: "dv-support"), "delivered")
+    }
+
+    func testConsentThatLapsesBeforeSendingWithholdsTheDisclosure() throws {
+        let endpoint = "https://localhost:\(try freePort())/deliveries"
+        let refex = try RefexProcess(config: try config(dv: endpoint, support: endpoint))
+        var body = try referral()
+        if case .object(var object) = body, case .object(var consent)? = object["consent"] {
+            consent["expiresAt"] = .string(ISO8601DateFormatter().string(from: Date().addingTimeInterval(2)))
+            object["consent"] = .object(consent)
+            body = .object(object)
+        }
+        let receipt = try submit(refex, body)
+        let referralID = try XCTUnwrap(receipt["id"]?.stringValue)
+        let id = try XCTUnwrap(disclosureID(receipt, "dv-support"))
+        XCTAssertEqual(try state(refex, referral: referralID, recipient: "dv-support"), "queued")
+        // The recipient is down; once the consent lapses, the next attempt must not send it.
+        XCTAssertTrue(refex.waitForLog("delivery will be retried", timeout: 10), refex.logText)
+        XCTAssertTrue(waitUntil(timeout: 20) { (try? self.state(refex, referral: referralID, recipient: "dv-support")) == "awaiting-consent" },
+                      refex.logText)
+        let withheld = try sql(refex, "SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'disclosure.withheld' AND disclosure_id = '\(id)'")
+        XCTAssertTrue(withheld.contains("consent-expired"), withheld)
+        XCTAssertEqual(try sql(refex, "SELECT count(*) FROM outbox WHERE id = '\(id)'"), "0")
+    }
+
+    func testARestrictedSubjectsFailedDisclosureCannotBeRetried() throws {
+        let refusing = try SinkProcess(options: ["--status", "400"])
+        let refex = try RefexProcess(config: try config(dv: refusing.endpoint, support: refusing.endpoint))
+        let receipt = try submit(refex, try referral())
+        let referralID = try XCTUnwrap(receipt["id"]?.stringValue)
+        let id = try XCTUnwrap(disclosureID(receipt, "dv-support"))
+        XCTAssertTrue(refusing.wait { (try? self.state(refex, referral: referralID, recipient: "dv-support")) == "failed" })
+        let subject = try sql(refex, "SELECT subject_id FROM referrals WHERE id = '\(referralID)'")
+        let restricted = try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/subjects/\(subject)/restrict"], as: "hub-admin").response
+        XCTAssertEqual(restricted?.status, 200)
+        let retry = try Subprocess.run(ProjectPaths.refexBinary, ["outbox", "retry", id, "--config", refex.configPath])
+        XCTAssertEqual(retry.status, 1, retry.output)
+        XCTAssertTrue(retry.errorOutput.contains("restricted"), retry.errorOutput)
+        XCTAssertEqual(try state(refex, referral: referralID, recipient: "dv-support"), "failed")
+        XCTAssertEqual(refusing.requests.count, 1)
+    }
+
+    func testErasureAfterAFailedAttemptTellsTheRecipientToo() throws {
+        let refusing = try SinkProcess(options: ["--status", "400"])
+        let refex = try RefexProcess(config: try config(dv: refusing.endpoint, support: refusing.endpoint))
+        let receipt = try submit(refex, try referral())
+        let referralID = try XCTUnwrap(receipt["id"]?.stringValue)
+        let id = try XCTUnwrap(disclosureID(receipt, "dv-support"))
+        XCTAssertTrue(refusing.wait { (try? self.state(refex, referral: referralID, recipient: "dv-support")) == "failed" })
+        let consentID = try sql(refex, "SELECT id FROM consents LIMIT 1")
+        let (_, withdrawn) = try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/consents/\(consentID)/withdraw"], as: "police")
+        XCTAssertEqual(withdrawn?.status, 200)
+        XCTAssertEqual(withdrawn?.json?["erasureNotices"], ["dv-support"], "a failed attempt may still have arrived")
+        XCTAssertEqual(try state(refex, referral: referralID, recipient: "dv-support"), "cancelled")
+        let notice = try sql(refex, "SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'notice.queued' AND disclosure_id = '\(id)'")
+        XCTAssertTrue(notice.contains("possiblyReceived"), notice)
+        XCTAssertEqual(try Subprocess.run(ProjectPaths.refexBinary, ["outbox", "retry", id, "--config", refex.configPath]).status, 1)
+    }
+
     func testADeadRecipientDoesNotHoldUpALiveOne() throws {
         let live = try SinkProcess()
         let dead = "https://localhost:\(try freePort())/deliveries"
@@ -255,12 +332,44 @@ final class DeliveryTests: XCTestCase {
         XCTAssertEqual(try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/mailbox/\(theirs)/ack"], as: "sink").response?.status, 404)
         XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/mailbox"], as: "police").response?.status, 403)
 
+        // Fetching is disclosing: logged before the body left, once however often it is fetched.
+        XCTAssertEqual(try state(refex, referral: receipt["id"]?.stringValue ?? "", recipient: "translation"), "delivered")
+        XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/mailbox/\(mine)"], as: "sink").response?.status, 200)
+        XCTAssertEqual(try sql(refex, "SELECT actor FROM log_entries WHERE event = 'disclosure.delivered'"), "sink")
+
         let ack = try XCTUnwrap(try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/mailbox/\(mine)/ack"], as: "sink").response)
         XCTAssertEqual(ack.status, 200)
         XCTAssertEqual(try state(refex, referral: receipt["id"]?.stringValue ?? "", recipient: "translation"), "delivered")
         XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/mailbox"], as: "sink").response?.json?["items"], [])
         XCTAssertEqual(try sql(refex, "SELECT actor FROM log_entries WHERE event = 'disclosure.delivered'"), "sink")
+        let again = try XCTUnwrap(try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/mailbox/\(mine)/ack"], as: "sink").response)
+        XCTAssertEqual(again.status, 200, "acknowledging twice is harmless")
+        XCTAssertEqual(try sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.delivered'"), "1")
         XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/mailbox"], as: "partner-b").response?.json?["items"]?[0]?["id"]?.stringValue, theirs)
+    }
+
+    func testWithdrawalAfterAMailboxFetchLeavesAnErasureNoticeInTheMailbox() throws {
+        let configuration = try config(dv: "https://localhost:1/x", support: "https://localhost:1/x")
+        let refex = try RefexProcess(config: configuration)
+        let receipt = try submit(refex, try referral(purposes: ["translation"]).withTranslationNeed())
+        let mine = try XCTUnwrap(disclosureID(receipt, "translation"))
+        XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/mailbox/\(mine)"], as: "sink").response?.status, 200)
+        // Fetched, not yet acknowledged: the recipient holds the data all the same.
+        let consentID = try sql(refex, "SELECT id FROM consents LIMIT 1")
+        let (_, withdrawn) = try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/consents/\(consentID)/withdraw"], as: "police")
+        XCTAssertEqual(withdrawn?.status, 200)
+        XCTAssertTrue(withdrawn?.json?["erasureNotices"]?.arrayValue?.contains("translation") ?? false, "\(String(describing: withdrawn?.json))")
+        let items = try XCTUnwrap(try Curl.request(["\(refex.baseURL)/v1/mailbox"], as: "sink").response?.json?["items"]?.arrayValue)
+        XCTAssertEqual(items.map { $0["type"] }, ["erasure-notice"])
+        XCTAssertEqual(items.first?["disclosureId"]?.stringValue, mine)
+        XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/mailbox/\(mine)"], as: "sink").response?.status, 404)
+    }
+
+    /// Delivery attempts refex has started for a recipient, from its metrics.
+    private func attempts(_ refex: RefexProcess, _ recipient: String) -> Int {
+        guard let (_, metrics) = try? Curl.request(["\(refex.opsURL)/metrics"], as: nil) else { return 0 }
+        let line = metrics?.body.split(separator: "\n").first { $0.hasPrefix("refex_delivery_attempts_total{recipient=\"\(recipient)\"}") }
+        return Int(line?.split(separator: " ").last ?? "") ?? 0
     }
 }
 

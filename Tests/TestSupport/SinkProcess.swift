@@ -64,12 +64,7 @@ package final class SinkProcess: @unchecked Sendable {
 
     /// Waits until `condition` holds, checking every 50 ms, up to `timeout` seconds.
     package func wait(timeout: TimeInterval = 20, until condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(50_000)
-        }
-        return condition()
+        waitUntil(timeout: timeout, condition)
     }
 
     package func stop() {
@@ -80,4 +75,14 @@ package final class SinkProcess: @unchecked Sendable {
     }
 
     deinit { stop() }
+}
+
+/// Waits until `condition` holds, checking every 50 ms, up to `timeout` seconds.
+package func waitUntil(timeout: TimeInterval = 20, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(50_000)
+    }
+    return condition()
 }
