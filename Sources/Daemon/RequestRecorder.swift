@@ -45,8 +45,14 @@ package func monotonicNanoseconds() -> UInt64 {
 /// A short id for a request, to match a log line with what a partner reports: a random base
 /// for the process plus a counter (no system call per request), 16 hex digits.
 package func makeRequestID() -> String {
-    let value = String(requestIDs.base &+ requestIDs.counter.add(1, ordering: .relaxed).newValue, radix: 16)
-    return String(repeating: "0", count: 16 - value.count) + value
+    let value = requestIDs.base &+ requestIDs.counter.add(1, ordering: .relaxed).newValue
+    return String(unsafeUninitializedCapacity: 16) { digits in
+        for position in 0..<16 {
+            let nibble = UInt8(truncatingIfNeeded: value >> (60 - 4 * UInt64(position))) & 0xF
+            digits[position] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+        }
+        return 16
+    }
 }
 
 private let requestIDs = RequestIDs()

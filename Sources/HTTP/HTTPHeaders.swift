@@ -14,33 +14,50 @@ package struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
     }
 
     package mutating func add(_ name: String, _ value: String) {
-        fields.append((name.lowercased(), value))
+        fields.append((lowercased(name), value))
+    }
+
+    /// Adds a field whose name the parser has already lower-cased.
+    mutating func add(lowercasedName name: String, _ value: String) {
+        fields.append((name, value))
     }
 
     /// Replaces every field of that name with one.
     package mutating func set(_ name: String, _ value: String) {
-        let lower = name.lowercased()
-        fields.removeAll { $0.name == lower }
+        let lower = lowercased(name)
+        if fields.contains(where: { $0.name == lower }) {
+            fields.removeAll { $0.name == lower }
+        }
         fields.append((lower, value))
     }
 
     package mutating func remove(_ name: String) {
-        let lower = name.lowercased()
+        let lower = lowercased(name)
         fields.removeAll { $0.name == lower }
     }
 
     /// The first value of a field.
     package subscript(name: String) -> String? {
-        let lower = name.lowercased()
+        let lower = lowercased(name)
         return fields.first { $0.name == lower }?.value
     }
 
     package func values(_ name: String) -> [String] {
-        let lower = name.lowercased()
-        return fields.filter { $0.name == lower }.map(\.value)
+        let lower = lowercased(name)
+        var found: [String] = []
+        for field in fields where field.name == lower { found.append(field.value) }
+        return found
     }
 
     package func contains(_ name: String) -> Bool { self[name] != nil }
+
+    /// How many fields have that name.
+    package func count(of name: String) -> Int {
+        let lower = lowercased(name)
+        var count = 0
+        for field in fields where field.name == lower { count += 1 }
+        return count
+    }
 
     /// The comma-separated tokens of every field of that name, lower-cased (e.g. `Connection`).
     package func tokens(_ name: String) -> [String] {
@@ -54,6 +71,11 @@ package struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
     package func makeIterator() -> IndexingIterator<[(name: String, value: String)]> {
         fields.makeIterator()
     }
+}
+
+/// `name` lower-cased; names are almost always lower-case already, and then no copy is made.
+private func lowercased(_ name: String) -> String {
+    name.utf8.contains { $0 >= 0x41 && $0 <= 0x5A || $0 >= 0x80 } ? name.lowercased() : name
 }
 
 extension StringProtocol {

@@ -309,13 +309,13 @@ package struct HTTPRequestParser: Sendable {
         position = start + headEnd + 4
 
         // Host (RFC 9112 §3.2): exactly one in HTTP/1.1.
-        let hosts = headers.values("host")
-        if version == .http1_1 && hosts.count != 1 {
-            return fail(.missingHost, hosts.isEmpty ? "an HTTP/1.1 request needs a Host header" : "more than one Host header")
+        let hostCount = headers.count(of: "host")
+        if version == .http1_1 && hostCount != 1 {
+            return fail(.missingHost, hostCount == 0 ? "an HTTP/1.1 request needs a Host header" : "more than one Host header")
         }
-        if hosts.count > 1 { return fail(.missingHost, "more than one Host header") }
+        if hostCount > 1 { return fail(.missingHost, "more than one Host header") }
 
-        let connectionTokens = headers.tokens("connection")
+        let connectionTokens = headers.contains("connection") ? headers.tokens("connection") : []
         let keepAlive: Bool
         switch version {
         case .http1_1: keepAlive = !connectionTokens.contains("close")
@@ -324,7 +324,7 @@ package struct HTTPRequestParser: Sendable {
 
         var expectsContinue = false
         if let expect = headers["expect"], version == .http1_1 {
-            guard expect.lowercased() == "100-continue", headers.values("expect").count == 1 else {
+            guard expect.lowercased() == "100-continue", headers.count(of: "expect") == 1 else {
                 return fail(.unsupportedExpectation, "only Expect: 100-continue is supported")
             }
             expectsContinue = true
@@ -336,9 +336,9 @@ package struct HTTPRequestParser: Sendable {
         )
 
         // Message framing (RFC 9112 §6).
-        let transferCodings = headers.tokens("transfer-encoding")
         let contentLengths = headers.values("content-length")
         if headers.contains("transfer-encoding") {
+            let transferCodings = headers.tokens("transfer-encoding")
             guard contentLengths.isEmpty else {
                 return fail(.conflictingFraming, "a request must not have both Content-Length and Transfer-Encoding")
             }
@@ -384,41 +384,59 @@ package struct HTTPRequestParser: Sendable {
     private func parseRequestLine(_ range: Range<Int>) -> Result<(HTTPMethod, String, HTTPVersion), HTTPParseError> {
         let line = buffer[range]
         if let problem = lengthProblem(line) { return .failure(problem) }
-        let parts = line.split(separator: 0x20, maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else {
+        // method SP request-target SP HTTP-version, single spaces; the target has none.
+        guard let firstSpace = line.firstIndex(of: 0x20),
+              let secondSpace = line[(firstSpace + 1)...].firstIndex(of: 0x20),
+              firstSpace > line.startIndex, secondSpace > firstSpace + 1 else {
             return .failure(HTTPParseError(.malformedRequestLine, "the request line must be: method, target and version, separated by single spaces"))
         }
-        guard parts[0].allSatisfy(isTokenByte) else {
+        let methodBytes = line[..<firstSpace]
+        guard methodBytes.allSatisfy(isTokenByte) else {
             return .failure(HTTPParseError(.malformedRequestLine, "the method is not a token"))
         }
 
-        let versionBytes = Array(parts[2])
         // HTTP-version = "HTTP/" DIGIT "." DIGIT
-        guard versionBytes.count == 8, versionBytes[0..<5].elementsEqual("HTTP/".utf8),
-              isDigit(versionBytes[5]), versionBytes[6] == 0x2E, isDigit(versionBytes[7]) else {
+        let versionStart = secondSpace + 1
+        guard range.upperBound - versionStart == 8, buffer[versionStart..<versionStart + 5].elementsEqual("HTTP/".utf8),
+              isDigit(buffer[versionStart + 5]), buffer[versionStart + 6] == 0x2E, isDigit(buffer[versionStart + 7]) else {
             return .failure(HTTPParseError(.malformedRequestLine, "the HTTP version is malformed"))
         }
         let version: HTTPVersion
-        switch (versionBytes[5], versionBytes[7]) {
+        switch (buffer[versionStart + 5], buffer[versionStart + 7]) {
         case (0x31, 0x31): version = .http1_1
         case (0x31, 0x30): version = .http1_0
         default:
             return .failure(HTTPParseError(.unsupportedVersion, "refex speaks HTTP/1.1 (and HTTP/1.0)"))
         }
-        let targetBytes = parts[1]
+        let targetBytes = buffer[(firstSpace + 1)..<secondSpace]
         guard targetBytes.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E && $0 != 0x23 }) else {
             return .failure(HTTPParseError(.invalidTarget, "the request target has a character that is not allowed"))
         }
-        let method = HTTPMethod(String(decoding: parts[0], as: UTF8.self))
-        let target = String(decoding: targetBytes, as: UTF8.self)
-        let isAsterisk = target == "*" && method == .options
-        guard target.hasPrefix("/") || isAsterisk else {
+        let method = Self.knownMethod(methodBytes) ?? HTTPMethod(String(decoding: methodBytes, as: UTF8.self))
+        let isAsterisk = targetBytes.count == 1 && targetBytes.first == 0x2A && method == .options
+        guard targetBytes.first == 0x2F || isAsterisk else {
             return .failure(HTTPParseError(.invalidTarget, "the request target must be an absolute path"))
         }
-        return .success((method, target, version))
+        return .success((method, String(decoding: targetBytes, as: UTF8.self), version))
     }
 
-    /// Parses `name: value CRLF` lines in `range` (which ends after the last CRLF).
+    /// The common methods without making a string for them.
+    private static func knownMethod(_ bytes: ArraySlice<UInt8>) -> HTTPMethod? {
+        switch bytes.count {
+        case 3:
+            if bytes.elementsEqual("GET".utf8) { return .get }
+            if bytes.elementsEqual("PUT".utf8) { return .put }
+        case 4:
+            if bytes.elementsEqual("POST".utf8) { return .post }
+            if bytes.elementsEqual("HEAD".utf8) { return .head }
+        case 5 where bytes.elementsEqual("PATCH".utf8): return .patch
+        case 6 where bytes.elementsEqual("DELETE".utf8): return .delete
+        case 7 where bytes.elementsEqual("OPTIONS".utf8): return .options
+        default: break
+        }
+        return nil
+    }
+
     private func parseFields(_ range: Range<Int>, into headers: inout HTTPHeaders) -> HTTPParseError? {
         var lineStart = range.lowerBound
         while lineStart < range.upperBound {
@@ -445,7 +463,16 @@ package struct HTTPRequestParser: Sendable {
             guard value.allSatisfy({ $0 == 0x09 || $0 >= 0x20 && $0 != 0x7F }) else {
                 return HTTPParseError(.malformedHeader, "a header value has a control character")
             }
-            headers.add(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))
+            // Token bytes are ASCII: lower-case them as the string is made.
+            let lowercasedName = String(unsafeUninitializedCapacity: name.count) { out in
+                var written = 0
+                for byte in name {
+                    out[written] = byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+                    written += 1
+                }
+                return written
+            }
+            headers.add(lowercasedName: lowercasedName, String(decoding: value, as: UTF8.self))
         }
         return nil
     }

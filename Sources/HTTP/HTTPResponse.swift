@@ -36,14 +36,14 @@ package enum HTTPResponseEncoder {
     ) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256 + response.body.count)
-        out.append(contentsOf: "HTTP/1.1 \(response.status.code) \(response.status.reasonPhrase)\r\n".utf8)
+        appendStatusLine(response.status, to: &out)
         for (name, value) in response.headers where name != "content-length" && name != "connection" && name != "date" {
             appendField(name, value, to: &out)
         }
         appendField("date", date, to: &out)
         let code = response.status.code
         if code >= 200 && code != 204 && code != 304 {
-            appendField("content-length", String(response.body.count), to: &out)
+            appendContentLength(response.body.count, to: &out)
         }
         if !keepAlive { appendField("connection", "close", to: &out) }
         out.append(contentsOf: "\r\n".utf8)
@@ -54,16 +54,46 @@ package enum HTTPResponseEncoder {
     /// `HTTP/1.1 100 Continue`.
     package static let continueResponse: [UInt8] = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
 
+    private static func appendStatusLine(_ status: HTTPStatus, to out: inout [UInt8]) {
+        out.append(contentsOf: "HTTP/1.1 ".utf8)
+        appendDecimal(status.code, to: &out)
+        out.append(0x20)
+        appendFieldValue(status.reasonPhrase, to: &out)
+        out.append(contentsOf: [0x0D, 0x0A])
+    }
+
+    private static func appendDecimal(_ number: Int, to out: inout [UInt8]) {
+        out.append(contentsOf: String(number).utf8)  // a small string: no allocation
+    }
+
     private static func appendField(_ name: String, _ value: String, to out: inout [UInt8]) {
         // `content-type` → `Content-Type`: names are case-insensitive, but people read them.
+        let nameStart = out.count
+        out.append(contentsOf: name.utf8)
         var upper = true
-        for byte in name.utf8 {
-            out.append(upper && byte >= 0x61 && byte <= 0x7A ? byte - 0x20 : byte)
+        for position in nameStart..<out.count {
+            let byte = out[position]
+            if upper && byte >= 0x61 && byte <= 0x7A { out[position] = byte - 0x20 }
             upper = byte == 0x2D
         }
         out.append(contentsOf: [0x3A, 0x20])
-        // A value from a handler must never split the header section.
-        for byte in value.utf8 { out.append(byte == 0x0D || byte == 0x0A ? 0x20 : byte) }
+        appendFieldValue(value, to: &out)
+        out.append(contentsOf: [0x0D, 0x0A])
+    }
+
+    /// A value from a handler must never split the header section: CR and LF become spaces.
+    private static func appendFieldValue(_ value: String, to out: inout [UInt8]) {
+        let valueStart = out.count
+        out.append(contentsOf: value.utf8)
+        for position in valueStart..<out.count where out[position] == 0x0D || out[position] == 0x0A {
+            out[position] = 0x20
+        }
+    }
+
+    /// Appends the content length as decimal digits (no string made).
+    private static func appendContentLength(_ length: Int, to out: inout [UInt8]) {
+        out.append(contentsOf: "Content-Length: ".utf8)
+        appendDecimal(length, to: &out)
         out.append(contentsOf: [0x0D, 0x0A])
     }
 }

@@ -36,24 +36,33 @@ struct JSONWriter {
             output.append(UInt8(ascii: "]"))
         case .object(let object):
             output.append(UInt8(ascii: "{"))
-            var members = Array(object)
             if style == .canonical {
                 // RFC 8785 §3.2.3: members sorted by the UTF-16 code units of their keys.
+                let members = Array(object)
                 let sortKeys = members.map { Array($0.key.utf16) }
                 let order = sortKeys.indices.sorted { sortKeys[$0].lexicographicallyPrecedes(sortKeys[$1]) }
-                members = order.map { members[$0] }
-            }
-            for (position, member) in members.enumerated() {
-                if position > 0 { output.append(UInt8(ascii: ",")) }
-                newline(indent + 1)
-                writeString(member.key)
-                output.append(UInt8(ascii: ":"))
-                if style == .pretty { output.append(UInt8(ascii: " ")) }
-                write(member.value, indent: indent + 1)
+                for (position, memberIndex) in order.enumerated() {
+                    writeMember(members[memberIndex], first: position == 0, indent: indent)
+                }
+            } else {
+                var first = true
+                for member in object {
+                    writeMember(member, first: first, indent: indent)
+                    first = false
+                }
             }
             if !object.isEmpty { newline(indent) }
             output.append(UInt8(ascii: "}"))
         }
+    }
+
+    private mutating func writeMember(_ member: JSONObject.Element, first: Bool, indent: Int) {
+        if !first { output.append(UInt8(ascii: ",")) }
+        newline(indent + 1)
+        writeString(member.key)
+        output.append(UInt8(ascii: ":"))
+        if style == .pretty { output.append(UInt8(ascii: " ")) }
+        write(member.value, indent: indent + 1)
     }
 
     private mutating func newline(_ indent: Int) {
@@ -83,7 +92,10 @@ struct JSONWriter {
     private mutating func writeString(_ string: String) {
         output.append(UInt8(ascii: "\""))
         let utf8 = string.utf8
-        if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
+        let needsEscaping = utf8.withContiguousStorageIfAvailable { bytes in
+            bytes.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
+        } ?? utf8.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
+        if !needsEscaping {
             output.append(contentsOf: utf8)
         } else {
             for byte in utf8 {

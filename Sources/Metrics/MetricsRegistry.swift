@@ -183,6 +183,12 @@ package final class Histogram: MetricFamily {
         var counts: [UInt64]
         var sum: Double = 0
         var count: UInt64 = 0
+
+        mutating func record(_ value: Double, inBucket index: Int) {
+            counts[index] += 1
+            sum += value
+            count += 1
+        }
     }
 
     init(name: String, help: String, labelNames: [String], buckets: [Double]) {
@@ -197,11 +203,8 @@ package final class Histogram: MetricFamily {
         let index = buckets.firstIndex { value <= $0 } ?? buckets.count
         let bucketCount = buckets.count
         series.withLock { all in
-            var entry = all[labels] ?? Series(counts: Array(repeating: 0, count: bucketCount + 1))
-            entry.counts[index] += 1
-            entry.sum += value
-            entry.count += 1
-            all[labels] = entry
+            // Modified in place: a copy out of the dictionary would copy the counts on every call.
+            all[labels, default: Series(counts: Array(repeating: 0, count: bucketCount + 1))].record(value, inBucket: index)
         }
     }
 
