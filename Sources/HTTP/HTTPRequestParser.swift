@@ -23,6 +23,10 @@ package struct HTTPRequestParser: Sendable {
     private var position = 0
     private var state: State = .head(scannedTo: 0, requestLineEnd: nil)
     private var leadingEmptyLines = 0
+    /// The chunked body so far: held here, not in `state`, so that appending never copies it.
+    private var chunkedBody: [UInt8] = []
+    /// Bytes of chunk framing (size lines and CRLFs) in this body, bounded apart from the body.
+    private var chunkFramingBytes = 0
 
     private struct Head: Sendable {
         var method: HTTPMethod
@@ -37,10 +41,10 @@ package struct HTTPRequestParser: Sendable {
         /// `scannedTo` is relative to `position`: where the search for the blank line resumes.
         case head(scannedTo: Int, requestLineEnd: Int?)
         case fixedBody(Head, length: Int, continueOffered: Bool)
-        case chunkSize(Head, body: [UInt8], continueOffered: Bool)
-        case chunkData(Head, body: [UInt8], remaining: Int)
-        case chunkDataEnd(Head, body: [UInt8])
-        case trailers(Head, body: [UInt8], trailerBytes: Int)
+        case chunkSize(Head, continueOffered: Bool)
+        case chunkData(Head, remaining: Int)
+        case chunkDataEnd(Head)
+        case trailers(Head, trailerBytes: Int)
         case failed(HTTPParseError)
     }
 
@@ -79,8 +83,22 @@ package struct HTTPRequestParser: Sendable {
         }
     }
 
+    /// Chunk framing allowed beyond one byte per body byte: room for a few long extensions.
+    static let framingAllowance = 64 * 1024
+
+    static func maxChunkFramingBytes(forBody bodyBytes: Int) -> Int { framingAllowance + bodyBytes }
+
     /// The next thing the connection should do.
+    ///
+    /// A loop, not recursion: however many chunks one read holds, the stack stays flat.
     package mutating func next() -> HTTPParserEvent {
+        while true {
+            if let event = step() { return event }
+        }
+    }
+
+    /// One step of the state machine: an event, or nil when the state moved on and the loop continues.
+    private mutating func step() -> HTTPParserEvent? {
         switch state {
         case .failed(let error):
             return .failure(error)
@@ -97,32 +115,33 @@ package struct HTTPRequestParser: Sendable {
                 return .expectContinue
             }
             return .needMoreData
-        case .chunkSize(let head, let body, let continueOffered):
+        case .chunkSize(let head, let continueOffered):
             if head.expectsContinue && !continueOffered && bufferedByteCount == 0 {
-                state = .chunkSize(head, body: body, continueOffered: true)
+                state = .chunkSize(head, continueOffered: true)
                 return .expectContinue
             }
-            return parseChunkSize(head, body: body, continueOffered: continueOffered)
-        case .chunkData(let head, var body, let remaining):
+            return parseChunkSize(head, continueOffered: continueOffered)
+        case .chunkData(let head, let remaining):
             let available = min(remaining, bufferedByteCount)
-            body.append(contentsOf: buffer[position..<position + available])
+            chunkedBody.append(contentsOf: buffer[position..<position + available])
             position += available
             if available == remaining {
-                state = .chunkDataEnd(head, body: body)
-                return next()
+                state = .chunkDataEnd(head)
+                return nil
             }
-            state = .chunkData(head, body: body, remaining: remaining - available)
+            state = .chunkData(head, remaining: remaining - available)
             return .needMoreData
-        case .chunkDataEnd(let head, let body):
+        case .chunkDataEnd(let head):
             guard bufferedByteCount >= 2 else { return .needMoreData }
             guard buffer[position] == 0x0D && buffer[position + 1] == 0x0A else {
                 return fail(.malformedChunk, "chunk data is not followed by CRLF")
             }
             position += 2
-            state = .chunkSize(head, body: body, continueOffered: true)
-            return next()
-        case .trailers(let head, let body, let trailerBytes):
-            return parseTrailers(head, body: body, trailerBytes: trailerBytes)
+            chunkFramingBytes += 2
+            state = .chunkSize(head, continueOffered: true)
+            return nil
+        case .trailers(let head, let trailerBytes):
+            return parseTrailers(head, trailerBytes: trailerBytes)
         }
     }
 
@@ -135,6 +154,8 @@ package struct HTTPRequestParser: Sendable {
     private mutating func complete(_ head: Head, body: [UInt8]) -> HTTPParserEvent {
         state = .head(scannedTo: 0, requestLineEnd: nil)
         leadingEmptyLines = 0
+        chunkedBody = []
+        chunkFramingBytes = 0
         return .request(HTTPRequest(
             method: head.method, target: head.target, version: head.version,
             headers: head.headers, body: body, keepAlive: head.keepAlive
@@ -146,7 +167,7 @@ package struct HTTPRequestParser: Sendable {
     /// Reads the head in two phases, so that the verdict never depends on how the bytes were
     /// split across reads: first the request line (checked as soon as it is complete, before
     /// anything after it), then the header section up to the blank line.
-    private mutating func parseHead(scannedTo: Int, requestLineEnd: Int?) -> HTTPParserEvent {
+    private mutating func parseHead(scannedTo: Int, requestLineEnd: Int?) -> HTTPParserEvent? {
         var scanned = scannedTo
         var lineEnd = requestLineEnd
         if lineEnd == nil {
@@ -285,7 +306,7 @@ package struct HTTPRequestParser: Sendable {
     static let maxMethodBytes = 32
 
     /// `requestLineEnd` is the offset of the request line's CR, `headEnd` of the CR that starts the blank line's CRLFCRLF.
-    private mutating func finishHead(requestLineEnd: Int, headEnd: Int) -> HTTPParserEvent {
+    private mutating func finishHead(requestLineEnd: Int, headEnd: Int) -> HTTPParserEvent? {
         let start = position
         let lineResult = parseRequestLine(start..<start + requestLineEnd)
         let method: HTTPMethod, target: String, version: HTTPVersion
@@ -348,8 +369,10 @@ package struct HTTPRequestParser: Sendable {
             guard transferCodings == ["chunked"] else {
                 return fail(.unsupportedTransferCoding, "the only transfer coding accepted is chunked")
             }
-            state = .chunkSize(head, body: [], continueOffered: false)
-            return next()
+            chunkedBody = []
+            chunkFramingBytes = 0
+            state = .chunkSize(head, continueOffered: false)
+            return nil
         }
         if !contentLengths.isEmpty {
             var length: Int?
@@ -373,7 +396,7 @@ package struct HTTPRequestParser: Sendable {
             }
             if bodyLength == 0 { head.expectsContinue = false }
             state = .fixedBody(head, length: bodyLength, continueOffered: false)
-            return next()
+            return nil
         }
         if method.expectsContent {
             return fail(.lengthRequired, "a \(method) request needs Content-Length or chunked Transfer-Encoding")
@@ -479,7 +502,7 @@ package struct HTTPRequestParser: Sendable {
 
     // MARK: Chunked
 
-    private mutating func parseChunkSize(_ head: Head, body: [UInt8], continueOffered: Bool) -> HTTPParserEvent {
+    private mutating func parseChunkSize(_ head: Head, continueOffered: Bool) -> HTTPParserEvent? {
         let maxLine = 1024
         var index = position
         while index < buffer.count && buffer[index] != 0x0A {
@@ -487,7 +510,7 @@ package struct HTTPRequestParser: Sendable {
             if index - position > maxLine { return fail(.malformedChunk, "a chunk-size line is too long") }
         }
         guard index < buffer.count else {
-            state = .chunkSize(head, body: body, continueOffered: continueOffered)
+            state = .chunkSize(head, continueOffered: continueOffered)
             return .needMoreData
         }
         guard index > position, buffer[index - 1] == 0x0D else {
@@ -512,19 +535,24 @@ package struct HTTPRequestParser: Sendable {
                 return fail(.malformedChunk, "a chunk extension has a control character")
             }
         }
+        chunkFramingBytes += index + 1 - position
         position = index + 1
         if size == 0 {
-            state = .trailers(head, body: body, trailerBytes: 0)
-            return next()
+            state = .trailers(head, trailerBytes: 0)
+            return nil
         }
-        if body.count + size > limits.maxBodyBytes {
+        if chunkedBody.count + size > limits.maxBodyBytes {
             return fail(.bodyTooLarge, "the body is larger than \(limits.maxBodyBytes) bytes")
         }
-        state = .chunkData(head, body: body, remaining: size)
-        return next()
+        // Tiny chunks with long extensions cost far more than the body they carry: bounded.
+        if chunkFramingBytes > Self.maxChunkFramingBytes(forBody: chunkedBody.count + size) {
+            return fail(.malformedChunk, "the chunks are too small for their framing (at most \(Self.framingAllowance) bytes of framing plus one byte per body byte)")
+        }
+        state = .chunkData(head, remaining: size)
+        return nil
     }
 
-    private mutating func parseTrailers(_ head: Head, body: [UInt8], trailerBytes: Int) -> HTTPParserEvent {
+    private mutating func parseTrailers(_ head: Head, trailerBytes: Int) -> HTTPParserEvent {
         // trailer-section = *( field-line CRLF ) CRLF; trailers are checked and discarded.
         var lineStart = position
         var total = trailerBytes
@@ -536,7 +564,7 @@ package struct HTTPRequestParser: Sendable {
                     return fail(.headersTooLarge, "the trailer section is larger than \(limits.maxHeaderBytes) bytes")
                 }
                 position = lineStart
-                state = .trailers(head, body: body, trailerBytes: total)
+                state = .trailers(head, trailerBytes: total)
                 return .needMoreData
             }
             guard index > lineStart, buffer[index - 1] == 0x0D else {
@@ -552,7 +580,7 @@ package struct HTTPRequestParser: Sendable {
             }
             if index - 1 == lineStart {
                 position = index + 1
-                return complete(head, body: body)
+                return complete(head, body: chunkedBody)
             }
             var discarded = HTTPHeaders()
             if let error = parseFields(lineStart..<index + 1, into: &discarded) {

@@ -145,6 +145,17 @@ final class HTTPProtocolTests: XCTestCase {
         XCTAssertEqual(response?.status, 200)
     }
 
+    func testThousandsOfTinyChunksInOneWriteAreRefusedNotFatal() throws {
+        // One read holding 5,000 one-byte chunks (600 were enough) once overflowed an event loop's stack.
+        let request = "POST /v1/referrals HTTP/1.1\\r\\nHost: localhost\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\n"
+            + String(repeating: "1\\r\\n \\r\\n", count: 5000)
+        let (text, closed) = try raw(request, readSeconds: 5)
+        XCTAssertEqual(statuses(text), [413])
+        XCTAssertTrue(closed)
+        let (_, response) = try Curl.request(["\(try daemon().baseURL)/v1/whoami"], as: "police")
+        XCTAssertEqual(response?.status, 200, "the daemon must still be serving")
+    }
+
     func testExpectContinueGetsAnInterimResponse() throws {
         let (result, response) = try Curl.request(
             ["-X", "GET", "-H", "Expect: 100-continue", "-H", "Content-Type: application/json", "--data-binary", "{\"a\":1}", "\(try daemon().baseURL)/v1/whoami"],

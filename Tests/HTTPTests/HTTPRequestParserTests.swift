@@ -65,6 +65,31 @@ final class HTTPRequestParserTests: XCTestCase {
         XCTAssertEqual(String(decoding: got[0].body, as: UTF8.self), "abcde")
     }
 
+    func testManyChunksInOneReadNeitherRecurseNorCopy() {
+        // 16,000 one-byte chunks in one append: the framing (80,000 bytes) is within the allowance.
+        var text = "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        text += String(repeating: "1\r\nz\r\n", count: 16_000) + "0\r\n\r\n"
+        let got = requests(parse(text, limits: HTTPParserLimits(maxBodyBytes: 1 << 20)))
+        XCTAssertEqual(got.first?.body.count, 16_000)
+
+        // 300,000 of them, on a thread with a 256 KiB stack: refused for their framing, no stack overflow.
+        var flood = "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        flood += String(repeating: "1\r\nz\r\n", count: 300_000)
+        let bytes = Array(flood.utf8)
+        let done = expectation(description: "parsed")
+        nonisolated(unsafe) var verdict: HTTPParseError?
+        let thread = Thread {
+            var parser = HTTPRequestParser(limits: HTTPParserLimits(maxBodyBytes: 1 << 20))
+            parser.append(contentsOf: bytes)
+            if case .failure(let error) = parser.next() { verdict = error }
+            done.fulfill()
+        }
+        thread.stackSize = 256 * 1024
+        thread.start()
+        wait(for: [done], timeout: 30)
+        XCTAssertEqual(verdict?.kind, .malformedChunk)
+    }
+
     func testPipelinedRequestsComeOutInOrder() {
         let text = "GET /a HTTP/1.1\r\nHost: a\r\n\r\nPOST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhiGET /c HTTP/1.1\r\nHost: a\r\n\r\n"
         XCTAssertEqual(requests(parse(text)).map(\.target), ["/a", "/b", "/c"])
