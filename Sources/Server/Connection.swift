@@ -19,7 +19,6 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
         case closed
     }
 
-    private static let maxBufferedInput = 4 * 1024 * 1024
     private static let maxPendingOutput = 256 * 1024
     private static let lingerTime: UInt64 = 2_000_000_000
     private static let maxLingerBytes = 1024 * 1024
@@ -44,6 +43,9 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     /// TLS asked to write while reading (a key update, say): readable again once the socket is writable.
     private var readNeedsWritable = false
     private var rejectAtLimit: Bool
+    /// Room for one whole request at the configured limits (plus framing): reading stops there
+    /// until the parser has consumed it, so a client that pipelines without reading holds no more.
+    private let maxBufferedInput: Int
     private var lingeredBytes = 0
 
     private let acceptedAt: UInt64
@@ -67,7 +69,9 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
             id: core.nextConnectionID(), listener: listener.name, remoteAddress: peer,
             peerCertificate: nil, tlsVersion: nil
         )
-        parser = HTTPRequestParser(limits: core.configuration.parserLimits)
+        let limits = core.configuration.parserLimits
+        parser = HTTPRequestParser(limits: limits)
+        maxBufferedInput = limits.maxTargetBytes + limits.maxHeaderBytes + limits.maxBodyBytes + 64 * 1024
         let now = MonotonicClock.now()
         acceptedAt = now
         idleSince = now
@@ -92,12 +96,14 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
         case .handshaking:
             continueHandshake()
         case .open:
+            var readable = events & (refex_EPOLLIN | refex_EPOLLERR | refex_EPOLLHUP) != 0
+                || (readNeedsWritable && events & refex_EPOLLOUT != 0)
             if events & refex_EPOLLOUT != 0 && hasPendingOutput {
                 flush()
-                if case .open = state, !hasPendingOutput { processRequests() }
+                // Reading paused while output was pending; what waits (in the socket, or already
+                // inside TLS where no event announces it) is read and answered now.
+                if case .open = state, !hasPendingOutput { readable = true }
             }
-            let readable = events & (refex_EPOLLIN | refex_EPOLLERR | refex_EPOLLHUP) != 0
-                || (readNeedsWritable && events & refex_EPOLLOUT != 0)
             if case .open = state, readable {
                 readAvailable()
             }
@@ -194,36 +200,60 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
 
     private var hasPendingOutput: Bool { outboundStart < outbound.count }
 
+    /// Reads what is available, up to `maxBufferedInput` and only while no output is pending
+    /// (a client that does not read its answers is not read either), and answers it.
     private func readAvailable() {
         readNeedsWritable = false
-        while parser.bufferedByteCount < Connection.maxBufferedInput {
-            let result = transport.read(into: loop.readBuffer)
-            switch result {
-            case .done(let count):
-                guard count > 0 else { continue }
-                parser.append(UnsafeRawBufferPointer(rebasing: loop.readBuffer[0..<count]))
-                continue
-            case .wantRead:
-                break
-            case .wantWrite:
-                readNeedsWritable = true
-            case .closed:
-                peerClosedInput = true
-            case .failed:
-                close()
-                return
+        var reading = true
+        while reading {
+            var filled = false
+            reads: while !hasPendingOutput {
+                guard parser.bufferedByteCount < maxBufferedInput else {
+                    filled = true
+                    break
+                }
+                switch transport.read(into: loop.readBuffer) {
+                case .done(let count):
+                    if count > 0 { parser.append(UnsafeRawBufferPointer(rebasing: loop.readBuffer[0..<count])) }
+                case .wantRead:
+                    break reads
+                case .wantWrite:
+                    readNeedsWritable = true
+                    break reads
+                case .closed:
+                    peerClosedInput = true
+                    break reads
+                case .failed:
+                    close()
+                    return
+                }
             }
-            break
+            processRequests()
+            // Stopped at the cap: bytes may wait inside TLS, where no event would announce them.
+            guard case .open = state else { return }
+            reading = filled && !inFlight && !hasPendingOutput && !closeWhenFlushed && parser.bufferedByteCount < maxBufferedInput
         }
-        processRequests()
         if peerClosedInput, !inFlight, !hasPendingOutput, case .open = state {
             close()
         }
     }
 
-    /// Answers buffered requests until one must wait (handled elsewhere), more bytes are needed, or output backs up.
+    /// Answers buffered requests until one must wait (handled elsewhere), more bytes are needed,
+    /// or output backs up; output that backed up and then drained at once lets it go on.
     private func processRequests() {
-        while case .open = state, !inFlight, !closeWhenFlushed, outbound.count - outboundStart < Connection.maxPendingOutput {
+        while answerBufferedRequests() {
+            flush()
+            guard case .open = state, !inFlight, !closeWhenFlushed, outbound.count - outboundStart < Connection.maxPendingOutput else {
+                return
+            }
+        }
+        flush()
+    }
+
+    /// True when it stopped only because the pending output reached its limit.
+    private func answerBufferedRequests() -> Bool {
+        while case .open = state, !inFlight, !closeWhenFlushed {
+            guard outbound.count - outboundStart < Connection.maxPendingOutput else { return true }
             let event = parser.next()
             switch event {
             case .needMoreData:
@@ -246,7 +276,7 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
             }
             break
         }
-        flush()
+        return false
     }
 
     private func dispatch(_ request: HTTPRequest) {
@@ -341,8 +371,8 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
         guard case .open = state else { return }
         var wanted = extra
         if hasPendingOutput || readNeedsWritable { wanted |= refex_EPOLLOUT }
-        if !inFlight && !closeWhenFlushed && !peerClosedInput && parser.bufferedByteCount < Connection.maxBufferedInput
-            && outbound.count - outboundStart < Connection.maxPendingOutput {
+        if !inFlight && !closeWhenFlushed && !peerClosedInput && parser.bufferedByteCount < maxBufferedInput
+            && !hasPendingOutput {
             wanted |= refex_EPOLLIN
         }
         setInterest(wanted)

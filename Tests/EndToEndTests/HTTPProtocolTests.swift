@@ -135,6 +135,21 @@ final class HTTPProtocolTests: XCTestCase {
         XCTAssertTrue(text.hasSuffix("\r\n\r\n"), "HEAD must not send a body")
     }
 
+    func testThousandsOfPipelinedRequestsAreAllAnswered() throws {
+        // Far more answers than the pending-output limit: answering must resume as output drains.
+        let one = "GET /v1/whoami HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n"
+        let last = "GET /v1/whoami HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n"
+        let result = try PythonTLSClient.run(
+            port: try daemon().apiPort, partner: "police",
+            ["--read-seconds", "20", "send", "--data", one, "--repeat", "2999", "--then", last, "--statuses-only"]
+        )
+        let statuses = result["statuses"]?.arrayValue?.compactMap(\.int64Value) ?? []
+        let closed = result["closed"]?.boolValue ?? false
+        XCTAssertEqual(statuses.count, 3000)
+        XCTAssertEqual(Set(statuses), [200])
+        XCTAssertTrue(closed)
+    }
+
     func testChunkedRequestBodyIsAccepted() throws {
         let request = "GET /v1/whoami HTTP/1.1\\r\\nHost: localhost\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding: chunked\\r\\nConnection: close\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n"
         XCTAssertEqual(statuses(try raw(request).text), [200])

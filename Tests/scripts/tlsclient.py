@@ -37,9 +37,14 @@ def read_all(sock, deadline):
 def cmd_send(args):
     ctx = context(args)
     sock = connect(args, ctx)
-    payload = args.data.encode("latin-1").decode("unicode_escape").encode("latin-1")
+    unescape = lambda text: text.encode("latin-1").decode("unicode_escape").encode("latin-1")
+    payload = unescape(args.data) * args.repeat + unescape(args.then)
     sock.sendall(payload)
     data, closed = read_all(sock, time.monotonic() + args.read_seconds)
+    if args.statuses_only:
+        statuses = [int(part[:3]) for part in data.split(b"HTTP/1.1 ")[1:] if part[:3].isdigit()]
+        print(json.dumps({"statuses": statuses, "closed": closed}))
+        return
     print(json.dumps({"response": data.decode("latin-1"), "closed": closed}))
 
 
@@ -120,6 +125,9 @@ def main():
     sub = parser.add_subparsers(dest="command", required=True)
     send = sub.add_parser("send")
     send.add_argument("--data", required=True)
+    send.add_argument("--repeat", type=int, default=1, help="send DATA this many times, then --then")
+    send.add_argument("--then", default="")
+    send.add_argument("--statuses-only", action="store_true", help="print the response statuses, not the text")
     slow = sub.add_parser("slow")
     slow.add_argument("--data", required=True)
     slow.add_argument("--interval", type=float, default=0.5)
