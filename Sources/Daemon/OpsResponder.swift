@@ -19,7 +19,8 @@ package final class OpsResponder: HTTPResponder {
     package func reply(to request: HTTPRequest, on connection: ConnectionContext) -> Reply {
         let startedAt = monotonicNanoseconds()
         let response: HTTPResponse
-        var route = String(request.path)
+        let knownPaths: Set<Substring> = ["/healthz", "/readyz", "/metrics"]
+        var route = knownPaths.contains(request.path) ? String(request.path) : "unmatched"
         if request.method != .get && request.method != .head {
             response = Problem.methodNotAllowed(allowed: [.get, .head]).response
         } else {

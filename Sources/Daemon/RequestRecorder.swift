@@ -25,6 +25,7 @@ package struct RequestRecorder: Sendable {
         listener: String, requestID: String, partner: String?, method: String, route: String, status: Int, startedAt: UInt64
     ) {
         let seconds = Double(monotonicNanoseconds() &- startedAt) / 1e9
+        let method = RequestRecorder.methodLabel(method)
         requests.increment([listener, route, method, String(status)])
         durations.observe(seconds, [listener, route])
         let level: Logger.Level = status >= 500 ? .error : .info
@@ -32,6 +33,16 @@ package struct RequestRecorder: Sendable {
             ("id", requestID), ("listener", listener), ("partner", partner ?? "-"), ("method", method),
             ("route", route), ("status", String(status)), ("duration_ms", String(format: "%.2f", seconds * 1000)),
         ])
+    }
+}
+
+extension RequestRecorder {
+    private static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "-"]
+
+    /// The method as a label: the standard ones by name, anything else `other`, so that a client
+    /// inventing method names cannot create metric series (or long log lines) without bound.
+    static func methodLabel(_ method: String) -> String {
+        knownMethods.contains(method) ? method : "other"
     }
 }
 

@@ -122,6 +122,19 @@ final class LifecycleTests: XCTestCase {
         }
     }
 
+    func testInventedMethodsAndPathsDoNotBecomeMetricSeries() throws {
+        let refex = try RefexProcess()
+        for index in 0..<5 {
+            _ = try Curl.request(["-X", "INVENTED\(index)", "\(refex.baseURL)/v1/whoami"], as: "police")
+            _ = try Curl.request(["-X", "DELETE", "\(refex.opsURL)/made-up-\(index)"], as: nil)
+        }
+        let body = try XCTUnwrap(try Curl.request(["\(refex.opsURL)/metrics"], as: nil).response?.body)
+        XCTAssertFalse(body.contains("INVENTED"), body)
+        XCTAssertFalse(body.contains("made-up"), body)
+        XCTAssertTrue(body.contains("refex_http_requests_total{listener=\"api\",route=\"unmatched\",method=\"other\",status=\"405\"} 5"), body)
+        XCTAssertTrue(body.contains("refex_http_requests_total{listener=\"ops\",route=\"unmatched\",method=\"DELETE\",status=\"405\"} 5"), body)
+    }
+
     func testRequestLogLinesCarryIdsAndNoBodies() throws {
         let refex = try RefexProcess()
         let secret = "Jane Q. Witness"
