@@ -6,6 +6,7 @@
 #   police, partner-b, hub-admin, sink      partner client certificates (.crt/.key)
 #   unknown.crt/.key              chains to the CA but is in no config (403)
 #   revoked.crt/.key + crl.pem    revoked by the CA's CRL
+#   expired-crl.pem               the CA's CRL, past its next update
 #   expired.crt/.key              expired
 #   refex-client.crt/.key         the client certificate refex presents to recipients
 #   sink-server.crt/.key          a server certificate for `refex sink` (localhost, 127.0.0.1)
@@ -102,6 +103,9 @@ openssl ca -batch -config "$work/ca.cnf" -extensions client_ext -startdate 20200
   -in "$work/expired.csr" -out "$dir/expired.crt" -notext 2>/dev/null
 
 openssl ca -batch -config "$work/ca.cnf" -gencrl -out "$dir/crl.pem" 2>/dev/null
+# A CRL whose next update has passed: OpenSSL then refuses every client certificate.
+openssl ca -batch -config "$work/ca.cnf" -gencrl -crl_lastupdate 20200101000000Z -crl_nextupdate 20200201000000Z \
+  -out "$dir/expired-crl.pem" 2>/dev/null
 
 # A second CA whose certificates refex must refuse.
 newkey "$dir/other-ca.key"
@@ -113,5 +117,5 @@ printf '%s\n' "${client_ext[@]}" > "$work/other.ext"
 openssl x509 -req -in "$work/other.csr" -CA "$dir/other-ca.crt" -CAkey "$dir/other-ca.key" -CAcreateserial \
   -CAserial "$work/other.srl" -days "$days" -sha256 -extfile "$work/other.ext" -out "$dir/other.crt" 2>/dev/null
 
-chmod 644 "$dir"/*.crt "$dir/crl.pem"
+chmod 644 "$dir"/*.crt "$dir/crl.pem" "$dir/expired-crl.pem"
 echo "dev-pki: wrote a development PKI to $dir" >&2

@@ -552,9 +552,14 @@ package enum ConfigurationLoader {
         }
         guard usable else { return nil }
         do {
-            return try TLSServerContext(TLSServerConfiguration(
+            let context = try TLSServerContext(TLSServerConfiguration(
                 certificateChainPEM: certificatePEM, privateKeyPEM: keyPEM, clientCAPEM: caPEM, crlPEM: crlPEM
             ))
+            if let nextUpdate = context.crlNextUpdate, nextUpdate < Date() {
+                reader.problem("tls.crl", "the CRL expired on \(nextUpdate) (its next update): every client certificate would be refused; install a fresh CRL")
+                return nil
+            }
+            return context
         } catch {
             reader.problem("tls", "\(error)")
             return nil

@@ -97,6 +97,9 @@ package final class Daemon: Sendable {
         let ops = OpsResponder(metrics: metrics, recorder: recorder) {
             var problems: [String] = []
             if tls.current.certificate.notAfter < Date() { problems.append("the server certificate has expired") }
+            if let nextUpdate = tls.current.crlNextUpdate, nextUpdate < Date() {
+                problems.append("the CRL has expired (next update was \(nextUpdate)): every partner is refused until a fresh CRL is installed and refex reloaded")
+            }
             if await !store.isWritable(within: .seconds(2)) { problems.append("the store is not accepting writes") }
             return problems
         }
@@ -172,6 +175,9 @@ package final class Daemon: Sendable {
             logger.warning("the store, master key, schemas and delivery settings change only on restart")
         }
         tls.replace(with: loaded.tlsContext)
+        // Connections verified under the old certificates and CRL are checked again under the new.
+        let closed = server.closeConnectionsFailingClientVerification()
+        if closed > 0 { logger.notice("closed connections whose client certificate no longer verifies", [("connections", String(closed))]) }
         api.replacePartners(loaded.partners)
         exchange.replaceRecipients(new.recipients)
         current.withLock { $0 = loaded }

@@ -33,6 +33,10 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     private var state: State = .handshaking
     private var interest: UInt32 = 0
 
+    /// The context this connection's handshake used: a reload may replace it meanwhile.
+    private let handshakeContext: TLSServerContext?
+    /// Its client certificate stopped verifying (a reload): the answer under way is the last.
+    private var closeAfterAnswer = false
     private var inFlight = false
     private var inFlightMethod = HTTPMethod.get
     private var inFlightKeepAlive = true
@@ -61,8 +65,11 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
         self.listener = listener
         self.rejectAtLimit = rejectAtLimit
         if let tls = listener.tls {
-            transport = try TLSTransport(context: tls.current, fd: fd)
+            let current = tls.current
+            handshakeContext = current
+            transport = try TLSTransport(context: current, fd: fd)
         } else {
+            handshakeContext = nil
             transport = PlainTransport(fd: fd)
         }
         context = ConnectionContext(
@@ -167,6 +174,21 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     /// Cuts the connection whatever it is doing (the drain deadline has passed).
     func forceClose() { close() }
 
+    /// Called on the loop after a reload: true if the client certificate no longer passes
+    /// verification under the listener's current context, in which case the connection closes
+    /// now if idle, or after the answer under way.
+    func closeIfClientCertificateFailsVerification() -> Bool {
+        guard case .open = state, let current = listener.tls?.current, current.requiresClientCertificate,
+              let certificate = context.peerCertificate, !current.acceptsClientCertificate(certificate) else { return false }
+        if inFlight {
+            closeAfterAnswer = true
+        } else {
+            closeWhenFlushed = true
+            flush()  // then closes politely (close_notify, lingering)
+        }
+        return true
+    }
+
     // MARK: Handshake
 
     private func continueHandshake() {
@@ -175,6 +197,13 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
             state = .open
             context.peerCertificate = transport.peerCertificate
             context.tlsVersion = transport.protocolVersion
+            // Verified under a context that a reload has since replaced: checked under the new one.
+            if let current = listener.tls?.current, current !== handshakeContext, let certificate = context.peerCertificate,
+               current.requiresClientCertificate, !current.acceptsClientCertificate(certificate) {
+                core.recordHandshakeFailure(reason: "failed_after_reload")
+                close()
+                return
+            }
             idleSince = MonotonicClock.now()
             if rejectAtLimit {
                 queue(listener.responder.replyAtConnectionLimit(on: context), answering: .get, keepAlive: false)
@@ -304,7 +333,7 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
 
     private func finish(_ response: HTTPResponse) {
         inFlight = false
-        let keepAlive = inFlightKeepAlive && !core.isDraining && !peerClosedInput
+        let keepAlive = inFlightKeepAlive && !core.isDraining && !peerClosedInput && !closeAfterAnswer
         queue(response, answering: inFlightMethod, keepAlive: keepAlive)
         if !keepAlive { closeWhenFlushed = true }
         idleSince = MonotonicClock.now()

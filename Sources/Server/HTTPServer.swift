@@ -64,6 +64,21 @@ package final class HTTPServer: Sendable {
         for loop in loops { loop.waitUntilFinished() }
     }
 
+    /// After the TLS context was replaced (a reload): every open connection whose client
+    /// certificate no longer passes verification under the new one (revoked by a new CRL,
+    /// expired, its CA removed) is closed, at once if idle, after its answer if busy.
+    /// Returns how many.
+    @discardableResult
+    package func closeConnectionsFailingClientVerification() -> Int {
+        let closed = Atomic<Int>(0)
+        try? onEveryLoop { loop in
+            for case let connection as Connection in loop.registeredHandlers where connection.closeIfClientCertificateFailsVerification() {
+                closed.add(1, ordering: .relaxed)
+            }
+        }
+        return closed.load(ordering: .relaxed)
+    }
+
     /// Whether every loop ran a task within `timeout`: false means a loop is stuck.
     package func loopsAreResponsive(within timeout: Duration) -> Bool {
         let group = DispatchGroup()

@@ -143,6 +143,8 @@ package final class TLSConnection {
             switch Int32(verify) {
             case X509_V_ERR_CERT_REVOKED: reason = "revoked"
             case X509_V_ERR_CERT_HAS_EXPIRED: reason = "expired"
+            case X509_V_ERR_CRL_HAS_EXPIRED: reason = "crl_expired"
+            case X509_V_ERR_UNABLE_TO_GET_CRL, X509_V_ERR_CRL_NOT_YET_VALID: reason = "crl_unavailable"
             case X509_V_ERR_CERT_NOT_YET_VALID: reason = "not_yet_valid"
             case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT,
                  X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:

@@ -42,6 +42,9 @@ package final class TLSServerContext: @unchecked Sendable {
     let context: OpaquePointer
     package let certificate: Certificate
     package let requiresClientCertificate: Bool
+    /// When the earliest loaded CRL says it is next updated; past it, OpenSSL refuses every
+    /// client certificate (the CRL has expired). nil without a CRL.
+    package let crlNextUpdate: Date?
 
     package init(_ configuration: TLSServerConfiguration) throws {
         OpenSSLErrorQueue.clear()
@@ -50,20 +53,41 @@ package final class TLSServerContext: @unchecked Sendable {
         }
         guard let context = SSL_CTX_new(TLS_server_method()) else { throw TLSError("could not create a TLS context") }
         // Configured before `self` is whole, so that a failure frees the context exactly once, here.
+        let crlNextUpdate: Date?
         do {
-            try TLSServerContext.configure(context, configuration)
+            crlNextUpdate = try TLSServerContext.configure(context, configuration)
         } catch {
             SSL_CTX_free(context)
             throw error
         }
         self.context = context
+        self.crlNextUpdate = crlNextUpdate
         certificate = leaf
         requiresClientCertificate = configuration.clientCAPEM != nil
     }
 
     deinit { SSL_CTX_free(context) }
 
-    private static func configure(_ context: OpaquePointer, _ configuration: TLSServerConfiguration) throws {
+    /// Whether `certificate` passes this context's client verification now: it chains to a
+    /// client CA, is within its validity period, and no loaded CRL revokes it. For connections
+    /// whose handshake was verified under an earlier context, before a reload.
+    package func acceptsClientCertificate(_ certificate: Certificate) -> Bool {
+        guard requiresClientCertificate, let store = SSL_CTX_get_cert_store(context) else { return false }
+        defer { OpenSSLErrorQueue.clear() }
+        return certificate.der.withUnsafeBufferPointer { der -> Bool in
+            var cursor: UnsafePointer<UInt8>? = der.baseAddress
+            guard let x509 = d2i_X509(nil, &cursor, der.count) else { return false }
+            defer { X509_free(x509) }
+            guard let verification = X509_STORE_CTX_new() else { return false }
+            defer { X509_STORE_CTX_free(verification) }
+            guard X509_STORE_CTX_init(verification, store, x509, nil) == 1 else { return false }
+            _ = X509_STORE_CTX_set_purpose(verification, X509_PURPOSE_SSL_CLIENT)
+            return X509_verify_cert(verification) == 1
+        }
+    }
+
+    /// Returns the earliest next update of the loaded CRLs.
+    private static func configure(_ context: OpaquePointer, _ configuration: TLSServerConfiguration) throws -> Date? {
         guard refex_SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION) == 1,
               refex_SSL_CTX_set_max_proto_version(context, TLS1_3_VERSION) == 1 else {
             throw TLSError("could not set the TLS versions")
@@ -98,7 +122,7 @@ package final class TLSServerContext: @unchecked Sendable {
             throw TLSError("the server private key does not match the server certificate")
         }
 
-        guard let clientCA = configuration.clientCAPEM else { return }
+        guard let clientCA = configuration.clientCAPEM else { return nil }
         let caCertificates = try withBIO(clientCA) { bio -> [OpaquePointer] in
             var list: [OpaquePointer] = []
             while let x509 = PEM_read_bio_X509(bio, nil, nil, nil) { list.append(x509) }
@@ -113,6 +137,7 @@ package final class TLSServerContext: @unchecked Sendable {
             // Tell clients which CAs are acceptable, so that they choose the right certificate.
             _ = SSL_CTX_add_client_CA(context, ca)
         }
+        var nextUpdate: Date?
         if let crlPEM = configuration.crlPEM {
             let crls = try withBIO(crlPEM) { bio -> [OpaquePointer] in
                 var list: [OpaquePointer] = []
@@ -124,11 +149,15 @@ package final class TLSServerContext: @unchecked Sendable {
             guard !crls.isEmpty else { throw TLSError("the CRL file holds no CRL", details: []) }
             for crl in crls {
                 guard X509_STORE_add_crl(store, crl) == 1 else { throw TLSError("a CRL could not be added") }
+                if let next = Certificate.date(X509_CRL_get0_nextUpdate(crl)) {
+                    nextUpdate = min(nextUpdate ?? next, next)
+                }
             }
             _ = X509_STORE_set_flags(store, UInt(X509_V_FLAG_CRL_CHECK))
         }
         SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
         SSL_CTX_set_verify_depth(context, 4)
+        return nextUpdate
     }
 
     private static func useCertificateChain(_ context: OpaquePointer, _ pem: [UInt8]) throws {

@@ -55,6 +55,16 @@ final class ConfigCheckTests: XCTestCase {
         XCTAssertTrue(result.errorOutput.contains("tls.privateKey: does not match the server certificate"), result.errorOutput)
     }
 
+    func testAnExpiredCRLIsNamed() throws {
+        var config = try RefexProcess.config()
+        var tls = config["tls"]?.objectValue ?? [:]
+        tls["crl"] = .string("\(try TestPKI.folder())/expired-crl.pem")
+        config["tls"] = .object(tls)
+        let result = try check(config)
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(result.errorOutput.contains("tls.crl: the CRL expired on 2020-02-01"), result.errorOutput)
+    }
+
     func testUnreadableConfigIsOneClearLine() throws {
         let result = try Subprocess.run(ProjectPaths.refexBinary, ["config", "check", "--config", "/nonexistent/refex.json"])
         XCTAssertEqual(result.status, 1)

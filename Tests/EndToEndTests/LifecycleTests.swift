@@ -83,6 +83,43 @@ final class LifecycleTests: XCTestCase {
         XCTAssertNotEqual(result.status, 0)
     }
 
+    func testSIGHUPWithANewCRLClosesTheRevokedCertificatesOpenConnections() throws {
+        var config = try RefexProcess.config()
+        var tls = config["tls"]?.objectValue ?? [:]
+        tls["crl"] = nil
+        config["tls"] = .object(tls)
+        let refex = try RefexProcess(config: config)
+        let whoami = "GET /v1/whoami HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n"
+        // One connection idle after an answer, one in the middle of sending a request: neither is served again.
+        let idle = try InteractiveProcess("python3", try PythonTLSClient.arguments(port: refex.apiPort, partner: "revoked") + [
+            "--read-seconds", "3", "pause", "--first", whoami, "--rest", whoami,
+        ])
+        let busy = try InteractiveProcess("python3", try PythonTLSClient.arguments(port: refex.apiPort, partner: "revoked") + [
+            "--read-seconds", "3", "pause",
+            "--first", "GET /v1/whoami HTTP/1.1\\r\\nHost: localhost\\r\\nContent-Type: application/json\\r\\nContent-Length: 2\\r\\n\\r\\n{",
+            "--rest", "}" + whoami,
+        ])
+        XCTAssertEqual(idle.readLine(), "{\"sent\": \"first\"}")
+        XCTAssertEqual(busy.readLine(), "{\"sent\": \"first\"}")
+
+        try refex.rewriteConfig(try RefexProcess.config())
+        refex.signal(SIGHUP)
+        XCTAssertTrue(refex.waitForLog("config reloaded"), refex.logText)
+        XCTAssertTrue(refex.logText.contains("closed connections whose client certificate no longer verifies"), refex.logText)
+
+        idle.writeLine("go")
+        let idleResult = try JSONValue.parse(try XCTUnwrap(idle.readLine()))
+        XCTAssertEqual(idleResult["response"]?.stringValue?.components(separatedBy: "HTTP/1.1 200 OK").count, 2, "only the answer before the reload")
+        XCTAssertEqual(idleResult["closed"], true)
+
+        busy.writeLine("go")
+        let busyResult = try JSONValue.parse(try XCTUnwrap(busy.readLine()))
+        let text = busyResult["response"]?.stringValue ?? ""
+        XCTAssertFalse(text.contains("HTTP/1.1 200"), text)
+        XCTAssertEqual(busyResult["closed"], true)
+        XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/whoami"], as: "police").response?.status, 200)
+    }
+
     func testThousandIdleConnectionsDoNotKeepANewClientWaiting() throws {
         let refex = try RefexProcess(config: try RefexProcess.config(["limits": ["eventLoops": 2, "maxConnections": 2000]]))
         let holder = try InteractiveProcess("python3", try PythonTLSClient.arguments(port: refex.apiPort, partner: "police") + ["hold", "--count", "1000"])

@@ -108,7 +108,10 @@ def cmd_pause(args):
     sock.sendall(first)
     print(json.dumps({"sent": "first"}), flush=True)
     sys.stdin.readline()
-    sock.sendall(rest)
+    try:
+        sock.sendall(rest)
+    except (ssl.SSLError, OSError):
+        pass  # closed meanwhile: what it answered before is still read below
     data, closed = read_all(sock, time.monotonic() + args.read_seconds)
     print(json.dumps({"response": data.decode("latin-1"), "closed": closed}), flush=True)
 
