@@ -89,7 +89,9 @@ package final class Daemon: Sendable {
         }
         let delivery = self.delivery
         api = APIResponder(
-            router: Routes.make(exchange: exchange, publicKey: loaded.logSigningKey?.publicKey) { delivery?.nudge() },
+            router: Routes.make(
+                exchange: exchange, publicKey: loaded.logSigningKey?.publicKey, logRetention: configuration.retention.policy.log
+            ) { delivery?.nudge() },
             partners: loaded.partners, recorder: recorder, logger: logger
         )
         let tls = self.tls

@@ -7,7 +7,8 @@ import JSON
 package enum Routes {
     /// `enqueued` is called after a commit that may have put something in the outbox.
     package static func make(
-        exchange: Exchange, publicKey: Ed25519PublicKey? = nil, enqueued: @escaping @Sendable () -> Void = {}
+        exchange: Exchange, publicKey: Ed25519PublicKey? = nil, logRetention: Duration? = nil,
+        enqueued: @escaping @Sendable () -> Void = {}
     ) -> Router<Endpoint> {
         var router = Router<Endpoint>()
         router.add(.get, "/v1/whoami", .immediate(whoami))
@@ -65,7 +66,7 @@ package enum Routes {
             ])
         })
         router.add(.get, "/v1/disclosures/verify", .deferred(roles: [.admin]) { context in
-            let report = try await mapped { try await exchange.verifyLog(publicKey: publicKey, kept: nil, by: actor(context)) }
+            let report = try await mapped { try await exchange.verifyLog(publicKey: publicKey, kept: nil, logRetention: logRetention, by: actor(context)) }
             return HTTPResponse(json: report.json)
         })
         router.add(.get, "/v1/subjects/:id/export", .deferred(roles: [.admin]) { context in

@@ -13,6 +13,12 @@ enum CanonicalEntryScanner {
         var prevHash: Range<Int>?
         var event: Range<Int>?
         var actor: Range<Int>?
+        var time: Range<Int>?
+        var referralID: Range<Int>?
+        var subjectID: Range<Int>?
+        var disclosureID: Range<Int>?
+        var recipientID: Range<Int>?
+        var lawfulBasis: Range<Int>?
     }
 
     static func scan(_ bytes: [UInt8]) -> (fields: Fields?, verdict: Verdict) {
@@ -87,6 +93,18 @@ enum CanonicalEntryScanner {
                 fields.event = stringContent(valueRange)
             } else if matches(key, "actor") {
                 fields.actor = stringContent(valueRange)
+            } else if matches(key, "time") {
+                fields.time = stringContent(valueRange)
+            } else if matches(key, "referralId") {
+                fields.referralID = stringContent(valueRange)
+            } else if matches(key, "subjectId") {
+                fields.subjectID = stringContent(valueRange)
+            } else if matches(key, "disclosureId") {
+                fields.disclosureID = stringContent(valueRange)
+            } else if matches(key, "recipient") {
+                fields.recipientID = stringContent(valueRange)
+            } else if matches(key, "lawfulBasis") {
+                fields.lawfulBasis = stringContent(valueRange)
             }
         }
 

@@ -76,7 +76,13 @@ extension Exchange {
 
     /// `refex log verify` and `GET /v1/disclosures/verify`: recomputes the chain and checks every
     /// checkpoint (signatures with `publicKey` when given), plus a checkpoint an auditor kept.
-    package func verifyLog(publicKey: Ed25519PublicKey?, kept: Checkpoint?, by actor: Actor) async throws -> LogVerificationReport {
+    ///
+    /// A pruned log must have been pruned as retention allows: at a signed checkpoint made more
+    /// than `logRetention` ago. Without a log retention, any pruning is a failure: whoever can
+    /// write the store could otherwise delete history by claiming it was pruned.
+    package func verifyLog(
+        publicKey: Ed25519PublicKey?, kept: Checkpoint?, logRetention: Duration?, by actor: Actor
+    ) async throws -> LogVerificationReport {
         let report = try await store.read { txn -> LogVerificationReport in
             let stored = try txn.checkpoints()
             var all = stored
@@ -88,7 +94,18 @@ extension Exchange {
                 }
             }
             let anchor = try txn.logAnchor()
-            var verifier = LogVerifier(checkpoints: all, anchor: anchor)
+            if failure == nil, let anchor, let anchorCheckpoint = stored.first(where: { $0.seq == anchor.seq }) {
+                let allowed = logRetention.map { txn.now.milliseconds - $0.milliseconds } ?? Int64.min
+                if anchorCheckpoint.time.milliseconds >= allowed {
+                    failure = LogVerificationFailure(
+                        seq: anchor.seq,
+                        reason: logRetention == nil
+                            ? "entries up to \(anchor.seq) were removed, but no log retention is configured (with --store, verify with the --config that sets it): history was deleted"
+                            : "entries up to \(anchor.seq) were removed before the log retention allows (checkpoint \(anchor.seq) was signed at \(anchorCheckpoint.time)): history was deleted"
+                    )
+                }
+            }
+            var verifier = LogVerifier(checkpoints: stored, kept: kept, anchor: anchor)
             if failure == nil, verifier.failure == nil {
                 verifier = try LogVerification.run(txn, from: anchor, verifier: verifier)
             }
@@ -96,7 +113,9 @@ extension Exchange {
             let lastCheckpoint = stored.last { $0.seq <= verifier.lastSeq }
             return LogVerificationReport(
                 entries: verifier.count, lastSeq: verifier.lastSeq, lastHash: verifier.lastHash,
-                checkpointsChecked: all.count, signaturesChecked: publicKey != nil, lastCheckpoint: lastCheckpoint, failure: failure
+                checkpointsChecked: all.count, signaturesChecked: publicKey != nil, lastCheckpoint: lastCheckpoint,
+                prunedThrough: anchor?.seq, keptCheckpointPruned: kept.map { kept in anchor.map { kept.seq < $0.seq } ?? false } ?? false,
+                failure: failure
             )
         }
         try await recordViewing("verify", filter: nil, extra: [("valid", .bool(report.isValid))], by: actor)

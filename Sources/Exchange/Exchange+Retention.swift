@@ -44,10 +44,10 @@ extension Exchange {
         if let keep = policy.log {
             prunedThrough = try await store.write { txn -> Int64? in
                 let cutoff = txn.now.milliseconds - keep.milliseconds
-                // The newest checkpoint whose entry is older than the cutoff: prune up to it, no further.
-                guard let anchor = try txn.checkpoints().last(where: { checkpoint in
-                    (try? txn.logEntry(seq: checkpoint.seq))?.time.milliseconds ?? Int64.max < cutoff
-                }), anchor.seq > (try txn.logAnchor()?.seq ?? 0) else { return nil }
+                // The newest checkpoint signed before the cutoff: prune up to it, no further. (Its
+                // signed time is what `log verify` checks the pruning against.)
+                guard let anchor = try txn.checkpoints().last(where: { $0.time.milliseconds < cutoff }),
+                      anchor.seq > (try txn.logAnchor()?.seq ?? 0) else { return nil }
                 try txn.pruneLog(through: anchor.seq, hash: anchor.hash)
                 return anchor.seq
             }

@@ -5,13 +5,37 @@ package struct StoredLogEntry: Sendable {
     package var actor: String
     package var canonical: [UInt8]
     package var hash: String
+    /// The other columns that filters select on: verification checks them against the content,
+    /// so that an entry cannot be hidden from a filter (a subject's access request, say).
+    package var indexed: IndexedColumns
 
-    package init(seq: Int64, event: String, actor: String, canonical: [UInt8], hash: String) {
+    package struct IndexedColumns: Sendable, Hashable {
+        package var timeMilliseconds: Int64
+        package var referralID: String?
+        package var subjectID: String?
+        package var disclosureID: String?
+        package var recipientID: String?
+        package var lawfulBasis: String?
+
+        package init(
+            timeMilliseconds: Int64, referralID: String?, subjectID: String?, disclosureID: String?, recipientID: String?, lawfulBasis: String?
+        ) {
+            self.timeMilliseconds = timeMilliseconds
+            self.referralID = referralID
+            self.subjectID = subjectID
+            self.disclosureID = disclosureID
+            self.recipientID = recipientID
+            self.lawfulBasis = lawfulBasis
+        }
+    }
+
+    package init(seq: Int64, event: String, actor: String, canonical: [UInt8], hash: String, indexed: IndexedColumns) {
         self.seq = seq
         self.event = event
         self.actor = actor
         self.canonical = canonical
         self.hash = hash
+        self.indexed = indexed
     }
 }
 

@@ -24,10 +24,11 @@ enum LogVerification {
             pending.removeAll()
             let results = Mutex<[Int: LogVerifier]>([:])
             let checkpoints = state.expected
+            let kept = state.kept
             DispatchQueue.concurrentPerform(iterations: batches.count) { index in
                 let batch = batches[index]
                 guard let first = batch.first else { return }
-                var verifier = LogVerifier(batchAfter: first.seq - 1, checkpoints: checkpoints)
+                var verifier = LogVerifier(batchAfter: first.seq - 1, checkpoints: checkpoints, kept: kept)
                 for entry in batch where verifier.check(entry) {}
                 results.withLock { $0[index] = verifier }
             }

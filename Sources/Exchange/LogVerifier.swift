@@ -10,19 +10,29 @@ package struct LogVerifier: Sendable {
     /// For a batch started mid-log: the first entry's prevHash, to link it to the batch before.
     package private(set) var firstPrevHash: String?
     package let expected: [Int64: Checkpoint]
+    /// A checkpoint an auditor kept, checked on its own: a stored checkpoint at the same entry
+    /// (which whoever can write the store could replace) never stands in for it.
+    package let kept: Checkpoint?
     package private(set) var count: Int64 = 0
     package private(set) var failure: LogVerificationFailure?
 
-    /// `checkpoints` are checked against the entries they name (their signatures are checked apart).
-    /// A pruned log starts after `anchor`, which must be one of the signed checkpoints.
-    package init(checkpoints: [Checkpoint], anchor: (seq: Int64, hash: String)? = nil) {
+    /// `checkpoints` (the stored ones) and `kept` are checked against the entries they name
+    /// (their signatures are checked apart). A pruned log starts after `anchor`, which must be
+    /// one of the signed checkpoints; a kept checkpoint older than it can no longer be checked,
+    /// one at it must match it.
+    package init(checkpoints: [Checkpoint], kept: Checkpoint? = nil, anchor: (seq: Int64, hash: String)? = nil) {
         expected = Dictionary(checkpoints.map { ($0.seq, $0) }, uniquingKeysWith: { first, _ in first })
+        self.kept = kept
         if let anchor {
             expectedSeq = anchor.seq + 1
             previousHash = anchor.hash
             if checkpoints.first(where: { $0.seq == anchor.seq })?.hash != anchor.hash {
                 failure = LogVerificationFailure(
                     seq: anchor.seq, reason: "the log was pruned at entry \(anchor.seq) without a matching signed checkpoint"
+                )
+            } else if let kept, kept.seq == anchor.seq, kept.hash != anchor.hash {
+                failure = LogVerificationFailure(
+                    seq: anchor.seq, reason: "the log was pruned at entry \(anchor.seq), which is not the entry in the checkpoint you kept"
                 )
             }
         }
@@ -42,8 +52,9 @@ package struct LogVerifier: Sendable {
     }
 
     /// A verifier for the entries after `seq`, whose hash is not known here (a batch verified in parallel).
-    package init(batchAfter seq: Int64, checkpoints: [Int64: Checkpoint]) {
+    package init(batchAfter seq: Int64, checkpoints: [Int64: Checkpoint], kept: Checkpoint?) {
         expected = checkpoints
+        self.kept = kept
         expectedSeq = seq + 1
         previousHash = nil
     }
@@ -57,6 +68,7 @@ package struct LogVerifier: Sendable {
             return "entry \(seq) was altered: its content does not match its hash"
         }
         let fields: (seq: Int64?, prevHash: String?, event: String?, actor: String?)
+        let indexedAgree: Bool
         let (scanned, verdict) = CanonicalEntryScanner.scan(entry.canonical)
         switch verdict {
         case .notCanonical:
@@ -68,6 +80,7 @@ package struct LogVerifier: Sendable {
                 range.map { String(decoding: entry.canonical[$0], as: UTF8.self) }
             }
             fields = (scanned?.seq, text(scanned?.prevHash), text(scanned?.event), text(scanned?.actor))
+            indexedAgree = scanned.map { Self.agree(entry, $0) } ?? false
         case .unsure:
             guard let parsed = try? JSONValue.parse(entry.canonical) else {
                 return "entry \(seq) was altered: it is not a log entry"
@@ -76,6 +89,11 @@ package struct LogVerifier: Sendable {
                 return "entry \(seq) was altered: it is not in canonical form"
             }
             fields = (parsed["seq"]?.int64Value, parsed["prevHash"]?.stringValue, parsed["event"]?.stringValue, parsed["actor"]?.stringValue)
+            let columns = entry.indexed
+            indexedAgree = parsed["time"]?.stringValue == Timestamp(milliseconds: columns.timeMilliseconds).description
+                && parsed["referralId"]?.stringValue == columns.referralID && parsed["subjectId"]?.stringValue == columns.subjectID
+                && parsed["disclosureId"]?.stringValue == columns.disclosureID && parsed["recipient"]?.stringValue == columns.recipientID
+                && parsed["lawfulBasis"]?.stringValue == columns.lawfulBasis
         }
         guard fields.seq == seq else {
             let other = fields.seq.map(String.init) ?? "?"
@@ -88,13 +106,31 @@ package struct LogVerifier: Sendable {
         } else {
             firstPrevHash = fields.prevHash
         }
-        guard fields.event == entry.event, fields.actor == entry.actor else {
-            return "entry \(seq) was altered: its indexed columns disagree with its content"
+        guard fields.event == entry.event, fields.actor == entry.actor, indexedAgree else {
+            return "entry \(seq) was altered: its indexed columns disagree with its content (a filter would show it wrongly or hide it)"
         }
         if let checkpoint = expected[seq], checkpoint.hash != entry.hash {
             return "entry \(seq) is not the entry signed at checkpoint \(seq): the log up to it was changed"
         }
+        if let kept, kept.seq == seq, kept.hash != entry.hash {
+            return "entry \(seq) is not the entry in the checkpoint you kept: the log up to it was changed"
+        }
         return nil
+    }
+
+    /// Whether the columns filters select on say what the content says.
+    private static func agree(_ entry: StoredLogEntry, _ fields: CanonicalEntryScanner.Fields) -> Bool {
+        let bytes = entry.canonical
+        func same(_ range: Range<Int>?, _ column: String?) -> Bool {
+            guard let range else { return column == nil }
+            guard let column else { return false }
+            return bytes[range].elementsEqual(column.utf8)
+        }
+        let columns = entry.indexed
+        return same(fields.referralID, columns.referralID) && same(fields.subjectID, columns.subjectID)
+            && same(fields.disclosureID, columns.disclosureID) && same(fields.recipientID, columns.recipientID)
+            && same(fields.lawfulBasis, columns.lawfulBasis)
+            && same(fields.time, Timestamp(milliseconds: columns.timeMilliseconds).description)
     }
 
     /// Continues from the end of `batch`, which followed this verifier's last entry.
@@ -109,6 +145,13 @@ package struct LogVerifier: Sendable {
     package mutating func finish() {
         guard failure == nil else { return }
         let last = expectedSeq - 1
+        if let kept, kept.seq > last {
+            failure = LogVerificationFailure(
+                seq: last + 1,
+                reason: "the log ends at entry \(last), but the checkpoint you kept covers entry \(kept.seq): entries \(last + 1)…\(kept.seq) were removed"
+            )
+            return
+        }
         if let beyond = expected.keys.filter({ $0 > last }).min() {
             failure = LogVerificationFailure(
                 seq: last + 1,
@@ -137,6 +180,10 @@ package struct LogVerificationReport: Sendable {
     /// Whether checkpoint signatures were checked (false when no public key was available).
     package var signaturesChecked: Bool
     package var lastCheckpoint: Checkpoint?
+    /// The log was pruned by retention through this entry (it verifies from the checkpoint there).
+    package var prunedThrough: Int64?
+    /// The kept checkpoint names an entry retention has since pruned: it could not be checked.
+    package var keptCheckpointPruned: Bool = false
     package var failure: LogVerificationFailure?
 
     package var isValid: Bool { failure == nil }
@@ -151,6 +198,8 @@ package struct LogVerificationReport: Sendable {
             "signaturesChecked": .bool(signaturesChecked),
         ]
         object["lastCheckpoint"] = lastCheckpoint.map { $0.json(publicKey: nil) } ?? .null
+        object["prunedThrough"] = prunedThrough.map { .number(JSONNumber($0)) } ?? .null
+        if keptCheckpointPruned { object["keptCheckpoint"] = "pruned by retention; not checked" }
         if let failure {
             object["failure"] = ["seq": .number(JSONNumber(failure.seq)), "reason": .string(failure.reason)]
         }

@@ -307,9 +307,21 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func forEachLogEntry(from seq: Int64, _ body: (StoredLogEntry) throws -> Bool) throws {
-        try main.iterate("SELECT seq, event, actor, entry, hash FROM log_entries WHERE seq >= ? ORDER BY seq", [seq]) { row in
-            try body(StoredLogEntry(seq: row.integer(0) ?? 0, event: row.text(1) ?? "", actor: row.text(2) ?? "",
-                                    canonical: row.blob(3) ?? [], hash: row.text(4) ?? ""))
+        try main.iterate(
+            """
+            SELECT seq, event, actor, entry, hash, time, referral_id, subject_id, disclosure_id, recipient_id, lawful_basis
+            FROM log_entries WHERE seq >= ? ORDER BY seq
+            """,
+            [seq]
+        ) { row in
+            try body(StoredLogEntry(
+                seq: row.integer(0) ?? 0, event: row.text(1) ?? "", actor: row.text(2) ?? "", canonical: row.blob(3) ?? [],
+                hash: row.text(4) ?? "",
+                indexed: StoredLogEntry.IndexedColumns(
+                    timeMilliseconds: row.integer(5) ?? Int64.min, referralID: row.text(6), subjectID: row.text(7),
+                    disclosureID: row.text(8), recipientID: row.text(9), lawfulBasis: row.text(10)
+                )
+            ))
         }
     }
 

@@ -119,7 +119,10 @@ enum LogCommand {
         let exchange = host.exchange
         let chosenKey = publicKey
         let keptCheckpoint = kept
-        let report = try runAsync { try await exchange.verifyLog(publicKey: chosenKey, kept: keptCheckpoint, by: actor) }
+        let logRetention = host.loaded?.configuration.retention.policy.log
+        let report = try runAsync {
+            try await exchange.verifyLog(publicKey: chosenKey, kept: keptCheckpoint, logRetention: logRetention, by: actor)
+        }
         if options.json {
             print(report.json.serializedString())
         } else if let failure = report.failure {

@@ -87,6 +87,10 @@ final class AccountabilityTests: XCTestCase {
                                     hash = (SELECT hash FROM swap WHERE swap.seq = 21 - log_entries.seq) WHERE seq IN (10, 11);
              """, "entry 10", "holds the content of entry 11"),
             ("UPDATE log_entries SET actor = 'someone-else' WHERE seq = 3", "entry 3", "indexed columns"),
+            // Hidden from a subject's access request or a filter without touching the content.
+            ("UPDATE log_entries SET subject_id = 'another-subject' WHERE seq = 4", "entry 4", "indexed columns"),
+            ("UPDATE log_entries SET recipient_id = NULL WHERE seq = (SELECT min(seq) FROM log_entries WHERE recipient_id IS NOT NULL)",
+             "entry", "indexed columns"),
         ]
         for (statement, entry, reason) in cases {
             let copy = try copyStore(refex.storePath)
@@ -117,6 +121,29 @@ final class AccountabilityTests: XCTestCase {
         let broken = try cli(["log", "verify", "--store", forged, "--public-key", publicKey])
         XCTAssertEqual(broken.status, 1)
         XCTAssertTrue(broken.errorOutput.contains("FAILED at entry 6") || broken.errorOutput.contains("FAILED at entry 5"), broken.errorOutput)
+
+        // Rewriting an entry and re-chaining everything after it, stored checkpoints too: without a
+        // key only the kept checkpoint can tell, and a stored one at the same entry must not hide it.
+        let rechained = try copyStore(refex.storePath)
+        let forge = try Subprocess.run("python3", ["\(ProjectPaths.root)/Tests/scripts/forge_log.py", rechained, "7", "\"actor\":\"police\"", "\"actor\":\"policf\""])
+        XCTAssertEqual(forge.status, 0, forge.errorOutput)
+        XCTAssertEqual(try cli(["log", "verify", "--store", rechained]).status, 0, "re-chained, it verifies without a key or a kept checkpoint")
+        let shadowed = try cli(["log", "verify", "--store", rechained, "--checkpoint", kept])
+        XCTAssertEqual(shadowed.status, 1, shadowed.output)
+        XCTAssertTrue(shadowed.errorOutput.contains("the checkpoint you kept"), shadowed.errorOutput)
+        XCTAssertEqual(try cli(["log", "verify", "--store", rechained, "--public-key", publicKey]).status, 1, "the signatures no longer match")
+
+        // Deleting the start of the log and claiming it was pruned at a genuine checkpoint: no
+        // retention allowed it.
+        let pruned = try copyStore(refex.storePath)
+        let firstCheckpoint = try sql(pruned, "SELECT min(seq) FROM checkpoints")
+        XCTAssertEqual(try Subprocess.run("sqlite3", [pruned, """
+            INSERT INTO log_anchor SELECT 1, seq, hash FROM checkpoints WHERE seq = \(firstCheckpoint);
+            DELETE FROM log_entries WHERE seq <= \(firstCheckpoint);
+            """]).status, 0)
+        let deleted = try cli(["log", "verify", "--store", pruned, "--public-key", publicKey, "--checkpoint", kept])
+        XCTAssertEqual(deleted.status, 1, deleted.output)
+        XCTAssertTrue(deleted.errorOutput.contains("history was deleted"), deleted.errorOutput)
 
         // A checkpoint signed by another key is refused.
         let otherKey = try signingKey()
