@@ -385,8 +385,17 @@ package final class Exchange: Sendable {
         let (document, _, _) = try validatedDocument(body, family: "urn:refex:schema:override:", fixedSchema: "urn:refex:schema:override:1")
         guard let recipientID = document["recipient"]?.stringValue,
               let basisText = document["lawfulBasis"]?.stringValue, let basis = LawfulBasis(rawValue: basisText), basis != .consent,
-              let justification = document["justification"]?.stringValue else {
+              let givenJustification = document["justification"]?.stringValue else {
             throw ExchangeError(.invalid, "recipient, lawfulBasis and justification are required.")
+        }
+        // Recorded for ever as the reason a disclosure happened without consent: it must say something.
+        let justification = givenJustification.trimmingCharacters(in: .whitespacesAndNewlines)
+        let words = justification.split(whereSeparator: { $0.isWhitespace }).filter { $0.contains(where: \.isLetter) }
+        guard justification.count >= 20, words.count >= 3 else {
+            throw ExchangeError(.invalid, "The justification must explain the disclosure: at least 20 characters and three words.", validationErrors: [
+                ValidationError(instanceLocation: JSONPointer(tokens: ["justification"]), keywordLocation: "/properties/justification",
+                                absoluteKeywordLocation: nil, message: "too short to justify a disclosure"),
+            ])
         }
         guard let recipient = recipients.first(where: { $0.id == recipientID }) else {
             throw ExchangeError(.invalid, "There is no recipient \(recipientID).", validationErrors: [
@@ -411,6 +420,12 @@ package final class Exchange: Sendable {
             }
             let existing = try txn.disclosures(referralID: referralID)
             let requested = existing.map(\.service)
+            if let requestedService, !requested.contains(requestedService) {
+                throw ExchangeError(.invalid, "This referral did not ask for \(requestedService); an override discloses only for a service it asked for.", validationErrors: [
+                    ValidationError(instanceLocation: JSONPointer(tokens: ["service"]), keywordLocation: "/properties/service",
+                                    absoluteKeywordLocation: nil, message: "not a support need of this referral"),
+                ])
+            }
             guard let service = requestedService ?? requested.first(where: { recipient.services.contains($0) }),
                   recipient.services.contains(service) else {
                 throw ExchangeError(.invalid, "Recipient \(recipientID) does not provide \(requestedService ?? "any service this referral asks for").", validationErrors: [

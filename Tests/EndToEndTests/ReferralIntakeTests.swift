@@ -166,6 +166,14 @@ final class ReferralIntakeTests: XCTestCase {
         XCTAssertEqual(try post("/v1/referrals/\(id)/overrides", short, as: "hub-admin").status, 422)
         let missing: JSONValue = ["recipient": "dv-support", "lawfulBasis": "vital-interests"]
         XCTAssertEqual(try post("/v1/referrals/\(id)/overrides", missing, as: "hub-admin").status, 422)
+        let blank: JSONValue = ["recipient": "dv-support", "lawfulBasis": "vital-interests", "justification": .string(String(repeating: " ", count: 25))]
+        XCTAssertEqual(try post("/v1/referrals/\(id)/overrides", blank, as: "hub-admin").status, 422, "spaces justify nothing")
+        let unasked: JSONValue = [
+            "recipient": "victim-support", "service": "fraud", "lawfulBasis": "vital-interests",
+            "justification": "High risk of serious harm assessed at MARAC; subject unreachable.",
+        ]
+        let refused = try post("/v1/referrals/\(id)/overrides", unasked, as: "hub-admin")
+        XCTAssertEqual(refused.status, 422, "the referral never asked for fraud support: \(refused.body)")
         let good: JSONValue = [
             "recipient": "dv-support", "service": "domestic-abuse", "lawfulBasis": "vital-interests",
             "justification": "High risk of serious harm assessed at MARAC; subject unreachable.",

@@ -56,4 +56,21 @@ final class SchemaExamplesTests: XCTestCase {
         XCTAssertEqual(markings.categories[try JSONPointer(parsing: "/subject/health")], "health")
         XCTAssertTrue(markings.contacts.contains(try JSONPointer(parsing: "/subject/contact/email")))
     }
+
+    func testHealthVulnerabilitiesAloneAreSpecialCategory() throws {
+        let catalog = try SchemaCatalog(folder: folder)
+        guard case .object(var document) = try load("\(folder)/examples/referral-1-domestic-abuse.json"),
+              case .object(var subject)? = document["subject"] else { return XCTFail("the example changed shape") }
+        subject["vulnerabilities"] = ["repeat-victim", "mental-health", "child-present", "disability"]
+        document["subject"] = .object(subject)
+        let result = try XCTUnwrap(catalog.validate(.object(document), against: "urn:refex:schema:referral:1"))
+        XCTAssertTrue(result.isValid)
+        let markings = DocumentMarkings(result)
+        for (index, expected) in [nil, "health", nil, "health"].enumerated() {
+            XCTAssertEqual(markings.categories[try JSONPointer(parsing: "/subject/vulnerabilities/\(index)")], expected, "item \(index)")
+        }
+        let minimised = Minimiser.minimise(.object(document), fields: ["/subject/vulnerabilities"], categories: [], markings: markings)
+        XCTAssertEqual(minimised.data["subject"]?["vulnerabilities"], ["repeat-victim", "child-present"])
+        XCTAssertEqual(minimised.categories, [])
+    }
 }
