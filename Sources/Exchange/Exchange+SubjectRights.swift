@@ -184,10 +184,15 @@ extension Exchange {
                     let touched = allowed.pointers.filter { changed.contains($0) }
                     if disclosure.state == .queued || disclosure.state == .awaitingConsent {
                         // Not sent yet: it will carry the corrected data, within what the recipient may receive.
+                        let widened = disclosure.pointers != allowed.pointers || disclosure.categories != allowed.categories
                         disclosure.pointers = allowed.pointers
                         disclosure.categories = allowed.categories
                         disclosure.updatedAt = now
                         try txn.updateDisclosure(disclosure)
+                        // What a queued disclosure will carry changed: the log says so before it leaves.
+                        if widened && disclosure.state == .queued {
+                            try txn.appendLog(LogEntryDraft(.disclosureAuthorised, disclosure: disclosure, actor: actor.id, reason: "rectified"))
+                        }
                         continue
                     }
                     guard disclosure.state == .delivered, !touched.isEmpty else { continue }

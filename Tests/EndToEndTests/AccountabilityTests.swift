@@ -299,6 +299,28 @@ final class AccountabilityTests: XCTestCase {
         XCTAssertEqual(invalid?.status, 422)
     }
 
+    func testRectificationThatWidensAQueuedDisclosureIsLogged() throws {
+        // Recipients at a port nothing answers: the disclosure stays queued.
+        let refex = try RefexProcess(config: try config())
+        let receipt = try submit(refex, reference: "RECTIFY-2")
+        let subject = try XCTUnwrap(receipt["subjectId"]?.stringValue)
+        let disclosure = try XCTUnwrap(receipt["disclosures"]?.arrayValue?.first { $0["recipient"] == "dv-support" }?["id"]?.stringValue)
+        let patch = #"{"subject": {"vulnerabilities": ["repeat-victim", "child-present", "mental-health"]}}"#
+        let (result, response) = try Curl.request(
+            ["-X", "PATCH", "-H", "Content-Type: application/merge-patch+json", "--data-binary", patch, "\(refex.baseURL)/v1/subjects/\(subject)"],
+            as: "hub-admin"
+        )
+        XCTAssertEqual(response?.status, 200, result.output)
+        let entries = try sql(refex.storePath, """
+            SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'disclosure.authorised' AND disclosure_id = '\(disclosure)' ORDER BY seq
+            """).split(separator: "\n")
+        XCTAssertEqual(entries.count, 2, "the decision, then what the rectification added to it")
+        let latest = try JSONValue.parse(String(entries.last ?? ""))
+        XCTAssertEqual(latest["reason"], "rectified")
+        XCTAssertTrue(latest["pointers"]?.arrayValue?.contains("/subject/vulnerabilities/2") ?? false, "\(latest)")
+        XCTAssertEqual(latest["categories"], ["health"])
+    }
+
     func testRetentionErasesWhatIsDueAndSaysWhatIsNext() throws {
         var configuration = try config()
         configuration["retention"] = ["referralsDays": 1, "consentsDays": 1, "logDays": 30]
