@@ -75,7 +75,10 @@ package struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
 
 /// `name` lower-cased; names are almost always lower-case already, and then no copy is made.
 private func lowercased(_ name: String) -> String {
-    name.utf8.contains { $0 >= 0x41 && $0 <= 0x5A || $0 >= 0x80 } ? name.lowercased() : name
+    let needsLowering = name.utf8.withContiguousStorageIfAvailable { bytes in
+        bytes.contains { $0 >= 0x41 && $0 <= 0x5A || $0 >= 0x80 }
+    } ?? true
+    return needsLowering ? name.lowercased() : name
 }
 
 extension StringProtocol {

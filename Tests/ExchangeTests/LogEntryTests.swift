@@ -50,3 +50,15 @@ final class LogEntryTests: XCTestCase {
                           LogEntry(sealing: base, seq: 2, time: time, prevHash: LogEntry.genesisHash).hash)
     }
 }
+
+final class LogVerifierTimeTests: XCTestCase {
+    func testEntryTimesParseToTheirMilliseconds() {
+        for milliseconds: Int64 in [0, 1, 999, 86_399_999, 951_782_400_123, 1_796_000_000_000, 4_102_444_799_999] {
+            let text = Timestamp(milliseconds: milliseconds).description
+            XCTAssertEqual(LogVerifier.millisecondsSince1970(ArraySlice(Array(text.utf8))), milliseconds, text)
+        }
+        for text in ["2026-11-29T07:16:37Z", "2026-11-29T07:16:37.123+00:00", "2026-13-29T07:16:37.123Z", "2026-11-29 07:16:37.123Z"] {
+            XCTAssertNil(LogVerifier.millisecondsSince1970(ArraySlice(Array(text.utf8))), text)
+        }
+    }
+}
