@@ -32,9 +32,7 @@ package final class APIResponder: HTTPResponder {
         let method = request.method.rawValue
         @Sendable func answer(_ response: HTTPResponse, route: String, partner: String?) -> HTTPResponse {
             var response = response
-            response.headers.set("x-request-id", requestID)
-            response.headers.set("cache-control", "no-store")
-            response.headers.set("x-content-type-options", "nosniff")
+            response.setStandardHeaders(requestID: requestID)
             recorder.record(
                 listener: connection.listener, requestID: requestID, partner: partner, method: method,
                 route: route, status: response.status.code, startedAt: startedAt
@@ -111,14 +109,24 @@ package final class APIResponder: HTTPResponder {
         }
     }
 
+    /// The answer to a request that could not be read (or arrived too slowly): logged as the
+    /// request it was when its request line was read (method and route), else as `malformed`
+    /// or `timeout`.
     package func reply(toMalformed error: HTTPParseError, on connection: ConnectionContext) -> HTTPResponse {
         let requestID = makeRequestID()
         var response = Problem(error).response
-        response.headers.set("x-request-id", requestID)
+        response.setStandardHeaders(requestID: requestID)
         let partner = connection.peerCertificate.flatMap { certificate in directory.withLock { $0.partner(for: certificate) } }
+        var method = "-"
+        var route = error.kind == .requestTimeout ? "timeout" : "malformed"
+        if let requestMethod = error.method, let target = error.target {
+            method = requestMethod.rawValue
+            let path = HTTPRequest(method: requestMethod, target: target).path
+            if case .found(_, let pattern, _) = router.match(requestMethod, path: path) { route = pattern } else { route = "unmatched" }
+        }
         recorder.record(
-            listener: connection.listener, requestID: requestID, partner: partner?.id, method: "-",
-            route: "malformed", status: response.status.code, startedAt: monotonicNanoseconds()
+            listener: connection.listener, requestID: requestID, partner: partner?.id, method: method,
+            route: route, status: response.status.code, startedAt: monotonicNanoseconds()
         )
         return response
     }
@@ -129,17 +137,13 @@ package final class APIResponder: HTTPResponder {
             detail: "refex is at its connection limit; retry shortly, and reuse connections (keep-alive)."
         )
         problem.headers.set("retry-after", "1")
+        let requestID = makeRequestID()
+        var response = problem.response
+        response.setStandardHeaders(requestID: requestID)
         recorder.record(
-            listener: connection.listener, requestID: makeRequestID(), partner: nil, method: "-",
+            listener: connection.listener, requestID: requestID, partner: nil, method: "-",
             route: "connection-limit", status: 503, startedAt: monotonicNanoseconds()
         )
-        return problem.response
-    }
-
-    package func replyToTimeout(on connection: ConnectionContext) -> HTTPResponse {
-        Problem(
-            .requestTimeout, slug: "request-timeout", title: "Request too slow",
-            detail: "The request did not arrive within the time allowed; the connection is closed."
-        ).response
+        return response
     }
 }

@@ -63,8 +63,4 @@ package final class OpsResponder: HTTPResponder {
     package func replyAtConnectionLimit(on connection: ConnectionContext) -> HTTPResponse {
         Problem(.serviceUnavailable, slug: "connection-limit", title: "Too many connections", detail: "Retry shortly.").response
     }
-
-    package func replyToTimeout(on connection: ConnectionContext) -> HTTPResponse {
-        Problem(.requestTimeout, slug: "request-timeout", title: "Request too slow", detail: "The connection is closed.").response
-    }
 }

@@ -13,7 +13,4 @@ package struct HTTPMethod: Sendable, Hashable, CustomStringConvertible {
     package static let options = HTTPMethod("OPTIONS")
 
     package var description: String { rawValue }
-
-    /// Methods whose requests carry content, so that refex asks for its length (411) when absent.
-    package var expectsContent: Bool { self == .post || self == .put || self == .patch }
 }

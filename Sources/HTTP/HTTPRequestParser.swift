@@ -3,7 +3,8 @@
 /// Bytes go in with `append`; `next()` returns the next event: a whole request, a request
 /// for `100 Continue`, more data needed, or a failure. Anything ambiguous that could let two
 /// parsers disagree about where a request ends (both `Content-Length` and
-/// `Transfer-Encoding`, differing lengths, bare LF, obs-fold, whitespace before a colon) is
+/// `Transfer-Encoding`, differing lengths, a transfer coding after chunked or chunked twice,
+/// bare LF or CR, obs-fold, whitespace before a colon, a malformed chunk extension) is
 /// refused. After a failure the parser stays failed: the connection must close.
 package struct HTTPRequestParser: Sendable {
     /// Where the parser is in a request, for the connection's timeouts.
@@ -27,6 +28,8 @@ package struct HTTPRequestParser: Sendable {
     private var chunkedBody: [UInt8] = []
     /// Bytes of chunk framing (size lines and CRLFs) in this body, bounded apart from the body.
     private var chunkFramingBytes = 0
+    /// The request line of the request being read, once it is known: failures carry it.
+    private var requestLine: (method: HTTPMethod, target: String)?
 
     private struct Head: Sendable {
         var method: HTTPMethod
@@ -146,9 +149,18 @@ package struct HTTPRequestParser: Sendable {
     }
 
     private mutating func fail(_ kind: HTTPParseError.Kind, _ detail: String) -> HTTPParserEvent {
-        let error = HTTPParseError(kind, detail)
+        let error = HTTPParseError(kind, detail, method: requestLine?.method, target: requestLine?.target)
         state = .failed(error)
         return .failure(error)
+    }
+
+    /// The request in progress took too long (the connection's header or body timeout): the
+    /// parser fails, and the error says what was known of the request.
+    package mutating func timedOut(_ detail: String) -> HTTPParseError {
+        if case .failed(let error) = state { return error }
+        let error = HTTPParseError(.requestTimeout, detail, method: requestLine?.method, target: requestLine?.target)
+        state = .failed(error)
+        return error
     }
 
     private mutating func complete(_ head: Head, body: [UInt8]) -> HTTPParserEvent {
@@ -156,6 +168,7 @@ package struct HTTPRequestParser: Sendable {
         leadingEmptyLines = 0
         chunkedBody = []
         chunkFramingBytes = 0
+        requestLine = nil
         return .request(HTTPRequest(
             method: head.method, target: head.target, version: head.version,
             headers: head.headers, body: body, keepAlive: head.keepAlive
@@ -183,7 +196,10 @@ package struct HTTPRequestParser: Sendable {
             }
             switch scanRequestLine(from: scanned) {
             case .found(let end):
-                if case .failure(let error) = parseRequestLine(position..<position + end) { return fail(error.kind, error.detail) }
+                switch parseRequestLine(position..<position + end) {
+                case .failure(let error): return fail(error.kind, error.detail)
+                case .success(let parsed): requestLine = (parsed.0, parsed.1)
+                }
                 lineEnd = end
                 scanned = end + 2
             case .incomplete(let resume):
@@ -314,6 +330,7 @@ package struct HTTPRequestParser: Sendable {
         case .failure(let error): return fail(error.kind, error.detail)
         case .success(let parsed): (method, target, version) = parsed
         }
+        requestLine = (method, target)
 
         let fieldsStart = start + requestLineEnd + 2
         let fieldsEnd = max(fieldsStart, start + headEnd + 2)  // includes the last field's CRLF
@@ -366,7 +383,12 @@ package struct HTTPRequestParser: Sendable {
             guard version == .http1_1 else {
                 return fail(.conflictingFraming, "Transfer-Encoding is not allowed in HTTP/1.0")
             }
-            guard transferCodings == ["chunked"] else {
+            // RFC 9112 §6.3: chunked must be the final coding, and applied once (§7.1), or the
+            // body's end cannot be known: 400. Chunked last after another coding: 501.
+            guard transferCodings.last == "chunked", transferCodings.filter({ $0 == "chunked" }).count == 1 else {
+                return fail(.conflictingFraming, "Transfer-Encoding must end with chunked, applied once")
+            }
+            guard transferCodings.count == 1 else {
                 return fail(.unsupportedTransferCoding, "the only transfer coding accepted is chunked")
             }
             chunkedBody = []
@@ -398,9 +420,7 @@ package struct HTTPRequestParser: Sendable {
             state = .fixedBody(head, length: bodyLength, continueOffered: false)
             return nil
         }
-        if method.expectsContent {
-            return fail(.lengthRequired, "a \(method) request needs Content-Length or chunked Transfer-Encoding")
-        }
+        // RFC 9112 §6.3: a request with neither has no content.
         return complete(head, body: [])
     }
 
@@ -437,10 +457,48 @@ package struct HTTPRequestParser: Sendable {
         }
         let method = Self.knownMethod(methodBytes) ?? HTTPMethod(String(decoding: methodBytes, as: UTF8.self))
         let isAsterisk = targetBytes.count == 1 && targetBytes.first == 0x2A && method == .options
-        guard targetBytes.first == 0x2F || isAsterisk else {
-            return .failure(HTTPParseError(.invalidTarget, "the request target must be an absolute path"))
+        if targetBytes.first == 0x2F || isAsterisk {
+            return .success((method, String(decoding: targetBytes, as: UTF8.self), version))
         }
-        return .success((method, String(decoding: targetBytes, as: UTF8.self), version))
+        guard let originForm = Self.originForm(ofAbsoluteForm: targetBytes) else {
+            return .failure(HTTPParseError(.invalidTarget, "the request target must be an absolute path or an http(s) URI without user information"))
+        }
+        return .success((method, originForm, version))
+    }
+
+    /// The path and query of an absolute-form target (`https://host:port/path?query`, RFC 9112
+    /// §3.2.2), which a server must accept; nil for another scheme, user information (RFC 9110
+    /// §4.2.4) or a malformed authority. An empty path is `/`.
+    static func originForm(ofAbsoluteForm target: ArraySlice<UInt8>) -> String? {
+        let lowered = target.prefix(8).map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
+        let schemeLength: Int
+        if lowered.starts(with: "https://".utf8) {
+            schemeLength = 8
+        } else if lowered.starts(with: "http://".utf8) {
+            schemeLength = 7
+        } else {
+            return nil
+        }
+        let authorityStart = target.startIndex + schemeLength
+        let authorityEnd = target[authorityStart...].firstIndex { $0 == 0x2F || $0 == 0x3F } ?? target.endIndex
+        let authority = target[authorityStart..<authorityEnd]
+        // host [":" port]: reg-name, IPv4 or an IP literal in brackets; no "@" (user information).
+        guard !authority.isEmpty, authority.first != 0x3A, authority.allSatisfy(Self.isAuthorityByte) else { return nil }
+        let rest = target[authorityEnd...]
+        if rest.isEmpty { return "/" }
+        let path = String(decoding: rest, as: UTF8.self)
+        return rest.first == 0x3F ? "/" + path : path
+    }
+
+    /// unreserved, pct-encoded, sub-delims, ":" and the brackets of an IP literal (RFC 3986 §3.2).
+    private static func isAuthorityByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
+        case 0x2D, 0x2E, 0x5F, 0x7E, 0x25: return true                                     // - . _ ~ %
+        case 0x21, 0x24, 0x26, 0x27, 0x28, 0x29, 0x2A, 0x2B, 0x2C, 0x3B, 0x3D: return true  // sub-delims
+        case 0x3A, 0x5B, 0x5D: return true                                                 // : [ ]
+        default: return false
+        }
     }
 
     /// The common methods without making a string for them.
@@ -465,6 +523,10 @@ package struct HTTPRequestParser: Sendable {
         while lineStart < range.upperBound {
             var lineEnd = lineStart
             while lineEnd < range.upperBound && buffer[lineEnd] != 0x0D { lineEnd += 1 }
+            // A CR must end a line; the header section is checked as it arrives, a trailer line only here.
+            if lineEnd < range.upperBound && (lineEnd + 1 >= range.upperBound || buffer[lineEnd + 1] != 0x0A) {
+                return HTTPParseError(.malformedHeader, "a CR is not followed by LF")
+            }
             let line = buffer[lineStart..<lineEnd]
             lineStart = lineEnd + 2
             if line.isEmpty { continue }
@@ -527,14 +589,9 @@ package struct HTTPRequestParser: Sendable {
             cursor += 1
         }
         guard digits > 0 else { return fail(.malformedChunk, "a chunk size is not hexadecimal") }
-        // Optional chunk extensions: BWS ";" ... — ignored, but only after a valid size.
-        while cursor < line.endIndex && (line[cursor] == 0x20 || line[cursor] == 0x09) { cursor += 1 }
-        if cursor < line.endIndex {
-            guard line[cursor] == 0x3B else { return fail(.malformedChunk, "a chunk size is followed by something other than an extension") }
-            guard line[cursor...].allSatisfy({ $0 == 0x09 || $0 >= 0x20 && $0 != 0x7F }) else {
-                return fail(.malformedChunk, "a chunk extension has a control character")
-            }
-        }
+        // Chunk extensions are parsed to their grammar and then ignored: a parser that merely
+        // skipped them would disagree with one that does not about where the line ends.
+        if let problem = Self.chunkExtensionProblem(line[cursor...]) { return fail(.malformedChunk, problem) }
         chunkFramingBytes += index + 1 - position
         position = index + 1
         if size == 0 {
@@ -550,6 +607,57 @@ package struct HTTPRequestParser: Sendable {
         }
         state = .chunkData(head, remaining: size)
         return nil
+    }
+
+    /// What is wrong with the chunk extensions after a chunk size, or nil (RFC 9112 §7.1.1):
+    /// `*( BWS ";" BWS token [ BWS "=" BWS ( token / quoted-string ) ] )`.
+    static func chunkExtensionProblem(_ text: ArraySlice<UInt8>) -> String? {
+        var cursor = text.startIndex
+        func skipWhitespace() {
+            while cursor < text.endIndex && (text[cursor] == 0x20 || text[cursor] == 0x09) { cursor += 1 }
+        }
+        func token() -> Bool {
+            let start = cursor
+            while cursor < text.endIndex && isTokenByte(text[cursor]) { cursor += 1 }
+            return cursor > start
+        }
+        while true {
+            skipWhitespace()
+            guard cursor < text.endIndex else { return nil }
+            guard text[cursor] == 0x3B else { return "a chunk size is followed by something other than an extension" }
+            cursor += 1
+            skipWhitespace()
+            guard token() else { return "a chunk extension has no name" }
+            skipWhitespace()
+            guard cursor < text.endIndex, text[cursor] == 0x3D else { continue }
+            cursor += 1
+            skipWhitespace()
+            if cursor < text.endIndex && text[cursor] == 0x22 {
+                cursor += 1
+                var closed = false
+                while cursor < text.endIndex {
+                    let byte = text[cursor]
+                    if byte == 0x22 {
+                        cursor += 1
+                        closed = true
+                        break
+                    }
+                    if byte == 0x5C {
+                        // quoted-pair: "\" followed by HTAB, SP, VCHAR or obs-text.
+                        guard cursor + 1 < text.endIndex, isQuotedTextByte(text[cursor + 1]) || text[cursor + 1] == 0x22 || text[cursor + 1] == 0x5C else {
+                            return "a chunk extension has a malformed quoted string"
+                        }
+                        cursor += 2
+                        continue
+                    }
+                    guard isQuotedTextByte(byte) else { return "a chunk extension has a malformed quoted string" }
+                    cursor += 1
+                }
+                guard closed else { return "a chunk extension has a quoted string without its closing quote" }
+            } else if !token() {
+                return "a chunk extension has an empty or malformed value"
+            }
+        }
     }
 
     private mutating func parseTrailers(_ head: Head, trailerBytes: Int) -> HTTPParserEvent {
@@ -601,6 +709,11 @@ package enum HTTPParserEvent: Sendable {
 }
 
 @inline(__always) func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+
+/// qdtext (RFC 9110 §5.6.4): HTAB, SP, VCHAR except `"` and `\`, obs-text.
+@inline(__always) func isQuotedTextByte(_ byte: UInt8) -> Bool {
+    byte == 0x09 || byte == 0x20 || byte == 0x21 || (byte >= 0x23 && byte <= 0x5B) || (byte >= 0x5D && byte <= 0x7E) || byte >= 0x80
+}
 
 /// tchar (RFC 9110 §5.6.2).
 @inline(__always) func isTokenByte(_ byte: UInt8) -> Bool {

@@ -25,14 +25,25 @@ package struct HTTPResponse: Sendable {
     }
 }
 
+extension HTTPResponse {
+    /// Adds what every answer of refex's partner listener carries: its request id, and headers
+    /// that keep it out of caches and stop content sniffing.
+    package mutating func setStandardHeaders(requestID: String) {
+        headers.set("x-request-id", requestID)
+        headers.set("cache-control", "no-store")
+        headers.set("x-content-type-options", "nosniff")
+    }
+}
+
 /// Serialises responses for the wire.
 package enum HTTPResponseEncoder {
     /// The bytes of `response` answering a request made with `method`.
     ///
-    /// Adds `Content-Length`, `Date` and, when the connection will close, `Connection: close`;
-    /// a response to HEAD keeps its headers and drops its body.
+    /// Adds `Content-Length`, `Date` and, when the connection will close, `Connection: close`
+    /// (or, answering an HTTP/1.0 request on a connection kept alive, `Connection: keep-alive`,
+    /// without which an HTTP/1.0 client closes); a response to HEAD keeps its headers and drops its body.
     package static func encode(
-        _ response: HTTPResponse, answering method: HTTPMethod, keepAlive: Bool, date: String
+        _ response: HTTPResponse, answering method: HTTPMethod, version: HTTPVersion = .http1_1, keepAlive: Bool, date: String
     ) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(256 + response.body.count)
@@ -45,7 +56,11 @@ package enum HTTPResponseEncoder {
         if code >= 200 && code != 204 && code != 304 {
             appendContentLength(response.body.count, to: &out)
         }
-        if !keepAlive { appendField("connection", "close", to: &out) }
+        if !keepAlive {
+            appendField("connection", "close", to: &out)
+        } else if version == .http1_0 {
+            appendField("connection", "keep-alive", to: &out)
+        }
         out.append(contentsOf: "\r\n".utf8)
         if method != .head { out.append(contentsOf: response.body) }
         return out

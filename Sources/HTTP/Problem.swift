@@ -57,9 +57,9 @@ extension Problem {
         case .unsupportedVersion: title = "HTTP version not supported"
         case .headersTooLarge: title = "Header fields too large"
         case .unsupportedTransferCoding: title = "Transfer coding not supported"
-        case .lengthRequired: title = "Length required"
         case .bodyTooLarge: title = "Content too large"
         case .unsupportedExpectation: title = "Expectation not supported"
+        case .requestTimeout: title = "Request too slow"
         }
         self.init(error.status, slug: error.kind.rawValue, title: title, detail: error.detail)
     }

@@ -40,6 +40,7 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     private var inFlight = false
     private var inFlightMethod = HTTPMethod.get
     private var inFlightKeepAlive = true
+    private var inFlightVersion = HTTPVersion.http1_1
     private var outbound: [UInt8] = []
     private var outboundStart = 0
     private var closeWhenFlushed = false
@@ -206,8 +207,7 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
             }
             idleSince = MonotonicClock.now()
             if rejectAtLimit {
-                queue(listener.responder.replyAtConnectionLimit(on: context), answering: .get, keepAlive: false)
-                closeWhenFlushed = true
+                refuse(listener.responder.replyAtConnectionLimit(on: context))
                 flush()
                 return
             }
@@ -300,8 +300,7 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
                 dispatch(request)
                 continue
             case .failure(let error):
-                queue(listener.responder.reply(toMalformed: error, on: context), answering: .get, keepAlive: false)
-                closeWhenFlushed = true
+                refuse(listener.responder.reply(toMalformed: error, on: context))
             }
             break
         }
@@ -312,6 +311,7 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
         inFlight = true
         inFlightMethod = request.method
         inFlightKeepAlive = request.keepAlive
+        inFlightVersion = request.version
         phase = .idle
         switch listener.responder.reply(to: request, on: context) {
         case .now(let response):
@@ -334,7 +334,7 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     private func finish(_ response: HTTPResponse) {
         inFlight = false
         let keepAlive = inFlightKeepAlive && !core.isDraining && !peerClosedInput && !closeAfterAnswer
-        queue(response, answering: inFlightMethod, keepAlive: keepAlive)
+        queue(response, answering: inFlightMethod, version: inFlightVersion, keepAlive: keepAlive)
         if !keepAlive { closeWhenFlushed = true }
         idleSince = MonotonicClock.now()
         phase = .idle
@@ -343,9 +343,17 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
 
     private func requestTimedOut(phase: String) {
         core.recordTimeout(listener: listener.name, phase: phase)
-        queue(listener.responder.replyToTimeout(on: context), answering: .get, keepAlive: false)
-        closeWhenFlushed = true
+        let error = parser.timedOut("The request did not arrive within the time allowed (\(phase)); the connection is closed.")
+        refuse(listener.responder.reply(toMalformed: error, on: context))
         flush()
+    }
+
+    /// Queues the server's own answer to a request it will not serve (unreadable, too slow, or
+    /// over the connection limit), built by the responder so that it carries the same headers
+    /// and log line as every answer; the connection closes once it is written.
+    private func refuse(_ response: HTTPResponse) {
+        queue(response, answering: .get, keepAlive: false)
+        closeWhenFlushed = true
     }
 
     private func trackPhase() {
@@ -356,8 +364,10 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
         }
     }
 
-    private func queue(_ response: HTTPResponse, answering method: HTTPMethod, keepAlive: Bool) {
-        outbound.append(contentsOf: HTTPResponseEncoder.encode(response, answering: method, keepAlive: keepAlive, date: loop.httpDate()))
+    private func queue(_ response: HTTPResponse, answering method: HTTPMethod, version: HTTPVersion = .http1_1, keepAlive: Bool) {
+        outbound.append(contentsOf: HTTPResponseEncoder.encode(
+            response, answering: method, version: version, keepAlive: keepAlive, date: loop.httpDate()
+        ))
     }
 
     // MARK: Writing

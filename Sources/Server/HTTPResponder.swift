@@ -33,10 +33,9 @@ package enum Reply: Sendable {
 /// Turns requests into responses. Called on an event loop thread: `reply` must not block.
 package protocol HTTPResponder: Sendable {
     func reply(to request: HTTPRequest, on connection: ConnectionContext) -> Reply
-    /// The answer to a request that could not be parsed (the connection closes after it).
+    /// The answer to a request that could not be read: malformed, over a limit, or too slow
+    /// (`HTTPParseError.Kind.requestTimeout`); the connection closes after it.
     func reply(toMalformed error: HTTPParseError, on connection: ConnectionContext) -> HTTPResponse
     /// The answer when the server is at its connection limit (the connection closes after it).
     func replyAtConnectionLimit(on connection: ConnectionContext) -> HTTPResponse
-    /// The answer when a client was too slow sending its request (the connection closes after it).
-    func replyToTimeout(on connection: ConnectionContext) -> HTTPResponse
 }

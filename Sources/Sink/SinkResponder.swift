@@ -90,7 +90,6 @@ final class SinkResponder: HTTPResponder {
 
     func reply(toMalformed error: HTTPParseError, on connection: ConnectionContext) -> HTTPResponse { Problem(error).response }
     func replyAtConnectionLimit(on connection: ConnectionContext) -> HTTPResponse { HTTPResponse(status: .serviceUnavailable) }
-    func replyToTimeout(on connection: ConnectionContext) -> HTTPResponse { HTTPResponse(status: .requestTimeout) }
 }
 
 /// Ids and keys: UUID characters only, so that they are safe as file names.

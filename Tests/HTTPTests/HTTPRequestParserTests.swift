@@ -124,7 +124,11 @@ final class HTTPRequestParserTests: XCTestCase {
             ("GET / HTTX/1.1\r\nHost: a\r\n\r\n", 400, .malformedRequestLine),
             ("GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505, .unsupportedVersion),
             ("GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505, .unsupportedVersion),
-            ("GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n", 400, .invalidTarget),
+            ("GET ftp://a/ HTTP/1.1\r\nHost: a\r\n\r\n", 400, .invalidTarget),
+            ("GET https://user@a/ HTTP/1.1\r\nHost: a\r\n\r\n", 400, .invalidTarget),
+            ("GET https:///x HTTP/1.1\r\nHost: a\r\n\r\n", 400, .invalidTarget),
+            ("GET https:/x HTTP/1.1\r\nHost: a\r\n\r\n", 400, .invalidTarget),
+            ("GET a:b HTTP/1.1\r\nHost: a\r\n\r\n", 400, .invalidTarget),
             ("GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", 400, .invalidTarget),
             ("GET / HTTP/1.1\r\n\r\n", 400, .missingHost),
             ("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, .missingHost),
@@ -141,7 +145,6 @@ final class HTTPRequestParserTests: XCTestCase {
             ("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x10\r\n\r\n", 400, .invalidContentLength),
             ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501, .unsupportedTransferCoding),
             ("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400, .conflictingFraming),
-            ("POST / HTTP/1.1\r\nHost: a\r\n\r\n", 411, .lengthRequired),
             ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, .malformedChunk),
             ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n", 400, .malformedChunk),
             ("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2 x\r\nab\r\n", 400, .malformedChunk),
@@ -217,5 +220,121 @@ final class HTTPRequestParserTests: XCTestCase {
     func testHeaderValueWhitespaceIsTrimmedAndObsTextKept() {
         let request = requests(parse("GET / HTTP/1.1\r\nHost: a\r\nX-A: \t value with space \t\r\n\r\n"))[0]
         XCTAssertEqual(request.headers["x-a"], "value with space")
+    }
+
+    // MARK: Issue 13 and 11: framing differentials and forms a server must accept
+
+    func testRequestWithNeitherLengthNorChunkedHasAnEmptyBody() {
+        for method in ["POST", "PUT", "PATCH", "DELETE", "GET"] {
+            let got = requests(parse("\(method) /v1/mailbox/x/ack HTTP/1.1\r\nHost: a\r\n\r\n"))
+            XCTAssertEqual(got.count, 1, method)
+            XCTAssertEqual(got.first?.body, [], method)
+        }
+        // Pipelined after it, the next request is read as its own.
+        let two = requests(parse("POST /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n"))
+        XCTAssertEqual(two.map(\.target), ["/a", "/b"])
+    }
+
+    func testAbsoluteFormTargetIsAcceptedAsItsPathAndQuery() {
+        let cases: [(String, String)] = [
+            ("https://localhost:8443/v1/whoami", "/v1/whoami"),
+            ("http://localhost/v1/whoami", "/v1/whoami"),
+            ("HTTPS://LOCALHOST/v1/whoami", "/v1/whoami"),
+            ("https://127.0.0.1:8443/v1/disclosures?limit=5", "/v1/disclosures?limit=5"),
+            ("https://[::1]:8443/v1/whoami", "/v1/whoami"),
+            ("https://localhost", "/"),
+            ("https://localhost?x=1", "/?x=1"),
+        ]
+        for (target, origin) in cases {
+            let got = requests(parse("GET \(target) HTTP/1.1\r\nHost: localhost\r\n\r\n"))
+            XCTAssertEqual(got.first?.target, origin, target)
+        }
+    }
+
+    func testTransferCodingsOtherThanOneFinalChunkedAre400Or501() {
+        let cases: [(String, Int)] = [
+            ("chunked, chunked", 400),
+            ("chunked,chunked", 400),
+            ("chunked, gzip", 400),
+            ("gzip", 400),
+            ("identity", 400),
+            ("chunked, identity", 400),
+            ("", 400),
+            ("gzip, chunked", 501),
+            ("gzip, gzip, chunked", 501),
+            ("chunked, gzip, chunked", 400),
+        ]
+        for (codings, status) in cases {
+            let error = failure(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \(codings)\r\n\r\n0\r\n\r\n"))
+            XCTAssertEqual(error?.status.code, status, codings)
+        }
+        // Two fields that together say chunked twice.
+        let split = failure(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"))
+        XCTAssertEqual(split?.status.code, 400)
+        XCTAssertEqual(requests(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n0\r\n\r\n")).count, 1)
+    }
+
+    func testChunkExtensionsAreParsedToTheirGrammar() {
+        func chunked(_ sizeLine: String) -> [HTTPParserEvent] {
+            parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n\(sizeLine)\r\n{}\r\n0\r\n\r\n")
+        }
+        for accepted in ["2", "2;x", "2;x=y", "2 ; x = y", "2;x=\"a\"", "2;x=\"a;b=c\"", "2;x=\"a\\\"b\"", "2;a=1;b;c=\"\"", "2\t;x"] {
+            XCTAssertEqual(requests(chunked(accepted)).first?.body, Array("{}".utf8), accepted)
+        }
+        // The seen input: the quoted string never ends, so the line must not be taken as a size.
+        let seen = parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2;x=\"a\r\n{}\r\n0\r\n\r\n")
+        XCTAssertEqual(failure(seen)?.status.code, 400)
+        XCTAssertEqual(failure(seen)?.kind, .malformedChunk)
+        for refused in ["2;x=\"a", "2;x=\"a\\\"", "2;", "2;=y", "2;x=", "2;x=\"a\"b", "2;x y", "2;x=a b", "2;x=\"\u{01}\"", "2;x=\"a\\\u{7F}\"", "2 x", "2;x,y"] {
+            XCTAssertEqual(failure(chunked(refused))?.status.code, 400, refused)
+        }
+    }
+
+    func testBareCRInATrailerLineIsRefusedLikeInTheHeaderSection() {
+        let head = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n"
+        for trailer in ["X: a\rb\r\n\r\n", "X: a\r\rb\r\n\r\n", "X\r: a\r\n\r\n", "X: a\r \r\n\r\n"] {
+            let error = failure(parse(head + trailer))
+            XCTAssertEqual(error?.status.code, 400, trailer.debugDescription)
+            XCTAssertEqual(error?.kind, .malformedHeader, trailer.debugDescription)
+        }
+        XCTAssertEqual(requests(parse(head + "X: a\r\nY: b\r\n\r\n")).count, 1)
+        // Byte by byte, the same verdict.
+        var parser = HTTPRequestParser()
+        var failed = false
+        for byte in (head + "X: a\rb\r\n\r\n").utf8 {
+            parser.append(contentsOf: [byte])
+            if case .failure = drain(&parser).last { failed = true }
+        }
+        XCTAssertTrue(failed)
+    }
+
+    func testFailuresAfterTheRequestLineSayWhatTheRequestWas() {
+        let limits = HTTPParserLimits(maxBodyBytes: 10)
+        let tooLarge = failure(parse("POST /v1/referrals HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n", limits: limits))
+        XCTAssertEqual(tooLarge?.method, .post)
+        XCTAssertEqual(tooLarge?.target, "/v1/referrals")
+        let badChunk = failure(parse("POST /v1/consents HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"))
+        XCTAssertEqual(badChunk?.target, "/v1/consents")
+        let noHost = failure(parse("GET /v1/whoami HTTP/1.1\r\n\r\n"))
+        XCTAssertEqual(noHost?.target, "/v1/whoami")
+        let badLine = failure(parse("GET /v1/whoami HTTP/9.9\r\nHost: a\r\n\r\n"))
+        XCTAssertNil(badLine?.method)
+        XCTAssertNil(badLine?.target)
+    }
+
+    func testTimeoutFailsTheParserWithWhatWasKnown() {
+        var parser = HTTPRequestParser()
+        parser.append(contentsOf: Array("POST /v1/referrals HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nab".utf8))
+        _ = drain(&parser)
+        let error = parser.timedOut("too slow")
+        XCTAssertEqual(error.status.code, 408)
+        XCTAssertEqual(error.method, .post)
+        XCTAssertEqual(error.target, "/v1/referrals")
+        guard case .failure = parser.next() else { return XCTFail("a timed-out parser stays failed") }
+
+        var early = HTTPRequestParser()
+        early.append(contentsOf: Array("GET /v1/who".utf8))
+        _ = drain(&early)
+        XCTAssertNil(early.timedOut("too slow").method)
     }
 }

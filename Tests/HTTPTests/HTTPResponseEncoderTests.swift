@@ -35,4 +35,22 @@ final class HTTPResponseEncoderTests: XCTestCase {
         XCTAssertEqual(response.headers["content-type"], "application/problem+json")
         XCTAssertEqual(response.headers["allow"], "GET, HEAD")
     }
+
+    func testKeptAliveHTTP10AnswerSaysKeepAlive() {
+        let kept = String(decoding: HTTPResponseEncoder.encode(HTTPResponse(text: "hi"), answering: .get, version: .http1_0, keepAlive: true, date: "D"), as: UTF8.self)
+        XCTAssertTrue(kept.contains("\r\nConnection: keep-alive\r\n"), kept)
+        let closed = String(decoding: HTTPResponseEncoder.encode(HTTPResponse(text: "hi"), answering: .get, version: .http1_0, keepAlive: false, date: "D"), as: UTF8.self)
+        XCTAssertTrue(closed.contains("\r\nConnection: close\r\n"), closed)
+        XCTAssertFalse(closed.contains("keep-alive"))
+        let http11 = String(decoding: HTTPResponseEncoder.encode(HTTPResponse(text: "hi"), answering: .get, keepAlive: true, date: "D"), as: UTF8.self)
+        XCTAssertFalse(http11.contains("Connection:"), http11)
+    }
+
+    func testStandardHeaders() {
+        var response = Problem(HTTPParseError(.bodyTooLarge, "big")).response
+        response.setStandardHeaders(requestID: "abc")
+        XCTAssertEqual(response.headers["x-request-id"], "abc")
+        XCTAssertEqual(response.headers["cache-control"], "no-store")
+        XCTAssertEqual(response.headers["x-content-type-options"], "nosniff")
+    }
 }

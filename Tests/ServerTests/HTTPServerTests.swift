@@ -19,7 +19,6 @@ final class HTTPServerTests: XCTestCase {
         }
         func reply(toMalformed error: HTTPParseError, on connection: ConnectionContext) -> HTTPResponse { Problem(error).response }
         func replyAtConnectionLimit(on connection: ConnectionContext) -> HTTPResponse { HTTPResponse(status: .serviceUnavailable) }
-        func replyToTimeout(on connection: ConnectionContext) -> HTTPResponse { HTTPResponse(status: .requestTimeout) }
     }
 
     private func start(_ configuration: ServerConfiguration = ServerConfiguration(eventLoops: 2)) throws -> (HTTPServer, UInt16) {
