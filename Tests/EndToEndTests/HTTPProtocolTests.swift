@@ -47,9 +47,15 @@ final class HTTPProtocolTests: XCTestCase {
         XCTAssertEqual(response?.header("allow"), "GET, HEAD")
     }
 
-    func testPostWithoutLengthIs411() throws {
-        let (_, response) = try Curl.request(["-X", "POST", "\(try daemon().baseURL)/v1/whoami"], as: "police")
-        XCTAssertEqual(response?.status, 411)
+    func testPostWithoutBodyOrLengthHasAnEmptyBody() throws {
+        // `curl -X POST …/ack` sends neither Content-Length nor a body: RFC 9112 §6.3, no content.
+        let (_, ack) = try Curl.request(["-X", "POST", "\(try daemon().baseURL)/v1/mailbox/\(UUID().uuidString.lowercased())/ack"], as: "sink")
+        XCTAssertEqual(ack?.status, 404, "an unknown item, not 411")
+        let (_, referral) = try Curl.request(["-X", "POST", "\(try daemon().baseURL)/v1/referrals"], as: "police")
+        XCTAssertEqual(referral?.status, 415, "an empty body without a JSON media type, not 411")
+        // On one connection, the request after it is read as its own.
+        let (text, _) = try raw("POST /v1/whoami HTTP/1.1\\r\\nHost: l\\r\\n\\r\\nGET /v1/whoami HTTP/1.1\\r\\nHost: l\\r\\nConnection: close\\r\\n\\r\\n")
+        XCTAssertEqual(statuses(text), [405, 200])
     }
 
     func testBodyOverTheLimitIs413() throws {
@@ -109,7 +115,7 @@ final class HTTPProtocolTests: XCTestCase {
     }
 
     func testUnsupportedTransferCodingIs501AndExpectationIs417() throws {
-        XCTAssertEqual(statuses(try raw("POST /v1/whoami HTTP/1.1\\r\\nHost: l\\r\\nTransfer-Encoding: gzip\\r\\n\\r\\n").text), [501])
+        XCTAssertEqual(statuses(try raw("POST /v1/whoami HTTP/1.1\\r\\nHost: l\\r\\nTransfer-Encoding: gzip, chunked\\r\\n\\r\\n").text), [501])
         XCTAssertEqual(statuses(try raw("GET /v1/whoami HTTP/1.1\\r\\nHost: l\\r\\nExpect: teapot\\r\\nContent-Length: 2\\r\\n\\r\\n{}").text), [417])
     }
 
@@ -220,5 +226,131 @@ final class HTTPProtocolTests: XCTestCase {
         let (text, closed) = try raw("GET /v1/whoami HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n", readSeconds: 5)
         XCTAssertEqual(statuses(text), [200])
         XCTAssertTrue(closed, "idleTimeoutSeconds is 2: the connection must be closed within the 5 s read")
+    }
+
+    // MARK: Framing differentials (issue 11, item 7)
+
+    /// A GET of /v1/whoami with a chunked body whose first size line is `sizeLine`.
+    private func chunkedWhoami(_ sizeLine: String, trailer: String = "") throws -> [Int] {
+        let request = "GET /v1/whoami HTTP/1.1\\r\\nHost: l\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding: chunked\\r\\nConnection: close\\r\\n\\r\\n"
+            + "\(sizeLine)\\r\\n{}\\r\\n0\\r\\n\(trailer)\\r\\n"
+        return statuses(try raw(request).text)
+    }
+
+    func testUnterminatedQuotedChunkExtensionIs400() throws {
+        XCTAssertEqual(try chunkedWhoami("2;x=\"a"), [400], "the seen input")
+        XCTAssertEqual(try chunkedWhoami("2;x=\"a\\\\\""), [400], "the closing quote escaped")
+        XCTAssertEqual(try chunkedWhoami("2;=a"), [400])
+        XCTAssertEqual(try chunkedWhoami("2;x=a b"), [400])
+        XCTAssertEqual(try chunkedWhoami("2;x=\"a;b\""), [200])
+        XCTAssertEqual(try chunkedWhoami("2 ; x = y ; z"), [200])
+    }
+
+    func testBareCRInATrailerIs400LikeInTheHeaders() throws {
+        XCTAssertEqual(try chunkedWhoami("2", trailer: "X-T: a\\rb\\r\\n"), [400])
+        XCTAssertEqual(statuses(try raw("GET /v1/whoami HTTP/1.1\\r\\nHost: l\\r\\nX-T: a\\rb\\r\\n\\r\\n").text), [400])
+        XCTAssertEqual(try chunkedWhoami("2", trailer: "X-T: ab\\r\\n"), [200])
+    }
+
+    func testChunkedTwiceOrNotLastIs400() throws {
+        for codings in ["chunked, chunked", "chunked, gzip", "gzip", "chunked\\r\\nTransfer-Encoding: chunked"] {
+            let request = "POST /v1/referrals HTTP/1.1\\r\\nHost: l\\r\\nContent-Type: application/json\\r\\nTransfer-Encoding: \(codings)\\r\\n\\r\\n2\\r\\n{}\\r\\n0\\r\\n\\r\\n"
+            let (text, closed) = try raw(request)
+            XCTAssertEqual(statuses(text), [400], codings)
+            XCTAssertTrue(closed, codings)
+        }
+    }
+
+    // MARK: Forms a server must accept (issue 13, item 5)
+
+    func testAbsoluteFormTargetIsServed() throws {
+        let port = try daemon().apiPort
+        let (text, _) = try raw("GET https://localhost:\(port)/v1/whoami HTTP/1.1\\r\\nHost: localhost:\(port)\\r\\nConnection: close\\r\\n\\r\\n")
+        XCTAssertEqual(statuses(text), [200])
+        XCTAssertTrue(text.contains("\"police\""), text)
+        let (other, _) = try raw("GET ftp://localhost/v1/whoami HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n")
+        XCTAssertEqual(statuses(other), [400])
+        let (withUser, _) = try raw("GET https://someone@localhost/v1/whoami HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n")
+        XCTAssertEqual(statuses(withUser), [400])
+    }
+
+    func testHTTP10KeepAliveAnswerSaysKeepAlive() throws {
+        let one = "GET /v1/whoami HTTP/1.0\\r\\nConnection: keep-alive\\r\\n\\r\\n"
+        let two = "GET /v1/whoami HTTP/1.0\\r\\n\\r\\n"
+        let (text, closed) = try raw(one + two)
+        XCTAssertEqual(statuses(text), [200, 200])
+        let answers = text.components(separatedBy: "HTTP/1.1 ").dropFirst().map { $0.lowercased() }
+        XCTAssertTrue(answers.first?.contains("\r\nconnection: keep-alive\r\n") ?? false, text)
+        XCTAssertTrue(answers.last?.contains("\r\nconnection: close\r\n") ?? false, text)
+        XCTAssertTrue(closed)
+    }
+
+    // MARK: The server's own answers keep the promises (issue 13, item 4)
+
+    /// Each header of `name` in the first response of `text`.
+    private func header(_ name: String, in text: String) -> String? {
+        let head = text.components(separatedBy: "\r\n\r\n").first ?? ""
+        for line in head.components(separatedBy: "\r\n").dropFirst() {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2, parts[0].lowercased() == name { return parts[1].trimmingCharacters(in: .whitespaces) }
+        }
+        return nil
+    }
+
+    /// Checks the standard headers of the one answer in `text` and returns its log line.
+    private func checkStandardAnswer(_ text: String, status: Int, _ label: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        XCTAssertEqual(statuses(text), [status], label, file: file, line: line)
+        XCTAssertEqual(header("cache-control", in: text), "no-store", label, file: file, line: line)
+        XCTAssertEqual(header("x-content-type-options", in: text), "nosniff", label, file: file, line: line)
+        XCTAssertEqual(header("content-type", in: text), "application/problem+json", label, file: file, line: line)
+        let id = try XCTUnwrap(header("x-request-id", in: text), label, file: file, line: line)
+        XCTAssertEqual(id.count, 16, label, file: file, line: line)
+        let refex = try daemon()
+        XCTAssertTrue(refex.waitForLog("id=\(id) "), "no log line for \(label)", file: file, line: line)
+        return refex.logText.split(separator: "\n").first { $0.contains("id=\(id) ") }.map(String.init) ?? ""
+    }
+
+    func testParserAnswersCarryTheStandardHeadersAndAreLoggedAsWhatTheyWere() throws {
+        let long = String(repeating: "a", count: 1100)
+        let big = String(repeating: "b", count: 2100)
+        let cases: [(request: String, status: Int, logged: String)] = [
+            ("GET /v1/whoami HTTP/1.1\\r\\n\\r\\n", 400, "partner=police method=GET route=/v1/whoami status=400"),
+            ("GET  /v1/whoami HTTP/1.1\\r\\nHost: l\\r\\n\\r\\n", 400, "partner=police method=- route=malformed status=400"),
+            ("POST /v1/referrals HTTP/1.1\\r\\nHost: l\\r\\nContent-Type: application/json\\r\\nContent-Length: 5000\\r\\n\\r\\n", 413,
+             "partner=police method=POST route=/v1/referrals status=413"),
+            ("GET /v1/\(long) HTTP/1.1\\r\\nHost: l\\r\\n\\r\\n", 414, "method=- route=malformed status=414"),
+            ("GET /v1/whoami HTTP/1.1\\r\\nHost: l\\r\\nExpect: teapot\\r\\n\\r\\n", 417, "method=GET route=/v1/whoami status=417"),
+            ("GET /v1/whoami HTTP/1.1\\r\\nHost: l\\r\\nX-Big: \(big)\\r\\n\\r\\n", 431, "method=GET route=/v1/whoami status=431"),
+            ("POST /v1/consents HTTP/1.1\\r\\nHost: l\\r\\nTransfer-Encoding: gzip, chunked\\r\\n\\r\\n", 501, "method=POST route=/v1/consents status=501"),
+            ("GET /v1/whoami HTTP/2.0\\r\\nHost: l\\r\\n\\r\\n", 505, "method=- route=malformed status=505"),
+            ("GET /v1/nothing HTTP/1.1\\r\\nHost: l\\r\\nContent-Length: x\\r\\n\\r\\n", 400, "method=GET route=unmatched status=400"),
+            // The body never finishes: 408 after bodyTimeoutSeconds (1).
+            ("POST /v1/referrals HTTP/1.1\\r\\nHost: l\\r\\nContent-Type: application/json\\r\\nContent-Length: 10\\r\\n\\r\\n{}", 408,
+             "method=POST route=/v1/referrals status=408"),
+            // The head never finishes: 408 after headerTimeoutSeconds (1).
+            ("GET /v1/whoami HTTP/1.1\\r\\nHost: l\\r\\n", 408, "method=GET route=/v1/whoami status=408"),
+            ("GET /v1/who", 408, "method=- route=timeout status=408"),
+        ]
+        for (request, status, logged) in cases {
+            let (text, closed) = try raw(request, readSeconds: status == 408 ? 4 : 3)
+            let line = try checkStandardAnswer(text, status: status, "\(status) for \(request.prefix(60))")
+            XCTAssertTrue(line.contains(logged), "expected '\(logged)' in: \(line)")
+            XCTAssertTrue(closed, "\(status): the connection closes after the server's own answer")
+        }
+    }
+
+    func testConnectionLimitAnswerCarriesTheStandardHeadersAndIsLogged() throws {
+        let refex = try RefexProcess(config: try RefexProcess.config(["limits": ["eventLoops": 2, "maxConnections": 2]]))
+        let holder = try InteractiveProcess("python3", try PythonTLSClient.arguments(port: refex.apiPort, partner: "police") + ["hold", "--count", "2"])
+        defer { holder.terminate() }
+        XCTAssertEqual(holder.readLine(), "{\"held\": 2}")
+        let (_, response) = try Curl.request(["\(refex.baseURL)/v1/whoami"], as: "police")
+        XCTAssertEqual(response?.status, 503)
+        XCTAssertEqual(response?.header("cache-control"), "no-store")
+        XCTAssertEqual(response?.header("x-content-type-options"), "nosniff")
+        let id = try XCTUnwrap(response?.header("x-request-id"))
+        XCTAssertTrue(refex.waitForLog("id=\(id) "))
+        let line = refex.logText.split(separator: "\n").first { $0.contains("id=\(id) ") } ?? ""
+        XCTAssertTrue(line.contains("route=connection-limit status=503"), String(line))
     }
 }
