@@ -37,7 +37,7 @@ let package = Package(
 
         // I/O.
         .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: strict),
-        .target(name: "Delivery", dependencies: ["Exchange", "HTTPClient", "Logging", "Metrics"], swiftSettings: strict),
+        .target(name: "Delivery", dependencies: ["Exchange", "HTTP", "HTTPClient", "Logging", "Metrics"], swiftSettings: strict),
         .target(name: "Server", dependencies: ["CLinux", "HTTP", "TLS", "Logging", "Metrics"], swiftSettings: strict),
 
         .target(name: "Sink", dependencies: ["Server", "HTTP", "TLS", "JSON", "Logging", "Metrics"], swiftSettings: strict),

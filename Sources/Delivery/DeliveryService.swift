@@ -1,5 +1,6 @@
 import Exchange
 import Foundation
+import HTTP
 import HTTPClient
 import Logging
 import Metrics
@@ -232,13 +233,16 @@ final class RecipientLane: Sendable {
             ("Content-Type", "application/json"), ("Idempotency-Key", item.id), ("X-Refex-Type", item.kind.rawValue),
         ])
         let result: RetrySchedule.Outcome
+        let now = Timestamp(Date())
         switch outcome {
         case .response(let status, let headers, _):
-            result = .status(status, retryAfterSeconds: headers.first { $0.name == "retry-after" }.flatMap { Int($0.value) })
+            // One Retry-After field, in any of its forms (RFC 9110 §10.2.3); an invalid one is ignored.
+            let retryAfter = headers.filter { $0.name == "retry-after" }
+            let delay = retryAfter.count == 1 ? RetryAfter.delayMilliseconds(retryAfter[0].value, nowMilliseconds: now.milliseconds) : nil
+            result = .status(status, retryAfterMilliseconds: delay)
         case .failure(let error):
             result = .transportError(error.description)
         }
-        let now = Timestamp(Date())
         let decision = configuration.schedule.decide(
             result, attempt: item.attempts + 1, enqueuedAt: item.enqueuedAt, now: now, jitter: Double.random(in: 0..<1)
         )

@@ -1,7 +1,9 @@
 /// When to try a delivery again, and when to give up (DESIGN.md, "Delivery (push)").
 ///
 /// Exponential backoff with jitter from `base` up to `cap`; a `Retry-After` is honoured as a
-/// minimum; after `maxAge` from enqueueing the item fails.
+/// minimum, whatever its length; after `maxAge` from enqueueing the item fails, and it fails at
+/// once, naming Retry-After, when the recipient asks for a wait that runs past `maxAge` (retrying
+/// earlier than asked would only be refused again).
 package struct RetrySchedule: Sendable, Hashable {
     package var base: Duration
     package var cap: Duration
@@ -15,7 +17,9 @@ package struct RetrySchedule: Sendable, Hashable {
 
     /// What a delivery attempt came to.
     package enum Outcome: Sendable, Hashable {
-        case status(Int, retryAfterSeconds: Int?)
+        /// A response; `retryAfterMilliseconds` is the wait its `Retry-After` asked for, if any
+        /// (parsed by the caller, which knows the time the answer came).
+        case status(Int, retryAfterMilliseconds: Int64?)
         /// No response: connection, TLS, timeout.
         case transportError(String)
     }
@@ -31,13 +35,20 @@ package struct RetrySchedule: Sendable, Hashable {
     package func decide(_ outcome: Outcome, attempt: Int, enqueuedAt: Timestamp, now: Timestamp, jitter: Double) -> Decision {
         let reason: String
         var minimumDelayMs: Int64 = 0
+        let deadline = enqueuedAt.milliseconds + maxAge.components.seconds * 1000
         switch outcome {
         case .status(let code, let retryAfter):
             if (200..<300).contains(code) { return .delivered }
             let retryable = code == 408 || code == 425 || code == 429 || (500..<600).contains(code)
             guard retryable else { return .fail(reason: "the recipient refused it with HTTP \(code)") }
             reason = "HTTP \(code)"
-            if let retryAfter { minimumDelayMs = Int64(max(0, min(retryAfter, 86_400))) * 1000 }
+            if let retryAfter {
+                minimumDelayMs = max(0, retryAfter)
+                if now.milliseconds > deadline - minimumDelayMs {
+                    let seconds = (minimumDelayMs + 999) / 1000
+                    return .fail(reason: "HTTP \(code) with Retry-After asking to wait \(seconds) s, past the delivery's maximum age (delivery.maxAgeSeconds \(maxAge.components.seconds)); gave up after \(attempt) attempt\(attempt == 1 ? "" : "s")")
+                }
+            }
         case .transportError(let message):
             reason = message
         }
@@ -47,7 +58,6 @@ package struct RetrySchedule: Sendable, Hashable {
         // "Equal jitter": half fixed, half random, so retries never collapse to zero.
         let delayMs = max(Int64(exponential / 2 + exponential / 2 * jitter), minimumDelayMs)
         let next = Timestamp(milliseconds: now.milliseconds + delayMs)
-        let deadline = enqueuedAt.milliseconds + maxAge.components.seconds * 1000
         if next.milliseconds > deadline {
             return .fail(reason: "gave up after \(attempt) attempt\(attempt == 1 ? "" : "s"); last: \(reason)")
         }

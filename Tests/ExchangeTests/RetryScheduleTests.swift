@@ -6,9 +6,9 @@ final class RetryScheduleTests: XCTestCase {
     let start = Timestamp(milliseconds: 1_000_000)
 
     func testSuccessIsDeliveredAndClientErrorsFailAtOnce() {
-        XCTAssertEqual(schedule.decide(.status(201, retryAfterSeconds: nil), attempt: 1, enqueuedAt: start, now: start, jitter: 0), .delivered)
+        XCTAssertEqual(schedule.decide(.status(201, retryAfterMilliseconds: nil), attempt: 1, enqueuedAt: start, now: start, jitter: 0), .delivered)
         for code in [400, 401, 403, 404, 409, 422] {
-            guard case .fail = schedule.decide(.status(code, retryAfterSeconds: nil), attempt: 1, enqueuedAt: start, now: start, jitter: 0) else {
+            guard case .fail = schedule.decide(.status(code, retryAfterMilliseconds: nil), attempt: 1, enqueuedAt: start, now: start, jitter: 0) else {
                 return XCTFail("\(code) must fail at once")
             }
         }
@@ -16,7 +16,7 @@ final class RetryScheduleTests: XCTestCase {
 
     func testRetryableFailuresBackOffExponentiallyWithinJitterUpToTheCap() {
         for code in [408, 425, 429, 500, 502, 503, 504] {
-            guard case .retry = schedule.decide(.status(code, retryAfterSeconds: nil), attempt: 1, enqueuedAt: start, now: start, jitter: 0.5) else {
+            guard case .retry = schedule.decide(.status(code, retryAfterMilliseconds: nil), attempt: 1, enqueuedAt: start, now: start, jitter: 0.5) else {
                 return XCTFail("\(code) must be retried")
             }
         }
@@ -34,15 +34,41 @@ final class RetryScheduleTests: XCTestCase {
     }
 
     func testRetryAfterIsAMinimum() {
-        guard case .retry(let at, _) = schedule.decide(.status(429, retryAfterSeconds: 30), attempt: 1, enqueuedAt: start, now: start, jitter: 0) else {
+        guard case .retry(let at, _) = schedule.decide(.status(429, retryAfterMilliseconds: 30_000), attempt: 1, enqueuedAt: start, now: start, jitter: 0) else {
             return XCTFail()
         }
         XCTAssertEqual(at.milliseconds - start.milliseconds, 30_000)
     }
 
+    func testRetryAfterOfAnyLengthIsHonouredUpToTheMaximumAge() {
+        // schedule.maxAge is one hour here.
+        guard case .retry(let at, _) = schedule.decide(.status(503, retryAfterMilliseconds: 3_000_000), attempt: 1, enqueuedAt: start, now: start, jitter: 0) else {
+            return XCTFail()
+        }
+        XCTAssertEqual(at.milliseconds - start.milliseconds, 3_000_000, "fifty minutes: not capped, not shortened")
+        for delay in [3_600_001, Int64(1) << 53] {
+            guard case .fail(let reason) = schedule.decide(.status(429, retryAfterMilliseconds: delay), attempt: 1, enqueuedAt: start, now: start, jitter: 0) else {
+                return XCTFail("a wait past the maximum age fails the item at once")
+            }
+            XCTAssertTrue(reason.contains("Retry-After"), reason)
+            XCTAssertTrue(reason.contains("maxAgeSeconds"), reason)
+        }
+        // Past the deadline only from a later attempt.
+        let later = Timestamp(milliseconds: start.milliseconds + 3_000_000)
+        guard case .fail(let reason) = schedule.decide(.status(503, retryAfterMilliseconds: 700_000), attempt: 3, enqueuedAt: start, now: later, jitter: 0) else {
+            return XCTFail()
+        }
+        XCTAssertTrue(reason.contains("Retry-After") && reason.contains("3 attempts"), reason)
+        // Retry-After on a refusal does not make it retryable.
+        guard case .fail(let refused) = schedule.decide(.status(400, retryAfterMilliseconds: 1000), attempt: 1, enqueuedAt: start, now: start, jitter: 0) else {
+            return XCTFail()
+        }
+        XCTAssertFalse(refused.contains("Retry-After"))
+    }
+
     func testGivesUpAfterTheMaximumAge() {
         let late = Timestamp(milliseconds: start.milliseconds + 3_599_900)
-        guard case .fail(let reason) = schedule.decide(.status(503, retryAfterSeconds: nil), attempt: 9, enqueuedAt: start, now: late, jitter: 0) else {
+        guard case .fail(let reason) = schedule.decide(.status(503, retryAfterMilliseconds: nil), attempt: 9, enqueuedAt: start, now: late, jitter: 0) else {
             return XCTFail()
         }
         XCTAssertTrue(reason.contains("gave up after 9 attempts"), reason)
