@@ -48,7 +48,7 @@ let package = Package(
             dependencies: ["Server", "HTTP", "TLS", "Crypto", "JSON", "JSONSchema", "Logging", "Metrics", "Exchange", "Store", "Delivery"],
             swiftSettings: strict
         ),
-        .executableTarget(name: "refex", dependencies: ["Daemon", "Sink", "Server", "Exchange", "Store", "JSON", "JSONSchema"], swiftSettings: strict),
+        .executableTarget(name: "refex", dependencies: ["Daemon", "Sink", "Server", "HTTP", "Exchange", "Store", "JSON", "JSONSchema"], swiftSettings: strict),
         .executableTarget(name: "refex-bench", dependencies: ["CLinux", "TLS", "JSON"], path: "Benchmarks/LoadGenerator", swiftSettings: strict),
         .executableTarget(
             name: "schema-bench",

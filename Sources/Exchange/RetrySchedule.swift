@@ -46,7 +46,8 @@ package struct RetrySchedule: Sendable, Hashable {
                 minimumDelayMs = max(0, retryAfter)
                 if now.milliseconds > deadline - minimumDelayMs {
                     let seconds = (minimumDelayMs + 999) / 1000
-                    return .fail(reason: "HTTP \(code) with Retry-After asking to wait \(seconds) s, past the delivery's maximum age (delivery.maxAgeSeconds \(maxAge.components.seconds)); gave up after \(attempt) attempt\(attempt == 1 ? "" : "s")")
+                    let wait = seconds > 315_360_000 ? "more than ten years" : "\(seconds) s"
+                    return .fail(reason: "Retry-After asked for a wait of \(wait) (HTTP \(code)), past the delivery's maximum age (delivery.maxAgeSeconds \(maxAge.components.seconds)); gave up after \(attempt) attempt\(attempt == 1 ? "" : "s")")
                 }
             }
         case .transportError(let message):

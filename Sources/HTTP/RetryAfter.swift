@@ -162,3 +162,34 @@ package enum RetryAfter {
         }
     }
 }
+
+/// The three forms of an HTTP-date (RFC 9110 §5.6.7). Senders use IMF-fixdate; a recipient must
+/// accept all three.
+package enum HTTPDateForm: String, Sendable, CaseIterable {
+    /// `Sun, 06 Nov 1994 08:49:37 GMT`
+    case imfFixdate = "imf"
+    /// `Sunday, 06-Nov-94 08:49:37 GMT` (obsolete)
+    case rfc850
+    /// `Sun Nov  6 08:49:37 1994` (obsolete, C's asctime)
+    case asctime
+
+    /// `secondsSince1970` written in this form.
+    package func format(secondsSince1970 seconds: Int) -> String {
+        let imf = httpDate(secondsSince1970: seconds)
+        // "Sun, 06 Nov 1994 08:49:37 GMT" → its fields.
+        let fields = imf.split(separator: " ")
+        guard self != .imfFixdate, fields.count == 6 else { return imf }
+        let shortDay = String(fields[0].dropLast())
+        let (day, month, year, time) = (fields[1], fields[2], fields[3], fields[4])
+        switch self {
+        case .imfFixdate:
+            return imf
+        case .rfc850:
+            let longDays = ["Mon": "Monday", "Tue": "Tuesday", "Wed": "Wednesday", "Thu": "Thursday", "Fri": "Friday", "Sat": "Saturday", "Sun": "Sunday"]
+            return "\(longDays[shortDay] ?? shortDay), \(day)-\(month)-\(year.suffix(2)) \(time) GMT"
+        case .asctime:
+            let paddedDay = day.first == "0" ? " " + day.dropFirst() : day
+            return "\(shortDay) \(month) \(paddedDay) \(time) \(year)"
+        }
+    }
+}

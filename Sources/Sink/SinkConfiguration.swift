@@ -1,3 +1,4 @@
+import HTTP
 import Server
 
 /// What `refex sink` does: where it listens, where it writes, and how it misbehaves on purpose.
@@ -12,8 +13,10 @@ package struct SinkConfiguration: Sendable {
     /// Answer the first N requests with `failStatus`.
     package var failFirst: Int
     package var failStatus: Int
-    /// Send `Retry-After: N` with failures.
-    package var retryAfter: Int?
+    /// Send `Retry-After` with failures: this text as it is, or, with `retryAfterDateForm`, the
+    /// HTTP-date this many seconds after the answer, written in that form.
+    package var retryAfter: String?
+    package var retryAfterDateForm: HTTPDateForm?
     /// Answer every request with this status (and write nothing).
     package var alwaysStatus: Int?
     /// Wait this long before answering.
@@ -21,7 +24,8 @@ package struct SinkConfiguration: Sendable {
 
     package init(
         listen: ListenAddress, certificatePath: String, keyPath: String, clientCAPath: String, directory: String,
-        failFirst: Int = 0, failStatus: Int = 503, retryAfter: Int? = nil, alwaysStatus: Int? = nil, delayMilliseconds: Int = 0
+        failFirst: Int = 0, failStatus: Int = 503, retryAfter: String? = nil, retryAfterDateForm: HTTPDateForm? = nil,
+        alwaysStatus: Int? = nil, delayMilliseconds: Int = 0
     ) {
         self.listen = listen
         self.certificatePath = certificatePath
@@ -31,6 +35,7 @@ package struct SinkConfiguration: Sendable {
         self.failFirst = failFirst
         self.failStatus = failStatus
         self.retryAfter = retryAfter
+        self.retryAfterDateForm = retryAfterDateForm
         self.alwaysStatus = alwaysStatus
         self.delayMilliseconds = delayMilliseconds
     }

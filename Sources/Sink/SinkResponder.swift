@@ -69,7 +69,13 @@ final class SinkResponder: HTTPResponder {
 
     private func failure(_ status: Int) -> HTTPResponse {
         var response = Problem(HTTPStatus(code: status), slug: "sink-failure", title: "Failing on purpose", detail: "refex sink was told to fail.").response
-        if let retryAfter = configuration.retryAfter { response.headers.set("retry-after", String(retryAfter)) }
+        if let retryAfter = configuration.retryAfter {
+            if let form = configuration.retryAfterDateForm, let seconds = Int(retryAfter) {
+                response.headers.set("retry-after", form.format(secondsSince1970: Int(Date().timeIntervalSince1970) + seconds))
+            } else {
+                response.headers.set("retry-after", retryAfter)
+            }
+        }
         return response
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 import Server
 import Sink
 import Daemon
@@ -7,20 +8,23 @@ import Daemon
 enum SinkCommand {
     static let usage = """
     usage: refex sink --listen HOST:PORT --cert FILE --key FILE --client-ca FILE --dir DIR
-                      [--fail-first N] [--fail-status CODE] [--retry-after SECONDS] [--status CODE] [--delay-ms MS]
+                      [--fail-first N] [--fail-status CODE] [--retry-after VALUE [--retry-after-date imf|rfc850|asctime]]
+                      [--status CODE] [--delay-ms MS]
 
     A sample recipient: serves mutual TLS (the client certificate must chain to --client-ca),
     accepts deliveries and erasure notices by POST, and writes each to DIR as one JSON file named by
     its disclosure id (a repeated Idempotency-Key is acknowledged and not written twice). Every
     request is journalled in DIR/requests.log. --fail-first N answers the first N requests with
-    --fail-status (503 by default, with Retry-After when --retry-after is given); --status answers
-    every request with that status; --delay-ms answers slowly.
+    --fail-status (503 by default, with Retry-After: VALUE when --retry-after is given, sent as it
+    is; with --retry-after-date, VALUE is a number of seconds and Retry-After the HTTP-date that many
+    seconds later, in that form); --status answers every request with that status; --delay-ms
+    answers slowly.
     """
 
     static func run(_ arguments: [String]) -> Int32 {
         var values: [String: String] = [:]
         var index = 0
-        let known: Set<String> = ["--listen", "--cert", "--key", "--client-ca", "--dir", "--fail-first", "--fail-status", "--retry-after", "--status", "--delay-ms"]
+        let known: Set<String> = ["--listen", "--cert", "--key", "--client-ca", "--dir", "--fail-first", "--fail-status", "--retry-after", "--retry-after-date", "--status", "--delay-ms"]
         while index < arguments.count {
             let option = arguments[index]
             guard known.contains(option), index + 1 < arguments.count else {
@@ -41,14 +45,22 @@ enum SinkCommand {
             return 2
         }
         func number(_ option: String) -> Int? { values[option].flatMap(Int.init) }
-        for option in ["--fail-first", "--fail-status", "--retry-after", "--status", "--delay-ms"] where values[option] != nil && number(option) == nil {
+        for option in ["--fail-first", "--fail-status", "--status", "--delay-ms"] where values[option] != nil && number(option) == nil {
             printError("refex sink: \(option) must be a number")
             return 2
+        }
+        var dateForm: HTTPDateForm?
+        if let form = values["--retry-after-date"] {
+            guard let known = HTTPDateForm(rawValue: form), number("--retry-after") != nil else {
+                printError("refex sink: --retry-after-date takes imf, rfc850 or asctime, and needs --retry-after SECONDS")
+                return 2
+            }
+            dateForm = known
         }
         let configuration = SinkConfiguration(
             listen: ListenAddress(host: String(parts[0]), port: port), certificatePath: cert, keyPath: key, clientCAPath: ca,
             directory: dir, failFirst: number("--fail-first") ?? 0, failStatus: number("--fail-status") ?? 503,
-            retryAfter: number("--retry-after"), alwaysStatus: number("--status"), delayMilliseconds: number("--delay-ms") ?? 0
+            retryAfter: values["--retry-after"], retryAfterDateForm: dateForm, alwaysStatus: number("--status"), delayMilliseconds: number("--delay-ms") ?? 0
         )
         ProcessSignals.block()
         let sink: Sink

@@ -128,6 +128,59 @@ final class DeliveryTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(attempts[1].time - attempts[0].time, 1900, "Retry-After: 2 was not honoured")
     }
 
+    /// The gap between a disclosure's first (refused) attempt and its delivery at `sink`.
+    private func retryGap(_ sink: SinkProcess, refex: RefexProcess, status: Int) throws -> Int64 {
+        let id = try XCTUnwrap(disclosureID(try submit(refex, try referral()), "dv-support"))
+        XCTAssertTrue(sink.wait(timeout: 30) { sink.requests.contains { $0.key == id && $0.status == 201 } }, refex.logText)
+        let attempts = sink.requests.filter { $0.key == id }
+        XCTAssertEqual(attempts.map(\.status), [status, 201])
+        guard attempts.count == 2 else { return -1 }
+        return attempts[1].time - attempts[0].time
+    }
+
+    func testRetryAfterAsAnHTTPDateIsHonouredInEachForm() throws {
+        // The date is 3 s after the refusal, to the second: refex must wait at least 2 s, where its
+        // own backoff (200 ms base) would come back at once.
+        for (form, status) in [("imf", 503), ("rfc850", 429), ("asctime", 503), ("imf", 429)] {
+            let sink = try SinkProcess(options: ["--fail-first", "1", "--fail-status", String(status), "--retry-after", "3", "--retry-after-date", form])
+            let refex = try RefexProcess(config: try config(dv: sink.endpoint, support: sink.endpoint))
+            let gap = try retryGap(sink, refex: refex, status: status)
+            XCTAssertGreaterThanOrEqual(gap, 1950, "Retry-After as \(form) on \(status) was not honoured")
+            XCTAssertLessThan(gap, 15_000, "\(form) on \(status)")
+            refex.stop()
+            sink.stop()
+        }
+    }
+
+    func testRetryAfterThatIsNotDigitsOrADateIsIgnored() throws {
+        // "+30" is not delay-seconds: the normal backoff applies, not 30 s.
+        for value in ["+30", "30.0", "Sun, 29 Nov 2026 12:01:00 UTC"] {
+            let sink = try SinkProcess(options: ["--fail-first", "1", "--fail-status", "503", "--retry-after", value])
+            let refex = try RefexProcess(config: try config(dv: sink.endpoint, support: sink.endpoint))
+            let gap = try retryGap(sink, refex: refex, status: 503)
+            XCTAssertLessThan(gap, 10_000, "Retry-After: \(value) must be ignored")
+            refex.stop()
+            sink.stop()
+        }
+    }
+
+    func testRetryAfterPastTheMaximumAgeFailsTheItemNamingRetryAfter() throws {
+        for (value, options) in [("99999999999999999999", [String]()), ("120", []), ("120", ["--retry-after-date", "rfc850"])] {
+            let sink = try SinkProcess(options: ["--fail-first", "1", "--fail-status", "429", "--retry-after", value] + options)
+            let refex = try RefexProcess(config: try config(dv: sink.endpoint, support: sink.endpoint, maxAgeSeconds: 60))
+            let receipt = try submit(refex, try referral())
+            let referralID = try XCTUnwrap(receipt["id"]?.stringValue)
+            let id = try XCTUnwrap(disclosureID(receipt, "dv-support"))
+            XCTAssertTrue(sink.wait { (try? self.state(refex, referral: referralID, recipient: "dv-support")) == "failed" }, refex.logText)
+            XCTAssertEqual(sink.requests.filter { $0.key == id }.count, 1, "not retried early: \(value)")
+            let list = try Subprocess.run(ProjectPaths.refexBinary, ["outbox", "list", "--state", "failed", "--json", "--config", refex.configPath])
+            let line = list.output.split(separator: "\n").first { $0.contains(id) } ?? ""
+            XCTAssertTrue(line.contains("Retry-After asked for a wait of") && line.contains("maxAgeSeconds 60"), "\(value): \(list.output)")
+            refex.stop()
+            sink.stop()
+        }
+    }
+
     func testPermanentRefusalFailsVisiblyAndRetryByCommandWorks() throws {
         let refusing = try SinkProcess(options: ["--status", "400"])
         let refex = try RefexProcess(config: try config(dv: refusing.endpoint, support: refusing.endpoint))

@@ -55,3 +55,19 @@ final class RetryAfterTests: XCTestCase {
         }
     }
 }
+
+final class HTTPDateFormTests: XCTestCase {
+    func testEachFormIsWrittenAndReadBack() {
+        let seconds = 784_111_777
+        XCTAssertEqual(HTTPDateForm.imfFixdate.format(secondsSince1970: seconds), "Sun, 06 Nov 1994 08:49:37 GMT")
+        XCTAssertEqual(HTTPDateForm.rfc850.format(secondsSince1970: seconds), "Sunday, 06-Nov-94 08:49:37 GMT")
+        XCTAssertEqual(HTTPDateForm.asctime.format(secondsSince1970: seconds), "Sun Nov  6 08:49:37 1994")
+        let now = 1_795_953_600
+        for form in HTTPDateForm.allCases {
+            for offset in [0, 1, 59, 86_400 * 3 + 17, 86_400 * 400] {
+                let text = form.format(secondsSince1970: now + offset)
+                XCTAssertEqual(RetryAfter.secondsSince1970(httpDate: text, nowSeconds: Int64(now)), Int64(now + offset), text)
+            }
+        }
+    }
+}
