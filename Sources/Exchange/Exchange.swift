@@ -186,6 +186,7 @@ package final class Exchange: Sendable {
                         disclosure.consentID = consent.id
                         disclosure.reason = nil
                     }
+                    Exchange.refuseIfNothingToDisclose(&disclosure, selected: data)
                     try txn.insertDisclosure(disclosure)
                     if disclosure.state == .queued {
                         try txn.enqueue(Exchange.outboxItem(for: disclosure, recipient: recipient, now: now))
@@ -441,6 +442,9 @@ package final class Exchange: Sendable {
             let document = try JSONValue.parse(plaintext, limits: limits)
             let markings = catalog.validate(document, against: referral.schemaID).map(DocumentMarkings.init) ?? DocumentMarkings()
             let data = Minimiser.minimise(document, fields: recipient.fields, categories: recipient.categories, markings: markings)
+            guard !data.pointers.isEmpty else {
+                throw ExchangeError(.conflict, "The recipient's configured fields select nothing from this referral: there is nothing to disclose.")
+            }
             let now = txn.now
             var disclosure = existing.first { $0.recipientID == recipientID && $0.service == service }
                 ?? DisclosureRecord(

@@ -181,6 +181,42 @@ final class DeliveryTests: XCTestCase {
         }
     }
 
+    func testRecipientWhoseFieldsSelectNothingIsWithheldNotSentAnEmptyObject() throws {
+        let sink = try SinkProcess()
+        let ca = try TestPKI.certificate("ca")
+        let refex = try RefexProcess(config: try config(dv: sink.endpoint, support: sink.endpoint) { config in
+            var recipients = config["recipients"]?.arrayValue ?? []
+            // Fields the referral does not have, and a special category it may not receive: nothing selected.
+            recipients.append([
+                "id": "empty-support", "name": "Selects nothing", "services": ["domestic-abuse"],
+                "delivery": ["mode": "push", "endpoint": .string(sink.endpoint), "ca": .string(ca)],
+                "fields": ["/nonexistent", "/subject/health"], "categories": [],
+            ])
+            config["recipients"] = .array(recipients)
+        })
+        let receipt = try submit(refex, try referral())
+        let entry = try XCTUnwrap(receipt["disclosures"]?.arrayValue?.first { $0["recipient"]?.stringValue == "empty-support" })
+        XCTAssertEqual(entry["state"], "refused")
+        XCTAssertEqual(entry["reason"], "nothing-to-disclose")
+        let id = try XCTUnwrap(entry["id"]?.stringValue)
+        // The recipient that does select fields is served; the empty one never hears of it.
+        let dv = try XCTUnwrap(disclosureID(receipt, "dv-support"))
+        XCTAssertTrue(sink.wait { sink.files.contains("\(dv).json") }, refex.logText)
+        XCTAssertFalse(sink.requests.contains { $0.key == id })
+        XCTAssertEqual(try sql(refex, "SELECT count(*) FROM outbox WHERE disclosure_id = '\(id)'"), "0")
+        XCTAssertEqual(try sql(refex, "SELECT event FROM log_entries WHERE disclosure_id = '\(id)'"), "disclosure.withheld")
+        XCTAssertTrue(try sql(refex, "SELECT CAST(entry AS TEXT) FROM log_entries WHERE disclosure_id = '\(id)'").contains("\"reason\":\"nothing-to-disclose\""))
+        // An override cannot send it either.
+        let override: JSONValue = ["recipient": "empty-support", "lawfulBasis": "vital-interests",
+                                   "justification": "Immediate risk to life reported by the attending officer tonight"]
+        let file = ProjectPaths.temporaryDirectory() + "/o.json"
+        try Data(override.serialized()).write(to: URL(fileURLWithPath: file))
+        let (_, answer) = try Curl.request(["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", "@\(file)",
+                                            "\(refex.baseURL)/v1/referrals/\(receipt["id"]?.stringValue ?? "")/overrides"], as: "hub-admin")
+        XCTAssertEqual(answer?.status, 409)
+        XCTAssertTrue(answer?.json?["detail"]?.stringValue?.contains("nothing to disclose") ?? false, answer?.body ?? "")
+    }
+
     func testPermanentRefusalFailsVisiblyAndRetryByCommandWorks() throws {
         let refusing = try SinkProcess(options: ["--status", "400"])
         let refex = try RefexProcess(config: try config(dv: refusing.endpoint, support: refusing.endpoint))
