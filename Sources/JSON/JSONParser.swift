@@ -130,7 +130,10 @@ struct JSONParser {
                 skipWhitespace()
                 guard let next = peek() else { throw error(.unexpectedEnd) }
                 if next == UInt8(ascii: ",") {
+                    let comma = position
                     position += 1
+                    skipWhitespace()
+                    if peek() == (frame.isObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) { throw error(.trailingComma, at: comma) }
                     if frame.isObject {
                         skipWhitespace()
                         try parseKey()

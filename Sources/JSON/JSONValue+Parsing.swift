@@ -2,12 +2,18 @@ extension JSONValue {
     /// Parses a complete document in strict RFC 8259 JSON: UTF-8 only (no byte order
     /// mark), no duplicate object keys, no lone surrogates, no trailing data, within `limits`.
     ///
-    /// - Throws: `JSONParseError` with the byte offset of the first problem.
+    /// - Throws: `JSONParseError` with the byte offset, line and column of the first problem.
     package static func parse(_ bytes: some Collection<UInt8>, limits: JSONLimits = .init()) throws(JSONParseError) -> JSONValue {
         let result = bytes.withContiguousStorageIfAvailable { buffer in
             Result { () throws(JSONParseError) -> JSONValue in
                 var parser = JSONParser(buffer: buffer, limits: limits)
-                return try parser.parseDocument()
+                do throws(JSONParseError) {
+                    return try parser.parseDocument()
+                } catch {
+                    var located = error
+                    located.locate(in: buffer)
+                    throw located
+                }
             }
         }
         if let result { return try result.get() }

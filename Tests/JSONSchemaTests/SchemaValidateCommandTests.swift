@@ -72,7 +72,7 @@ final class SchemaValidateCommandTests: XCTestCase {
         let io = makeIO()
         let status = SchemaValidateCommand.run(["validate", "--schema", "referral.json", "--schema-dir", "schemas", "broken.json", "missing.json", "bad.json"], io: io)
         XCTAssertEqual(status, 2)
-        XCTAssertEqual(io.errors, ["broken.json: not valid JSON: byte 12: unexpected end of document", "missing.json: cannot read: no such file"])
+        XCTAssertEqual(io.errors, ["broken.json: not valid JSON: line 1, column 13 (byte 12): unexpected end of document", "missing.json: cannot read: no such file"])
         XCTAssertEqual(io.output.count, 2)
     }
 
@@ -92,7 +92,7 @@ final class SchemaValidateCommandTests: XCTestCase {
         XCTAssertEqual(SchemaValidateCommand.run(["validate", "--schema", "nope.json", "good.json"], io: missing), 2)
         let broken = makeIO()
         XCTAssertEqual(SchemaValidateCommand.run(["validate", "--schema", "broken.json", "good.json"], io: broken), 2)
-        XCTAssertEqual(broken.errors, ["broken.json: schema is not valid JSON: byte 12: unexpected end of document"])
+        XCTAssertEqual(broken.errors, ["broken.json: schema is not valid JSON: line 1, column 13 (byte 12): unexpected end of document"])
     }
 
     func testPrintsUsageOnBadArguments() {

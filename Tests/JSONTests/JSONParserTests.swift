@@ -37,8 +37,41 @@ final class JSONParserTests: XCTestCase {
     func testRejectsDuplicateKeysAtTheSecondKeyWithoutNamingIt() {
         let error = parseError(#"{"name":1,"name":2}"#)
         XCTAssertEqual(error, JSONParseError(offset: 10, reason: .duplicateKey))
-        XCTAssertEqual(error?.description, "byte 10: duplicate object key")
+        XCTAssertEqual(error?.description, "line 1, column 11 (byte 10): duplicate object key")
         XCTAssertFalse(error?.description.contains("name") ?? true)
+    }
+
+    func testErrorsGiveLineAndColumn() {
+        let document = "{\n  \"a\": 1,\n  \"b\": [1, 2,\n    3 4]\n}"
+        let error = parseError(document)
+        XCTAssertEqual(error?.reason, .unexpectedByte)
+        XCTAssertEqual(error?.line, 4)
+        XCTAssertEqual(error?.column, 7)
+        XCTAssertEqual(error?.description, "line 4, column 7 (byte 32): unexpected character")
+        // Columns count characters, not bytes; a CRLF ends a line too.
+        let accented = parseError("{\r\n\"é€😀\": tru}")
+        XCTAssertEqual(accented?.line, 2)
+        XCTAssertEqual(accented?.column, 11)
+        XCTAssertEqual(parseError("")?.description, "line 1, column 1 (byte 0): empty document")
+        let end = parseError("[1,\n2")
+        XCTAssertEqual(end?.reason, .unexpectedEnd)
+        XCTAssertEqual(end?.line, 2)
+        XCTAssertEqual(end?.column, 2)
+    }
+
+    func testTrailingCommaIsNamedAtTheComma() {
+        for (text, line, column) in [("[1,]", 1, 3), ("[1 , ]", 1, 4), ("{\"a\":1,}", 1, 7), ("{\n \"a\": [1, 2],\n}", 2, 13), ("[[],\n\t]", 1, 4), ("{\"a\":{\"b\":1,}}", 1, 12)] {
+            let error = parseError(text)
+            XCTAssertEqual(error?.reason, .trailingComma, text)
+            XCTAssertEqual(error?.line, line, text)
+            XCTAssertEqual(error?.column, column, text)
+            XCTAssertTrue(error?.description.contains("trailing comma") ?? false)
+        }
+        // Not trailing commas: the grammar's other faults keep their names.
+        XCTAssertEqual(parseError("[,1]")?.reason, .unexpectedByte)
+        XCTAssertEqual(parseError("[1,,2]")?.reason, .unexpectedByte)
+        XCTAssertEqual(parseError("{\"a\":1,,}")?.reason, .unexpectedByte)
+        XCTAssertEqual(parseError("[1,")?.reason, .unexpectedEnd)
     }
 
     func testRejectsDuplicateKeysInLargeObjects() {
@@ -58,7 +91,7 @@ final class JSONParserTests: XCTestCase {
         XCTAssertEqual(parseError(#"["\udc00\ud800"]"#), JSONParseError(offset: 2, reason: .loneSurrogate))
         XCTAssertEqual(parseError(#"["\ud800\u0041"]"#), JSONParseError(offset: 2, reason: .loneSurrogate))
         XCTAssertEqual(parseError("[1,"), JSONParseError(offset: 3, reason: .unexpectedEnd))
-        XCTAssertEqual(parseError("[1,]"), JSONParseError(offset: 3, reason: .unexpectedByte))
+        XCTAssertEqual(parseError("[1,]"), JSONParseError(offset: 2, reason: .trailingComma))
         XCTAssertEqual(parseError("{\"a\" 1}"), JSONParseError(offset: 5, reason: .unexpectedByte))
         XCTAssertEqual(parseError("[1.]"), JSONParseError(offset: 3, reason: .invalidNumber))
         XCTAssertEqual(parseError("[1e+]"), JSONParseError(offset: 4, reason: .invalidNumber))
@@ -100,7 +133,7 @@ final class JSONParserTests: XCTestCase {
     func testHundredThousandOpeningBracketsAreAClearErrorNotACrash() {
         let error = parseError(String(repeating: "[", count: 100_000))
         XCTAssertEqual(error, JSONParseError(offset: 64, reason: .tooDeep))
-        XCTAssertEqual(error?.description, "byte 64: arrays and objects nested too deeply")
+        XCTAssertEqual(error?.description, "line 1, column 65 (byte 64): arrays and objects nested too deeply")
         // Even a raised limit stays within what recursive code can handle.
         let raised = parseError(String(repeating: "[", count: 100_000), limits: JSONLimits(maxDepth: .max))
         XCTAssertEqual(raised?.reason, .tooDeep)
