@@ -138,12 +138,29 @@ extension Evaluator {
     @inline(never)
     mutating func applyConditional(_ table: Int, _ instance: JSONValue, _ evaluated: UnsafeMutablePointer<EvaluatedSet>?) -> Bool {
         let rule = program.conditionals[table]
-        if quietly({ $0.applyInPlace(rule.condition, instance, evaluated) }) {
-            if let then = rule.then { return applyInPlace(then, instance, evaluated) }
-        } else if let otherwise = rule.otherwise {
-            return applyInPlace(otherwise, instance, evaluated)
+        let holds = quietly({ $0.applyInPlace(rule.condition, instance, evaluated) })
+        guard let branch = holds ? rule.then : rule.otherwise else { return true }
+        let mark = errors.count
+        let valid = applyInPlace(branch, instance, evaluated)
+        if !valid && collectErrors { explainConditionalErrors(from: mark, rule.conditionText, holds: holds) }
+        return valid
+    }
+
+    /// Says, after each error that `then` or `else` recorded, which condition made it apply:
+    /// "missing required property 'hateCrimeStrands' (required because 'hateCrime' is true)".
+    mutating func explainConditionalErrors(from mark: Int, _ condition: String?, holds: Bool) {
+        let because: String
+        switch (condition, holds) {
+        case (let text?, true): because = text
+        case (let text?, false): because = "it is not the case that \(text)"
+        case (nil, true): because = "the schema in 'if' matches"
+        case (nil, false): because = "the schema in 'if' does not match"
         }
-        return true
+        for index in mark..<errors.count {
+            let location = errors[index].keywordLocation
+            let required = location.hasSuffix("/required") || location.hasSuffix("/dependentRequired")
+            errors[index].message += " (\(required ? "required" : "applies") because \(because))"
+        }
     }
 
     @inline(never)

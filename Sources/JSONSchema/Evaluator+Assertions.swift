@@ -76,7 +76,8 @@ extension Evaluator {
                     let values = entry.pointee.values
                     let list = values.map { $0.serializedString() }.joined(separator: ", ")
                     let count = values.count == 1 ? "the 1 allowed value" : "one of the \(values.count) allowed values"
-                    return list.utf8.count <= 120 ? "must be \(count): \(list)" : "must be \(count)"
+                    // Listed when the list fits on a line (the referral's eight services do).
+                    return list.utf8.count <= 160 ? "must be \(count): \(list)" : "must be \(count)"
                 }())
             }
             return found
@@ -138,7 +139,7 @@ extension Evaluator {
         case .format(let format):
             guard case .string(let string) = instance else { return true }
             guard format.isValid(string) else {
-                fail(instruction, "string is not a valid \(format.noun)")
+                fail(instruction, format.example.map { "string is not a valid \(format.noun), e.g. \($0)" } ?? "string is not a valid \(format.noun)")
                 return false
             }
             return true

@@ -35,6 +35,18 @@ enum FormatKind: String, Sendable, CaseIterable {
         }
     }
 
+    /// A valid value, shown in messages for the formats whose noun does not already show one.
+    var example: String? {
+        switch self {
+        case .dateTime: "2026-11-29T14:05:00Z or 2026-11-29T14:05:00+01:00"
+        case .time: "14:05:00Z"
+        case .duration: "P3D or PT2H30M"
+        case .email: "name@example.org"
+        case .uuid: "0190f7a2-52a8-7c1e-9a35-6f2b1d0c4e81"
+        default: nil
+        }
+    }
+
     /// Whether `string` is valid in this format.
     func isValid(_ string: String) -> Bool {
         switch self {

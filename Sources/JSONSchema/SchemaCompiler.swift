@@ -416,7 +416,7 @@ struct SchemaCompiler {
                 var otherwise: Child?
                 if let thenValue = object["then"] { then = try subschema(context, thenValue, ["then"], inPlace: index) }
                 if let elseValue = object["else"] { otherwise = try subschema(context, elseValue, ["else"], inPlace: index) }
-                tables.conditionals.append(ConditionalRule(condition: condition, then: then, otherwise: otherwise))
+                tables.conditionals.append(ConditionalRule(condition: condition, then: then, otherwise: otherwise, conditionText: ConditionText.describe(value)))
                 emit(.conditional(table: Int32(tables.conditionals.count - 1)), keyword)
             case "unevaluatedProperties":
                 let child = try subschema(context, value, [keyword])
@@ -581,7 +581,8 @@ struct SchemaCompiler {
                     let rule = tables.conditionals[Int(table)]
                     tables.conditionals[Int(table)] = ConditionalRule(condition: target(rule.condition, from: resource),
                                                                       then: rule.then.map { target($0, from: resource) },
-                                                                      otherwise: rule.otherwise.map { target($0, from: resource) })
+                                                                      otherwise: rule.otherwise.map { target($0, from: resource) },
+                                                                      conditionText: rule.conditionText)
                 case .dependentSchemas(let table):
                     tables.dependentSchemas[Int(table)] = tables.dependentSchemas[Int(table)].map { ($0.0, target($0.1, from: resource)) }
                 default:
