@@ -5,14 +5,17 @@ import JSON
 ///
 /// Exit status: 0 if every document is valid, 1 if any is invalid (each error on its own
 /// line), 2 if a document or schema cannot be read or parsed, or the arguments are wrong.
-/// Format assertion is on, as in the daemon. Output never quotes document contents.
+/// Format assertion is on, as in the daemon, unless `--format-annotation` asks for the 2020-12
+/// default (`format` only annotates). Output never quotes document contents.
 package enum SchemaValidateCommand {
     /// The usage text.
     package static let usage = """
-        usage: refex schema validate --schema FILE [--schema-dir DIR] DOCUMENT...
-          --schema FILE     the schema to validate against (draft 2020-12)
-          --schema-dir DIR  register every *.json schema in DIR, for $ref by $id
-          DOCUMENT          a JSON file to validate, or - for standard input
+        usage: refex schema validate --schema FILE [--schema-dir DIR] [--format-annotation] DOCUMENT...
+          --schema FILE        the schema to validate against (draft 2020-12)
+          --schema-dir DIR     register every *.json schema in DIR, for $ref by $id (repeatable)
+          --format-annotation  treat "format" as an annotation only, the 2020-12 default; by default
+                               it is asserted (date-time, email...), as refex does when it receives
+          DOCUMENT             a JSON file to validate, or - for standard input
         exit status: 0 all valid, 1 some invalid, 2 unreadable input or bad arguments
         """
 
@@ -20,6 +23,7 @@ package enum SchemaValidateCommand {
         var schema: String
         var schemaDirectories: [String]
         var documents: [String]
+        var assertFormats: Bool
     }
 
     private static func parse(_ arguments: [String]) -> Arguments? {
@@ -29,8 +33,14 @@ package enum SchemaValidateCommand {
         var documents: [String] = []
         var index = 1
         var optionsEnded = false
+        var assertFormats = true
         while index < arguments.count {
             let argument = arguments[index]
+            if !optionsEnded, argument == "--format-annotation" {
+                assertFormats = false
+                index += 1
+                continue
+            }
             if !optionsEnded, argument == "--schema" || argument == "--schema-dir" {
                 guard index + 1 < arguments.count else { return nil }
                 if argument == "--schema" {
@@ -52,7 +62,7 @@ package enum SchemaValidateCommand {
             index += 1
         }
         guard let schema, !documents.isEmpty, documents.filter({ $0 == "-" }).count <= 1 else { return nil }
-        return Arguments(schema: schema, schemaDirectories: directories, documents: documents)
+        return Arguments(schema: schema, schemaDirectories: directories, documents: documents, assertFormats: assertFormats)
     }
 
     /// Runs the command with the arguments after `schema`; returns the exit status.
@@ -113,9 +123,16 @@ package enum SchemaValidateCommand {
         }
         guard let uri = register(arguments.schema, in: registry, io: io) else { return nil }
         do {
-            return try registry.compile(uri: uri, options: ValidationOptions(assertFormats: true, annotations: .none))
+            return try registry.compile(uri: uri, options: ValidationOptions(assertFormats: arguments.assertFormats, annotations: .none))
         } catch {
-            io.printError("\(arguments.schema): invalid schema: \(error)")
+            guard error.code == .unresolvedReference else {
+                io.printError("\(arguments.schema): invalid schema: \(error)")
+                return nil
+            }
+            let hint = arguments.schemaDirectories.isEmpty
+                ? "pass the folder that holds the schema it refers to with --schema-dir DIR (for refex's own schemas, the folder they are installed in)"
+                : "no schema in \(arguments.schemaDirectories.joined(separator: ", ")) has that $id; add the folder that holds it with another --schema-dir"
+            io.printError("\(arguments.schema): invalid schema: \(error); \(hint)")
             return nil
         }
     }

@@ -88,6 +88,12 @@ final class SchemaValidateCommandTests: XCTestCase {
         // Without --schema-dir the $ref cannot resolve.
         XCTAssertEqual(SchemaValidateCommand.run(["validate", "--schema", "referral.json", "good.json"], io: io), 2)
         XCTAssertTrue(io.errors.first?.hasPrefix("referral.json: invalid schema: ") ?? false, "\(io.errors)")
+        XCTAssertTrue(io.errors.first?.contains("with --schema-dir DIR") ?? false, "\(io.errors)")
+        // With a folder that does not hold it, the hint says so.
+        let elsewhere = makeIO()
+        elsewhere.files["other/unrelated.json"] = #"{"$id": "urn:refex:schema:other:1"}"#
+        XCTAssertEqual(SchemaValidateCommand.run(["validate", "--schema", "referral.json", "--schema-dir", "other", "good.json"], io: elsewhere), 2)
+        XCTAssertTrue(elsewhere.errors.first?.contains("no schema in other has that $id; add the folder that holds it with another --schema-dir") ?? false, "\(elsewhere.errors)")
         let missing = makeIO()
         XCTAssertEqual(SchemaValidateCommand.run(["validate", "--schema", "nope.json", "good.json"], io: missing), 2)
         let broken = makeIO()
@@ -106,5 +112,18 @@ final class SchemaValidateCommandTests: XCTestCase {
         let help = makeIO()
         XCTAssertEqual(SchemaValidateCommand.run(["--help"], io: help), 0)
         XCTAssertEqual(help.output, [SchemaValidateCommand.usage])
+    }
+
+    func testFormatIsAssertedByDefaultAndAnnotatesOnRequest() {
+        let asserted = makeIO()
+        XCTAssertEqual(SchemaValidateCommand.run(["validate", "--schema", "referral.json", "--schema-dir", "schemas", "bad.json"], io: asserted), 1)
+        XCTAssertTrue(asserted.output.contains { $0.contains("/subject/born: string is not a valid date") })
+        let annotated = makeIO()
+        XCTAssertEqual(SchemaValidateCommand.run(["validate", "--format-annotation", "--schema", "referral.json", "--schema-dir", "schemas", "bad.json"], io: annotated), 1)
+        XCTAssertEqual(annotated.output, ["bad.json: /subject: missing required property 'name' (/properties/subject/$ref/required)"])
+        let valid = makeIO()
+        valid.files["late.json"] = #"{"subject": {"name": "Ann", "born": "1990-02-30"}}"#
+        XCTAssertEqual(SchemaValidateCommand.run(["validate", "--schema", "referral.json", "--schema-dir", "schemas", "--format-annotation", "late.json"], io: valid), 0)
+        XCTAssertTrue(SchemaValidateCommand.usage.contains("--format-annotation"))
     }
 }
