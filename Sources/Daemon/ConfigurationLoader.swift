@@ -167,7 +167,7 @@ package enum ConfigurationLoader {
     private static func validate(_ document: JSONValue, with catalog: SchemaCatalog, _ reader: inout ConfigurationReader) {
         guard let result = catalog.validate(document, against: configSchemaID), !result.isValid else { return }
         let reported = Set(reader.problems.compactMap { $0.split(separator: ":").first.map(String.init) })
-        for error in result.errors {
+        for error in OneOfBranches.relevant(result.errors) {
             let location = dottedPath(error.instanceLocation)
             if reported.contains(where: { $0 == location || $0.hasPrefix(location + ".") || $0.hasPrefix(location + "[") || location.hasPrefix($0) }) {
                 continue
@@ -203,6 +203,8 @@ package enum ConfigurationLoader {
     private static func checkRecipients(_ configuration: Configuration, _ reader: inout ConfigurationReader) {
         for (index, recipient) in configuration.recipients.enumerated() {
             let path = "recipients[\(index)]"
+            // Its delivery could not be read (a problem is already listed): there is nothing to check.
+            if reader.problems.contains(where: { $0.hasPrefix("\(path).delivery") }) { continue }
             switch recipient.delivery {
             case .push(_, let ca):
                 if let pem = readFile(ca, what: "\(path).delivery.ca", &reader), (try? Certificate.parsePEM(pem))?.isEmpty ?? true {

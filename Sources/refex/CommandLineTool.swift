@@ -126,7 +126,11 @@ enum CommandLineTool {
         guard let path = configPath(arguments, command: "config check") else { return 2 }
         do {
             let loaded = try ConfigurationLoader.load(path: path)
-            print("\(path): OK (\(loaded.configuration.partners.count) partners; listening on \(loaded.configuration.listen))")
+            let configuration = loaded.configuration
+            func count(_ number: Int, _ noun: String) -> String { "\(number) \(noun)\(number == 1 ? "" : "s")" }
+            // A check listens on nothing: say where serve would (socket activation may replace both).
+            print("\(path): OK (\(count(configuration.partners.count, "partner")), \(count(configuration.recipients.count, "recipient")); "
+                + "serve would listen on \(configuration.listen), ops on \(configuration.ops))")
             return 0
         } catch let error as ConfigurationError {
             printError("\(path): \(error.problems.count) problem\(error.problems.count == 1 ? "" : "s")")
