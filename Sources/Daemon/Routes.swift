@@ -1,5 +1,6 @@
 import Crypto
 import Exchange
+import Foundation
 import HTTP
 import JSON
 
@@ -41,9 +42,7 @@ package enum Routes {
 
         // Pull delivery, for recipients with no inbound endpoint.
         router.add(.get, "/v1/mailbox", .deferred(roles: [.receive]) { context in
-            let query = context.request.queryItems
-            let limit = query.first { $0.name == "limit" }.flatMap { Int($0.value) } ?? 50
-            let after = query.first { $0.name == "after" }.map(\.value)
+            let (after, limit) = try mailboxPage(context.request.queryItems)
             let page = try await mapped { try await exchange.mailbox(for: actor(context), after: after, limit: limit) }
             return HTTPResponse(json: page)
         })
@@ -91,6 +90,32 @@ package enum Routes {
             return HTTPResponse(json: answer)
         })
         return router
+    }
+
+    /// The mailbox page asked for: `after` (an item id, the previous page's `next`) and `limit`
+    /// (1 to 500, default 50). Anything else, or a value out of range, is 400: a page silently
+    /// clamped or ignored would look like an empty mailbox.
+    static func mailboxPage(_ items: [(name: String, value: String)]) throws -> (after: String?, limit: Int) {
+        func bad(_ detail: String) -> Problem { Problem(.badRequest, slug: "bad-query", title: "Bad query parameter", detail: detail) }
+        var after: String?
+        var limit = 50
+        var seen: Set<String> = []
+        for (name, value) in items {
+            guard name == "after" || name == "limit" else { throw bad("The mailbox takes the query parameters after and limit only.") }
+            guard seen.insert(name).inserted else { throw bad("\(name) is given more than once.") }
+            if name == "limit" {
+                guard value.utf8.count <= 4, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let number = Int(value), (1...500).contains(number) else {
+                    throw bad("limit must be a whole number from 1 to 500.")
+                }
+                limit = number
+            } else {
+                guard value.utf8.count == 36, value.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || $0 == 0x2D }) else {
+                    throw bad("after must be a mailbox item id (the next of the previous page).")
+                }
+                after = value
+            }
+        }
+        return (after, limit)
     }
 
     /// The log filter from query parameters (the same names as `refex log list`'s options).
@@ -179,10 +204,26 @@ extension Problem {
     /// The most schema errors one answer lists.
     static let maxListedErrors = 100
 
+    /// `message` without the identifiers in it, for a problem's detail: a detail never repeats a
+    /// value sent, and an id in the path is one ("There is no referral ID of yours." becomes
+    /// "There is no such referral of yours."). Host commands show the message itself.
+    static func detail(withoutIdentifiers message: String) -> String {
+        var text = message
+        var removed = false
+        while let range = text.range(of: #" ?\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\b"#, options: .regularExpression) {
+            text.removeSubrange(range)
+            removed = true
+        }
+        if removed, text.hasPrefix("There is no "), !text.hasPrefix("There is no such ") {
+            text = "There is no such " + text.dropFirst("There is no ".count)
+        }
+        return text
+    }
+
     init(_ error: ExchangeError) {
         switch error.kind {
         case .malformedJSON:
-            self.init(.badRequest, slug: "malformed-json", title: "Malformed JSON", detail: error.message)
+            self.init(.badRequest, slug: "malformed-json", title: "Malformed JSON", detail: Problem.detail(withoutIdentifiers: error.message))
         case .invalid:
             let errors: [JSONValue] = error.validationErrors.prefix(Problem.maxListedErrors).map { item in
                 var object: JSONObject = [
@@ -195,14 +236,14 @@ extension Problem {
             }
             self.init(
                 .unprocessableContent, slug: "validation-failed", title: "The document is not valid",
-                detail: error.message, extensions: [("errors", .array(errors))]
+                detail: Problem.detail(withoutIdentifiers: error.message), extensions: [("errors", .array(errors))]
             )
         case .notFound:
-            self.init(.notFound, slug: "not-found", title: "Not found", detail: error.message)
+            self.init(.notFound, slug: "not-found", title: "Not found", detail: Problem.detail(withoutIdentifiers: error.message))
         case .conflict:
-            self.init(.conflict, slug: "conflict", title: "Conflict", detail: error.message)
+            self.init(.conflict, slug: "conflict", title: "Conflict", detail: Problem.detail(withoutIdentifiers: error.message))
         case .erased:
-            self.init(.gone, slug: "erased", title: "Erased", detail: error.message)
+            self.init(.gone, slug: "erased", title: "Erased", detail: Problem.detail(withoutIdentifiers: error.message))
         }
     }
 }

@@ -399,7 +399,7 @@ package final class Exchange: Sendable {
             ])
         }
         guard let recipient = recipients.first(where: { $0.id == recipientID }) else {
-            throw ExchangeError(.invalid, "There is no recipient \(recipientID).", validationErrors: [
+            throw ExchangeError(.invalid, "There is no such recipient.", validationErrors: [
                 ValidationError(instanceLocation: JSONPointer(tokens: ["recipient"]), keywordLocation: "/properties/recipient",
                                 absoluteKeywordLocation: nil, message: "unknown recipient"),
             ])
@@ -422,20 +422,20 @@ package final class Exchange: Sendable {
             let existing = try txn.disclosures(referralID: referralID)
             let requested = existing.map(\.service)
             if let requestedService, !requested.contains(requestedService) {
-                throw ExchangeError(.invalid, "This referral did not ask for \(requestedService); an override discloses only for a service it asked for.", validationErrors: [
+                throw ExchangeError(.invalid, "This referral did not ask for that service; an override discloses only for a service it asked for.", validationErrors: [
                     ValidationError(instanceLocation: JSONPointer(tokens: ["service"]), keywordLocation: "/properties/service",
                                     absoluteKeywordLocation: nil, message: "not a support need of this referral"),
                 ])
             }
             guard let service = requestedService ?? requested.first(where: { recipient.services.contains($0) }),
                   recipient.services.contains(service) else {
-                throw ExchangeError(.invalid, "Recipient \(recipientID) does not provide \(requestedService ?? "any service this referral asks for").", validationErrors: [
+                throw ExchangeError(.invalid, "The recipient does not provide \(requestedService == nil ? "any service this referral asks for" : "that service").", validationErrors: [
                     ValidationError(instanceLocation: JSONPointer(tokens: ["service"]), keywordLocation: "/properties/service",
                                     absoluteKeywordLocation: nil, message: "not a service of this recipient"),
                 ])
             }
             if existing.contains(where: { $0.recipientID == recipientID && $0.service == service && ($0.state == .queued || $0.state == .delivered) }) {
-                throw ExchangeError(.conflict, "A disclosure of this referral to \(recipientID) for \(service) is already authorised.")
+                throw ExchangeError(.conflict, "A disclosure of this referral to that recipient for that service is already authorised.")
             }
             // The stored document, to minimise for this recipient.
             let plaintext = try keyring.open(sealed, key: try keyring.unwrap(wrapped), context: "referral|\(referralID)")

@@ -353,4 +353,41 @@ final class HTTPProtocolTests: XCTestCase {
         let line = refex.logText.split(separator: "\n").first { $0.contains("id=\(id) ") } ?? ""
         XCTAssertTrue(line.contains("route=connection-limit status=503"), String(line))
     }
+
+    // MARK: Problems never echo a value sent; query parameters out of range are 400 (issue 13, item 7)
+
+    func testNotFoundDetailsDoNotRepeatTheID() throws {
+        let id = "0190f7a2-52a8-7c1e-9a35-6f2b1d0c4e81"
+        for (path, partner, method) in [("/v1/referrals/\(id)", "police", "GET"), ("/v1/mailbox/\(id)", "sink", "GET"),
+                                        ("/v1/mailbox/\(id)/ack", "sink", "POST"), ("/v1/consents/\(id)/withdraw", "police", "POST"),
+                                        ("/v1/subjects/\(id)/export", "hub-admin", "GET")] {
+            let (_, response) = try Curl.request(["-X", method, "\(try daemon().baseURL)\(path)"], as: partner)
+            XCTAssertEqual(response?.status, 404, path)
+            let body = response?.body ?? ""
+            XCTAssertFalse(body.contains(id), "\(path): \(body)")
+            XCTAssertFalse(body.contains("0190f7a2"), path)
+            XCTAssertTrue(response?.json?["detail"]?.stringValue?.hasPrefix("There is no such ") ?? false, "\(path): \(body)")
+        }
+        // A path that is not an id at all is not repeated either.
+        let (_, odd) = try Curl.request(["\(try daemon().baseURL)/v1/referrals/Jane%20Doe"], as: "police")
+        XCTAssertEqual(odd?.status, 404)
+        XCTAssertFalse(odd?.body.contains("Jane") ?? true)
+    }
+
+    func testMailboxQueryParametersOutOfRangeAre400() throws {
+        let base = "\(try daemon().baseURL)/v1/mailbox"
+        for query in ["limit=-1", "limit=abc", "limit=0", "limit=501", "limit=", "limit=%2B5", "limit=1e2", "limit=99999999999999999999",
+                      "after=not-an-id", "after=", "after=0190F7A2-52A8-7C1E-9A35-6F2B1D0C4E81", "colour=blue", "limit=5&limit=6"] {
+            let (_, response) = try Curl.request(["\(base)?\(query)"], as: "sink")
+            XCTAssertEqual(response?.status, 400, query)
+            XCTAssertEqual(response?.json?["type"]?.stringValue, "urn:refex:problem:bad-query", query)
+            for sent in ["abc", "blue", "not-an-id", "99999999999999999999", "0190F7A2"] {
+                XCTAssertFalse(response?.json?["detail"]?.stringValue?.contains(sent) ?? false, "\(query) echoed")
+            }
+        }
+        for query in ["", "?limit=1", "?limit=500", "?after=0190f7a2-52a8-7c1e-9a35-6f2b1d0c4e81&limit=10"] {
+            let (_, response) = try Curl.request(["\(base)\(query)"], as: "sink")
+            XCTAssertEqual(response?.status, 200, query)
+        }
+    }
 }
