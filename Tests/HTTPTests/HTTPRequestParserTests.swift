@@ -337,4 +337,41 @@ final class HTTPRequestParserTests: XCTestCase {
         _ = drain(&early)
         XCTAssertNil(early.timedOut("too slow").method)
     }
+
+    /// The verdict on the new framing checks is the same however the bytes are split.
+    func testFramingVerdictsDoNotDependOnHowTheBytesArrive() {
+        let head = "POST /v1/referrals HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+        let inputs = [
+            head + "2;x=\"a\r\n{}\r\n0\r\n\r\n",
+            head + "2;x=\"a;b\"\r\n{}\r\n0\r\n\r\n",
+            head + "2\r\n{}\r\n0\r\nX: a\rb\r\n\r\n",
+            head + "2\r\n{}\r\n0\r\nX: ab\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n",
+            "GET https://a:1/v1/whoami?x=1 HTTP/1.1\r\nHost: a\r\n\r\n",
+            "POST /v1/mailbox/x/ack HTTP/1.1\r\nHost: a\r\n\r\n",
+        ]
+        func verdict(_ pieces: [[UInt8]]) -> String {
+            var parser = HTTPRequestParser()
+            var seen: [String] = []
+            for piece in pieces {
+                parser.append(contentsOf: piece)
+                for event in drain(&parser) {
+                    switch event {
+                    case .request(let request): seen.append("request \(request.target) \(request.body.count)")
+                    case .failure(let error): return seen.joined(separator: ",") + " failure \(error.kind.rawValue)"
+                    default: break
+                    }
+                }
+            }
+            return seen.joined(separator: ",")
+        }
+        for input in inputs {
+            let bytes = Array(input.utf8)
+            let whole = verdict([bytes])
+            for cut in 1..<bytes.count {
+                XCTAssertEqual(verdict([Array(bytes[..<cut]), Array(bytes[cut...])]), whole, "\(input.debugDescription) cut at \(cut)")
+            }
+            XCTAssertEqual(verdict(bytes.map { [$0] }), whole, input.debugDescription)
+        }
+    }
 }
