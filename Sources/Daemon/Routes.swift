@@ -104,10 +104,10 @@ package enum Routes {
             guard name == "after" || name == "limit" else { throw bad("The mailbox takes the query parameters after and limit only.") }
             guard seen.insert(name).inserted else { throw bad("\(name) is given more than once.") }
             if name == "limit" {
-                guard value.utf8.count <= 4, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let number = Int(value), (1...500).contains(number) else {
+                guard let number = decimal(value), (1...500).contains(number) else {
                     throw bad("limit must be a whole number from 1 to 500.")
                 }
-                limit = number
+                limit = Int(number)
             } else {
                 guard value.utf8.count == 36, value.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || $0 == 0x2D }) else {
                     throw bad("after must be a mailbox item id (the next of the previous page).")
@@ -116,6 +116,13 @@ package enum Routes {
             }
         }
         return (after, limit)
+    }
+
+    /// A query parameter that must be a count or a seq: decimal digits only (no sign, no space), at
+    /// most 18 of them.
+    static func decimal(_ value: String) -> Int64? {
+        guard !value.isEmpty, value.utf8.count <= 18, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return Int64(value)
     }
 
     /// The log filter from query parameters (the same names as `refex log list`'s options).
@@ -137,13 +144,13 @@ package enum Routes {
                 }
                 if name == "since" { filter.since = time } else { filter.until = time }
             case "after":
-                guard let seq = Int64(value) else { throw Problem(.badRequest, slug: "bad-filter", title: "Bad filter", detail: "after must be a seq number.") }
+                guard let seq = decimal(value) else { throw Problem(.badRequest, slug: "bad-filter", title: "Bad filter", detail: "after must be a seq number.") }
                 filter.afterSeq = seq
             case "limit":
-                guard let number = Int(value), (1...1000).contains(number) else {
+                guard let number = decimal(value), (1...1000).contains(number) else {
                     throw Problem(.badRequest, slug: "bad-filter", title: "Bad filter", detail: "limit must be 1 to 1000.")
                 }
-                limit = number
+                limit = Int(number)
             default:
                 throw Problem(.badRequest, slug: "bad-filter", title: "Unknown filter",
                               detail: "Filters: subject, referral, recipient, event, basis, actor, disclosure, since, until, after, limit.")

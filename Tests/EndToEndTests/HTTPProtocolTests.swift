@@ -389,5 +389,12 @@ final class HTTPProtocolTests: XCTestCase {
             let (_, response) = try Curl.request(["\(base)\(query)"], as: "sink")
             XCTAssertEqual(response?.status, 200, query)
         }
+        // The log's paging, the same kind of parameter: a sign or a space is not a number.
+        let log = "\(try daemon().baseURL)/v1/disclosures"
+        for query in ["limit=%2B5", "limit=%205", "after=-1", "after=%2B3", "limit=1001", "after=99999999999999999999"] {
+            let (_, response) = try Curl.request(["\(log)?\(query)"], as: "hub-admin")
+            XCTAssertEqual(response?.status, 400, query)
+        }
+        XCTAssertEqual(try Curl.request(["\(log)?limit=5&after=0"], as: "hub-admin").response?.status, 200)
     }
 }
