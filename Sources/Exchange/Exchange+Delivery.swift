@@ -185,6 +185,8 @@ extension Exchange {
     static func reasonNotToSend(_ disclosure: DisclosureRecord, txn: any StoreTransaction) throws -> String? {
         guard let subject = try txn.subject(id: disclosure.subjectID), subject.erasedAt == nil else { return "subject-erased" }
         if subject.restricted { return "restricted" }
+        // A rectification can leave a recipient nothing it may receive: never send `data: {}`.
+        if disclosure.pointers.isEmpty { return Exchange.nothingToDiscloseReason }
         switch disclosure.lawfulBasis {
         case nil:
             return "no-lawful-basis"
@@ -212,7 +214,7 @@ extension Exchange {
             }
             guard let reason = try Exchange.reasonNotToSend(disclosure, txn: txn) else { return }  // sendable again
             try txn.dequeue(id: item.id)
-            disclosure.state = reason == "restricted" ? .refused : .awaitingConsent
+            disclosure.state = reason == "restricted" || reason == Exchange.nothingToDiscloseReason ? .refused : .awaitingConsent
             disclosure.reason = reason
             disclosure.updatedAt = txn.now
             try txn.updateDisclosure(disclosure)

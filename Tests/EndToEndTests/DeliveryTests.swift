@@ -217,6 +217,47 @@ final class DeliveryTests: XCTestCase {
         XCTAssertTrue(answer?.json?["detail"]?.stringValue?.contains("nothing to disclose") ?? false, answer?.body ?? "")
     }
 
+    func testARectificationThatLeavesARecipientNothingIsWithheldWhenItWouldBeSent() throws {
+        let sink = try SinkProcess()
+        let ca = try TestPKI.certificate("ca")
+        let refex = try RefexProcess(config: try config(dv: sink.endpoint, support: sink.endpoint) { config in
+            var recipients = config["recipients"]?.arrayValue ?? []
+            recipients.append([
+                "id": "description-only", "name": "Reads the description", "services": ["domestic-abuse"],
+                "delivery": ["mode": "push", "endpoint": .string(sink.endpoint), "ca": .string(ca)],
+                "fields": ["/offence/description"], "categories": [],
+            ])
+            config["recipients"] = .array(recipients)
+        })
+        // Consent for another service: the disclosure waits.
+        let receipt = try submit(refex, try referral(purposes: ["translation"]))
+        let referralID = try XCTUnwrap(receipt["id"]?.stringValue)
+        let subjectID = try XCTUnwrap(receipt["subjectId"]?.stringValue)
+        let id = try XCTUnwrap(disclosureID(receipt, "description-only"))
+        XCTAssertEqual(try state(refex, referral: referralID, recipient: "description-only"), "awaiting-consent")
+        // The description is removed: the recipient's one field is gone.
+        let patch = ProjectPaths.temporaryDirectory() + "/patch.json"
+        try Data(#"{"offence": {"description": null}}"#.utf8).write(to: URL(fileURLWithPath: patch))
+        let (_, rectified) = try Curl.request(
+            ["-X", "PATCH", "-H", "Content-Type: application/merge-patch+json", "--data-binary", "@\(patch)", "\(refex.baseURL)/v1/subjects/\(subjectID)"],
+            as: "hub-admin"
+        )
+        XCTAssertEqual(rectified?.status, 200, rectified?.body ?? "")
+        // Consent now covers it: released, then stopped before it leaves.
+        let consent: JSONValue = ["schema": "urn:refex:schema:consent:1", "referralId": .string(referralID), "purposes": ["domestic-abuse"],
+                                  "obtainedBy": "PC Sam Sample", "obtainedAt": "2026-11-21T09:00:00Z", "method": "verbal"]
+        let file = ProjectPaths.temporaryDirectory() + "/c.json"
+        try Data(consent.serialized()).write(to: URL(fileURLWithPath: file))
+        let (_, recorded) = try Curl.request(["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", "@\(file)", "\(refex.baseURL)/v1/consents"], as: "police")
+        XCTAssertEqual(recorded?.status, 201, recorded?.body ?? "")
+        XCTAssertTrue(sink.wait { (try? self.state(refex, referral: referralID, recipient: "description-only")) == "refused" }, refex.logText)
+        let dv = try XCTUnwrap(disclosureID(receipt, "dv-support"))
+        XCTAssertTrue(sink.wait { sink.files.contains("\(dv).json") }, "the other recipient is still served")
+        XCTAssertFalse(sink.requests.contains { $0.key == id }, "nothing was sent to the recipient left with nothing")
+        let withheld = try sql(refex, "SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'disclosure.withheld' AND disclosure_id = '\(id)' ORDER BY seq DESC LIMIT 1")
+        XCTAssertTrue(withheld.contains("\"reason\":\"nothing-to-disclose\""), withheld)
+    }
+
     func testPermanentRefusalFailsVisiblyAndRetryByCommandWorks() throws {
         let refusing = try SinkProcess(options: ["--status", "400"])
         let refex = try RefexProcess(config: try config(dv: refusing.endpoint, support: refusing.endpoint))
