@@ -33,6 +33,22 @@ package enum Routes {
             enqueued()
             return HTTPResponse(status: .created, json: answer.body, headers: ["location": "/v1/consents/\(answer.id)"])
         })
+        router.add(.get, "/v1/consents/:id", .deferred(roles: [.refer, .admin]) { context in
+            var withDetails = false
+            for (name, value) in context.request.queryItems {
+                guard name == "details", value == "true" || value == "false" else {
+                    throw Problem(.badRequest, slug: "bad-query", title: "Unknown query parameter", detail: "The only parameter is details=true (admins).")
+                }
+                withDetails = value == "true"
+            }
+            let details = withDetails
+            return HTTPResponse(json: try await mapped { try await exchange.consentRecord(try identifier(context), withDetails: details, by: actor(context)) })
+        })
+        router.add(.post, "/v1/subjects/:id/withdraw", .deferred(roles: [.refer, .admin]) { context in
+            let answer = try await mapped { try await exchange.withdrawSubject(try identifier(context), by: actor(context)) }
+            enqueued()
+            return HTTPResponse(json: answer)
+        })
         router.add(.post, "/v1/consents/:id/withdraw", .deferred(roles: [.refer, .admin]) { context in
             let answer = try await mapped { try await exchange.withdrawConsent(try identifier(context), by: actor(context)) }
             enqueued()
@@ -73,7 +89,8 @@ package enum Routes {
             HTTPResponse(json: try await mapped { try await exchange.exportSubject(try identifier(context), by: actor(context)) })
         })
         router.add(.post, "/v1/subjects/:id/erase", .deferred(roles: [.admin]) { context in
-            let answer = try await mapped { try await exchange.eraseSubject(try identifier(context), by: actor(context)) }
+            let reason = try erasureReason(context)
+            let answer = try await mapped { try await exchange.eraseSubject(try identifier(context), justification: reason, by: actor(context)) }
             enqueued()
             return HTTPResponse(json: answer)
         })
@@ -125,6 +142,17 @@ package enum Routes {
             }
         }
         return (filter, limit)
+    }
+
+    /// The optional `{"reason": "..."}` of an erasure request: no body, or a JSON object whose
+    /// only member is a reason in words (checked like a justification).
+    static func erasureReason(_ context: RequestContext) throws -> String? {
+        guard !context.request.body.isEmpty else { return nil }
+        let body = try jsonBody(context)
+        let bad = Problem(.badRequest, slug: "malformed-json", title: "Malformed JSON", detail: "The body must be empty or {\"reason\": \"...\"}.")
+        guard case .object(let members)? = try? JSONValue.parse(body) else { throw bad }
+        guard members.count <= 1, members.count == 0 || members["reason"]?.stringValue != nil else { throw bad }
+        return members["reason"]?.stringValue
     }
 
     /// Who refex thinks the caller is: integrators use it to check their certificate.
@@ -193,10 +221,21 @@ extension Problem {
                 if let absolute = item.absoluteKeywordLocation { object["absoluteKeywordLocation"] = .string(absolute) }
                 return .object(object)
             }
+            // A refusal by FreeTextPolicy names its rule (never the value) in its own problem type.
+            if let rule = error.validationErrors.first?.absoluteKeywordLocation, rule.hasPrefix(FreeTextPolicy.ruleBase) {
+                self.init(
+                    .unprocessableContent, slug: "free-text-refused", title: "The text explains nothing or identifies someone",
+                    detail: error.message,
+                    extensions: [("rule", .string(String(rule.dropFirst(FreeTextPolicy.ruleBase.count)))), ("errors", .array(errors))]
+                )
+                return
+            }
             self.init(
                 .unprocessableContent, slug: "validation-failed", title: "The document is not valid",
                 detail: error.message, extensions: [("errors", .array(errors))]
             )
+        case .forbidden:
+            self.init(.forbidden, slug: "forbidden", title: "Forbidden", detail: error.message)
         case .notFound:
             self.init(.notFound, slug: "not-found", title: "Not found", detail: error.message)
         case .conflict:

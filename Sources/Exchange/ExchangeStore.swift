@@ -20,6 +20,8 @@ package protocol StoreTransaction: AnyObject {
     func subject(id: String) throws -> SubjectRecord?
     func subjectKey(subjectID: String) throws -> WrappedSubjectKey?
     func setRestricted(subjectID: String, _ restricted: Bool) throws
+    /// Stores the answer to the subject's leaving the service.
+    func setSubjectWithdrawalReceipt(subjectID: String, _ receipt: [UInt8]) throws
 
     func insertReferral(_ referral: ReferralRecord) throws
     /// Replaces a referral's sealed body (rectification).
@@ -34,6 +36,19 @@ package protocol StoreTransaction: AnyObject {
     func consent(id: String) throws -> ConsentRecord?
     func consents(subjectID: String) throws -> [ConsentRecord]
     func markConsentWithdrawn(id: String, at time: Timestamp) throws
+    /// The consent recorded for `referralID` from the same document (by its keyed digest), if any.
+    func consent(referralID: String, documentDigest: [UInt8]) throws -> ConsentRecord?
+    func setConsentReceipt(id: String, _ receipt: [UInt8]) throws
+    func setConsentWithdrawalReceipt(id: String, _ receipt: [UInt8]) throws
+
+    /// Stores free text (sealed under the subject key) under its commitment.
+    func insertFreeText(digest: String, subjectID: String, sealed: [UInt8]) throws
+    /// The sealed free text committed to by `digest` and whose subject it is, if still held.
+    func freeText(digest: String) throws -> (subjectID: String, sealed: [UInt8])?
+
+    /// Remembers when a mailbox item was first acknowledged.
+    func recordAcknowledgement(itemID: String, recipientID: String, at time: Timestamp) throws
+    func acknowledgement(itemID: String) throws -> (recipientID: String, at: Timestamp)?
 
     func insertDisclosure(_ disclosure: DisclosureRecord) throws
     func updateDisclosure(_ disclosure: DisclosureRecord) throws
@@ -87,6 +102,7 @@ package protocol StoreTransaction: AnyObject {
     func pruneLog(through seq: Int64, hash: String) throws
     func earliestLogTime() throws -> Timestamp?
 
-    /// Crypto-shreds the subject: deletes its key and every sealed body and detail, marks it erased.
+    /// Crypto-shreds the subject: deletes its key, every sealed body, detail and free text (and any
+    /// justification kept in plain text by an older refex), marks it erased.
     func eraseSubject(id: String, at time: Timestamp) throws
 }

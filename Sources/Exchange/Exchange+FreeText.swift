@@ -1,0 +1,76 @@
+import Crypto
+import JSON
+
+/// Free text kept with a decision (an override's justification, the reason for an erasure,
+/// restriction or withdrawal): sealed under the subject's key, with the log holding only a
+/// commitment to it, so that the chain still verifies once the text has gone with the key.
+extension Exchange {
+    /// What shows in place of free text whose subject was erased.
+    package static let erasedFreeText = "(erased with the subject)"
+
+    /// Seals `text` under the subject key and stores it; returns its commitment:
+    /// hex SHA-256 of a random 16-byte salt followed by the text's UTF-8. The salt is sealed with
+    /// the text, so that a short or guessable text cannot be found from the digest.
+    static func commitFreeText(
+        _ text: String, subjectID: String, key: SymmetricKey, keyring: Keyring, txn: any StoreTransaction
+    ) throws -> String {
+        let salt = SecureRandom.bytes(16)
+        let digest = SHA256.hash(salt + Array(text.utf8)).hexString
+        let payload: JSONValue = ["salt": .string(salt.hexString), "text": .string(text)]
+        let sealed = try keyring.seal(payload.serialized(), key: key, context: "free-text|\(digest)")
+        try txn.insertFreeText(digest: digest, subjectID: subjectID, sealed: sealed)
+        return digest
+    }
+
+    /// Opens free text for the people who may read it while the subject exists, checking it
+    /// against its commitment; `erasedFreeText` once the subject (and so the key) is gone.
+    /// `keys` caches unwrapped subject keys across one listing.
+    static func revealFreeText(
+        digest: String, keyring: Keyring, txn: any StoreTransaction, keys: inout [String: SymmetricKey?]
+    ) -> String {
+        guard let (subjectID, sealed) = try? txn.freeText(digest: digest) else { return erasedFreeText }
+        let key: SymmetricKey?
+        if let cached = keys[subjectID] {
+            key = cached
+        } else {
+            key = (try? txn.subjectKey(subjectID: subjectID)).flatMap { $0 }.flatMap { try? keyring.unwrap($0) }
+            keys[subjectID] = key
+        }
+        guard let key, let plaintext = try? keyring.open(sealed, key: key, context: "free-text|\(digest)"),
+              let payload = try? JSONValue.parse(plaintext), let text = payload["text"]?.stringValue,
+              let saltHex = payload["salt"]?.stringValue, let salt = [UInt8](hex: saltHex),
+              SHA256.hash(salt + Array(text.utf8)).hexString == digest else { return erasedFreeText }
+        return text
+    }
+
+    /// `entries` with their committed free text opened where the subject still exists.
+    static func revealed(_ entries: [LogEntry], keyring: Keyring, txn: any StoreTransaction) -> [LogEntry] {
+        var keys: [String: SymmetricKey?] = [:]
+        return entries.map { entry in
+            guard let digest = entry.draft.justificationDigest else { return entry }
+            var shown = entry
+            shown.draft.justification = revealFreeText(digest: digest, keyring: keyring, txn: txn, keys: &keys)
+            return shown
+        }
+    }
+
+    /// A disclosure's justification as people may read it now: the text, the erased marker, or
+    /// nil for a disclosure without one.
+    static func justification(of disclosure: DisclosureRecord, keyring: Keyring, txn: any StoreTransaction, keys: inout [String: SymmetricKey?]) -> String? {
+        if let digest = disclosure.justificationDigest {
+            return revealFreeText(digest: digest, keyring: keyring, txn: txn, keys: &keys)
+        }
+        return disclosure.legacyJustification
+    }
+
+    /// The personal values of every referral of the subject, for `FreeTextPolicy`.
+    static func personalValues(subjectID: String, key: SymmetricKey, keyring: Keyring, limits: JSONLimits, txn: any StoreTransaction) throws
+        -> FreeTextPolicy.PersonalValues {
+        var values = FreeTextPolicy.PersonalValues()
+        for referral in try txn.referrals(subjectID: subjectID) {
+            guard let sealed = referral.sealedBody else { continue }
+            values.add(referral: try JSONValue.parse(try keyring.open(sealed, key: key, context: "referral|\(referral.id)"), limits: limits))
+        }
+        return values
+    }
+}
