@@ -73,7 +73,7 @@ extension Exchange {
         let keyring = self.keyring
         let limits = self.limits
         let statement = justification?.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let statement { try FreeTextPolicy.check(statement, field: "reason", personal: FreeTextPolicy.PersonalValues()) }
+        if let statement { try FreeTextPolicy.check(statement, field: "reason", personal: FreeTextPolicy.PersonalValues(), shapeOnly: true) }
         return try await store.write { txn in
             guard let subject = try txn.subject(id: subjectID) else { throw ExchangeError(.notFound, "There is no subject \(subjectID).") }
             if let erasedAt = subject.erasedAt {
@@ -102,10 +102,20 @@ extension Exchange {
 
     /// What erasing the subject would do, without doing it (`refex subject erase` shows it
     /// before asking): the referrals whose data goes, the disclosures cancelled, and the
-    /// recipients that will be told to erase what they received.
-    package func erasurePreview(_ subjectID: String) async throws -> JSONValue {
-        try await store.read { txn in
+    /// recipients that will be told to erase what they received. `reason`, when given, is
+    /// checked as the erasure will check it.
+    package func erasurePreview(_ subjectID: String, reason: String? = nil) async throws -> JSONValue {
+        let keyring = self.keyring
+        let limits = self.limits
+        return try await store.read { txn in
             guard let subject = try txn.subject(id: subjectID) else { throw ExchangeError(.notFound, "There is no subject \(subjectID).") }
+            if let reason {
+                var personal = FreeTextPolicy.PersonalValues()
+                if subject.erasedAt == nil, let wrapped = try txn.subjectKey(subjectID: subjectID) {
+                    personal = try Exchange.personalValues(subjectID: subjectID, key: try keyring.unwrap(wrapped), keyring: keyring, limits: limits, txn: txn)
+                }
+                try FreeTextPolicy.check(reason, field: "reason", personal: personal)
+            }
             let referrals = try txn.referrals(subjectID: subjectID)
             var cancelled: [String] = []
             var told: [JSONValue] = []

@@ -265,7 +265,7 @@ package final class Exchange: Sendable {
         // Kept as the reason a disclosure happened without consent: it must say something, and
         // identify no one (FreeTextPolicy; checked against the referral once it is opened).
         let justification = givenJustification.trimmingCharacters(in: .whitespacesAndNewlines)
-        try FreeTextPolicy.check(justification, field: "justification", personal: FreeTextPolicy.PersonalValues())
+        try FreeTextPolicy.check(justification, field: "justification", personal: FreeTextPolicy.PersonalValues(), shapeOnly: true)
         guard let recipient = recipients.first(where: { $0.id == recipientID }) else {
             throw ExchangeError(.invalid, "There is no recipient \(recipientID).", validationErrors: [
                 ValidationError(instanceLocation: JSONPointer(tokens: ["recipient"]), keywordLocation: "/properties/recipient",

@@ -65,8 +65,10 @@ package enum FreeTextPolicy {
         }
     }
 
-    /// Checks `text` (already trimmed) for the field at `pointer`; throws a 422 naming the rule.
-    package static func check(_ text: String, field: String, personal: PersonalValues) throws {
+    /// Checks `text` (already trimmed) for the member `field`; throws a 422 naming the rule.
+    /// `shapeOnly` checks length and words alone (before the referral is opened, so that a
+    /// personal value is reported as one rather than as the pattern it also matches).
+    package static func check(_ text: String, field: String, personal: PersonalValues, shapeOnly: Bool = false) throws {
         func refuse(_ rule: String, _ message: String, _ explanation: String) -> ExchangeError {
             ExchangeError(
                 .invalid,
@@ -84,8 +86,11 @@ package enum FreeTextPolicy {
         guard text.count <= maxCharacters else {
             throw refuse("too-long", "longer than \(maxCharacters) characters", "must be at most \(maxCharacters) characters")
         }
+        if shapeOnly { return }
         let folded = normalise(text)
-        for (kind, value) in personal.values where contains(folded, value: value, kind: kind) {
+        // The most specific kind first: an email address holding a name is reported as an email address.
+        let ordered = personal.values.sorted { priority($0.kind) < priority($1.kind) }
+        for (kind, value) in ordered where contains(folded, value: value, kind: kind) {
             throw refuse(
                 "personal-value/\(kind.rawValue)", "contains \(kind.phrase) from the referral",
                 "contains \(kind.phrase) from the referral it is about"
@@ -97,6 +102,17 @@ package enum FreeTextPolicy {
     }
 
     // MARK: Matching
+
+    static func priority(_ kind: Kind) -> Int {
+        switch kind {
+        case .email: 0
+        case .phone: 1
+        case .postcode: 2
+        case .dateOfBirth: 3
+        case .address: 4
+        case .name: 5
+        }
+    }
 
     /// Lower case, compatibility forms, whitespace collapsed to one space.
     static func normalise(_ text: String) -> String {
@@ -202,8 +218,8 @@ package enum FreeTextPolicy {
     /// Shapes that identify someone whatever referral they come from.
     static let patterns: [(String, String, NSRegularExpression)] = [
         ("email", "an email address", #"[^\s@]+@[^\s@]+\.[A-Za-z]{2,}"#),
-        // UK National Insurance number: two letters, six digits, A–D (HMRC's format).
-        ("ni-number", "a National Insurance number", #"\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"#),
+        // UK National Insurance number: two letters, six digits, A–D (any two letters: a real one must not slip through).
+        ("ni-number", "a National Insurance number", #"\b[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"#),
         // UK postcode: outward code (area, district) and inward code (sector, unit).
         ("postcode", "a UK postcode", #"\b(?:GIR ?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2})\b"#),
         // Ten or more digits, however grouped, or an international number.

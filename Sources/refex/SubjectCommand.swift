@@ -96,8 +96,7 @@ enum SubjectCommand {
     static func confirmErasure(_ exchange: Exchange, id: String, reason: String, assumeYes: Bool) -> Int32 {
         let preview: JSONValue
         do {
-            try FreeTextPolicy.check(reason, field: "reason", personal: FreeTextPolicy.PersonalValues())
-            preview = try runAsync { try await exchange.erasurePreview(id) }
+            preview = try runAsync { try await exchange.erasurePreview(id, reason: reason) }
         } catch let error as ExchangeError {
             printError("refex subject erase: \(error.message)")
             return error.kind == .invalid ? 2 : 1
