@@ -223,7 +223,7 @@ package enum FreeTextPolicy {
         // UK postcode: outward code (area, district) and inward code (sector, unit).
         ("postcode", "a UK postcode", #"\b(?:GIR ?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2})\b"#),
         // Ten or more digits, however grouped, or an international number.
-        ("phone", "a phone number", #"(?:\+\d[\d \-().]{7,}\d)|(?:\b\d(?:[ \-().]?\d){9,}\b)"#),
+        ("phone", "a phone number", #"(?:\+\d[\d \-().]{7,}\d)|(?:\b\d(?:[ \-().]{0,2}\d){9,}\b)"#),
     ].compactMap { rule, phrase, pattern in
         (try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive])).map { (rule, phrase, $0) }
     }
