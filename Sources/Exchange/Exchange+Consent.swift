@@ -37,6 +37,13 @@ extension Exchange {
                 throw ExchangeError(.erased, "The subject's data was erased\(erasedAt.map { " on \($0)" } ?? ""); there is nothing to consent to.")
             }
             if let existing = try txn.consent(referralID: referralID, documentDigest: documentDigest), let receipt = existing.receipt {
+                // A retry of a consent since withdrawn would be answered "released": no longer true.
+                if let withdrawnAt = existing.withdrawnAt {
+                    throw ExchangeError(
+                        .conflict,
+                        "This consent was recorded as \(existing.id) and withdrawn on \(withdrawnAt); consent obtained again is recorded with its own obtainedAt."
+                    )
+                }
                 return Answer(id: existing.id, body: (try? JSONValue.parse(receipt)) ?? .null, isRepeat: true)
             }
             let now = txn.now
@@ -206,6 +213,14 @@ extension Exchange {
                 cancelled += more
                 notices += noticed
                 withdrawn.append(consent.id)
+                // Withdrawing this consent again later answers with what its withdrawal did here.
+                let consentAnswer: JSONValue = [
+                    "id": .string(consent.id), "subjectId": .string(subjectID), "withdrawnAt": .string(now.description),
+                    "withSubject": true, "erased": true, "erasedAt": .string(now.description),
+                    "cancelled": .array(more.map(Exchange.summary)), "erasureNotices": .array(noticed.map { .string($0.recipientID) }),
+                    "notices": .array(noticed.map(\.json)),
+                ]
+                try txn.setConsentWithdrawalReceipt(id: consent.id, consentAnswer.serialized())
             }
             try txn.appendLog(LogEntryDraft(
                 event: .subjectWithdrew, actor: actor.id, subjectID: subjectID, reason: "subject-withdrew",
@@ -224,9 +239,6 @@ extension Exchange {
                 "erased": true,
                 "erasedAt": .string(now.description),
             ]
-            for consentID in withdrawn {
-                try txn.setConsentWithdrawalReceipt(id: consentID, answer.serialized())
-            }
             try txn.setSubjectWithdrawalReceipt(subjectID: subjectID, answer.serialized())
             return answer
         }

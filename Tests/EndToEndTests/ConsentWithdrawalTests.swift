@@ -182,6 +182,8 @@ final class ConsentWithdrawalTests: XCTestCase {
         XCTAssertEqual(again.json, left.json, "a repeat gets the first answer")
         XCTAssertEqual(try sql("SELECT count(*) FROM log_entries WHERE event = 'notice.queued'"), queued, "and sends nothing")
         XCTAssertEqual(try sql("SELECT count(*) FROM log_entries WHERE event = 'subject.withdrew' AND subject_id = '\(subjectID)'"), "1")
+        // The consent withdrawn before still answers with its own first withdrawal.
+        XCTAssertEqual(try request("POST", "/v1/consents/\(consentID)/withdraw").json, withdrawn.json)
     }
 
     func testWithdrawAllForASubjectWithAnOverrideOnly() throws {
@@ -212,6 +214,12 @@ final class ConsentWithdrawalTests: XCTestCase {
         XCTAssertEqual(status.json?["status"], "erased")
         XCTAssertEqual(disclosure(status, "victim-support")?["state"], "cancelled")
         XCTAssertEqual(try sql("SELECT count(*) FROM referrals WHERE sealed_body IS NOT NULL AND subject_id = '\(subjectID)'"), "0")
+        // Consent recorded for an erased subject is refused, not kept.
+        let late: JSONValue = [
+            "schema": "urn:refex:schema:consent:1", "referralId": .string(referralID), "purposes": ["domestic-abuse"],
+            "obtainedBy": "PC Sam Sample", "obtainedAt": "2026-11-21T09:00:00Z", "method": "written",
+        ]
+        XCTAssertEqual(try request("POST", "/v1/consents", late).status, 410)
     }
 
     // MARK: The same consent twice, and reading it
@@ -246,6 +254,26 @@ final class ConsentWithdrawalTests: XCTestCase {
         let viewed = try sql("SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'consent.viewed' ORDER BY seq")
         XCTAssertTrue(viewed.contains("\"sealedDetails\":true") && viewed.contains("\"actor\":\"hub-admin\""), viewed)
         XCTAssertTrue(viewed.contains("\"sealedDetails\":false") && viewed.contains("\"actor\":\"police\""), viewed)
+
+        // Withdrawn, the same document posted again is not answered "released" as if in force.
+        let consentID = try XCTUnwrap(first.json?["id"]?.stringValue)
+        let withdrawn = try request("POST", "/v1/consents/\(consentID)/withdraw")
+        XCTAssertEqual(withdrawn.json?["erased"], false, withdrawn.body)
+        XCTAssertEqual(try request("GET", location).json?["state"], "withdrawn")
+        let stale = try request("POST", "/v1/consents", document)
+        XCTAssertEqual(stale.status, 409, stale.body)
+        XCTAssertTrue(stale.json?["detail"]?.stringValue?.contains("withdrawn on") ?? false, stale.body)
+
+        // Leaving the service withdraws every consent still in force, in one answer.
+        let subjectID = try XCTUnwrap(first.json?["subjectId"]?.stringValue)
+        let renewedID = try XCTUnwrap(renewed.json?["id"]?.stringValue)
+        let left = try request("POST", "/v1/subjects/\(subjectID)/withdraw", as: "hub-admin")
+        XCTAssertEqual(left.status, 200, left.body)
+        XCTAssertEqual(Set(left.json?["consentsWithdrawn"]?.arrayValue?.compactMap(\.stringValue) ?? []),
+                       [try sql("SELECT id FROM consents WHERE referral_id = '\(referralID)' ORDER BY recorded_at LIMIT 1"), renewedID])
+        let renewedAgain = try request("POST", "/v1/consents/\(renewedID)/withdraw")
+        XCTAssertEqual(renewedAgain.json?["withSubject"], true, renewedAgain.body)
+        XCTAssertEqual(renewedAgain.json?["erased"], true)
     }
 
     // MARK: Answers that say what is true now
