@@ -45,12 +45,14 @@ package enum Routes {
             return HTTPResponse(json: try await mapped { try await exchange.consentRecord(try identifier(context), withDetails: details, by: actor(context)) })
         })
         router.add(.post, "/v1/subjects/:id/withdraw", .deferred(roles: [.refer, .admin]) { context in
-            let answer = try await mapped { try await exchange.withdrawSubject(try identifier(context), by: actor(context)) }
+            let reason = try freeTextReason(context)
+            let answer = try await mapped { try await exchange.withdrawSubject(try identifier(context), reason: reason, by: actor(context)) }
             enqueued()
             return HTTPResponse(json: answer)
         })
         router.add(.post, "/v1/consents/:id/withdraw", .deferred(roles: [.refer, .admin]) { context in
-            let answer = try await mapped { try await exchange.withdrawConsent(try identifier(context), by: actor(context)) }
+            let reason = try freeTextReason(context)
+            let answer = try await mapped { try await exchange.withdrawConsent(try identifier(context), reason: reason, by: actor(context)) }
             enqueued()
             return HTTPResponse(json: answer.body)
         })
@@ -89,16 +91,18 @@ package enum Routes {
             HTTPResponse(json: try await mapped { try await exchange.exportSubject(try identifier(context), by: actor(context)) })
         })
         router.add(.post, "/v1/subjects/:id/erase", .deferred(roles: [.admin]) { context in
-            let reason = try erasureReason(context)
+            let reason = try freeTextReason(context)
             let answer = try await mapped { try await exchange.eraseSubject(try identifier(context), justification: reason, by: actor(context)) }
             enqueued()
             return HTTPResponse(json: answer)
         })
         router.add(.post, "/v1/subjects/:id/restrict", .deferred(roles: [.admin]) { context in
-            HTTPResponse(json: try await mapped { try await exchange.restrictSubject(try identifier(context), true, by: actor(context)) })
+            let reason = try freeTextReason(context)
+            return HTTPResponse(json: try await mapped { try await exchange.restrictSubject(try identifier(context), true, reason: reason, by: actor(context)) })
         })
         router.add(.post, "/v1/subjects/:id/unrestrict", .deferred(roles: [.admin]) { context in
-            let answer = try await mapped { try await exchange.restrictSubject(try identifier(context), false, by: actor(context)) }
+            let reason = try freeTextReason(context)
+            let answer = try await mapped { try await exchange.restrictSubject(try identifier(context), false, reason: reason, by: actor(context)) }
             enqueued()
             return HTTPResponse(json: answer)
         })
@@ -144,9 +148,9 @@ package enum Routes {
         return (filter, limit)
     }
 
-    /// The optional `{"reason": "..."}` of an erasure request: no body, or a JSON object whose
-    /// only member is a reason in words (checked like a justification).
-    static func erasureReason(_ context: RequestContext) throws -> String? {
+    /// The optional `{"reason": "..."}` of an erasure, restriction or withdrawal: no body, or a
+    /// JSON object whose only member is a reason in words (checked like a justification).
+    static func freeTextReason(_ context: RequestContext) throws -> String? {
         guard !context.request.body.isEmpty else { return nil }
         let body = try jsonBody(context)
         let bad = Problem(.badRequest, slug: "malformed-json", title: "Malformed JSON", detail: "The body must be empty or {\"reason\": \"...\"}.")

@@ -136,8 +136,13 @@ extension Exchange {
     /// or an override are untouched. The subject's data is erased only when no consent remains in
     /// force and no disclosure stands on another lawful basis; otherwise `retainedBecause` says
     /// what is still in force. A repeat gets the first answer and sends nothing.
-    package func withdrawConsent(_ id: String, by actor: Actor) async throws -> Answer {
+    /// `reason`, when given, is the partner's reason in words: checked as free text, committed
+    /// to in the `consent.withdrawn` entry, sealed under the subject's key.
+    package func withdrawConsent(_ id: String, reason: String? = nil, by actor: Actor) async throws -> Answer {
         let recipients = self.recipients
+        let keyring = self.keyring
+        let limits = self.limits
+        let statement = try Exchange.shapedReason(reason, field: "reason")
         return try await store.write { txn in
             guard let consent = try txn.consent(id: id), actor.isAdmin || consent.partnerID == actor.id else {
                 throw ExchangeError(.notFound, "There is no consent \(id) of yours.")
@@ -154,7 +159,10 @@ extension Exchange {
                     "erased": .bool(try txn.subject(id: consent.subjectID)?.erasedAt != nil),
                 ], isRepeat: true)
             }
-            var (cancelled, notices) = try Exchange.withdraw(consent, reason: "consent-withdrawn", actor: actor, recipients: recipients, txn: txn)
+            let digest = try Exchange.commitReason(statement, field: "reason", subjectID: consent.subjectID, keyring: keyring, limits: limits, txn: txn)
+            var (cancelled, notices) = try Exchange.withdraw(
+                consent, reason: "consent-withdrawn", actor: actor, recipients: recipients, txn: txn, justificationDigest: digest
+            )
             var body: JSONObject = [
                 "id": .string(id),
                 "subjectId": .string(consent.subjectID),
@@ -193,8 +201,11 @@ extension Exchange {
     /// withdrawn, the subject erased, and every recipient that received anything notified.
     /// For the partner that referred the subject (another partner's subject is 404) or an admin.
     /// A repeat gets the first answer; a subject erased by other means is 410.
-    package func withdrawSubject(_ subjectID: String, by actor: Actor) async throws -> JSONValue {
+    package func withdrawSubject(_ subjectID: String, reason: String? = nil, by actor: Actor) async throws -> JSONValue {
         let recipients = self.recipients
+        let keyring = self.keyring
+        let limits = self.limits
+        let statement = try Exchange.shapedReason(reason, field: "reason")
         return try await store.write { txn in
             guard let subject = try txn.subject(id: subjectID),
                   try actor.isAdmin || txn.referrals(subjectID: subjectID).contains(where: { $0.partnerID == actor.id }) else {
@@ -205,6 +216,8 @@ extension Exchange {
                 throw ExchangeError(.erased, "Subject \(subjectID) was erased on \(erasedAt); there is nothing left to withdraw.")
             }
             let now = txn.now
+            // Sealed under the key this withdrawal deletes: committed to, and gone with the subject.
+            let digest = try Exchange.commitReason(statement, field: "reason", subjectID: subjectID, keyring: keyring, limits: limits, txn: txn)
             var cancelled: [DisclosureRecord] = []
             var notices: [NoticeSummary] = []
             var withdrawn: [String] = []
@@ -223,7 +236,7 @@ extension Exchange {
                 try txn.setConsentWithdrawalReceipt(id: consent.id, consentAnswer.serialized())
             }
             try txn.appendLog(LogEntryDraft(
-                event: .subjectWithdrew, actor: actor.id, subjectID: subjectID, reason: "subject-withdrew",
+                event: .subjectWithdrew, actor: actor.id, subjectID: subjectID, justificationDigest: digest, reason: "subject-withdrew",
                 details: ["consents": .array(withdrawn.map { .string($0) })]
             ))
             let erased = try Exchange.erase(subjectID: subjectID, reason: "subject-withdrew", consentID: nil, actor: actor, recipients: recipients, txn: txn)
@@ -249,13 +262,14 @@ extension Exchange {
     /// Withdraws `consent`: marks and logs it, cancels the undelivered disclosures relying on it,
     /// and queues an erasure notice for each that was (or may have been) received.
     static func withdraw(
-        _ consent: ConsentRecord, reason: String, actor: Actor, recipients: [Recipient], txn: any StoreTransaction
+        _ consent: ConsentRecord, reason: String, actor: Actor, recipients: [Recipient], txn: any StoreTransaction,
+        justificationDigest: String? = nil
     ) throws -> (cancelled: [DisclosureRecord], notices: [NoticeSummary]) {
         let now = txn.now
         try txn.markConsentWithdrawn(id: consent.id, at: now)
         try txn.appendLog(LogEntryDraft(
             event: .consentWithdrawn, actor: actor.id, referralID: consent.referralID, subjectID: consent.subjectID, consentID: consent.id,
-            reason: reason
+            justificationDigest: justificationDigest, reason: reason
         ))
         var cancelled: [DisclosureRecord] = []
         var notices: [NoticeSummary] = []

@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 import JSON
 
 /// Free text kept with a decision (an override's justification, the reason for an erasure,
@@ -72,5 +73,26 @@ extension Exchange {
             values.add(referral: try JSONValue.parse(try keyring.open(sealed, key: key, context: "referral|\(referral.id)"), limits: limits))
         }
         return values
+    }
+
+    /// Checks `text` against the subject's referrals and commits it (sealed under the subject
+    /// key); the digest for the log entry. nil without text, or when the subject's key is gone
+    /// (the text would go with it: nothing is kept).
+    static func commitReason(
+        _ text: String?, field: String, subjectID: String, keyring: Keyring, limits: JSONLimits, txn: any StoreTransaction
+    ) throws -> String? {
+        guard let text, let wrapped = try txn.subjectKey(subjectID: subjectID) else { return nil }
+        let key = try keyring.unwrap(wrapped)
+        let personal = try personalValues(subjectID: subjectID, key: key, keyring: keyring, limits: limits, txn: txn)
+        try FreeTextPolicy.check(text, field: field, personal: personal)
+        return try commitFreeText(text, subjectID: subjectID, key: key, keyring: keyring, txn: txn)
+    }
+
+    /// `text` trimmed and checked for shape before a transaction opens; nil stays nil.
+    static func shapedReason(_ text: String?, field: String) throws -> String? {
+        guard let text else { return nil }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        try FreeTextPolicy.check(trimmed, field: field, personal: FreeTextPolicy.PersonalValues(), shapeOnly: true)
+        return trimmed
     }
 }

@@ -72,8 +72,7 @@ extension Exchange {
         let recipients = self.recipients
         let keyring = self.keyring
         let limits = self.limits
-        let statement = justification?.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let statement { try FreeTextPolicy.check(statement, field: "reason", personal: FreeTextPolicy.PersonalValues(), shapeOnly: true) }
+        let statement = try Exchange.shapedReason(justification, field: "reason")
         return try await store.write { txn in
             guard let subject = try txn.subject(id: subjectID) else { throw ExchangeError(.notFound, "There is no subject \(subjectID).") }
             if let erasedAt = subject.erasedAt {
@@ -82,13 +81,7 @@ extension Exchange {
                     "cancelled": [], "erasureNotices": [], "notices": [],
                 ]
             }
-            var digest: String?
-            if let statement, let wrapped = try txn.subjectKey(subjectID: subjectID) {
-                let key = try keyring.unwrap(wrapped)
-                let personal = try Exchange.personalValues(subjectID: subjectID, key: key, keyring: keyring, limits: limits, txn: txn)
-                try FreeTextPolicy.check(statement, field: "reason", personal: personal)
-                digest = try Exchange.commitFreeText(statement, subjectID: subjectID, key: key, keyring: keyring, txn: txn)
-            }
+            let digest = try Exchange.commitReason(statement, field: "reason", subjectID: subjectID, keyring: keyring, limits: limits, txn: txn)
             let (cancelled, notices) = try Exchange.erase(
                 subjectID: subjectID, reason: reason, consentID: nil, actor: actor, recipients: recipients, txn: txn, justificationDigest: digest
             )
@@ -148,8 +141,12 @@ extension Exchange {
     /// Restriction (Art. 18): no further disclosure while restricted. Disclosures waiting to go
     /// are withheld (reason `restricted`); lifting the restriction releases those consent or an
     /// override still covers.
-    package func restrictSubject(_ subjectID: String, _ restricted: Bool, by actor: Actor) async throws -> JSONValue {
+    /// `reason`, when given, is checked as free text and committed to in the entry.
+    package func restrictSubject(_ subjectID: String, _ restricted: Bool, reason: String? = nil, by actor: Actor) async throws -> JSONValue {
         let recipients = self.recipients
+        let keyring = self.keyring
+        let limits = self.limits
+        let statement = try Exchange.shapedReason(reason, field: "reason")
         return try await store.write { txn in
             guard let subject = try txn.subject(id: subjectID), subject.erasedAt == nil else {
                 throw ExchangeError(.notFound, "There is no subject \(subjectID) with data held.")
@@ -159,8 +156,11 @@ extension Exchange {
             guard subject.restricted != restricted else {
                 return ["subjectId": .string(subjectID), "restricted": .bool(restricted), "changed": []]
             }
+            let digest = try Exchange.commitReason(statement, field: "reason", subjectID: subjectID, keyring: keyring, limits: limits, txn: txn)
             try txn.setRestricted(subjectID: subjectID, restricted)
-            try txn.appendLog(LogEntryDraft(event: restricted ? .subjectRestricted : .subjectUnrestricted, actor: actor.id, subjectID: subjectID))
+            try txn.appendLog(LogEntryDraft(
+                event: restricted ? .subjectRestricted : .subjectUnrestricted, actor: actor.id, subjectID: subjectID, justificationDigest: digest
+            ))
             let consents = try txn.consents(subjectID: subjectID)
             for var disclosure in try txn.disclosures(subjectID: subjectID) {
                 if restricted, disclosure.state == .queued || disclosure.state == .awaitingConsent {

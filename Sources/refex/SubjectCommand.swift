@@ -10,8 +10,8 @@ enum SubjectCommand {
                                                    crypto-shred the subject; recipients get erasure notices.
                                                    Shows what will happen and asks to confirm unless --yes;
                                                    the reason names no one (it is checked like a justification)
-           refex subject restrict ID               no further disclosure while restricted
-           refex subject unrestrict ID
+           refex subject restrict ID [--reason TEXT]    no further disclosure while restricted
+           refex subject unrestrict ID [--reason TEXT]
            refex subject rectify ID PATCH-FILE|-   apply a JSON Merge Patch of corrected referral fields
     every command takes --config FILE (default /etc/refex/refex.json)
     """
@@ -25,7 +25,7 @@ enum SubjectCommand {
         let isErase = subcommand == "erase"
         guard let options = HostOptions.parse(
             Array(arguments.dropFirst()), command: "subject \(subcommand)",
-            valued: isErase ? ["--reason"] : [], flags: isErase ? ["--yes"] : []
+            valued: ["erase", "restrict", "unrestrict"].contains(subcommand) ? ["--reason"] : [], flags: isErase ? ["--yes"] : []
         ) else { return 2 }
         let needed = subcommand == "rectify" ? 2 : 1
         guard options.positional.count == needed else {
@@ -53,6 +53,8 @@ enum SubjectCommand {
                 return 2
             }
             reason = given
+        } else if let given = options.values["--reason"] {
+            reason = given
         }
         guard let host = HostContext.open(options, command: "subject \(subcommand)", needsSchemas: subcommand == "rectify") else { return 1 }
         if isErase, let reason {
@@ -73,8 +75,8 @@ enum SubjectCommand {
                 switch subcommand {
                 case "export": return try await exchange.exportSubject(id, by: actor)
                 case "erase": return try await exchange.eraseSubject(id, justification: statement, by: actor)
-                case "restrict": return try await exchange.restrictSubject(id, true, by: actor)
-                case "unrestrict": return try await exchange.restrictSubject(id, false, by: actor)
+                case "restrict": return try await exchange.restrictSubject(id, true, reason: statement, by: actor)
+                case "unrestrict": return try await exchange.restrictSubject(id, false, reason: statement, by: actor)
                 default: return try await exchange.rectifySubject(id, patch: body, by: actor)
                 }
             }
@@ -82,7 +84,7 @@ enum SubjectCommand {
             return 0
         } catch let error as ExchangeError {
             printError("refex subject \(subcommand): \(error.message)")
-            if error.kind == .invalid, isErase { return 2 }
+            if error.kind == .invalid, statement != nil { return 2 }
             for item in error.validationErrors.prefix(20) { printError("  \(item.instanceLocation): \(item.message)") }
             return 1
         } catch {

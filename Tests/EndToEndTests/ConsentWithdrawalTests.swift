@@ -102,9 +102,18 @@ final class ConsentWithdrawalTests: XCTestCase {
         XCTAssertTrue(sink.wait { self.delivered(referralID, "dv-support") && self.delivered(referralID, "victim-support") }, refex.logText)
         XCTAssertEqual(try request("GET", "/v1/referrals/\(referralID)").json?["status"], "delivered")
 
-        let withdrawn = try request("POST", "/v1/consents/\(consentB)/withdraw")
+        // A reason that names the subject is refused, and nothing is withdrawn.
+        let naming = try request("POST", "/v1/consents/\(consentB)/withdraw", ["reason": "Alex phoned to say no more general support"])
+        XCTAssertEqual(naming.status, 422, naming.body)
+        XCTAssertEqual(naming.json?["rule"], "personal-value/name")
+        XCTAssertEqual(try sql("SELECT withdrawn_at IS NULL FROM consents WHERE id = '\(consentB)'"), "1")
+        let reason = "Told the caseworker general support is no longer wanted."
+        let withdrawn = try request("POST", "/v1/consents/\(consentB)/withdraw", ["reason": .string(reason)])
         XCTAssertEqual(withdrawn.status, 200, withdrawn.body)
         XCTAssertEqual(withdrawn.json?["erased"], false, "consent A is still in force")
+        let entries = try request("GET", "/v1/disclosures?referral=\(referralID)&event=consent.withdrawn", as: "hub-admin")
+        XCTAssertEqual(entries.json?["entries"]?[0]?["justification"]?.stringValue, reason, entries.body)
+        XCTAssertFalse(try sql("SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'consent.withdrawn'").contains("caseworker"))
         XCTAssertEqual(withdrawn.json?["retainedBecause"], [["basis": "consent", "consentId": .string(consentA), "purposes": ["domestic-abuse"]]])
         XCTAssertEqual(withdrawn.json?["erasureNotices"], ["victim-support"])
         XCTAssertEqual(withdrawn.json?["cancelled"], [])

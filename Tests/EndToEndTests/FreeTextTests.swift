@@ -128,6 +128,17 @@ final class FreeTextTests: XCTestCase {
         XCTAssertEqual(api.status, 422, api.body)
         XCTAssertEqual(api.json?["rule"], "personal-value/name")
         XCTAssertEqual(try request("POST", "/v1/subjects/\(subjectID)/erase", ["colour": "red"], as: "hub-admin").status, 400)
+
+        // A restriction's reason too: refused when it names someone, shown while the subject exists.
+        let refused = try cli(["subject", "restrict", subjectID, "--reason", "Restricted while Example disputes the accuracy"])
+        XCTAssertEqual(refused.status, 2, refused.errorOutput)
+        XCTAssertEqual(try sql("SELECT restricted FROM subjects WHERE id = '\(subjectID)'"), "0")
+        let restricted = try cli(["subject", "restrict", subjectID, "--reason", "Accuracy of the referral is disputed; held until checked."])
+        XCTAssertEqual(restricted.status, 0, restricted.errorOutput)
+        let listed = try cli(["log", "list", "--subject", subjectID, "--event", "subject.restricted", "--json"])
+        XCTAssertTrue(listed.output.contains("Accuracy of the referral is disputed"), listed.output)
+        let unrestrict = try request("POST", "/v1/subjects/\(subjectID)/unrestrict", ["reason": "Checked: phone 0161 496 0000 is right"], as: "hub-admin")
+        XCTAssertEqual(unrestrict.json?["rule"], "pattern/phone", unrestrict.body)
     }
 
     // MARK: Sealed, shown, and gone with the subject
