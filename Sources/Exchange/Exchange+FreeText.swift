@@ -95,4 +95,33 @@ extension Exchange {
         try FreeTextPolicy.check(trimmed, field: field, personal: FreeTextPolicy.PersonalValues(), shapeOnly: true)
         return trimmed
     }
+
+    /// Seals the justifications an older refex kept in plain text (`disclosures.justification`):
+    /// each is committed to and sealed under its subject's key like new ones, and the plain text
+    /// removed; a subject already erased keeps nothing. Entries already in the log cannot change.
+    /// Returns how many were sealed or removed.
+    package func sealPlainJustifications() async throws -> Int {
+        let keyring = self.keyring
+        let batch = 200
+        var total = 0
+        while true {
+            let done = try await store.write { txn -> Int in
+                let found = try txn.disclosuresWithPlainJustification(limit: batch)
+                for var disclosure in found {
+                    if disclosure.justificationDigest == nil, let text = disclosure.legacyJustification,
+                       try txn.subject(id: disclosure.subjectID)?.erasedAt == nil,
+                       let wrapped = try txn.subjectKey(subjectID: disclosure.subjectID) {
+                        disclosure.justificationDigest = try Exchange.commitFreeText(
+                            text, subjectID: disclosure.subjectID, key: try keyring.unwrap(wrapped), keyring: keyring, txn: txn
+                        )
+                        try txn.updateDisclosure(disclosure)
+                    }
+                    try txn.clearPlainJustification(disclosureID: disclosure.id)
+                }
+                return found.count
+            }
+            total += done
+            if done < batch { return total }
+        }
+    }
 }

@@ -55,6 +55,10 @@ package protocol StoreTransaction: AnyObject {
     func disclosure(id: String) throws -> DisclosureRecord?
     func disclosures(referralID: String) throws -> [DisclosureRecord]
     func disclosures(subjectID: String) throws -> [DisclosureRecord]
+    /// Disclosures whose justification an older refex kept in plain text, at most `limit`.
+    func disclosuresWithPlainJustification(limit: Int) throws -> [DisclosureRecord]
+    /// Removes a justification kept in plain text (once sealed, or its subject erased).
+    func clearPlainJustification(disclosureID: String) throws
 
     /// Puts a disclosure or notice in the outbox (replacing one with the same id).
     func enqueue(_ item: OutboxItem) throws

@@ -222,6 +222,14 @@ final class SQLiteTransaction: StoreTransaction {
             .map(Self.disclosure)
     }
 
+    func disclosuresWithPlainJustification(limit: Int) throws -> [DisclosureRecord] {
+        try main.query("SELECT \(Self.disclosureColumns) FROM disclosures WHERE justification IS NOT NULL LIMIT ?", [limit]).map(Self.disclosure)
+    }
+
+    func clearPlainJustification(disclosureID: String) throws {
+        try main.query("UPDATE disclosures SET justification = NULL WHERE id = ?", [disclosureID])
+    }
+
     private static func values(_ disclosure: DisclosureRecord) -> [any SQLiteBindable] {
         [disclosure.id, disclosure.referralID, disclosure.subjectID, disclosure.recipientID, disclosure.service,
          disclosure.state.rawValue, disclosure.lawfulBasis?.rawValue, disclosure.consentID, disclosure.justificationDigest,

@@ -211,4 +211,29 @@ final class FreeTextTests: XCTestCase {
         XCTAssertTrue(again.errorOutput.contains("already erased"), again.errorOutput)
         XCTAssertEqual(try sql("SELECT count(*) FROM log_entries WHERE event = 'subject.erased' AND subject_id = '\(subjectID)'"), "1")
     }
+
+    func testAJustificationKeptInPlainTextByAnOlderRefexIsSealedAtStart() throws {
+        let receipt = try submitWithoutConsent()
+        let referralID = try XCTUnwrap(receipt["id"]?.stringValue)
+        let authorised = try override(referralID, "Risk assessed as high at the conference; consent not safe to seek.")
+        let disclosureID = try XCTUnwrap(authorised.json?["id"]?.stringValue)
+        refex.signal(SIGTERM)
+        XCTAssertEqual(refex.waitForExit(), 0)
+        // What an older refex left: the text in plain text, no commitment.
+        let old = "Old plain text kept by an earlier refex for this override."
+        XCTAssertEqual(try Subprocess.run("sqlite3", [refex.storePath, """
+            UPDATE disclosures SET justification = '\(old)', justification_digest = NULL WHERE id = '\(disclosureID)';
+            DELETE FROM free_texts;
+            """]).status, 0)
+        let config = try XCTUnwrap(try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: refex.configPath)))).objectValue)
+        refex = try RefexProcess(config: config)
+        XCTAssertTrue(waitUntil {
+            (try? self.sql("SELECT justification IS NULL AND length(justification_digest) = 64 FROM disclosures WHERE id = '\(disclosureID)'")) == "1"
+        }, refex.logText)
+        XCTAssertTrue(refex.waitForLog("sealed justifications kept in plain text"), refex.logText)
+        let status = try request("GET", "/v1/referrals/\(referralID)")
+        let shown = status.json?["disclosures"]?.arrayValue?.first { $0["id"]?.stringValue == disclosureID }
+        XCTAssertEqual(shown?["justification"]?.stringValue, old, "the same text, now sealed")
+        XCTAssertEqual(try sql("SELECT count(*) FROM free_texts"), "1")
+    }
 }
