@@ -8,6 +8,10 @@ import JSON
 extension Exchange {
     /// What shows in place of free text whose subject was erased.
     package static let erasedFreeText = "(erased with the subject)"
+    /// What shows when the text is held but this reader has not the master key (`--store` on a copy).
+    package static let unreadableFreeText = "(sealed: readable only with the master key)"
+    /// What shows when the stored text is not the one the log committed to (altered).
+    package static let mismatchedFreeText = "(does not match the log's commitment)"
 
     /// Seals `text` under the subject key and stores it; returns its commitment:
     /// hex SHA-256 of a random 16-byte salt followed by the text's UTF-8. The salt is sealed with
@@ -24,23 +28,25 @@ extension Exchange {
     }
 
     /// Opens free text for the people who may read it while the subject exists, checking it
-    /// against its commitment; `erasedFreeText` once the subject (and so the key) is gone.
+    /// against its commitment; `erasedFreeText` once the subject (and so the key) is gone,
+    /// `unreadableFreeText` without the master key, `mismatchedFreeText` if it was altered.
     /// `keys` caches unwrapped subject keys across one listing.
     static func revealFreeText(
         digest: String, keyring: Keyring, txn: any StoreTransaction, keys: inout [String: SymmetricKey?]
     ) -> String {
-        guard let (subjectID, sealed) = try? txn.freeText(digest: digest) else { return erasedFreeText }
+        guard let (subjectID, sealed) = try? txn.freeText(digest: digest),
+              let wrapped = (try? txn.subjectKey(subjectID: subjectID)).flatMap({ $0 }) else { return erasedFreeText }
         let key: SymmetricKey?
         if let cached = keys[subjectID] {
             key = cached
         } else {
-            key = (try? txn.subjectKey(subjectID: subjectID)).flatMap { $0 }.flatMap { try? keyring.unwrap($0) }
+            key = try? keyring.unwrap(wrapped)
             keys[subjectID] = key
         }
-        guard let key, let plaintext = try? keyring.open(sealed, key: key, context: "free-text|\(digest)"),
-              let payload = try? JSONValue.parse(plaintext), let text = payload["text"]?.stringValue,
+        guard let key, let plaintext = try? keyring.open(sealed, key: key, context: "free-text|\(digest)") else { return unreadableFreeText }
+        guard let payload = try? JSONValue.parse(plaintext), let text = payload["text"]?.stringValue,
               let saltHex = payload["salt"]?.stringValue, let salt = [UInt8](hex: saltHex),
-              SHA256.hash(salt + Array(text.utf8)).hexString == digest else { return erasedFreeText }
+              SHA256.hash(salt + Array(text.utf8)).hexString == digest else { return mismatchedFreeText }
         return text
     }
 

@@ -165,6 +165,10 @@ final class FreeTextTests: XCTestCase {
         let entry = try sql("SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'disclosure.authorised' AND disclosure_id = '\(disclosureID)'")
         XCTAssertFalse(entry.contains("inspector"), entry)
         XCTAssertEqual(try JSONValue.parse(entry)["justificationDigest"]?.stringValue?.count, 64, entry)
+        // Without the master key (--store) the text is said to be sealed, not erased.
+        let keyless = try Subprocess.run(ProjectPaths.refexBinary, ["log", "list", "--referral", referralID, "--json", "--store", refex.storePath])
+        XCTAssertTrue(keyless.output.contains("(sealed: readable only with the master key)"), keyless.output + keyless.errorOutput)
+        XCTAssertFalse(keyless.output.contains("inspector"))
 
         // Erase from the host under sudo: what will happen is shown, and it waits for "yes".
         let environment = ["SUDO_USER": "alice"]
