@@ -170,21 +170,22 @@ package enum FreeTextPolicy {
         return false
     }
 
-    /// Runs of digits, joined across the separators phone numbers are written with.
+    /// Runs of digits, joined across the separators phone numbers are written with (up to two
+    /// in a row: "(0161) 496 0000").
     static func digitRuns(_ text: String) -> [String] {
         var runs: [String] = []
         var current = ""
-        var pendingSeparator = false
+        var separators = 0
         for character in text {
             if character.isASCII, character.isNumber {
                 current.append(character)
-                pendingSeparator = false
-            } else if !current.isEmpty, !pendingSeparator, " -().+/".contains(character) {
-                pendingSeparator = true
+                separators = 0
+            } else if !current.isEmpty, separators < 2, " -().+/".contains(character) {
+                separators += 1
             } else {
                 if !current.isEmpty { runs.append(current) }
                 current = ""
-                pendingSeparator = false
+                separators = 0
             }
         }
         if !current.isEmpty { runs.append(current) }

@@ -46,6 +46,7 @@ final class FreeTextPolicyTests: XCTestCase {
         XCTAssertEqual(rule("Reachable on 07700-900-123 while risk is high"), "personal-value/phone")
         XCTAssertEqual(rule("Reachable on 7700 900 123 while risk is high"), "personal-value/phone")
         XCTAssertEqual(rule("Officer on 01632 960001 assessed the risk"), "personal-value/phone")
+        XCTAssertEqual(rule("Officer on (01632) 960-001 assessed the risk"), "personal-value/phone")
         XCTAssertEqual(rule("Reachable at SAM.SAMPLE@POLICE.EXAMPLE about risk"), "personal-value/email")
         XCTAssertEqual(rule("Risk at 1 sample   street is assessed as high"), "personal-value/address")
         XCTAssertEqual(rule("Risk near te1   1st is assessed as high"), "personal-value/postcode")
