@@ -220,6 +220,15 @@ package final class Daemon: Sendable {
                 do { try await store.checkpointIfDue() } catch { logger.error("checkpoint failed", [("error", "\(error)")]) }
             }
         }
+        // Justifications an older refex kept in plain text are sealed once, in the background.
+        Task.detached {
+            do {
+                let sealed = try await exchange.sealPlainJustifications()
+                if sealed > 0 { logger.notice("sealed justifications kept in plain text", [("count", String(sealed))]) }
+            } catch {
+                logger.error("sealing plain-text justifications failed", [("error", "\(error)")])
+            }
+        }
         let retention = configuration.retention
         guard retention.policy != RetentionPolicy() else { return }
         Task.detached {

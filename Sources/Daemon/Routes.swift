@@ -34,8 +34,26 @@ package enum Routes {
             enqueued()
             return HTTPResponse(status: .created, json: answer.body, headers: ["location": "/v1/consents/\(answer.id)"])
         })
+        router.add(.get, "/v1/consents/:id", .deferred(roles: [.refer, .admin]) { context in
+            var withDetails = false
+            for (name, value) in context.request.queryItems {
+                guard name == "details", value == "true" || value == "false" else {
+                    throw Problem(.badRequest, slug: "bad-query", title: "Unknown query parameter", detail: "The only parameter is details=true (admins).")
+                }
+                withDetails = value == "true"
+            }
+            let details = withDetails
+            return HTTPResponse(json: try await mapped { try await exchange.consentRecord(try identifier(context), withDetails: details, by: actor(context)) })
+        })
+        router.add(.post, "/v1/subjects/:id/withdraw", .deferred(roles: [.refer, .admin]) { context in
+            let reason = try freeTextReason(context)
+            let answer = try await mapped { try await exchange.withdrawSubject(try identifier(context), reason: reason, by: actor(context)) }
+            enqueued()
+            return HTTPResponse(json: answer)
+        })
         router.add(.post, "/v1/consents/:id/withdraw", .deferred(roles: [.refer, .admin]) { context in
-            let answer = try await mapped { try await exchange.withdrawConsent(try identifier(context), by: actor(context)) }
+            let reason = try freeTextReason(context)
+            let answer = try await mapped { try await exchange.withdrawConsent(try identifier(context), reason: reason, by: actor(context)) }
             enqueued()
             return HTTPResponse(json: answer.body)
         })
@@ -72,15 +90,18 @@ package enum Routes {
             HTTPResponse(json: try await mapped { try await exchange.exportSubject(try identifier(context), by: actor(context)) })
         })
         router.add(.post, "/v1/subjects/:id/erase", .deferred(roles: [.admin]) { context in
-            let answer = try await mapped { try await exchange.eraseSubject(try identifier(context), by: actor(context)) }
+            let reason = try freeTextReason(context)
+            let answer = try await mapped { try await exchange.eraseSubject(try identifier(context), justification: reason, by: actor(context)) }
             enqueued()
             return HTTPResponse(json: answer)
         })
         router.add(.post, "/v1/subjects/:id/restrict", .deferred(roles: [.admin]) { context in
-            HTTPResponse(json: try await mapped { try await exchange.restrictSubject(try identifier(context), true, by: actor(context)) })
+            let reason = try freeTextReason(context)
+            return HTTPResponse(json: try await mapped { try await exchange.restrictSubject(try identifier(context), true, reason: reason, by: actor(context)) })
         })
         router.add(.post, "/v1/subjects/:id/unrestrict", .deferred(roles: [.admin]) { context in
-            let answer = try await mapped { try await exchange.restrictSubject(try identifier(context), false, by: actor(context)) }
+            let reason = try freeTextReason(context)
+            let answer = try await mapped { try await exchange.restrictSubject(try identifier(context), false, reason: reason, by: actor(context)) }
             enqueued()
             return HTTPResponse(json: answer)
         })
@@ -157,6 +178,17 @@ package enum Routes {
             }
         }
         return (filter, limit)
+    }
+
+    /// The optional `{"reason": "..."}` of an erasure, restriction or withdrawal: no body, or a
+    /// JSON object whose only member is a reason in words (checked like a justification).
+    static func freeTextReason(_ context: RequestContext) throws -> String? {
+        guard !context.request.body.isEmpty else { return nil }
+        let body = try jsonBody(context)
+        let bad = Problem(.badRequest, slug: "malformed-json", title: "Malformed JSON", detail: "The body must be empty or {\"reason\": \"...\"}.")
+        guard case .object(let members)? = try? JSONValue.parse(body) else { throw bad }
+        guard members.count <= 1, members.count == 0 || members["reason"]?.stringValue != nil else { throw bad }
+        return members["reason"]?.stringValue
     }
 
     /// Who refex thinks the caller is: integrators use it to check their certificate.
@@ -241,10 +273,21 @@ extension Problem {
                 if let absolute = item.absoluteKeywordLocation { object["absoluteKeywordLocation"] = .string(absolute) }
                 return .object(object)
             }
+            // A refusal by FreeTextPolicy names its rule (never the value) in its own problem type.
+            if let rule = error.validationErrors.first?.absoluteKeywordLocation, rule.hasPrefix(FreeTextPolicy.ruleBase) {
+                self.init(
+                    .unprocessableContent, slug: "free-text-refused", title: "The text explains nothing or identifies someone",
+                    detail: error.message,
+                    extensions: [("rule", .string(String(rule.dropFirst(FreeTextPolicy.ruleBase.count)))), ("errors", .array(errors))]
+                )
+                return
+            }
             self.init(
                 .unprocessableContent, slug: "validation-failed", title: "The document is not valid",
                 detail: Problem.detail(withoutIdentifiers: error.message), extensions: [("errors", .array(errors))]
             )
+        case .forbidden:
+            self.init(.forbidden, slug: "forbidden", title: "Forbidden", detail: error.message)
         case .notFound:
             self.init(.notFound, slug: "not-found", title: "Not found", detail: Problem.detail(withoutIdentifiers: error.message))
         case .conflict:

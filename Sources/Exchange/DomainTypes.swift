@@ -27,13 +27,15 @@ package enum LawfulBasis: String, Sendable, Hashable, CaseIterable {
 package enum DisclosureState: String, Sendable, Hashable, CaseIterable {
     /// Authorised and waiting in the outbox.
     case queued
-    /// Withheld until consent covers it.
+    /// Withheld until consent covers it (or an override authorises it).
     case awaitingConsent = "awaiting-consent"
     /// Not made: no recipient provides the service, or the subject's processing is restricted.
     case refused
-    /// Authorised, then stopped before delivery (consent withdrawn, subject erased).
+    /// Authorised or waiting, then stopped before delivery (consent withdrawn, subject erased or withdrew).
     case cancelled
+    /// Received by the recipient; `reason` set once the recipient was sent an erasure notice for it.
     case delivered
+    /// Given up on; `reason` says what the recipient or the transport answered.
     case failed
 }
 

@@ -126,16 +126,32 @@ extension Exchange {
             draft.details = noted
         }
         try txn.appendLog(draft)
-        // The recipient now holds data the subject had erased: it must erase it too (Art. 19).
-        if wasCancelled, let subject = try txn.subject(id: disclosure.subjectID), subject.erasedAt != nil {
-            try queueErasureNotice(for: disclosure, reason: "subject-erased", actor: .system, recipients: recipients, txn: txn)
+        // The recipient now holds data whose consent was withdrawn or whose subject was erased
+        // while it was on its way: it must erase it too (Art. 19).
+        if wasCancelled, let reason = try noticeReasonForCancelled(disclosure, cancellation: cancellation, txn: txn) {
+            disclosure.reason = reason
+            try txn.updateDisclosure(disclosure)
+            try queueErasureNotice(
+                for: disclosure, reason: reason, consentID: reason == "consent-withdrawn" ? disclosure.consentID : nil,
+                actor: .system, recipients: recipients, txn: txn
+            )
         }
     }
 
+    /// Why the recipient of a cancelled disclosure that reached it (or may have) must be told to
+    /// erase it: its consent was withdrawn or its subject erased. nil for other cancellations.
+    static func noticeReasonForCancelled(_ disclosure: DisclosureRecord, cancellation: String?, txn: any StoreTransaction) throws -> String? {
+        if let subject = try txn.subject(id: disclosure.subjectID), subject.erasedAt != nil { return "subject-erased" }
+        if cancellation == "consent-withdrawn" || cancellation == "subject-withdrew" { return cancellation }
+        if let consentID = disclosure.consentID, try txn.consent(id: consentID)?.withdrawnAt != nil { return "consent-withdrawn" }
+        return nil
+    }
+
     /// What an attempt came to when its item left the outbox while it was under way. Delivered:
-    /// logged as delivered, and an erased subject's data is followed by an erasure notice. Not
-    /// known to have arrived (a timeout, say, may still have delivered it): an erased subject's
-    /// recipient is sent an erasure notice all the same, since it cannot be told apart.
+    /// logged as delivered, and followed by an erasure notice when its consent was withdrawn or
+    /// its subject erased meanwhile. Not known to have arrived (a timeout, say, may still have
+    /// delivered it): such a recipient is sent an erasure notice all the same, since it cannot
+    /// be told apart.
     static func recordAttemptOnWithdrawnItem(
         _ item: OutboxItem, decision: RetrySchedule.Decision, actor: Actor, recipients: [Recipient], txn: any StoreTransaction
     ) throws {
@@ -144,39 +160,53 @@ extension Exchange {
             try markDelivered(item, actor: actor, recipients: recipients, txn: txn)
             return
         }
-        guard disclosure.state == .cancelled, let subject = try txn.subject(id: disclosure.subjectID), subject.erasedAt != nil else {
+        guard disclosure.state == .cancelled, let reason = try noticeReasonForCancelled(disclosure, cancellation: disclosure.reason, txn: txn) else {
             return
         }
         try queueErasureNotice(
-            for: disclosure, reason: "subject-erased", actor: .system, recipients: recipients, txn: txn,
-            details: ["possiblyReceived": true]
+            for: disclosure, reason: reason, consentID: reason == "consent-withdrawn" ? disclosure.consentID : nil,
+            actor: .system, recipients: recipients, txn: txn, details: ["possiblyReceived": true]
         )
     }
 
-    /// Queues an erasure notice (UK GDPR Art. 19) to the disclosure's recipient, and logs it.
+    /// The id of the notice of `kind` about a disclosure for `reason`: the same every time, so
+    /// that a recipient recognises a repeat (it is also the notice's `Idempotency-Key`).
+    package static func noticeID(kind: OutboxItem.Kind, disclosureID: String, reason: String) -> String {
+        let hex = Array(SHA256.hash(Array("\(kind.rawValue)|\(disclosureID)|\(reason)".utf8)).prefix(16)).hexString
+        let characters = Array(hex)
+        return [0..<8, 8..<12, 12..<16, 16..<20, 20..<32].map { String(characters[$0]) }.joined(separator: "-")
+    }
+
+    /// Queues an erasure notice (UK GDPR Art. 19) to the disclosure's recipient, and logs it;
+    /// `{type, noticeId, disclosureId, referralId, reason, consentId?}`. A notice for the same
+    /// disclosure and reason is queued once.
     @discardableResult
     static func queueErasureNotice(
-        for disclosure: DisclosureRecord, reason: String, actor: Actor, recipients: [Recipient], txn: any StoreTransaction,
-        details: JSONObject = [:]
-    ) throws -> String? {
+        for disclosure: DisclosureRecord, reason: String, consentID: String? = nil, actor: Actor, recipients: [Recipient],
+        txn: any StoreTransaction, details: JSONObject = [:]
+    ) throws -> NoticeSummary? {
         guard let recipientID = disclosure.recipientID else { return nil }
-        let notice: JSONValue = [
-            "type": "erasure-notice", "disclosureId": .string(disclosure.id), "referralId": .string(disclosure.referralID),
-            "reason": .string(reason),
+        let id = noticeID(kind: .erasureNotice, disclosureID: disclosure.id, reason: reason)
+        let summary = NoticeSummary(id: id, disclosureID: disclosure.id, recipientID: recipientID, reason: reason)
+        if try txn.outboxItem(id: id) != nil { return summary }
+        var notice: JSONObject = [
+            "type": "erasure-notice", "noticeId": .string(id), "disclosureId": .string(disclosure.id),
+            "referralId": .string(disclosure.referralID), "reason": .string(reason),
         ]
+        if let consentID { notice["consentId"] = .string(consentID) }
         var item = outboxItem(for: disclosure, recipient: recipients.first { $0.id == recipientID }, now: txn.now)
-        item.id = SecureRandom.uuid()
+        item.id = id
         item.kind = .erasureNotice
-        item.payload = notice.serialized()
+        item.payload = JSONValue.object(notice).serialized()
         try txn.enqueue(item)
         var noted = details
         noted["type"] = "erasure-notice"
         noted["noticeId"] = .string(item.id)
         try txn.appendLog(LogEntryDraft(
             event: .noticeQueued, actor: actor.id, referralID: disclosure.referralID, subjectID: disclosure.subjectID,
-            disclosureID: disclosure.id, recipientID: recipientID, reason: reason, details: noted
+            disclosureID: disclosure.id, recipientID: recipientID, consentID: consentID, reason: reason, details: noted
         ))
-        return recipientID
+        return summary
     }
 
     /// Why a disclosure may not go out now, or nil if it may. Checked again at the moment data
@@ -198,7 +228,7 @@ extension Exchange {
                   consent.covers(service: disclosure.service, recipient: recipientID, at: txn.now) else { return "consent-does-not-cover" }
             return nil
         default:
-            guard let justification = disclosure.justification, !justification.isEmpty else { return "no-justification" }
+            guard disclosure.justificationDigest != nil || !(disclosure.legacyJustification ?? "").isEmpty else { return "no-justification" }
             return nil
         }
     }
@@ -282,21 +312,26 @@ extension Exchange {
     }
 
     /// POST /v1/mailbox/{id}/ack: the recipient has it; out of the mailbox, and delivered (logged
-    /// once: at the fetch, or here for an item acknowledged unseen). Acknowledging again is a no-op.
+    /// once: at the fetch, or here for an item acknowledged unseen). Acknowledging again answers
+    /// as the first time, with the first `acknowledgedAt`.
     package func acknowledge(_ id: String, by actor: Actor) async throws -> JSONValue {
         let owned = Set(mailboxRecipients(of: actor.id))
         let recipients = self.recipients
         return try await store.write { txn in
             guard let item = try txn.outboxItem(id: id), item.mode == .pull, owned.contains(item.recipientID) else {
-                // A disclosure acknowledged before (its id is the item's) answers as it did then.
+                if let first = try txn.acknowledgement(itemID: id), owned.contains(first.recipientID) {
+                    return ["id": .string(id), "state": "delivered", "acknowledgedAt": .string(first.at.description)]
+                }
+                // Acknowledged before refex remembered acknowledgements: delivered, time unknown.
                 if let disclosure = try txn.disclosure(id: id), disclosure.state == .delivered,
                    let recipientID = disclosure.recipientID, owned.contains(recipientID) {
-                    return ["id": .string(id), "state": "delivered", "acknowledgedAt": .string(disclosure.updatedAt.description)]
+                    return ["id": .string(id), "state": "delivered", "acknowledgedAt": .null]
                 }
                 throw ExchangeError(.notFound, "There is no mailbox item \(id) for you.")
             }
             try txn.dequeue(id: id)
             try Exchange.markDelivered(item, actor: actor, recipients: recipients, txn: txn)
+            try txn.recordAcknowledgement(itemID: id, recipientID: item.recipientID, at: txn.now)
             return ["id": .string(id), "state": "delivered", "acknowledgedAt": .string(txn.now.description)]
         }
     }

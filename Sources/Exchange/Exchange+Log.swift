@@ -18,13 +18,15 @@ extension Exchange {
     /// `refex log list` and `GET /v1/disclosures`: entries matching `filter`, oldest first, paged by `afterSeq`.
     package func logEntries(_ filter: LogFilter, limit: Int, by actor: Actor) async throws -> [LogEntry] {
         let page = max(1, min(limit, 10_000))
-        let entries = try await store.read { txn in try txn.logEntries(filter, limit: page) }
+        let keyring = self.keyring
+        let entries = try await store.read { txn in Exchange.revealed(try txn.logEntries(filter, limit: page), keyring: keyring, txn: txn) }
         try await recordViewing("list", filter: filter, by: actor)
         return entries
     }
 
     /// `refex log show`: one entry (by seq or disclosure id) and the other entries of its referral.
     package func logEntry(_ key: String, by actor: Actor) async throws -> (entry: LogEntry, related: [LogEntry]) {
+        let keyring = self.keyring
         let found = try await store.read { txn -> (LogEntry, [LogEntry])? in
             var entry: LogEntry?
             if let seq = Int64(key) {
@@ -34,14 +36,14 @@ extension Exchange {
                 filter.disclosureID = key
                 entry = try txn.logEntries(filter, limit: 1).first
             }
-            guard let entry else { return nil }
+            guard let found = entry else { return nil }
             var related: [LogEntry] = []
-            if let referral = entry.draft.referralID {
+            if let referral = found.draft.referralID {
                 var filter = LogFilter()
                 filter.referralID = referral
-                related = try txn.logEntries(filter, limit: 10_000).filter { $0.seq != entry.seq }
+                related = try txn.logEntries(filter, limit: 10_000).filter { $0.seq != found.seq }
             }
-            return (entry, related)
+            return (Exchange.revealed([found], keyring: keyring, txn: txn)[0], Exchange.revealed(related, keyring: keyring, txn: txn))
         }
         guard let found else { throw ExchangeError(.notFound, "There is no log entry \(key).") }
         var filter = LogFilter()
@@ -52,11 +54,12 @@ extension Exchange {
 
     /// `refex log export`: every entry matching `filter`, in order, to `emit` (streamed, not held in memory).
     package func exportLog(_ filter: LogFilter, by actor: Actor, emit: @escaping @Sendable (LogEntry) -> Void) async throws -> Int {
+        let keyring = self.keyring
         let count = try await store.read { txn -> Int in
             var cursor = filter
             var total = 0
             while true {
-                let page = try txn.logEntries(cursor, limit: 5000)
+                let page = Exchange.revealed(try txn.logEntries(cursor, limit: 5000), keyring: keyring, txn: txn)
                 for entry in page { emit(entry) }
                 total += page.count
                 guard page.count == 5000, let last = page.last else { return total }

@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 import JSON
 
 /// A victim's rights from the privacy notice (UK GDPR Arts. 15–19), each one call.
@@ -38,10 +39,13 @@ extension Exchange {
                 }
                 return .object(object)
             }
-            let disclosures = try txn.disclosures(subjectID: subjectID).map(Exchange.detail)
+            var keys: [String: SymmetricKey?] = [:]
+            let disclosures = try txn.disclosures(subjectID: subjectID).map {
+                Exchange.detail($0, justification: Exchange.justification(of: $0, keyring: keyring, txn: txn, keys: &keys))
+            }
             var filter = LogFilter()
             filter.subjectID = subjectID
-            let log = try txn.logEntries(filter, limit: 100_000).map(\.json)
+            let log = Exchange.revealed(try txn.logEntries(filter, limit: 100_000), keyring: keyring, txn: txn).map(\.json)
             try txn.appendLog(LogEntryDraft(event: .subjectExported, actor: actor.id, subjectID: subjectID))
             return [
                 "subjectId": .string(subjectID),
@@ -58,19 +62,78 @@ extension Exchange {
     }
 
     /// Erasure (Art. 17): crypto-shreds the subject; recipients that received data get notices.
-    package func eraseSubject(_ subjectID: String, reason: String = "erasure-request", by actor: Actor) async throws -> JSONValue {
+    /// `justification`, when given, is the officer's reason in words: checked by
+    /// `FreeTextPolicy`, committed to in the `subject.erased` entry, and sealed under the key
+    /// that the erasure deletes, so that it goes with the subject. Erasing again answers with
+    /// when it was erased and sends nothing.
+    package func eraseSubject(
+        _ subjectID: String, reason: String = "erasure-request", justification: String? = nil, by actor: Actor
+    ) async throws -> JSONValue {
         let recipients = self.recipients
+        let keyring = self.keyring
+        let limits = self.limits
+        let statement = try Exchange.shapedReason(justification, field: "reason")
         return try await store.write { txn in
             guard let subject = try txn.subject(id: subjectID) else { throw ExchangeError(.notFound, "There is no subject \(subjectID).") }
             if let erasedAt = subject.erasedAt {
-                return ["subjectId": .string(subjectID), "erasedAt": .string(erasedAt.description), "cancelled": [], "erasureNotices": []]
+                return [
+                    "subjectId": .string(subjectID), "erasedAt": .string(erasedAt.description), "alreadyErased": true,
+                    "cancelled": [], "erasureNotices": [], "notices": [],
+                ]
             }
-            let (cancelled, notified) = try Exchange.erase(
-                subjectID: subjectID, reason: reason, consentID: nil, actor: actor, recipients: recipients, txn: txn
+            let digest = try Exchange.commitReason(statement, field: "reason", subjectID: subjectID, keyring: keyring, limits: limits, txn: txn)
+            let (cancelled, notices) = try Exchange.erase(
+                subjectID: subjectID, reason: reason, consentID: nil, actor: actor, recipients: recipients, txn: txn, justificationDigest: digest
             )
             return [
                 "subjectId": .string(subjectID), "erasedAt": .string(txn.now.description),
-                "cancelled": .array(cancelled.map { .string($0.id) }), "erasureNotices": .array(notified.map { .string($0) }),
+                "cancelled": .array(cancelled.map { .string($0.id) }), "erasureNotices": .array(notices.map { .string($0.recipientID) }),
+                "notices": .array(notices.map(\.json)),
+            ]
+        }
+    }
+
+    /// What erasing the subject would do, without doing it (`refex subject erase` shows it
+    /// before asking): the referrals whose data goes, the disclosures cancelled, and the
+    /// recipients that will be told to erase what they received. `reason`, when given, is
+    /// checked as the erasure will check it.
+    package func erasurePreview(_ subjectID: String, reason: String? = nil) async throws -> JSONValue {
+        let keyring = self.keyring
+        let limits = self.limits
+        return try await store.read { txn in
+            guard let subject = try txn.subject(id: subjectID) else { throw ExchangeError(.notFound, "There is no subject \(subjectID).") }
+            if let reason {
+                var personal = FreeTextPolicy.PersonalValues()
+                if subject.erasedAt == nil, let wrapped = try txn.subjectKey(subjectID: subjectID) {
+                    personal = try Exchange.personalValues(subjectID: subjectID, key: try keyring.unwrap(wrapped), keyring: keyring, limits: limits, txn: txn)
+                }
+                try FreeTextPolicy.check(reason, field: "reason", personal: personal)
+            }
+            let referrals = try txn.referrals(subjectID: subjectID)
+            var cancelled: [String] = []
+            var told: [JSONValue] = []
+            for disclosure in try txn.disclosures(subjectID: subjectID) {
+                switch disclosure.state {
+                case .queued, .awaitingConsent: cancelled.append(disclosure.id)
+                case .failed:
+                    cancelled.append(disclosure.id)
+                    if let recipient = disclosure.recipientID, try txn.outboxItem(id: disclosure.id).map({ $0.attempts > 0 }) ?? true {
+                        told.append(["recipient": .string(recipient), "disclosureId": .string(disclosure.id), "possiblyReceived": true])
+                    }
+                case .delivered where disclosure.reason == nil:
+                    if let recipient = disclosure.recipientID {
+                        told.append(["recipient": .string(recipient), "disclosureId": .string(disclosure.id)])
+                    }
+                default: break
+                }
+            }
+            return [
+                "subjectId": .string(subjectID),
+                "erasedAt": subject.erasedAt.map { .string($0.description) } ?? .null,
+                "referrals": .array(referrals.map { .string($0.id) }),
+                "consents": .number(JSONNumber(try txn.consents(subjectID: subjectID).count)),
+                "cancelled": .array(cancelled.map { .string($0) }),
+                "recipientsToBeTold": .array(told),
             ]
         }
     }
@@ -78,8 +141,12 @@ extension Exchange {
     /// Restriction (Art. 18): no further disclosure while restricted. Disclosures waiting to go
     /// are withheld (reason `restricted`); lifting the restriction releases those consent or an
     /// override still covers.
-    package func restrictSubject(_ subjectID: String, _ restricted: Bool, by actor: Actor) async throws -> JSONValue {
+    /// `reason`, when given, is checked as free text and committed to in the entry.
+    package func restrictSubject(_ subjectID: String, _ restricted: Bool, reason: String? = nil, by actor: Actor) async throws -> JSONValue {
         let recipients = self.recipients
+        let keyring = self.keyring
+        let limits = self.limits
+        let statement = try Exchange.shapedReason(reason, field: "reason")
         return try await store.write { txn in
             guard let subject = try txn.subject(id: subjectID), subject.erasedAt == nil else {
                 throw ExchangeError(.notFound, "There is no subject \(subjectID) with data held.")
@@ -89,8 +156,11 @@ extension Exchange {
             guard subject.restricted != restricted else {
                 return ["subjectId": .string(subjectID), "restricted": .bool(restricted), "changed": []]
             }
+            let digest = try Exchange.commitReason(statement, field: "reason", subjectID: subjectID, keyring: keyring, limits: limits, txn: txn)
             try txn.setRestricted(subjectID: subjectID, restricted)
-            try txn.appendLog(LogEntryDraft(event: restricted ? .subjectRestricted : .subjectUnrestricted, actor: actor.id, subjectID: subjectID))
+            try txn.appendLog(LogEntryDraft(
+                event: restricted ? .subjectRestricted : .subjectUnrestricted, actor: actor.id, subjectID: subjectID, justificationDigest: digest
+            ))
             let consents = try txn.consents(subjectID: subjectID)
             for var disclosure in try txn.disclosures(subjectID: subjectID) {
                 if restricted, disclosure.state == .queued || disclosure.state == .awaitingConsent {
@@ -195,7 +265,8 @@ extension Exchange {
                         }
                         continue
                     }
-                    guard disclosure.state == .delivered, !touched.isEmpty else { continue }
+                    // Delivered and not since told to erase it: corrected too.
+                    guard disclosure.state == .delivered, disclosure.reason == nil, !touched.isEmpty else { continue }
                     let data = Minimiser.select(after, pointers: touched)
                     let notice: JSONValue = [
                         "type": "rectification-notice", "disclosureId": .string(disclosure.id), "referralId": .string(referral.id),

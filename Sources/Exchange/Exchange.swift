@@ -41,7 +41,7 @@ package final class Exchange: Sendable {
 
     /// Parses and validates a document against `schemaID` (or the schema its `schema` member names,
     /// which must start with `family`).
-    private func validatedDocument(_ body: [UInt8], family: String, fixedSchema: String? = nil) throws -> (JSONValue, String, DocumentMarkings) {
+    func validatedDocument(_ body: [UInt8], family: String, fixedSchema: String? = nil) throws -> (JSONValue, String, DocumentMarkings) {
         let document: JSONValue
         do {
             document = try JSONValue.parse(body, limits: limits)
@@ -109,6 +109,13 @@ package final class Exchange: Sendable {
                 guard constantTimeEquals(existing.bodyDigest, bodyDigest) else {
                     throw ExchangeError(.conflict, "referenceId was already used for a referral with a different body; use a new referenceId for a new referral.")
                 }
+                // The first answer is history once the subject is gone: say what is true now.
+                if let erasedAt = try txn.subject(id: existing.subjectID)?.erasedAt {
+                    throw ExchangeError(
+                        .erased,
+                        "Referral \(existing.id) with this referenceId was received before, and its subject's data was erased on \(erasedAt); it is not received again."
+                    )
+                }
                 let receipt = (try? JSONValue.parse(existing.receipt)) ?? .null
                 return Answer(id: existing.id, body: receipt, isRepeat: true)
             }
@@ -160,7 +167,7 @@ package final class Exchange: Sendable {
                 if providers.isEmpty {
                     let refused = DisclosureRecord(
                         id: SecureRandom.uuid(), referralID: referralID, subjectID: subject.id, recipientID: nil, service: service,
-                        state: .refused, lawfulBasis: nil, consentID: nil, justification: nil, actor: "system",
+                        state: .refused, lawfulBasis: nil, consentID: nil, justificationDigest: nil, actor: "system",
                         pointers: [], categories: [], reason: "no-recipient", createdAt: now, updatedAt: now
                     )
                     try txn.insertDisclosure(refused)
@@ -172,7 +179,7 @@ package final class Exchange: Sendable {
                     let data = minimised[recipient.id]
                     var disclosure = DisclosureRecord(
                         id: SecureRandom.uuid(), referralID: referralID, subjectID: subject.id, recipientID: recipient.id,
-                        service: service, state: .awaitingConsent, lawfulBasis: nil, consentID: nil, justification: nil,
+                        service: service, state: .awaitingConsent, lawfulBasis: nil, consentID: nil, justificationDigest: nil,
                         actor: actor.id, pointers: data?.pointers ?? [], categories: data?.categories ?? [],
                         reason: "awaiting-consent", createdAt: now, updatedAt: now
                     )
@@ -199,7 +206,7 @@ package final class Exchange: Sendable {
             }
             let receipt: JSONValue = [
                 "id": .string(referralID),
-                "status": "received",
+                "status": .string(Exchange.referralStatus(disclosures, subject: subject)),
                 "subjectId": .string(subject.id),
                 "receivedAt": .string(now.description),
                 "disclosures": .array(disclosures.map(Exchange.summary)),
@@ -211,161 +218,28 @@ package final class Exchange: Sendable {
 
     /// GET /v1/referrals/{id}: its state and each disclosure's; the reading is logged.
     package func referralStatus(_ id: String, by actor: Actor) async throws -> Answer {
-        try await store.write { txn in
+        let keyring = self.keyring
+        return try await store.write { txn in
             guard let referral = try txn.referral(id: id), actor.isAdmin || referral.partnerID == actor.id else {
                 throw ExchangeError(.notFound, "There is no referral \(id) of yours.")
             }
             let subject = try txn.subject(id: referral.subjectID)
             let disclosures = try txn.disclosures(referralID: id)
             try txn.appendLog(LogEntryDraft(event: .referralViewed, actor: actor.id, referralID: id, subjectID: referral.subjectID))
+            var keys: [String: SymmetricKey?] = [:]
             var body: JSONObject = [
                 "id": .string(referral.id),
-                "status": .string(subject?.erasedAt != nil ? "erased" : (subject?.restricted == true ? "restricted" : "received")),
+                "status": .string(Exchange.referralStatus(disclosures, subject: subject)),
                 "schema": .string(referral.schemaID),
                 "subjectId": .string(referral.subjectID),
                 "receivedAt": .string(referral.receivedAt.description),
-                "disclosures": .array(disclosures.map(Exchange.detail)),
+                "disclosures": .array(disclosures.map {
+                    Exchange.detail($0, justification: Exchange.justification(of: $0, keyring: keyring, txn: txn, keys: &keys))
+                }),
             ]
             if let erasedAt = subject?.erasedAt { body["erasedAt"] = .string(erasedAt.description) }
             return Answer(id: id, body: .object(body))
         }
-    }
-
-    // MARK: Consent
-
-    /// POST /v1/consents: record consent for the subject of one of the partner's referrals and
-    /// release the disclosures it now covers, in the same commit.
-    package func recordConsent(_ body: [UInt8], by actor: Actor) async throws -> Answer {
-        let (document, _, _) = try validatedDocument(body, family: "urn:refex:schema:consent:")
-        guard let referralID = document["referralId"]?.stringValue else { throw ExchangeError(.invalid, "referralId is required.") }
-        let keyring = self.keyring
-        let recipients = self.recipients
-        return try await store.write { txn in
-            guard let referral = try txn.referral(id: referralID), referral.partnerID == actor.id else {
-                throw ExchangeError(.notFound, "There is no referral \(referralID) of yours.")
-            }
-            guard let subject = try txn.subject(id: referral.subjectID), subject.erasedAt == nil,
-                  let wrapped = try txn.subjectKey(subjectID: referral.subjectID) else {
-                throw ExchangeError(.erased, "The subject's data has been erased; there is nothing to consent to.")
-            }
-            let now = txn.now
-            let consent = try Exchange.consentRecord(
-                document, subjectID: subject.id, referralID: referralID, partnerID: actor.id,
-                key: try keyring.unwrap(wrapped), keyring: keyring, now: now
-            )
-            try txn.insertConsent(consent)
-            try txn.appendLog(LogEntryDraft(
-                event: .consentRecorded, actor: actor.id, referralID: referralID, subjectID: subject.id, consentID: consent.id,
-                details: ["purposes": .array(consent.purposes.map { .string($0) })]
-            ))
-            var released: [DisclosureRecord] = []
-            if !subject.restricted {
-                for var disclosure in try txn.disclosures(referralID: referralID) where disclosure.state == .awaitingConsent {
-                    guard let recipientID = disclosure.recipientID,
-                          consent.covers(service: disclosure.service, recipient: recipientID, at: now) else { continue }
-                    disclosure.state = .queued
-                    disclosure.lawfulBasis = .consent
-                    disclosure.consentID = consent.id
-                    disclosure.reason = nil
-                    disclosure.actor = actor.id
-                    disclosure.updatedAt = now
-                    try txn.updateDisclosure(disclosure)
-                    try txn.enqueue(Exchange.outboxItem(for: disclosure, recipient: recipients.first { $0.id == recipientID }, now: now))
-                    try txn.appendLog(LogEntryDraft(.disclosureAuthorised, disclosure: disclosure, actor: actor.id))
-                    released.append(disclosure)
-                }
-            }
-            return Answer(id: consent.id, body: [
-                "id": .string(consent.id),
-                "referralId": .string(referralID),
-                "subjectId": .string(subject.id),
-                "recordedAt": .string(now.description),
-                "released": .array(released.map(Exchange.summary)),
-            ])
-        }
-    }
-
-    /// POST /v1/consents/{id}/withdraw: withdrawn from now; disclosures not yet delivered are
-    /// cancelled and the subject's personal data is erased, as the privacy notice promises.
-    package func withdrawConsent(_ id: String, by actor: Actor) async throws -> Answer {
-        let recipients = self.recipients
-        return try await store.write { txn in
-            guard let consent = try txn.consent(id: id), actor.isAdmin || consent.partnerID == actor.id else {
-                throw ExchangeError(.notFound, "There is no consent \(id) of yours.")
-            }
-            let now = txn.now
-            if let withdrawnAt = consent.withdrawnAt {
-                return Answer(id: id, body: [
-                    "id": .string(id), "subjectId": .string(consent.subjectID),
-                    "withdrawnAt": .string(withdrawnAt.description), "cancelled": [], "erased": true,
-                ])
-            }
-            try txn.markConsentWithdrawn(id: id, at: now)
-            try txn.appendLog(LogEntryDraft(
-                event: .consentWithdrawn, actor: actor.id, referralID: consent.referralID, subjectID: consent.subjectID, consentID: id
-            ))
-            let (cancelled, notices) = try Exchange.erase(
-                subjectID: consent.subjectID, reason: "consent-withdrawn", consentID: id, actor: actor, recipients: recipients, txn: txn
-            )
-            return Answer(id: id, body: [
-                "id": .string(id),
-                "subjectId": .string(consent.subjectID),
-                "withdrawnAt": .string(now.description),
-                "cancelled": .array(cancelled.map(Exchange.summary)),
-                "erasureNotices": .array(notices.map { .string($0) }),
-                "erased": true,
-            ])
-        }
-    }
-
-    /// Crypto-shreds a subject inside `txn`: cancels what has not gone out, deletes the key and
-    /// every sealed body, logs it, and queues an erasure notice (UK GDPR Art. 19) to every
-    /// recipient that already received data. Returns the cancelled disclosures and the notified recipients.
-    package static func erase(
-        subjectID: String, reason: String, consentID: String?, actor: Actor, recipients: [Recipient], txn: any StoreTransaction
-    ) throws -> (cancelled: [DisclosureRecord], notified: [String]) {
-        let now = txn.now
-        var cancelled: [DisclosureRecord] = []
-        var notified: [String] = []
-        for var disclosure in try txn.disclosures(subjectID: subjectID) {
-            switch disclosure.state {
-            case .queued, .awaitingConsent:
-                let wasQueued = disclosure.state == .queued
-                disclosure.state = .cancelled
-                disclosure.reason = consentID != nil && disclosure.consentID == consentID ? "consent-withdrawn" : "subject-erased"
-                disclosure.updatedAt = now
-                try txn.updateDisclosure(disclosure)
-                if wasQueued { try txn.dequeue(id: disclosure.id) }
-                try txn.appendLog(LogEntryDraft(.disclosureCancelled, disclosure: disclosure, actor: actor.id))
-                cancelled.append(disclosure)
-            case .delivered:
-                try txn.dequeue(id: disclosure.id)  // a mailbox item fetched but not yet acknowledged
-                if let recipientID = try queueErasureNotice(for: disclosure, reason: reason, actor: actor, recipients: recipients, txn: txn) {
-                    notified.append(recipientID)
-                }
-            case .failed:
-                // Given up on, but an attempt that timed out may still have arrived: the recipient
-                // is told to erase it too, and the item can no longer be retried.
-                let attempted = try txn.outboxItem(id: disclosure.id).map { $0.attempts > 0 } ?? true
-                try txn.dequeue(id: disclosure.id)
-                disclosure.state = .cancelled
-                disclosure.reason = consentID != nil && disclosure.consentID == consentID ? "consent-withdrawn" : "subject-erased"
-                disclosure.updatedAt = now
-                try txn.updateDisclosure(disclosure)
-                try txn.appendLog(LogEntryDraft(.disclosureCancelled, disclosure: disclosure, actor: actor.id))
-                cancelled.append(disclosure)
-                if attempted, let recipientID = try queueErasureNotice(
-                    for: disclosure, reason: reason, actor: actor, recipients: recipients, txn: txn, details: ["possiblyReceived": true]
-                ) {
-                    notified.append(recipientID)
-                }
-            case .refused, .cancelled:
-                continue
-            }
-        }
-        try txn.eraseSubject(id: subjectID, at: now)
-        try txn.appendLog(LogEntryDraft(event: .subjectErased, actor: actor.id, subjectID: subjectID, consentID: consentID, reason: reason))
-        return (cancelled, notified)
     }
 
     /// The outbox entry for an authorised disclosure: pushed, or held for the recipient's mailbox.
@@ -389,15 +263,10 @@ package final class Exchange: Sendable {
               let givenJustification = document["justification"]?.stringValue else {
             throw ExchangeError(.invalid, "recipient, lawfulBasis and justification are required.")
         }
-        // Recorded for ever as the reason a disclosure happened without consent: it must say something.
+        // Kept as the reason a disclosure happened without consent: it must say something, and
+        // identify no one (FreeTextPolicy; checked against the referral once it is opened).
         let justification = givenJustification.trimmingCharacters(in: .whitespacesAndNewlines)
-        let words = justification.split(whereSeparator: { $0.isWhitespace }).filter { $0.contains(where: \.isLetter) }
-        guard justification.count >= 20, words.count >= 3 else {
-            throw ExchangeError(.invalid, "The justification must explain the disclosure: at least 20 characters and three words.", validationErrors: [
-                ValidationError(instanceLocation: JSONPointer(tokens: ["justification"]), keywordLocation: "/properties/justification",
-                                absoluteKeywordLocation: nil, message: "too short to justify a disclosure"),
-            ])
-        }
+        try FreeTextPolicy.check(justification, field: "justification", personal: FreeTextPolicy.PersonalValues(), shapeOnly: true)
         guard let recipient = recipients.first(where: { $0.id == recipientID }) else {
             throw ExchangeError(.invalid, "There is no such recipient.", validationErrors: [
                 ValidationError(instanceLocation: JSONPointer(tokens: ["recipient"]), keywordLocation: "/properties/recipient",
@@ -438,8 +307,12 @@ package final class Exchange: Sendable {
                 throw ExchangeError(.conflict, "A disclosure of this referral to that recipient for that service is already authorised.")
             }
             // The stored document, to minimise for this recipient.
-            let plaintext = try keyring.open(sealed, key: try keyring.unwrap(wrapped), context: "referral|\(referralID)")
+            let subjectKey = try keyring.unwrap(wrapped)
+            let plaintext = try keyring.open(sealed, key: subjectKey, context: "referral|\(referralID)")
             let document = try JSONValue.parse(plaintext, limits: limits)
+            var personal = try Exchange.personalValues(subjectID: subject.id, key: subjectKey, keyring: keyring, limits: limits, txn: txn)
+            personal.add(referral: document)
+            try FreeTextPolicy.check(justification, field: "justification", personal: personal)
             let markings = catalog.validate(document, against: referral.schemaID).map(DocumentMarkings.init) ?? DocumentMarkings()
             let data = Minimiser.minimise(document, fields: recipient.fields, categories: recipient.categories, markings: markings)
             guard !data.pointers.isEmpty else {
@@ -449,14 +322,17 @@ package final class Exchange: Sendable {
             var disclosure = existing.first { $0.recipientID == recipientID && $0.service == service }
                 ?? DisclosureRecord(
                     id: SecureRandom.uuid(), referralID: referralID, subjectID: subject.id, recipientID: recipientID, service: service,
-                    state: .queued, lawfulBasis: nil, consentID: nil, justification: nil, actor: actor.id, pointers: [],
+                    state: .queued, lawfulBasis: nil, consentID: nil, justificationDigest: nil, actor: actor.id, pointers: [],
                     categories: [], reason: nil, createdAt: now, updatedAt: now
                 )
             let isNew = !existing.contains { $0.id == disclosure.id }
             disclosure.state = .queued
             disclosure.lawfulBasis = basis
             disclosure.consentID = nil
-            disclosure.justification = justification
+            disclosure.justificationDigest = try Exchange.commitFreeText(
+                justification, subjectID: subject.id, key: subjectKey, keyring: keyring, txn: txn
+            )
+            disclosure.legacyJustification = nil
             disclosure.actor = actor.id
             disclosure.pointers = data.pointers
             disclosure.categories = data.categories
@@ -465,7 +341,7 @@ package final class Exchange: Sendable {
             if isNew { try txn.insertDisclosure(disclosure) } else { try txn.updateDisclosure(disclosure) }
             try txn.enqueue(Exchange.outboxItem(for: disclosure, recipient: recipient, now: now))
             try txn.appendLog(LogEntryDraft(.disclosureAuthorised, disclosure: disclosure, actor: actor.id))
-            return Answer(id: disclosure.id, body: Exchange.detail(disclosure))
+            return Answer(id: disclosure.id, body: Exchange.detail(disclosure, justification: justification))
         }
     }
 
@@ -497,6 +373,20 @@ package final class Exchange: Sendable {
         )
     }
 
+    /// A referral's status, from its subject and its disclosures (README, "Referral status"):
+    /// `erased`, `restricted`, `in-progress` (something queued), `failed`, `awaiting-consent`,
+    /// `delivered` (everything that could go went), `closed` (nothing went nor will).
+    package static func referralStatus(_ disclosures: [DisclosureRecord], subject: SubjectRecord?) -> String {
+        if subject?.erasedAt != nil { return "erased" }
+        if subject?.restricted == true { return "restricted" }
+        let states = Set(disclosures.map(\.state))
+        if states.contains(.queued) { return "in-progress" }
+        if states.contains(.failed) { return "failed" }
+        if states.contains(.awaitingConsent) { return "awaiting-consent" }
+        if states.contains(.delivered) { return "delivered" }
+        return "closed"
+    }
+
     /// A disclosure in a 202 answer.
     static func summary(_ disclosure: DisclosureRecord) -> JSONValue {
         var object: JSONObject = [
@@ -509,13 +399,20 @@ package final class Exchange: Sendable {
         return .object(object)
     }
 
-    /// A disclosure in full (no personal data: ids, basis, pointers, categories).
-    package static func detail(_ disclosure: DisclosureRecord) -> JSONValue {
+    /// A disclosure in full: ids, basis, pointers, categories, and the justification of an
+    /// override as its readers may see it now (`justification`, opened by the caller).
+    package static func detail(_ disclosure: DisclosureRecord, justification: String?) -> JSONValue {
         guard case .object(var object) = summary(disclosure) else { return .null }
         object["lawfulBasis"] = disclosure.lawfulBasis.map { .string($0.rawValue) } ?? .null
         object["consentId"] = disclosure.consentID.map { .string($0) } ?? .null
-        if let justification = disclosure.justification { object["justification"] = .string(justification) }
-        object["authorisedBy"] = .string(disclosure.actor)
+        if let justification { object["justification"] = .string(justification) }
+        // Only a decision to disclose has an authoriser; one still waiting (or refused) was asked for.
+        if disclosure.lawfulBasis != nil {
+            object["authorisedBy"] = .string(disclosure.actor)
+        } else {
+            object["authorisedBy"] = .null
+            object["requestedBy"] = .string(disclosure.actor)
+        }
         object["pointers"] = .array(disclosure.pointers.map { .string($0) })
         object["categories"] = .array(disclosure.categories.map { .string($0) })
         object["updatedAt"] = .string(disclosure.updatedAt.description)

@@ -8,6 +8,8 @@ package struct ExchangeError: Error, Sendable, CustomStringConvertible {
         case malformedJSON
         /// The document does not satisfy its schema, or names an unknown schema (422).
         case invalid
+        /// The partner may reach the thing, but not in the way it asked (403).
+        case forbidden
         /// The thing does not exist, or belongs to another partner (404).
         case notFound
         /// The request conflicts with what is stored (409).

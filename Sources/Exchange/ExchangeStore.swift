@@ -20,6 +20,8 @@ package protocol StoreTransaction: AnyObject {
     func subject(id: String) throws -> SubjectRecord?
     func subjectKey(subjectID: String) throws -> WrappedSubjectKey?
     func setRestricted(subjectID: String, _ restricted: Bool) throws
+    /// Stores the answer to the subject's leaving the service.
+    func setSubjectWithdrawalReceipt(subjectID: String, _ receipt: [UInt8]) throws
 
     func insertReferral(_ referral: ReferralRecord) throws
     /// Replaces a referral's sealed body (rectification).
@@ -34,12 +36,29 @@ package protocol StoreTransaction: AnyObject {
     func consent(id: String) throws -> ConsentRecord?
     func consents(subjectID: String) throws -> [ConsentRecord]
     func markConsentWithdrawn(id: String, at time: Timestamp) throws
+    /// The consent recorded for `referralID` from the same document (by its keyed digest), if any.
+    func consent(referralID: String, documentDigest: [UInt8]) throws -> ConsentRecord?
+    func setConsentReceipt(id: String, _ receipt: [UInt8]) throws
+    func setConsentWithdrawalReceipt(id: String, _ receipt: [UInt8]) throws
+
+    /// Stores free text (sealed under the subject key) under its commitment.
+    func insertFreeText(digest: String, subjectID: String, sealed: [UInt8]) throws
+    /// The sealed free text committed to by `digest` and whose subject it is, if still held.
+    func freeText(digest: String) throws -> (subjectID: String, sealed: [UInt8])?
+
+    /// Remembers when a mailbox item was first acknowledged.
+    func recordAcknowledgement(itemID: String, recipientID: String, at time: Timestamp) throws
+    func acknowledgement(itemID: String) throws -> (recipientID: String, at: Timestamp)?
 
     func insertDisclosure(_ disclosure: DisclosureRecord) throws
     func updateDisclosure(_ disclosure: DisclosureRecord) throws
     func disclosure(id: String) throws -> DisclosureRecord?
     func disclosures(referralID: String) throws -> [DisclosureRecord]
     func disclosures(subjectID: String) throws -> [DisclosureRecord]
+    /// Disclosures whose justification an older refex kept in plain text, at most `limit`.
+    func disclosuresWithPlainJustification(limit: Int) throws -> [DisclosureRecord]
+    /// Removes a justification kept in plain text (once sealed, or its subject erased).
+    func clearPlainJustification(disclosureID: String) throws
 
     /// Puts a disclosure or notice in the outbox (replacing one with the same id).
     func enqueue(_ item: OutboxItem) throws
@@ -87,6 +106,7 @@ package protocol StoreTransaction: AnyObject {
     func pruneLog(through seq: Int64, hash: String) throws
     func earliestLogTime() throws -> Timestamp?
 
-    /// Crypto-shreds the subject: deletes its key and every sealed body and detail, marks it erased.
+    /// Crypto-shreds the subject: deletes its key, every sealed body, detail and free text (and any
+    /// justification kept in plain text by an older refex), marks it erased.
     func eraseSubject(id: String, at time: Timestamp) throws
 }

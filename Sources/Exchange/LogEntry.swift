@@ -21,11 +21,16 @@ package enum LogEvent: String, Sendable, Hashable, CaseIterable {
     case subjectRestricted = "subject.restricted"
     case subjectUnrestricted = "subject.unrestricted"
     case subjectRectified = "subject.rectified"
+    case subjectWithdrew = "subject.withdrew"
+    case consentViewed = "consent.viewed"
     case logViewed = "log.viewed"
 }
 
 /// What an operation asks the log to record; the store gives it its place in the chain.
-/// Holds ids, services, bases, pointers and categories: no personal data.
+/// Holds ids, services, bases, pointers, categories and reason codes: no personal data. Free
+/// text (a justification, the reason given for an erasure, restriction or withdrawal) is never
+/// written to an entry: the entry holds `justificationDigest`, a commitment to the text sealed
+/// under the subject's key (`Exchange.commitFreeText`).
 package struct LogEntryDraft: Sendable, Hashable {
     package var event: LogEvent
     package var actor: String
@@ -36,7 +41,11 @@ package struct LogEntryDraft: Sendable, Hashable {
     package var service: String?
     package var lawfulBasis: LawfulBasis?
     package var consentID: String?
+    /// Shown, never written: the committed text opened for a reader, `Exchange.erasedFreeText`
+    /// once the subject is erased, or the plain text an entry written by an older refex holds.
     package var justification: String?
+    /// The commitment (hex salted SHA-256) to the free text this entry records.
+    package var justificationDigest: String?
     package var pointers: [String]?
     package var categories: [String]?
     package var reason: String?
@@ -46,7 +55,7 @@ package struct LogEntryDraft: Sendable, Hashable {
     package init(
         event: LogEvent, actor: String, referralID: String? = nil, subjectID: String? = nil, disclosureID: String? = nil,
         recipientID: String? = nil, service: String? = nil, lawfulBasis: LawfulBasis? = nil, consentID: String? = nil,
-        justification: String? = nil, pointers: [String]? = nil, categories: [String]? = nil, reason: String? = nil,
+        justificationDigest: String? = nil, pointers: [String]? = nil, categories: [String]? = nil, reason: String? = nil,
         details: JSONObject? = nil
     ) {
         self.event = event
@@ -58,7 +67,7 @@ package struct LogEntryDraft: Sendable, Hashable {
         self.service = service
         self.lawfulBasis = lawfulBasis
         self.consentID = consentID
-        self.justification = justification
+        self.justificationDigest = justificationDigest
         self.pointers = pointers
         self.categories = categories
         self.reason = reason
@@ -70,7 +79,7 @@ package struct LogEntryDraft: Sendable, Hashable {
         self.init(
             event: event, actor: actor, referralID: disclosure.referralID, subjectID: disclosure.subjectID,
             disclosureID: disclosure.id, recipientID: disclosure.recipientID, service: disclosure.service,
-            lawfulBasis: disclosure.lawfulBasis, consentID: disclosure.consentID, justification: disclosure.justification,
+            lawfulBasis: disclosure.lawfulBasis, consentID: disclosure.consentID, justificationDigest: disclosure.justificationDigest,
             pointers: disclosure.pointers.isEmpty ? nil : disclosure.pointers,
             categories: disclosure.categories.isEmpty ? nil : disclosure.categories,
             reason: reason ?? disclosure.reason
@@ -140,7 +149,7 @@ package struct LogEntry: Sendable, Hashable {
         }
         string("disclosureId", draft.disclosureID)
         string("event", draft.event.rawValue)
-        string("justification", draft.justification)
+        string("justificationDigest", draft.justificationDigest)
         string("lawfulBasis", draft.lawfulBasis?.rawValue)
         strings("pointers", draft.pointers)
         string("prevHash", prevHash)
@@ -172,7 +181,7 @@ package struct LogEntry: Sendable, Hashable {
         add("service", draft.service)
         add("lawfulBasis", draft.lawfulBasis?.rawValue)
         add("consentId", draft.consentID)
-        add("justification", draft.justification)
+        add("justificationDigest", draft.justificationDigest)
         if let pointers = draft.pointers { object["pointers"] = .array(pointers.map { .string($0) }) }
         if let categories = draft.categories { object["categories"] = .array(categories.map { .string($0) }) }
         add("reason", draft.reason)
@@ -181,10 +190,12 @@ package struct LogEntry: Sendable, Hashable {
         return .object(object)
     }
 
-    /// The entry as JSON, with `hash`: what admins read and export.
+    /// The entry as JSON, with `hash` and any free text opened for the reader: what admins read and export.
     package var json: JSONValue {
         guard case .object(var object) = LogEntry.body(draft, seq: seq, time: time, prevHash: prevHash) else { return .null }
         object["hash"] = .string(hash)
+        // Shown beside its commitment, not part of the hashed entry (unless an older refex wrote it there).
+        if let justification = draft.justification { object["justification"] = .string(justification) }
         return .object(object)
     }
 
@@ -205,6 +216,7 @@ package struct LogEntry: Sendable, Hashable {
         draft.lawfulBasis = object["lawfulBasis"]?.stringValue.flatMap(LawfulBasis.init(rawValue:))
         draft.consentID = object["consentId"]?.stringValue
         draft.justification = object["justification"]?.stringValue
+        draft.justificationDigest = object["justificationDigest"]?.stringValue
         draft.pointers = object["pointers"]?.arrayValue?.compactMap(\.stringValue)
         draft.categories = object["categories"]?.arrayValue?.compactMap(\.stringValue)
         draft.reason = object["reason"]?.stringValue

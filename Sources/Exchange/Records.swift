@@ -5,12 +5,16 @@ package struct SubjectRecord: Sendable, Hashable {
     /// Processing restricted (UK GDPR Art. 18): no further disclosure.
     package var restricted: Bool
     package var erasedAt: Timestamp?
+    /// The answer to the subject's leaving the service (`POST /v1/subjects/{id}/withdraw`),
+    /// given again to a repeat; ids and times only.
+    package var withdrawalReceipt: [UInt8]?
 
-    package init(id: String, createdAt: Timestamp, restricted: Bool = false, erasedAt: Timestamp? = nil) {
+    package init(id: String, createdAt: Timestamp, restricted: Bool = false, erasedAt: Timestamp? = nil, withdrawalReceipt: [UInt8]? = nil) {
         self.id = id
         self.createdAt = createdAt
         self.restricted = restricted
         self.erasedAt = erasedAt
+        self.withdrawalReceipt = withdrawalReceipt
     }
 }
 
@@ -74,12 +78,20 @@ package struct ConsentRecord: Sendable, Hashable {
     /// Who obtained it and any notes: personal data, sealed under the subject key; nil once erased.
     package var sealedDetails: [UInt8]?
     package var recordedAt: Timestamp
+    /// Keyed digest of the consent document as posted: the same document again is the same consent.
+    package var documentDigest: [UInt8]?
+    /// The first answer to recording it, and to withdrawing it (ids and times only), given again to a repeat.
+    package var receipt: [UInt8]?
+    package var withdrawalReceipt: [UInt8]?
 
     package init(
         id: String, subjectID: String, referralID: String, partnerID: String, purposes: [String], recipients: [String]?,
         method: String, obtainedAt: Timestamp, expiresAt: Timestamp?, withdrawnAt: Timestamp?, sealedDetails: [UInt8]?,
-        recordedAt: Timestamp
+        recordedAt: Timestamp, documentDigest: [UInt8]? = nil, receipt: [UInt8]? = nil, withdrawalReceipt: [UInt8]? = nil
     ) {
+        self.documentDigest = documentDigest
+        self.receipt = receipt
+        self.withdrawalReceipt = withdrawalReceipt
         self.id = id
         self.subjectID = subjectID
         self.referralID = referralID
@@ -92,6 +104,13 @@ package struct ConsentRecord: Sendable, Hashable {
         self.withdrawnAt = withdrawnAt
         self.sealedDetails = sealedDetails
         self.recordedAt = recordedAt
+    }
+
+    /// Whether the consent is still a ground for processing at `time`: not withdrawn, not expired.
+    package func isInForce(at time: Timestamp) -> Bool {
+        guard withdrawnAt == nil else { return false }
+        if let expiresAt, expiresAt <= time { return false }
+        return true
     }
 
     /// Whether this consent lets `recipient` receive data for `service` at `time`.
@@ -114,22 +133,31 @@ package struct DisclosureRecord: Sendable, Hashable {
     package var state: DisclosureState
     package var lawfulBasis: LawfulBasis?
     package var consentID: String?
-    package var justification: String?
-    /// Who authorised it: the referring partner (consent), an override partner, or `system`.
+    /// For an override: the commitment (salted SHA-256, hex) to its justification, whose text is
+    /// sealed under the subject key (`FreeText`) and goes with it on erasure.
+    package var justificationDigest: String?
+    /// A justification stored in plain text before it was sealed (older stores); cleared on erasure.
+    package var legacyJustification: String?
+    /// Who decided it. Queued, delivered, failed or cancelled after authorisation: who authorised
+    /// it (the referring partner, whose recorded consent it relies on, or the override partner).
+    /// Awaiting consent: who asked for it (the referring partner); nobody has authorised it yet.
+    /// Refused: `system`.
     package var actor: String
     /// The JSON Pointers that go to the recipient, and the special categories among them.
     package var pointers: [String]
     package var categories: [String]
-    /// Why it is withheld, refused, cancelled or failed.
+    /// Why it is withheld, refused, cancelled or failed; for a delivered one, why the recipient
+    /// was sent an erasure notice (`consent-withdrawn`, `subject-erased`), nil if it was not.
     package var reason: String?
     package var createdAt: Timestamp
     package var updatedAt: Timestamp
 
     package init(
         id: String, referralID: String, subjectID: String, recipientID: String?, service: String, state: DisclosureState,
-        lawfulBasis: LawfulBasis?, consentID: String?, justification: String?, actor: String, pointers: [String],
-        categories: [String], reason: String?, createdAt: Timestamp, updatedAt: Timestamp
+        lawfulBasis: LawfulBasis?, consentID: String?, justificationDigest: String?, actor: String, pointers: [String],
+        categories: [String], reason: String?, createdAt: Timestamp, updatedAt: Timestamp, legacyJustification: String? = nil
     ) {
+        self.legacyJustification = legacyJustification
         self.id = id
         self.referralID = referralID
         self.subjectID = subjectID
@@ -138,7 +166,7 @@ package struct DisclosureRecord: Sendable, Hashable {
         self.state = state
         self.lawfulBasis = lawfulBasis
         self.consentID = consentID
-        self.justification = justification
+        self.justificationDigest = justificationDigest
         self.actor = actor
         self.pointers = pointers
         self.categories = categories

@@ -27,11 +27,17 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func subject(id: String) throws -> SubjectRecord? {
-        guard let row = try main.first("SELECT id, created_at, restricted, erased_at FROM subjects WHERE id = ?", [id]) else { return nil }
+        guard let row = try main.first("SELECT id, created_at, restricted, erased_at, withdrawal_receipt FROM subjects WHERE id = ?", [id]) else {
+            return nil
+        }
         return SubjectRecord(
             id: row.text(0) ?? id, createdAt: Timestamp(milliseconds: row.integer(1) ?? 0),
-            restricted: row.integer(2) == 1, erasedAt: row.integer(3).map(Timestamp.init(milliseconds:))
+            restricted: row.integer(2) == 1, erasedAt: row.integer(3).map(Timestamp.init(milliseconds:)), withdrawalReceipt: row.blob(4)
         )
+    }
+
+    func setSubjectWithdrawalReceipt(subjectID: String, _ receipt: [UInt8]) throws {
+        try main.query("UPDATE subjects SET withdrawal_receipt = ? WHERE id = ?", [receipt, subjectID])
     }
 
     func subjectKey(subjectID: String) throws -> WrappedSubjectKey? {
@@ -87,16 +93,64 @@ final class SQLiteTransaction: StoreTransaction {
 
     // MARK: Consents
 
-    private static let consentColumns =
-        "id, subject_id, referral_id, partner_id, purposes, recipients, method, obtained_at, expires_at, withdrawn_at, sealed_details, recorded_at"
+    private static let consentColumns = """
+        id, subject_id, referral_id, partner_id, purposes, recipients, method, obtained_at, expires_at, withdrawn_at, sealed_details, \
+        recorded_at, document_digest, receipt, withdrawal_receipt
+        """
 
     func insertConsent(_ consent: ConsentRecord) throws {
         try main.query(
-            "INSERT INTO consents (\(Self.consentColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO consents (\(Self.consentColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [consent.id, consent.subjectID, consent.referralID, consent.partnerID, encode(consent.purposes),
              consent.recipients.map(encode), consent.method, consent.obtainedAt.milliseconds, consent.expiresAt?.milliseconds,
-             consent.withdrawnAt?.milliseconds, consent.sealedDetails, consent.recordedAt.milliseconds]
+             consent.withdrawnAt?.milliseconds, consent.sealedDetails, consent.recordedAt.milliseconds, consent.documentDigest,
+             consent.receipt, consent.withdrawalReceipt]
         )
+    }
+
+    func consent(referralID: String, documentDigest: [UInt8]) throws -> ConsentRecord? {
+        try main.first(
+            "SELECT \(Self.consentColumns) FROM consents WHERE referral_id = ? AND document_digest = ? ORDER BY recorded_at LIMIT 1",
+            [referralID, documentDigest]
+        ).map(Self.consent)
+    }
+
+    func setConsentReceipt(id: String, _ receipt: [UInt8]) throws {
+        try main.query("UPDATE consents SET receipt = ? WHERE id = ?", [receipt, id])
+    }
+
+    func setConsentWithdrawalReceipt(id: String, _ receipt: [UInt8]) throws {
+        try main.query("UPDATE consents SET withdrawal_receipt = ? WHERE id = ?", [receipt, id])
+    }
+
+    // MARK: Free text
+
+    func insertFreeText(digest: String, subjectID: String, sealed: [UInt8]) throws {
+        try main.query(
+            "INSERT OR IGNORE INTO free_texts (digest, subject_id, sealed, created_at) VALUES (?, ?, ?, ?)",
+            [digest, subjectID, sealed, now.milliseconds]
+        )
+    }
+
+    func freeText(digest: String) throws -> (subjectID: String, sealed: [UInt8])? {
+        guard let row = try main.first("SELECT subject_id, sealed FROM free_texts WHERE digest = ?", [digest]),
+              let subjectID = row.text(0), let sealed = row.blob(1) else { return nil }
+        return (subjectID, sealed)
+    }
+
+    // MARK: Acknowledgements
+
+    func recordAcknowledgement(itemID: String, recipientID: String, at time: Timestamp) throws {
+        try main.query(
+            "INSERT OR IGNORE INTO acknowledgements (item_id, recipient_id, acknowledged_at) VALUES (?, ?, ?)",
+            [itemID, recipientID, time.milliseconds]
+        )
+    }
+
+    func acknowledgement(itemID: String) throws -> (recipientID: String, at: Timestamp)? {
+        guard let row = try main.first("SELECT recipient_id, acknowledged_at FROM acknowledgements WHERE item_id = ?", [itemID]),
+              let recipient = row.text(0), let at = row.integer(1) else { return nil }
+        return (recipient, Timestamp(milliseconds: at))
     }
 
     func consent(id: String) throws -> ConsentRecord? {
@@ -117,18 +171,26 @@ final class SQLiteTransaction: StoreTransaction {
             purposes: decode(row.text(4)), recipients: row.text(5).map { decode($0) }, method: row.text(6) ?? "",
             obtainedAt: Timestamp(milliseconds: row.integer(7) ?? 0), expiresAt: row.integer(8).map(Timestamp.init(milliseconds:)),
             withdrawnAt: row.integer(9).map(Timestamp.init(milliseconds:)), sealedDetails: row.blob(10),
-            recordedAt: Timestamp(milliseconds: row.integer(11) ?? 0)
+            recordedAt: Timestamp(milliseconds: row.integer(11) ?? 0), documentDigest: row.blob(12), receipt: row.blob(13),
+            withdrawalReceipt: row.blob(14)
         )
     }
 
     // MARK: Disclosures
 
-    private static let disclosureColumns =
-        "id, referral_id, subject_id, recipient_id, service, state, lawful_basis, consent_id, justification, actor, pointers, categories, reason, created_at, updated_at"
+    // `justification` (plain text, written by older refex only) is read, never written.
+    private static let disclosureColumns = """
+        id, referral_id, subject_id, recipient_id, service, state, lawful_basis, consent_id, justification_digest, actor, pointers, \
+        categories, reason, created_at, updated_at, justification
+        """
+    private static let writtenDisclosureColumns = """
+        id, referral_id, subject_id, recipient_id, service, state, lawful_basis, consent_id, justification_digest, actor, pointers, \
+        categories, reason, created_at, updated_at
+        """
 
     func insertDisclosure(_ disclosure: DisclosureRecord) throws {
         try main.query(
-            "INSERT INTO disclosures (\(Self.disclosureColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO disclosures (\(Self.writtenDisclosureColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             Self.values(disclosure)
         )
     }
@@ -139,7 +201,7 @@ final class SQLiteTransaction: StoreTransaction {
         try main.query(
             """
             UPDATE disclosures SET referral_id = ?, subject_id = ?, recipient_id = ?, service = ?, state = ?, lawful_basis = ?,
-            consent_id = ?, justification = ?, actor = ?, pointers = ?, categories = ?, reason = ?, created_at = ?, updated_at = ?
+            consent_id = ?, justification_digest = ?, actor = ?, pointers = ?, categories = ?, reason = ?, created_at = ?, updated_at = ?
             WHERE id = ?
             """,
             values
@@ -160,9 +222,17 @@ final class SQLiteTransaction: StoreTransaction {
             .map(Self.disclosure)
     }
 
+    func disclosuresWithPlainJustification(limit: Int) throws -> [DisclosureRecord] {
+        try main.query("SELECT \(Self.disclosureColumns) FROM disclosures WHERE justification IS NOT NULL LIMIT ?", [limit]).map(Self.disclosure)
+    }
+
+    func clearPlainJustification(disclosureID: String) throws {
+        try main.query("UPDATE disclosures SET justification = NULL WHERE id = ?", [disclosureID])
+    }
+
     private static func values(_ disclosure: DisclosureRecord) -> [any SQLiteBindable] {
         [disclosure.id, disclosure.referralID, disclosure.subjectID, disclosure.recipientID, disclosure.service,
-         disclosure.state.rawValue, disclosure.lawfulBasis?.rawValue, disclosure.consentID, disclosure.justification,
+         disclosure.state.rawValue, disclosure.lawfulBasis?.rawValue, disclosure.consentID, disclosure.justificationDigest,
          disclosure.actor, encode(disclosure.pointers), encode(disclosure.categories), disclosure.reason,
          disclosure.createdAt.milliseconds, disclosure.updatedAt.milliseconds]
     }
@@ -171,9 +241,10 @@ final class SQLiteTransaction: StoreTransaction {
         DisclosureRecord(
             id: row.text(0) ?? "", referralID: row.text(1) ?? "", subjectID: row.text(2) ?? "", recipientID: row.text(3),
             service: row.text(4) ?? "", state: DisclosureState(rawValue: row.text(5) ?? "") ?? .failed,
-            lawfulBasis: row.text(6).flatMap(LawfulBasis.init(rawValue:)), consentID: row.text(7), justification: row.text(8),
+            lawfulBasis: row.text(6).flatMap(LawfulBasis.init(rawValue:)), consentID: row.text(7), justificationDigest: row.text(8),
             actor: row.text(9) ?? "", pointers: decode(row.text(10)), categories: decode(row.text(11)), reason: row.text(12),
-            createdAt: Timestamp(milliseconds: row.integer(13) ?? 0), updatedAt: Timestamp(milliseconds: row.integer(14) ?? 0)
+            createdAt: Timestamp(milliseconds: row.integer(13) ?? 0), updatedAt: Timestamp(milliseconds: row.integer(14) ?? 0),
+            legacyJustification: row.text(15)
         )
     }
 
@@ -421,6 +492,8 @@ final class SQLiteTransaction: StoreTransaction {
         try keys.query("DELETE FROM subject_keys WHERE subject_id = ?", [id])
         try main.query("UPDATE referrals SET sealed_body = NULL WHERE subject_id = ?", [id])
         try main.query("UPDATE consents SET sealed_details = NULL WHERE subject_id = ?", [id])
+        try main.query("DELETE FROM free_texts WHERE subject_id = ?", [id])
+        try main.query("UPDATE disclosures SET justification = NULL WHERE subject_id = ? AND justification IS NOT NULL", [id])
         try main.query("UPDATE subjects SET erased_at = COALESCE(erased_at, ?) WHERE id = ?", [time.milliseconds, id])
     }
 }

@@ -112,6 +112,34 @@ enum StoreSchema {
             key_id TEXT NOT NULL
         ) STRICT;
         """,
+        // Consent by purpose (issue 10): free text committed to by the log and sealed here, a
+        // consent recorded twice answered once, withdrawals answered as the first time, and
+        // mailbox acknowledgements remembered. `disclosures.justification` (plain text) is no
+        // longer written; rows from before keep it until their subject is erased.
+        """
+        CREATE TABLE free_texts (
+            digest TEXT PRIMARY KEY,
+            subject_id TEXT NOT NULL REFERENCES subjects(id),
+            sealed BLOB NOT NULL,
+            created_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX free_texts_subject ON free_texts(subject_id);
+
+        ALTER TABLE disclosures ADD COLUMN justification_digest TEXT;
+
+        ALTER TABLE consents ADD COLUMN document_digest BLOB;
+        ALTER TABLE consents ADD COLUMN receipt BLOB;
+        ALTER TABLE consents ADD COLUMN withdrawal_receipt BLOB;
+        CREATE INDEX consents_document ON consents(referral_id, document_digest);
+
+        ALTER TABLE subjects ADD COLUMN withdrawal_receipt BLOB;
+
+        CREATE TABLE acknowledgements (
+            item_id TEXT PRIMARY KEY,
+            recipient_id TEXT NOT NULL,
+            acknowledged_at INTEGER NOT NULL
+        ) STRICT;
+        """,
     ])
 
     /// Subject keys live in their own file, so that a copy of the main database cannot be read

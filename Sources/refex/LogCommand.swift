@@ -211,5 +211,15 @@ enum LogCommand {
 
 /// The actor recorded for host commands: the Unix user who ran them.
 func hostActor() -> Actor {
-    Actor(id: "host:\(NSUserName())", isAdmin: true)
+    Actor(id: hostActorID(userName: NSUserName(), isRoot: getuid() == 0, environment: ProcessInfo.processInfo.environment), isAdmin: true)
+}
+
+/// `host:USER`; under `sudo` (root with `SUDO_USER` naming someone else) the person who ran it,
+/// `host:alice via sudo`, not root. A `SUDO_USER` that is not a plain user name is ignored.
+func hostActorID(userName: String, isRoot: Bool, environment: [String: String]) -> String {
+    if isRoot, let invoker = environment["SUDO_USER"], invoker != "root", (1...32).contains(invoker.utf8.count),
+       invoker.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D }) {
+        return "host:\(invoker) via sudo"
+    }
+    return "host:\(userName)"
 }

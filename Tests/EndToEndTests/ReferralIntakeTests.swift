@@ -148,7 +148,8 @@ final class ReferralIntakeTests: XCTestCase {
         XCTAssertEqual(consentID.count, 36)
         let withdrawn = try post("/v1/consents/\(consentID)/withdraw", "")
         XCTAssertEqual(withdrawn.status, 200, withdrawn.body)
-        XCTAssertEqual(withdrawn.json?["erased"], true)
+        XCTAssertEqual(withdrawn.json?["erased"], true, "no other consent or basis remains")
+        XCTAssertNil(withdrawn.json?["retainedBecause"])
         let status = try get("/v1/referrals/\(id)")
         XCTAssertEqual(status.json?["status"], "erased")
         XCTAssertEqual(disclosure(status, recipient: "dv-support")?["state"], "cancelled")
@@ -191,7 +192,11 @@ final class ReferralIntakeTests: XCTestCase {
         let entry = try JSONValue.parse(try XCTUnwrap(log.split(separator: "\n").last.map(String.init)))
         XCTAssertEqual(entry["actor"], "hub-admin")
         XCTAssertEqual(entry["lawfulBasis"], "vital-interests")
-        XCTAssertEqual(entry["justification"], good["justification"])
+        // The entry commits to the justification; the text itself is sealed under the subject's key.
+        XCTAssertNil(entry["justification"])
+        XCTAssertEqual(entry["justificationDigest"]?.stringValue?.count, 64)
+        let listed = try get("/v1/disclosures?referral=\(id)&event=disclosure.authorised", as: "hub-admin")
+        XCTAssertEqual(listed.json?["entries"]?[0]?["justification"], good["justification"], "shown to readers while the subject exists")
     }
 
     // MARK: Minimisation

@@ -54,7 +54,7 @@ final class CanonicalEntryScannerTests: XCTestCase {
 
     func testRealEntriesAreCanonical() {
         let draft = LogEntryDraft(event: .disclosureAuthorised, actor: "police", referralID: "r", subjectID: "s", recipientID: "x",
-                                  service: "fraud", lawfulBasis: .consent, justification: "Line one\nand \"two\"", pointers: ["/a/0", "/b"],
+                                  service: "fraud", lawfulBasis: .consent, justificationDigest: "Line one\nand \"two\"", pointers: ["/a/0", "/b"],
                                   categories: ["health"], details: ["n": 3, "m": ["k": true]])
         let entry = LogEntry(sealing: draft, seq: 12, time: Timestamp(milliseconds: 5), prevHash: LogEntry.genesisHash)
         let (fields, verdict) = CanonicalEntryScanner.scan(entry.canonical)

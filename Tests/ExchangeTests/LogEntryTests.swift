@@ -20,7 +20,7 @@ final class LogEntryTests: XCTestCase {
             let draft = LogEntryDraft(
                 event: .disclosureAuthorised, actor: text, referralID: index % 2 == 0 ? text : nil, subjectID: "s", disclosureID: "d",
                 recipientID: text, service: "fraud", lawfulBasis: .vitalInterests, consentID: index % 3 == 0 ? nil : "c",
-                justification: text, pointers: [text, "/a"], categories: index % 2 == 0 ? [] : [text], reason: text,
+                justificationDigest: text, pointers: [text, "/a"], categories: index % 2 == 0 ? [] : [text], reason: text,
                 details: index % 2 == 0 ? nil : ["filter": ["subject": .string(text)], "n": 3]
             )
             let time = Timestamp(milliseconds: 1_795_910_400_123 + Int64(index))

@@ -1,0 +1,379 @@
+import Crypto
+import JSON
+
+/// Consent by purpose (UK GDPR Arts. 6(1)(a), 7(3), 17(1)(b), 19): recording it, reading it,
+/// withdrawing one consent, and a subject leaving the service altogether.
+extension Exchange {
+    /// An erasure notice queued for a recipient, as an answer lists it.
+    package struct NoticeSummary: Sendable, Hashable {
+        package var id: String
+        package var disclosureID: String
+        package var recipientID: String
+        package var reason: String
+
+        var json: JSONValue {
+            ["id": .string(id), "disclosureId": .string(disclosureID), "recipient": .string(recipientID), "reason": .string(reason)]
+        }
+    }
+
+    // MARK: Recording
+
+    /// POST /v1/consents: record consent for the subject of one of the partner's referrals and
+    /// release the disclosures it now covers, in the same commit. The same document posted again
+    /// for the same referral is the same consent: the repeat gets the first answer.
+    package func recordConsent(_ body: [UInt8], by actor: Actor) async throws -> Answer {
+        let (document, _, _) = try validatedDocument(body, family: "urn:refex:schema:consent:")
+        guard let referralID = document["referralId"]?.stringValue else { throw ExchangeError(.invalid, "referralId is required.") }
+        let documentDigest = keyring.digest("consent-document", document.canonicalized())
+        let keyring = self.keyring
+        let recipients = self.recipients
+        return try await store.write { txn in
+            guard let referral = try txn.referral(id: referralID), referral.partnerID == actor.id else {
+                throw ExchangeError(.notFound, "There is no referral \(referralID) of yours.")
+            }
+            guard let subject = try txn.subject(id: referral.subjectID), subject.erasedAt == nil,
+                  let wrapped = try txn.subjectKey(subjectID: referral.subjectID) else {
+                let erasedAt = try txn.subject(id: referral.subjectID)?.erasedAt
+                throw ExchangeError(.erased, "The subject's data was erased\(erasedAt.map { " on \($0)" } ?? ""); there is nothing to consent to.")
+            }
+            if let existing = try txn.consent(referralID: referralID, documentDigest: documentDigest), let receipt = existing.receipt {
+                // A retry of a consent since withdrawn would be answered "released": no longer true.
+                if let withdrawnAt = existing.withdrawnAt {
+                    throw ExchangeError(
+                        .conflict,
+                        "This consent was recorded as \(existing.id) and withdrawn on \(withdrawnAt); consent obtained again is recorded with its own obtainedAt."
+                    )
+                }
+                return Answer(id: existing.id, body: (try? JSONValue.parse(receipt)) ?? .null, isRepeat: true)
+            }
+            let now = txn.now
+            var consent = try Exchange.consentRecord(
+                document, subjectID: subject.id, referralID: referralID, partnerID: actor.id,
+                key: try keyring.unwrap(wrapped), keyring: keyring, now: now
+            )
+            consent.documentDigest = documentDigest
+            try txn.insertConsent(consent)
+            try txn.appendLog(LogEntryDraft(
+                event: .consentRecorded, actor: actor.id, referralID: referralID, subjectID: subject.id, consentID: consent.id,
+                details: ["purposes": .array(consent.purposes.map { .string($0) })]
+            ))
+            var released: [DisclosureRecord] = []
+            if !subject.restricted {
+                for var disclosure in try txn.disclosures(referralID: referralID) where disclosure.state == .awaitingConsent {
+                    guard let recipientID = disclosure.recipientID,
+                          consent.covers(service: disclosure.service, recipient: recipientID, at: now) else { continue }
+                    disclosure.state = .queued
+                    disclosure.lawfulBasis = .consent
+                    disclosure.consentID = consent.id
+                    disclosure.reason = nil
+                    disclosure.actor = actor.id
+                    disclosure.updatedAt = now
+                    try txn.updateDisclosure(disclosure)
+                    try txn.enqueue(Exchange.outboxItem(for: disclosure, recipient: recipients.first { $0.id == recipientID }, now: now))
+                    try txn.appendLog(LogEntryDraft(.disclosureAuthorised, disclosure: disclosure, actor: actor.id))
+                    released.append(disclosure)
+                }
+            }
+            let answer: JSONValue = [
+                "id": .string(consent.id),
+                "referralId": .string(referralID),
+                "subjectId": .string(subject.id),
+                "recordedAt": .string(now.description),
+                "released": .array(released.map(Exchange.summary)),
+            ]
+            try txn.setConsentReceipt(id: consent.id, answer.serialized())
+            return Answer(id: consent.id, body: answer)
+        }
+    }
+
+    // MARK: Reading
+
+    /// GET /v1/consents/{id}: the record, for the partner that recorded it and for admins. Who
+    /// obtained it and the notes (personal data, sealed) only for an admin asking `withDetails`.
+    /// Every reading is logged (`consent.viewed`, saying whether the details were shown).
+    package func consentRecord(_ id: String, withDetails: Bool, by actor: Actor) async throws -> JSONValue {
+        if withDetails && !actor.isAdmin {
+            throw ExchangeError(.forbidden, "Only an admin may read a consent's sealed details.")
+        }
+        let keyring = self.keyring
+        return try await store.write { txn in
+            guard let consent = try txn.consent(id: id), actor.isAdmin || consent.partnerID == actor.id else {
+                throw ExchangeError(.notFound, "There is no consent \(id) of yours.")
+            }
+            let now = txn.now
+            var object: JSONObject = [
+                "id": .string(consent.id), "referralId": .string(consent.referralID), "subjectId": .string(consent.subjectID),
+                "partner": .string(consent.partnerID), "purposes": .array(consent.purposes.map { .string($0) }),
+                "recipients": consent.recipients.map { .array($0.map { .string($0) }) } ?? .null,
+                "method": .string(consent.method), "obtainedAt": .string(consent.obtainedAt.description),
+                "expiresAt": consent.expiresAt.map { .string($0.description) } ?? .null,
+                "withdrawnAt": consent.withdrawnAt.map { .string($0.description) } ?? .null,
+                "recordedAt": .string(consent.recordedAt.description),
+                "state": .string(consent.withdrawnAt != nil ? "withdrawn" : (consent.isInForce(at: now) ? "in-force" : "expired")),
+            ]
+            if withDetails {
+                if let sealed = consent.sealedDetails, let wrapped = try txn.subjectKey(subjectID: consent.subjectID),
+                   let details = try? JSONValue.parse(try keyring.open(sealed, key: try keyring.unwrap(wrapped), context: "consent|\(consent.id)")) {
+                    object["details"] = details
+                } else {
+                    object["details"] = .null
+                    object["detailsErased"] = true
+                }
+            }
+            try txn.appendLog(LogEntryDraft(
+                event: .consentViewed, actor: actor.id, referralID: consent.referralID, subjectID: consent.subjectID, consentID: consent.id,
+                details: ["sealedDetails": .bool(withDetails)]
+            ))
+            return .object(object)
+        }
+    }
+
+    // MARK: Withdrawing one consent
+
+    /// POST /v1/consents/{id}/withdraw: that consent is withdrawn from now. Undelivered
+    /// disclosures relying on it are cancelled; recipients that received data under it are sent
+    /// an erasure notice naming the disclosure and the consent; disclosures under another consent
+    /// or an override are untouched. The subject's data is erased only when no consent remains in
+    /// force and no disclosure stands on another lawful basis; otherwise `retainedBecause` says
+    /// what is still in force. A repeat gets the first answer and sends nothing.
+    /// `reason`, when given, is the partner's reason in words: checked as free text, committed
+    /// to in the `consent.withdrawn` entry, sealed under the subject's key.
+    package func withdrawConsent(_ id: String, reason: String? = nil, by actor: Actor) async throws -> Answer {
+        let recipients = self.recipients
+        let keyring = self.keyring
+        let limits = self.limits
+        let statement = try Exchange.shapedReason(reason, field: "reason")
+        return try await store.write { txn in
+            guard let consent = try txn.consent(id: id), actor.isAdmin || consent.partnerID == actor.id else {
+                throw ExchangeError(.notFound, "There is no consent \(id) of yours.")
+            }
+            if let receipt = consent.withdrawalReceipt {
+                return Answer(id: id, body: (try? JSONValue.parse(receipt)) ?? .null, isRepeat: true)
+            }
+            let now = txn.now
+            if let withdrawnAt = consent.withdrawnAt {
+                // Withdrawn by an older refex, which kept no answer: what is true, with nothing new sent.
+                return Answer(id: id, body: [
+                    "id": .string(id), "subjectId": .string(consent.subjectID), "withdrawnAt": .string(withdrawnAt.description),
+                    "cancelled": [], "erasureNotices": [], "notices": [],
+                    "erased": .bool(try txn.subject(id: consent.subjectID)?.erasedAt != nil),
+                ], isRepeat: true)
+            }
+            let digest = try Exchange.commitReason(statement, field: "reason", subjectID: consent.subjectID, keyring: keyring, limits: limits, txn: txn)
+            var (cancelled, notices) = try Exchange.withdraw(
+                consent, reason: "consent-withdrawn", actor: actor, recipients: recipients, txn: txn, justificationDigest: digest
+            )
+            var body: JSONObject = [
+                "id": .string(id),
+                "subjectId": .string(consent.subjectID),
+                "withdrawnAt": .string(now.description),
+            ]
+            if let erasedAt = try txn.subject(id: consent.subjectID)?.erasedAt {
+                body["erased"] = true
+                body["erasedAt"] = .string(erasedAt.description)
+            } else {
+                let retained = try Exchange.groundsInForce(subjectID: consent.subjectID, txn: txn)
+                if retained.isEmpty {
+                    let erased = try Exchange.erase(
+                        subjectID: consent.subjectID, reason: "consent-withdrawn", consentID: id, actor: actor, recipients: recipients, txn: txn
+                    )
+                    cancelled += erased.cancelled
+                    notices += erased.notices
+                    body["erased"] = true
+                    body["erasedAt"] = .string(now.description)
+                } else {
+                    body["erased"] = false
+                    body["retainedBecause"] = .array(retained)
+                }
+            }
+            body["cancelled"] = .array(cancelled.map(Exchange.summary))
+            body["erasureNotices"] = .array(notices.map { .string($0.recipientID) })
+            body["notices"] = .array(notices.map(\.json))
+            let answer = JSONValue.object(body)
+            try txn.setConsentWithdrawalReceipt(id: id, answer.serialized())
+            return Answer(id: id, body: answer)
+        }
+    }
+
+    // MARK: Leaving the service
+
+    /// POST /v1/subjects/{id}/withdraw: the subject leaves the service. Every consent is
+    /// withdrawn, the subject erased, and every recipient that received anything notified.
+    /// For the partner that referred the subject (another partner's subject is 404) or an admin.
+    /// A repeat gets the first answer; a subject erased by other means is 410.
+    package func withdrawSubject(_ subjectID: String, reason: String? = nil, by actor: Actor) async throws -> JSONValue {
+        let recipients = self.recipients
+        let keyring = self.keyring
+        let limits = self.limits
+        let statement = try Exchange.shapedReason(reason, field: "reason")
+        return try await store.write { txn in
+            guard let subject = try txn.subject(id: subjectID),
+                  try actor.isAdmin || txn.referrals(subjectID: subjectID).contains(where: { $0.partnerID == actor.id }) else {
+                throw ExchangeError(.notFound, "There is no subject \(subjectID) of yours.")
+            }
+            if let receipt = subject.withdrawalReceipt { return (try? JSONValue.parse(receipt)) ?? .null }
+            if let erasedAt = subject.erasedAt {
+                throw ExchangeError(.erased, "Subject \(subjectID) was erased on \(erasedAt); there is nothing left to withdraw.")
+            }
+            let now = txn.now
+            // Sealed under the key this withdrawal deletes: committed to, and gone with the subject.
+            let digest = try Exchange.commitReason(statement, field: "reason", subjectID: subjectID, keyring: keyring, limits: limits, txn: txn)
+            var cancelled: [DisclosureRecord] = []
+            var notices: [NoticeSummary] = []
+            var withdrawn: [String] = []
+            for consent in try txn.consents(subjectID: subjectID) where consent.withdrawnAt == nil {
+                let (more, noticed) = try Exchange.withdraw(consent, reason: "subject-withdrew", actor: actor, recipients: recipients, txn: txn)
+                cancelled += more
+                notices += noticed
+                withdrawn.append(consent.id)
+                // Withdrawing this consent again later answers with what its withdrawal did here.
+                let consentAnswer: JSONValue = [
+                    "id": .string(consent.id), "subjectId": .string(subjectID), "withdrawnAt": .string(now.description),
+                    "withSubject": true, "erased": true, "erasedAt": .string(now.description),
+                    "cancelled": .array(more.map(Exchange.summary)), "erasureNotices": .array(noticed.map { .string($0.recipientID) }),
+                    "notices": .array(noticed.map(\.json)),
+                ]
+                try txn.setConsentWithdrawalReceipt(id: consent.id, consentAnswer.serialized())
+            }
+            try txn.appendLog(LogEntryDraft(
+                event: .subjectWithdrew, actor: actor.id, subjectID: subjectID, justificationDigest: digest, reason: "subject-withdrew",
+                details: ["consents": .array(withdrawn.map { .string($0) })]
+            ))
+            let erased = try Exchange.erase(subjectID: subjectID, reason: "subject-withdrew", consentID: nil, actor: actor, recipients: recipients, txn: txn)
+            cancelled += erased.cancelled
+            notices += erased.notices
+            let answer: JSONValue = [
+                "subjectId": .string(subjectID),
+                "withdrawnAt": .string(now.description),
+                "consentsWithdrawn": .array(withdrawn.map { .string($0) }),
+                "cancelled": .array(cancelled.map(Exchange.summary)),
+                "erasureNotices": .array(notices.map { .string($0.recipientID) }),
+                "notices": .array(notices.map(\.json)),
+                "erased": true,
+                "erasedAt": .string(now.description),
+            ]
+            try txn.setSubjectWithdrawalReceipt(subjectID: subjectID, answer.serialized())
+            return answer
+        }
+    }
+
+    // MARK: Inside a transaction
+
+    /// Withdraws `consent`: marks and logs it, cancels the undelivered disclosures relying on it,
+    /// and queues an erasure notice for each that was (or may have been) received.
+    static func withdraw(
+        _ consent: ConsentRecord, reason: String, actor: Actor, recipients: [Recipient], txn: any StoreTransaction,
+        justificationDigest: String? = nil
+    ) throws -> (cancelled: [DisclosureRecord], notices: [NoticeSummary]) {
+        let now = txn.now
+        try txn.markConsentWithdrawn(id: consent.id, at: now)
+        try txn.appendLog(LogEntryDraft(
+            event: .consentWithdrawn, actor: actor.id, referralID: consent.referralID, subjectID: consent.subjectID, consentID: consent.id,
+            justificationDigest: justificationDigest, reason: reason
+        ))
+        var cancelled: [DisclosureRecord] = []
+        var notices: [NoticeSummary] = []
+        for disclosure in try txn.disclosures(subjectID: consent.subjectID) where disclosure.consentID == consent.id {
+            let (wasCancelled, notice) = try stop(disclosure, reason: "consent-withdrawn", consentID: consent.id, actor: actor, recipients: recipients, txn: txn)
+            if let wasCancelled { cancelled.append(wasCancelled) }
+            if let notice { notices.append(notice) }
+        }
+        return (cancelled, notices)
+    }
+
+    /// Stops one disclosure for `reason`: one not yet sent is cancelled; one received, or
+    /// perhaps received (an attempt that failed), is followed by an erasure notice (Art. 19).
+    /// A delivered disclosure keeps its state and records in `reason` that its recipient was
+    /// told to erase it, so that it is never told twice.
+    static func stop(
+        _ disclosure: DisclosureRecord, reason: String, consentID: String?, actor: Actor, recipients: [Recipient], txn: any StoreTransaction
+    ) throws -> (cancelled: DisclosureRecord?, notice: NoticeSummary?) {
+        var disclosure = disclosure
+        let now = txn.now
+        switch disclosure.state {
+        case .queued, .awaitingConsent:
+            let wasQueued = disclosure.state == .queued
+            disclosure.state = .cancelled
+            disclosure.reason = reason
+            disclosure.updatedAt = now
+            try txn.updateDisclosure(disclosure)
+            if wasQueued { try txn.dequeue(id: disclosure.id) }
+            try txn.appendLog(LogEntryDraft(.disclosureCancelled, disclosure: disclosure, actor: actor.id))
+            return (disclosure, nil)
+        case .delivered:
+            guard disclosure.reason == nil else { return (nil, nil) }  // already told to erase it
+            try txn.dequeue(id: disclosure.id)  // a mailbox item fetched but not yet acknowledged
+            disclosure.reason = reason
+            disclosure.updatedAt = now
+            try txn.updateDisclosure(disclosure)
+            let notice = try queueErasureNotice(for: disclosure, reason: reason, consentID: consentID, actor: actor, recipients: recipients, txn: txn)
+            return (nil, notice)
+        case .failed:
+            // Given up on, but an attempt that timed out may still have arrived: the recipient
+            // is told to erase it too, and the item can no longer be retried.
+            let attempted = try txn.outboxItem(id: disclosure.id).map { $0.attempts > 0 } ?? true
+            try txn.dequeue(id: disclosure.id)
+            disclosure.state = .cancelled
+            disclosure.reason = reason
+            disclosure.updatedAt = now
+            try txn.updateDisclosure(disclosure)
+            try txn.appendLog(LogEntryDraft(.disclosureCancelled, disclosure: disclosure, actor: actor.id))
+            guard attempted else { return (disclosure, nil) }
+            let notice = try queueErasureNotice(
+                for: disclosure, reason: reason, consentID: consentID, actor: actor, recipients: recipients, txn: txn,
+                details: ["possiblyReceived": true]
+            )
+            return (disclosure, notice)
+        case .refused, .cancelled:
+            return (nil, nil)
+        }
+    }
+
+    /// What still makes processing the subject's data lawful: consents in force, and disclosures
+    /// authorised on a basis other than consent that are queued, delivered or failed. Empty when
+    /// nothing does.
+    static func groundsInForce(subjectID: String, txn: any StoreTransaction) throws -> [JSONValue] {
+        let now = txn.now
+        var grounds: [JSONValue] = []
+        for consent in try txn.consents(subjectID: subjectID) where consent.isInForce(at: now) {
+            grounds.append([
+                "basis": "consent", "consentId": .string(consent.id), "purposes": .array(consent.purposes.map { .string($0) }),
+            ])
+        }
+        for disclosure in try txn.disclosures(subjectID: subjectID) {
+            guard let basis = disclosure.lawfulBasis, basis != .consent,
+                  [.queued, .delivered, .failed].contains(disclosure.state), disclosure.reason == nil || disclosure.state == .failed else { continue }
+            grounds.append([
+                "basis": .string(basis.rawValue), "disclosureId": .string(disclosure.id),
+                "recipient": disclosure.recipientID.map { .string($0) } ?? .null, "service": .string(disclosure.service),
+            ])
+        }
+        return grounds
+    }
+
+    /// Crypto-shreds a subject inside `txn`: stops every disclosure (cancelled, or an erasure
+    /// notice to a recipient that received data and was not told already), deletes the key,
+    /// every sealed body and free text, and logs it.
+    package static func erase(
+        subjectID: String, reason: String, consentID: String?, actor: Actor, recipients: [Recipient], txn: any StoreTransaction,
+        justificationDigest: String? = nil
+    ) throws -> (cancelled: [DisclosureRecord], notices: [NoticeSummary]) {
+        var cancelled: [DisclosureRecord] = []
+        var notices: [NoticeSummary] = []
+        for disclosure in try txn.disclosures(subjectID: subjectID) {
+            let stopReason = consentID != nil && disclosure.consentID == consentID ? "consent-withdrawn" : "subject-erased"
+            let (wasCancelled, notice) = try stop(
+                disclosure, reason: stopReason, consentID: stopReason == "consent-withdrawn" ? consentID : nil,
+                actor: actor, recipients: recipients, txn: txn
+            )
+            if let wasCancelled { cancelled.append(wasCancelled) }
+            if let notice { notices.append(notice) }
+        }
+        try txn.eraseSubject(id: subjectID, at: txn.now)
+        try txn.appendLog(LogEntryDraft(
+            event: .subjectErased, actor: actor.id, subjectID: subjectID, consentID: consentID, justificationDigest: justificationDigest,
+            reason: reason
+        ))
+        return (cancelled, notices)
+    }
+}

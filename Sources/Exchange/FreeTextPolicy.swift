@@ -1,0 +1,231 @@
+import Foundation
+import JSON
+import JSONSchema
+
+/// What free text that reaches the disclosure log may say: override justifications, and the
+/// reasons given for an erasure, a restriction or a withdrawal.
+///
+/// The text is sealed under the subject's key, but it is written by an officer about a person
+/// and read by auditors for years: it must explain a decision without identifying anyone.
+/// A refusal names the rule broken, never the value that broke it.
+package enum FreeTextPolicy {
+    /// Where a refusal's `absoluteKeywordLocation` starts; the rule follows.
+    package static let ruleBase = "urn:refex:policy:free-text#"
+
+    /// The longest free text kept (the override schema's `maxLength`).
+    package static let maxCharacters = 2000
+
+    /// A kind of personal value found in a referral, as a refusal names it.
+    package enum Kind: String, Sendable, CaseIterable {
+        case name
+        case dateOfBirth = "date-of-birth"
+        case phone
+        case email
+        case address
+        case postcode
+
+        var phrase: String {
+            switch self {
+            case .name: "a name"
+            case .dateOfBirth: "a date of birth"
+            case .phone: "a phone number"
+            case .email: "an email address"
+            case .address: "an address"
+            case .postcode: "a postcode"
+            }
+        }
+    }
+
+    /// The personal values of one or more referrals that free text about them must not repeat.
+    package struct PersonalValues: Sendable {
+        package var values: [(kind: Kind, text: String)] = []
+
+        package init() {}
+
+        /// Where each kind lives in a referral (schemas/referral.v1.schema.json).
+        static let pointers: [(Kind, [String])] = [
+            (.name, ["subject", "name", "given"]), (.name, ["subject", "name", "family"]), (.name, ["subject", "name", "preferred"]),
+            (.name, ["referringOfficer", "name"]), (.name, ["consent", "obtainedBy"]),
+            (.dateOfBirth, ["subject", "dateOfBirth"]),
+            (.phone, ["subject", "contact", "phone", "number"]), (.phone, ["referringOfficer", "phone"]),
+            (.email, ["subject", "contact", "email", "address"]), (.email, ["referringOfficer", "email"]),
+            (.postcode, ["subject", "contact", "address", "postcode"]),
+        ]
+
+        /// Adds the personal values of a referral document.
+        package mutating func add(referral document: JSONValue) {
+            for (kind, path) in Self.pointers {
+                var value: JSONValue? = document
+                for token in path { value = value?[token] }
+                if let text = value?.stringValue { values.append((kind, text)) }
+            }
+            for line in document["subject"]?["contact"]?["address"]?["lines"]?.arrayValue ?? [] {
+                if let text = line.stringValue { values.append((.address, text)) }
+            }
+        }
+    }
+
+    /// Checks `text` (already trimmed) for the member `field`; throws a 422 naming the rule.
+    /// `shapeOnly` checks length and words alone (before the referral is opened, so that a
+    /// personal value is reported as one rather than as the pattern it also matches).
+    package static func check(_ text: String, field: String, personal: PersonalValues, shapeOnly: Bool = false) throws {
+        func refuse(_ rule: String, _ message: String, _ explanation: String) -> ExchangeError {
+            ExchangeError(
+                .invalid,
+                "The \(field) \(explanation) (rule \(rule)). State the reason without identifying anyone: it is kept for as long as the disclosure log.",
+                validationErrors: [
+                    ValidationError(instanceLocation: JSONPointer(tokens: [field]), keywordLocation: "/properties/\(field)",
+                                    absoluteKeywordLocation: ruleBase + rule, message: message),
+                ]
+            )
+        }
+        let words = text.split(whereSeparator: { $0.isWhitespace }).filter { $0.contains(where: \.isLetter) }
+        guard text.count >= 20, words.count >= 3 else {
+            throw refuse("too-short", "too short to explain a decision", "must explain the decision: at least 20 characters and three words")
+        }
+        guard text.count <= maxCharacters else {
+            throw refuse("too-long", "longer than \(maxCharacters) characters", "must be at most \(maxCharacters) characters")
+        }
+        if shapeOnly { return }
+        let folded = normalise(text)
+        // The most specific kind first: an email address holding a name is reported as an email address.
+        let ordered = personal.values.sorted { priority($0.kind) < priority($1.kind) }
+        for (kind, value) in ordered where contains(folded, value: value, kind: kind) {
+            throw refuse(
+                "personal-value/\(kind.rawValue)", "contains \(kind.phrase) from the referral",
+                "contains \(kind.phrase) from the referral it is about"
+            )
+        }
+        for (rule, phrase, pattern) in patterns where pattern.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil {
+            throw refuse("pattern/\(rule)", "looks like \(phrase)", "contains what looks like \(phrase)")
+        }
+    }
+
+    // MARK: Matching
+
+    static func priority(_ kind: Kind) -> Int {
+        switch kind {
+        case .email: 0
+        case .phone: 1
+        case .postcode: 2
+        case .dateOfBirth: 3
+        case .address: 4
+        case .name: 5
+        }
+    }
+
+    /// Lower case, compatibility forms, whitespace collapsed to one space.
+    static func normalise(_ text: String) -> String {
+        text.precomposedStringWithCompatibilityMapping.lowercased()
+            .split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+    }
+
+    static func digits(_ text: String) -> String { String(text.unicodeScalars.filter { $0.properties.numericType == .decimal }.map(Character.init)) }
+
+    static func contains(_ folded: String, value: String, kind: Kind) -> Bool {
+        switch kind {
+        case .phone:
+            // Compared on digits alone: "+44 7700 900123", "07700 900123" and "7700900123" are one number.
+            let number = digits(value)
+            guard number.count >= 6 else { return containsWord(folded, normalise(value)) }
+            let national = number.hasPrefix("44") ? "0" + number.dropFirst(2) : number
+            let runs = digitRuns(folded)
+            let tail = String(number.suffix(9))
+            return runs.contains { $0.contains(tail) || $0.contains(national) }
+        case .dateOfBirth:
+            return dateForms(value).contains { containsWord(folded, $0) }
+        case .postcode:
+            let compact = normalise(value).replacingOccurrences(of: " ", with: "")
+            guard compact.count >= 5 else { return containsWord(folded, normalise(value)) }
+            let outward = String(compact.dropLast(3))
+            let inward = String(compact.suffix(3))
+            return containsWord(folded, "\(outward) \(inward)") || containsWord(folded, compact)
+        case .name:
+            // The whole value, and each part of it: "PC Sam Sample" is refused as "Sample" too.
+            let whole = normalise(value)
+            if whole.count >= 2, containsWord(folded, whole) { return true }
+            return whole.split(separator: " ").contains { part in
+                part.count >= 3 && !titles.contains(String(part)) && containsWord(folded, String(part))
+            }
+        case .email, .address:
+            let whole = normalise(value)
+            return whole.count >= 3 && containsWord(folded, whole)
+        }
+    }
+
+    /// Honorifics and ranks that appear in names but identify no one.
+    static let titles: Set<String> = ["mr", "mrs", "ms", "miss", "mx", "dr", "prof", "rev", "sir", "pc", "dc", "ds", "di", "dci", "psc", "sgt", "insp", "pcso"]
+
+    /// `value` in `text` with no letter or digit directly before or after it.
+    static func containsWord(_ text: String, _ value: String) -> Bool {
+        guard !value.isEmpty else { return false }
+        var searchRange = text.startIndex..<text.endIndex
+        while let found = text.range(of: value, range: searchRange) {
+            let before = found.lowerBound == text.startIndex ? nil : text[text.index(before: found.lowerBound)]
+            let after = found.upperBound == text.endIndex ? nil : text[found.upperBound]
+            let isBoundary = { (character: Character?) in character.map { !$0.isLetter && !$0.isNumber } ?? true }
+            if isBoundary(before) && isBoundary(after) { return true }
+            searchRange = text.index(after: found.lowerBound)..<text.endIndex
+        }
+        return false
+    }
+
+    /// Runs of digits, joined across the separators phone numbers are written with (up to two
+    /// in a row: "(0161) 496 0000").
+    static func digitRuns(_ text: String) -> [String] {
+        var runs: [String] = []
+        var current = ""
+        var separators = 0
+        for character in text {
+            if character.isASCII, character.isNumber {
+                current.append(character)
+                separators = 0
+            } else if !current.isEmpty, separators < 2, " -().+/".contains(character) {
+                separators += 1
+            } else {
+                if !current.isEmpty { runs.append(current) }
+                current = ""
+                separators = 0
+            }
+        }
+        if !current.isEmpty { runs.append(current) }
+        return runs
+    }
+
+    static let months = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
+
+    /// The ways a date of birth (`YYYY-MM-DD`) is written in the UK.
+    static func dateForms(_ iso: String) -> [String] {
+        let parts = iso.split(separator: "-").map(String.init)
+        guard parts.count == 3, let month = Int(parts[1]), let day = Int(parts[2]), (1...12).contains(month) else {
+            return [normalise(iso)]
+        }
+        let year = parts[0]
+        var forms = [iso]
+        for separator in ["/", "-", ".", " "] {
+            forms.append("\(parts[2])\(separator)\(parts[1])\(separator)\(year)")
+            forms.append("\(day)\(separator)\(month)\(separator)\(year)")
+        }
+        let name = months[month - 1]
+        for monthName in [name, String(name.prefix(3))] {
+            forms.append("\(day) \(monthName) \(year)")
+            forms.append("\(monthName) \(day), \(year)")
+            forms.append("\(monthName) \(day) \(year)")
+            for suffix in ["st", "nd", "rd", "th"] { forms.append("\(day)\(suffix) \(monthName) \(year)") }
+        }
+        return forms
+    }
+
+    /// Shapes that identify someone whatever referral they come from.
+    static let patterns: [(String, String, NSRegularExpression)] = [
+        ("email", "an email address", #"[^\s@]+@[^\s@]+\.[A-Za-z]{2,}"#),
+        // UK National Insurance number: two letters, six digits, A–D (any two letters: a real one must not slip through).
+        ("ni-number", "a National Insurance number", #"\b[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"#),
+        // UK postcode: outward code (area, district) and inward code (sector, unit).
+        ("postcode", "a UK postcode", #"\b(?:GIR ?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2})\b"#),
+        // Ten or more digits, however grouped, or an international number.
+        ("phone", "a phone number", #"(?:\+\d[\d \-().]{7,}\d)|(?:\b\d(?:[ \-().]{0,2}\d){9,}\b)"#),
+    ].compactMap { rule, phrase, pattern in
+        (try? NSRegularExpression(pattern: pattern, options: [.caseInsensitive])).map { (rule, phrase, $0) }
+    }
+}
