@@ -19,6 +19,11 @@ package final class APIResponder: HTTPResponder {
         self.logger = logger
     }
 
+    /// The partner a connection's verified chain belongs to, if any (its connection budget).
+    package func partnerID(for connection: ConnectionContext) -> String? {
+        directory.withLock { $0.partner(for: connection.peerChain) }?.id
+    }
+
     /// Swaps in a reloaded partner list; the next request on any connection uses it.
     package func replacePartners(_ partners: PartnerDirectory) {
         directory.withLock { $0 = partners }
@@ -42,9 +47,13 @@ package final class APIResponder: HTTPResponder {
             return response
         }
 
-        guard let certificate = connection.peerCertificate,
-              let partner = directory.withLock({ $0.partner(for: certificate) }) else {
+        guard let partner = directory.withLock({ $0.partner(for: connection.peerChain) }) else {
             let fingerprint = connection.peerCertificate?.sha256Fingerprint ?? "none"
+            let route: String
+            if case .found(_, let pattern, _) = router.match(request.method, path: request.path) { route = pattern } else { route = "unmatched" }
+            logger.warning("certificate not registered: 403", [
+                ("sha256", fingerprint), ("route", route), ("peer", connection.remoteAddress?.description ?? "-"),
+            ])
             return .now(answer(Problem(
                 .forbidden, slug: "unknown-certificate", title: "Certificate not registered",
                 detail: "This client certificate is valid but belongs to no partner. Ask the refex operator to register it (SHA-256 \(fingerprint))."
@@ -115,7 +124,7 @@ package final class APIResponder: HTTPResponder {
         let requestID = makeRequestID()
         var response = Problem(error).response
         response.headers.set("x-request-id", requestID)
-        let partner = connection.peerCertificate.flatMap { certificate in directory.withLock { $0.partner(for: certificate) } }
+        let partner = directory.withLock { $0.partner(for: connection.peerChain) }
         recorder.record(
             listener: connection.listener, requestID: requestID, partner: partner?.id, method: "-",
             route: "malformed", status: response.status.code, startedAt: monotonicNanoseconds()

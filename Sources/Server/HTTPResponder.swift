@@ -12,6 +12,9 @@ package struct ConnectionContext: Sendable {
     package var peerCertificate: Certificate?
     /// `TLSv1.3` or `TLSv1.2`; nil on a plain listener.
     package var tlsVersion: String?
+    /// The verified chain, client certificate first and the trust anchor (a client CA certificate)
+    /// last, as checked for the current request; empty on a plain listener.
+    package var peerChain: [Certificate] = []
 
     package init(id: UInt64, listener: String, remoteAddress: ListenAddress?, peerCertificate: Certificate?, tlsVersion: String?) {
         self.id = id

@@ -45,21 +45,29 @@ final class Listener: EventLoopHandler {
             close(fd)
             return
         }
-        let admission = core.admit(listener: spec)
-        if admission == .closeNow {
-            close(fd)
-            core.connectionClosed(listener: spec)
-            return
-        }
+        core.accepted(listener: spec)
+        let connection: Connection
         do {
-            let connection = try Connection(
-                fd: fd, loop: loop, core: core, listener: spec, peer: peer, rejectAtLimit: admission == .answer503
-            )
-            try connection.start()
+            connection = try Connection(fd: fd, loop: loop, core: core, listener: spec, peer: peer)
         } catch {
             logger.error("could not set up a connection", [("listener", spec.name), ("error", "\(error)")])
             close(fd)
             core.connectionClosed(listener: spec)
+            return
+        }
+        let loop = self.loop
+        let admitted = core.beginHandshake(listener: spec, id: connection.id, address: peer?.host ?? "-") {
+            loop.execute { connection.evictDuringHandshake() }
+        }
+        guard admitted else {
+            connection.closeUnstarted()
+            return
+        }
+        do {
+            try connection.start()
+        } catch {
+            logger.error("could not set up a connection", [("listener", spec.name), ("error", "\(error)")])
+            connection.closeUnstarted()
         }
     }
 
