@@ -57,7 +57,7 @@ package final class APIResponder: HTTPResponder {
             return .now(answer(Problem(
                 .forbidden, slug: "unknown-certificate", title: "Certificate not registered",
                 detail: "This client certificate is valid but belongs to no partner. Ask the refex operator to register it (SHA-256 \(fingerprint))."
-            ).response, route: "unmatched", partner: nil))
+            ).response, route: route, partner: nil))
         }
 
         let endpoint: Endpoint
