@@ -10,7 +10,8 @@ package struct ServerConfiguration: Sendable {
     /// Connections still in their TLS handshake (nobody authenticated yet). When full, a new one
     /// displaces the oldest handshake of the address holding the most, so that idle sockets cannot lock partners out.
     package var maxHandshakes: Int
-    /// Connections in their handshake from one peer address; beyond it new ones from that address are closed.
+    /// Connections in their handshake from one peer address; beyond it a new one from that address
+    /// takes the slot of the address's oldest if that has been waiting over a second, else is closed.
     package var maxHandshakesPerAddress: Int
     /// From accept to a finished TLS handshake.
     package var handshakeTimeout: Duration
@@ -31,8 +32,8 @@ package struct ServerConfiguration: Sendable {
         parserLimits: HTTPParserLimits = HTTPParserLimits(),
         maxConnections: Int = 1024,
         maxConnectionsPerPartner: Int = 64,
-        maxHandshakes: Int = 128,
-        maxHandshakesPerAddress: Int = 8,
+        maxHandshakes: Int = 256,
+        maxHandshakesPerAddress: Int = 64,
         handshakeTimeout: Duration = .seconds(5),
         headerTimeout: Duration = .seconds(10),
         bodyTimeout: Duration = .seconds(30),

@@ -27,7 +27,7 @@ package struct ListenerSpec: Sendable {
 
     package init(
         name: String, fd: Int32, tls: TLSContextHolder?, responder: any HTTPResponder, maxConnections: Int, loopbackOnly: Bool = false,
-        maxHandshakes: Int = 128, maxHandshakesPerAddress: Int = 8, maxConnectionsPerClient: Int = 64,
+        maxHandshakes: Int = 256, maxHandshakesPerAddress: Int = 256, maxConnectionsPerClient: Int = .max,
         clientKey: (@Sendable (ConnectionContext) -> String?)? = nil
     ) {
         self.name = name
@@ -99,24 +99,34 @@ final class ServerCore: Sendable {
         open.counts.withLock { $0[listener.name, default: 1] -= 1 }
     }
 
-    /// Gives a new connection a handshake slot: false when its address already holds its share
-    /// (the connection is closed at once). When every slot is taken, the oldest handshake of the
-    /// address holding the most is displaced (`evict` of that connection is called) to make room.
+    /// A handshake unfinished after this long is idle or crawling (one on a live network takes
+    /// milliseconds): a newer connection from the same address may take its slot.
+    static let staleHandshake: UInt64 = 1_000_000_000
+
+    /// Gives a new connection a handshake slot. When its address already holds its share, the
+    /// address's oldest handshake makes room if it is stale, else the new connection is refused
+    /// (false: closed at once). When every slot is taken, the oldest handshake of the address holding
+    /// the most is displaced. A displaced connection's `evict` is called.
     func beginHandshake(listener: ListenerSpec, id: UInt64, address: String, evict: @escaping @Sendable () -> Void) -> Bool {
-        let outcome = handshakeRegistry.slots.withLock { all -> (admitted: Bool, evicted: (@Sendable () -> Void)?) in
+        let now = MonotonicClock.now()
+        let outcome = handshakeRegistry.slots.withLock { all -> (admitted: Bool, evicted: [(reason: String, evict: @Sendable () -> Void)]) in
             var slots = all[listener.name] ?? HandshakeSlots()
             defer { all[listener.name] = slots }
-            if slots.byAddress[address, default: []].count >= listener.maxHandshakesPerAddress { return (false, nil) }
-            var evicted: (@Sendable () -> Void)?
-            if slots.entries.count >= listener.maxHandshakes, let victim = slots.oldestOfBusiestAddress() {
-                evicted = slots.remove(victim)
+            var evicted: [(reason: String, evict: @Sendable () -> Void)] = []
+            if slots.count(from: address) >= listener.maxHandshakesPerAddress {
+                guard let oldest = slots.oldest(from: address), now &- oldest.startedAt > ServerCore.staleHandshake,
+                      let action = slots.remove(oldest.id) else { return (false, []) }
+                evicted.append(("address_limit", action))
             }
-            slots.insert(id: id, address: address, evict: evict)
+            if slots.entries.count >= listener.maxHandshakes, let victim = slots.oldestOfBusiestAddress(), let action = slots.remove(victim) {
+                evicted.append(("handshake_budget", action))
+            }
+            slots.insert(id: id, address: address, startedAt: now, evict: evict)
             return (true, evicted)
         }
         if !outcome.admitted { connectionsRejected.increment([listener.name, "address_limit"]) }
-        if let evict = outcome.evicted {
-            connectionsRejected.increment([listener.name, "handshake_budget"])
+        for (reason, evict) in outcome.evicted {
+            connectionsRejected.increment([listener.name, reason])
             evict()
         }
         return outcome.admitted
@@ -206,12 +216,19 @@ final class HandshakeRegistry: Sendable {
 
 /// One listener's connections that are still in their handshake, by peer address, oldest first.
 struct HandshakeSlots {
-    private(set) var entries: [UInt64: (address: String, evict: @Sendable () -> Void)] = [:]
+    private(set) var entries: [UInt64: (address: String, startedAt: UInt64, evict: @Sendable () -> Void)] = [:]
     private(set) var byAddress: [String: [UInt64]] = [:]
 
-    mutating func insert(id: UInt64, address: String, evict: @escaping @Sendable () -> Void) {
-        entries[id] = (address, evict)
+    mutating func insert(id: UInt64, address: String, startedAt: UInt64, evict: @escaping @Sendable () -> Void) {
+        entries[id] = (address, startedAt, evict)
         byAddress[address, default: []].append(id)
+    }
+
+    func count(from address: String) -> Int { byAddress[address]?.count ?? 0 }
+
+    func oldest(from address: String) -> (id: UInt64, startedAt: UInt64)? {
+        guard let id = byAddress[address]?.first, let entry = entries[id] else { return nil }
+        return (id, entry.startedAt)
     }
 
     /// Removes a connection; returns its evict action.
