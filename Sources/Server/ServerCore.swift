@@ -186,6 +186,9 @@ final class ServerCore: Sendable {
             logger.warning("TLS handshake refused", metadata)
         case "not_tls":
             logger.notice("plain HTTP on the TLS port: answered 400", metadata)
+        case "eof", "io":
+            // A client that hung up (a port probe, a TCP health check): not a refusal.
+            logger.log(.debug, "TLS handshake abandoned", metadata)
         default:
             logger.info("TLS handshake failed", metadata)
         }

@@ -134,6 +134,12 @@ package final class TLSConnection {
 
     package var sessionReused: Bool { SSL_session_reused(ssl) == 1 }
 
+    /// Seconds the session (and any ticket for it) may be resumed for, from its start.
+    package var sessionLifetime: Int? {
+        guard let session = SSL_get_session(ssl) else { return nil }
+        return Int(SSL_SESSION_get_timeout(session))
+    }
+
     private func classify(_ result: Int32) -> TLSIOResult {
         let code = SSL_get_error(ssl, result)
         switch code {

@@ -101,11 +101,16 @@ enum ChainPolicy {
         certificates(in: X509_STORE_CTX_get0_chain(storeContext))
     }
 
+    /// Every certificate of a stack, in order; empty if any cannot be read, so that a chain is never
+    /// shortened (a position in it says who issued what).
     static func certificates(in stack: OpaquePointer?) -> [Certificate] {
         guard let stack else { return [] }
-        return (0..<refex_sk_X509_num(stack)).compactMap { index in
-            refex_sk_X509_value(stack, index).flatMap { try? Certificate(x509: $0) }
+        var certificates: [Certificate] = []
+        for index in 0..<refex_sk_X509_num(stack) {
+            guard let x509 = refex_sk_X509_value(stack, index), let certificate = try? Certificate(x509: x509) else { return [] }
+            certificates.append(certificate)
         }
+        return certificates
     }
 }
 
@@ -211,7 +216,9 @@ package final class TLSServerContext: @unchecked Sendable {
         if let borrowed = ChainPolicy.borrowedCAName(verification) {
             return .failure(TLSFailure(reason: "borrowed_ca_name", detail: borrowed))
         }
-        return .success(ChainPolicy.chain(of: verification))
+        let chain = ChainPolicy.chain(of: verification)
+        guard !chain.isEmpty else { return .failure(TLSFailure(reason: "bad_certificate", detail: "a certificate's names could not be read")) }
+        return .success(chain)
     }
 
     /// Problems with a CRL bundle against a client CA bundle that would refuse partners who should be
