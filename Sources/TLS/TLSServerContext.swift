@@ -63,6 +63,25 @@ private let verifyClientCertificate: @convention(c) (OpaquePointer?, UnsafeMutab
     return 1
 }
 
+/// Before each session ticket is made (after a full handshake, and again after a resumed one, when
+/// the session would otherwise start a new lifetime): no ticket outlives the client's certificates or the CRL.
+private let capTicketLifetime: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Int32 = { ssl, argument in
+    guard let ssl, let argument, let session = SSL_get_session(ssl) else { return 1 }
+    let settings = Unmanaged<VerificationSettings>.fromOpaque(argument).takeUnretainedValue()
+    var until = settings.crlNextUpdate ?? .distantFuture
+    if let leaf = SSL_get0_peer_certificate(ssl), let notAfter = Certificate.date(X509_get0_notAfter(leaf)) { until = min(until, notAfter) }
+    if let sent = SSL_get_peer_cert_chain(ssl) {
+        for index in 0..<refex_sk_X509_num(sent) {
+            if let certificate = refex_sk_X509_value(sent, index), let notAfter = Certificate.date(X509_get0_notAfter(certificate)) {
+                until = min(until, notAfter)
+            }
+        }
+    }
+    let left = max(1, min(until.timeIntervalSinceNow, 86_400 * 365))
+    if Int(left) < Int(SSL_SESSION_get_timeout(session)) { _ = SSL_SESSION_set_timeout(session, Int(left)) }
+    return 1
+}
+
 /// Checks on a verified chain that OpenSSL does not make.
 enum ChainPolicy {
     /// A certificate in the chain that carries the subject name of a trusted client CA certificate
@@ -346,6 +365,9 @@ package final class TLSServerContext: @unchecked Sendable {
         SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
         SSL_CTX_set_verify_depth(context, TLSPolicy.verifyDepth)
         SSL_CTX_set_cert_verify_callback(context, verifyClientCertificate, Unmanaged.passUnretained(settings).toOpaque())
+        guard SSL_CTX_set_session_ticket_cb(context, capTicketLifetime, nil, Unmanaged.passUnretained(settings).toOpaque()) == 1 else {
+            throw TLSError("could not set the session ticket callback")
+        }
         return nextUpdate
     }
 

@@ -52,6 +52,13 @@ final class SessionRecheckTests: XCTestCase {
                 XCTAssertLessThanOrEqual(lifetime, 14, variant.name)
             }
         }
+        // Halfway: a ticket issued on resumption lives only as long as the certificate has left.
+        wait(until: notAfter.addingTimeInterval(-7))
+        let renewed = "\(folder)/renewed.pem"
+        let halfway = try sClient(refex, client, ["-tls1_3", "-sess_in", "\(folder)/0.pem", "-sess_out", renewed])
+        XCTAssertTrue(halfway.output.contains("Reused,"), halfway.output)
+        XCTAssertLessThanOrEqual(try XCTUnwrap(try ticketLifetime(renewed)), 8, "a ticket issued on resumption outlives the certificate")
+
         wait(until: notAfter.addingTimeInterval(1.5))
         for (index, variant) in Self.variants.enumerated() {
             let late = try sClient(refex, client, variant.options + ["-sess_in", "\(folder)/\(index).pem"])
