@@ -56,7 +56,7 @@ final class Listener: EventLoopHandler {
             return
         }
         let loop = self.loop
-        let admitted = core.beginHandshake(listener: spec, id: connection.id, address: peer?.host ?? "-") {
+        let admitted = core.beginHandshake(listener: spec, id: connection.id, address: peer.map(Listener.budgetAddress) ?? "-") {
             loop.execute { connection.evictDuringHandshake() }
         }
         guard admitted else {
@@ -72,4 +72,12 @@ final class Listener: EventLoopHandler {
     }
 
     func handleTick(now: UInt64) {}
+
+    /// The address a handshake share is counted under: an IPv4 address, or an IPv6 address's /64
+    /// (one host commonly holds a whole /64, so counting single IPv6 addresses would bound nothing).
+    static func budgetAddress(_ peer: ListenAddress) -> String {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        guard peer.host.contains(":"), inet_pton(AF_INET6, peer.host, &bytes) == 1 else { return peer.host }
+        return stride(from: 0, to: 8, by: 2).map { String(format: "%02x%02x", bytes[$0], bytes[$0 + 1]) }.joined(separator: ":") + "::/64"
+    }
 }

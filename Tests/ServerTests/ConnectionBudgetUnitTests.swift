@@ -60,6 +60,13 @@ final class ConnectionBudgetUnitTests: XCTestCase {
         XCTAssertEqual(evictions.list, [])
     }
 
+    func testIPv6AddressesShareTheirSlash64() {
+        XCTAssertEqual(Listener.budgetAddress(ListenAddress(host: "2001:db8:1:2::5", port: 1)), "2001:0db8:0001:0002::/64")
+        XCTAssertEqual(Listener.budgetAddress(ListenAddress(host: "2001:db8:1:2:ffff::9", port: 1)), "2001:0db8:0001:0002::/64")
+        XCTAssertNotEqual(Listener.budgetAddress(ListenAddress(host: "2001:db8:1:3::5", port: 1)), "2001:0db8:0001:0002::/64")
+        XCTAssertEqual(Listener.budgetAddress(ListenAddress(host: "192.0.2.7", port: 1)), "192.0.2.7")
+    }
+
     func testAClientIsCappedWithoutTouchingOthers() {
         let core = core()
         let spec = listener(handshakes: 10, perAddress: 10, connections: 3, perClient: 2)
