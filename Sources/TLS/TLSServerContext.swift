@@ -270,6 +270,10 @@ package final class TLSServerContext: @unchecked Sendable {
             OpenSSLErrorQueue.clear()
             if let signer {
                 covered.insert(signer)
+                // OpenSSL refuses a CRL from a CA whose key usage leaves out cRLSign: everyone would be.
+                if X509_get_key_usage(cas[signer]) & UInt32(KU_CRL_SIGN) == 0 {
+                    problems.append("the tls.clientCA certificate \(issuer) may not sign CRLs (its keyUsage lacks cRLSign): its CRL would be refused")
+                }
             } else if namesakes.isEmpty {
                 problems.append("the CRL issued by \(issuer) is from no tls.clientCA certificate: its signature cannot be checked")
             } else {

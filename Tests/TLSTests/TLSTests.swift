@@ -29,6 +29,9 @@ final class TLSTests: XCTestCase {
     }
 
     func testServerContextRefusesAMismatchedKey() throws {
+        let noCRLSign = try TestCA.root(subject: "/O=elsewhere/CN=certificates only", keyUsage: "critical,keyCertSign")
+        let refused = try TLSServerContext.revocationProblems(clientCAPEM: try pem(noCRLSign.certificate), crlPEM: try pem(try noCRLSign.crl()), now: Date())
+        XCTAssertTrue(refused.first?.contains("lacks cRLSign") ?? false, "\(refused)")
         XCTAssertThrowsError(try TLSServerContext(TLSServerConfiguration(
             certificateChainPEM: try pem(try TestPKI.certificate("server")),
             privateKeyPEM: try pem(try TestPKI.key("police")),
@@ -103,6 +106,9 @@ final class TLSTests: XCTestCase {
         let problems = try TLSServerContext.revocationProblems(clientCAPEM: both, crlPEM: try pem("\(try TestPKI.folder())/crl.pem"), now: Date())
         XCTAssertEqual(problems.count, 1, "\(problems)")
         XCTAssertTrue(problems.first?.contains("CN=another CA,O=elsewhere has no CRL") ?? false, "\(problems)")
+        let noCRLSign = try TestCA.root(subject: "/O=elsewhere/CN=certificates only", keyUsage: "critical,keyCertSign")
+        let refused = try TLSServerContext.revocationProblems(clientCAPEM: try pem(noCRLSign.certificate), crlPEM: try pem(try noCRLSign.crl()), now: Date())
+        XCTAssertTrue(refused.first?.contains("lacks cRLSign") ?? false, "\(refused)")
         XCTAssertThrowsError(try TLSServerContext(TLSServerConfiguration(
             certificateChainPEM: try pem(try TestPKI.certificate("server")), privateKeyPEM: try pem(try TestPKI.key("server")),
             clientCAPEM: both, crlPEM: try pem("\(try TestPKI.folder())/crl.pem")

@@ -101,13 +101,13 @@ package final class TestCA: @unchecked Sendable {
     }
 
     /// A self-signed root CA in a new folder.
-    package static func root(subject: String, days: Int = 30) throws -> TestCA {
+    package static func root(subject: String, days: Int = 30, keyUsage: String = "critical,keyCertSign,cRLSign") throws -> TestCA {
         let folder = ProjectPaths.temporaryDirectory("refex-ca")
         let ca = try TestCA(folder: folder, subject: subject, chain: [])
         try TestCA.openssl([
             "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", ca.key, "-subj", subject,
             "-multivalue-rdn", "-days", String(days), "-sha256", "-addext", "basicConstraints=critical,CA:true",
-            "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-addext", "subjectKeyIdentifier=hash", "-out", ca.certificate,
+            "-addext", "keyUsage=\(keyUsage)", "-addext", "subjectKeyIdentifier=hash", "-out", ca.certificate,
         ])
         return ca
     }
