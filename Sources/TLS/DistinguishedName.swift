@@ -210,7 +210,7 @@ private struct RFC4514Parser {
         }
         while value.count > escapedLength, value.last == 0x20 { value.removeLast() }
         guard !value.isEmpty else { throw DistinguishedNameError(description: "an attribute value is empty") }
-        guard String(validatingUTF8: value.map { CChar(bitPattern: $0) } + [0]) != nil else {
+        guard String(validating: value, as: UTF8.self) != nil, !value.contains(0) else {
             throw DistinguishedNameError(description: "an attribute value is not UTF-8")
         }
         return value
