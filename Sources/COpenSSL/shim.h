@@ -34,5 +34,11 @@ static inline void refex_SSL_CTX_set_read_ahead(SSL_CTX *ctx, int yes) { SSL_CTX
 static const long refex_SSL_SESS_CACHE_SERVER = SSL_SESS_CACHE_SERVER;
 static const long refex_SSL_SESS_CACHE_OFF = SSL_SESS_CACHE_OFF;
 static const unsigned long refex_XN_FLAG_RFC2253 = XN_FLAG_RFC2253;
+static const unsigned long refex_X509_V_FLAG_CRL_CHECK_BOTH = X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL;
+static inline int refex_sk_X509_num(const STACK_OF(X509) *stack) { return sk_X509_num(stack); }
+static inline X509 *refex_sk_X509_value(const STACK_OF(X509) *stack, int index) { return sk_X509_value(stack, index); }
+static inline void refex_sk_X509_pop_free(STACK_OF(X509) *stack) { sk_X509_pop_free(stack, X509_free); }
+static inline STACK_OF(X509) *refex_sk_X509_new_null(void) { return sk_X509_new_null(); }
+static inline int refex_sk_X509_push(STACK_OF(X509) *stack, X509 *x509) { return sk_X509_push(stack, x509); }
 
 #endif

@@ -19,6 +19,11 @@ package final class APIResponder: HTTPResponder {
         self.logger = logger
     }
 
+    /// The partner a connection's verified chain belongs to, if any (its connection budget).
+    package func partnerID(for connection: ConnectionContext) -> String? {
+        directory.withLock { $0.partner(for: connection.peerChain) }?.id
+    }
+
     /// Swaps in a reloaded partner list; the next request on any connection uses it.
     package func replacePartners(_ partners: PartnerDirectory) {
         directory.withLock { $0 = partners }
@@ -40,13 +45,17 @@ package final class APIResponder: HTTPResponder {
             return response
         }
 
-        guard let certificate = connection.peerCertificate,
-              let partner = directory.withLock({ $0.partner(for: certificate) }) else {
+        guard let partner = directory.withLock({ $0.partner(for: connection.peerChain) }) else {
             let fingerprint = connection.peerCertificate?.sha256Fingerprint ?? "none"
+            let route: String
+            if case .found(_, let pattern, _) = router.match(request.method, path: request.path) { route = pattern } else { route = "unmatched" }
+            logger.warning("certificate not registered: 403", [
+                ("sha256", fingerprint), ("route", route), ("peer", connection.remoteAddress?.description ?? "-"),
+            ])
             return .now(answer(Problem(
                 .forbidden, slug: "unknown-certificate", title: "Certificate not registered",
                 detail: "This client certificate is valid but belongs to no partner. Ask the refex operator to register it (SHA-256 \(fingerprint))."
-            ).response, route: "unmatched", partner: nil))
+            ).response, route: route, partner: nil))
         }
 
         let endpoint: Endpoint
@@ -116,7 +125,7 @@ package final class APIResponder: HTTPResponder {
         let requestID = makeRequestID()
         var response = Problem(error).response
         response.setStandardHeaders(requestID: requestID)
-        let partner = connection.peerCertificate.flatMap { certificate in directory.withLock { $0.partner(for: certificate) } }
+        let partner = directory.withLock { $0.partner(for: connection.peerChain) }
         var method = "-"
         var route = error.kind == .requestTimeout ? "timeout" : "malformed"
         if let requestMethod = error.method, let target = error.target {
@@ -128,6 +137,12 @@ package final class APIResponder: HTTPResponder {
             listener: connection.listener, requestID: requestID, partner: partner?.id, method: method,
             route: route, status: response.status.code, startedAt: monotonicNanoseconds()
         )
+        return response
+    }
+
+    package func replyToPlainHTTP(on connection: ConnectionContext) -> HTTPResponse {
+        var response = Problem.httpsRequired.response
+        response.setStandardHeaders(requestID: makeRequestID())
         return response
     }
 

@@ -50,7 +50,8 @@ package enum ConfigurationLoader {
     static let configSchemaID = "urn:refex:schema:config:1"
     static let tlsKeys: Set<String> = ["certificate", "privateKey", "clientCA", "crl"]
     static let limitKeys: Set<String> = [
-        "maxBodyBytes", "maxHeaderBytes", "maxHeaderCount", "maxTargetBytes", "maxConnections",
+        "maxBodyBytes", "maxHeaderBytes", "maxHeaderCount", "maxTargetBytes", "maxConnections", "maxConnectionsPerPartner",
+        "maxHandshakes", "maxHandshakesPerAddress",
         "handshakeTimeoutSeconds", "headerTimeoutSeconds", "bodyTimeoutSeconds", "idleTimeoutSeconds",
         "writeTimeoutSeconds", "drainTimeoutSeconds", "eventLoops",
     ]
@@ -62,22 +63,29 @@ package enum ConfigurationLoader {
         var reader = ConfigurationReader()
         let document = readDocument(path, &reader)
         guard let document else { throw ConfigurationError(path: path, problems: reader.problems) }
-        let configuration = decode(document, path: path, &reader)
+        let decoded = decode(document, path: path, &reader)
+        var configuration = decoded
+        var resolvedPartners: [Partner]?
         var catalog: SchemaCatalog?
         var tlsContext: TLSServerContext?
         var masterKey: SymmetricKey?
         var deliveryCredentials: (certificate: [UInt8], key: [UInt8])?
         var logSigningKey: Ed25519PrivateKey?
-        if let configuration {
+        if let decoded {
+            let configuration = decoded
             catalog = loadCatalog(configuration.schemas, &reader)
             if let catalog { validate(document, with: catalog, &reader) }
             tlsContext = loadTLS(configuration.tls, environment: environment, &reader)
+            if let tlsContext {
+                resolvedPartners = resolveIssuers(decoded.partners, clientCAs: tlsContext.clientCAs, &reader)
+            }
             masterKey = loadMasterKey(configuration.masterKey, environment: environment, &reader)
             checkRecipients(configuration, &reader)
             checkStore(configuration.store, &reader)
             deliveryCredentials = loadDeliveryCredentials(configuration, environment: environment, &reader)
             logSigningKey = loadLogSigningKey(configuration.log, environment: environment, &reader)
         }
+        if let resolvedPartners { configuration?.partners = resolvedPartners }
         guard reader.problems.isEmpty, let configuration, let tlsContext, let catalog, let masterKey else {
             throw ConfigurationError(path: path, problems: reader.problems)
         }
@@ -286,6 +294,9 @@ package enum ConfigurationLoader {
             if let value = int("maxHeaderCount", 8...1000) { server.parserLimits.maxHeaderCount = value }
             if let value = int("maxTargetBytes", 256...(64 << 10)) { server.parserLimits.maxTargetBytes = value }
             if let value = int("maxConnections", 1...1_000_000) { server.maxConnections = value }
+            if let value = int("maxConnectionsPerPartner", 1...1_000_000) { server.maxConnectionsPerPartner = value }
+            if let value = int("maxHandshakes", 1...1_000_000) { server.maxHandshakes = value }
+            if let value = int("maxHandshakesPerAddress", 1...1_000_000) { server.maxHandshakesPerAddress = value }
             if let value = int("eventLoops", 0...256) { server.eventLoops = value }
             if let value = seconds("handshakeTimeoutSeconds") { server.handshakeTimeout = value }
             if let value = seconds("headerTimeoutSeconds") { server.headerTimeout = value }
@@ -437,10 +448,19 @@ package enum ConfigurationLoader {
                         reader.problem("\(certificatePath).sha256", "is not a SHA-256 fingerprint (64 hex digits, colons allowed)")
                     }
                 } else if entry["subject"] != nil || entry["issuer"] != nil {
-                    let subject = reader.string(entry, "subject", at: certificatePath)
-                    let issuer = reader.string(entry, "issuer", at: certificatePath)
-                    if let subject, let issuer, !subject.isEmpty, !issuer.isEmpty {
-                        match = .subjectAndIssuer(subject: subject, issuer: issuer)
+                    let subjectText = reader.string(entry, "subject", at: certificatePath)
+                    let issuerText = reader.string(entry, "issuer", at: certificatePath)
+                    func name(_ text: String?, _ key: String) -> DistinguishedName? {
+                        guard let text, !text.isEmpty else { return nil }
+                        do {
+                            return try DistinguishedName(rfc4514: text)
+                        } catch {
+                            reader.problem("\(certificatePath).\(key)", "is not an RFC 4514 distinguished name: \(error)")
+                            return nil
+                        }
+                    }
+                    if let subject = name(subjectText, "subject"), let issuer = name(issuerText, "issuer") {
+                        match = .subjectAndIssuer(subject: subject, issuer: issuer, issuerCertificate: nil)
                     }
                 } else {
                     reader.problem(certificatePath, "needs sha256, or subject and issuer")
@@ -456,6 +476,35 @@ package enum ConfigurationLoader {
             partners.append(Partner(id: id, name: name, roles: roles, certificates: matches))
         }
         return partners
+    }
+
+    /// Binds every subject mapping to the one `tls.clientCA` certificate its issuer names, by that
+    /// certificate's fingerprint; a mapping whose issuer names none, or several, is a problem.
+    static func resolveIssuers(_ partners: [Partner], clientCAs: [Certificate], _ reader: inout ConfigurationReader) -> [Partner] {
+        partners.enumerated().map { partnerIndex, partner in
+            var partner = partner
+            partner.certificates = partner.certificates.enumerated().map { index, match in
+                guard case .subjectAndIssuer(let subject, let issuer, _) = match else { return match }
+                let path = "partners[\(partnerIndex)].certificates[\(index)].issuer"
+                let namesakes = clientCAs.filter { $0.subjectName == issuer }
+                switch namesakes.count {
+                case 1:
+                    return .subjectAndIssuer(subject: subject, issuer: issuer, issuerCertificate: namesakes[0].sha256Fingerprint)
+                case 0:
+                    reader.problem(
+                        path,
+                        "\(issuer) is not the subject of any tls.clientCA certificate: a subject mapping must name the client CA certificate that issues the partner's certificate (or map the certificate by sha256)"
+                    )
+                default:
+                    reader.problem(
+                        path,
+                        "\(issuer) is the subject of \(namesakes.count) tls.clientCA certificates: a name cannot say which CA vouches for the partner; map the certificate by sha256, or keep one CA of that name"
+                    )
+                }
+                return match
+            }
+            return partner
+        }
     }
 
     /// `refex.db` → `refex-keys.db`.
@@ -552,6 +601,16 @@ package enum ConfigurationLoader {
             reader.problem("tls.clientCA", "\(error)")
             usable = false
         }
+        if let crlPEM {
+            do {
+                let problems = try TLSServerContext.revocationProblems(clientCAPEM: caPEM, crlPEM: crlPEM, now: Date())
+                for problem in problems { reader.problem("tls.crl", problem) }
+                if !problems.isEmpty { usable = false }
+            } catch {
+                reader.problem("tls.crl", "\(error)")
+                usable = false
+            }
+        }
         guard usable else { return nil }
         do {
             let context = try TLSServerContext(TLSServerConfiguration(
@@ -562,6 +621,9 @@ package enum ConfigurationLoader {
                 return nil
             }
             return context
+        } catch let error as TLSError {
+            reader.problem(error.setting ?? "tls", "\(error)")
+            return nil
         } catch {
             reader.problem("tls", "\(error)")
             return nil

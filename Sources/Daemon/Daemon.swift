@@ -8,6 +8,7 @@ import Metrics
 import Server
 import Store
 import Synchronization
+import TLS
 
 /// `refex serve`: listeners, signals, systemd notification and the watchdog around the server.
 package final class Daemon: Sendable {
@@ -97,16 +98,19 @@ package final class Daemon: Sendable {
         let tls = self.tls
         let store = self.store
         let ops = OpsResponder(metrics: metrics, recorder: recorder) {
-            var problems: [String] = []
-            if tls.current.certificate.notAfter < Date() { problems.append("the server certificate has expired") }
-            if let nextUpdate = tls.current.crlNextUpdate, nextUpdate < Date() {
-                problems.append("the CRL has expired (next update was \(nextUpdate)): every partner is refused until a fresh CRL is installed and refex reloaded")
-            }
+            var problems = Daemon.partnerLockouts(tls.current, now: Date())
             if await !store.isWritable(within: .seconds(2)) { problems.append("the store is not accepting writes") }
             return problems
         }
+        let api = self.api
         try server.addListener(ListenerSpec(
-            name: "api", fd: listeners.api, tls: tls, responder: api, maxConnections: configuration.server.maxConnections
+            name: "api", fd: listeners.api, tls: tls, responder: api, maxConnections: configuration.server.maxConnections,
+            maxHandshakes: configuration.server.maxHandshakes, maxHandshakesPerAddress: configuration.server.maxHandshakesPerAddress,
+            maxConnectionsPerClient: configuration.server.maxConnectionsPerPartner,
+            clientKey: { connection in
+                // Unregistered certificates (403 on every request) are capped per certificate.
+                api.partnerID(for: connection) ?? connection.peerCertificate.map { "certificate:\($0.sha256Fingerprint)" }
+            }
         ))
         try server.addListener(ListenerSpec(
             name: "ops", fd: listeners.ops, tls: nil, responder: ops, maxConnections: 64, loopbackOnly: true
@@ -130,6 +134,7 @@ package final class Daemon: Sendable {
         if testHooks { logger.warning("test hooks are on (REFEX_TEST_HOOKS=1): SIGUSR2 stalls the store writer; never in production") }
         delivery?.start()
         startMaintenance(configuration)
+        startLockoutWatch()
         startWatchdog()
         stopped.wait()
     }
@@ -170,7 +175,9 @@ package final class Daemon: Sendable {
         if old.listen != new.listen || old.ops != new.ops {
             logger.warning("listen addresses change only on restart")
         }
-        if old.server.maxConnections != new.server.maxConnections || old.server.parserLimits != new.server.parserLimits {
+        if old.server.maxConnections != new.server.maxConnections || old.server.parserLimits != new.server.parserLimits
+            || old.server.maxConnectionsPerPartner != new.server.maxConnectionsPerPartner || old.server.maxHandshakes != new.server.maxHandshakes
+            || old.server.maxHandshakesPerAddress != new.server.maxHandshakesPerAddress {
             logger.warning("limits change only on restart")
         }
         if old.store != new.store || old.masterKey != new.masterKey || old.schemas != new.schemas || old.delivery != new.delivery {
@@ -247,6 +254,41 @@ package final class Daemon: Sendable {
                 try? await Task.sleep(for: .seconds(retention.runEveryMinutes * 60))
             }
         }
+    }
+
+    /// Reasons every partner is refused that refex can name (for /readyz and the error log): the
+    /// server certificate expired, the CRL past its next update, every client CA certificate expired.
+    static func partnerLockouts(_ context: TLSServerContext, now: Date) -> [String] {
+        var problems: [String] = []
+        if context.certificate.notAfter < now { problems.append("the server certificate has expired: every partner's handshake fails") }
+        if let nextUpdate = context.crlNextUpdate, nextUpdate < now {
+            problems.append(
+                "the CRL has expired (next update was \(nextUpdate)): every partner is refused until a fresh CRL is installed and refex reloaded"
+            )
+        }
+        if !context.clientCAs.isEmpty, context.clientCAs.allSatisfy({ $0.notAfter < now }) {
+            problems.append("every tls.clientCA certificate has expired: every partner is refused")
+        }
+        return problems
+    }
+
+    /// Logs at error, once each time it starts, any reason every partner is refused (say a CRL passing
+    /// its next update while nobody reloads); /readyz says the same for as long as it lasts.
+    private func startLockoutWatch() {
+        let tls = self.tls
+        let logger = self.logger
+        let thread = Thread { [self] in
+            var reported: Set<String> = []
+            while !stopping.load(ordering: .acquiring) {
+                let problems = Set(Daemon.partnerLockouts(tls.current, now: Date()))
+                for problem in problems.subtracting(reported).sorted() { logger.error("every partner is refused", [("problem", problem)]) }
+                for problem in reported.subtracting(problems).sorted() { logger.notice("partners accepted again", [("resolved", problem)]) }
+                reported = problems
+                usleep(1_000_000)
+            }
+        }
+        thread.name = "refex-lockout-watch"
+        thread.start()
     }
 
     /// Pings systemd only while every event loop answers: a stuck loop stops the pings and systemd restarts refex.

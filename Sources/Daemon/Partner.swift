@@ -32,13 +32,17 @@ package struct Partner: Sendable, Hashable {
 package enum CertificateMatch: Sendable, Hashable, CustomStringConvertible {
     /// SHA-256 of the certificate's DER, lower-case hex without separators.
     case fingerprint(String)
-    /// Subject and issuer distinguished names in RFC 2253 form.
-    case subjectAndIssuer(subject: String, issuer: String)
+    /// The certificate's subject, issued by one certificate of the client CA bundle: the issuer's
+    /// name must be that of exactly one `tls.clientCA` certificate, and the verified chain must run
+    /// through that very certificate (its SHA-256 fingerprint, resolved when the config is loaded).
+    /// A name alone is never enough: any CA in the bundle could issue a certificate, or an
+    /// intermediate, with any name.
+    case subjectAndIssuer(subject: DistinguishedName, issuer: DistinguishedName, issuerCertificate: String?)
 
     package var description: String {
         switch self {
         case .fingerprint(let hex): return "sha256 \(hex)"
-        case .subjectAndIssuer(let subject, let issuer): return "subject \(subject) issued by \(issuer)"
+        case .subjectAndIssuer(let subject, let issuer, _): return "subject \(subject) issued by \(issuer)"
         }
     }
 
@@ -55,7 +59,8 @@ package enum CertificateMatch: Sendable, Hashable, CustomStringConvertible {
 /// Finds the partner a verified client certificate belongs to.
 package struct PartnerDirectory: Sendable {
     private var byFingerprint: [String: Partner] = [:]
-    private var bySubjectAndIssuer: [String: Partner] = [:]
+    /// Subject name → (fingerprint of the client CA certificate that must have issued it, partner).
+    private var bySubject: [DistinguishedName: [(issuerCertificate: String, partner: Partner)]] = [:]
     package private(set) var partners: [Partner] = []
 
     package init(_ partners: [Partner]) {
@@ -64,32 +69,26 @@ package struct PartnerDirectory: Sendable {
             for match in partner.certificates {
                 switch match {
                 case .fingerprint(let hex): byFingerprint[hex] = partner
-                case .subjectAndIssuer(let subject, let issuer):
-                    bySubjectAndIssuer[PartnerDirectory.key(subject: subject, issuer: issuer)] = partner
+                case .subjectAndIssuer(let subject, _, let issuerCertificate):
+                    // Unresolved (no single client CA certificate has the issuer's name): matches nothing.
+                    guard let issuerCertificate else { continue }
+                    bySubject[subject, default: []].append((issuerCertificate, partner))
                 }
             }
         }
     }
 
-    /// The partner for `certificate`: by fingerprint first, then by subject and issuer.
-    package func partner(for certificate: Certificate) -> Partner? {
-        if let partner = byFingerprint[certificate.sha256Fingerprint] { return partner }
-        return bySubjectAndIssuer[PartnerDirectory.key(subject: certificate.subject, issuer: certificate.issuer)]
+    /// The partner for a verified chain (client certificate first, trust anchor last): by the
+    /// client certificate's fingerprint, else by its subject name together with the client CA
+    /// certificate that issued it in this chain.
+    package func partner(for chain: [Certificate]) -> Partner? {
+        guard let leaf = chain.first else { return nil }
+        if let partner = byFingerprint[leaf.sha256Fingerprint] { return partner }
+        guard chain.count >= 2, let candidates = bySubject[leaf.subjectName] else { return nil }
+        let issuer = chain[1]
+        guard issuer.subjectName == leaf.issuerName else { return nil }
+        return candidates.first { $0.issuerCertificate == issuer.sha256Fingerprint }?.partner
     }
 
     package func partner(id: String) -> Partner? { partners.first { $0.id == id } }
-
-    private static func key(subject: String, issuer: String) -> String {
-        "\(normalizedName(subject))\u{0}\(normalizedName(issuer))"
-    }
-
-    /// RFC 2253 names compared without spaces around separators and with attribute types in upper case.
-    static func normalizedName(_ name: String) -> String {
-        name.split(separator: ",").map { part -> String in
-            let pieces = part.split(separator: "=", maxSplits: 1)
-            let type = pieces.first.map { $0.trimmingCharacters(in: .whitespaces).uppercased() } ?? ""
-            let value = pieces.count > 1 ? pieces[1].trimmingCharacters(in: .whitespaces) : ""
-            return "\(type)=\(value)"
-        }.joined(separator: ",")
-    }
 }

@@ -24,6 +24,7 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     private static let maxLingerBytes = 1024 * 1024
 
     let fd: Int32
+    let id: UInt64
     private let loop: EventLoop
     private let core: ServerCore
     private let listener: ListenerSpec
@@ -35,6 +36,10 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
 
     /// The context this connection's handshake used: a reload may replace it meanwhile.
     private let handshakeContext: TLSServerContext?
+    /// The verified client (TLS listeners), checked again before every request.
+    private var client: ClientVerification?
+    /// Counted in by `admitClient` under this key: released on close.
+    private var clientSlot: (key: String?, counted: Bool) = (nil, false)
     /// Its client certificate stopped verifying (a reload): the answer under way is the last.
     private var closeAfterAnswer = false
     private var inFlight = false
@@ -47,7 +52,6 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     private var peerClosedInput = false
     /// TLS asked to write while reading (a key update, say): readable again once the socket is writable.
     private var readNeedsWritable = false
-    private var rejectAtLimit: Bool
     /// Room for one whole request at the configured limits (plus framing): reading stops there
     /// until the parser has consumed it, so a client that pipelines without reading holds no more.
     private let maxBufferedInput: Int
@@ -59,12 +63,12 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     private var phaseStartedAt: UInt64
     private var writeBlockedSince: UInt64?
 
-    init(fd: Int32, loop: EventLoop, core: ServerCore, listener: ListenerSpec, peer: ListenAddress?, rejectAtLimit: Bool) throws {
+    init(fd: Int32, loop: EventLoop, core: ServerCore, listener: ListenerSpec, peer: ListenAddress?) throws {
         self.fd = fd
         self.loop = loop
         self.core = core
         self.listener = listener
-        self.rejectAtLimit = rejectAtLimit
+        id = core.nextConnectionID()
         if let tls = listener.tls {
             let current = tls.current
             handshakeContext = current
@@ -74,7 +78,7 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
             transport = PlainTransport(fd: fd)
         }
         context = ConnectionContext(
-            id: core.nextConnectionID(), listener: listener.name, remoteAddress: peer,
+            id: id, listener: listener.name, remoteAddress: peer,
             peerCertificate: nil, tlsVersion: nil
         )
         let limits = core.configuration.parserLimits
@@ -120,6 +124,21 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
         case .closed:
             return
         }
+    }
+
+    /// Closes a connection that was never started (refused at its address's handshake limit).
+    func closeUnstarted() {
+        state = .closed
+        Foundation.close(fd)
+        core.endHandshake(listener: listener, id: id)
+        core.connectionClosed(listener: listener)
+    }
+
+    /// Called on the loop when a newer connection needs this one's handshake slot.
+    func evictDuringHandshake() {
+        guard case .handshaking = state else { return }
+        core.recordTimeout(listener: listener.name, phase: "handshake_displaced")
+        close()
     }
 
     func handleTick(now: UInt64) {
@@ -180,7 +199,7 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     /// now if idle, or after the answer under way.
     func closeIfClientCertificateFailsVerification() -> Bool {
         guard case .open = state, let current = listener.tls?.current, current.requiresClientCertificate,
-              let certificate = context.peerCertificate, !current.acceptsClientCertificate(certificate) else { return false }
+              client?.recheck(current: current, now: Date()) != nil else { return false }
         if inFlight {
             closeAfterAnswer = true
         } else {
@@ -195,33 +214,51 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     private func continueHandshake() {
         switch transport.handshake() {
         case .done:
+            core.endHandshake(listener: listener, id: id)
             state = .open
             context.peerCertificate = transport.peerCertificate
             context.tlsVersion = transport.protocolVersion
-            // Verified under a context that a reload has since replaced: checked under the new one.
-            if let current = listener.tls?.current, current !== handshakeContext, let certificate = context.peerCertificate,
-               current.requiresClientCertificate, !current.acceptsClientCertificate(certificate) {
-                core.recordHandshakeFailure(reason: "failed_after_reload")
-                close()
-                return
+            if let handshakeContext, let current = listener.tls?.current, current.requiresClientCertificate {
+                // Verified now for a resumed session (nothing was verified in its handshake) and for
+                // one verified under a context a reload has since replaced.
+                switch ClientVerification.establish(
+                    verified: transport.verifiedChain, presented: transport.presentedChain, handshakeContext: handshakeContext,
+                    current: current, now: Date()
+                ) {
+                case .success(let verification):
+                    client = verification
+                    context.peerChain = verification.chain
+                case .failure(let failure):
+                    core.recordHandshakeFailure(listener: listener.name, failure: failure, peer: context.remoteAddress)
+                    close()
+                    return
+                }
             }
             idleSince = MonotonicClock.now()
-            if rejectAtLimit {
+            let key = listener.clientKey?(context)
+            if case .answer503 = core.admitClient(listener: listener, key: key) {
                 refuse(listener.responder.replyAtConnectionLimit(on: context))
                 flush()
                 return
             }
+            clientSlot = (key, true)
             readAvailable()
         case .wantRead:
             setInterest(refex_EPOLLIN)
         case .wantWrite:
             setInterest(refex_EPOLLOUT)
         case .closed:
-            core.recordHandshakeFailure(reason: "eof")
+            core.recordHandshakeFailure(
+                listener: listener.name, failure: TLSFailure(reason: "eof", detail: "closed during the handshake"), peer: context.remoteAddress
+            )
             close()
         case .failed(let failure):
-            core.recordHandshakeFailure(reason: failure.reason)
-            close()
+            core.recordHandshakeFailure(listener: listener.name, failure: failure, peer: context.remoteAddress)
+            if failure.reason == "not_tls" {
+                answerPlainHTTP()
+            } else {
+                close()
+            }
         }
     }
 
@@ -308,6 +345,15 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     }
 
     private func dispatch(_ request: HTTPRequest) {
+        // Before every request: the certificate may have expired, the CRL passed its next update, or a
+        // reload changed the CAs or the CRL since the handshake.
+        if client != nil, let current = listener.tls?.current, let failure = client?.recheck(current: current, now: Date()) {
+            core.recordClientNoLongerVerified(listener: listener.name, failure: failure, peer: context.remoteAddress)
+            closeWhenFlushed = true
+            flush()
+            return
+        }
+        if let client { context.peerChain = client.chain }
         inFlight = true
         inFlightMethod = request.method
         inFlightKeepAlive = request.keepAlive
@@ -451,8 +497,26 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
         }
     }
 
+    /// Plain HTTP reached the TLS port: answered in plain HTTP (as nginx does), then closed.
+    private func answerPlainHTTP() {
+        core.endHandshake(listener: listener, id: id)
+        let answer = listener.responder.replyToPlainHTTP(on: context)
+        let bytes = HTTPResponseEncoder.encode(answer, answering: .get, keepAlive: false, date: loop.httpDate())
+        // Best effort in one write: a client that does not take a few hundred bytes at once gets nothing.
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        Foundation.shutdown(fd, Int32(SHUT_WR))
+        state = .lingering(until: MonotonicClock.now() + Connection.lingerTime)
+        setInterest(refex_EPOLLIN)
+        discardWhileLingering()
+    }
+
     private func close() {
         if case .closed = state { return }
+        if case .handshaking = state { core.endHandshake(listener: listener, id: id) }
+        if clientSlot.counted {
+            core.clientClosed(listener: listener, key: clientSlot.key)
+            clientSlot.counted = false
+        }
         state = .closed
         loop.unregister(fd)
         Foundation.close(fd)

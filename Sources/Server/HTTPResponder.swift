@@ -12,6 +12,9 @@ package struct ConnectionContext: Sendable {
     package var peerCertificate: Certificate?
     /// `TLSv1.3` or `TLSv1.2`; nil on a plain listener.
     package var tlsVersion: String?
+    /// The verified chain, client certificate first and the trust anchor (a client CA certificate)
+    /// last, as checked for the current request; empty on a plain listener.
+    package var peerChain: [Certificate] = []
 
     package init(id: UInt64, listener: String, remoteAddress: ListenAddress?, peerCertificate: Certificate?, tlsVersion: String?) {
         self.id = id
@@ -38,4 +41,24 @@ package protocol HTTPResponder: Sendable {
     func reply(toMalformed error: HTTPParseError, on connection: ConnectionContext) -> HTTPResponse
     /// The answer when the server is at its connection limit (the connection closes after it).
     func replyAtConnectionLimit(on connection: ConnectionContext) -> HTTPResponse
+    /// The answer to plain HTTP sent to a TLS port (the handshake failure is already logged);
+    /// the connection closes after it.
+    func replyToPlainHTTP(on connection: ConnectionContext) -> HTTPResponse
+}
+
+extension Problem {
+    /// Plain HTTP sent to a port that speaks HTTPS with a client certificate.
+    package static let httpsRequired = Problem(
+        .badRequest, slug: "https-required", title: "This port speaks HTTPS",
+        detail: "This port speaks HTTPS with a client certificate (mutual TLS); plain HTTP was sent. Use https:// and present your partner certificate."
+    )
+}
+
+extension HTTPResponder {
+    package func replyToPlainHTTP(on connection: ConnectionContext) -> HTTPResponse {
+        var response = Problem.httpsRequired.response
+        response.headers.set("cache-control", "no-store")
+        response.headers.set("x-content-type-options", "nosniff")
+        return response
+    }
 }

@@ -15,7 +15,7 @@ package final class HTTPServer: Sendable {
     private let logger: Logger
 
     package init(configuration: ServerConfiguration, metrics: MetricsRegistry, logger: Logger) throws {
-        core = ServerCore(configuration: configuration, metrics: metrics)
+        core = ServerCore(configuration: configuration, metrics: metrics, logger: logger)
         let count = configuration.eventLoops > 0 ? configuration.eventLoops : max(1, ProcessInfo.processInfo.activeProcessorCount)
         loops = try (0..<count).map { try EventLoop(index: $0) }
         self.logger = logger

@@ -45,23 +45,39 @@ final class Listener: EventLoopHandler {
             close(fd)
             return
         }
-        let admission = core.admit(listener: spec)
-        if admission == .closeNow {
-            close(fd)
-            core.connectionClosed(listener: spec)
-            return
-        }
+        core.accepted(listener: spec)
+        let connection: Connection
         do {
-            let connection = try Connection(
-                fd: fd, loop: loop, core: core, listener: spec, peer: peer, rejectAtLimit: admission == .answer503
-            )
-            try connection.start()
+            connection = try Connection(fd: fd, loop: loop, core: core, listener: spec, peer: peer)
         } catch {
             logger.error("could not set up a connection", [("listener", spec.name), ("error", "\(error)")])
             close(fd)
             core.connectionClosed(listener: spec)
+            return
+        }
+        let loop = self.loop
+        let admitted = core.beginHandshake(listener: spec, id: connection.id, address: peer.map(Listener.budgetAddress) ?? "-") {
+            loop.execute { connection.evictDuringHandshake() }
+        }
+        guard admitted else {
+            connection.closeUnstarted()
+            return
+        }
+        do {
+            try connection.start()
+        } catch {
+            logger.error("could not set up a connection", [("listener", spec.name), ("error", "\(error)")])
+            connection.closeUnstarted()
         }
     }
 
     func handleTick(now: UInt64) {}
+
+    /// The address a handshake share is counted under: an IPv4 address, or an IPv6 address's /64
+    /// (one host commonly holds a whole /64, so counting single IPv6 addresses would bound nothing).
+    static func budgetAddress(_ peer: ListenAddress) -> String {
+        var bytes = [UInt8](repeating: 0, count: 16)
+        guard peer.host.contains(":"), inet_pton(AF_INET6, peer.host, &bytes) == 1 else { return peer.host }
+        return stride(from: 0, to: 8, by: 2).map { String(format: "%02x%02x", bytes[$0], bytes[$0 + 1]) }.joined(separator: ":") + "::/64"
+    }
 }

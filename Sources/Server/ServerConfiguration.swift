@@ -3,8 +3,16 @@ import HTTP
 /// Limits and time limits for every listener of a server. The defaults are the production ones.
 package struct ServerConfiguration: Sendable {
     package var parserLimits: HTTPParserLimits
-    /// Open connections across all listeners; beyond it a client gets 503 and is closed.
+    /// Authenticated connections (handshake finished) on the partner listener; beyond it a client gets 503 and is closed.
     package var maxConnections: Int
+    /// Authenticated connections one partner may hold; beyond it that partner gets 503, and the others are unaffected.
+    package var maxConnectionsPerPartner: Int
+    /// Connections still in their TLS handshake (nobody authenticated yet). When full, a new one
+    /// displaces the oldest handshake of the address holding the most, so that idle sockets cannot lock partners out.
+    package var maxHandshakes: Int
+    /// Connections in their handshake from one peer address; beyond it a new one from that address
+    /// takes the slot of the address's oldest if that has been waiting over a second, else is closed.
+    package var maxHandshakesPerAddress: Int
     /// From accept to a finished TLS handshake.
     package var handshakeTimeout: Duration
     /// From a request's first byte to the end of its header section.
@@ -23,7 +31,10 @@ package struct ServerConfiguration: Sendable {
     package init(
         parserLimits: HTTPParserLimits = HTTPParserLimits(),
         maxConnections: Int = 1024,
-        handshakeTimeout: Duration = .seconds(10),
+        maxConnectionsPerPartner: Int = 64,
+        maxHandshakes: Int = 256,
+        maxHandshakesPerAddress: Int = 64,
+        handshakeTimeout: Duration = .seconds(5),
         headerTimeout: Duration = .seconds(10),
         bodyTimeout: Duration = .seconds(30),
         idleTimeout: Duration = .seconds(60),
@@ -33,6 +44,9 @@ package struct ServerConfiguration: Sendable {
     ) {
         self.parserLimits = parserLimits
         self.maxConnections = maxConnections
+        self.maxConnectionsPerPartner = maxConnectionsPerPartner
+        self.maxHandshakes = maxHandshakes
+        self.maxHandshakesPerAddress = maxHandshakesPerAddress
         self.handshakeTimeout = handshakeTimeout
         self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout

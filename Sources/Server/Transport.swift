@@ -9,21 +9,47 @@ protocol Transport: AnyObject {
     /// Ends the session politely (TLS close_notify); the caller closes the socket.
     func shutdown()
     var peerCertificate: Certificate? { get }
+    /// The chain verified in this handshake (client first, anchor last); nil when nothing was verified (resumed, or plain).
+    var verifiedChain: [Certificate]? { get }
+    /// The client's certificate and the intermediates it sent.
+    var presentedChain: [Certificate] { get }
     var protocolVersion: String? { get }
 }
 
 final class TLSTransport: Transport {
     private let connection: TLSConnection
+    private let fd: Int32
+    private var sawFirstBytes = false
 
     init(context: TLSServerContext, fd: Int32) throws {
         connection = try TLSConnection(server: context, fd: fd)
+        self.fd = fd
     }
 
-    func handshake() -> TLSIOResult { connection.handshake() }
+    func handshake() -> TLSIOResult {
+        if !sawFirstBytes {
+            // A TLS client speaks first with a handshake record (0x16); a plain HTTP client with a
+            // method name. Looked at before OpenSSL reads, so that plain HTTP can be answered in plain HTTP.
+            var first: UInt8 = 0
+            let count = retryingOnInterrupt { recv(fd, &first, 1, Int32(MSG_PEEK)) }
+            if count == 0 { return .closed }
+            if count < 0 {
+                if errno == EAGAIN || errno == EWOULDBLOCK { return .wantRead }
+                return .failed(TLSFailure(reason: "io", detail: SystemCallError("recv").description))
+            }
+            sawFirstBytes = true
+            if first >= UInt8(ascii: "A") && first <= UInt8(ascii: "Z") {
+                return .failed(TLSFailure(reason: "not_tls", detail: "plain HTTP sent to the TLS port"))
+            }
+        }
+        return connection.handshake()
+    }
     func read(into buffer: UnsafeMutableRawBufferPointer) -> TLSIOResult { connection.read(into: buffer) }
     func write(_ buffer: UnsafeRawBufferPointer) -> TLSIOResult { connection.write(buffer) }
     func shutdown() { connection.shutdown() }
     var peerCertificate: Certificate? { connection.peerCertificate }
+    var verifiedChain: [Certificate]? { connection.verifiedChain }
+    var presentedChain: [Certificate] { connection.presentedChain }
     var protocolVersion: String? { connection.protocolVersion }
 }
 
@@ -51,5 +77,7 @@ final class PlainTransport: Transport {
 
     func shutdown() {}
     var peerCertificate: Certificate? { nil }
+    var verifiedChain: [Certificate]? { nil }
+    var presentedChain: [Certificate] { [] }
     var protocolVersion: String? { nil }
 }

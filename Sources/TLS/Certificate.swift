@@ -12,6 +12,9 @@ package struct Certificate: Sendable, Hashable {
     package var subject: String
     /// The issuer as an RFC 2253 string.
     package var issuer: String
+    /// The subject as parsed attributes, for exact comparison (the RFC 2253 text is for people).
+    package var subjectName: DistinguishedName
+    package var issuerName: DistinguishedName
     /// The serial number in upper-case hex.
     package var serialNumber: String
     package var notBefore: Date
@@ -19,12 +22,14 @@ package struct Certificate: Sendable, Hashable {
 
     package init(
         der: [UInt8], sha256Fingerprint: String, subject: String, issuer: String, serialNumber: String,
-        notBefore: Date, notAfter: Date
+        notBefore: Date, notAfter: Date, subjectName: DistinguishedName? = nil, issuerName: DistinguishedName? = nil
     ) {
         self.der = der
         self.sha256Fingerprint = sha256Fingerprint
         self.subject = subject
         self.issuer = issuer
+        self.subjectName = subjectName ?? (try? DistinguishedName(rfc4514: subject)) ?? DistinguishedName(rdns: [])
+        self.issuerName = issuerName ?? (try? DistinguishedName(rfc4514: issuer)) ?? DistinguishedName(rdns: [])
         self.serialNumber = serialNumber
         self.notBefore = notBefore
         self.notAfter = notAfter
@@ -67,6 +72,12 @@ package struct Certificate: Sendable, Hashable {
         sha256Fingerprint = SHA256.hash(der).hexString
         subject = Certificate.rfc2253(X509_get_subject_name(x509))
         issuer = Certificate.rfc2253(X509_get_issuer_name(x509))
+        guard let subjectName = DistinguishedName(x509Name: X509_get_subject_name(x509)),
+              let issuerName = DistinguishedName(x509Name: X509_get_issuer_name(x509)) else {
+            throw TLSError("a certificate's subject or issuer name could not be read")
+        }
+        self.subjectName = subjectName
+        self.issuerName = issuerName
         serialNumber = Certificate.serial(x509)
         notBefore = Certificate.date(X509_get0_notBefore(x509)) ?? .distantPast
         notAfter = Certificate.date(X509_get0_notAfter(x509)) ?? .distantPast
@@ -88,6 +99,14 @@ package struct Certificate: Sendable, Hashable {
         guard let hex = BN_bn2hex(bignum) else { return "" }
         defer { refex_OPENSSL_free(hex) }
         return String(cString: hex)
+    }
+
+    /// Decodes DER into an `X509` the caller frees.
+    func makeX509() -> OpaquePointer? {
+        der.withUnsafeBufferPointer { der in
+            var cursor: UnsafePointer<UInt8>? = der.baseAddress
+            return d2i_X509(nil, &cursor, der.count)
+        }
     }
 
     static func date(_ time: UnsafePointer<ASN1_TIME>?) -> Date? {

@@ -108,6 +108,22 @@ package final class TLSConnection {
         return try? Certificate(x509: x509)
     }
 
+    /// The chain OpenSSL verified in this handshake, the client's certificate first and the trust
+    /// anchor last; nil when the session was resumed (no certificate was verified this time).
+    package var verifiedChain: [Certificate]? {
+        guard let chain = SSL_get0_verified_chain(ssl), refex_sk_X509_num(chain) > 0 else { return nil }
+        return ChainPolicy.certificates(in: chain)
+    }
+
+    /// The peer's certificate followed by the intermediates it sent (kept in the session, so also
+    /// known after resumption).
+    package var presentedChain: [Certificate] {
+        guard let leaf = peerCertificate else { return [] }
+        let sent = ChainPolicy.certificates(in: SSL_get_peer_cert_chain(ssl))
+        // A server's view of the peer chain leaves the peer's own certificate out; a client's includes it.
+        return [leaf] + sent.filter { $0.der != leaf.der }
+    }
+
     /// `TLSv1.3` or `TLSv1.2`.
     package var protocolVersion: String { String(cString: SSL_get_version(ssl)) }
 
@@ -117,6 +133,12 @@ package final class TLSConnection {
     }
 
     package var sessionReused: Bool { SSL_session_reused(ssl) == 1 }
+
+    /// Seconds the session (and any ticket for it) may be resumed for, from its start.
+    package var sessionLifetime: Int? {
+        guard let session = SSL_get_session(ssl) else { return nil }
+        return Int(SSL_SESSION_get_timeout(session))
+    }
 
     private func classify(_ result: Int32) -> TLSIOResult {
         let code = SSL_get_error(ssl, result)
@@ -137,22 +159,7 @@ package final class TLSConnection {
         let verify = SSL_get_verify_result(ssl)
         let errorCode = ERR_peek_error()
         let details = OpenSSLErrorQueue.drain().joined(separator: "; ")
-        if verify != X509_V_OK {
-            let text = X509_verify_cert_error_string(verify).map { String(cString: $0) } ?? "verify error \(verify)"
-            let reason: String
-            switch Int32(verify) {
-            case X509_V_ERR_CERT_REVOKED: reason = "revoked"
-            case X509_V_ERR_CERT_HAS_EXPIRED: reason = "expired"
-            case X509_V_ERR_CRL_HAS_EXPIRED: reason = "crl_expired"
-            case X509_V_ERR_UNABLE_TO_GET_CRL, X509_V_ERR_CRL_NOT_YET_VALID: reason = "crl_unavailable"
-            case X509_V_ERR_CERT_NOT_YET_VALID: reason = "not_yet_valid"
-            case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT,
-                 X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-                reason = "unknown_ca"
-            default: reason = "bad_certificate"
-            }
-            return TLSFailure(reason: reason, detail: text)
-        }
+        if verify != X509_V_OK { return verificationFailure(verify) }
         let reason: String
         switch ERR_GET_REASON(errorCode) {
         case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE: reason = "no_certificate"

@@ -4,10 +4,13 @@ import Crypto
 package struct TLSError: Error, Sendable, CustomStringConvertible {
     package var message: String
     package var details: [String]
+    /// The config setting at fault, e.g. `tls.crl`; nil when it is not known.
+    package var setting: String?
 
-    package init(_ message: String, details: [String] = OpenSSLErrorQueue.drain()) {
+    package init(_ message: String, details: [String] = OpenSSLErrorQueue.drain(), setting: String? = nil) {
         self.message = message
         self.details = details
+        self.setting = setting
     }
 
     package var description: String {

@@ -32,6 +32,124 @@ enum TLSPolicy {
     ].joined(separator: ":")
     static let tls13Suites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
     static let groups = "X25519:P-256:P-384"
+    /// Intermediates allowed between a client's certificate and its trust anchor, plus one.
+    static let verifyDepth: Int32 = 4
+}
+
+/// What the verification callback needs from its context.
+final class VerificationSettings: @unchecked Sendable {
+    // Written once in the context's init before any handshake can read it.
+    var crlNextUpdate: Date?
+}
+
+/// OpenSSL's chain verification plus refex's own rules, for every client handshake. Also caps the
+/// session's lifetime (and so its tickets') at the earliest notAfter of the chain and the CRLs' next
+/// update, so that no session outlives what verified it.
+private let verifyClientCertificate: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Int32 = { storeContext, argument in
+    guard let storeContext else { return 0 }
+    guard X509_verify_cert(storeContext) == 1 else { return 0 }
+    if ChainPolicy.borrowedCAName(storeContext) != nil {
+        X509_STORE_CTX_set_error(storeContext, X509_V_ERR_APPLICATION_VERIFICATION)
+        return 0
+    }
+    if let argument, let ssl = X509_STORE_CTX_get_ex_data(storeContext, SSL_get_ex_data_X509_STORE_CTX_idx()),
+       let session = SSL_get_session(OpaquePointer(ssl)) {
+        let settings = Unmanaged<VerificationSettings>.fromOpaque(argument).takeUnretainedValue()
+        var until = ChainPolicy.earliestNotAfter(storeContext) ?? .distantFuture
+        if let next = settings.crlNextUpdate { until = min(until, next) }
+        let left = max(1, min(until.timeIntervalSinceNow, 86_400 * 365))
+        if Int(left) < Int(SSL_SESSION_get_timeout(session)) { _ = SSL_SESSION_set_timeout(session, Int(left)) }
+    }
+    return 1
+}
+
+/// Before each session ticket is made (after a full handshake, and again after a resumed one, when
+/// the session would otherwise start a new lifetime): no ticket outlives the client's certificates or the CRL.
+private let capTicketLifetime: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Int32 = { ssl, argument in
+    guard let ssl, let argument, let session = SSL_get_session(ssl) else { return 1 }
+    let settings = Unmanaged<VerificationSettings>.fromOpaque(argument).takeUnretainedValue()
+    var until = settings.crlNextUpdate ?? .distantFuture
+    if let leaf = SSL_get0_peer_certificate(ssl), let notAfter = Certificate.date(X509_get0_notAfter(leaf)) { until = min(until, notAfter) }
+    if let sent = SSL_get_peer_cert_chain(ssl) {
+        for index in 0..<refex_sk_X509_num(sent) {
+            if let certificate = refex_sk_X509_value(sent, index), let notAfter = Certificate.date(X509_get0_notAfter(certificate)) {
+                until = min(until, notAfter)
+            }
+        }
+    }
+    let left = max(1, min(until.timeIntervalSinceNow, 86_400 * 365))
+    if Int(left) < Int(SSL_SESSION_get_timeout(session)) { _ = SSL_SESSION_set_timeout(session, Int(left)) }
+    return 1
+}
+
+/// Checks on a verified chain that OpenSSL does not make.
+enum ChainPolicy {
+    /// A certificate in the chain that carries the subject name of a trusted client CA certificate
+    /// without being that certificate: an impostor for anything that trusts names (described for the log).
+    static func borrowedCAName(_ storeContext: OpaquePointer) -> String? {
+        guard let chain = X509_STORE_CTX_get0_chain(storeContext) else { return nil }
+        for index in 0..<refex_sk_X509_num(chain) {
+            guard let certificate = refex_sk_X509_value(chain, index), let name = X509_get_subject_name(certificate) else { continue }
+            guard let namesakes = X509_STORE_CTX_get1_certs(storeContext, name) else { continue }
+            defer { refex_sk_X509_pop_free(namesakes) }
+            let count = refex_sk_X509_num(namesakes)
+            guard count > 0 else { continue }
+            let isTrusted = (0..<count).contains { X509_cmp(refex_sk_X509_value(namesakes, $0), certificate) == 0 }
+            if !isTrusted {
+                let subject = DistinguishedName(x509Name: name)?.description ?? "?"
+                return "a certificate at depth \(index) is named \(subject) like a client CA certificate but is not it"
+            }
+        }
+        OpenSSLErrorQueue.clear()
+        return nil
+    }
+
+    static func earliestNotAfter(_ storeContext: OpaquePointer) -> Date? {
+        guard let chain = X509_STORE_CTX_get0_chain(storeContext) else { return nil }
+        var earliest: Date?
+        for index in 0..<refex_sk_X509_num(chain) {
+            guard let certificate = refex_sk_X509_value(chain, index), let notAfter = Certificate.date(X509_get0_notAfter(certificate)) else {
+                continue
+            }
+            earliest = min(earliest ?? notAfter, notAfter)
+        }
+        return earliest
+    }
+
+    static func chain(of storeContext: OpaquePointer) -> [Certificate] {
+        certificates(in: X509_STORE_CTX_get0_chain(storeContext))
+    }
+
+    /// Every certificate of a stack, in order; empty if any cannot be read, so that a chain is never
+    /// shortened (a position in it says who issued what).
+    static func certificates(in stack: OpaquePointer?) -> [Certificate] {
+        guard let stack else { return [] }
+        var certificates: [Certificate] = []
+        for index in 0..<refex_sk_X509_num(stack) {
+            guard let x509 = refex_sk_X509_value(stack, index), let certificate = try? Certificate(x509: x509) else { return [] }
+            certificates.append(certificate)
+        }
+        return certificates
+    }
+}
+
+/// A verification error code as a failure with a stable reason label.
+func verificationFailure(_ code: Int) -> TLSFailure {
+    let text = X509_verify_cert_error_string(code).map { String(cString: $0) } ?? "verify error \(code)"
+    let reason: String
+    switch Int32(code) {
+    case X509_V_ERR_CERT_REVOKED: reason = "revoked"
+    case X509_V_ERR_CERT_HAS_EXPIRED: reason = "expired"
+    case X509_V_ERR_CRL_HAS_EXPIRED: reason = "crl_expired"
+    case X509_V_ERR_UNABLE_TO_GET_CRL, X509_V_ERR_CRL_NOT_YET_VALID: reason = "crl_unavailable"
+    case X509_V_ERR_CERT_NOT_YET_VALID: reason = "not_yet_valid"
+    case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT,
+         X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+        reason = "unknown_ca"
+    case X509_V_ERR_APPLICATION_VERIFICATION: reason = "borrowed_ca_name"
+    default: reason = "bad_certificate"
+    }
+    return TLSFailure(reason: reason, detail: text)
 }
 
 /// A server SSL_CTX, immutable once built and shared by every connection made from it.
@@ -45,49 +163,141 @@ package final class TLSServerContext: @unchecked Sendable {
     /// When the earliest loaded CRL says it is next updated; past it, OpenSSL refuses every
     /// client certificate (the CRL has expired). nil without a CRL.
     package let crlNextUpdate: Date?
+    /// The certificates of the client CA bundle (trust anchors and allowed intermediates).
+    package let clientCAs: [Certificate]
+    // Read by the certificate verification callback through its argument; lives as long as the context.
+    private let verificationSettings: VerificationSettings
 
     package init(_ configuration: TLSServerConfiguration) throws {
         OpenSSLErrorQueue.clear()
         guard let leaf = try Certificate.parsePEM(configuration.certificateChainPEM).first else {
             throw TLSError("the server certificate file holds no certificate", details: [])
         }
+        let clientCAs = try configuration.clientCAPEM.map { try Certificate.parsePEM($0) } ?? []
+        if let clientCA = configuration.clientCAPEM, let crl = configuration.crlPEM {
+            let problems = try TLSServerContext.revocationProblems(clientCAPEM: clientCA, crlPEM: crl, now: Date())
+            if !problems.isEmpty { throw TLSError(problems.joined(separator: "; "), details: [], setting: "tls.crl") }
+        }
         guard let context = SSL_CTX_new(TLS_server_method()) else { throw TLSError("could not create a TLS context") }
         // Configured before `self` is whole, so that a failure frees the context exactly once, here.
         let crlNextUpdate: Date?
+        let settings = VerificationSettings()
         do {
-            crlNextUpdate = try TLSServerContext.configure(context, configuration)
+            crlNextUpdate = try TLSServerContext.configure(context, configuration, settings)
         } catch {
             SSL_CTX_free(context)
             throw error
         }
+        settings.crlNextUpdate = crlNextUpdate
         self.context = context
         self.crlNextUpdate = crlNextUpdate
+        self.clientCAs = clientCAs
+        verificationSettings = settings
         certificate = leaf
         requiresClientCertificate = configuration.clientCAPEM != nil
     }
 
     deinit { SSL_CTX_free(context) }
 
-    /// Whether `certificate` passes this context's client verification now: it chains to a
-    /// client CA, is within its validity period, and no loaded CRL revokes it. For connections
-    /// whose handshake was verified under an earlier context, before a reload.
-    package func acceptsClientCertificate(_ certificate: Certificate) -> Bool {
-        guard requiresClientCertificate, let store = SSL_CTX_get_cert_store(context) else { return false }
-        defer { OpenSSLErrorQueue.clear() }
-        return certificate.der.withUnsafeBufferPointer { der -> Bool in
-            var cursor: UnsafePointer<UInt8>? = der.baseAddress
-            guard let x509 = d2i_X509(nil, &cursor, der.count) else { return false }
-            defer { X509_free(x509) }
-            guard let verification = X509_STORE_CTX_new() else { return false }
-            defer { X509_STORE_CTX_free(verification) }
-            guard X509_STORE_CTX_init(verification, store, x509, nil) == 1 else { return false }
-            _ = X509_STORE_CTX_set_purpose(verification, X509_PURPOSE_SSL_CLIENT)
-            return X509_verify_cert(verification) == 1
+    /// Verifies a client's chain now under this context, as a handshake would: it chains to a client
+    /// CA, every certificate is within its validity period, no loaded CRL revokes any of them, and no
+    /// certificate borrows the name of a client CA it is not. For sessions resumed without a new
+    /// verification, and for connections verified under an earlier context (before a reload).
+    ///
+    /// - Parameter presented: the client's certificate first, then the intermediates it sent.
+    /// - Returns: the verified chain, the client's certificate first and the trust anchor last.
+    package func verifyClientChain(_ presented: [Certificate], at time: Date = Date()) -> Result<[Certificate], TLSFailure> {
+        guard requiresClientCertificate, let store = SSL_CTX_get_cert_store(context), let leafCertificate = presented.first else {
+            return .failure(TLSFailure(reason: "no_certificate", detail: "no client certificate"))
         }
+        defer { OpenSSLErrorQueue.clear() }
+        guard let leaf = leafCertificate.makeX509() else { return .failure(TLSFailure(reason: "bad_certificate", detail: "undecodable certificate")) }
+        defer { X509_free(leaf) }
+        guard let untrusted = refex_sk_X509_new_null() else { return .failure(TLSFailure(reason: "other", detail: "out of memory")) }
+        defer { refex_sk_X509_pop_free(untrusted) }
+        for certificate in presented.dropFirst() {
+            guard let x509 = certificate.makeX509() else { continue }
+            if refex_sk_X509_push(untrusted, x509) == 0 { X509_free(x509) }
+        }
+        guard let verification = X509_STORE_CTX_new() else { return .failure(TLSFailure(reason: "other", detail: "out of memory")) }
+        defer { X509_STORE_CTX_free(verification) }
+        guard X509_STORE_CTX_init(verification, store, leaf, untrusted) == 1 else {
+            return .failure(TLSFailure(reason: "other", detail: "could not set up verification"))
+        }
+        _ = X509_STORE_CTX_set_default(verification, "ssl_client")
+        if let parameters = X509_STORE_CTX_get0_param(verification) {
+            X509_VERIFY_PARAM_set_depth(parameters, TLSPolicy.verifyDepth)
+            X509_VERIFY_PARAM_set_time(parameters, time_t(time.timeIntervalSince1970))
+        }
+        guard X509_verify_cert(verification) == 1 else {
+            return .failure(verificationFailure(Int(X509_STORE_CTX_get_error(verification))))
+        }
+        if let borrowed = ChainPolicy.borrowedCAName(verification) {
+            return .failure(TLSFailure(reason: "borrowed_ca_name", detail: borrowed))
+        }
+        let chain = ChainPolicy.chain(of: verification)
+        guard !chain.isEmpty else { return .failure(TLSFailure(reason: "bad_certificate", detail: "a certificate's names could not be read")) }
+        return .success(chain)
+    }
+
+    /// Problems with a CRL bundle against a client CA bundle that would refuse partners who should be
+    /// accepted, or accept ones who should not: each CRL must be signed by a client CA certificate with
+    /// its issuer's name and must already be in force (its thisUpdate not in the future), and, since
+    /// revocation is checked for every certificate of a chain, every client CA certificate needs a CRL.
+    package static func revocationProblems(clientCAPEM: [UInt8], crlPEM: [UInt8], now: Date) throws -> [String] {
+        let cas = try withBIO(clientCAPEM) { bio -> [OpaquePointer] in
+            var list: [OpaquePointer] = []
+            while let x509 = PEM_read_bio_X509(bio, nil, nil, nil) { list.append(x509) }
+            OpenSSLErrorQueue.clear()
+            return list
+        }
+        defer { cas.forEach { X509_free($0) } }
+        let crls = try withBIO(crlPEM) { bio -> [OpaquePointer] in
+            var list: [OpaquePointer] = []
+            while let crl = PEM_read_bio_X509_CRL(bio, nil, nil, nil) { list.append(crl) }
+            OpenSSLErrorQueue.clear()
+            return list
+        }
+        defer { crls.forEach { X509_CRL_free($0) } }
+        guard !crls.isEmpty else { return ["the CRL file holds no CRL"] }
+        var problems: [String] = []
+        var covered = Set<Int>()
+        for crl in crls {
+            let issuerName = X509_CRL_get_issuer(crl)
+            let issuer = DistinguishedName(x509Name: issuerName)?.description ?? "?"
+            let namesakes = cas.indices.filter { X509_NAME_cmp(X509_get_subject_name(cas[$0]), issuerName) == 0 }
+            let signer = namesakes.first { X509_CRL_verify(crl, X509_get0_pubkey(cas[$0])) == 1 }
+            OpenSSLErrorQueue.clear()
+            if let signer {
+                covered.insert(signer)
+                // OpenSSL refuses a CRL from a CA whose key usage leaves out cRLSign: everyone would be.
+                if X509_get_key_usage(cas[signer]) & UInt32(KU_CRL_SIGN) == 0 {
+                    problems.append("the tls.clientCA certificate \(issuer) may not sign CRLs (its keyUsage lacks cRLSign): its CRL would be refused")
+                }
+            } else if namesakes.isEmpty {
+                problems.append("the CRL issued by \(issuer) is from no tls.clientCA certificate: its signature cannot be checked")
+            } else {
+                problems.append("the CRL issued by \(issuer) is not signed by that tls.clientCA certificate (its signature does not verify)")
+            }
+            if let thisUpdate = Certificate.date(X509_CRL_get0_lastUpdate(crl)), thisUpdate > now {
+                problems.append(
+                    "the CRL issued by \(issuer) is not in force until \(thisUpdate) (its thisUpdate is in the future): every certificate from that CA would be refused until then"
+                )
+            }
+        }
+        for index in cas.indices where !covered.contains(index) {
+            let subject = DistinguishedName(x509Name: X509_get_subject_name(cas[index]))?.description ?? "?"
+            problems.append(
+                "the tls.clientCA certificate \(subject) has no CRL: revocation is checked at every level of a chain, so every client CA needs its current CRL in tls.crl"
+            )
+        }
+        return problems
     }
 
     /// Returns the earliest next update of the loaded CRLs.
-    private static func configure(_ context: OpaquePointer, _ configuration: TLSServerConfiguration) throws -> Date? {
+    private static func configure(
+        _ context: OpaquePointer, _ configuration: TLSServerConfiguration, _ settings: VerificationSettings
+    ) throws -> Date? {
         guard refex_SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION) == 1,
               refex_SSL_CTX_set_max_proto_version(context, TLS1_3_VERSION) == 1 else {
             throw TLSError("could not set the TLS versions")
@@ -153,10 +363,15 @@ package final class TLSServerContext: @unchecked Sendable {
                     nextUpdate = min(nextUpdate ?? next, next)
                 }
             }
-            _ = X509_STORE_set_flags(store, UInt(X509_V_FLAG_CRL_CHECK))
+            // Every certificate of the chain, not just the client's: a revoked intermediate revokes what it issued.
+            _ = X509_STORE_set_flags(store, refex_X509_V_FLAG_CRL_CHECK_BOTH)
         }
         SSL_CTX_set_verify(context, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nil)
-        SSL_CTX_set_verify_depth(context, 4)
+        SSL_CTX_set_verify_depth(context, TLSPolicy.verifyDepth)
+        SSL_CTX_set_cert_verify_callback(context, verifyClientCertificate, Unmanaged.passUnretained(settings).toOpaque())
+        guard SSL_CTX_set_session_ticket_cb(context, capTicketLifetime, nil, Unmanaged.passUnretained(settings).toOpaque()) == 1 else {
+            throw TLSError("could not set the session ticket callback")
+        }
         return nextUpdate
     }
 

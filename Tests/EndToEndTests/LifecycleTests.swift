@@ -121,7 +121,7 @@ final class LifecycleTests: XCTestCase {
     }
 
     func testThousandIdleConnectionsDoNotKeepANewClientWaiting() throws {
-        let refex = try RefexProcess(config: try RefexProcess.config(["limits": ["eventLoops": 2, "maxConnections": 2000]]))
+        let refex = try RefexProcess(config: try RefexProcess.config(["limits": ["eventLoops": 2, "maxConnections": 2000, "maxConnectionsPerPartner": 2000]]))
         let holder = try InteractiveProcess("python3", try PythonTLSClient.arguments(port: refex.apiPort, partner: "police") + ["hold", "--count", "1000"])
         XCTAssertEqual(holder.readLine(timeout: 120), "{\"held\": 1000}")
         let started = Date()

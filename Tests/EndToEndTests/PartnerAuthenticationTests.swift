@@ -57,6 +57,43 @@ final class PartnerAuthenticationTests: XCTestCase {
         }
     }
 
+    func testEveryRefusedHandshakeIsLoggedOnceWithItsReasonAndPeer() throws {
+        let refex = try RefexProcess()
+        for (partner, reason) in [(nil, "no_certificate"), ("other", "unknown_ca"), ("revoked", "revoked"), ("expired", "expired")] as [(String?, String)] {
+            XCTAssertNil(try Curl.request(["\(refex.baseURL)/v1/whoami"], as: partner).response)
+            XCTAssertTrue(refex.waitForLog("reason=\(reason)"), "no log line for \(reason):\n\(refex.logText)")
+        }
+        let lines = refex.logText.split(separator: "\n").filter { $0.contains("TLS handshake refused") }
+        XCTAssertEqual(lines.count, 4, lines.joined(separator: "\n"))
+        for line in lines { XCTAssertTrue(line.contains("peer=127.0.0.1:"), String(line)) }
+    }
+
+    func testAnUnregisteredCertificatesRefusalIsLoggedWithItsFingerprintAndRoute() throws {
+        let refex = try daemon()
+        XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/referrals/0190a0b0-0000-7000-8000-000000000000"], as: "unknown").response?.status, 403)
+        let fingerprint = try TestPKI.fingerprint("unknown").replacingOccurrences(of: ":", with: "").lowercased()
+        XCTAssertTrue(refex.waitForLog("certificate not registered"), refex.logText)
+        let line = refex.logText.split(separator: "\n").first { $0.contains("certificate not registered") }.map(String.init) ?? ""
+        XCTAssertTrue(line.contains("sha256=\(fingerprint)"), line)
+        XCTAssertTrue(line.contains("route=/v1/referrals/:id"), line)
+        XCTAssertFalse(line.contains("0190a0b0"), "the id asked for is not logged: \(line)")
+    }
+
+    func testPlainHTTPOnTheTLSPortGetsA400SayingItSpeaksHTTPS() throws {
+        let refex = try daemon()
+        for method in ["GET", "POST", "DELETE", "OPTIONS"] {
+            let result = try Subprocess.run("curl", ["-sS", "-i", "-X", method, "--max-time", "10", "http://127.0.0.1:\(refex.apiPort)/v1/whoami"])
+            let response = Curl.parse(result.stdout)
+            XCTAssertEqual(response?.status, 400, "\(method): \(result.output)\(result.errorOutput)")
+            XCTAssertEqual(response?.header("content-type"), "application/problem+json")
+            XCTAssertEqual(response?.json?["type"]?.stringValue, "urn:refex:problem:https-required")
+            XCTAssertTrue(response?.json?["detail"]?.stringValue?.contains("HTTPS with a client certificate") ?? false)
+        }
+        XCTAssertTrue(refex.waitForLog("plain HTTP on the TLS port", count: 4), refex.logText)
+        // A TLS client is not mistaken for one.
+        XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/whoami"], as: "police").response?.status, 200)
+    }
+
     func testTLS11AndBelowIsRefused() throws {
         let refex = try daemon()
         let (result, response) = try Curl.request(["--tls-max", "1.1", "\(refex.baseURL)/v1/whoami"], as: "police")

@@ -131,8 +131,10 @@ final class SystemdTests: XCTestCase {
         XCTAssertEqual(validated.status, 0, validated.output + validated.errorOutput)
         // ...and passes `config check` once the files it names exist (here under the staging folder).
         let pki = try TestPKI.folder()
+        // The example maps a partner by subject and issuer: the issuer must be a client CA certificate.
+        let partnersCA = try TestCA.root(subject: "/O=Example Exchange/CN=Example Partner CA")
         for (source, target) in [
-            ("\(pki)/server.crt", "etc/refex/tls/server.crt"), ("\(pki)/ca.crt", "etc/refex/tls/partners-ca.crt"),
+            ("\(pki)/server.crt", "etc/refex/tls/server.crt"), (partnersCA.certificate, "etc/refex/tls/partners-ca.crt"),
             ("\(pki)/refex-client.crt", "etc/refex/tls/refex-client.crt"), ("\(pki)/ca.crt", "etc/refex/tls/dv-support-ca.crt"),
             (try TestPKI.masterKey(), "etc/credstore/refex.master-key"), ("\(pki)/server.key", "etc/credstore/refex.tls-key"),
             ("\(pki)/refex-client.key", "etc/credstore/refex.delivery-key"),
