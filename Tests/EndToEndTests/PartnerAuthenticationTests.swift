@@ -88,6 +88,9 @@ final class PartnerAuthenticationTests: XCTestCase {
             XCTAssertEqual(response?.header("content-type"), "application/problem+json")
             XCTAssertEqual(response?.json?["type"]?.stringValue, "urn:refex:problem:https-required")
             XCTAssertTrue(response?.json?["detail"]?.stringValue?.contains("HTTPS with a client certificate") ?? false)
+            XCTAssertEqual(response?.header("x-request-id")?.count, 16, method)
+            XCTAssertEqual(response?.header("cache-control"), "no-store", method)
+            XCTAssertEqual(response?.header("x-content-type-options"), "nosniff", method)
         }
         XCTAssertTrue(refex.waitForLog("plain HTTP on the TLS port", count: 4), refex.logText)
         // A TLS client is not mistaken for one.
