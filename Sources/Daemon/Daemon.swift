@@ -167,14 +167,9 @@ package final class Daemon: Sendable {
         }
         let old = current.withLock { $0.configuration }
         let new = loaded.configuration
-        if old.listen != new.listen || old.ops != new.ops {
-            logger.warning("listen addresses change only on restart")
-        }
-        if old.server.maxConnections != new.server.maxConnections || old.server.parserLimits != new.server.parserLimits {
-            logger.warning("limits change only on restart")
-        }
-        if old.store != new.store || old.masterKey != new.masterKey || old.schemas != new.schemas || old.delivery != new.delivery {
-            logger.warning("the store, master key, schemas and delivery settings change only on restart")
+        let restartOnly = RestartOnlySettings.changed(from: old, to: new)
+        if !restartOnly.isEmpty {
+            logger.warning("changed settings take effect only on restart; the running values stay", [("settings", restartOnly.joined(separator: ","))])
         }
         tls.replace(with: loaded.tlsContext)
         // Connections verified under the old certificates and CRL are checked again under the new.
