@@ -90,7 +90,8 @@ package final class Daemon: Sendable {
         let delivery = self.delivery
         api = APIResponder(
             router: Routes.make(
-                exchange: exchange, publicKey: loaded.logSigningKey?.publicKey, logRetention: configuration.retention.policy.log
+                exchange: exchange, publicKey: loaded.logSigningKey?.publicKey, logRetention: configuration.retention.policy.log,
+                openAPI: OpenAPIDocument(schemasFolder: configuration.schemas)
             ) { delivery?.nudge() },
             partners: loaded.partners, recorder: recorder, logger: logger
         )

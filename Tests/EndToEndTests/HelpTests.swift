@@ -87,7 +87,10 @@ final class HelpTests: XCTestCase {
         ], timeout: 120, currentDirectory: ProjectPaths.root)
         XCTAssertEqual(installed.status, 0, installed.errorOutput)
         let schemas = "\(prefix)/share/refex/schemas"
-        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(schemas)/config.v1.schema.json"))
+        // The OpenAPI document is installed with the schemas.
+        for name in ["config.v1.schema.json", "referral.v1.schema.json", "openapi.v1.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(schemas)/\(name)"), "make install left out \(name)")
+        }
 
         let binary = "\(prefix)/bin/refex"
         for topic in ["serve", "config", "schema"] {
