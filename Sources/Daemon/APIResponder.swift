@@ -11,12 +11,17 @@ package final class APIResponder: HTTPResponder {
     private let directory: Mutex<PartnerDirectory>
     private let recorder: RequestRecorder
     private let logger: Logger
+    private let partnerCertificates: PartnerCertificateExpiry?
 
-    package init(router: Router<Endpoint>, partners: PartnerDirectory, recorder: RequestRecorder, logger: Logger) {
+    package init(
+        router: Router<Endpoint>, partners: PartnerDirectory, recorder: RequestRecorder, logger: Logger,
+        partnerCertificates: PartnerCertificateExpiry? = nil
+    ) {
         self.router = router
         directory = Mutex(partners)
         self.recorder = recorder
         self.logger = logger
+        self.partnerCertificates = partnerCertificates
     }
 
     /// Swaps in a reloaded partner list; the next request on any connection uses it.
@@ -50,6 +55,8 @@ package final class APIResponder: HTTPResponder {
                 detail: "This client certificate is valid but belongs to no partner. Ask the refex operator to register it (SHA-256 \(fingerprint))."
             ).response, route: "unmatched", partner: nil))
         }
+
+        partnerCertificates?.observe(partner: partner.id, fingerprint: certificate.sha256Fingerprint, notAfter: certificate.notAfter)
 
         let endpoint: Endpoint
         let route: String

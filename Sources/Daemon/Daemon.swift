@@ -26,6 +26,7 @@ package final class Daemon: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let stalledForTesting = Atomic<Bool>(false)
     private let reloads: Counter
+    private let serviceMetrics: ServiceMetrics
     private let boundAddresses: (api: ListenAddress, ops: ListenAddress)
     private let listenerOrigins: String
     /// `REFEX_TEST_HOOKS=1`: SIGUSR2 stalls and unstalls the store writer, for the watchdog test.
@@ -60,6 +61,10 @@ package final class Daemon: Sendable {
             store: store, catalog: loaded.catalog, keyring: Keyring(masterKey: loaded.masterKey), recipients: configuration.recipients,
             limits: JSONLimits(maxDocumentBytes: configuration.server.parserLimits.maxBodyBytes)
         )
+        serviceMetrics = ServiceMetrics(
+            registry: metrics, exchange: exchange, store: store, tls: tls, deliveryCertificatePEM: loaded.deliveryCredentials?.certificate,
+            logger: logger
+        )
         let listeners = try ListenerSockets.open(api: configuration.listen, ops: configuration.ops, environment: environment)
         boundAddresses = (
             Socket.localAddress(of: listeners.api) ?? configuration.listen,
@@ -93,7 +98,7 @@ package final class Daemon: Sendable {
                 exchange: exchange, publicKey: loaded.logSigningKey?.publicKey, logRetention: configuration.retention.policy.log,
                 openAPI: OpenAPIDocument(schemasFolder: configuration.schemas)
             ) { delivery?.nudge() },
-            partners: loaded.partners, recorder: recorder, logger: logger
+            partners: loaded.partners, recorder: recorder, logger: logger, partnerCertificates: serviceMetrics.partnerCertificates
         )
         let tls = self.tls
         let store = self.store
@@ -130,6 +135,7 @@ package final class Daemon: Sendable {
         ])
         if testHooks { logger.warning("test hooks are on (REFEX_TEST_HOOKS=1): SIGUSR2 stalls the store writer; never in production") }
         delivery?.start()
+        _ = serviceMetrics.startRefreshing()
         startMaintenance(configuration)
         startWatchdog()
         stopped.wait()
@@ -177,6 +183,7 @@ package final class Daemon: Sendable {
         let closed = server.closeConnectionsFailingClientVerification()
         if closed > 0 { logger.notice("closed connections whose client certificate no longer verifies", [("connections", String(closed))]) }
         api.replacePartners(loaded.partners)
+        serviceMetrics.partnerCertificates.keep(partners: Set(new.partners.map(\.id)))
         exchange.replaceRecipients(new.recipients)
         current.withLock { $0 = loaded }
         reloads.increment(["applied"])

@@ -89,4 +89,7 @@ package protocol StoreTransaction: AnyObject {
 
     /// Crypto-shreds the subject: deletes its key and every sealed body and detail, marks it erased.
     func eraseSubject(id: String, at time: Timestamp) throws
+
+    /// Referrals received and disclosures by state, for metrics.
+    func statistics() throws -> StoreStatistics
 }
