@@ -6,7 +6,8 @@
 #   DESTDIR     a staging root for packaging, e.g. /tmp/stage (default: none)
 # Lays out:
 #   $PREFIX/bin/refex
-#   $PREFIX/share/refex/schemas/*.json             the JSON Schemas refex validates against
+#   $PREFIX/share/refex/schemas/*.json             the JSON Schemas refex validates against, and
+#                                                  openapi.v1.json (the partner API, served at /v1/openapi.json)
 #   $PREFIX/share/doc/refex/README.md
 #   $PREFIX/lib/systemd/system/refex.service, refex.socket, refex-ops.socket
 #   $PREFIX/lib/sysusers.d/refex.conf              the refex system user

@@ -123,8 +123,9 @@ package struct LogRecord: Sendable {
 
     /// UTC with milliseconds, e.g. `2026-11-29T20:41:02.123Z`, without a formatter per line.
     static func rfc3339(_ seconds: Double) -> String {
-        var whole = time_t(seconds.rounded(.down))
-        let milliseconds = min(999, max(0, Int((seconds - Double(whole)) * 1000)))
+        let total = Int64((seconds * 1000).rounded())
+        var whole = time_t(total / 1000)
+        let milliseconds = Int(total % 1000)
         var parts = tm()
         gmtime_r(&whole, &parts)
         func pad(_ value: Int32, _ width: Int) -> String {
