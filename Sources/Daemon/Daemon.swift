@@ -135,7 +135,7 @@ package final class Daemon: Sendable {
         ])
         if testHooks { logger.warning("test hooks are on (REFEX_TEST_HOOKS=1): SIGUSR2 stalls the store writer; never in production") }
         delivery?.start()
-        _ = serviceMetrics.startRefreshing()
+        serviceMetrics.start()
         startMaintenance(configuration)
         startWatchdog()
         stopped.wait()
@@ -205,6 +205,7 @@ package final class Daemon: Sendable {
         logger.notice("stopping: draining connections", [("signal", number == SIGTERM ? "SIGTERM" : "SIGINT")])
         server.shutdown()
         delivery?.stop()
+        serviceMetrics.stop()
         store.close()
         logger.notice("stopped")
         stopped.signal()

@@ -25,6 +25,7 @@ package final class ServiceMetrics: Sendable {
     private let store: SQLiteStore
     private let logger: Logger
     private let latest = LatestSnapshot()
+    private let refresher = Mutex<Task<Void, Never>?>(nil)
     private let storeWritable: Gauge
     package let partnerCertificates = PartnerCertificateExpiry()
 
@@ -80,14 +81,21 @@ package final class ServiceMetrics: Sendable {
         }
     }
 
-    /// Reads the store's counts now and then every `refreshInterval`, until the task is cancelled.
-    package func startRefreshing() -> Task<Void, Never> {
-        Task.detached { [self] in
+    /// Reads the store's counts now and then every `refreshInterval`, until `stop()`.
+    package func start() {
+        let task = Task.detached { [self] in
             while !Task.isCancelled {
                 await refresh()
                 try? await Task.sleep(for: ServiceMetrics.refreshInterval)
             }
         }
+        refresher.withLock { $0 = task }
+    }
+
+    /// Stops reading the store (before it closes).
+    package func stop() {
+        latest.refreshing.store(true, ordering: .releasing)  // and no scrape starts another
+        refresher.withLock { $0?.cancel() }
     }
 
     /// Starts a refresh in the background when the counts are stale and none is under way.

@@ -53,8 +53,8 @@ enum HelpText {
     static var config: String { """
     usage: refex config check [--config FILE]
 
-    Checks a config without starting anything: the file against \(schemas)/config.v1.schema.json,
-    then every file it names (certificates, keys, CRL, recipient CAs, the schemas folder, the
+    Checks a config without starting anything: the file against config.v1.schema.json in the
+    config's schemas folder (by default \(schemas)), then every file it names (certificates, keys, CRL, recipient CAs, the schemas folder, the
     store's folder) as the daemon would read them. Every problem is listed, one per line, naming
     the key (e.g. tls.privateKey) and what to do; no secret is ever printed. systemd runs it as
     ExecStartPre, and a SIGHUP reload refuses a config it would refuse.
