@@ -176,7 +176,9 @@ package final class Daemon: Sendable {
         let new = loaded.configuration
         let restartOnly = RestartOnlySettings.changed(from: old, to: new)
         if !restartOnly.isEmpty {
-            logger.warning("changed settings take effect only on restart; the running values stay", [("settings", restartOnly.joined(separator: ","))])
+            logger.warning(
+                "changed settings take effect only on restart; the running values stay", [("settings", restartOnly.joined(separator: ","))]
+            )
         }
         tls.replace(with: loaded.tlsContext)
         // Connections verified under the old certificates and CRL are checked again under the new.
