@@ -36,9 +36,11 @@ PY
 ) || counts="0 0 0"
 read -r passed failed skipped <<<"$counts"
 
-# A runner that failed with no failing test counted (a crash, a build problem) is still a failure.
+# A runner that failed with no failing test recorded (a crash, a test process killed) still
+# failed: it counts as one, so that the line agrees with the exit status.
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
-  echo "run-tests: swift test exited $status with no failing test recorded; see the output above" >&2
+  echo "run-tests: swift test exited $status with no failing test recorded; counted as 1 failed (see the output above)" >&2
+  failed=1
 fi
 line="$passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
