@@ -143,13 +143,19 @@ enum CommandLineTool {
             print("\(path): OK (\(loaded.configuration.partners.count) partners; listening on \(loaded.configuration.listen))")
             return 0
         } catch let error as ConfigurationError {
-            printError("\(path): \(error.problems.count) problem\(error.problems.count == 1 ? "" : "s")")
-            for problem in error.problems { printError("  - \(problem)") }
+            printError(journalPriority + "\(path): \(error.problems.count) problem\(error.problems.count == 1 ? "" : "s")")
+            for problem in error.problems { printError(journalPriority + "  - \(problem)") }
             return 1
         } catch {
-            printError("\(path): \(error)")
+            printError(journalPriority + "\(path): \(error)")
             return 1
         }
+    }
+
+    /// `<3>` when standard error is the journal's (as for the unit's `ExecStartPre=refex config
+    /// check`), so that `journalctl -p err` shows why refex did not start; nothing in a terminal.
+    static var journalPriority: String {
+        StandardErrorLogSink.isJournalStream(ProcessInfo.processInfo.environment["JOURNAL_STREAM"]) ? "<3>" : ""
     }
 }
 

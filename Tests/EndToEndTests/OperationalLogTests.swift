@@ -37,6 +37,25 @@ final class OperationalLogTests: XCTestCase {
         }
     }
 
+    func testConfigCheckUnderTheJournalGivesItsProblemsAnErrorPriority() throws {
+        // The unit's ExecStartPre: when it refuses the config, journalctl -p err must say why.
+        let config = ProjectPaths.temporaryDirectory("refex-check") + "/refex.json"
+        try Data("{\"listen\": \"nowhere\"}".utf8).write(to: URL(fileURLWithPath: config))
+        let journal = try Subprocess.run("/bin/sh", [
+            "-c", "JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2) exec \"$@\"", "sh", ProjectPaths.refexBinary, "config", "check", "--config", config,
+        ])
+        XCTAssertEqual(journal.status, 1, journal.errorOutput)
+        let lines = journal.errorOutput.split(separator: "\n")
+        XCTAssertGreaterThan(lines.count, 1)
+        for line in lines { XCTAssertTrue(line.hasPrefix("<3>"), "under the journal without a priority: \(line)") }
+
+        // In a terminal (or a pipe that is not the journal), no prefix.
+        let plain = try Subprocess.run(ProjectPaths.refexBinary, ["config", "check", "--config", config])
+        XCTAssertEqual(plain.status, 1)
+        XCTAssertFalse(plain.errorOutput.contains("<3>"), plain.errorOutput)
+        XCTAssertEqual(plain.errorOutput.split(separator: "\n").count, lines.count)
+    }
+
     func testLinesCarryTheirTimeUnlessStandardErrorIsTheJournal() throws {
         let refex = try RefexProcess()
         let serving = try XCTUnwrap(line(refex, containing: "refex serving"), refex.logText)
