@@ -159,10 +159,11 @@ enum CommandLineTool {
     }
 }
 
-/// A reason `refex serve` cannot start, as a log line at error priority (`<3>`), so that
-/// `journalctl -p err` shows why refex did not start. One line: a newline in it is escaped.
+/// A reason `refex serve` cannot start, as a log line at error priority (`<3>`) like every other
+/// line refex logs (with its time unless stderr is the journal), so that `journalctl -p err`
+/// shows why refex did not start. One line: a newline in it is escaped.
 func printStartupFailure(_ text: String) {
-    printError(LogRecord(level: .error, message: text, metadata: []).formatted)
+    StandardErrorLogSink().write(LogRecord(level: .error, message: text, metadata: []))
 }
 
 func printError(_ text: String) {

@@ -32,6 +32,7 @@ final class OperationalLogTests: XCTestCase {
             XCTAssertFalse(lines.isEmpty)
             for line in lines {
                 XCTAssertTrue(line.hasPrefix("<3>refex: "), "a start-up failure without a priority: \(line)")
+                XCTAssertTrue(stamped(line), "a start-up failure without its time: \(line)")
             }
             XCTAssertTrue(result.errorOutput.contains(expected), result.errorOutput)
         }
