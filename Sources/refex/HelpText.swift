@@ -40,15 +40,20 @@ enum HelpText {
     /// The folder of the schemas installed with this binary.
     static var schemas: String { InstallLayout.schemas }
 
-    static let hostOptions = """
-    HOST OPTIONS
-      --config FILE, -c FILE   the daemon's config (default /etc/refex/refex.json): its store, keys
-                               and settings. Run as a user who can read them (root, or refex).
-      --store PATH             a store file instead (e.g. a backup copy under inspection); commands
-                               that decrypt need --config (the master key) and refuse it.
-      --json                   one JSON object per line, for machines (where the command prints a table).
-    Each read or change is recorded in the disclosure log with the Unix user as actor (host:USER).
-    """
+    /// The options every host command takes; `json` for those that print tables.
+    static func hostOptions(json: Bool) -> String {
+        var text = """
+        HOST OPTIONS
+          --config FILE, -c FILE   the daemon's config (default /etc/refex/refex.json): its store, keys
+                                   and settings. Run as a user who can read them (root, or refex).
+          --store PATH             a store file instead (e.g. a backup copy under inspection); commands
+                                   that decrypt need --config (the master key) and refuse it.
+        """
+        if json {
+            text += "\n  --json                   one JSON object per line, for machines, instead of a table."
+        }
+        return text + "\nEach read or change is recorded in the disclosure log with the Unix user as actor."
+    }
 
     static var config: String { """
     usage: refex config check [--config FILE]
@@ -97,7 +102,7 @@ enum HelpText {
       --basis B (consent, vital-interests, legal-obligation, public-task, legitimate-interests)
       --actor A  --since TIME  --until TIME (RFC 3339, e.g. 2026-11-29T08:00:00Z)
 
-    \(hostOptions)
+    \(hostOptions(json: true))
 
     EXIT STATUS
       0 done (verify: the log verifies); 1 failed (verify: the log does not verify); 2 usage.
@@ -121,7 +126,7 @@ enum HelpText {
                    from PATCH-FILE or - (stdin); validated against the referral's schema; recipients
                    that received a changed field get a rectification notice
 
-    \(hostOptions)
+    \(hostOptions(json: false))
 
     EXIT STATUS
       0 done (the result as JSON on stdout); 1 refused or failed (why on stderr); 2 usage.
@@ -133,7 +138,7 @@ enum HelpText {
     The consents recorded for a subject or a referral: purposes (services), recipients, method,
     when obtained, expiry and withdrawal. Who obtained it and notes stay sealed and are not shown.
 
-    \(hostOptions)
+    \(hostOptions(json: true))
 
     EXIT STATUS
       0 listed (possibly none); 1 the store could not be read; 2 usage.
@@ -150,7 +155,7 @@ enum HelpText {
       retry   puts a failed item back in the queue; refused when its subject is restricted or
               erased, or its consent lapsed (the basis is checked again when it is sent)
 
-    \(hostOptions)
+    \(hostOptions(json: true))
 
     EXIT STATUS
       0 done; 1 refused or failed; 2 usage.
