@@ -143,6 +143,8 @@ package final class PartnerCertificateExpiry: Sendable {
 
     private let seen = Mutex<[String: [String: Seen]]>([:])
 
+    package init() {}
+
     /// `partner` connected with the certificate `fingerprint`, valid until `notAfter`.
     package func observe(partner: String, fingerprint: String, notAfter: Date, now: Date = Date()) {
         seen.withLock { $0[partner, default: [:]][fingerprint] = Seen(notAfter: notAfter, lastSeen: now) }
