@@ -25,11 +25,14 @@ run: dev
 	@scripts/dev-setup.sh --print-curl $(DEV)
 	@scripts/dev-run.sh $(DEV)
 
-# Builds once, then runs every test once. The end-to-end tests start the built binary.
+# Builds once, then runs every test once (the end-to-end tests start the built binary), and ends
+# with one line, `N passed, M failed`, counting XCTest and Swift Testing; exits non-zero on a failure.
+# TEST_ARGS go to swift test, e.g. make test TEST_ARGS="--filter HelpTests".
 test:
 	@scripts/install-deps.sh test
+	@scripts/test-tools.sh
 	$(SWIFT) build --build-tests
-	REFEX_BINARY=$(CURDIR)/.build/debug/refex $(SWIFT) test --skip-build --parallel --num-workers 2
+	@SWIFT="$(SWIFT)" REFEX_BINARY=$(CURDIR)/.build/debug/refex scripts/run-tests.sh $(TEST_ARGS)
 
 fuzz:
 	@scripts/install-deps.sh build

@@ -78,7 +78,10 @@ sign() {
   openssl req -new -key "$dir/$name.key" -subj "$subject" -out "$work/$name.csr"
   local ext="$work/$name.ext"
   printf '%s\n' "$@" > "$ext"
-  openssl x509 -req -in "$work/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAserial "$work/serial" \
+  # A random 128-bit serial (RFC 5280 4.1.2.2: unique per CA). The serial file is `openssl ca`'s
+  # alone: x509 -CAserial would hand the next `openssl ca` a serial already used, and the CRL
+  # that revokes it would revoke both.
+  openssl x509 -req -in "$work/$name.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -set_serial "0x7$(openssl rand -hex 15)" \
     -days "$days" -sha256 -extfile "$ext" -out "$dir/$name.crt" 2>/dev/null
 }
 
@@ -118,4 +121,25 @@ openssl x509 -req -in "$work/other.csr" -CA "$dir/other-ca.crt" -CAkey "$dir/oth
   -CAserial "$work/other.srl" -days "$days" -sha256 -extfile "$work/other.ext" -out "$dir/other.crt" 2>/dev/null
 
 chmod 644 "$dir"/*.crt "$dir/crl.pem" "$dir/expired-crl.pem"
+
+# Checked, not assumed: every certificate of the CA has its own serial, and the CRL revokes the
+# revoked certificate and no other.
+issued=(server sink-server police partner-b hub-admin sink unknown refex-client revoked expired)
+serials=$(for name in "${issued[@]}"; do openssl x509 -in "$dir/$name.crt" -noout -serial; done | sort)
+if [ -n "$(uniq -d <<<"$serials")" ]; then
+  echo "dev-pki: two certificates share a serial:" >&2
+  uniq -d <<<"$serials" >&2
+  exit 1
+fi
+for name in "${issued[@]}"; do
+  [ "$name" = expired ] && continue
+  if openssl verify -crl_check -CAfile "$dir/ca.crt" -CRLfile "$dir/crl.pem" "$dir/$name.crt" >/dev/null 2>&1; then
+    [ "$name" != revoked ] && continue
+    echo "dev-pki: crl.pem does not revoke revoked.crt" >&2
+  else
+    [ "$name" = revoked ] && continue
+    echo "dev-pki: $name.crt does not verify against ca.crt and crl.pem" >&2
+  fi
+  exit 1
+done
 echo "dev-pki: wrote a development PKI to $dir" >&2

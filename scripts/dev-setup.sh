@@ -12,6 +12,7 @@ dir="${1:-.dev}"
 pki="$dir/pki"
 
 if [ $print_curl -eq 1 ]; then
+  # An unquoted here-document joins a line ending in a backslash with the next: \\ keeps both.
   cat <<TXT
 
 refex is starting on https://127.0.0.1:8443 (partners, mutual TLS) and http://127.0.0.1:9090 (ops).
@@ -19,8 +20,8 @@ Try, from another terminal in $(pwd):
 
   curl --cacert $pki/ca.crt --cert $pki/police.crt --key $pki/police.key https://localhost:8443/v1/whoami
 
-  curl --cacert $pki/ca.crt --cert $pki/police.crt --key $pki/police.key \
-       -H 'Content-Type: application/json' --data-binary @schemas/examples/referral-1-domestic-abuse.json \
+  curl --cacert $pki/ca.crt --cert $pki/police.crt --key $pki/police.key \\
+       -H 'Content-Type: application/json' --data-binary @schemas/examples/referral-1-domestic-abuse.json \\
        https://localhost:8443/v1/referrals
 
 A sample recipient (refex sink) listens on https://localhost:9443 and writes what it receives

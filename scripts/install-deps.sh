@@ -7,7 +7,10 @@ want=(libssl-dev libcurl4-openssl-dev libsqlite3-dev pkg-config openssl)
 case "${1:-build}" in
   build) ;;
   # systemd: systemd-analyze and systemd-socket-activate for the unit and socket activation tests.
-  test)  want+=(curl python3 sqlite3 binutils procps iproute2 systemd make) ;;
+  # python3-venv: the venv under .dev/ for the PyPI test tools; scripts/test-tools.sh also unpacks
+  # promtool from Debian's prometheus package there (installing that package would start a
+  # Prometheus server on port 9090, refex's ops port).
+  test)  want+=(curl python3 python3-venv sqlite3 binutils procps iproute2 systemd make) ;;
   bench) want+=(curl python3 sqlite3 binutils procps iproute2 nginx-light) ;;
   *) echo "install-deps: unknown set '$1' (build, test or bench)" >&2; exit 2 ;;
 esac

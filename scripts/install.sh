@@ -6,8 +6,10 @@
 #   DESTDIR     a staging root for packaging, e.g. /tmp/stage (default: none)
 # Lays out:
 #   $PREFIX/bin/refex
-#   $PREFIX/share/refex/schemas/*.json             the JSON Schemas refex validates against
+#   $PREFIX/share/refex/schemas/*.json             the JSON Schemas refex validates against, and
+#                                                  openapi.v1.json (the partner API, served at /v1/openapi.json)
 #   $PREFIX/share/doc/refex/README.md
+#   $PREFIX/share/doc/refex/prometheus/refex.rules.yml   alert rules for Prometheus (contrib/prometheus)
 #   $PREFIX/lib/systemd/system/refex.service, refex.socket, refex-ops.socket
 #   $PREFIX/lib/sysusers.d/refex.conf              the refex system user
 #   $PREFIX/lib/tmpfiles.d/refex.conf              /etc/refex, /etc/credstore, /var/lib/refex
@@ -50,6 +52,8 @@ install -d -m 0755 "$destdir$bindir" "$destdir$datadir/schemas" "$destdir$docdir
 install -m 0755 "$binary" "$destdir$bindir/refex"
 install -m 0644 schemas/*.json "$destdir$datadir/schemas/"
 install -m 0644 README.md "$destdir$docdir/README.md"
+install -d -m 0755 "$destdir$docdir/prometheus"
+install -m 0644 contrib/prometheus/refex.rules.yml "$destdir$docdir/prometheus/refex.rules.yml"
 for unit in refex.service refex.socket refex-ops.socket; do
   rewrite "systemd/$unit" > "$destdir$unitdir/$unit"
   chmod 0644 "$destdir$unitdir/$unit"

@@ -11,12 +11,17 @@ package final class APIResponder: HTTPResponder {
     private let directory: Mutex<PartnerDirectory>
     private let recorder: RequestRecorder
     private let logger: Logger
+    private let partnerCertificates: PartnerCertificateExpiry?
 
-    package init(router: Router<Endpoint>, partners: PartnerDirectory, recorder: RequestRecorder, logger: Logger) {
+    package init(
+        router: Router<Endpoint>, partners: PartnerDirectory, recorder: RequestRecorder, logger: Logger,
+        partnerCertificates: PartnerCertificateExpiry? = nil
+    ) {
         self.router = router
         directory = Mutex(partners)
         self.recorder = recorder
         self.logger = logger
+        self.partnerCertificates = partnerCertificates
     }
 
     /// The partner a connection's verified chain belongs to, if any (its connection budget).
@@ -56,6 +61,10 @@ package final class APIResponder: HTTPResponder {
                 .forbidden, slug: "unknown-certificate", title: "Certificate not registered",
                 detail: "This client certificate is valid but belongs to no partner. Ask the refex operator to register it (SHA-256 \(fingerprint))."
             ).response, route: route, partner: nil))
+        }
+
+        if let certificate = connection.peerCertificate {
+            partnerCertificates?.observe(partner: partner.id, fingerprint: certificate.sha256Fingerprint, notAfter: certificate.notAfter)
         }
 
         let endpoint: Endpoint

@@ -45,8 +45,9 @@ package enum ConfigurationLoader {
     static let storeKeys: Set<String> = ["path", "keysPath"]
     static let recipientKeys: Set<String> = ["id", "name", "services", "fields", "categories", "delivery"]
     static let deliveryKeys: Set<String> = ["mode", "endpoint", "ca", "partner"]
-    /// Where `make install` puts the schemas.
-    package static let defaultSchemas = "/usr/share/refex/schemas"
+    /// Where `make install` put the schemas beside the running binary (`/usr/share/refex/schemas`
+    /// for a binary that is not installed).
+    package static var defaultSchemas: String { InstallLayout.schemas }
     static let configSchemaID = "urn:refex:schema:config:1"
     static let tlsKeys: Set<String> = ["certificate", "privateKey", "clientCA", "crl"]
     static let limitKeys: Set<String> = [

@@ -27,6 +27,7 @@ package final class Daemon: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let stalledForTesting = Atomic<Bool>(false)
     private let reloads: Counter
+    private let serviceMetrics: ServiceMetrics
     private let boundAddresses: (api: ListenAddress, ops: ListenAddress)
     private let listenerOrigins: String
     /// `REFEX_TEST_HOOKS=1`: SIGUSR2 stalls and unstalls the store writer, for the watchdog test.
@@ -61,6 +62,10 @@ package final class Daemon: Sendable {
             store: store, catalog: loaded.catalog, keyring: Keyring(masterKey: loaded.masterKey), recipients: configuration.recipients,
             limits: JSONLimits(maxDocumentBytes: configuration.server.parserLimits.maxBodyBytes)
         )
+        serviceMetrics = ServiceMetrics(
+            registry: metrics, exchange: exchange, store: store, tls: tls, deliveryCertificatePEM: loaded.deliveryCredentials?.certificate,
+            logger: logger
+        )
         let listeners = try ListenerSockets.open(api: configuration.listen, ops: configuration.ops, environment: environment)
         boundAddresses = (
             Socket.localAddress(of: listeners.api) ?? configuration.listen,
@@ -91,9 +96,10 @@ package final class Daemon: Sendable {
         let delivery = self.delivery
         api = APIResponder(
             router: Routes.make(
-                exchange: exchange, publicKey: loaded.logSigningKey?.publicKey, logRetention: configuration.retention.policy.log
+                exchange: exchange, publicKey: loaded.logSigningKey?.publicKey, logRetention: configuration.retention.policy.log,
+                openAPI: OpenAPIDocument(schemasFolder: configuration.schemas)
             ) { delivery?.nudge() },
-            partners: loaded.partners, recorder: recorder, logger: logger
+            partners: loaded.partners, recorder: recorder, logger: logger, partnerCertificates: serviceMetrics.partnerCertificates
         )
         let tls = self.tls
         let store = self.store
@@ -133,6 +139,7 @@ package final class Daemon: Sendable {
         ])
         if testHooks { logger.warning("test hooks are on (REFEX_TEST_HOOKS=1): SIGUSR2 stalls the store writer; never in production") }
         delivery?.start()
+        serviceMetrics.start()
         startMaintenance(configuration)
         startLockoutWatch()
         startWatchdog()
@@ -172,22 +179,18 @@ package final class Daemon: Sendable {
         }
         let old = current.withLock { $0.configuration }
         let new = loaded.configuration
-        if old.listen != new.listen || old.ops != new.ops {
-            logger.warning("listen addresses change only on restart")
-        }
-        if old.server.maxConnections != new.server.maxConnections || old.server.parserLimits != new.server.parserLimits
-            || old.server.maxConnectionsPerPartner != new.server.maxConnectionsPerPartner || old.server.maxHandshakes != new.server.maxHandshakes
-            || old.server.maxHandshakesPerAddress != new.server.maxHandshakesPerAddress {
-            logger.warning("limits change only on restart")
-        }
-        if old.store != new.store || old.masterKey != new.masterKey || old.schemas != new.schemas || old.delivery != new.delivery {
-            logger.warning("the store, master key, schemas and delivery settings change only on restart")
+        let restartOnly = RestartOnlySettings.changed(from: old, to: new)
+        if !restartOnly.isEmpty {
+            logger.warning(
+                "changed settings take effect only on restart; the running values stay", [("settings", restartOnly.joined(separator: ","))]
+            )
         }
         tls.replace(with: loaded.tlsContext)
         // Connections verified under the old certificates and CRL are checked again under the new.
         let closed = server.closeConnectionsFailingClientVerification()
         if closed > 0 { logger.notice("closed connections whose client certificate no longer verifies", [("connections", String(closed))]) }
         api.replacePartners(loaded.partners)
+        serviceMetrics.partnerCertificates.keep(partners: Set(new.partners.map(\.id)))
         exchange.replaceRecipients(new.recipients)
         current.withLock { $0 = loaded }
         reloads.increment(["applied"])
@@ -209,6 +212,7 @@ package final class Daemon: Sendable {
         logger.notice("stopping: draining connections", [("signal", number == SIGTERM ? "SIGTERM" : "SIGINT")])
         server.shutdown()
         delivery?.stop()
+        serviceMetrics.stop()
         store.close()
         logger.notice("stopped")
         stopped.signal()

@@ -38,7 +38,7 @@ package final class OpsResponder: HTTPResponder {
                         : HTTPResponse(status: .serviceUnavailable, json: ["status": "not-ready", "problems": .array(problems.map { .string($0) })])
                     recorder.record(
                         listener: connection.listener, requestID: "-", partner: nil, method: method,
-                        route: "/readyz", status: response.status.code, startedAt: startedAt
+                        route: "/readyz", status: response.status.code, startedAt: startedAt, routine: true
                     )
                     return response
                 }
@@ -51,7 +51,7 @@ package final class OpsResponder: HTTPResponder {
         }
         recorder.record(
             listener: connection.listener, requestID: "-", partner: nil, method: request.method.rawValue,
-            route: route, status: response.status.code, startedAt: startedAt
+            route: route, status: response.status.code, startedAt: startedAt, routine: route != "unmatched"
         )
         return .now(response)
     }

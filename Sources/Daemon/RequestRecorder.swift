@@ -21,14 +21,17 @@ package struct RequestRecorder: Sendable {
         )
     }
 
+    /// `routine`: a probe or scrape (`/metrics`, `/healthz`, a ready `/readyz`) that answered as
+    /// expected, logged at debug so that a scraper every few seconds does not fill the journal.
     package func record(
-        listener: String, requestID: String, partner: String?, method: String, route: String, status: Int, startedAt: UInt64
+        listener: String, requestID: String, partner: String?, method: String, route: String, status: Int, startedAt: UInt64,
+        routine: Bool = false
     ) {
         let seconds = Double(monotonicNanoseconds() &- startedAt) / 1e9
         let method = RequestRecorder.methodLabel(method)
         requests.increment([listener, route, method, String(status)])
         durations.observe(seconds, [listener, route])
-        let level: Logger.Level = status >= 500 ? .error : .info
+        let level: Logger.Level = status >= 500 ? .error : (routine && status < 400 ? .debug : .info)
         logger.log(level, "request", [
             ("id", requestID), ("listener", listener), ("partner", partner ?? "-"), ("method", method),
             ("route", route), ("status", String(status)), ("duration_ms", String(format: "%.2f", seconds * 1000)),

@@ -8,11 +8,12 @@ import JSON
 package enum Routes {
     /// `enqueued` is called after a commit that may have put something in the outbox.
     package static func make(
-        exchange: Exchange, publicKey: Ed25519PublicKey? = nil, logRetention: Duration? = nil,
+        exchange: Exchange, publicKey: Ed25519PublicKey? = nil, logRetention: Duration? = nil, openAPI: OpenAPIDocument = .missing,
         enqueued: @escaping @Sendable () -> Void = {}
     ) -> Router<Endpoint> {
         var router = Router<Endpoint>()
         router.add(.get, "/v1/whoami", .immediate(whoami))
+        router.add(.get, "/v1/openapi.json", .immediate { _ in try openAPI.response() })
 
         router.add(.post, "/v1/referrals", .deferred(roles: [.refer]) { context in
             let answer = try await mapped { try await exchange.submitReferral(try jsonBody(context), by: actor(context)) }

@@ -12,7 +12,7 @@ extension Exchange {
         let draft = LogEntryDraft(
             event: .logViewed, actor: actor.id, referralID: filter?.referralID, subjectID: filter?.subjectID, details: details
         )
-        try await store.write { txn in try txn.appendLog(draft) }
+        _ = try await store.write { txn in try txn.appendLog(draft) }
     }
 
     /// `refex log list` and `GET /v1/disclosures`: entries matching `filter`, oldest first, paged by `afterSeq`.

@@ -109,4 +109,7 @@ package protocol StoreTransaction: AnyObject {
     /// Crypto-shreds the subject: deletes its key, every sealed body, detail and free text (and any
     /// justification kept in plain text by an older refex), marks it erased.
     func eraseSubject(id: String, at time: Timestamp) throws
+
+    /// Referrals received and disclosures by state, for metrics.
+    func statistics() throws -> StoreStatistics
 }

@@ -33,6 +33,12 @@ package struct Router<Handler: Sendable>: Sendable {
         }
     }
 
+    /// Every route as added, e.g. `(.get, "/v1/referrals/:id", handler)`: for documents and tests
+    /// that must list what the router serves.
+    package var routes: [(method: HTTPMethod, pattern: String, handler: Handler)] {
+        entries.map { ($0.method, $0.pattern, $0.handler) }
+    }
+
     /// The outcome of looking a request up.
     package enum Match: Sendable {
         /// `pattern` is the route as written, e.g. for metrics labels.

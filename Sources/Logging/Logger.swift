@@ -94,8 +94,18 @@ package struct LogRecord: Sendable {
     package var message: String
     package var metadata: Logger.Metadata
 
+    package init(level: Logger.Level, message: String, metadata: Logger.Metadata) {
+        self.level = level
+        self.message = message
+        self.metadata = metadata
+    }
+
     /// `<6>message key=value key="quoted value"`: journald-friendly, one line, no control characters.
-    package var formatted: String {
+    package var formatted: String { formatted(time: nil) }
+
+    /// The line, ending in `time=2026-11-29T20:41:02.123Z` when `time` (seconds since 1970) is
+    /// given: for a reader that does not stamp lines itself, as journald does.
+    package func formatted(time: Double?) -> String {
         var line = "<\(level.rawValue)>"
         line += LogRecord.escapedMessage(message)
         for (key, value) in metadata {
@@ -104,7 +114,26 @@ package struct LogRecord: Sendable {
             line += "="
             line += LogRecord.quotedIfNeeded(value)
         }
+        if let time {
+            line += " time="
+            line += LogRecord.rfc3339(time)
+        }
         return line
+    }
+
+    /// UTC with milliseconds, e.g. `2026-11-29T20:41:02.123Z`, without a formatter per line.
+    static func rfc3339(_ seconds: Double) -> String {
+        let total = Int64((seconds * 1000).rounded())
+        var whole = time_t(total / 1000)
+        let milliseconds = Int(total % 1000)
+        var parts = tm()
+        gmtime_r(&whole, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(milliseconds), 3))Z"
     }
 
     private static func escapedMessage(_ text: String) -> String {
@@ -149,12 +178,31 @@ package protocol LogSink: Sendable {
 }
 
 /// Writes each record as one line to standard error with a single `write(2)`, so that lines
-/// from different threads never interleave.
+/// from different threads never interleave. Lines carry their time unless standard error is
+/// journald's stream, which stamps them itself.
 package struct StandardErrorLogSink: LogSink {
-    package init() {}
+    /// Whether each line ends in `time=…`.
+    package let stampsTime: Bool
+
+    /// `stampsTime` nil: stamp unless standard error is journald's (`JOURNAL_STREAM`).
+    package init(stampsTime: Bool? = nil, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.stampsTime = stampsTime ?? !StandardErrorLogSink.isJournalStream(environment["JOURNAL_STREAM"])
+    }
+
+    /// systemd sets `JOURNAL_STREAM=DEVICE:INODE` of the stream it connected standard error to; a
+    /// child whose standard error was redirected elsewhere inherits the variable, so it is
+    /// compared with the descriptor (systemd.exec(5), "$JOURNAL_STREAM").
+    package static func isJournalStream(_ value: String?) -> Bool {
+        guard let value else { return false }
+        let parts = value.split(separator: ":")
+        guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else { return false }
+        var status = stat()
+        guard fstat(2, &status) == 0 else { return false }
+        return UInt64(status.st_dev) == device && UInt64(status.st_ino) == inode
+    }
 
     package func write(_ record: LogRecord) {
-        var bytes = Array(record.formatted.utf8)
+        var bytes = Array(record.formatted(time: stampsTime ? Date().timeIntervalSince1970 : nil).utf8)
         bytes.append(0x0A)
         bytes.withUnsafeBytes { buffer in
             guard let base = buffer.baseAddress else { return }

@@ -29,7 +29,16 @@ package final class MetricsRegistry: Sendable {
         _ name: String, help: String, labelNames: [String] = [],
         sample: @escaping @Sendable () -> [(labels: [String], value: Double)]
     ) {
-        _ = register(ComputedGauge(name: name, help: help, labelNames: labelNames, sample: sample))
+        _ = register(ComputedGauge(name: name, help: help, type: "gauge", labelNames: labelNames, sample: sample))
+    }
+
+    /// A counter read when scraped, for a total another part keeps (e.g. rows in the store): it
+    /// must only grow, and it survives restarts when that part does.
+    package func counter(
+        _ name: String, help: String, labelNames: [String] = [],
+        sample: @escaping @Sendable () -> [(labels: [String], value: Double)]
+    ) {
+        _ = register(ComputedGauge(name: name, help: help, type: "counter", labelNames: labelNames, sample: sample))
     }
 
     private func register<Family: MetricFamily>(_ family: Family) -> Family {
@@ -146,16 +155,20 @@ package final class Gauge: MetricFamily {
     }
 }
 
+/// A family whose samples are computed when scraped (a gauge, or a counter kept elsewhere).
 final class ComputedGauge: MetricFamily {
     let name: String
     let help: String
-    let type = "gauge"
+    let type: String
     private let labelNames: [String]
     private let sample: @Sendable () -> [(labels: [String], value: Double)]
 
-    init(name: String, help: String, labelNames: [String], sample: @escaping @Sendable () -> [(labels: [String], value: Double)]) {
+    init(
+        name: String, help: String, type: String, labelNames: [String], sample: @escaping @Sendable () -> [(labels: [String], value: Double)]
+    ) {
         self.name = name
         self.help = help
+        self.type = type
         self.labelNames = labelNames
         self.sample = sample
     }

@@ -88,8 +88,8 @@ final class SinkResponder: HTTPResponder {
                 handle.seekToEndOfFile()
                 handle.write(Data(line.utf8))
                 try? handle.close()
-            } else {
-                FileManager.default.createFile(atPath: path, contents: Data(line.utf8))
+            } else if !FileManager.default.createFile(atPath: path, contents: Data(line.utf8)) {
+                logger.error("cannot write the request journal", [("path", path)])
             }
         }
     }

@@ -315,6 +315,15 @@ final class SQLiteTransaction: StoreTransaction {
         return try main.query("SELECT \(Self.outboxColumns) FROM outbox ORDER BY enqueued_at, id LIMIT ?", [limit]).map(Self.outboxItem)
     }
 
+    func statistics() throws -> StoreStatistics {
+        let referrals = try main.first("SELECT count(*) FROM referrals")?.integer(0) ?? 0
+        var states: [String: Int] = [:]
+        for row in try main.query("SELECT state, count(*) FROM disclosures GROUP BY state") {
+            if let state = row.text(0) { states[state] = Int(row.integer(1) ?? 0) }
+        }
+        return StoreStatistics(referrals: Int(referrals), disclosuresByState: states)
+    }
+
     func outboxDepths() throws -> [OutboxDepth] {
         try main.query(
             """

@@ -1,5 +1,6 @@
 import Daemon
 import Foundation
+import Logging
 
 enum CommandLineTool {
     static let usage = """
@@ -21,7 +22,7 @@ enum CommandLineTool {
       outbox list|retry             what waits for delivery; put a failed item back in the queue
       backup DEST                   a consistent copy of the store and its keys while refex serves
       sink --listen ... --dir DIR   a sample recipient (see refex sink --help)
-      help [COMMAND]                this text, or a command's
+      help [COMMAND]                this text, or a command's (also: refex COMMAND --help)
       version                       print the version
 
     FILE defaults to /etc/refex/refex.json.
@@ -35,6 +36,15 @@ enum CommandLineTool {
             return 2
         }
         let rest = Array(arguments.dropFirst())
+        // `refex COMMAND [SUBCOMMAND] --help`: the command's help, whatever else was given.
+        if command != "help", rest.prefix(while: { $0 != "--" }).contains(where: { $0 == "--help" || $0 == "-h" }) {
+            guard let text = HelpText.text(for: command) else {
+                printError("refex: unknown command '\(command)'\n\n\(usage)")
+                return 2
+            }
+            print(text)
+            return 0
+        }
         switch command {
         case "serve":
             return serve(rest)
@@ -63,6 +73,10 @@ enum CommandLineTool {
         case "consent":
             return ConsentCommand.run(rest)
         case "help", "--help", "-h":
+            guard rest.count <= 2 else {
+                printError("refex help: give one command\n\n\(usage)")
+                return 2
+            }
             if let topic = rest.first {
                 guard let text = HelpText.text(for: topic) else {
                     printError("refex help: no help on '\(topic)'\n\n\(usage)")
@@ -112,10 +126,10 @@ enum CommandLineTool {
         do {
             daemon = try Daemon(configPath: path)
         } catch let error as ConfigurationError {
-            for problem in error.problems { printError("refex: config \(path): \(problem)") }
+            for problem in error.problems { printStartupFailure("refex: config \(path): \(problem)") }
             return 1
         } catch {
-            printError("refex: \(error)")
+            printStartupFailure("refex: \(error)")
             return 1
         }
         daemon.run()
@@ -133,14 +147,27 @@ enum CommandLineTool {
                 + "serve would listen on \(configuration.listen), ops on \(configuration.ops))")
             return 0
         } catch let error as ConfigurationError {
-            printError("\(path): \(error.problems.count) problem\(error.problems.count == 1 ? "" : "s")")
-            for problem in error.problems { printError("  - \(problem)") }
+            printError(journalPriority + "\(path): \(error.problems.count) problem\(error.problems.count == 1 ? "" : "s")")
+            for problem in error.problems { printError(journalPriority + "  - \(problem)") }
             return 1
         } catch {
-            printError("\(path): \(error)")
+            printError(journalPriority + "\(path): \(error)")
             return 1
         }
     }
+
+    /// `<3>` when standard error is the journal's (as for the unit's `ExecStartPre=refex config
+    /// check`), so that `journalctl -p err` shows why refex did not start; nothing in a terminal.
+    static var journalPriority: String {
+        StandardErrorLogSink.isJournalStream(ProcessInfo.processInfo.environment["JOURNAL_STREAM"]) ? "<3>" : ""
+    }
+}
+
+/// A reason `refex serve` cannot start, as a log line at error priority (`<3>`) like every other
+/// line refex logs (with its time unless stderr is the journal), so that `journalctl -p err`
+/// shows why refex did not start. One line: a newline in it is escaped.
+func printStartupFailure(_ text: String) {
+    StandardErrorLogSink().write(LogRecord(level: .error, message: text, metadata: []))
 }
 
 func printError(_ text: String) {

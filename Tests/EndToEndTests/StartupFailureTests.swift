@@ -41,7 +41,7 @@ final class StartupFailureTests: XCTestCase {
         XCTAssertEqual(lines.count, 2, lines.joined(separator: "\n"))
         XCTAssertTrue(lines.contains { $0.contains("tls.privateKey: cannot read \(tlsKey)") }, lines.joined(separator: "\n"))
         XCTAssertTrue(lines.contains { $0.contains("masterKey: cannot read \(masterKey)") }, lines.joined(separator: "\n"))
-        XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("refex: config ") }, lines.joined(separator: "\n"))
+        XCTAssertTrue(lines.allSatisfy { $0.hasPrefix("<3>refex: config ") }, lines.joined(separator: "\n"))
     }
 
     func testUnreadableCredentialIsNamed() throws {
@@ -87,7 +87,7 @@ final class StartupFailureTests: XCTestCase {
         Unprivileged.handOver(store)
         let lines = try serveFails(setup.config, in: setup.folder)
         XCTAssertEqual(lines.count, 1, lines.joined(separator: "\n"))
-        XCTAssertTrue(lines[0].hasPrefix("refex: cannot open the store \(store)"), lines[0])
+        XCTAssertTrue(lines[0].hasPrefix("<3>refex: cannot open the store \(store)"), lines[0])
         XCTAssertTrue(lines[0].contains("not a database"), lines[0])
     }
 

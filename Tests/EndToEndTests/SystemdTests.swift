@@ -95,6 +95,7 @@ final class SystemdTests: XCTestCase {
             "usr/bin/refex": 0o755,
             "usr/share/refex/schemas/config.v1.schema.json": 0o644, "usr/share/refex/schemas/consent.v1.schema.json": 0o644,
             "usr/share/refex/schemas/override.v1.schema.json": 0o644, "usr/share/refex/schemas/referral.v1.schema.json": 0o644,
+            "usr/share/refex/schemas/openapi.v1.json": 0o644, "usr/share/doc/refex/prometheus/refex.rules.yml": 0o644,
             "usr/share/doc/refex/README.md": 0o644,
             "usr/lib/systemd/system/refex.service": 0o644, "usr/lib/systemd/system/refex.socket": 0o644,
             "usr/lib/systemd/system/refex-ops.socket": 0o644,
