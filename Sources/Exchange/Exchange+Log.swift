@@ -15,15 +15,92 @@ extension Exchange {
         try await store.write { txn in try txn.appendLog(draft) }
     }
 
-    /// `refex log list` and `GET /v1/disclosures`: entries matching `filter`, oldest first, paged by `afterSeq`.
-    package func logEntries(_ filter: LogFilter, limit: Int, by actor: Actor) async throws -> [LogEntry] {
+    /// `refex log list` and `GET /v1/disclosures`: entries matching `filter`, oldest first (or newest
+    /// first), paged by `afterSeq` (or `beforeSeq`). The filter is checked first (see `resolve`).
+    package func logEntries(_ filter: LogFilter, limit: Int, knownPartners: [String] = [], by actor: Actor) async throws -> [LogEntry] {
         let page = max(1, min(limit, 10_000))
-        let entries = try await store.read { txn in try txn.logEntries(filter, limit: page) }
-        try await recordViewing("list", filter: filter, by: actor)
+        let recipients = self.recipients.map(\.id)
+        let (resolved, entries) = try await store.read { txn in
+            let resolved = try Exchange.resolve(filter, txn: txn, recipients: recipients, partners: knownPartners)
+            return (resolved, try txn.logEntries(resolved, limit: page))
+        }
+        try await recordViewing("list", filter: resolved, by: actor)
         return entries
     }
 
-    /// `refex log show`: one entry (by seq or disclosure id) and the other entries of its referral.
+    /// Checks every value of `filter` against what exists, so that a mistake is an error and never
+    /// an empty answer: events and bases against their lists; recipients against the configured
+    /// ones and those in the log; actors against the configured partners, `system` and those in the
+    /// log; subject, referral and disclosure ids whole or as a unique prefix (returned whole).
+    static func resolve(_ filter: LogFilter, txn: any StoreTransaction, recipients: [String], partners: [String]) throws -> LogFilter {
+        var resolved = filter
+        let events = LogEvent.allCases.map(\.rawValue)
+        if let event = filter.event, !events.contains(event) {
+            throw FilterError("event", "event is not a log event", validValues: events)
+        }
+        for event in filter.excludedEvents where !events.contains(event) {
+            throw FilterError("exclude", "exclude names something that is not a log event", validValues: events)
+        }
+        if let basis = filter.lawfulBasis, LawfulBasis(rawValue: basis) == nil {
+            throw FilterError("basis", "basis is not a lawful basis", validValues: LawfulBasis.allCases.map(\.rawValue))
+        }
+        if let recipient = filter.recipientID, !recipients.contains(recipient) {
+            let known = Set(recipients).union(try txn.distinctLogValues(.recipient)).sorted()
+            guard known.contains(recipient) else {
+                throw FilterError("recipient", "recipient is neither configured nor in the log", validValues: known)
+            }
+        }
+        if let actor = filter.actor, !partners.contains(actor), actor != "system" {
+            let known = Set(partners).union(["system"]).union(try txn.distinctLogValues(.actor)).sorted()
+            guard known.contains(actor) else {
+                throw FilterError("actor", "actor is neither a configured partner nor an actor in the log", validValues: known)
+            }
+        }
+        resolved.subjectID = try filter.subjectID.map { try resolveID($0, .subject, txn: txn) }
+        resolved.referralID = try filter.referralID.map { try resolveID($0, .referral, txn: txn) }
+        resolved.disclosureID = try filter.disclosureID.map { try resolveID($0, .disclosure, txn: txn) }
+        return resolved
+    }
+
+    /// A whole id, or a prefix of exactly one (upper case taken as lower).
+    static func resolveID(_ text: String, _ kind: StoredIDKind, txn: any StoreTransaction) throws -> String {
+        let prefix = text.lowercased()
+        guard !prefix.isEmpty, prefix.count <= 36,
+              prefix.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || $0 == 0x2D }) else {
+            throw FilterError(kind.rawValue, "\(kind.rawValue) must be a \(kind.rawValue) id or the start of one (hex digits and -)")
+        }
+        let found = try txn.ids(kind, prefix: prefix, limit: 21)
+        switch found.count {
+        case 0:
+            throw FilterError(kind.rawValue, "no \(kind.rawValue) has that id" + (prefix.count < 36 ? " or starts with it" : ""))
+        case 1:
+            return found[0]
+        default:
+            if found.contains(prefix) { return prefix }
+            let shown = found.count > 20 ? Array(found.prefix(20)) + ["…"] : found
+            throw FilterError(kind.rawValue, "that prefix is ambiguous: it starts \(found.count > 20 ? "more than 20" : String(found.count)) \(kind.rawValue) ids; give more of the id",
+                              validValues: shown)
+        }
+    }
+
+    /// The shortest prefix (at least 8 characters) of each id that no other stored id of its kind
+    /// shares: what tables show, and what filters take back.
+    package func shortIDs(_ ids: Set<String>, _ kind: StoredIDKind) async throws -> [String: String] {
+        try await store.read { txn in
+            var out: [String: String] = [:]
+            for id in ids {
+                let (before, after) = try txn.idNeighbours(kind, of: id)
+                let shared = [before, after].compactMap { $0 }.map { neighbour in
+                    zip(id.utf8, neighbour.utf8).prefix { $0 == $1 }.count
+                }.max() ?? 0
+                out[id] = String(id.prefix(max(8, shared + 1)))
+            }
+            return out
+        }
+    }
+
+    /// `refex log show`: one entry (by seq, or by disclosure id whole or a unique prefix) and the
+    /// other entries of its referral.
     package func logEntry(_ key: String, by actor: Actor) async throws -> (entry: LogEntry, related: [LogEntry]) {
         let found = try await store.read { txn -> (LogEntry, [LogEntry])? in
             var entry: LogEntry?
@@ -31,7 +108,7 @@ extension Exchange {
                 entry = try txn.logEntry(seq: seq)
             } else {
                 var filter = LogFilter()
-                filter.disclosureID = key
+                filter.disclosureID = try Exchange.resolveID(key, .disclosure, txn: txn)
                 entry = try txn.logEntries(filter, limit: 1).first
             }
             guard let entry else { return nil }
@@ -51,19 +128,23 @@ extension Exchange {
     }
 
     /// `refex log export`: every entry matching `filter`, in order, to `emit` (streamed, not held in memory).
-    package func exportLog(_ filter: LogFilter, by actor: Actor, emit: @escaping @Sendable (LogEntry) -> Void) async throws -> Int {
-        let count = try await store.read { txn -> Int in
-            var cursor = filter
+    package func exportLog(
+        _ filter: LogFilter, knownPartners: [String] = [], by actor: Actor, emit: @escaping @Sendable (LogEntry) -> Void
+    ) async throws -> Int {
+        let recipients = self.recipients.map(\.id)
+        let (resolved, count) = try await store.read { txn -> (LogFilter, Int) in
+            let resolved = try Exchange.resolve(filter, txn: txn, recipients: recipients, partners: knownPartners)
+            var cursor = resolved
             var total = 0
             while true {
                 let page = try txn.logEntries(cursor, limit: 5000)
                 for entry in page { emit(entry) }
                 total += page.count
-                guard page.count == 5000, let last = page.last else { return total }
-                cursor.afterSeq = last.seq
+                guard page.count == 5000, let last = page.last else { return (resolved, total) }
+                if cursor.newestFirst { cursor.beforeSeq = last.seq } else { cursor.afterSeq = last.seq }
             }
         }
-        try await recordViewing("export", filter: filter, extra: [("entries", .number(JSONNumber(count)))], by: actor)
+        try await recordViewing("export", filter: resolved, extra: [("entries", .number(JSONNumber(count)))], by: actor)
         return count
     }
 

@@ -21,6 +21,8 @@ package enum LogEvent: String, Sendable, Hashable, CaseIterable {
     case subjectRestricted = "subject.restricted"
     case subjectUnrestricted = "subject.unrestricted"
     case subjectRectified = "subject.rectified"
+    /// A search for a subject by blind index: the kinds of key, never the values.
+    case subjectSearched = "subject.searched"
     case logViewed = "log.viewed"
 }
 

@@ -112,6 +112,10 @@ enum StoreSchema {
             key_id TEXT NOT NULL
         ) STRICT;
         """,
+        // Which partners acted: `refex log list --actor` checks a name against it.
+        """
+        CREATE INDEX log_actor ON log_entries(actor, seq);
+        """,
     ])
 
     /// Subject keys live in their own file, so that a copy of the main database cannot be read
@@ -124,6 +128,20 @@ enum StoreSchema {
             wrapped BLOB NOT NULL,
             created_at INTEGER NOT NULL
         ) STRICT;
+        """,
+        // Blind indexes for finding a subject (issue 10): keyed digests of what a subject access
+        // request names, beside the keys so that erasing a subject leaves no copy (secure_delete,
+        // no WAL). `referral_id` ties each to the referral it came from (rectification replaces them).
+        """
+        CREATE TABLE subject_index (
+            kind TEXT NOT NULL,
+            digest BLOB NOT NULL,
+            subject_id TEXT NOT NULL,
+            referral_id TEXT NOT NULL,
+            PRIMARY KEY (kind, digest, referral_id)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX subject_index_subject ON subject_index(subject_id);
+        CREATE INDEX subject_index_referral ON subject_index(referral_id);
         """,
     ])
 }
