@@ -22,6 +22,7 @@ package final class Daemon: Sendable {
     private let delivery: DeliveryService?
     private let notifier: SystemdNotifier
     private let current: Mutex<LoadedConfiguration>
+    private let partnerRoster: PartnerRoster
     private let stopped = DispatchSemaphore(value: 0)
     private let stopping = Atomic<Bool>(false)
     private let stalledForTesting = Atomic<Bool>(false)
@@ -41,6 +42,7 @@ package final class Daemon: Sendable {
         metrics = MetricsRegistry()
         notifier = SystemdNotifier(environment: environment)
         current = Mutex(loaded)
+        partnerRoster = PartnerRoster(configuration.partners.map(\.id))
         tls = TLSContextHolder(loaded.tlsContext)
         reloads = metrics.counter("refex_config_reloads_total", help: "Config reloads on SIGHUP, by result.", labelNames: ["result"])
 
@@ -90,7 +92,8 @@ package final class Daemon: Sendable {
         let delivery = self.delivery
         api = APIResponder(
             router: Routes.make(
-                exchange: exchange, publicKey: loaded.logSigningKey?.publicKey, logRetention: configuration.retention.policy.log
+                exchange: exchange, publicKey: loaded.logSigningKey?.publicKey, logRetention: configuration.retention.policy.log,
+                partners: partnerRoster
             ) { delivery?.nudge() },
             partners: loaded.partners, recorder: recorder, logger: logger
         )
@@ -181,6 +184,7 @@ package final class Daemon: Sendable {
         let closed = server.closeConnectionsFailingClientVerification()
         if closed > 0 { logger.notice("closed connections whose client certificate no longer verifies", [("connections", String(closed))]) }
         api.replacePartners(loaded.partners)
+        partnerRoster.replace(new.partners.map(\.id))
         exchange.replaceRecipients(new.recipients)
         current.withLock { $0 = loaded }
         reloads.increment(["applied"])
