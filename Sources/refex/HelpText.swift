@@ -7,6 +7,8 @@ enum HelpText {
         case "backup": BackupCommand.usage
         case "outbox": OutboxCommand.usage
         case "sink": SinkCommand.usage
+        case "log": LogCommand.usage
+        case "subject": SubjectCommand.usage + "\n" + SubjectFindCommand.usage
         default: nil
         }
     }
