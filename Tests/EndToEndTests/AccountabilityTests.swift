@@ -127,7 +127,7 @@ final class AccountabilityTests: XCTestCase {
         let rechained = try copyStore(refex.storePath)
         let forge = try Subprocess.run("python3", ["\(ProjectPaths.root)/Tests/scripts/forge_log.py", rechained, "7", "\"actor\":\"police\"", "\"actor\":\"policf\""])
         XCTAssertEqual(forge.status, 0, forge.errorOutput)
-        XCTAssertEqual(try cli(["log", "verify", "--store", rechained]).status, 0, "re-chained, it verifies without a key or a kept checkpoint")
+        XCTAssertEqual(try cli(["log", "verify", "--store", rechained, "--no-signatures"]).status, 0, "re-chained, it verifies without a key or a kept checkpoint")
         let shadowed = try cli(["log", "verify", "--store", rechained, "--checkpoint", kept])
         XCTAssertEqual(shadowed.status, 1, shadowed.output)
         XCTAssertTrue(shadowed.errorOutput.contains("the checkpoint you kept"), shadowed.errorOutput)
