@@ -128,12 +128,15 @@ extension Exchange {
     }
 
     /// `refex log export`: every entry matching `filter`, in order, to `emit` (streamed, not held in memory).
+    /// `start` is called once the filter is found good, before the first entry.
     package func exportLog(
-        _ filter: LogFilter, knownPartners: [String] = [], by actor: Actor, emit: @escaping @Sendable (LogEntry) -> Void
+        _ filter: LogFilter, knownPartners: [String] = [], by actor: Actor, start: @escaping @Sendable () -> Void = {},
+        emit: @escaping @Sendable (LogEntry) -> Void
     ) async throws -> Int {
         let recipients = self.recipients.map(\.id)
         let (resolved, count) = try await store.read { txn -> (LogFilter, Int) in
             let resolved = try Exchange.resolve(filter, txn: txn, recipients: recipients, partners: knownPartners)
+            start()
             var cursor = resolved
             var total = 0
             while true {

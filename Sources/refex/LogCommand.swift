@@ -89,9 +89,10 @@ enum LogCommand {
                     return 2
                 }
                 let output = FileHandle.standardOutput
-                if format == "csv" { output.write(Data((csvHeader.joined(separator: ",") + "\n").utf8)) }
                 let count = try runAsync {
-                    try await exchange.exportLog(filter, knownPartners: partners, by: actor) { entry in
+                    try await exchange.exportLog(filter, knownPartners: partners, by: actor, start: {
+                        if format == "csv" { output.write(Data((csvHeader.joined(separator: ",") + "\n").utf8)) }
+                    }) { entry in
                         let line = format == "csv" ? csvRow(entry) : entry.json.serializedString()
                         output.write(Data((line + "\n").utf8))
                     }

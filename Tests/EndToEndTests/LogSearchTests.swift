@@ -212,7 +212,7 @@ final class LogSearchTests: XCTestCase {
         XCTAssertEqual(shown.status, 0, shown.errorOutput)
         XCTAssertFalse(shown.output.hasPrefix("{"), shown.output)
         for text in ["disclosure.authorised", "dv-support (DV service)", "Partner's reference  (/referenceId)",
-                     "Subject › Name  (/subject/name)", "Subject › Date of birth  (/subject/dateOfBirth)", "the referral's other entries"] {
+                     "Subject › Name › Given name  (/subject/name/given)", "Subject › Date of birth  (/subject/dateOfBirth)", "the referral's other entries"] {
             XCTAssertTrue(shown.output.contains(text), "'\(text)' missing from:\n\(shown.output)")
         }
         let shownAtUTC = try cli(["log", "show", disclosure] + config, environment: ["TZ": "UTC"])
