@@ -53,6 +53,7 @@ extension Exchange {
         let index = BlindIndex(keyring: keyring)
         let keys = try Exchange.searchKeys(search, index: index, knownPartners: knownPartners)
         let partner = search.partner
+        try await backfillSubjectIndex()
         return try await store.write { txn in
             var kindsBySubject: [String: Set<SubjectKeyKind>] = [:]
             for (kind, digest) in keys {
@@ -82,6 +83,37 @@ extension Exchange {
             if partner != nil { details["partner"] = .bool(true) }
             try txn.appendLog(LogEntryDraft(event: .subjectSearched, actor: actor.id, details: details))
             return matches
+        }
+    }
+
+    /// Indexes the referrals stored before the blind indexes existed (a store made by an older
+    /// refex), in batches, once: afterwards it is one read of an empty table. Returns how many
+    /// referrals it indexed. Erased subjects (no key) are skipped: there is nothing to index.
+    @discardableResult
+    package func backfillSubjectIndex(batch: Int = 200) async throws -> Int {
+        let keyring = self.keyring
+        let limits = self.limits
+        let index = BlindIndex(keyring: keyring)
+        var total = 0
+        while true {
+            let (indexed, done) = try await store.write { txn -> (Int, Bool) in
+                guard let cursor = try txn.subjectIndexBackfillCursor() else { return (0, true) }
+                let page = try txn.sealedReferrals(after: cursor, limit: batch)
+                var indexed = 0
+                for referral in page {
+                    // A body that cannot be opened must not stop every search after it: it is left unindexed.
+                    guard let sealed = referral.sealedBody, let wrapped = try txn.subjectKey(subjectID: referral.subjectID),
+                          let key = try? keyring.unwrap(wrapped),
+                          let plaintext = try? keyring.open(sealed, key: key, context: "referral|\(referral.id)"),
+                          let document = try? JSONValue.parse(plaintext, limits: limits) else { continue }
+                    try txn.insertSubjectIndex(index.entries(for: document, subjectID: referral.subjectID, referralID: referral.id))
+                    indexed += 1
+                }
+                try txn.setSubjectIndexBackfillCursor(page.count < batch ? nil : page.last?.id)
+                return (indexed, page.count < batch)
+            }
+            total += indexed
+            if done { return total }
         }
     }
 

@@ -86,6 +86,13 @@ package protocol StoreTransaction: AnyObject {
     func replaceSubjectIndex(referralID: String, with entries: [SubjectIndexEntry]) throws
     /// The entries with this kind and digest.
     func subjectIndexEntries(kind: SubjectKeyKind, digest: [UInt8]) throws -> [SubjectIndexEntry]
+    /// How far indexing the referrals stored before the index existed got (a referral id; "" at
+    /// the start), or nil once it is done.
+    func subjectIndexBackfillCursor() throws -> String?
+    /// Records how far it got; nil: done.
+    func setSubjectIndexBackfillCursor(_ cursor: String?) throws
+    /// Referrals after `id` in id order: id, subject, sealed body (nil once erased).
+    func sealedReferrals(after id: String, limit: Int) throws -> [(id: String, subjectID: String, sealedBody: [UInt8]?)]
 
     // Retention.
     /// Subjects not yet erased whose newest referral is older than `cutoff`.

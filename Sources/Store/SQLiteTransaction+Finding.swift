@@ -55,4 +55,23 @@ extension SQLiteTransaction {
             return SubjectIndexEntry(kind: kind, digest: digest, subjectID: subject, referralID: referral)
         }
     }
+
+    func subjectIndexBackfillCursor() throws -> String? {
+        try keys.first("SELECT after_referral FROM subject_index_backfill WHERE id = 1")?.text(0)
+    }
+
+    func setSubjectIndexBackfillCursor(_ cursor: String?) throws {
+        if let cursor {
+            try keys.query("UPDATE subject_index_backfill SET after_referral = ? WHERE id = 1", [cursor])
+        } else {
+            try keys.query("DELETE FROM subject_index_backfill")
+        }
+    }
+
+    func sealedReferrals(after id: String, limit: Int) throws -> [(id: String, subjectID: String, sealedBody: [UInt8]?)] {
+        try main.query("SELECT id, subject_id, sealed_body FROM referrals WHERE id > ? ORDER BY id LIMIT ?", [id, limit]).compactMap { row in
+            guard let id = row.text(0), let subject = row.text(1) else { return nil }
+            return (id, subject, row.blob(2))
+        }
+    }
 }

@@ -142,6 +142,13 @@ enum StoreSchema {
         ) STRICT, WITHOUT ROWID;
         CREATE INDEX subject_index_subject ON subject_index(subject_id);
         CREATE INDEX subject_index_referral ON subject_index(referral_id);
+        -- Referrals stored before this migration are indexed by the first search (Exchange.backfillSubjectIndex);
+        -- the row holds how far it got and goes when it is done.
+        CREATE TABLE subject_index_backfill (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            after_referral TEXT NOT NULL
+        ) STRICT;
+        INSERT INTO subject_index_backfill (id, after_referral) VALUES (1, '');
         """,
     ])
 }

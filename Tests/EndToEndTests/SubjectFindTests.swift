@@ -145,6 +145,27 @@ final class SubjectFindTests: XCTestCase {
         XCTAssertTrue(none.output.contains("no subject held matches"), none.output)
     }
 
+    func testReferralsStoredBeforeTheIndexExistedAreFoundToo() throws {
+        let refex = try RefexProcess(config: try RefexProcess.config())
+        let person = Person(reference: "OLD-0001", given: "Robin", family: "Before", birth: "1980-02-29", crime: "CR-OLD-0001")
+        let subject = try XCTUnwrap(try submit(refex, person)["subjectId"]?.stringValue)
+        let erased = try XCTUnwrap(try submit(refex, Person(reference: "OLD-0002", given: "Gone", family: "Before", birth: "1980-02-29", crime: "CR-OLD-0002"))["subjectId"]?.stringValue)
+        XCTAssertEqual(try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/subjects/\(erased)/erase"], as: "hub-admin").response?.status, 200)
+        refex.signal(SIGTERM)
+        XCTAssertEqual(refex.waitForExit(), 0)
+        // As a store from before the index: no entries, the backfill still to do.
+        let keys = refex.storePath.replacingOccurrences(of: ".db", with: "-keys.db")
+        XCTAssertEqual(try Subprocess.run("sqlite3", [keys, "DELETE FROM subject_index; INSERT OR REPLACE INTO subject_index_backfill VALUES (1, '')"]).status, 0)
+
+        let found = try find(refex, ["--given", "Robin", "--family", "Before", "--dob", "1980-02-29"])
+        XCTAssertEqual(found.status, 0, found.result.errorOutput)
+        XCTAssertEqual(found.subjects, [subject])
+        XCTAssertEqual(try find(refex, ["--crime-reference", "CR-OLD-0001"]).subjects, [subject])
+        XCTAssertEqual(try find(refex, ["--crime-reference", "CR-OLD-0002"]).subjects, [], "the erased subject is not indexed again")
+        let state = try Subprocess.run("sqlite3", [keys, "SELECT count(*) FROM subject_index_backfill; SELECT count(*) FROM subject_index"]).output
+        XCTAssertEqual(state.split(separator: "\n"), ["0", "3"], "done once, and only the subject held is indexed")
+    }
+
     func testEverySearchMistakeIsRefusedWithoutRepeatingTheValue() throws {
         let refex = try RefexProcess(config: try RefexProcess.config())
         let cliCases: [([String], String)] = [
