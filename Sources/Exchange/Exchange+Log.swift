@@ -102,16 +102,21 @@ extension Exchange {
     /// `refex log show`: one entry (by seq, or by disclosure id whole or a unique prefix) and the
     /// other entries of its referral.
     package func logEntry(_ key: String, by actor: Actor) async throws -> (entry: LogEntry, related: [LogEntry]) {
-        let found = try await store.read { txn -> (LogEntry, [LogEntry])? in
+        let found = try await store.read { txn -> (LogEntry, [LogEntry]) in
             var entry: LogEntry?
             if let seq = Int64(key) {
                 entry = try txn.logEntry(seq: seq)
-            } else {
+            }
+            // All digits can also start a disclosure id: a number with no entry is tried as one.
+            if entry == nil, Int64(key) == nil || key.count >= 8 {
                 var filter = LogFilter()
                 filter.disclosureID = try Exchange.resolveID(key, .disclosure, txn: txn)
                 entry = try txn.logEntries(filter, limit: 1).first
             }
-            guard let entry else { return nil }
+            guard let entry else {
+                let bounds = try txn.logBounds().map { "the log holds entries \($0.first) to \($0.last)" } ?? "the log is empty"
+                throw FilterError("seq", "no entry has that seq (\(bounds))")
+            }
             var related: [LogEntry] = []
             if let referral = entry.draft.referralID {
                 var filter = LogFilter()
@@ -120,7 +125,6 @@ extension Exchange {
             }
             return (entry, related)
         }
-        guard let found else { throw ExchangeError(.notFound, "There is no log entry \(key).") }
         var filter = LogFilter()
         filter.referralID = found.0.draft.referralID
         try await recordViewing("show", filter: filter, extra: [("entry", .number(JSONNumber(found.0.seq)))], by: actor)

@@ -117,6 +117,7 @@ enum LogCommand {
         switch parameter {
         case "exclude": "--exclude-event"
         case "disclosure": "DISCLOSURE-ID"
+        case "seq": "SEQ"
         default: "--\(parameter)"
         }
     }

@@ -69,6 +69,7 @@ final class LogSearchTests: XCTestCase {
             (["export", "--recipient", "dv_support", "--format", "csv"], ["--recipient", "dv-support"]),
             (["show", String(disclosures[0].prefix(8))], ["ambiguous"] + disclosures),
             (["show", "ffffffff"], ["no disclosure"]),
+            (["show", "99999"], ["SEQ", "no entry has that seq", "the log holds entries 1 to"]),
             (["list", "--limit", "0"], ["--limit"]),
             (["list", "--limit", "ten"], ["--limit"]),
             (["list", "--after", "x"], ["--after"]),
