@@ -78,7 +78,8 @@ extension Exchange {
         default:
             if found.contains(prefix) { return prefix }
             let shown = found.count > 20 ? Array(found.prefix(20)) + ["…"] : found
-            throw FilterError(kind.rawValue, "that prefix is ambiguous: it starts \(found.count > 20 ? "more than 20" : String(found.count)) \(kind.rawValue) ids; give more of the id",
+            let count = found.count > 20 ? "more than 20" : String(found.count)
+            throw FilterError(kind.rawValue, "that prefix is ambiguous: \(count) \(kind.rawValue) ids start with it; give more of the id",
                               validValues: shown)
         }
     }
