@@ -132,6 +132,7 @@ enum StoreSchema {
         // Blind indexes for finding a subject (issue 10): keyed digests of what a subject access
         // request names, beside the keys so that erasing a subject leaves no copy (secure_delete,
         // no WAL). `referral_id` ties each to the referral it came from (rectification replaces them).
+        // Not WITHOUT ROWID: SQLite 3.40's quick_check wrongly reports NULLs in such STRICT tables.
         """
         CREATE TABLE subject_index (
             kind TEXT NOT NULL,
@@ -139,7 +140,7 @@ enum StoreSchema {
             subject_id TEXT NOT NULL,
             referral_id TEXT NOT NULL,
             PRIMARY KEY (kind, digest, referral_id)
-        ) STRICT, WITHOUT ROWID;
+        ) STRICT;
         CREATE INDEX subject_index_subject ON subject_index(subject_id);
         CREATE INDEX subject_index_referral ON subject_index(referral_id);
         -- Referrals stored before this migration are indexed by the first search (Exchange.backfillSubjectIndex);
