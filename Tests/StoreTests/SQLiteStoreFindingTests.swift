@@ -12,15 +12,19 @@ final class SQLiteStoreFindingTests: XCTestCase {
         return try SQLiteStore(path: "\(folder)/refex.db", keysPath: "\(folder)/keys.db", logger: Logger(sink: InMemoryLogSink()))
     }
 
-    private func subject(_ id: String, _ txn: any StoreTransaction) throws {
+    private static func subject(_ id: String, _ txn: any StoreTransaction) throws {
         try txn.insertSubject(SubjectRecord(id: id, createdAt: txn.now), key: WrappedSubjectKey(subjectID: id, wrapped: [1]))
+    }
+
+    private static func entry(_ kind: SubjectKeyKind, _ digest: UInt8, _ subject: String, _ referral: String) -> SubjectIndexEntry {
+        SubjectIndexEntry(kind: kind, digest: [digest], subjectID: subject, referralID: referral)
     }
 
     func testIdsAreFoundByPrefixAndTheirNeighboursTellHowMuchIsUnique() async throws {
         let store = try open()
         defer { store.close() }
         let ids = ["0aa1-1", "0aa1-2", "0ab0-1", "0b00-0"]
-        try await store.write { txn in for id in ids { try self.subject(id, txn) } }
+        try await store.write { txn in for id in ids { try Self.subject(id, txn) } }
         let (all, two, one, none, exact, neighbours, first) = try await store.read { txn in
             (try txn.ids(.subject, prefix: "0", limit: 10), try txn.ids(.subject, prefix: "0aa1", limit: 10),
              try txn.ids(.subject, prefix: "0ab", limit: 10), try txn.ids(.subject, prefix: "1", limit: 10),
@@ -63,18 +67,15 @@ final class SQLiteStoreFindingTests: XCTestCase {
     func testBlindIndexEntriesAreReplacedPerReferralAndErasedWithTheSubject() async throws {
         let store = try open()
         defer { store.close() }
-        let entry = { (kind: SubjectKeyKind, digest: UInt8, subject: String, referral: String) in
-            SubjectIndexEntry(kind: kind, digest: [digest], subjectID: subject, referralID: referral)
-        }
         try await store.write { txn in
-            try self.subject("s1", txn)
-            try self.subject("s2", txn)
-            try txn.insertSubjectIndex([entry(.reference, 1, "s1", "r1"), entry(.crimeReference, 2, "s1", "r1"), entry(.reference, 1, "s2", "r2")])
-            try txn.insertSubjectIndex([entry(.reference, 1, "s1", "r1")])
+            try Self.subject("s1", txn)
+            try Self.subject("s2", txn)
+            try txn.insertSubjectIndex([Self.entry(.reference, 1, "s1", "r1"), Self.entry(.crimeReference, 2, "s1", "r1"), Self.entry(.reference, 1, "s2", "r2")])
+            try txn.insertSubjectIndex([Self.entry(.reference, 1, "s1", "r1")])
         }
         let shared = try await store.read { txn in try txn.subjectIndexEntries(kind: .reference, digest: [1]).map(\.subjectID).sorted() }
         XCTAssertEqual(shared, ["s1", "s2"], "a repeated entry is kept once")
-        try await store.write { txn in try txn.replaceSubjectIndex(referralID: "r1", with: [entry(.crimeReference, 3, "s1", "r1")]) }
+        try await store.write { txn in try txn.replaceSubjectIndex(referralID: "r1", with: [Self.entry(.crimeReference, 3, "s1", "r1")]) }
         let (old, new) = try await store.read { txn in
             (try txn.subjectIndexEntries(kind: .crimeReference, digest: [2]), try txn.subjectIndexEntries(kind: .crimeReference, digest: [3]))
         }
