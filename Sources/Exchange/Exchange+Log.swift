@@ -84,6 +84,12 @@ extension Exchange {
         }
     }
 
+    /// A stored id given whole or as a unique prefix (for host commands beside the log's, e.g.
+    /// `refex consent list`). Throws `FilterError` as the log's filters do.
+    package func resolveStoredID(_ text: String, _ kind: StoredIDKind) async throws -> String {
+        try await store.read { txn in try Exchange.resolveID(text, kind, txn: txn) }
+    }
+
     /// The shortest prefix (at least 8 characters) of each id that no other stored id of its kind
     /// shares: what tables show, and what filters take back.
     package func shortIDs(_ ids: Set<String>, _ kind: StoredIDKind) async throws -> [String: String] {

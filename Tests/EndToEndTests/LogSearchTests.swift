@@ -160,6 +160,22 @@ final class LogSearchTests: XCTestCase {
         }
         XCTAssertEqual(Set(shownSubjects).count, 3)
 
+        // The same kind of mistake in the consent list: an id that names nothing is refused, a unique prefix taken.
+        for (arguments, expected) in [(["--subject", "ffffffff"], "no subject"), (["--subject", sharedSubject], "ambiguous"),
+                                      (["--referral", "zz"], "hex digits")] {
+            let result = try cli(["consent", "list"] + arguments + config)
+            XCTAssertEqual(result.status, 2, "\(arguments): \(result.output)")
+            XCTAssertTrue(result.errorOutput.contains(expected), "\(arguments): \(result.errorOutput)")
+        }
+        let consents = try cli(["consent", "list", "--subject", shownSubjects[0], "--json"] + config)
+        XCTAssertEqual(consents.status, 0, consents.errorOutput)
+        XCTAssertEqual(consents.output.split(separator: "\n").count, 1, consents.output)
+        let consentTable = try cli(["consent", "list", "--subject", shownSubjects[0]] + config)
+        // ID, then REFERRAL as long as it takes to tell it apart.
+        let consentRow = try XCTUnwrap(consentTable.output.split(separator: "\n").last?.split(separator: " ", omittingEmptySubsequences: true))
+        let consentReferral = String(try XCTUnwrap(consentRow.dropFirst().first))
+        XCTAssertEqual(referrals.filter { $0.hasPrefix(consentReferral) }.count, 1, consentTable.output)
+
         // The log.viewed entries record the whole id the prefix stood for.
         let viewed = try Subprocess.run("sqlite3", [refex.storePath, "SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'log.viewed'"]).output
         XCTAssertTrue(viewed.contains("\"subject\":\"\(subjects[0])\""), viewed)
