@@ -224,6 +224,15 @@ package final class Daemon: Sendable {
                 do { try await store.checkpointIfDue() } catch { logger.error("checkpoint failed", [("error", "\(error)")]) }
             }
         }
+        // Referrals from before the subject blind indexes: indexed now rather than at the first search.
+        Task.detached {
+            do {
+                let indexed = try await exchange.backfillSubjectIndex()
+                if indexed > 0 { logger.notice("subject indexes made for earlier referrals", [("referrals", String(indexed))]) }
+            } catch {
+                logger.error("subject index backfill failed", [("error", "\(error)")])
+            }
+        }
         let retention = configuration.retention
         guard retention.policy != RetentionPolicy() else { return }
         Task.detached {

@@ -164,6 +164,14 @@ final class SubjectFindTests: XCTestCase {
         XCTAssertEqual(try find(refex, ["--crime-reference", "CR-OLD-0002"]).subjects, [], "the erased subject is not indexed again")
         let state = try Subprocess.run("sqlite3", [keys, "SELECT count(*) FROM subject_index_backfill; SELECT count(*) FROM subject_index"]).output
         XCTAssertEqual(state.split(separator: "\n"), ["0", "3"], "done once, and only the subject held is indexed")
+
+        // The daemon does it at start-up, without waiting for a search.
+        XCTAssertEqual(try Subprocess.run("sqlite3", [keys, "DELETE FROM subject_index; INSERT OR REPLACE INTO subject_index_backfill VALUES (1, '')"]).status, 0)
+        let config = try XCTUnwrap(try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: refex.configPath)))).objectValue)
+        let restarted = try RefexProcess(config: config)
+        XCTAssertTrue(restarted.waitForLog("subject indexes made for earlier referrals"), restarted.logText)
+        let after = try Subprocess.run("sqlite3", [keys, "SELECT count(*) FROM subject_index_backfill; SELECT count(*) FROM subject_index"]).output
+        XCTAssertEqual(after.split(separator: "\n"), ["0", "3"])
     }
 
     func testEverySearchMistakeIsRefusedWithoutRepeatingTheValue() throws {
