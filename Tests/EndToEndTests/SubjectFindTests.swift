@@ -96,7 +96,7 @@ final class SubjectFindTests: XCTestCase {
         XCTAssertTrue(table.output.contains(a) && table.output.contains("crime-reference"), table.output)
 
         // Every search is logged with the kinds of key and what it found, never the values.
-        let logged = try Subprocess.run("sqlite3", [refex.storePath, "SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'subject.searched'"]).output
+        let logged = try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", refex.storePath, "SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'subject.searched'"]).output
         let lines = logged.split(separator: "\n")
         XCTAssertEqual(lines.count, searches, logged)
         XCTAssertTrue(lines.contains { $0.contains("\"keys\":[\"crime-reference\",\"name-dob\"]") && $0.contains(a) }, logged)
@@ -110,7 +110,7 @@ final class SubjectFindTests: XCTestCase {
 
         // The index holds digests only, beside the keys.
         let keys = refex.storePath.replacingOccurrences(of: ".db", with: "-keys.db")
-        XCTAssertEqual(try Subprocess.run("sqlite3", [keys, "SELECT count(*) FROM subject_index WHERE subject_id = '\(a)'"]).output.trimmingCharacters(in: .whitespacesAndNewlines), "3")
+        XCTAssertEqual(try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", keys, "SELECT count(*) FROM subject_index WHERE subject_id = '\(a)'"]).output.trimmingCharacters(in: .whitespacesAndNewlines), "3")
         for file in [keys, refex.storePath] {
             let strings = try Subprocess.run("strings", [file]).output
             XCTAssertFalse(strings.contains("SAR-2026-0001") || strings.contains("Brien"), "readable in \(file)")
@@ -127,7 +127,7 @@ final class SubjectFindTests: XCTestCase {
         // Erasure takes the indexes with the subject: no key finds Alex any more; the others stay.
         let erased = try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/subjects/\(a)/erase"], as: "hub-admin")
         XCTAssertEqual(erased.response?.status, 200, erased.result.output)
-        XCTAssertEqual(try Subprocess.run("sqlite3", [keys, "SELECT count(*) FROM subject_index WHERE subject_id = '\(a)'"]).output.trimmingCharacters(in: .whitespacesAndNewlines), "0")
+        XCTAssertEqual(try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", keys, "SELECT count(*) FROM subject_index WHERE subject_id = '\(a)'"]).output.trimmingCharacters(in: .whitespacesAndNewlines), "0")
         for (arguments, query, expected) in [
             (["--reference", "SAR-2026-0001"], "reference=SAR-2026-0001", [c]),
             (["--reference", "SAR-2026-0001", "--partner", "police"], "reference=SAR-2026-0001&partner=police", []),
@@ -155,22 +155,22 @@ final class SubjectFindTests: XCTestCase {
         XCTAssertEqual(refex.waitForExit(), 0)
         // As a store from before the index: no entries, the backfill still to do.
         let keys = refex.storePath.replacingOccurrences(of: ".db", with: "-keys.db")
-        XCTAssertEqual(try Subprocess.run("sqlite3", [keys, "DELETE FROM subject_index; INSERT OR REPLACE INTO subject_index_backfill VALUES (1, '')"]).status, 0)
+        XCTAssertEqual(try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", keys, "DELETE FROM subject_index; INSERT OR REPLACE INTO subject_index_backfill VALUES (1, '')"]).status, 0)
 
         let found = try find(refex, ["--given", "Robin", "--family", "Before", "--dob", "1980-02-29"])
         XCTAssertEqual(found.status, 0, found.result.errorOutput)
         XCTAssertEqual(found.subjects, [subject])
         XCTAssertEqual(try find(refex, ["--crime-reference", "CR-OLD-0001"]).subjects, [subject])
         XCTAssertEqual(try find(refex, ["--crime-reference", "CR-OLD-0002"]).subjects, [], "the erased subject is not indexed again")
-        let state = try Subprocess.run("sqlite3", [keys, "SELECT count(*) FROM subject_index_backfill; SELECT count(*) FROM subject_index"]).output
+        let state = try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", keys, "SELECT count(*) FROM subject_index_backfill; SELECT count(*) FROM subject_index"]).output
         XCTAssertEqual(state.split(separator: "\n"), ["0", "3"], "done once, and only the subject held is indexed")
 
         // The daemon does it at start-up, without waiting for a search.
-        XCTAssertEqual(try Subprocess.run("sqlite3", [keys, "DELETE FROM subject_index; INSERT OR REPLACE INTO subject_index_backfill VALUES (1, '')"]).status, 0)
+        XCTAssertEqual(try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", keys, "DELETE FROM subject_index; INSERT OR REPLACE INTO subject_index_backfill VALUES (1, '')"]).status, 0)
         let config = try XCTUnwrap(try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: refex.configPath)))).objectValue)
         let restarted = try RefexProcess(config: config)
         XCTAssertTrue(restarted.waitForLog("subject indexes made for earlier referrals"), restarted.logText)
-        let after = try Subprocess.run("sqlite3", [keys, "SELECT count(*) FROM subject_index_backfill; SELECT count(*) FROM subject_index"]).output
+        let after = try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", keys, "SELECT count(*) FROM subject_index_backfill; SELECT count(*) FROM subject_index"]).output
         XCTAssertEqual(after.split(separator: "\n"), ["0", "3"])
     }
 
@@ -227,7 +227,7 @@ final class SubjectFindTests: XCTestCase {
             XCTAssertEqual(try api(refex, "reference=X1", as: partner).status, 403, partner)
         }
         // Refused searches ran nothing: none is logged as a search.
-        let logged = try Subprocess.run("sqlite3", [refex.storePath, "SELECT count(*) FROM log_entries WHERE event = 'subject.searched'"]).output
+        let logged = try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", refex.storePath, "SELECT count(*) FROM log_entries WHERE event = 'subject.searched'"]).output
         XCTAssertEqual(logged.trimmingCharacters(in: .whitespacesAndNewlines), "0")
     }
 }
