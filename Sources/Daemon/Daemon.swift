@@ -23,6 +23,7 @@ package final class Daemon: Sendable {
     private let delivery: DeliveryService?
     private let notifier: SystemdNotifier
     private let current: Mutex<LoadedConfiguration>
+    private let partnerRoster: PartnerRoster
     private let stopped = DispatchSemaphore(value: 0)
     private let stopping = Atomic<Bool>(false)
     private let stalledForTesting = Atomic<Bool>(false)
@@ -43,6 +44,7 @@ package final class Daemon: Sendable {
         metrics = MetricsRegistry()
         notifier = SystemdNotifier(environment: environment)
         current = Mutex(loaded)
+        partnerRoster = PartnerRoster(configuration.partners.map(\.id))
         tls = TLSContextHolder(loaded.tlsContext)
         reloads = metrics.counter("refex_config_reloads_total", help: "Config reloads on SIGHUP, by result.", labelNames: ["result"])
 
@@ -97,7 +99,8 @@ package final class Daemon: Sendable {
         api = APIResponder(
             router: Routes.make(
                 exchange: exchange, publicKey: loaded.logSigningKey?.publicKey, logRetention: configuration.retention.policy.log,
-                openAPI: OpenAPIDocument(schemasFolder: configuration.schemas)
+                openAPI: OpenAPIDocument(schemasFolder: configuration.schemas),
+                partners: partnerRoster
             ) { delivery?.nudge() },
             partners: loaded.partners, recorder: recorder, logger: logger, partnerCertificates: serviceMetrics.partnerCertificates
         )
@@ -191,6 +194,7 @@ package final class Daemon: Sendable {
         if closed > 0 { logger.notice("closed connections whose client certificate no longer verifies", [("connections", String(closed))]) }
         api.replacePartners(loaded.partners)
         serviceMetrics.partnerCertificates.keep(partners: Set(new.partners.map(\.id)))
+        partnerRoster.replace(new.partners.map(\.id))
         exchange.replaceRecipients(new.recipients)
         current.withLock { $0 = loaded }
         reloads.increment(["applied"])
@@ -238,6 +242,15 @@ package final class Daemon: Sendable {
                 if sealed > 0 { logger.notice("sealed justifications kept in plain text", [("count", String(sealed))]) }
             } catch {
                 logger.error("sealing plain-text justifications failed", [("error", "\(error)")])
+            }
+        }
+        // Referrals from before the subject blind indexes: indexed now rather than at the first search.
+        Task.detached {
+            do {
+                let indexed = try await exchange.backfillSubjectIndex()
+                if indexed > 0 { logger.notice("subject indexes made for earlier referrals", [("referrals", String(indexed))]) }
+            } catch {
+                logger.error("subject index backfill failed", [("error", "\(error)")])
             }
         }
         let retention = configuration.retention

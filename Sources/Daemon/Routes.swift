@@ -3,12 +3,26 @@ import Exchange
 import Foundation
 import HTTP
 import JSON
+import Synchronization
+
+/// The ids of the configured partners, replaced on reload: what the log's `actor` filter and the
+/// subject search's `partner` are checked against.
+package final class PartnerRoster: Sendable {
+    private let ids: Mutex<[String]>
+
+    package init(_ ids: [String]) { self.ids = Mutex(ids) }
+
+    package func replace(_ new: [String]) { ids.withLock { $0 = new } }
+
+    package var all: [String] { ids.withLock { $0 } }
+}
 
 /// Every route of the partner API (DESIGN.md, "The HTTP contract").
 package enum Routes {
     /// `enqueued` is called after a commit that may have put something in the outbox.
     package static func make(
         exchange: Exchange, publicKey: Ed25519PublicKey? = nil, logRetention: Duration? = nil, openAPI: OpenAPIDocument = .missing,
+        partners: PartnerRoster = PartnerRoster([]),
         enqueued: @escaping @Sendable () -> Void = {}
     ) -> Router<Endpoint> {
         var router = Router<Endpoint>()
@@ -76,7 +90,7 @@ package enum Routes {
         // Accountability (admin): the log and the subject's rights.
         router.add(.get, "/v1/disclosures", .deferred(roles: [.admin]) { context in
             let (filter, limit) = try logFilter(context.request.queryItems)
-            let entries = try await mapped { try await exchange.logEntries(filter, limit: limit + 1, by: actor(context)) }
+            let entries = try await mapped { try await exchange.logEntries(filter, limit: limit + 1, knownPartners: partners.all, by: actor(context)) }
             let shown = entries.prefix(limit)
             return HTTPResponse(json: [
                 "entries": .array(shown.map(\.json)),
@@ -86,6 +100,11 @@ package enum Routes {
         router.add(.get, "/v1/disclosures/verify", .deferred(roles: [.admin]) { context in
             let report = try await mapped { try await exchange.verifyLog(publicKey: publicKey, kept: nil, logRetention: logRetention, by: actor(context)) }
             return HTTPResponse(json: report.json)
+        })
+        router.add(.get, "/v1/subjects", .deferred(roles: [.admin]) { context in
+            let search = try subjectSearch(context.request.queryItems)
+            let matches = try await mapped { try await exchange.findSubjects(search, knownPartners: partners.all, by: actor(context)) }
+            return HTTPResponse(json: ["subjects": .array(matches.map(\.json))])
         })
         router.add(.get, "/v1/subjects/:id/export", .deferred(roles: [.admin]) { context in
             HTTPResponse(json: try await mapped { try await exchange.exportSubject(try identifier(context), by: actor(context)) })
@@ -147,36 +166,57 @@ package enum Routes {
         return Int64(value)
     }
 
-    /// The log filter from query parameters (the same names as `refex log list`'s options).
+    static let logFilterNames = [
+        "subject", "referral", "recipient", "event", "exclude", "basis", "actor", "disclosure", "since", "until", "after", "before",
+        "order", "limit",
+    ]
+
+    /// The log filter from query parameters (the same names as `refex log list`'s options). What
+    /// the exchange checks against the store (events, ids, …) it checks; the rest is checked here.
+    /// A parameter given twice is refused: which one counts would be a guess.
     static func logFilter(_ items: [(name: String, value: String)]) throws -> (LogFilter, Int) {
         var filter = LogFilter()
         var limit = 100
+        var seen: Set<String> = []
         for (name, value) in items {
+            guard logFilterNames.contains(name) else {
+                throw Problem(FilterError("filter", "Unknown filter.", validValues: logFilterNames))
+            }
+            guard seen.insert(name).inserted else { throw Problem(FilterError(name, "\(name) is given more than once.")) }
             switch name {
             case "subject": filter.subjectID = value
             case "referral": filter.referralID = value
             case "recipient": filter.recipientID = value
             case "event": filter.event = value
+            case "exclude": filter.excludedEvents = value.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
             case "basis": filter.lawfulBasis = value
             case "actor": filter.actor = value
             case "disclosure": filter.disclosureID = value
             case "since", "until":
                 guard let time = Timestamp(rfc3339: value) else {
-                    throw Problem(.badRequest, slug: "bad-filter", title: "Bad filter", detail: "\(name) must be an RFC 3339 date-time.")
+                    throw Problem(FilterError(name, "\(name) must be an RFC 3339 date-time, e.g. 2026-11-01T00:00:00Z."))
                 }
                 if name == "since" { filter.since = time } else { filter.until = time }
-            case "after":
-                guard let seq = decimal(value) else { throw Problem(.badRequest, slug: "bad-filter", title: "Bad filter", detail: "after must be a seq number.") }
-                filter.afterSeq = seq
-            case "limit":
+            case "after", "before":
+                guard let seq = decimal(value) else { throw Problem(FilterError(name, "\(name) must be a seq number.")) }
+                if name == "after" { filter.afterSeq = seq } else { filter.beforeSeq = seq }
+            case "order":
+                guard value == "oldest" || value == "newest" else {
+                    throw Problem(FilterError("order", "order is oldest or newest.", validValues: ["oldest", "newest"]))
+                }
+                filter.newestFirst = value == "newest"
+            default:
                 guard let number = decimal(value), (1...1000).contains(number) else {
-                    throw Problem(.badRequest, slug: "bad-filter", title: "Bad filter", detail: "limit must be 1 to 1000.")
+                    throw Problem(FilterError("limit", "limit must be 1 to 1000."))
                 }
                 limit = Int(number)
-            default:
-                throw Problem(.badRequest, slug: "bad-filter", title: "Unknown filter",
-                              detail: "Filters: subject, referral, recipient, event, basis, actor, disclosure, since, until, after, limit.")
             }
+        }
+        if filter.newestFirst, filter.afterSeq != nil {
+            throw Problem(FilterError("after", "order=newest pages with before, not after."))
+        }
+        if !filter.newestFirst, filter.beforeSeq != nil {
+            throw Problem(FilterError("before", "before pages order=newest; oldest first pages with after."))
         }
         return (filter, limit)
     }
@@ -190,6 +230,28 @@ package enum Routes {
         guard case .object(let members)? = try? JSONValue.parse(body) else { throw bad }
         guard members.count <= 1, members.count == 0 || members["reason"]?.stringValue != nil else { throw bad }
         return members["reason"]?.stringValue
+    }
+
+    /// The subject search from query parameters: reference, partner, crimeReference, given,
+    /// family, dateOfBirth. Their values are personal data: no problem repeats them.
+    static func subjectSearch(_ items: [(name: String, value: String)]) throws -> SubjectSearch {
+        var search = SubjectSearch()
+        var seen: Set<String> = []
+        for (name, value) in items {
+            guard SubjectSearch.parameters.contains(name) else {
+                throw Problem(FilterError("search", "Unknown search parameter.", validValues: SubjectSearch.parameters))
+            }
+            guard seen.insert(name).inserted else { throw Problem(FilterError(name, "\(name) is given more than once.")) }
+            switch name {
+            case "reference": search.reference = value
+            case "partner": search.partner = value
+            case "crimeReference": search.crimeReference = value
+            case "given": search.givenName = value
+            case "family": search.familyName = value
+            default: search.dateOfBirth = value
+            }
+        }
+        return search
     }
 
     /// Who refex thinks the caller is: integrators use it to check their certificate.
@@ -236,7 +298,21 @@ package enum Routes {
             return try await body()
         } catch let error as ExchangeError {
             throw Problem(error)
+        } catch let error as FilterError {
+            throw Problem(error)
         }
+    }
+}
+
+extension Problem {
+    /// 400 for a filter or search that names nothing refex knows, with the valid values.
+    init(_ error: FilterError) {
+        var extensions: [(String, JSONValue)] = [("parameter", .string(error.parameter))]
+        if !error.validValues.isEmpty { extensions.append(("validValues", .array(error.validValues.map { .string($0) }))) }
+        var message = error.message.hasSuffix(".") ? String(error.message.dropLast()) : error.message
+        if !error.validValues.isEmpty { message += "; valid: \(error.validValues.joined(separator: ", "))" }
+        let detail = message.prefix(1).uppercased() + message.dropFirst() + "."
+        self.init(.badRequest, slug: "bad-filter", title: "Bad filter", detail: String(detail), extensions: extensions)
     }
 }
 

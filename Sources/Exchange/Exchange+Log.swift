@@ -15,28 +15,117 @@ extension Exchange {
         _ = try await store.write { txn in try txn.appendLog(draft) }
     }
 
-    /// `refex log list` and `GET /v1/disclosures`: entries matching `filter`, oldest first, paged by `afterSeq`.
-    package func logEntries(_ filter: LogFilter, limit: Int, by actor: Actor) async throws -> [LogEntry] {
+    /// `refex log list` and `GET /v1/disclosures`: entries matching `filter`, oldest first (or newest
+    /// first), paged by `afterSeq` (or `beforeSeq`). The filter is checked first (see `resolve`).
+    package func logEntries(_ filter: LogFilter, limit: Int, knownPartners: [String] = [], by actor: Actor) async throws -> [LogEntry] {
         let page = max(1, min(limit, 10_000))
+        let recipients = self.recipients.map(\.id)
         let keyring = self.keyring
-        let entries = try await store.read { txn in Exchange.revealed(try txn.logEntries(filter, limit: page), keyring: keyring, txn: txn) }
-        try await recordViewing("list", filter: filter, by: actor)
+        let (resolved, entries) = try await store.read { txn in
+            let resolved = try Exchange.resolve(filter, txn: txn, recipients: recipients, partners: knownPartners)
+            return (resolved, Exchange.revealed(try txn.logEntries(resolved, limit: page), keyring: keyring, txn: txn))
+        }
+        try await recordViewing("list", filter: resolved, by: actor)
         return entries
     }
 
-    /// `refex log show`: one entry (by seq or disclosure id) and the other entries of its referral.
+    /// Checks every value of `filter` against what exists, so that a mistake is an error and never
+    /// an empty answer: events and bases against their lists; recipients against the configured
+    /// ones and those in the log; actors against the configured partners, `system` and those in the
+    /// log; subject, referral and disclosure ids whole or as a unique prefix (returned whole).
+    static func resolve(_ filter: LogFilter, txn: any StoreTransaction, recipients: [String], partners: [String]) throws -> LogFilter {
+        var resolved = filter
+        let events = LogEvent.allCases.map(\.rawValue)
+        if let event = filter.event, !events.contains(event) {
+            throw FilterError("event", "event is not a log event", validValues: events)
+        }
+        for event in filter.excludedEvents where !events.contains(event) {
+            throw FilterError("exclude", "exclude names something that is not a log event", validValues: events)
+        }
+        if let basis = filter.lawfulBasis, LawfulBasis(rawValue: basis) == nil {
+            throw FilterError("basis", "basis is not a lawful basis", validValues: LawfulBasis.allCases.map(\.rawValue))
+        }
+        if let recipient = filter.recipientID, !recipients.contains(recipient) {
+            let known = Set(recipients).union(try txn.distinctLogValues(.recipient)).sorted()
+            guard known.contains(recipient) else {
+                throw FilterError("recipient", "recipient is neither configured nor in the log", validValues: known)
+            }
+        }
+        if let actor = filter.actor, !partners.contains(actor), actor != "system" {
+            let known = Set(partners).union(["system"]).union(try txn.distinctLogValues(.actor)).sorted()
+            guard known.contains(actor) else {
+                throw FilterError("actor", "actor is neither a configured partner nor an actor in the log", validValues: known)
+            }
+        }
+        resolved.subjectID = try filter.subjectID.map { try resolveID($0, .subject, txn: txn) }
+        resolved.referralID = try filter.referralID.map { try resolveID($0, .referral, txn: txn) }
+        resolved.disclosureID = try filter.disclosureID.map { try resolveID($0, .disclosure, txn: txn) }
+        return resolved
+    }
+
+    /// A whole id, or a prefix of exactly one (upper case taken as lower).
+    static func resolveID(_ text: String, _ kind: StoredIDKind, txn: any StoreTransaction) throws -> String {
+        let prefix = text.lowercased()
+        guard !prefix.isEmpty, prefix.count <= 36,
+              prefix.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) || $0 == 0x2D }) else {
+            throw FilterError(kind.rawValue, "\(kind.rawValue) must be a \(kind.rawValue) id or the start of one (hex digits and -)")
+        }
+        let found = try txn.ids(kind, prefix: prefix, limit: 21)
+        switch found.count {
+        case 0:
+            throw FilterError(kind.rawValue, "no \(kind.rawValue) has that id" + (prefix.count < 36 ? " or starts with it" : ""))
+        case 1:
+            return found[0]
+        default:
+            if found.contains(prefix) { return prefix }
+            let shown = found.count > 20 ? Array(found.prefix(20)) + ["…"] : found
+            let count = found.count > 20 ? "more than 20" : String(found.count)
+            throw FilterError(kind.rawValue, "that prefix is ambiguous: \(count) \(kind.rawValue) ids start with it; give more of the id",
+                              validValues: shown)
+        }
+    }
+
+    /// A stored id given whole or as a unique prefix (for host commands beside the log's, e.g.
+    /// `refex consent list`). Throws `FilterError` as the log's filters do.
+    package func resolveStoredID(_ text: String, _ kind: StoredIDKind) async throws -> String {
+        try await store.read { txn in try Exchange.resolveID(text, kind, txn: txn) }
+    }
+
+    /// The shortest prefix (at least 8 characters) of each id that no other stored id of its kind
+    /// shares: what tables show, and what filters take back.
+    package func shortIDs(_ ids: Set<String>, _ kind: StoredIDKind) async throws -> [String: String] {
+        try await store.read { txn in
+            var out: [String: String] = [:]
+            for id in ids {
+                let (before, after) = try txn.idNeighbours(kind, of: id)
+                let shared = [before, after].compactMap { $0 }.map { neighbour in
+                    zip(id.utf8, neighbour.utf8).prefix { $0 == $1 }.count
+                }.max() ?? 0
+                out[id] = String(id.prefix(max(8, shared + 1)))
+            }
+            return out
+        }
+    }
+
+    /// `refex log show`: one entry (by seq, or by disclosure id whole or a unique prefix) and the
+    /// other entries of its referral.
     package func logEntry(_ key: String, by actor: Actor) async throws -> (entry: LogEntry, related: [LogEntry]) {
         let keyring = self.keyring
-        let found = try await store.read { txn -> (LogEntry, [LogEntry])? in
+        let found = try await store.read { txn -> (LogEntry, [LogEntry]) in
             var entry: LogEntry?
             if let seq = Int64(key) {
                 entry = try txn.logEntry(seq: seq)
-            } else {
+            }
+            // All digits can also start a disclosure id: a number with no entry is tried as one.
+            if entry == nil, Int64(key) == nil || key.count >= 8 {
                 var filter = LogFilter()
-                filter.disclosureID = key
+                filter.disclosureID = try Exchange.resolveID(key, .disclosure, txn: txn)
                 entry = try txn.logEntries(filter, limit: 1).first
             }
-            guard let found = entry else { return nil }
+            guard let found = entry else {
+                let bounds = try txn.logBounds().map { "the log holds entries \($0.first) to \($0.last)" } ?? "the log is empty"
+                throw FilterError("seq", "no entry has that seq (\(bounds))")
+            }
             var related: [LogEntry] = []
             if let referral = found.draft.referralID {
                 var filter = LogFilter()
@@ -45,7 +134,6 @@ extension Exchange {
             }
             return (Exchange.revealed([found], keyring: keyring, txn: txn)[0], Exchange.revealed(related, keyring: keyring, txn: txn))
         }
-        guard let found else { throw ExchangeError(.notFound, "There is no log entry \(key).") }
         var filter = LogFilter()
         filter.referralID = found.0.draft.referralID
         try await recordViewing("show", filter: filter, extra: [("entry", .number(JSONNumber(found.0.seq)))], by: actor)
@@ -53,20 +141,27 @@ extension Exchange {
     }
 
     /// `refex log export`: every entry matching `filter`, in order, to `emit` (streamed, not held in memory).
-    package func exportLog(_ filter: LogFilter, by actor: Actor, emit: @escaping @Sendable (LogEntry) -> Void) async throws -> Int {
+    /// `start` is called once the filter is found good, before the first entry.
+    package func exportLog(
+        _ filter: LogFilter, knownPartners: [String] = [], by actor: Actor, start: @escaping @Sendable () -> Void = {},
+        emit: @escaping @Sendable (LogEntry) -> Void
+    ) async throws -> Int {
+        let recipients = self.recipients.map(\.id)
         let keyring = self.keyring
-        let count = try await store.read { txn -> Int in
-            var cursor = filter
+        let (resolved, count) = try await store.read { txn -> (LogFilter, Int) in
+            let resolved = try Exchange.resolve(filter, txn: txn, recipients: recipients, partners: knownPartners)
+            start()
+            var cursor = resolved
             var total = 0
             while true {
                 let page = Exchange.revealed(try txn.logEntries(cursor, limit: 5000), keyring: keyring, txn: txn)
                 for entry in page { emit(entry) }
                 total += page.count
-                guard page.count == 5000, let last = page.last else { return total }
-                cursor.afterSeq = last.seq
+                guard page.count == 5000, let last = page.last else { return (resolved, total) }
+                if cursor.newestFirst { cursor.beforeSeq = last.seq } else { cursor.afterSeq = last.seq }
             }
         }
-        try await recordViewing("export", filter: filter, extra: [("entries", .number(JSONNumber(count)))], by: actor)
+        try await recordViewing("export", filter: resolved, extra: [("entries", .number(JSONNumber(count)))], by: actor)
         return count
     }
 

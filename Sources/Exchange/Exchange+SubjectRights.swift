@@ -247,6 +247,9 @@ extension Exchange {
                 try txn.replaceSealedBody(
                     referralID: referral.id, try keyring.seal(after.serialized(), key: key, context: "referral|\(referral.id)")
                 )
+                try txn.replaceSubjectIndex(
+                    referralID: referral.id, with: BlindIndex(keyring: keyring).entries(for: after, subjectID: subjectID, referralID: referral.id)
+                )
                 let markings = DocumentMarkings(result)
                 for var disclosure in try txn.disclosures(referralID: referral.id) {
                     guard let recipientID = disclosure.recipientID, let recipient = recipients.first(where: { $0.id == recipientID }) else { continue }

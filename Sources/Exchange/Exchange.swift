@@ -103,6 +103,7 @@ package final class Exchange: Sendable {
         let plaintext = document.serialized()
         let consentDocument = document["consent"]
         let keyring = self.keyring
+        let indexEntries = BlindIndex(keyring: keyring).entries(for: document, subjectID: subjectID, referralID: referralID)
 
         return try await store.write { txn in
             if let existing = try txn.referral(partnerID: actor.id, referenceKey: referenceKey) {
@@ -145,6 +146,7 @@ package final class Exchange: Sendable {
                 id: referralID, partnerID: actor.id, referenceKey: referenceKey, subjectID: subject.id, schemaID: schemaID,
                 bodyDigest: bodyDigest, sealedBody: sealed, receivedAt: now, receipt: []
             ))
+            try txn.insertSubjectIndex(indexEntries)
             try txn.appendLog(LogEntryDraft(
                 event: .referralReceived, actor: actor.id, referralID: referralID, subjectID: subject.id,
                 details: ["schema": .string(schemaID), "services": .array(services.map { .string($0) })]

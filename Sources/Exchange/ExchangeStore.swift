@@ -92,6 +92,27 @@ package protocol StoreTransaction: AnyObject {
     /// The first and last entries (seq and hash), if any.
     func logBounds() throws -> (first: Int64, last: Int64, lastHash: String)?
 
+    // Finding what people name (issue 10): ids by prefix, filter values, subjects by blind index.
+    /// Ids of `kind` starting with `prefix` (lower-case hex and `-`), in order, at most `limit`.
+    func ids(_ kind: StoredIDKind, prefix: String, limit: Int) throws -> [String]
+    /// The ids of `kind` just before and just after `id` in order (to find its shortest unique prefix).
+    func idNeighbours(_ kind: StoredIDKind, of id: String) throws -> (before: String?, after: String?)
+    /// Every distinct value of a log column, sorted.
+    func distinctLogValues(_ column: LogValueColumn) throws -> [String]
+    /// Adds blind-index entries (existing ones are kept).
+    func insertSubjectIndex(_ entries: [SubjectIndexEntry]) throws
+    /// Replaces the entries that came from one referral (after rectification).
+    func replaceSubjectIndex(referralID: String, with entries: [SubjectIndexEntry]) throws
+    /// The entries with this kind and digest.
+    func subjectIndexEntries(kind: SubjectKeyKind, digest: [UInt8]) throws -> [SubjectIndexEntry]
+    /// How far indexing the referrals stored before the index existed got (a referral id; "" at
+    /// the start), or nil once it is done.
+    func subjectIndexBackfillCursor() throws -> String?
+    /// Records how far it got; nil: done.
+    func setSubjectIndexBackfillCursor(_ cursor: String?) throws
+    /// Referrals after `id` in id order: id, subject, sealed body (nil once erased).
+    func sealedReferrals(after id: String, limit: Int) throws -> [(id: String, subjectID: String, sealedBody: [UInt8]?)]
+
     // Retention.
     /// Subjects not yet erased whose newest referral is older than `cutoff`.
     func subjectsLastReferred(before cutoff: Timestamp, limit: Int) throws -> [String]

@@ -45,6 +45,11 @@ package struct Keyring: Sendable {
     package func digest(_ label: String, _ bytes: [UInt8]) -> [UInt8] {
         HMACSHA256.authenticationCode(for: Array("\(label)|".utf8) + bytes, key: digestKey)
     }
+
+    /// A key derived from the master key for one purpose, named by `label` (e.g. the blind indexes).
+    func derivedKey(label: String) -> [UInt8] {
+        HMACSHA256.deriveKey(from: master.bytes, label: label)
+    }
 }
 
 extension String {

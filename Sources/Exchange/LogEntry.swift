@@ -23,6 +23,8 @@ package enum LogEvent: String, Sendable, Hashable, CaseIterable {
     case subjectRectified = "subject.rectified"
     case subjectWithdrew = "subject.withdrew"
     case consentViewed = "consent.viewed"
+    /// A search for a subject by blind index: the kinds of key, never the values.
+    case subjectSearched = "subject.searched"
     case logViewed = "log.viewed"
 }
 

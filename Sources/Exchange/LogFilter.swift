@@ -50,8 +50,14 @@ package struct LogFilter: Sendable, Hashable {
     package var disclosureID: String?
     package var since: Timestamp?
     package var until: Timestamp?
-    /// Entries after this seq (a cursor for paging).
+    /// Entries after this seq (a cursor for paging oldest first).
     package var afterSeq: Int64?
+    /// Entries before this seq (a cursor for paging newest first).
+    package var beforeSeq: Int64?
+    /// Events to leave out (e.g. `log.viewed`, the log's own readings).
+    package var excludedEvents: [String] = []
+    /// Newest entries first instead of oldest first.
+    package var newestFirst = false
 
     package init() {}
 
@@ -68,6 +74,40 @@ package struct LogFilter: Sendable, Hashable {
         if let since { out.append(("since", since.description)) }
         if let until { out.append(("until", until.description)) }
         if let afterSeq { out.append(("after", String(afterSeq))) }
+        if let beforeSeq { out.append(("before", String(beforeSeq))) }
+        if !excludedEvents.isEmpty { out.append(("exclude", excludedEvents.joined(separator: ","))) }
+        if newestFirst { out.append(("order", "newest")) }
         return out
     }
+}
+
+/// A filter or search parameter that names nothing refex knows: `refex log list` exits 2 with it,
+/// the API answers 400. The message never repeats the value given (it may be personal data);
+/// `validValues` lists what would have been accepted (or the ids an ambiguous prefix matches).
+package struct FilterError: Error, Sendable, CustomStringConvertible {
+    /// The parameter's API name (`event`, `subject`, …); the CLI option is `--` and the same name.
+    package var parameter: String
+    package var message: String
+    package var validValues: [String]
+
+    package init(_ parameter: String, _ message: String, validValues: [String] = []) {
+        self.parameter = parameter
+        self.message = message
+        self.validValues = validValues
+    }
+
+    /// The message with the valid values, for people.
+    package var description: String {
+        validValues.isEmpty ? message : "\(message); valid: \(validValues.joined(separator: ", "))"
+    }
+}
+
+/// The kinds of stored id that filters take whole or as a unique prefix.
+package enum StoredIDKind: String, Sendable, Hashable {
+    case subject, referral, disclosure
+}
+
+/// The log columns whose distinct values a filter is checked against.
+package enum LogValueColumn: Sendable, Hashable {
+    case recipient, actor
 }

@@ -5,8 +5,8 @@ import SQLite
 /// The exchange's operations as SQL, inside the writer's open transaction.
 final class SQLiteTransaction: StoreTransaction {
     let now: Timestamp
-    private let main: SQLiteConnection
-    private let keys: SQLiteConnection
+    let main: SQLiteConnection
+    let keys: SQLiteConnection
     private let chain: LogChain
 
     init(now: Timestamp, main: SQLiteConnection, keys: SQLiteConnection, chain: LogChain) {
@@ -423,9 +423,15 @@ final class SQLiteTransaction: StoreTransaction {
         add("time >= ?", filter.since?.milliseconds)
         add("time < ?", filter.until?.milliseconds)
         add("seq > ?", filter.afterSeq)
+        add("seq < ?", filter.beforeSeq)
+        if !filter.excludedEvents.isEmpty {
+            conditions.append("event NOT IN (\(filter.excludedEvents.map { _ in "?" }.joined(separator: ", ")))")
+            values.append(contentsOf: filter.excludedEvents.map { $0 as any SQLiteBindable })
+        }
         values.append(limit)
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        return try main.query("SELECT entry, hash FROM log_entries \(whereClause) ORDER BY seq LIMIT ?", values).compactMap { row in
+        let order = filter.newestFirst ? "DESC" : ""
+        return try main.query("SELECT entry, hash FROM log_entries \(whereClause) ORDER BY seq \(order) LIMIT ?", values).compactMap { row in
             LogEntry(canonical: row.blob(0) ?? [], hash: row.text(1) ?? "")
         }
     }
@@ -499,6 +505,7 @@ final class SQLiteTransaction: StoreTransaction {
 
     func eraseSubject(id: String, at time: Timestamp) throws {
         try keys.query("DELETE FROM subject_keys WHERE subject_id = ?", [id])
+        try keys.query("DELETE FROM subject_index WHERE subject_id = ?", [id])
         try main.query("UPDATE referrals SET sealed_body = NULL WHERE subject_id = ?", [id])
         try main.query("UPDATE consents SET sealed_details = NULL WHERE subject_id = ?", [id])
         try main.query("DELETE FROM free_texts WHERE subject_id = ?", [id])

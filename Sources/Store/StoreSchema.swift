@@ -140,6 +140,10 @@ enum StoreSchema {
             acknowledged_at INTEGER NOT NULL
         ) STRICT;
         """,
+        // Which partners acted: `refex log list --actor` checks a name against it.
+        """
+        CREATE INDEX log_actor ON log_entries(actor, seq);
+        """,
     ])
 
     /// Subject keys live in their own file, so that a copy of the main database cannot be read
@@ -152,6 +156,28 @@ enum StoreSchema {
             wrapped BLOB NOT NULL,
             created_at INTEGER NOT NULL
         ) STRICT;
+        """,
+        // Blind indexes for finding a subject (issue 10): keyed digests of what a subject access
+        // request names, beside the keys so that erasing a subject leaves no copy (secure_delete,
+        // no WAL). `referral_id` ties each to the referral it came from (rectification replaces them).
+        // Not WITHOUT ROWID: SQLite 3.40's quick_check wrongly reports NULLs in such STRICT tables.
+        """
+        CREATE TABLE subject_index (
+            kind TEXT NOT NULL,
+            digest BLOB NOT NULL,
+            subject_id TEXT NOT NULL,
+            referral_id TEXT NOT NULL,
+            PRIMARY KEY (kind, digest, referral_id)
+        ) STRICT;
+        CREATE INDEX subject_index_subject ON subject_index(subject_id);
+        CREATE INDEX subject_index_referral ON subject_index(referral_id);
+        -- Referrals stored before this migration are indexed by the first search (Exchange.backfillSubjectIndex);
+        -- the row holds how far it got and goes when it is done.
+        CREATE TABLE subject_index_backfill (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            after_referral TEXT NOT NULL
+        ) STRICT;
+        INSERT INTO subject_index_backfill (id, after_referral) VALUES (1, '');
         """,
     ])
 }

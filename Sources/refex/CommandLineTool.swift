@@ -15,6 +15,8 @@ enum CommandLineTool {
                                     the disclosure log (every read is itself logged)
       subject export|erase|restrict|unrestrict|rectify ID
                                     a subject's rights, one command each
+      subject find --reference R | --crime-reference R | --family F --dob D [--given G]
+                                    find the subject a request names (searches are logged)
       keys generate FILE            a new Ed25519 log-signing key; prints its public key
       retention run|status          the retention purge, or what is due when
       consent list --subject ID|--referral ID

@@ -17,23 +17,28 @@ enum ConsentCommand {
         guard let host = HostContext.open(options, command: "consent list") else { return 1 }
         defer { host.store.close() }
         let exchange = host.exchange
-        let subject = options.values["--subject"]
-        let referral = options.values["--referral"]
         do {
+            // Whole ids or unique prefixes: an id that names nothing is an error, not "(none)".
+            let subject = try options.values["--subject"].map { id in try runAsync { try await exchange.resolveStoredID(id, .subject) } }
+            let referral = try options.values["--referral"].map { id in try runAsync { try await exchange.resolveStoredID(id, .referral) } }
             let consents = try runAsync { try await exchange.consents(subjectID: subject, referralID: referral) }
+            let referrals = try runAsync { try await exchange.shortIDs(Set(consents.map(\.referralID)), .referral) }
             if options.json {
                 for consent in consents { print(json(consent).serializedString()) }
             } else {
                 print(Table.render(
                     header: ["ID", "REFERRAL", "PURPOSES", "RECIPIENTS", "METHOD", "OBTAINED", "EXPIRES", "WITHDRAWN"],
                     rows: consents.map { consent in
-                        [consent.id, String(consent.referralID.prefix(8)), consent.purposes.joined(separator: ","),
+                        [consent.id, referrals[consent.referralID] ?? consent.referralID, consent.purposes.joined(separator: ","),
                          consent.recipients?.joined(separator: ",") ?? "any", consent.method, localTime(consent.obtainedAt),
                          consent.expiresAt.map(localTime) ?? "-", consent.withdrawnAt.map(localTime) ?? "-"]
                     }
                 ))
             }
             return 0
+        } catch let error as FilterError {
+            printError("refex consent list: --\(error.parameter): \(error.description)")
+            return 2
         } catch {
             printError("refex consent list: \(error)")
             return 1

@@ -110,11 +110,14 @@ enum HelpText {
 
     static var subject: String { """
     \(SubjectCommand.usage)
+    \(SubjectFindCommand.usage)
 
     A data subject's rights (UK GDPR Articles 15 to 18) from the host, as the admin API offers
     them. ID is refex's subject id (subjectId in a referral's receipt).
 
     SUBCOMMANDS
+      find         finds a subject's id by the partner's reference, the crime reference, or name and
+                   date of birth (keyed blind indexes; the values are never logged, only their kinds)
       export       subject access (Art. 15): referrals and consents decrypted, every disclosure and
                    the subject's log entries, as one JSON document on stdout; logged subject.exported
       erase        erasure (Art. 17): the subject's key and every ciphertext are deleted (crypto-

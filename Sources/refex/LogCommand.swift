@@ -4,20 +4,30 @@ import Foundation
 import JSON
 
 /// `refex log list|show|verify|checkpoint|export`: the disclosure log on the host. Every read is
-/// itself logged (`log.viewed`).
+/// itself logged (`log.viewed`). A filter that names nothing refex knows is a usage error (exit 2)
+/// listing the valid values, never an empty answer.
 enum LogCommand {
     static let usage = """
-    usage: refex log list [--subject ID] [--referral ID] [--recipient ID] [--event E] [--basis B] [--actor A]
-                          [--since TIME] [--until TIME] [--after SEQ] [--limit N] [--json]
+    usage: refex log list [--subject ID] [--referral ID] [--recipient ID] [--event E] [--exclude-event E[,E…]]
+                          [--basis B] [--actor A] [--since TIME] [--until TIME] [--after SEQ | --before SEQ]
+                          [--newest-first] [--limit N] [--json]
            refex log show SEQ|DISCLOSURE-ID [--json]
-           refex log verify [--public-key FILE] [--checkpoint FILE] [--json]
+           refex log verify [--public-key FILE | --no-signatures] [--checkpoint FILE] [--json]
            refex log checkpoint
            refex log export [--since TIME] [--until TIME] [filters] [--format jsonl|csv]
-    every command takes --config FILE (default /etc/refex/refex.json) or --store PATH; TIME is RFC 3339
+    every command takes --config FILE (default /etc/refex/refex.json) or --store PATH; TIME is RFC 3339;
+    an id is whole or a prefix that only it starts with (as tables show them)
+    exit status: 0 done; 1 failed (verify: the log does not verify); 2 a usage error or a filter naming
+    nothing known (the valid values are listed); 3 verify found the chain intact but checked no
+    checkpoint signature (no public key: give --public-key FILE, or --no-signatures to accept that)
     """
 
+    /// `log verify`'s status when the chain verified but no signature was checked.
+    static let signaturesNotChecked: Int32 = 3
+
     static let filterOptions: Set<String> = [
-        "--subject", "--referral", "--recipient", "--event", "--basis", "--actor", "--since", "--until", "--after", "--limit",
+        "--subject", "--referral", "--recipient", "--event", "--exclude-event", "--basis", "--actor", "--since", "--until", "--after",
+        "--before", "--limit",
     ]
 
     static func run(_ arguments: [String]) -> Int32 {
@@ -26,22 +36,27 @@ enum LogCommand {
             return 2
         }
         let valued = filterOptions.union(["--public-key", "--checkpoint", "--format"])
-        guard let options = HostOptions.parse(Array(arguments.dropFirst()), command: "log \(subcommand)", valued: valued) else { return 2 }
+        guard let options = HostOptions.parse(
+            Array(arguments.dropFirst()), command: "log \(subcommand)", valued: valued, flags: ["--newest-first", "--no-signatures"]
+        ) else { return 2 }
         guard let filter = filter(options, command: "log \(subcommand)") else { return 2 }
         guard let host = HostContext.open(options, command: "log \(subcommand)") else { return 1 }
         defer { host.store.close() }
         let exchange = host.exchange
         let actor = hostActor()
+        let partners = host.loaded?.configuration.partners.map(\.id) ?? []
         do {
             switch subcommand {
             case "list":
                 let limit = options.values["--limit"].flatMap(Int.init) ?? 50
-                let entries = try runAsync { try await exchange.logEntries(filter, limit: limit, by: actor) }
+                let entries = try runAsync { try await exchange.logEntries(filter, limit: limit, knownPartners: partners, by: actor) }
                 if options.json {
                     for entry in entries { print(entry.json.serializedString()) }
                 } else {
-                    print(table(entries))
-                    if entries.count == limit, let last = entries.last { print("more: --after \(last.seq)") }
+                    print(try table(entries, host: host))
+                    if entries.count == limit, let last = entries.last {
+                        print(filter.newestFirst ? "more: --before \(last.seq)" : "more: --after \(last.seq)")
+                    }
                 }
             case "show":
                 guard options.positional.count == 1 else {
@@ -53,10 +68,10 @@ enum LogCommand {
                 if options.json {
                     print(JSONValue.object(["entry": entry.json, "related": .array(related.map(\.json))]).serializedString())
                 } else {
-                    print(entry.json.prettyPrinted())
+                    print(readable(entry, host: host))
                     if !related.isEmpty {
                         print("\nthe referral's other entries:")
-                        print(table(related))
+                        print(try table(related, host: host))
                     }
                 }
             case "verify":
@@ -74,9 +89,10 @@ enum LogCommand {
                     return 2
                 }
                 let output = FileHandle.standardOutput
-                if format == "csv" { output.write(Data((csvHeader.joined(separator: ",") + "\n").utf8)) }
                 let count = try runAsync {
-                    try await exchange.exportLog(filter, by: actor) { entry in
+                    try await exchange.exportLog(filter, knownPartners: partners, by: actor, start: {
+                        if format == "csv" { output.write(Data((csvHeader.joined(separator: ",") + "\n").utf8)) }
+                    }) { entry in
                         let line = format == "csv" ? csvRow(entry) : entry.json.serializedString()
                         output.write(Data((line + "\n").utf8))
                     }
@@ -84,6 +100,9 @@ enum LogCommand {
                 printError("refex log export: \(count) entries")
             }
             return 0
+        } catch let error as FilterError {
+            printError("refex log \(subcommand): \(optionName(error.parameter)): \(error.description)")
+            return 2
         } catch let error as ExchangeError {
             printError("refex log \(subcommand): \(error.message)")
             return 1
@@ -93,8 +112,23 @@ enum LogCommand {
         }
     }
 
+    /// The CLI option for an API parameter named in a `FilterError`.
+    static func optionName(_ parameter: String) -> String {
+        switch parameter {
+        case "exclude": "--exclude-event"
+        case "disclosure": "DISCLOSURE-ID"
+        case "seq": "SEQ"
+        default: "--\(parameter)"
+        }
+    }
+
     private static func verify(_ options: HostOptions, host: HostContext, actor: Actor) throws -> Int32 {
-        var publicKey = host.loaded?.logSigningKey?.publicKey
+        let acceptUnsigned = options.values["--no-signatures"] != nil
+        guard !(acceptUnsigned && options.values["--public-key"] != nil) else {
+            printError("refex log verify: give --public-key or --no-signatures, not both")
+            return 2
+        }
+        var publicKey = acceptUnsigned ? nil : host.loaded?.logSigningKey?.publicKey
         if let path = options.values["--public-key"] {
             guard let data = FileManager.default.contents(atPath: path) else {
                 printError("refex log verify: cannot read \(path)")
@@ -133,10 +167,20 @@ enum LogCommand {
                 line += "; last signed checkpoint: entry \(checkpoint.seq) at \(checkpoint.time)"
             }
             line += report.signaturesChecked ? "; \(report.checkpointsChecked) checkpoint signatures checked"
-                : "; checkpoint signatures NOT checked (no public key: give --public-key)"
+                : acceptUnsigned ? "; checkpoint signatures not checked (--no-signatures)"
+                : "; checkpoint signatures NOT checked"
             print(line)
         }
-        return report.isValid ? 0 : 1
+        guard report.isValid else { return 1 }
+        guard report.signaturesChecked || acceptUnsigned else {
+            printError("""
+            refex log verify: no public key, so no checkpoint signature was checked: anyone who can write the store \
+            could have rewritten the log and its checkpoints. Give --public-key FILE (the key refex keys generate \
+            printed), or --no-signatures to accept a check of the chain alone.
+            """)
+            return signaturesNotChecked
+        }
+        return 0
     }
 
     static func filter(_ options: HostOptions, command: String) -> LogFilter? {
@@ -145,6 +189,10 @@ enum LogCommand {
         filter.referralID = options.values["--referral"]
         filter.recipientID = options.values["--recipient"]
         filter.event = options.values["--event"]
+        if let excluded = options.values["--exclude-event"] {
+            filter.excludedEvents = excluded.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        }
+        filter.newestFirst = options.values["--newest-first"] != nil
         filter.lawfulBasis = options.values["--basis"]
         filter.actor = options.values["--actor"]
         for (option, assign) in [("--since", { (time: Timestamp) in filter.since = time }), ("--until", { filter.until = $0 })] {
@@ -155,55 +203,135 @@ enum LogCommand {
             }
             assign(time)
         }
-        if let after = options.values["--after"] {
-            guard let seq = Int64(after) else {
-                printError("refex \(command): --after takes a seq number")
+        for option in ["--after", "--before"] {
+            guard let text = options.values[option] else { continue }
+            guard let seq = Int64(text), seq >= 0 else {
+                printError("refex \(command): \(option) takes a seq number")
                 return nil
             }
-            filter.afterSeq = seq
+            if option == "--after" { filter.afterSeq = seq } else { filter.beforeSeq = seq }
         }
-        if let limit = options.values["--limit"], Int(limit) == nil {
-            printError("refex \(command): --limit takes a number")
+        if filter.newestFirst, filter.afterSeq != nil {
+            printError("refex \(command): --newest-first pages with --before, not --after")
+            return nil
+        }
+        if !filter.newestFirst, filter.beforeSeq != nil {
+            printError("refex \(command): --before pages --newest-first; oldest first pages with --after")
+            return nil
+        }
+        if let limit = options.values["--limit"], !(Int(limit).map { (1...10_000).contains($0) } ?? false) {
+            printError("refex \(command): --limit takes a number from 1 to 10000")
             return nil
         }
         return filter
     }
 
-    /// A table for people: local time with offset, ids shortened.
-    static func table(_ entries: [LogEntry]) -> String {
-        Table.render(
+    /// A table for people: local time with its offset, ids as long as it takes to tell them apart
+    /// (and as filters take them back), recipients with their names.
+    static func table(_ entries: [LogEntry], host: HostContext) throws -> String {
+        let exchange = host.exchange
+        let referralIDs = Set(entries.compactMap(\.draft.referralID))
+        let subjectIDs = Set(entries.compactMap(\.draft.subjectID))
+        let (referrals, subjects) = try runAsync {
+            (try await exchange.shortIDs(referralIDs, .referral), try await exchange.shortIDs(subjectIDs, .subject))
+        }
+        let names = recipientNames(host)
+        return Table.render(
             header: ["SEQ", "TIME", "EVENT", "ACTOR", "REFERRAL", "SUBJECT", "RECIPIENT", "SERVICE", "BASIS", "REASON"],
             rows: entries.map { entry in
                 let draft = entry.draft
                 return [
                     String(entry.seq), localTime(entry.time), draft.event.rawValue, shorten(draft.actor, 20),
-                    draft.referralID.map { String($0.prefix(8)) } ?? "-", draft.subjectID.map { String($0.prefix(8)) } ?? "-",
-                    draft.recipientID ?? "-", draft.service ?? "-", draft.lawfulBasis?.rawValue ?? "-", shorten(draft.reason ?? "-", 30),
+                    draft.referralID.map { referrals[$0] ?? $0 } ?? "-", draft.subjectID.map { subjects[$0] ?? $0 } ?? "-",
+                    draft.recipientID.map { shorten(recipientLabel($0, names), 40) } ?? "-", draft.service ?? "-",
+                    draft.lawfulBasis?.rawValue ?? "-", shorten(draft.reason ?? "-", 30),
                 ]
             }
         )
     }
 
+    static func recipientNames(_ host: HostContext) -> [String: String] {
+        Dictionary((host.loaded?.configuration.recipients ?? []).map { ($0.id, $0.name) }) { first, _ in first }
+    }
+
+    /// `dv-support (Example domestic abuse service)`; the id alone when the config does not name it.
+    static func recipientLabel(_ id: String, _ names: [String: String]) -> String {
+        names[id].map { "\(id) (\($0))" } ?? id
+    }
+
+    /// One entry for people: every member of its JSON, known ones first and named, times local,
+    /// pointers as the schema's field names, recipients with their names.
+    static func readable(_ entry: LogEntry, host: HostContext) -> String {
+        guard case .object(let object) = entry.json else { return entry.json.prettyPrinted() }
+        let fieldNames = host.loaded.map { FieldNames(folder: $0.configuration.schemas) } ?? FieldNames()
+        let names = recipientNames(host)
+        var lines: [(String, String)] = []
+        var shown: Set<String> = []
+        func text(_ value: JSONValue) -> String { value.stringValue ?? value.serializedString() }
+        func add(_ key: String, _ label: String, _ render: (JSONValue) -> [String] = { [text($0)] }) {
+            guard let value = object[key] else { return }
+            shown.insert(key)
+            for (index, line) in render(value).enumerated() { lines.append((index == 0 ? label : "", line)) }
+        }
+        add("seq", "entry")
+        add("time", "time") { value in
+            [value.stringValue.flatMap(Timestamp.init(rfc3339:)).map { "\(localTime($0))  (\(value.stringValue ?? ""))" } ?? text(value)]
+        }
+        add("event", "event")
+        add("actor", "actor")
+        add("referralId", "referral")
+        add("subjectId", "subject")
+        add("disclosureId", "disclosure")
+        add("recipient", "recipient") { [recipientLabel(text($0), names)] }
+        add("service", "service")
+        add("lawfulBasis", "lawful basis")
+        add("consentId", "consent")
+        add("justification", "justification")
+        add("pointers", "fields") { value in
+            (value.arrayValue ?? []).map { pointer in
+                let text = pointer.stringValue ?? pointer.serializedString()
+                return "\(fieldNames.name(of: text))  (\(text))"
+            }
+        }
+        add("categories", "categories") { ($0.arrayValue ?? []).map(text) }
+        add("reason", "reason")
+        add("details", "details")
+        for (key, value) in object where !shown.contains(key) && key != "prevHash" && key != "hash" {
+            lines.append((key, text(value)))
+        }
+        add("prevHash", "previous hash")
+        add("hash", "hash")
+        let width = lines.map(\.0.count).max() ?? 0
+        return lines.map { label, value in label.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value }
+            .joined(separator: "\n")
+    }
+
+    /// Every member an entry's JSON can hold, in the JSONL export's names; anything else an entry
+    /// holds goes, as a JSON object, in the last column, so that the CSV loses nothing.
     static let csvHeader = [
         "seq", "time", "event", "actor", "referralId", "subjectId", "disclosureId", "recipient", "service", "lawfulBasis", "consentId",
-        "justification", "pointers", "categories", "reason", "prevHash", "hash",
+        "justification", "pointers", "categories", "reason", "details", "prevHash", "hash", "other",
     ]
 
+    /// Strings as they are; numbers as JSON; arrays and objects as JSON text (a pointer may hold a space).
     static func csvRow(_ entry: LogEntry) -> String {
-        let draft = entry.draft
-        let fields: [String] = [
-            String(entry.seq), entry.time.description, draft.event.rawValue, draft.actor, draft.referralID ?? "", draft.subjectID ?? "",
-            draft.disclosureID ?? "", draft.recipientID ?? "", draft.service ?? "", draft.lawfulBasis?.rawValue ?? "", draft.consentID ?? "",
-            draft.justification ?? "", (draft.pointers ?? []).joined(separator: " "), (draft.categories ?? []).joined(separator: " "),
-            draft.reason ?? "", entry.prevHash, entry.hash,
-        ]
+        guard case .object(let object) = entry.json else { return "" }
+        var other = JSONObject()
+        for (key, value) in object where !csvHeader.contains(key) { other[key] = value }
+        let fields: [String] = csvHeader.map { key in
+            if key == "other" { return other.isEmpty ? "" : JSONValue.object(other).serializedString() }
+            guard let value = object[key] else { return "" }
+            return value.stringValue ?? value.serializedString()
+        }
         return fields.map(csvField).joined(separator: ",")
     }
 
-    /// RFC 4180 quoting; a leading = + - @ is prefixed so that a spreadsheet does not run it as a formula.
+    /// RFC 4180 quoting. A value starting with = + - @ tab or CR gets a leading ' so that a
+    /// spreadsheet does not run it as a formula, and one starting with ' gets another, so that
+    /// removing one leading ' always gives the value back.
     static func csvField(_ text: String) -> String {
         var value = text
-        if let first = value.first, "=+-@\t\r".contains(first) { value = "'" + value }
+        if let first = value.first, "=+-@\t\r'".contains(first) { value = "'" + value }
         guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
         return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }

@@ -13,10 +13,13 @@ enum SubjectCommand {
            refex subject restrict ID [--reason TEXT]    no further disclosure while restricted
            refex subject unrestrict ID [--reason TEXT]
            refex subject rectify ID PATCH-FILE|-   apply a JSON Merge Patch of corrected referral fields
+           refex subject find [--reference R] [--crime-reference R] [--family F --dob D [--given G]]
+                                                   find a subject by what a request names (see refex help subject)
     every command takes --config FILE (default /etc/refex/refex.json)
     """
 
     static func run(_ arguments: [String]) -> Int32 {
+        if arguments.first == "find" { return SubjectFindCommand.run(Array(arguments.dropFirst())) }
         let subcommands = ["export", "erase", "restrict", "unrestrict", "rectify"]
         guard let subcommand = arguments.first, subcommands.contains(subcommand) else {
             printError(usage)

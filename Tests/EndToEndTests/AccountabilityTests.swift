@@ -42,7 +42,7 @@ final class AccountabilityTests: XCTestCase {
     }
 
     private func sql(_ store: String, _ query: String) throws -> String {
-        try Subprocess.run("sqlite3", [store, query]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", store, query]).output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// A consistent copy of a running store's two databases, made with sqlite3's online backup.
@@ -127,7 +127,7 @@ final class AccountabilityTests: XCTestCase {
         let rechained = try copyStore(refex.storePath)
         let forge = try Subprocess.run("python3", ["\(ProjectPaths.root)/Tests/scripts/forge_log.py", rechained, "7", "\"actor\":\"police\"", "\"actor\":\"policf\""])
         XCTAssertEqual(forge.status, 0, forge.errorOutput)
-        XCTAssertEqual(try cli(["log", "verify", "--store", rechained]).status, 0, "re-chained, it verifies without a key or a kept checkpoint")
+        XCTAssertEqual(try cli(["log", "verify", "--store", rechained, "--no-signatures"]).status, 0, "re-chained, it verifies without a key or a kept checkpoint")
         let shadowed = try cli(["log", "verify", "--store", rechained, "--checkpoint", kept])
         XCTAssertEqual(shadowed.status, 1, shadowed.output)
         XCTAssertTrue(shadowed.errorOutput.contains("the checkpoint you kept"), shadowed.errorOutput)
@@ -331,7 +331,8 @@ final class AccountabilityTests: XCTestCase {
         XCTAssertEqual(try JSONValue.parse(status.output)["referrals"]?["overdue"], false)
         // Age the referral by two days, then run the purge.
         let old = Int64(Date().timeIntervalSince1970 * 1000) - 2 * 86_400_000
-        XCTAssertEqual(try Subprocess.run("sqlite3", [refex.storePath, "UPDATE referrals SET received_at = \(old)"]).status, 0)
+        // The daemon writes beside it (delivery retries): wait for the lock rather than fail on SQLITE_BUSY.
+        XCTAssertEqual(try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", refex.storePath, "UPDATE referrals SET received_at = \(old)"]).status, 0)
         XCTAssertEqual(try JSONValue.parse(try cli(["retention", "status", "--config", refex.configPath]).output)["referrals"]?["overdue"], true)
         let run = try cli(["retention", "run", "--config", refex.configPath])
         XCTAssertEqual(run.status, 0, run.errorOutput)

@@ -144,6 +144,8 @@ final class SystemdTests: XCTestCase {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try FileManager.default.copyItem(atPath: source, toPath: path)
         }
+        let signingKey = try Subprocess.run(refex, ["keys", "generate", "\(stage)/etc/credstore/refex.log-signing-key"])
+        XCTAssertEqual(signingKey.status, 0, signingKey.errorOutput)
         try FileManager.default.createDirectory(atPath: "\(stage)/var/lib/refex", withIntermediateDirectories: true)
         var text = try String(contentsOfFile: example, encoding: .utf8)
         for root in ["/etc/", "/var/lib/", "/usr/share/"] { text = text.replacingOccurrences(of: "\"\(root)", with: "\"\(stage)\(root)") }

@@ -1,0 +1,77 @@
+import Exchange
+import SQLite
+
+/// Finding what people name: ids by prefix, the values filters take, subjects by blind index.
+extension SQLiteTransaction {
+    private static func table(_ kind: StoredIDKind) -> String {
+        switch kind {
+        case .subject: "subjects"
+        case .referral: "referrals"
+        case .disclosure: "disclosures"
+        }
+    }
+
+    func ids(_ kind: StoredIDKind, prefix: String, limit: Int) throws -> [String] {
+        // Ids are lower-case hex and '-', all below '~': the range is the prefix's, on the primary key.
+        try main.query(
+            "SELECT id FROM \(Self.table(kind)) WHERE id >= ? AND id < ? ORDER BY id LIMIT ?", [prefix, prefix + "~", limit]
+        ).compactMap { $0.text(0) }
+    }
+
+    func idNeighbours(_ kind: StoredIDKind, of id: String) throws -> (before: String?, after: String?) {
+        let table = Self.table(kind)
+        let before = try main.first("SELECT id FROM \(table) WHERE id < ? ORDER BY id DESC LIMIT 1", [id])?.text(0)
+        let after = try main.first("SELECT id FROM \(table) WHERE id > ? ORDER BY id LIMIT 1", [id])?.text(0)
+        return (before, after)
+    }
+
+    func distinctLogValues(_ column: LogValueColumn) throws -> [String] {
+        let name = switch column {
+        case .recipient: "recipient_id"
+        case .actor: "actor"
+        }
+        return try main.query("SELECT DISTINCT \(name) FROM log_entries WHERE \(name) IS NOT NULL ORDER BY \(name)").compactMap { $0.text(0) }
+    }
+
+    func insertSubjectIndex(_ entries: [SubjectIndexEntry]) throws {
+        for entry in entries {
+            try keys.query(
+                "INSERT OR IGNORE INTO subject_index (kind, digest, subject_id, referral_id) VALUES (?, ?, ?, ?)",
+                [entry.kind.rawValue, entry.digest, entry.subjectID, entry.referralID]
+            )
+        }
+    }
+
+    func replaceSubjectIndex(referralID: String, with entries: [SubjectIndexEntry]) throws {
+        try keys.query("DELETE FROM subject_index WHERE referral_id = ?", [referralID])
+        try insertSubjectIndex(entries)
+    }
+
+    func subjectIndexEntries(kind: SubjectKeyKind, digest: [UInt8]) throws -> [SubjectIndexEntry] {
+        try keys.query(
+            "SELECT subject_id, referral_id FROM subject_index WHERE kind = ? AND digest = ? LIMIT 1000", [kind.rawValue, digest]
+        ).compactMap { row in
+            guard let subject = row.text(0), let referral = row.text(1) else { return nil }
+            return SubjectIndexEntry(kind: kind, digest: digest, subjectID: subject, referralID: referral)
+        }
+    }
+
+    func subjectIndexBackfillCursor() throws -> String? {
+        try keys.first("SELECT after_referral FROM subject_index_backfill WHERE id = 1")?.text(0)
+    }
+
+    func setSubjectIndexBackfillCursor(_ cursor: String?) throws {
+        if let cursor {
+            try keys.query("UPDATE subject_index_backfill SET after_referral = ? WHERE id = 1", [cursor])
+        } else {
+            try keys.query("DELETE FROM subject_index_backfill")
+        }
+    }
+
+    func sealedReferrals(after id: String, limit: Int) throws -> [(id: String, subjectID: String, sealedBody: [UInt8]?)] {
+        try main.query("SELECT id, subject_id, sealed_body FROM referrals WHERE id > ? ORDER BY id LIMIT ?", [id, limit]).compactMap { row in
+            guard let id = row.text(0), let subject = row.text(1) else { return nil }
+            return (id, subject, row.blob(2))
+        }
+    }
+}
