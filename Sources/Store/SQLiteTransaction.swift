@@ -8,12 +8,19 @@ final class SQLiteTransaction: StoreTransaction {
     private let main: SQLiteConnection
     private let keys: SQLiteConnection
     private let chain: LogChain
+    /// For a copy opened read-only: where log entries go instead of its own log (kept for the
+    /// live store, or dropped). Nil: appended here.
+    private let redirectedLog: ((LogEntryDraft, Timestamp) throws -> LogEntry)?
 
-    init(now: Timestamp, main: SQLiteConnection, keys: SQLiteConnection, chain: LogChain) {
+    init(
+        now: Timestamp, main: SQLiteConnection, keys: SQLiteConnection, chain: LogChain,
+        redirectedLog: ((LogEntryDraft, Timestamp) throws -> LogEntry)? = nil
+    ) {
         self.now = now
         self.main = main
         self.keys = keys
         self.chain = chain
+        self.redirectedLog = redirectedLog
     }
 
     // MARK: Subjects
@@ -270,6 +277,7 @@ final class SQLiteTransaction: StoreTransaction {
     // MARK: Log
 
     func appendLog(_ draft: LogEntryDraft) throws -> LogEntry {
+        if let redirectedLog { return try redirectedLog(draft, now) }
         let entry = LogEntry(sealing: draft, seq: chain.lastSeq + 1, time: now, prevHash: chain.lastHash)
         try main.query(
             """

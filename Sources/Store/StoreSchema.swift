@@ -112,6 +112,18 @@ enum StoreSchema {
             key_id TEXT NOT NULL
         ) STRICT;
         """,
+        // The store's identity: the two databases name each other, and the master key is known by
+        // a key check value (see StoreIdentity). One row; `probed_at` is written by the recovery
+        // probe after a failed commit (a write that succeeds proves the disk takes writes again).
+        """
+        CREATE TABLE store_identity (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            store_id TEXT NOT NULL,
+            key_check TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            probed_at INTEGER
+        ) STRICT;
+        """,
     ])
 
     /// Subject keys live in their own file, so that a copy of the main database cannot be read
@@ -123,6 +135,15 @@ enum StoreSchema {
             subject_id TEXT PRIMARY KEY,
             wrapped BLOB NOT NULL,
             created_at INTEGER NOT NULL
+        ) STRICT;
+        """,
+        """
+        CREATE TABLE store_identity (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            store_id TEXT NOT NULL,
+            key_check TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            probed_at INTEGER
         ) STRICT;
         """,
     ])

@@ -1,5 +1,6 @@
 import Daemon
 import Foundation
+import Store
 
 enum CommandLineTool {
     static let usage = """
@@ -20,6 +21,7 @@ enum CommandLineTool {
                                     the consents recorded (no personal data)
       outbox list|retry             what waits for delivery; put a failed item back in the queue
       backup DEST                   a consistent copy of the store and its keys while refex serves
+      store init                    create a new, empty store where the config says (refused if either file exists)
       sink --listen ... --dir DIR   a sample recipient (see refex sink --help)
       help [COMMAND]                this text, or a command's
       version                       print the version
@@ -48,6 +50,8 @@ enum CommandLineTool {
             return SchemaCommand.run(rest)
         case "backup":
             return BackupCommand.run(rest)
+        case "store":
+            return StoreCommand.run(rest)
         case "sink":
             return SinkCommand.run(rest)
         case "outbox":
@@ -126,6 +130,15 @@ enum CommandLineTool {
         guard let path = configPath(arguments, command: "config check") else { return 2 }
         do {
             let loaded = try ConfigurationLoader.load(path: path)
+            let store = loaded.configuration.store
+            do {
+                // The store must be one store, and this master key's (never printed, only compared).
+                try SQLiteStore.checkIdentity(path: store.path, keysPath: store.keysPath, masterKey: loaded.masterKey)
+            } catch {
+                printError("\(path): 1 problem")
+                printError("  - store: \(error)")
+                return 1
+            }
             print("\(path): OK (\(loaded.configuration.partners.count) partners; listening on \(loaded.configuration.listen))")
             return 0
         } catch let error as ConfigurationError {
