@@ -72,6 +72,8 @@ package protocol StoreTransaction: AnyObject {
     func logEntry(seq: Int64) throws -> LogEntry?
     /// The first and last entries (seq and hash), if any.
     func logBounds() throws -> (first: Int64, last: Int64, lastHash: String)?
+    /// The log checked against the rest of the store (default: nothing found); see the extension.
+    func logCompletenessProblems(prunedUpTo: Timestamp?, limit: Int) throws -> [String]
 
     // Retention.
     /// Subjects not yet erased whose newest referral is older than `cutoff`.
@@ -89,4 +91,12 @@ package protocol StoreTransaction: AnyObject {
 
     /// Crypto-shreds the subject: deletes its key and every sealed body and detail, marks it erased.
     func eraseSubject(id: String, at time: Timestamp) throws
+}
+
+extension StoreTransaction {
+    /// What the log lacks, checked against the rest of the store (see `LogCompleteness` in Store):
+    /// rows without the entries their creation and changes of state appended, entries naming rows
+    /// that never existed. Rows older than `prunedUpTo` (the log's retention cut) are excepted.
+    /// At most `limit` problems, each one line naming ids only. Stores that cannot tell say nothing.
+    package func logCompletenessProblems(prunedUpTo: Timestamp?, limit: Int) throws -> [String] { [] }
 }

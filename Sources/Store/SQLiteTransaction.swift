@@ -407,6 +407,10 @@ final class SQLiteTransaction: StoreTransaction {
             .integer(0).map(Timestamp.init(milliseconds:))
     }
 
+    func logCompletenessProblems(prunedUpTo: Timestamp?, limit: Int) throws -> [String] {
+        try LogCompleteness.problems(main, prunedUpTo: prunedUpTo?.milliseconds, limit: limit)
+    }
+
     func logAnchor() throws -> (seq: Int64, hash: String)? {
         guard let row = try main.first("SELECT seq, hash FROM log_anchor WHERE id = 1"), let seq = row.integer(0), let hash = row.text(1) else {
             return nil
