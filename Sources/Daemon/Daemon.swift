@@ -134,6 +134,7 @@ package final class Daemon: Sendable {
         notifier.notify("READY=1\nSTATUS=serving listen=\(listen) ops=\(ops)\nMAINPID=\(getpid())")
         logger.notice("refex serving", [
             ("listen", listen), ("ops", ops), ("sockets", listenerOrigins), ("partners", String(configuration.partners.count)),
+            ("store", store.wasCreated ? "created" : "opened"),
         ])
         if testHooks { logger.warning("test hooks are on (REFEX_TEST_HOOKS=1): SIGUSR2 stalls the store writer; never in production") }
         delivery?.start()

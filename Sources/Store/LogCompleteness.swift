@@ -22,47 +22,47 @@ enum LogCompleteness {
         RequiredEntry(
             what: "referral", expected: "referral.received",
             rows: "SELECT id AS id, id AS referral FROM referrals WHERE received_at > ?1",
-            entry: "l.referral_id = r.referral AND l.event = 'referral.received'"
+            entry: "l.referral_id = r.referral AND +l.event = 'referral.received'"
         ),
         RequiredEntry(
             what: "disclosure", expected: "its decision (disclosure.authorised or disclosure.withheld)",
             rows: "SELECT id AS id FROM disclosures WHERE created_at > ?1",
-            entry: "l.disclosure_id = r.id AND l.event IN ('disclosure.authorised', 'disclosure.withheld')"
+            entry: "l.disclosure_id = r.id AND +l.event IN ('disclosure.authorised', 'disclosure.withheld')"
         ),
         RequiredEntry(
             what: "delivered disclosure", expected: "disclosure.delivered",
             rows: "SELECT id AS id FROM disclosures WHERE state = 'delivered' AND updated_at > ?1",
-            entry: "l.disclosure_id = r.id AND l.event = 'disclosure.delivered'"
+            entry: "l.disclosure_id = r.id AND +l.event = 'disclosure.delivered'"
         ),
         RequiredEntry(
             what: "cancelled disclosure", expected: "disclosure.cancelled",
             rows: "SELECT id AS id FROM disclosures WHERE state = 'cancelled' AND updated_at > ?1",
-            entry: "l.disclosure_id = r.id AND l.event = 'disclosure.cancelled'"
+            entry: "l.disclosure_id = r.id AND +l.event = 'disclosure.cancelled'"
         ),
         RequiredEntry(
             what: "consent", expected: "consent.recorded",
             rows: "SELECT id AS id, referral_id AS referral FROM consents WHERE recorded_at > ?1",
-            entry: "l.referral_id = r.referral AND l.event = 'consent.recorded' AND json_extract(CAST(l.entry AS TEXT), '$.consentId') = r.id"
+            entry: "l.referral_id = r.referral AND +l.event = 'consent.recorded' AND json_extract(CAST(l.entry AS TEXT), '$.consentId') = r.id"
         ),
         RequiredEntry(
             what: "withdrawn consent", expected: "consent.withdrawn",
             rows: "SELECT id AS id, referral_id AS referral FROM consents WHERE withdrawn_at IS NOT NULL AND withdrawn_at > ?1",
-            entry: "l.referral_id = r.referral AND l.event = 'consent.withdrawn' AND json_extract(CAST(l.entry AS TEXT), '$.consentId') = r.id"
+            entry: "l.referral_id = r.referral AND +l.event = 'consent.withdrawn' AND json_extract(CAST(l.entry AS TEXT), '$.consentId') = r.id"
         ),
         RequiredEntry(
             what: "queued disclosure in the outbox", expected: "disclosure.authorised",
             rows: "SELECT disclosure_id AS id FROM outbox WHERE kind = 'disclosure' AND enqueued_at > ?1",
-            entry: "l.disclosure_id = r.id AND l.event = 'disclosure.authorised'"
+            entry: "l.disclosure_id = r.id AND +l.event = 'disclosure.authorised'"
         ),
         RequiredEntry(
             what: "notice in the outbox for disclosure", expected: "notice.queued",
             rows: "SELECT disclosure_id AS id FROM outbox WHERE kind <> 'disclosure' AND enqueued_at > ?1",
-            entry: "l.disclosure_id = r.id AND l.event = 'notice.queued'"
+            entry: "l.disclosure_id = r.id AND +l.event = 'notice.queued'"
         ),
         RequiredEntry(
             what: "erased subject", expected: "subject.erased",
             rows: "SELECT id AS id FROM subjects WHERE erased_at IS NOT NULL AND erased_at > ?1",
-            entry: "l.subject_id = r.id AND l.event = 'subject.erased'"
+            entry: "l.subject_id = r.id AND +l.event = 'subject.erased'"
         ),
     ]
 

@@ -48,6 +48,8 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
     private let reserve: StoreReserve?
     /// Set for a copy opened read-only (`init(copyAt:)`): no writer, nothing changed.
     private let copy: CopyAccess?
+    /// Whether opening created the store (both files were missing).
+    package let wasCreated: Bool
 
     private struct Pending {
         var jobs: [WriteJob] = []
@@ -90,6 +92,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         self.copy = nil
         readConnections = ReadConnections(mode: .readOnly)
         let files = FileManager.default
+        var created = false
         switch (files.fileExists(atPath: path), files.fileExists(atPath: keysPath)) {
         case (false, false):
             guard creation == .whenBothMissing else {
@@ -99,7 +102,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
                 )
             }
             try Self.create(path: path, keysPath: keysPath, masterKey: masterKey, now: clock().milliseconds)
-            logger.notice("created a new store", [("path", path), ("keys", keysPath)])
+            created = true
         case (true, false):
             throw StoreError(
                 "the subject keys \(keysPath) are missing but the store \(path) is there: without them every subject is unreadable; restore both files from the same backup (README: Restore). refex creates no empty keys file beside existing data",
@@ -178,6 +181,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
                 ("path", reserve.path), ("bytes", String(reserveBytes)),
             ])
         }
+        wasCreated = created
         let thread = Thread { [self] in runWriter() }
         thread.name = "refex-store-writer"
         thread.stackSize = 4 << 20
@@ -200,6 +204,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         self.checkpointPolicy = nil
         self.reserve = nil
         self.copy = CopyAccess(live: live)
+        self.wasCreated = false
         let files = FileManager.default
         guard files.fileExists(atPath: path) else { throw StoreError("there is no store at \(path)", kind: .missing) }
         // A copy with a -wal beside it holds commits only a WAL reader sees; reading it
