@@ -274,8 +274,8 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         let identity = StoreIdentity(storeID: storeID, keyCheck: masterKey.map { StoreIdentity.keyCheck(masterKey: $0, storeID: storeID) } ?? "")
         do {
             do {
+                // Rollback journal deleted after each commit (the store switches it to TRUNCATE when it opens).
                 let keys = try SQLiteConnection(path: partial.keys)
-                try keys.query("PRAGMA journal_mode = TRUNCATE")
                 try StoreSchema.keys.migrate(keys)
                 try keys.transaction { try identity.record(in: keys, now: now) }
                 let main = try SQLiteConnection(path: partial.main)
@@ -570,7 +570,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
             do {
                 // PASSIVE never blocks the writer; frames in use by a reader wait for the next round.
                 _ = try connection.query("PRAGMA wal_checkpoint(PASSIVE)")
-            } catch let error as SQLiteError where error.isCorruption {
+            } catch where error.isCorruption {
                 markCorrupt(path, error)
             } catch {
                 // A full disk fails checkpoints too; the writer's probe reports it.
