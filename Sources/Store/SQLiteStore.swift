@@ -649,7 +649,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         let probing = health.failingSince != nil
         if probing && health.reserveReleased {
             // Accept normally again only with the reserve back in place.
-            if let reserve, reserve.take() {
+            if let reserve, reserve.retake() {
                 state.withLock { $0.reserveReleased = false }
                 logger.notice("the disk reserve is allocated again", [("path", reserve.path)])
             }
@@ -810,6 +810,16 @@ final class StoreReserve: Sendable {
             return false
         }
         return true
+    }
+
+    /// Allocates the reserve again after a full disk, only once there is room for it twice over:
+    /// taking back the very space just released would fill the disk again at once.
+    func retake() -> Bool {
+        let folder = (path as NSString).deletingLastPathComponent
+        var space = statvfs()
+        guard statvfs(folder.isEmpty ? "." : folder, &space) == 0,
+              UInt64(space.f_bavail) * UInt64(space.f_frsize) >= UInt64(bytes) * 3 else { return false }
+        return take()
     }
 
     func release() {
