@@ -43,6 +43,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let stalledForTesting = Atomic<Bool>(false)
     private let checkpointStopped = DispatchSemaphore(value: 0)
+    private let checkpointerFinished = DispatchSemaphore(value: 0)
     private let readers = DispatchQueue(label: "refex.store.reader")
     private let readConnections: ReadConnections
     private let reserve: StoreReserve?
@@ -427,6 +428,11 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         wake.signal()
         finished.wait()
         checkpointStopped.signal()
+        // The last checkpoint folds the WAL into the database file, so that a stopped store is
+        // its two files alone (a copy of them is the whole store).
+        if checkpointerFinished.wait(timeout: .now() + .seconds(10)) == .timedOut {
+            logger.warning("the final WAL checkpoint did not finish; the WAL stays beside the store", [("path", path)])
+        }
     }
 
     // MARK: Health
@@ -562,6 +568,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
     private func runCheckpointer() {
         guard let connection = try? SQLiteConnection(path: path, mode: .readWriteExisting) else {
             logger.error("cannot open the store for checkpoints; the WAL will grow until restart")
+            checkpointerFinished.signal()
             return
         }
         _ = try? connection.execute("PRAGMA synchronous = FULL")
@@ -578,6 +585,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
             }
         }
         _ = try? connection.query("PRAGMA wal_checkpoint(TRUNCATE)")
+        checkpointerFinished.signal()
     }
 
     // MARK: The writer
