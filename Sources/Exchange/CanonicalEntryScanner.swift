@@ -86,7 +86,8 @@ enum CanonicalEntryScanner {
             try value(depth: 1, fields: &ignored)
             let valueRange = start..<position
             if matches(key, "seq") {
-                guard let number = integer(valueRange) else { throw Failure.notCanonical }
+                // Not an entry's seq, but canonical or not is for the full check to say.
+                guard let number = integer(valueRange) else { throw Failure.unsure }
                 fields.seq = number
             } else if matches(key, "prevHash") {
                 fields.prevHash = stringContent(valueRange)

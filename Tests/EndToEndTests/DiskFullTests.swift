@@ -100,4 +100,37 @@ final class DiskFullTests: XCTestCase {
         XCTAssertEqual(verified.status, 0, verified.errorOutput)
         XCTAssertFalse(refex.logText.contains("<3>request failed"), refex.logText)
     }
+
+    /// A delivery whose answer comes back while the disk is full: the data has left, so its outcome
+    /// is retried until it can be stored, never dropped, and never sent twice.
+    func testADeliveryAnsweredWhileTheDiskIsFullIsRecordedOnceSpaceReturns() throws {
+        let mount = ProjectPaths.temporaryDirectory("refex-tmpfs")
+        let mounted = try Subprocess.run("mount", ["-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", mount])
+        guard mounted.status == 0 else { throw XCTSkip("cannot mount a tmpfs here (needs root): \(mounted.errorOutput)") }
+        defer { _ = try? Subprocess.run("umount", ["-l", mount]) }
+        let sink = try SinkProcess(options: ["--delay-ms", "3000"])
+        defer { sink.stop() }
+        var config = try RefexProcess.config()
+        config["store"] = ["path": .string("\(mount)/refex.db")]
+        config["recipients"] = .array(try RefexProcess.recipients(endpoint: sink.endpoint))
+        let refex = try RefexProcess(config: config, environment: ["REFEX_STORE_RESERVE_BYTES": String(2 << 20)])
+        defer { refex.stop() }
+        let answer = try XCTUnwrap(try post(refex, reference: "FULL-DELIVERY"))
+        XCTAssertEqual(answer.status, 202, answer.body)
+        let referral = try XCTUnwrap(answer.json?["id"]?.stringValue)
+        // While the sink holds the delivery, the disk fills.
+        _ = try Subprocess.run("dd", ["if=/dev/zero", "of=\(mount)/filler", "bs=64k"], timeout: 60)
+        XCTAssertEqual(try post(refex, reference: "FULL-DELIVERY-2")?.status, 503, "the disk did not fill")
+        XCTAssertTrue(refex.waitForLog("cannot record a delivery outcome yet; retrying", timeout: 30), refex.logText)
+        try FileManager.default.removeItem(atPath: "\(mount)/filler")
+        XCTAssertTrue(waitUntil(timeout: 30) {
+            let status = try? Curl.request(["\(refex.baseURL)/v1/referrals/\(referral)"], as: "police").response?.json
+            return status?["disclosures"]?.arrayValue?.contains { $0["state"]?.stringValue == "delivered" } == true
+        }, refex.logText)
+        let keys = sink.requests.map(\.key)
+        XCTAssertEqual(keys.count, Set(keys).count, "a disclosure was sent twice: \(keys)")
+        let verified = try Subprocess.run(ProjectPaths.refexBinary, ["log", "verify", "--config", refex.configPath], timeout: 120)
+        XCTAssertEqual(verified.status, 0, verified.errorOutput)
+        XCTAssertFalse(refex.logText.contains("<3>cannot record a delivery outcome"), refex.logText)
+    }
 }

@@ -38,6 +38,8 @@ final class CanonicalEntryScannerTests: XCTestCase {
             #"{"a":[]}"#,
             #"{"A":1,"a":2}"#,
             #"{"a":"\u001F"}"#,
+            // Found by the fuzzer: a seq that is not a number is canonical JSON all the same.
+            #"{"!cto222222r":"police","eventevHash":"00","seq":"t1,i0me,:00:00.000Z"}"#,
         ]
         for text in cases { assertAgrees(text) }
         XCTAssertEqual(CanonicalEntryScanner.scan(Array("[]".utf8)).verdict, .notCanonical, "an entry is an object")
