@@ -126,7 +126,8 @@ package final class APIResponder: HTTPResponder {
     /// A write (or a logged read) the store cannot take now: 503 with `Retry-After`, never 500.
     /// Nothing was committed, so the partner sends the same request again later.
     static func storeUnavailable(_ error: StoreError, requestID: String, logger: Logger) -> HTTPResponse {
-        logger.warning("request refused: the store cannot commit", [("request", requestID), ("reason", error.description)])
+        // The store logged the cause once (critical); each refusal is in the request log line.
+        logger.debug("request refused: the store cannot commit", [("request", requestID), ("reason", error.description)])
         var problem = Problem(
             .serviceUnavailable, slug: "store-unavailable", title: "Cannot store this now",
             detail: error.kind == .corrupt

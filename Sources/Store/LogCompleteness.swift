@@ -50,9 +50,10 @@ enum LogCompleteness {
             entry: "l.referral_id = r.referral AND +l.event = 'consent.withdrawn' AND json_extract(CAST(l.entry AS TEXT), '$.consentId') = r.id"
         ),
         RequiredEntry(
-            what: "queued disclosure in the outbox", expected: "disclosure.authorised",
+            // A retried item is enqueued again (`disclosure.retried`) after its authorisation.
+            what: "queued disclosure in the outbox", expected: "disclosure.authorised or disclosure.retried",
             rows: "SELECT disclosure_id AS id FROM outbox WHERE kind = 'disclosure' AND enqueued_at > ?1",
-            entry: "l.disclosure_id = r.id AND +l.event = 'disclosure.authorised'"
+            entry: "l.disclosure_id = r.id AND +l.event IN ('disclosure.authorised', 'disclosure.retried')"
         ),
         RequiredEntry(
             what: "notice in the outbox for disclosure", expected: "notice.queued",

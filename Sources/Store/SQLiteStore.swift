@@ -105,11 +105,14 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
             try Self.create(path: path, keysPath: keysPath, masterKey: masterKey, now: clock().milliseconds)
             created = true
         case (true, false):
+            // A file that is not a database at all is named as such first: a wrong path, not a lost half.
+            try Self.refuseIfNotADatabase(path, keysPath: keysPath)
             throw StoreError(
                 "the subject keys \(keysPath) are missing but the store \(path) is there: without them every subject is unreadable; restore both files from the same backup (README: Restore). refex creates no empty keys file beside existing data",
                 kind: .missing
             )
         case (false, true):
+            try Self.refuseIfNotADatabase(keysPath, keysPath: keysPath)
             throw StoreError(
                 "the store \(path) is missing but its subject keys \(keysPath) are there: restore both files from the same backup (README: Restore), or, to start a new store, move the keys file away. refex creates no empty store beside existing keys",
                 kind: .missing
@@ -141,10 +144,12 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
             // A rollback journal truncated after each commit: no old page (with a deleted key) outlives it.
             try keys.query("PRAGMA journal_mode = TRUNCATE")
             try keys.execute("PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;")
-            if let problems = try keys.quickCheck(limit: integrityCheckLimit), !problems.isEmpty {
+            // A zero limit (host commands beside a running daemon, which checked at its start) skips the check.
+            if integrityCheckLimit > .zero, let problems = try keys.quickCheck(limit: integrityCheckLimit), !problems.isEmpty {
                 throw StoreError(Self.corruptionAdvice(keysPath, problems.joined(separator: "; ")), kind: .corrupt)
             }
-            switch try main.quickCheck(limit: integrityCheckLimit) {
+            let mainCheck: [String]? = integrityCheckLimit > .zero ? try main.quickCheck(limit: integrityCheckLimit) : []
+            switch mainCheck {
             case .some(let problems) where !problems.isEmpty:
                 throw StoreError(Self.corruptionAdvice(path, problems.joined(separator: "; ")), kind: .corrupt)
             case .some:
@@ -197,7 +202,8 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
     /// beside it (no -wal, -shm or journal), nothing is written to it. Log entries that reading
     /// appends (`log.viewed`, `subject.exported`) go to `live` when given, else nowhere; any
     /// other change fails with `StoreError` kind `readOnlyCopy`.
-    package init(copyAt path: String, keysPath: String, logger: Logger, recordingReadsIn live: SQLiteStore?) throws {
+    /// With `checkIntegrity`, a damaged copy is refused (`PRAGMA quick_check`, up to 60 s).
+    package init(copyAt path: String, keysPath: String, logger: Logger, recordingReadsIn live: SQLiteStore?, checkIntegrity: Bool = true) throws {
         self.path = path
         self.keysPath = keysPath
         self.logger = logger
@@ -230,7 +236,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
                 throw StoreError("\(path) is not a refex store (it has no disclosure log)", kind: .identity)
             }
             // A damaged copy is named as such, not half-read: a backup check must fail on it.
-            if let problems = try main.quickCheck(limit: .seconds(60)), !problems.isEmpty {
+            if checkIntegrity, let problems = try main.quickCheck(limit: .seconds(60)), !problems.isEmpty {
                 throw StoreError(Self.corruptionAdvice(path, problems.joined(separator: "; ")), kind: .corrupt)
             }
         } catch let error as StoreError {
@@ -249,10 +255,24 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
     }
 
     private static func openingError(_ error: SQLiteError, path: String, keysPath: String) -> StoreError {
+        if error.code & 0xFF == 26 {
+            let file = error.message.contains(keysPath) ? keysPath : path
+            return StoreError("cannot open the store \(file): file is not a database (check store.path and store.keysPath, or restore both files from a backup)", kind: .corrupt)
+        }
         if error.isCorruption {
             return StoreError(corruptionAdvice(error.message.contains(keysPath) ? keysPath : path, error.message), kind: .corrupt)
         }
         return StoreError("cannot open the store \(path): \(error)")
+    }
+
+    private static func refuseIfNotADatabase(_ file: String, keysPath: String) throws {
+        let result: Result<Void, any Error> = Result {
+            let connection = try SQLiteConnection(path: file, mode: .immutableCopy)
+            _ = try connection.first("SELECT count(*) FROM sqlite_master")
+        }
+        if case .failure(let failure) = result, let error = failure as? SQLiteError, error.code & 0xFF == 26 {
+            throw openingError(SQLiteError(code: error.code, message: "\(file): \(error.message)"), path: file, keysPath: keysPath)
+        }
     }
 
     static func corruptionAdvice(_ file: String, _ detail: String) -> String {

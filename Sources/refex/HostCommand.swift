@@ -82,7 +82,7 @@ struct HostContext {
                 if isLive || options.storePath != nil {
                     live = try SQLiteStore(
                         path: configuration.store.path, keysPath: configuration.store.keysPath, logger: logger,
-                        masterKey: loaded.masterKey, creation: .never, integrityCheckLimit: .seconds(5)
+                        masterKey: loaded.masterKey, creation: .never, integrityCheckLimit: .zero
                     )
                 }
                 if isLive, let live {
@@ -94,7 +94,11 @@ struct HostContext {
                 printError("refex \(command): there is no store at \(storePath)")
                 return nil
             }
-            let copy = try SQLiteStore(copyAt: storePath, keysPath: keysPath(for: storePath), logger: logger, recordingReadsIn: live)
+            // Verifying a copy is how a backup is checked: a damaged one must fail, not half-verify.
+            let copy = try SQLiteStore(
+                copyAt: storePath, keysPath: keysPath(for: storePath), logger: logger, recordingReadsIn: live,
+                checkIntegrity: command == "log verify"
+            )
             printError(live == nil
                 ? "refex \(command): \(storePath) is not the live store: opened read-only; this reading is not recorded in it (give --config to record it in the live store's log)"
                 : "refex \(command): \(storePath) is not the live store: opened read-only; this reading is recorded in the live store's log")
