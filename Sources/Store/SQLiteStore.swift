@@ -216,12 +216,14 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         guard files.fileExists(atPath: path) else { throw StoreError("there is no store at \(path)", kind: .missing) }
         // A copy with a -wal beside it holds commits only a WAL reader sees; reading it
         // immutable would skip them, so it is read as a live file (SQLite may add a -shm).
-        let mode: SQLiteConnection.Mode = files.fileExists(atPath: path + "-wal") ? .readOnly : .immutableCopy
+        // (An empty -wal, as a clean stop leaves, holds nothing: the copy is read immutable.)
+        let mode: SQLiteConnection.Mode = Self.fileSize(path + "-wal") > 0 ? .readOnly : .immutableCopy
         readConnections = ReadConnections(mode: mode)
         do {
             main = try SQLiteConnection(path: path, mode: mode)
             if files.fileExists(atPath: keysPath) {
-                keys = try SQLiteConnection(path: keysPath, mode: files.fileExists(atPath: keysPath + "-journal") ? .readOnly : .immutableCopy)
+                // A hot journal (a commit cut short) must be rolled back by a reader that may write it.
+                keys = try SQLiteConnection(path: keysPath, mode: Self.fileSize(keysPath + "-journal") > 0 ? .readOnly : .immutableCopy)
             } else {
                 // Without its keys a copy still has its log: an empty in-memory stand-in opens nothing.
                 keys = try SQLiteConnection(path: ":memory:")
@@ -246,6 +248,11 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         }
         chain = LogChain(lastSeq: 0, lastHash: "")
         queue.withLock { $0.running = false }
+    }
+
+    private static func fileSize(_ path: String) -> Int {
+        var status = stat()
+        return stat(path, &status) == 0 ? Int(status.st_size) : 0
     }
 
     /// The identity in a database, nil when it has none; a database that is not SQLite, or is

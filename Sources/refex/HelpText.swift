@@ -5,6 +5,7 @@ enum HelpText {
         switch command {
         case "serve": serve
         case "backup": BackupCommand.usage
+        case "store": StoreCommand.usage
         case "outbox": OutboxCommand.usage
         case "sink": SinkCommand.usage
         default: nil
