@@ -44,6 +44,30 @@ final class StoreIdentityTests: XCTestCase {
         XCTAssertNoThrow(try SQLiteStore.checkIdentity(path: "\(folder)/refex.db", keysPath: "\(folder)/refex-keys.db", masterKey: key))
     }
 
+    /// A store made before identities: adopted when the key opens one of its subject keys.
+    func testAStoreWithoutIdentityIsAdoptedOnlyUnderItsOwnKey() async throws {
+        let folder = ProjectPaths.temporaryDirectory()
+        let key = SymmetricKey.random()
+        let store = try open(folder, key: key)
+        let (_, wrapped) = try Keyring(masterKey: key).newSubjectKey(subjectID: "s1")
+        try await store.write { txn in try txn.insertSubject(SubjectRecord(id: "s1", createdAt: txn.now), key: wrapped) }
+        store.close()
+        for name in ["refex.db", "refex-keys.db"] {
+            let connection = try SQLiteConnection(path: "\(folder)/\(name)")
+            try connection.execute("DROP TABLE store_identity; PRAGMA user_version = 1;")
+        }
+        XCTAssertThrowsError(try open(folder, key: .random())) { error in
+            XCTAssertEqual(kind(of: error), .identity)
+            XCTAssertTrue("\(error)".contains("does not open the subject keys"), "\(error)")
+        }
+        try open(folder, key: key).close()
+        let main = try SQLiteConnection(path: "\(folder)/refex.db", mode: .readOnly)
+        let keys = try SQLiteConnection(path: "\(folder)/refex-keys.db", mode: .readOnly)
+        XCTAssertEqual(try StoreIdentity.read(main), try StoreIdentity.read(keys))
+        XCTAssertNotNil(try StoreIdentity.read(main))
+        XCTAssertThrowsError(try open(folder, key: .random()))
+    }
+
     func testAMissingHalfIsRefusedAndNotRecreated() throws {
         let key = SymmetricKey.random()
         for missing in ["refex.db", "refex-keys.db"] {
