@@ -2,6 +2,7 @@ import Foundation
 import HTTP
 import Logging
 import Server
+import Store
 import Synchronization
 
 /// The partner listener: identifies the partner by certificate, routes, checks roles and
@@ -104,9 +105,12 @@ package final class APIResponder: HTTPResponder {
             return .later {
                 let response: HTTPResponse
                 do {
-                    response = try await body(context)
+                    let priority: StoreWritePriority = Self.essentialRoutes.contains(route) ? .essential : .normal
+                    response = try await StoreWritePriority.$current.withValue(priority) { try await body(context) }
                 } catch let problem as Problem {
                     response = problem.response
+                } catch let error as StoreError where error.isUnavailable {
+                    response = Self.storeUnavailable(error, requestID: requestID, logger: logger)
                 } catch {
                     logger.error("request failed", [("request", requestID), ("error", String(describing: type(of: error)))])
                     response = Problem.internalError(requestID: requestID).response
@@ -121,11 +125,35 @@ package final class APIResponder: HTTPResponder {
             return try body()
         } catch let problem as Problem {
             return problem.response
+        } catch let error as StoreError where error.isUnavailable {
+            return Self.storeUnavailable(error, requestID: context.requestID, logger: logger)
         } catch {
             logger.error("request failed", [("request", context.requestID), ("error", String(describing: type(of: error)))])
             return Problem.internalError(requestID: context.requestID).response
         }
     }
+
+    /// Routes whose writes are stored on the disk reserve when nothing else is: the subject's
+    /// rights and withdrawals must not wait for space.
+    static let essentialRoutes: Set<String> = [
+        "/v1/consents/:id/withdraw", "/v1/subjects/:id/withdraw", "/v1/subjects/:id/erase", "/v1/subjects/:id/restrict",
+    ]
+
+    /// A write (or a logged read) the store cannot take now: 503 with `Retry-After`, never 500.
+    /// Nothing was committed, so the partner sends the same request again later.
+    static func storeUnavailable(_ error: StoreError, requestID: String, logger: Logger) -> HTTPResponse {
+        // The store logged the cause once (critical); each refusal is in the request log line.
+        logger.debug("request refused: the store cannot commit", [("request", requestID), ("reason", error.description)])
+        var problem = Problem(
+            .serviceUnavailable, slug: "store-unavailable", title: "Cannot store this now",
+            detail: error.kind == .corrupt
+                ? "refex has stopped acknowledging: its store needs the operator's attention. Nothing was stored; send the request again later."
+                : "refex cannot store anything at the moment (its disk is full or failing). Nothing was stored; send the same request again after the time in Retry-After."
+        )
+        problem.headers.set("retry-after", String(error.retryAfterSeconds))
+        return problem.response
+    }
+
 
     /// The answer to a request that could not be read (or arrived too slowly): logged as the
     /// request it was when its request line was read (method and route), else as `malformed`

@@ -54,8 +54,12 @@ package final class Daemon: Sendable {
                     everyEntries: configuration.log.checkpointEveryEntries, every: .seconds(configuration.log.checkpointEverySeconds), key: $0
                 )
             }
+            // A first start on an empty folder creates the store; a missing half, another store's
+            // file or another master key is refused (StoreIdentity).
             store = try SQLiteStore(
-                path: configuration.store.path, keysPath: configuration.store.keysPath, logger: logger, checkpoints: checkpoints
+                path: configuration.store.path, keysPath: configuration.store.keysPath, logger: logger,
+                masterKey: loaded.masterKey, creation: .whenBothMissing, integrityCheckLimit: Self.integrityCheckLimit(environment),
+                reserveBytes: Self.reserveBytes(environment), checkpoints: checkpoints
             )
         } catch {
             throw StartupError("\(error)")
@@ -108,7 +112,11 @@ package final class Daemon: Sendable {
         let store = self.store
         let ops = OpsResponder(metrics: metrics, recorder: recorder) {
             var problems = Daemon.partnerLockouts(tls.current, now: Date())
-            if await !store.isWritable(within: .seconds(2)) { problems.append("the store is not accepting writes") }
+            if let problem = store.problem {
+                problems.append(problem)
+            } else if await !store.isWritable(within: .seconds(2)) {
+                problems.append("the store is not accepting writes")
+            }
             return problems
         }
         let api = self.api
@@ -139,6 +147,7 @@ package final class Daemon: Sendable {
         notifier.notify("READY=1\nSTATUS=serving listen=\(listen) ops=\(ops)\nMAINPID=\(getpid())")
         logger.notice("refex serving", [
             ("listen", listen), ("ops", ops), ("sockets", listenerOrigins), ("partners", String(configuration.partners.count)),
+            ("store", store.wasCreated ? "created" : "opened"),
         ])
         if testHooks { logger.warning("test hooks are on (REFEX_TEST_HOOKS=1): SIGUSR2 stalls the store writer; never in production") }
         delivery?.start()
@@ -316,10 +325,15 @@ package final class Daemon: Sendable {
                 let started = monotonicNanoseconds()
                 let loopsAlive = server.loopsAreResponsive(within: interval / 2)
                 let writerAlive = store.writerIsResponsive(within: interval / 2)
-                if loopsAlive && writerAlive {
+                // A writer whose commits have failed for longer than the interval is not stuck but
+                // is not serving either: a restart (systemd's) is the next thing to try.
+                let writerFailing = store.hasBeenFailing(longerThan: interval)
+                if loopsAlive && writerAlive && !writerFailing {
                     notifier.notify("WATCHDOG=1")
                 } else {
-                    logger.critical("withholding the watchdog ping", [("stalled", loopsAlive ? "store-writer" : "event-loop")])
+                    logger.critical("withholding the watchdog ping", [
+                        ("stalled", !loopsAlive ? "event-loop" : writerFailing ? "store-commits-failing" : "store-writer"),
+                    ])
                 }
                 let elapsed = monotonicNanoseconds() &- started
                 let wait = interval.nanoseconds > elapsed ? interval.nanoseconds - elapsed : 0
@@ -328,6 +342,19 @@ package final class Daemon: Sendable {
         }
         thread.name = "refex-watchdog"
         thread.start()
+    }
+}
+
+extension Daemon {
+    /// `REFEX_INTEGRITY_CHECK_SECONDS`: how long start-up may spend on `PRAGMA quick_check`
+    /// (default 20; the rest of the check then runs in the background).
+    static func integrityCheckLimit(_ environment: [String: String]) -> Duration {
+        .seconds(environment["REFEX_INTEGRITY_CHECK_SECONDS"].flatMap(Int.init).map { max(1, $0) } ?? 20)
+    }
+
+    /// `REFEX_STORE_RESERVE_BYTES`: the disk reserve beside the store (default 8 MiB; 0: none).
+    static func reserveBytes(_ environment: [String: String]) -> Int {
+        environment["REFEX_STORE_RESERVE_BYTES"].flatMap(Int.init).map { max(0, $0) } ?? SQLiteStore.defaultReserveBytes
     }
 }
 

@@ -251,15 +251,34 @@ final class RecipientLane: Sendable {
         }
         // The outcome is committed while this worker goes on to the next item; the item stays
         // taken until then, so that it is never offered again before its outcome is durable.
+        // The data has left: its outcome is never dropped. A store that cannot commit (a full
+        // disk) is retried with backoff, the item still taken; only a refusal by the domain (or a
+        // stop) gives up, leaving the item in the outbox to be offered, and sent, again under the
+        // same Idempotency-Key.
         Task { [self] in
-            do {
-                try await exchange.recordDelivery(item, decision: decision)
-            } catch {
-                logger.error("cannot record a delivery outcome", [("item", item.id), ("error", "\(error)")])
+            var recorded = false
+            var delay = Duration.milliseconds(250)
+            while true {
+                do {
+                    try await exchange.recordDelivery(item, decision: decision)
+                    recorded = true
+                    break
+                } catch let error as ExchangeError {
+                    logger.error("cannot record a delivery outcome", [("item", item.id), ("error", "\(error)")])
+                    break
+                } catch {
+                    if state.withLock({ $0.stopped }) {
+                        logger.error("cannot record a delivery outcome before stopping; it is sent again after restart", [("item", item.id)])
+                        break
+                    }
+                    logger.warning("cannot record a delivery outcome yet; retrying", [("item", item.id), ("error", "\(error)")])
+                    try? await Task.sleep(for: delay)
+                    delay = min(delay * 2, .seconds(10))
+                }
             }
             state.withLock { state in
                 state.taken.remove(item.id)
-                state.recorded[item.id] = (item.attempts + 1, item.enqueuedAt, Timestamp(Date()))
+                if recorded { state.recorded[item.id] = (item.attempts + 1, item.enqueuedAt, Timestamp(Date())) }
             }
             finished()
         }

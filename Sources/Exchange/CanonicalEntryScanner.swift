@@ -1,9 +1,10 @@
 /// A fast, allocation-free check that a log entry is one JSON object in RFC 8785 canonical
 /// form, reading the top-level members verification needs.
 ///
-/// It covers what refex writes (ASCII keys, integers, strings, booleans, null, nesting) and
-/// answers `.unsure` for anything else (non-ASCII text, fractions, deep nesting), for which the
-/// caller parses and canonicalizes in full. `.notCanonical` is definitive.
+/// It covers what refex writes (ASCII keys, integers of up to 15 digits, strings, booleans, null,
+/// nesting) and answers `.unsure` for anything else (non-ASCII text, fractions, exponents, long
+/// integers, deep nesting), for which the caller asks `CanonicalForm`, the full check. Where it
+/// answers `.canonical` or `.notCanonical`, it agrees with `CanonicalForm` (fuzzed: Fuzz/CanonicalFormFuzz.swift).
 enum CanonicalEntryScanner {
     private enum Failure: Error { case notCanonical, unsure }
 
@@ -85,7 +86,8 @@ enum CanonicalEntryScanner {
             try value(depth: 1, fields: &ignored)
             let valueRange = start..<position
             if matches(key, "seq") {
-                guard let number = integer(valueRange) else { throw Failure.notCanonical }
+                // Not an entry's seq, but canonical or not is for the full check to say.
+                guard let number = integer(valueRange) else { throw Failure.unsure }
                 fields.seq = number
             } else if matches(key, "prevHash") {
                 fields.prevHash = stringContent(valueRange)
@@ -146,7 +148,9 @@ enum CanonicalEntryScanner {
             position += length
         }
 
-        /// Integers only: fractions and exponents need ES6 number formatting, left to the full check.
+        /// Integers of at most 15 digits only, which a double holds exactly and ES6 writes as
+        /// they are. Fractions, exponents and longer integers (which may not survive the round
+        /// trip through a double: 9007199254740993, 10^21) are left to `CanonicalForm`.
         mutating func number() throws {
             var negative = false
             if bytes[position] == UInt8(ascii: "-") {
@@ -155,11 +159,9 @@ enum CanonicalEntryScanner {
             }
             let first = try peek()
             guard isDigit(first) else { throw Failure.notCanonical }
+            let start = position
             position += 1
-            if first == UInt8(ascii: "0") {
-                // "-0" is written "0" in canonical form.
-                if negative { throw Failure.notCanonical }
-            } else {
+            if first != UInt8(ascii: "0") {
                 while position < bytes.count, isDigit(bytes[position]) { position += 1 }
             }
             if position < bytes.count, bytes[position] == UInt8(ascii: ".") || bytes[position] == UInt8(ascii: "e") || bytes[position] == UInt8(ascii: "E") {
@@ -168,6 +170,9 @@ enum CanonicalEntryScanner {
             if position < bytes.count, isDigit(bytes[position]) {
                 throw Failure.notCanonical  // a leading zero
             }
+            // "-0" is written "0" in canonical form.
+            if first == UInt8(ascii: "0") && negative { throw Failure.notCanonical }
+            if position - start > 15 { throw Failure.unsure }
         }
 
         func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }

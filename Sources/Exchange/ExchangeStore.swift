@@ -91,6 +91,8 @@ package protocol StoreTransaction: AnyObject {
     func logEntry(seq: Int64) throws -> LogEntry?
     /// The first and last entries (seq and hash), if any.
     func logBounds() throws -> (first: Int64, last: Int64, lastHash: String)?
+    /// The log checked against the rest of the store (default: nothing found); see the extension.
+    func logCompletenessProblems(prunedUpTo: Timestamp?, limit: Int) throws -> [String]
 
     // Finding what people name (issue 10): ids by prefix, filter values, subjects by blind index.
     /// Ids of `kind` starting with `prefix` (lower-case hex and `-`), in order, at most `limit`.
@@ -133,4 +135,12 @@ package protocol StoreTransaction: AnyObject {
 
     /// Referrals received and disclosures by state, for metrics.
     func statistics() throws -> StoreStatistics
+}
+
+extension StoreTransaction {
+    /// What the log lacks, checked against the rest of the store (see `LogCompleteness` in Store):
+    /// rows without the entries their creation and changes of state appended, entries naming rows
+    /// that never existed. Rows older than `prunedUpTo` (the log's retention cut) are excepted.
+    /// At most `limit` problems, each one line naming ids only. Stores that cannot tell say nothing.
+    package func logCompletenessProblems(prunedUpTo: Timestamp?, limit: Int) throws -> [String] { [] }
 }

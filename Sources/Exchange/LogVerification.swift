@@ -52,6 +52,13 @@ enum LogVerification {
         if !current.isEmpty { pending.append(current) }
         flush()
         state.finish()
+        // The chain holds together; now whether it holds everything the store says happened.
+        if state.failure == nil {
+            let cut = try anchor.flatMap { anchor in try txn.checkpoints().first { $0.seq == anchor.seq }?.time }
+            if let problem = try txn.logCompletenessProblems(prunedUpTo: cut, limit: 1).first {
+                state.failIncomplete(problem)
+            }
+        }
         return state
     }
 }

@@ -85,7 +85,7 @@ package struct LogVerifier: Sendable {
             guard let parsed = try? JSONValue.parse(entry.canonical) else {
                 return "entry \(seq) was altered: it is not a log entry"
             }
-            guard parsed.canonicalized() == entry.canonical else {
+            guard CanonicalForm.isCanonical(entry.canonical) else {
                 return "entry \(seq) was altered: it is not in canonical form"
             }
             fields = (parsed["seq"]?.int64Value, parsed["prevHash"]?.stringValue, parsed["event"]?.stringValue, parsed["actor"]?.stringValue)
@@ -187,6 +187,12 @@ package struct LogVerifier: Sendable {
                 reason: "the log ends at entry \(last), but a signed checkpoint covers entry \(beyond): entries \(last + 1)…\(beyond) were removed"
             )
         }
+    }
+
+    /// The chain verified, but the store holds rows the log has no entry for (or the reverse).
+    mutating func failIncomplete(_ reason: String) {
+        guard failure == nil else { return }
+        failure = LogVerificationFailure(seq: expectedSeq, reason: reason)
     }
 
     package var lastSeq: Int64 { expectedSeq - 1 }

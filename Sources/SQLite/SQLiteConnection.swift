@@ -9,14 +9,32 @@ package final class SQLiteConnection {
     private var statements: [String: SQLiteStatement] = [:]
     package let path: String
 
-    package enum Mode: Sendable { case readWrite, readOnly }
+    package enum Mode: Sendable {
+        /// Read and write, creating the file if it does not exist.
+        case readWrite
+        /// Read and write an existing file; a missing file is an error (SQLITE_CANTOPEN).
+        case readWriteExisting
+        /// Read only; SQLite may still create the -shm beside a WAL database.
+        case readOnly
+        /// Read only a file that nothing else writes (a copy): no lock, no -wal, -shm or journal
+        /// file is created beside it (`immutable=1`, RFC 8089 URI).
+        case immutableCopy
+    }
 
-    /// Opens (creating if needed, in read-write mode) the database at `path`.
+    /// Opens the database at `path` (creating it only in `.readWrite` mode).
     package init(path: String, mode: Mode = .readWrite) throws(SQLiteError) {
         var database: OpaquePointer?
-        let flags = (mode == .readWrite ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE : SQLITE_OPEN_READONLY)
-            | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
-        let code = sqlite3_open_v2(path, &database, flags, nil)
+        var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
+        var name = path
+        switch mode {
+        case .readWrite: flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+        case .readWriteExisting: flags |= SQLITE_OPEN_READWRITE
+        case .readOnly: flags |= SQLITE_OPEN_READONLY
+        case .immutableCopy:
+            flags |= SQLITE_OPEN_READONLY | SQLITE_OPEN_URI
+            name = "file:" + Self.uriEscaped(path) + "?mode=ro&immutable=1"
+        }
+        let code = sqlite3_open_v2(name, &database, flags, nil)
         guard code == SQLITE_OK, let database else {
             let message = database.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             if let database { sqlite3_close_v2(database) }
@@ -34,6 +52,53 @@ package final class SQLiteConnection {
         sqlite3_close_v2(database)
     }
 
+    /// A file path as the path of a `file:` URI: `%`, `?` and `#` (and anything not printable
+    /// ASCII) percent-encoded.
+    static func uriEscaped(_ path: String) -> String {
+        var escaped = ""
+        for byte in path.utf8 {
+            if byte > 0x20 && byte < 0x7F && byte != UInt8(ascii: "%") && byte != UInt8(ascii: "?") && byte != UInt8(ascii: "#") {
+                escaped.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                escaped += "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 0xF, radix: 16, uppercase: true)
+            }
+        }
+        return escaped
+    }
+
+    /// Makes the statement running on this connection (on another thread) stop with
+    /// SQLITE_INTERRUPT as soon as it can. Safe to call from any thread while the connection is open.
+    package func interrupt() {
+        sqlite3_interrupt(database)
+    }
+
+    /// `PRAGMA quick_check`, stopped (by `interrupt()` from a timer) once `limit` has passed.
+    /// Returns the problems found (empty when the database is sound), or nil when the limit was
+    /// reached first. O(N) in the size of the database; checks every page, index entry and
+    /// record format, but not that indexes match their tables (`integrity_check` does).
+    package func quickCheck(limit: Duration) throws(SQLiteError) -> [String]? {
+        let done = DispatchSemaphore(value: 0)
+        // sqlite3_interrupt may be called from any thread while the connection is open, which it
+        // is until `done` is signalled (the timer waits for that before it ends).
+        nonisolated(unsafe) let database = self.database
+        let milliseconds = Int(limit.components.seconds) * 1000 + Int(limit.components.attoseconds / 1_000_000_000_000_000)
+        let timer = Thread {
+            if done.wait(timeout: .now() + .milliseconds(milliseconds)) == .timedOut {
+                sqlite3_interrupt(database)
+                done.wait()
+            }
+        }
+        timer.start()
+        defer { done.signal() }
+        let rows: [SQLiteRow]
+        do {
+            rows = try query("PRAGMA quick_check(20)")
+        } catch where error.isInterrupted {
+            return nil
+        }
+        let messages = rows.compactMap { $0.text(0) }
+        return messages == ["ok"] ? [] : messages
+    }
     /// Runs SQL with no parameters and no results (may hold several statements).
     package func execute(_ sql: String) throws(SQLiteError) {
         var message: UnsafeMutablePointer<CChar>?
@@ -73,6 +138,9 @@ package final class SQLiteConnection {
     package var changes: Int { Int(sqlite3_changes(database)) }
 
     package var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(database) }
+
+    /// The extended result code of the last call on this connection that failed.
+    package var lastErrorCode: Int32 { sqlite3_extended_errcode(database) }
 
     package var isInTransaction: Bool { sqlite3_get_autocommit(database) == 0 }
 

@@ -10,27 +10,47 @@ import Synchronization
 ///
 /// `write` returns only after its commit is durable; a failing write is rolled back to its
 /// savepoint without disturbing the others in the same commit.
+///
+/// Failures of the disk are a pause, not an outage: a commit that fails (a full disk, an I/O
+/// error) leaves both connections out of any transaction (rolled back, or reopened), fails its
+/// writes with `StoreError` kind `unavailable` (HTTP 503), and the writer probes with a real
+/// write every second until one commits. A reserve file beside the store (`<store>.reserve`,
+/// `reserveBytes` allocated with `posix_fallocate`) is released on the first SQLITE_FULL, so
+/// that essential writes (erasure, withdrawal, restriction: `StoreWritePriority.essential`)
+/// still commit while other writes are refused; it is taken back before refex accepts again.
+/// A damaged file (SQLITE_CORRUPT, SQLITE_NOTADB) stops every write until refex is restarted
+/// on a restored store.
 package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
-    // @unchecked: the connections and `chain` are used only on the writer thread; `queue` is a Mutex.
+    // @unchecked: the connections and `chain` are used only on the writer thread (a copy's on the
+    // reader queue); `queue` and `state` are Mutexes.
 
     /// Writes that share one commit, at most.
     static let maxBatch = 256
+    /// The default reserve kept beside the store for essential writes on a full disk.
+    package static let defaultReserveBytes = 8 << 20
 
     package let path: String
     package let keysPath: String
-    private let main: SQLiteConnection
-    private let keys: SQLiteConnection
+    private var main: SQLiteConnection
+    private var keys: SQLiteConnection
     private let chain: LogChain
     private let clock: @Sendable () -> Timestamp
     private let checkpointPolicy: CheckpointPolicy?
     private let logger: Logger
     private let queue = Mutex<Pending>(Pending())
+    private let state = Mutex<HealthState>(HealthState())
     private let wake = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
     private let stalledForTesting = Atomic<Bool>(false)
     private let checkpointStopped = DispatchSemaphore(value: 0)
+    private let checkpointerFinished = DispatchSemaphore(value: 0)
     private let readers = DispatchQueue(label: "refex.store.reader")
-    private let readConnections = ReadConnections()
+    private let readConnections: ReadConnections
+    private let reserve: StoreReserve?
+    /// Set for a copy opened read-only (`init(copyAt:)`): no writer, nothing changed.
+    private let copy: CopyAccess?
+    /// Whether opening created the store (both files were missing).
+    package let wasCreated: Bool
 
     private struct Pending {
         var jobs: [WriteJob] = []
@@ -38,35 +58,136 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         var running = true
     }
 
-    /// Opens (creating and migrating as needed) the store at `path`, with subject keys at `keysPath`.
-    /// Throws `StoreError` naming the file and what is wrong.
+    private struct HealthState {
+        /// Since when commits have failed, and why (in words for /readyz and the log).
+        var failingSince: ContinuousClock.Instant?
+        var failure: String?
+        /// The damaged file and what SQLite said; never cleared while running.
+        var corrupt: String?
+        var reserveReleased = false
+    }
+
+    /// Whether a store may be created where there is none.
+    package enum Creation: Sendable {
+        /// Both files missing: create them (`refex serve` on an empty folder, `refex store init`).
+        case whenBothMissing
+        /// Never: a missing file is an error (host commands).
+        case never
+    }
+
+    /// Opens the store at `path`, with subject keys at `keysPath`, creating it only as `creation`
+    /// allows, and checks that the two files are one store (`StoreIdentity`), that `masterKey`
+    /// (when given) is the one it was created with, and that the data passes `PRAGMA quick_check`
+    /// within `integrityCheckLimit` (a check still running then goes on in the background).
+    /// Throws `StoreError` naming the file and what to do.
     package init(
-        path: String, keysPath: String, logger: Logger, checkpoints: CheckpointPolicy? = nil,
-        clock: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
+        path: String, keysPath: String, logger: Logger, masterKey: SymmetricKey? = nil, creation: Creation = .whenBothMissing,
+        integrityCheckLimit: Duration = .seconds(20), reserveBytes: Int = 0,
+        checkpoints: CheckpointPolicy? = nil, clock: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
     ) throws {
         self.checkpointPolicy = checkpoints
         self.path = path
         self.keysPath = keysPath
         self.clock = clock
         self.logger = logger
+        self.copy = nil
+        readConnections = ReadConnections(mode: .readOnly)
+        let files = FileManager.default
+        var created = false
+        switch (files.fileExists(atPath: path), files.fileExists(atPath: keysPath)) {
+        case (false, false):
+            guard creation == .whenBothMissing else {
+                throw StoreError(
+                    "there is no store at \(path) (nor its subject keys \(keysPath)): create one with `refex store init --config FILE` (or a first `refex serve`), or restore both files from a backup",
+                    kind: .missing
+                )
+            }
+            try Self.create(path: path, keysPath: keysPath, masterKey: masterKey, now: clock().milliseconds)
+            created = true
+        case (true, false):
+            // A file that is not a database at all is named as such first: a wrong path, not a lost half.
+            try Self.refuseIfNotADatabase(path, keysPath: keysPath)
+            throw StoreError(
+                "the subject keys \(keysPath) are missing but the store \(path) is there: without them every subject is unreadable; restore both files from the same backup (README: Restore). refex creates no empty keys file beside existing data",
+                kind: .missing
+            )
+        case (false, true):
+            try Self.refuseIfNotADatabase(keysPath, keysPath: keysPath)
+            throw StoreError(
+                "the store \(path) is missing but its subject keys \(keysPath) are there: restore both files from the same backup (README: Restore), or, to start a new store, move the keys file away. refex creates no empty store beside existing keys",
+                kind: .missing
+            )
+        case (true, true):
+            break
+        }
+        var identity: StoreIdentity?
+        var checkUnfinished = false
         do {
-            main = try SQLiteConnection(path: path)
+            main = try SQLiteConnection(path: path, mode: .readWriteExisting)
+            keys = try SQLiteConnection(path: keysPath, mode: .readWriteExisting)
+            // Nothing is written before both files are known to be one store.
+            let mainIdentity = try Self.identityIfStore(main)
+            let keysIdentity = try Self.identityIfStore(keys)
+            try StoreIdentity.check(main: mainIdentity, keys: keysIdentity, path: path, keysPath: keysPath, masterKey: masterKey)
+            identity = mainIdentity
+        } catch let error as StoreError {
+            throw error
+        } catch let error as SQLiteError {
+            throw Self.openingError(error, path: path, keysPath: keysPath)
+        }
+        do {
             try main.query("PRAGMA journal_mode = WAL")
             // Checkpoints run beside the writer (see `checkpointWAL`), not inside its commits.
             try main.execute(
                 "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 0;"
             )
-            try StoreSchema.main.migrate(main)
-            keys = try SQLiteConnection(path: keysPath)
             // A rollback journal truncated after each commit: no old page (with a deleted key) outlives it.
             try keys.query("PRAGMA journal_mode = TRUNCATE")
             try keys.execute("PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;")
+            // A zero limit (host commands beside a running daemon, which checked at its start) skips the check.
+            if integrityCheckLimit > .zero, let problems = try keys.quickCheck(limit: integrityCheckLimit), !problems.isEmpty {
+                throw StoreError(Self.corruptionAdvice(keysPath, problems.joined(separator: "; ")), kind: .corrupt)
+            }
+            let mainCheck: [String]? = integrityCheckLimit > .zero ? try main.quickCheck(limit: integrityCheckLimit) : []
+            switch mainCheck {
+            case .some(let problems) where !problems.isEmpty:
+                throw StoreError(Self.corruptionAdvice(path, problems.joined(separator: "; ")), kind: .corrupt)
+            case .some:
+                break
+            case .none:
+                checkUnfinished = true
+                logger.warning("the integrity check did not finish in time; it goes on in the background", [
+                    ("path", path), ("limit_seconds", String(integrityCheckLimit.components.seconds)),
+                ])
+            }
+            try StoreSchema.main.migrate(main)
             try StoreSchema.keys.migrate(keys)
+            if identity == nil {
+                identity = try StoreIdentity.adopt(main: main, keys: keys, masterKey: masterKey, now: clock().milliseconds)
+                logger.notice("recorded the store's identity in both files", [("path", path), ("keys", keysPath)])
+            } else if let known = identity, known.keyCheck.isEmpty, let masterKey {
+                // A store created without a key (tests, tools) learns its key on the first open with one.
+                let learnt = StoreIdentity(storeID: known.storeID, keyCheck: StoreIdentity.keyCheck(masterKey: masterKey, storeID: known.storeID))
+                let (mainConnection, keysConnection, now) = (main, keys, clock().milliseconds)
+                try keysConnection.transaction { try learnt.record(in: keysConnection, now: now) }
+                try mainConnection.transaction { try learnt.record(in: mainConnection, now: now) }
+            }
             let head = try main.first("SELECT seq, hash FROM log_entries ORDER BY seq DESC LIMIT 1")
             chain = LogChain(lastSeq: head?.integer(0) ?? 0, lastHash: head?.text(1) ?? LogEntry.genesisHash)
+        } catch let error as StoreError {
+            throw error
+        } catch let error as SQLiteError {
+            throw Self.openingError(error, path: path, keysPath: keysPath)
         } catch {
             throw StoreError("cannot open the store \(path): \(error)")
         }
+        reserve = reserveBytes > 0 ? StoreReserve(path: path + ".reserve", bytes: reserveBytes) : nil
+        if let reserve, !reserve.take() {
+            logger.warning("cannot allocate the disk reserve beside the store; on a full disk even erasures will wait for space", [
+                ("path", reserve.path), ("bytes", String(reserveBytes)),
+            ])
+        }
+        wasCreated = created
         let thread = Thread { [self] in runWriter() }
         thread.name = "refex-store-writer"
         thread.stackSize = 4 << 20
@@ -74,11 +195,177 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         let checkpointer = Thread { [self] in runCheckpointer() }
         checkpointer.name = "refex-store-checkpoint"
         checkpointer.start()
+        if checkUnfinished { finishIntegrityCheckInBackground() }
+    }
+
+    /// Opens a copy of a store (a backup, a file under inspection) read-only: no file is created
+    /// beside it (no -wal, -shm or journal), nothing is written to it. Log entries that reading
+    /// appends (`log.viewed`, `subject.exported`) go to `live` when given, else nowhere; any
+    /// other change fails with `StoreError` kind `readOnlyCopy`.
+    /// With `checkIntegrity`, a damaged copy is refused (`PRAGMA quick_check`, up to 60 s).
+    package init(copyAt path: String, keysPath: String, logger: Logger, recordingReadsIn live: SQLiteStore?, checkIntegrity: Bool = true) throws {
+        self.path = path
+        self.keysPath = keysPath
+        self.logger = logger
+        self.clock = { Timestamp(Date()) }
+        self.checkpointPolicy = nil
+        self.reserve = nil
+        self.copy = CopyAccess(live: live)
+        self.wasCreated = false
+        let files = FileManager.default
+        guard files.fileExists(atPath: path) else { throw StoreError("there is no store at \(path)", kind: .missing) }
+        // A copy with a -wal beside it holds commits only a WAL reader sees; reading it
+        // immutable would skip them, so it is read as a live file (SQLite may add a -shm).
+        // (An empty -wal, as a clean stop leaves, holds nothing: the copy is read immutable.)
+        let mode: SQLiteConnection.Mode = Self.fileSize(path + "-wal") > 0 ? .readOnly : .immutableCopy
+        readConnections = ReadConnections(mode: mode)
+        do {
+            main = try SQLiteConnection(path: path, mode: mode)
+            if files.fileExists(atPath: keysPath) {
+                // A hot journal (a commit cut short) must be rolled back by a reader that may write it.
+                keys = try SQLiteConnection(path: keysPath, mode: Self.fileSize(keysPath + "-journal") > 0 ? .readOnly : .immutableCopy)
+            } else {
+                // Without its keys a copy still has its log: an empty in-memory stand-in opens nothing.
+                keys = try SQLiteConnection(path: ":memory:")
+                try StoreSchema.keys.migrate(keys)
+            }
+            if files.fileExists(atPath: keysPath) {
+                try StoreIdentity.check(
+                    main: try Self.identityIfStore(main), keys: try Self.identityIfStore(keys), path: path, keysPath: keysPath, masterKey: nil
+                )
+            }
+            if try main.first("SELECT 1 FROM sqlite_master WHERE name = 'log_entries'") == nil {
+                throw StoreError("\(path) is not a refex store (it has no disclosure log)", kind: .identity)
+            }
+            // A damaged copy is named as such, not half-read: a backup check must fail on it.
+            if checkIntegrity, let problems = try main.quickCheck(limit: .seconds(60)), !problems.isEmpty {
+                throw StoreError(Self.corruptionAdvice(path, problems.joined(separator: "; ")), kind: .corrupt)
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch let error as SQLiteError {
+            throw Self.openingError(error, path: path, keysPath: keysPath)
+        }
+        chain = LogChain(lastSeq: 0, lastHash: "")
+        queue.withLock { $0.running = false }
+    }
+
+    private static func fileSize(_ path: String) -> Int {
+        var status = stat()
+        return stat(path, &status) == 0 ? Int(status.st_size) : 0
+    }
+
+    /// The identity in a database, nil when it has none; a database that is not SQLite, or is
+    /// damaged in its first pages, throws.
+    private static func identityIfStore(_ connection: SQLiteConnection) throws -> StoreIdentity? {
+        try StoreIdentity.read(connection)
+    }
+
+    private static func openingError(_ error: SQLiteError, path: String, keysPath: String) -> StoreError {
+        if error.code & 0xFF == 26 {
+            let file = error.message.contains(keysPath) ? keysPath : path
+            return StoreError("cannot open the store \(file): file is not a database (check store.path and store.keysPath, or restore both files from a backup)", kind: .corrupt)
+        }
+        if error.isCorruption {
+            return StoreError(corruptionAdvice(error.message.contains(keysPath) ? keysPath : path, error.message), kind: .corrupt)
+        }
+        return StoreError("cannot open the store \(path): \(error)")
+    }
+
+    private static func refuseIfNotADatabase(_ file: String, keysPath: String) throws {
+        let result: Result<Void, any Error> = Result {
+            let connection = try SQLiteConnection(path: file, mode: .immutableCopy)
+            _ = try connection.first("SELECT count(*) FROM sqlite_master")
+        }
+        if case .failure(let failure) = result, let error = failure as? SQLiteError, error.code & 0xFF == 26 {
+            throw openingError(SQLiteError(code: error.code, message: "\(file): \(error.message)"), path: file, keysPath: keysPath)
+        }
+    }
+
+    static func corruptionAdvice(_ file: String, _ detail: String) -> String {
+        "the database \(file) is damaged (\(detail.prefix(300))): stop refex and restore both store files from the last good backup (README: Restore); `refex log verify --store` on the damaged file shows how far its log is intact"
+    }
+
+    /// Creates both files of a new store under temporary names, records its identity in each,
+    /// and renames them into place, keys first. Throws `StoreError`.
+    package static func create(path: String, keysPath: String, masterKey: SymmetricKey?, now: Int64) throws {
+        let files = FileManager.default
+        for file in [path, keysPath] where files.fileExists(atPath: file) {
+            throw StoreError("\(file) already exists: a store is created only where there is none", kind: .identity)
+        }
+        let partial = (main: path + ".creating", keys: keysPath + ".creating")
+        func discard() {
+            for file in [partial.main, partial.keys] { for extra in ["", "-wal", "-shm", "-journal"] { unlink(file + extra) } }
+        }
+        discard()
+        let storeID = SecureRandom.bytes(16).hexString
+        let identity = StoreIdentity(storeID: storeID, keyCheck: masterKey.map { StoreIdentity.keyCheck(masterKey: $0, storeID: storeID) } ?? "")
+        do {
+            do {
+                // Rollback journal deleted after each commit (the store switches it to TRUNCATE when it opens).
+                let keys = try SQLiteConnection(path: partial.keys)
+                try StoreSchema.keys.migrate(keys)
+                try keys.transaction { try identity.record(in: keys, now: now) }
+                let main = try SQLiteConnection(path: partial.main)
+                try main.query("PRAGMA journal_mode = WAL")
+                try StoreSchema.main.migrate(main)
+                try main.transaction { try identity.record(in: main, now: now) }
+            }
+            // Both connections are closed (the WAL folded in and removed): put the files in place.
+            for (from, to) in [(partial.keys, keysPath), (partial.main, path)] {
+                guard rename(from, to) == 0 else {
+                    throw StoreError("cannot create \(to): \(String(cString: strerror(errno)))")
+                }
+            }
+            syncFolders([path, keysPath])
+        } catch let error as StoreError {
+            discard()
+            throw error
+        } catch {
+            discard()
+            throw StoreError("cannot create the store \(path): \(error)")
+        }
+    }
+
+    static func syncFolders(_ files: [String]) {
+        for file in files {
+            let folder = (file as NSString).deletingLastPathComponent
+            let fd = open(folder.isEmpty ? "." : folder, O_RDONLY | O_DIRECTORY)
+            guard fd >= 0 else { continue }
+            fsync(fd)
+            Foundation.close(fd)
+        }
+    }
+
+    /// Checks that the store at `path` and `keysPath` is one store and that `masterKey` is its key,
+    /// reading only (for `refex config check`). Both files missing is fine (a first start creates
+    /// them). Throws `StoreError` naming the file and what to do.
+    package static func checkIdentity(path: String, keysPath: String, masterKey: SymmetricKey) throws {
+        let files = FileManager.default
+        let present = (files.fileExists(atPath: path), files.fileExists(atPath: keysPath))
+        if present == (false, false) { return }
+        if !present.1 {
+            throw StoreError("the subject keys \(keysPath) are missing but the store \(path) is there: restore both files from the same backup", kind: .missing)
+        }
+        if !present.0 {
+            throw StoreError("the store \(path) is missing but its subject keys \(keysPath) are there: restore both files from the same backup", kind: .missing)
+        }
+        do {
+            let main = try SQLiteConnection(path: path, mode: .readOnly)
+            let keys = try SQLiteConnection(path: keysPath, mode: .readOnly)
+            try StoreIdentity.check(main: try StoreIdentity.read(main), keys: try StoreIdentity.read(keys), path: path, keysPath: keysPath, masterKey: masterKey)
+        } catch let error as StoreError {
+            throw error
+        } catch let error as SQLiteError {
+            throw openingError(error, path: path, keysPath: keysPath)
+        }
     }
 
     package func write<Result: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> Result) async throws -> Result {
+        if let copy { return try await writeToCopy(copy, body) }
+        let essential = StoreWritePriority.current == .essential
         let value = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
-            let job = WriteJob(body: { try body($0) }, continuation: continuation)
+            let job = WriteJob(body: { try body($0) }, continuation: continuation, essential: essential)
             let accepted = queue.withLock { pending -> Bool in
                 guard !pending.closing else { return false }
                 pending.jobs.append(job)
@@ -87,7 +374,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
             if accepted {
                 wake.signal()
             } else {
-                continuation.resume(throwing: StoreError("the store is closed"))
+                continuation.resume(throwing: StoreError("the store is closed", kind: .unavailable))
             }
         }
         guard let result = value as? Result else { preconditionFailure("a write returned a value of another type") }
@@ -98,18 +385,65 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Result, any Error>) in
             readers.async { [self] in
                 do {
-                    let (main, keys) = try readConnections.open(path: path, keysPath: keysPath)
+                    let (main, keys) = try copy == nil ? readConnections.open(path: path, keysPath: keysPath) : (self.main, self.keys)
                     try main.execute("BEGIN")
                     defer { try? main.execute("COMMIT") }
                     // A reader never appends to the log: its chain head is never used.
                     let transaction = SQLiteTransaction(now: clock(), main: main, keys: keys, chain: LogChain(lastSeq: 0, lastHash: ""))
-                    continuation.resume(returning: try body(transaction))
+                    do {
+                        continuation.resume(returning: try body(transaction))
+                    } catch let error as SQLiteError where error.isCorruption || error.isIOError {
+                        continuation.resume(throwing: storageFailure(error, file: main.lastErrorCode & 0xFF == error.code & 0xFF ? path : keysPath))
+                    }
+                } catch let error as SQLiteError where error.isCorruption || error.isIOError {
+                    continuation.resume(throwing: storageFailure(error, file: path))
                 } catch {
                     continuation.resume(throwing: error)
                 }
             }
         }
     }
+
+    /// A copy's "write": run on the reader queue against the read-only files, with log entries
+    /// sent to the live store (or dropped) and every other change refused by SQLite.
+    private func writeToCopy<Result: Sendable>(
+        _ copy: CopyAccess, _ body: @escaping @Sendable (any StoreTransaction) throws -> Result
+    ) async throws -> Result {
+        let (result, drafts) = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<(Result, [LogEntryDraft]), any Error>) in
+            readers.async { [self] in
+                var drafts: [LogEntryDraft] = []
+                do {
+                    try main.execute("BEGIN")
+                    defer { try? main.execute("COMMIT") }
+                    let transaction = SQLiteTransaction(
+                        now: clock(), main: main, keys: keys, chain: LogChain(lastSeq: 0, lastHash: ""),
+                        redirectedLog: { draft, now in
+                            drafts.append(draft)
+                            return LogEntry(sealing: draft, seq: 0, time: now, prevHash: LogEntry.genesisHash)
+                        }
+                    )
+                    let value = try body(transaction)
+                    continuation.resume(returning: (value, drafts))
+                } catch let error as SQLiteError where error.isReadOnly {
+                    continuation.resume(throwing: StoreError(
+                        "\(path) is a copy, opened read-only: nothing can be changed in it (give --config to act on the live store)",
+                        kind: .readOnlyCopy
+                    ))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+        if let live = copy.live, !drafts.isEmpty {
+            try await live.write { txn in
+                for draft in drafts { try txn.appendLog(draft) }
+            }
+        }
+        return result
+    }
+
+    /// Whether this is a copy opened read-only (`init(copyAt:)`).
+    package var isReadOnlyCopy: Bool { copy != nil }
 
     /// Finishes queued writes, then stops the writer; later writes fail.
     package func close() {
@@ -121,6 +455,80 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         wake.signal()
         finished.wait()
         checkpointStopped.signal()
+        // The last checkpoint folds the WAL into the database file, so that a stopped store is
+        // its two files alone (a copy of them is the whole store).
+        if checkpointerFinished.wait(timeout: .now() + .seconds(10)) == .timedOut {
+            logger.warning("the final WAL checkpoint did not finish; the WAL stays beside the store", [("path", path)])
+        }
+    }
+
+    // MARK: Health
+
+    /// What stops the store from taking writes now, in words for `/readyz` and the log; nil
+    /// when it takes them.
+    package var problem: String? {
+        let (health, now) = (state.withLock { $0 }, ContinuousClock.now)
+        if let corrupt = health.corrupt { return corrupt }
+        guard let since = health.failingSince else { return nil }
+        let seconds = (now - since).components.seconds
+        let released = health.reserveReleased ? " (the disk reserve is in use: only erasures, withdrawals and restrictions are stored)" : ""
+        return "the store cannot commit for \(seconds) s: \(health.failure ?? "unknown")\(released); refex accepts again by itself once space is freed or the disk recovers"
+    }
+
+    /// Whether commits have been failing for longer than `duration` (or the store is damaged):
+    /// the watchdog then stops pinging, so that systemd restarts refex.
+    package func hasBeenFailing(longerThan duration: Duration) -> Bool {
+        state.withLock { health in
+            guard let since = health.failingSince else { return false }
+            return ContinuousClock.now - since > duration
+        }
+    }
+
+    /// Whether a file is damaged (SQLITE_CORRUPT or SQLITE_NOTADB seen).
+    package var isCorrupt: Bool { state.withLock { $0.corrupt != nil } }
+
+    /// Records a damaged file: logged at critical once, every later write refused.
+    private func markCorrupt(_ file: String, _ error: SQLiteError) {
+        let first = state.withLock { health -> Bool in
+            guard health.corrupt == nil else { return false }
+            health.corrupt = Self.corruptionAdvice(file, error.message)
+            return true
+        }
+        if first {
+            logger.critical("the store is damaged: refex no longer acknowledges anything; restore from backup", [
+                ("file", file), ("error", "\(error.code): \(error.message)"),
+            ])
+        }
+    }
+
+    private func markFailing(_ error: SQLiteError) {
+        let reason = error.isDiskFull ? "the disk is full (SQLITE_FULL)" : "the disk refused a write (\(error.message), code \(error.code))"
+        let first = state.withLock { health -> Bool in
+            health.failure = reason
+            guard health.failingSince == nil else { return false }
+            health.failingSince = ContinuousClock.now
+            return true
+        }
+        if first { logger.critical("store commits are failing; writes get 503 until they succeed again", [("reason", reason)]) }
+    }
+
+    private func markRecovered() {
+        let was = state.withLock { health -> ContinuousClock.Instant? in
+            defer { health.failingSince = nil; health.failure = nil }
+            return health.failingSince
+        }
+        if let was {
+            logger.notice("store commits succeed again", [("failed_for_seconds", String((ContinuousClock.now - was).components.seconds))])
+        }
+    }
+
+    /// The error a caller gets for a storage failure seen on a read.
+    private func storageFailure(_ error: SQLiteError, file: String) -> StoreError {
+        if error.isCorruption {
+            markCorrupt(file, error)
+            return StoreError("the store is damaged; refex has stopped acknowledging until it is restored", kind: .corrupt, retryAfterSeconds: 300)
+        }
+        return StoreError("the store could not be read (I/O error); retry shortly", kind: .unavailable)
     }
 
     /// Whether the writer finishes an empty write within `timeout`: false means it is stuck.
@@ -159,13 +567,35 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         _ = try await write { _ in true }
     }
 
+    // MARK: Integrity
+
+    /// Runs to its end, on its own connection and thread, the integrity check that did not finish
+    /// within its limit at start; damage found then is handled as damage seen at run time.
+    private func finishIntegrityCheckInBackground() {
+        let thread = Thread { [self] in
+            guard let connection = try? SQLiteConnection(path: path, mode: .readOnly) else { return }
+            do {
+                if let problems = try connection.quickCheck(limit: .seconds(86_400)), !problems.isEmpty {
+                    markCorrupt(path, SQLiteError(code: 11, message: problems.prefix(3).joined(separator: "; ")))
+                }
+            } catch let error as SQLiteError where error.isCorruption {
+                markCorrupt(path, error)
+            } catch {
+                logger.warning("the background integrity check failed to run", [("error", "\(error)")])
+            }
+        }
+        thread.name = "refex-store-check"
+        thread.start()
+    }
+
     // MARK: WAL checkpoints
 
     /// Copies committed WAL frames into the database file on its own connection, so that the
     /// writer's commits never wait for it (SQLite's automatic checkpoint would run inside them).
     private func runCheckpointer() {
-        guard let connection = try? SQLiteConnection(path: path) else {
+        guard let connection = try? SQLiteConnection(path: path, mode: .readWriteExisting) else {
             logger.error("cannot open the store for checkpoints; the WAL will grow until restart")
+            checkpointerFinished.signal()
             return
         }
         _ = try? connection.execute("PRAGMA synchronous = FULL")
@@ -174,11 +604,15 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
             do {
                 // PASSIVE never blocks the writer; frames in use by a reader wait for the next round.
                 _ = try connection.query("PRAGMA wal_checkpoint(PASSIVE)")
+            } catch where error.isCorruption {
+                markCorrupt(path, error)
             } catch {
-                logger.warning("WAL checkpoint failed", [("error", "\(error)")])
+                // A full disk fails checkpoints too; the writer's probe reports it.
+                logger.debug("WAL checkpoint failed", [("error", "\(error)")])
             }
         }
         _ = try? connection.query("PRAGMA wal_checkpoint(TRUNCATE)")
+        checkpointerFinished.signal()
     }
 
     // MARK: The writer
@@ -202,7 +636,13 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
 
     private func runWriter() {
         while true {
-            wake.wait()
+            let failing = state.withLock { $0.failingSince != nil && $0.corrupt == nil }
+            if failing {
+                // Probe once a second while commits fail, so that refex recovers with no traffic.
+                _ = wake.wait(timeout: .now() + .seconds(1))
+            } else {
+                wake.wait()
+            }
             while stalledForTesting.load(ordering: .acquiring) { usleep(10_000) }
             let (batch, closing) = queue.withLock { pending -> ([WriteJob], Bool) in
                 let count = min(pending.jobs.count, SQLiteStore.maxBatch)
@@ -211,7 +651,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
                 if !pending.jobs.isEmpty { wake.signal() }
                 return (batch, pending.closing && pending.jobs.isEmpty)
             }
-            if !batch.isEmpty { commit(batch) }
+            if !batch.isEmpty || failing { commit(batch) }
             if closing {
                 queue.withLock { $0.running = false }
                 finished.signal()
@@ -220,22 +660,88 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         }
     }
 
+    private enum Attempt {
+        case committed([Result<any Sendable, any Error>])
+        case failed(any Error)
+    }
+
     private func commit(_ batch: [WriteJob]) {
+        let health = state.withLock { $0 }
+        if let corrupt = health.corrupt {
+            for job in batch {
+                job.continuation.resume(throwing: StoreError("the store is damaged and is not written to: \(corrupt)", kind: .corrupt, retryAfterSeconds: 300))
+            }
+            return
+        }
+        var jobs = batch
+        if health.reserveReleased {
+            // On the reserve: only what must not wait (erasure, withdrawal, restriction) is stored.
+            jobs = batch.filter(\.essential)
+            for job in batch where !job.essential {
+                job.continuation.resume(throwing: StoreError("the disk is full: refex stores nothing new until space is freed", kind: .unavailable, retryAfterSeconds: 10))
+            }
+        }
+        let probing = health.failingSince != nil
+        if probing && health.reserveReleased {
+            // Accept normally again only with the reserve back in place.
+            if let reserve, reserve.retake() {
+                state.withLock { $0.reserveReleased = false }
+                logger.notice("the disk reserve is allocated again", [("path", reserve.path)])
+            }
+        }
+        var outcome = attempt(jobs, probe: probing)
+        if case .failed(let error) = outcome, let sqlite = error as? SQLiteError, sqlite.isDiskFull,
+           let reserve, !state.withLock({ $0.reserveReleased }) {
+            markFailing(sqlite)
+            reserve.release()
+            state.withLock { $0.reserveReleased = true }
+            logger.critical("the disk is full: released the reserve; only erasures, withdrawals and restrictions are stored until space is freed", [
+                ("path", reserve.path),
+            ])
+            // The writes of this commit that must not wait get one more try on the reserve.
+            let essential = jobs.filter(\.essential)
+            for job in jobs where !job.essential {
+                job.continuation.resume(throwing: StoreError("the disk is full: refex stores nothing new until space is freed", kind: .unavailable, retryAfterSeconds: 10))
+            }
+            jobs = essential
+            outcome = jobs.isEmpty ? .committed([]) : attempt(jobs, probe: true)
+        }
+        switch outcome {
+        case .committed(let outcomes):
+            if probing && !state.withLock({ $0.reserveReleased }) { markRecovered() }
+            for (job, outcome) in zip(jobs, outcomes) { job.continuation.resume(with: outcome) }
+        case .failed(let error):
+            let failure: StoreError
+            if let sqlite = error as? SQLiteError, sqlite.isCorruption {
+                markCorrupt(main.lastErrorCode & 0xFF == sqlite.code & 0xFF ? path : keysPath, sqlite)
+                failure = StoreError("the store is damaged; refex has stopped acknowledging until it is restored", kind: .corrupt, retryAfterSeconds: 300)
+            } else if let sqlite = error as? SQLiteError, sqlite.isDiskFull || sqlite.isIOError {
+                markFailing(sqlite)
+                failure = StoreError("the store cannot commit now (\(sqlite.isDiskFull ? "disk full" : "I/O error")); retry later", kind: .unavailable, retryAfterSeconds: 10)
+            } else if let sqlite = error as? SQLiteError, sqlite.isBusy {
+                failure = StoreError("the store is locked by another process; retry shortly", kind: .unavailable, retryAfterSeconds: 2)
+            } else {
+                logger.error("store commit failed", [("error", "\(error)"), ("writes", String(jobs.count))])
+                failure = StoreError("the store could not commit: \(error)", kind: .unavailable)
+            }
+            for job in jobs { job.continuation.resume(throwing: failure) }
+        }
+    }
+
+    /// One commit of `jobs` (each in its own savepoint), and with `probe` a real write that proves
+    /// the disk takes writes again. On any failure of the commit itself both connections are left
+    /// out of any transaction (rolled back, or reopened when a rollback cannot be done).
+    private func attempt(_ jobs: [WriteJob], probe: Bool) -> Attempt {
         var outcomes: [Result<any Sendable, any Error>] = []
         do {
             try keys.execute("BEGIN IMMEDIATE")
-            do {
-                try main.execute("BEGIN IMMEDIATE")
-            } catch {
-                try? keys.execute("ROLLBACK")
-                throw error
-            }
+            try main.execute("BEGIN IMMEDIATE")
             // Host commands (refex log, outbox retry) may have appended since: take the head now,
             // under the write lock, so that the chain stays whole across processes.
             let head = try main.first("SELECT seq, hash FROM log_entries ORDER BY seq DESC LIMIT 1")
             chain.lastSeq = head?.integer(0) ?? 0
             chain.lastHash = head?.text(1) ?? LogEntry.genesisHash
-            for job in batch {
+            for job in jobs {
                 let jobHead = (chain.lastSeq, chain.lastHash)
                 do {
                     try main.query("SAVEPOINT job")
@@ -246,29 +752,113 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
                     try main.query("RELEASE job")
                     outcomes.append(.success(value))
                 } catch {
+                    // A full disk, an I/O error or damage may have rolled back the whole
+                    // transaction (SQLite does so for these): the batch as a whole fails.
+                    if let sqlite = error as? SQLiteError, sqlite.isDiskFull || sqlite.isIOError || sqlite.isCorruption { throw sqlite }
                     try? keys.execute("ROLLBACK TO job; RELEASE job")
                     try? main.execute("ROLLBACK TO job; RELEASE job")
+                    guard main.isInTransaction, keys.isInTransaction else { throw error }
                     (chain.lastSeq, chain.lastHash) = jobHead
                     outcomes.append(.failure(error))
                 }
             }
             try signCheckpointIfDue()
+            if probe {
+                let now = clock().milliseconds
+                try keys.query("UPDATE store_identity SET probed_at = ? WHERE id = 1", [now])
+                try main.query("UPDATE store_identity SET probed_at = ? WHERE id = 1", [now])
+            }
             // Keys first: a referral must never be durable without the key that opens it.
             try keys.execute("COMMIT")
-            do {
-                try main.execute("COMMIT")
-            } catch {
-                try? main.execute("ROLLBACK")
-                throw error
-            }
+            try main.execute("COMMIT")
+            return .committed(outcomes)
         } catch {
-            logger.error("store commit failed", [("error", "\(error)"), ("writes", String(batch.count))])
-            for job in batch { job.continuation.resume(throwing: StoreError("the store could not commit: \(error)")) }
-            return
+            leaveTransactions()
+            return .failed(error)
         }
-        for (job, outcome) in zip(batch, outcomes) {
-            job.continuation.resume(with: outcome)
+    }
+
+    /// After a failed commit: both connections out of any transaction, whatever state SQLite left
+    /// them in (a rollback that fails too is answered by reopening the connection).
+    private func leaveTransactions() {
+        if keys.isInTransaction { try? keys.execute("ROLLBACK") }
+        if main.isInTransaction { try? main.execute("ROLLBACK") }
+        if keys.isInTransaction, let fresh = try? reopen(keysPath, journal: "TRUNCATE") {
+            logger.warning("reopened the subject-key database after a rollback failed", [("path", keysPath)])
+            keys = fresh
         }
+        if main.isInTransaction, let fresh = try? reopen(path, journal: "WAL") {
+            logger.warning("reopened the store database after a rollback failed", [("path", path)])
+            main = fresh
+        }
+    }
+
+    private func reopen(_ file: String, journal: String) throws -> SQLiteConnection {
+        let connection = try SQLiteConnection(path: file, mode: .readWriteExisting)
+        try connection.query("PRAGMA journal_mode = \(journal)")
+        try connection.execute(
+            journal == "WAL"
+                ? "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 0;"
+                : "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;"
+        )
+        return connection
+    }
+}
+
+/// How much a write matters when the disk is nearly full.
+package enum StoreWritePriority: Sendable {
+    /// Refused (503) while the store runs on its disk reserve.
+    case normal
+    /// Erasure, withdrawal, restriction: stored on the reserve when nothing else is.
+    case essential
+
+    /// The priority of the writes made by the current task (`$current.withValue(.essential) { … }`).
+    @TaskLocal package static var current: StoreWritePriority = .normal
+}
+
+/// For a copy opened read-only: where its readings are recorded.
+final class CopyAccess: Sendable {
+    let live: SQLiteStore?
+    init(live: SQLiteStore?) { self.live = live }
+}
+
+/// A file of `bytes` allocated beside the store, released to make room on a full disk.
+final class StoreReserve: Sendable {
+    let path: String
+    let bytes: Int
+
+    init(path: String, bytes: Int) {
+        self.path = path
+        self.bytes = bytes
+    }
+
+    /// Allocates the reserve (when it is not there yet); false when the disk has no room for it.
+    func take() -> Bool {
+        var status = stat()
+        if stat(path, &status) == 0 && Int(status.st_size) >= bytes { return true }
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        // posix_fallocate reserves real blocks (a sparse file would free nothing when deleted).
+        guard posix_fallocate(fd, 0, off_t(bytes)) == 0, fsync(fd) == 0 else {
+            unlink(path)
+            return false
+        }
+        return true
+    }
+
+    /// Allocates the reserve again after a full disk, only once there is room for it twice over:
+    /// taking back the very space just released would fill the disk again at once.
+    func retake() -> Bool {
+        let folder = (path as NSString).deletingLastPathComponent
+        var space = statvfs()
+        guard statvfs(folder.isEmpty ? "." : folder, &space) == 0,
+              UInt64(space.f_bavail) * UInt64(space.f_frsize) >= UInt64(bytes) * 3 else { return false }
+        return take()
+    }
+
+    func release() {
+        unlink(path)
     }
 }
 
@@ -277,17 +867,13 @@ final class WriteJob: @unchecked Sendable {
     // Created on the caller's thread, then used only by the writer.
     let body: (any StoreTransaction) throws -> any Sendable
     let continuation: CheckedContinuation<any Sendable, any Error>
+    let essential: Bool
 
-    init(body: @escaping (any StoreTransaction) throws -> any Sendable, continuation: CheckedContinuation<any Sendable, any Error>) {
+    init(body: @escaping (any StoreTransaction) throws -> any Sendable, continuation: CheckedContinuation<any Sendable, any Error>, essential: Bool) {
         self.body = body
         self.continuation = continuation
+        self.essential = essential
     }
-}
-
-/// The store could not be opened, or could not commit.
-package struct StoreError: Error, Sendable, CustomStringConvertible {
-    package var description: String
-    package init(_ description: String) { self.description = description }
 }
 
 /// A continuation resumed by whichever answer comes first.
@@ -306,13 +892,16 @@ final class OneShot: Sendable {
 /// The reader's connections, opened on first use on the reader queue and used only there.
 final class ReadConnections: @unchecked Sendable {
     private var connections: (SQLiteConnection, SQLiteConnection)?
+    private let mode: SQLiteConnection.Mode
+
+    init(mode: SQLiteConnection.Mode) { self.mode = mode }
 
     func open(path: String, keysPath: String) throws -> (SQLiteConnection, SQLiteConnection) {
         if let connections { return connections }
-        let main = try SQLiteConnection(path: path, mode: .readOnly)
+        let main = try SQLiteConnection(path: path, mode: mode)
         // Long scans (log verification, exports) read through memory maps instead of read(2) calls.
         try main.query("PRAGMA mmap_size = 1073741824")
-        let keys = try SQLiteConnection(path: keysPath, mode: .readOnly)
+        let keys = try SQLiteConnection(path: keysPath, mode: mode)
         connections = (main, keys)
         return (main, keys)
     }

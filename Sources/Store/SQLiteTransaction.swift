@@ -8,12 +8,19 @@ final class SQLiteTransaction: StoreTransaction {
     let main: SQLiteConnection
     let keys: SQLiteConnection
     private let chain: LogChain
+    /// For a copy opened read-only: where log entries go instead of its own log (kept for the
+    /// live store, or dropped). Nil: appended here.
+    private let redirectedLog: ((LogEntryDraft, Timestamp) throws -> LogEntry)?
 
-    init(now: Timestamp, main: SQLiteConnection, keys: SQLiteConnection, chain: LogChain) {
+    init(
+        now: Timestamp, main: SQLiteConnection, keys: SQLiteConnection, chain: LogChain,
+        redirectedLog: ((LogEntryDraft, Timestamp) throws -> LogEntry)? = nil
+    ) {
         self.now = now
         self.main = main
         self.keys = keys
         self.chain = chain
+        self.redirectedLog = redirectedLog
     }
 
     // MARK: Subjects
@@ -350,6 +357,7 @@ final class SQLiteTransaction: StoreTransaction {
     // MARK: Log
 
     func appendLog(_ draft: LogEntryDraft) throws -> LogEntry {
+        if let redirectedLog { return try redirectedLog(draft, now) }
         let entry = LogEntry(sealing: draft, seq: chain.lastSeq + 1, time: now, prevHash: chain.lastHash)
         try main.query(
             """
@@ -483,6 +491,10 @@ final class SQLiteTransaction: StoreTransaction {
     func earliestConsentDetails() throws -> Timestamp? {
         try main.first("SELECT min(coalesce(withdrawn_at, expires_at, recorded_at)) FROM consents WHERE sealed_details IS NOT NULL")?
             .integer(0).map(Timestamp.init(milliseconds:))
+    }
+
+    func logCompletenessProblems(prunedUpTo: Timestamp?, limit: Int) throws -> [String] {
+        try LogCompleteness.problems(main, prunedUpTo: prunedUpTo?.milliseconds, limit: limit)
     }
 
     func logAnchor() throws -> (seq: Int64, hash: String)? {

@@ -144,6 +144,18 @@ enum StoreSchema {
         """
         CREATE INDEX log_actor ON log_entries(actor, seq);
         """,
+        // The store's identity: the two databases name each other, and the master key is known by
+        // a key check value (see StoreIdentity). One row; `probed_at` is written by the recovery
+        // probe after a failed commit (a write that succeeds proves the disk takes writes again).
+        """
+        CREATE TABLE store_identity (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            store_id TEXT NOT NULL,
+            key_check TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            probed_at INTEGER
+        ) STRICT;
+        """,
     ])
 
     /// Subject keys live in their own file, so that a copy of the main database cannot be read
@@ -178,6 +190,15 @@ enum StoreSchema {
             after_referral TEXT NOT NULL
         ) STRICT;
         INSERT INTO subject_index_backfill (id, after_referral) VALUES (1, '');
+        """,
+        """
+        CREATE TABLE store_identity (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            store_id TEXT NOT NULL,
+            key_check TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            probed_at INTEGER
+        ) STRICT;
         """,
     ])
 }

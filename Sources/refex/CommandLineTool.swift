@@ -1,6 +1,7 @@
 import Daemon
 import Foundation
 import Logging
+import Store
 
 enum CommandLineTool {
     static let usage = """
@@ -23,6 +24,7 @@ enum CommandLineTool {
                                     the consents recorded (no personal data)
       outbox list|retry             what waits for delivery; put a failed item back in the queue
       backup DEST                   a consistent copy of the store and its keys while refex serves
+      store init                    create a new, empty store where the config says (refused if either file exists)
       sink --listen ... --dir DIR   a sample recipient (see refex sink --help)
       help [COMMAND]                this text, or a command's (also: refex COMMAND --help)
       version                       print the version
@@ -60,6 +62,8 @@ enum CommandLineTool {
             return SchemaCommand.run(rest)
         case "backup":
             return BackupCommand.run(rest)
+        case "store":
+            return StoreCommand.run(rest)
         case "sink":
             return SinkCommand.run(rest)
         case "outbox":
@@ -143,6 +147,15 @@ enum CommandLineTool {
         do {
             let loaded = try ConfigurationLoader.load(path: path)
             let configuration = loaded.configuration
+            let store = configuration.store
+            do {
+                // The store must be one store, and this master key's (never printed, only compared).
+                try SQLiteStore.checkIdentity(path: store.path, keysPath: store.keysPath, masterKey: loaded.masterKey)
+            } catch {
+                printError(journalPriority + "\(path): 1 problem")
+                printError(journalPriority + "  - store: \(error)")
+                return 1
+            }
             func count(_ number: Int, _ noun: String) -> String { "\(number) \(noun)\(number == 1 ? "" : "s")" }
             // A check listens on nothing: say where serve would (socket activation may replace both).
             print("\(path): OK (\(count(configuration.partners.count, "partner")), \(count(configuration.recipients.count, "recipient")); "

@@ -24,6 +24,7 @@ enum HelpText {
         Topic(name: "retention") { retention },
         Topic(name: "keys") { keys },
         Topic(name: "backup") { BackupCommand.usage },
+        Topic(name: "store") { StoreCommand.usage },
         Topic(name: "sink") { SinkCommand.usage },
         Topic(name: "help") { help },
         Topic(name: "version") { "usage: refex version\n\nPrints the version (also: refex --version)." },
@@ -105,7 +106,9 @@ enum HelpText {
     \(hostOptions(json: true))
 
     EXIT STATUS
-      0 done (verify: the log verifies); 1 failed (verify: the log does not verify); 2 usage.
+      0 done (verify: the log verifies); 1 failed (verify: the log does not verify, or does not
+      agree with the store); 2 usage, or a filter naming nothing known; 3 verify found the chain
+      intact but checked no signature (give --public-key FILE, or --no-signatures).
     """ }
 
     static var subject: String { """
@@ -246,6 +249,12 @@ enum HelpText {
                            when present: master-key (masterKey), tls-key (tls.privateKey),
                            delivery-key (delivery.clientKey), log-signing-key (log.signingKey,
                            the disclosure log's checkpoint signing key).
+      REFEX_INTEGRITY_CHECK_SECONDS
+                           how long start-up may spend on PRAGMA quick_check (default 20); the
+                           rest of the check runs in the background.
+      REFEX_STORE_RESERVE_BYTES
+                           the disk reserve beside the store, released on a full disk so that
+                           erasures still commit (default 8388608; 0: none).
       REFEX_TEST_HOOKS=1   test hooks (see SIGUSR2). Never in production; refex logs a warning.
 
     FILES
@@ -258,7 +267,8 @@ enum HelpText {
                                                make it with refex keys generate)
       /etc/refex/tls/                          certificates: server chain, partner CA, CRL,
                                                delivery client certificate, recipient CAs
-      /var/lib/refex/refex.db                  the store (SQLite, WAL, with -wal and -shm beside it)
+      /var/lib/refex/refex.db                  the store (SQLite, WAL, with -wal and -shm beside it);
+                                               refex.db.reserve is its disk reserve
       /var/lib/refex/refex-keys.db             subject keys (store.keysPath); back it up with the
                                                store: `refex backup DEST`
       \(schemas)/

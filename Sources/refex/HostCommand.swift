@@ -63,27 +63,49 @@ struct HostContext {
 
     /// Opens what `options` names; prints the problem and returns nil when it cannot.
     /// `needsSchemas`: the command validates documents (rectification).
+    ///
+    /// `--store PATH` that is not the live store (the config's `store.path`, when `--config` is
+    /// given) is a copy: opened read-only, with nothing created beside it and nothing appended;
+    /// the reading is recorded in the live store's log when `--config` is given, else nowhere
+    /// (and the command says so). A live store is never created by a host command.
     static func open(_ options: HostOptions, command: String, needsSchemas: Bool = false) -> HostContext? {
         let logger = Logger(sink: StandardErrorLogSink(), level: .warning)
         do {
-            if let storePath = options.storePath {
-                guard FileManager.default.fileExists(atPath: storePath) else {
-                    printError("refex \(command): there is no store at \(storePath)")
-                    return nil
-                }
-                let store = try SQLiteStore(path: storePath, keysPath: keysPath(for: storePath), logger: logger)
-                // Without a config there is no master key: commands that decrypt refuse, the rest work.
-                let exchange = Exchange(store: store, catalog: .empty, keyring: Keyring(masterKey: .random()), recipients: [])
-                return HostContext(store: store, exchange: exchange, loaded: nil)
+            var loaded: HostConfiguration?
+            if options.configPath != nil || options.storePath == nil {
+                loaded = try ConfigurationLoader.loadForHost(path: options.configPath ?? "/etc/refex/refex.json", needsCatalog: needsSchemas)
             }
-            let path = options.configPath ?? "/etc/refex/refex.json"
-            let loaded = try ConfigurationLoader.loadForHost(path: path, needsCatalog: needsSchemas)
-            let configuration = loaded.configuration
-            let store = try SQLiteStore(path: configuration.store.path, keysPath: configuration.store.keysPath, logger: logger)
-            let exchange = Exchange(
-                store: store, catalog: loaded.catalog, keyring: Keyring(masterKey: loaded.masterKey), recipients: configuration.recipients
+            var live: SQLiteStore?
+            if let loaded {
+                let configuration = loaded.configuration
+                let isLive = options.storePath.map { sameFile($0, configuration.store.path) } ?? true
+                if isLive || options.storePath != nil {
+                    live = try SQLiteStore(
+                        path: configuration.store.path, keysPath: configuration.store.keysPath, logger: logger,
+                        masterKey: loaded.masterKey, creation: .never, integrityCheckLimit: .zero
+                    )
+                }
+                if isLive, let live {
+                    return HostContext(store: live, exchange: exchange(live, loaded), loaded: loaded)
+                }
+            }
+            guard let storePath = options.storePath else { preconditionFailure("no config and no --store") }
+            guard FileManager.default.fileExists(atPath: storePath) else {
+                printError("refex \(command): there is no store at \(storePath)")
+                return nil
+            }
+            // Verifying a copy is how a backup is checked: a damaged one must fail, not half-verify.
+            let copy = try SQLiteStore(
+                copyAt: storePath, keysPath: keysPath(for: storePath), logger: logger, recordingReadsIn: live,
+                checkIntegrity: command == "log verify"
             )
-            return HostContext(store: store, exchange: exchange, loaded: loaded)
+            printError(live == nil
+                ? "refex \(command): \(storePath) is not the live store: opened read-only; this reading is not recorded in it (give --config to record it in the live store's log)"
+                : "refex \(command): \(storePath) is not the live store: opened read-only; this reading is recorded in the live store's log")
+            if let loaded { return HostContext(store: copy, exchange: exchange(copy, loaded), loaded: loaded) }
+            // Without a config there is no master key: commands that decrypt refuse, the rest work.
+            let exchange = Exchange(store: copy, catalog: .empty, keyring: Keyring(masterKey: .random()), recipients: [])
+            return HostContext(store: copy, exchange: exchange, loaded: nil)
         } catch let error as ConfigurationError {
             for problem in error.problems { printError("refex \(command): config \(error.path): \(problem)") }
             return nil
@@ -91,6 +113,20 @@ struct HostContext {
             printError("refex \(command): \(error)")
             return nil
         }
+    }
+
+    private static func exchange(_ store: SQLiteStore, _ loaded: HostConfiguration) -> Exchange {
+        Exchange(store: store, catalog: loaded.catalog, keyring: Keyring(masterKey: loaded.masterKey), recipients: loaded.configuration.recipients)
+    }
+
+    /// Whether two paths name the same file (the same device and inode), or the same path when
+    /// neither exists.
+    static func sameFile(_ first: String, _ second: String) -> Bool {
+        var a = stat(), b = stat()
+        guard stat(first, &a) == 0, stat(second, &b) == 0 else {
+            return URL(fileURLWithPath: first).standardizedFileURL.path == URL(fileURLWithPath: second).standardizedFileURL.path
+        }
+        return a.st_dev == b.st_dev && a.st_ino == b.st_ino
     }
 
     /// `refex.db` → `refex-keys.db`, as the daemon names it.

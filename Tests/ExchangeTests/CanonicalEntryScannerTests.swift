@@ -3,10 +3,10 @@ import XCTest
 @testable import Exchange
 
 final class CanonicalEntryScannerTests: XCTestCase {
-    /// The scanner's verdict must never contradict the full check (parse, canonicalize, compare).
+    /// The scanner's verdict must never contradict the full check (`CanonicalForm`).
     private func assertAgrees(_ text: String, file: StaticString = #filePath, line: UInt = #line) {
         let bytes = Array(text.utf8)
-        let full = (try? JSONValue.parse(bytes)).map { $0.canonicalized() == bytes } ?? false
+        let full = CanonicalForm.isCanonical(bytes)
         let (_, verdict) = CanonicalEntryScanner.scan(bytes)
         switch verdict {
         case .canonical: XCTAssertTrue(full, "scanner said canonical: \(text)", file: file, line: line)
@@ -38,9 +38,37 @@ final class CanonicalEntryScannerTests: XCTestCase {
             #"{"a":[]}"#,
             #"{"A":1,"a":2}"#,
             #"{"a":"\u001F"}"#,
+            // Found by the fuzzer: a seq that is not a number is canonical JSON all the same.
+            #"{"!cto222222r":"police","eventevHash":"00","seq":"t1,i0me,:00:00.000Z"}"#,
         ]
         for text in cases { assertAgrees(text) }
         XCTAssertEqual(CanonicalEntryScanner.scan(Array("[]".utf8)).verdict, .notCanonical, "an entry is an object")
+    }
+
+    /// The vectors seen disagreeing (issue 12): one verdict, whichever path gives it.
+    func testTheSeenVectorsGetOneVerdictOnBothPaths() {
+        let expected: [(String, Bool)] = [
+            (#"{"a":-0.5}"#, true),
+            (#"{"a":0.5}"#, true),
+            (#"{"a":-5}"#, true),
+            (#"{"a":9007199254740992}"#, true),
+            (#"{"a":9007199254740993}"#, false),
+            (#"{"a":999999999999999}"#, true),
+            (#"{"a":1000000000000000000000}"#, false),
+            (#"{"a":1e+21}"#, true),
+            (#"{"a":1e+400}"#, false),
+            (#"{"a":-1e+400}"#, false),
+            (#"{"a":[1e+400]}"#, false),
+            (#"{"a":-0}"#, false),
+            (#"{"a":-0.0}"#, false),
+        ]
+        for (text, canonical) in expected {
+            XCTAssertEqual(CanonicalForm.isCanonical(Array(text.utf8)), canonical, text)
+            assertAgrees(text)
+            let verdict = CanonicalEntryScanner.scan(Array(text.utf8)).verdict
+            if canonical { XCTAssertNotEqual(verdict, .notCanonical, "the fast path rejects \(text)") }
+            else { XCTAssertNotEqual(verdict, .canonical, "the fast path accepts \(text)") }
+        }
     }
 
     func testReadsTheTopLevelMembers() {

@@ -51,3 +51,25 @@ final class SQLiteConnectionTests: XCTestCase {
         XCTAssertThrowsError(try SQLiteMigrator(["CREATE TABLE a (x)"]).migrate(db))
     }
 }
+
+final class SQLiteCopyAndCheckTests: XCTestCase {
+    func testAnImmutableCopyCreatesNothingBesideItAndRefusesWrites() throws {
+        let folder = NSTemporaryDirectory() + "sqlite-copy-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let path = "\(folder)/odd name?#%.db"
+        do {
+            let writer = try SQLiteConnection(path: path)
+            try writer.execute("PRAGMA journal_mode = WAL; CREATE TABLE t (x TEXT); INSERT INTO t VALUES ('a'), ('b');")
+            XCTAssertEqual(try writer.quickCheck(limit: .seconds(5)), [])
+        }
+        let before = try FileManager.default.contentsOfDirectory(atPath: folder)
+        let reader = try SQLiteConnection(path: path, mode: .immutableCopy)
+        XCTAssertEqual(try reader.first("SELECT count(*) FROM t")?.integer(0), 2)
+        XCTAssertThrowsError(try reader.execute("INSERT INTO t VALUES ('c')")) { error in
+            XCTAssertTrue((error as? SQLiteError)?.isReadOnly == true, "\(error)")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), before)
+        XCTAssertThrowsError(try SQLiteConnection(path: "\(folder)/missing.db", mode: .readWriteExisting))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(folder)/missing.db"))
+    }
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Posts many referrals at once over mutual TLS (keep-alive, one connection per worker) and prints
-one JSON line per answer as it arrives: {"ref": ..., "status": ..., "id": ...}. For refex's
+one JSON line per answer as it arrives: {"ref": ..., "status": ..., "id": ..., "retryAfter": ...}. For refex's
 concurrency and crash tests."""
 import argparse, copy, http.client, json, ssl, sys, threading
 
@@ -44,6 +44,8 @@ def main():
                 result["status"] = response.status
                 if response.status == 202:
                     result["id"] = json.loads(data)["id"]
+                if response.getheader("Retry-After") is not None:
+                    result["retryAfter"] = response.getheader("Retry-After")
             except Exception as error:  # the server went away: report, reconnect next time
                 result["status"] = 0
                 result["error"] = type(error).__name__

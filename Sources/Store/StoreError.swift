@@ -1,0 +1,33 @@
+/// The store could not be opened, or could not commit. `description` names the file and what to
+/// do; it never holds personal data or key material.
+package struct StoreError: Error, Sendable, CustomStringConvertible {
+    package enum Kind: Sendable, Hashable {
+        /// Anything else (a bug, a constraint, a lock held too long by another process).
+        case other
+        /// The write could not be stored now (a full disk, an I/O error, the store closing); it
+        /// may succeed later: HTTP 503 with `Retry-After`.
+        case unavailable
+        /// A database file is damaged: nothing more is acknowledged until it is restored.
+        case corrupt
+        /// The files are not one store, or not this master key's (refused at start).
+        case identity
+        /// A store file is missing, or there is no store yet.
+        case missing
+        /// A copy opened read-only was asked to change.
+        case readOnlyCopy
+    }
+
+    package var kind: Kind
+    package var description: String
+    /// For `unavailable` and `corrupt`: when to try again, in seconds.
+    package var retryAfterSeconds: Int
+
+    package init(_ description: String, kind: Kind = .other, retryAfterSeconds: Int = 5) {
+        self.kind = kind
+        self.description = description
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    /// Whether a request that failed with this error should be answered 503 (try again later).
+    package var isUnavailable: Bool { kind == .unavailable || kind == .corrupt }
+}

@@ -1,0 +1,262 @@
+import Foundation
+import JSON
+import TestSupport
+import XCTest
+
+/// The store refuses what is not itself (another master key, a missing half, a half of another
+/// store), notices damage at start and at run time, and is created only on purpose; `--store` on
+/// a copy reads it without changing a byte. Through the built binary, curl and sqlite3.
+final class StoreIntegrityTests: XCTestCase {
+    private func cli(_ arguments: [String], timeout: TimeInterval = 60) throws -> SubprocessResult {
+        try Subprocess.run(ProjectPaths.refexBinary, arguments, timeout: timeout)
+    }
+
+    private func sql(_ database: String, _ query: String) throws -> String {
+        try Subprocess.run("sqlite3", [database, query]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private func submit(_ refex: RefexProcess, reference: String) throws -> String {
+        let path = "\(ProjectPaths.root)/schemas/examples/referral-1-domestic-abuse.json"
+        guard case .object(var object) = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: path)))) else { return "" }
+        object["referenceId"] = .string(reference)
+        let file = ProjectPaths.temporaryDirectory() + "/r.json"
+        try Data(JSONValue.object(object).serialized()).write(to: URL(fileURLWithPath: file))
+        let (result, response) = try Curl.request(
+            ["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", "@\(file)", "\(refex.baseURL)/v1/referrals"], as: "police"
+        )
+        XCTAssertEqual(response?.status, 202, result.output)
+        return response?.json?["id"]?.stringValue ?? ""
+    }
+
+    /// A store with one referral in it, stopped cleanly; returns the config path and the two files.
+    private func stoppedStore(referrals: Int = 1) throws -> (config: String, data: String, keys: String, referral: String) {
+        let refex = try RefexProcess()
+        var referral = ""
+        for index in 0..<referrals { referral = try submit(refex, reference: "INTEGRITY-\(index)") }
+        refex.signal(SIGTERM)
+        XCTAssertEqual(refex.waitForExit(), 0)
+        let data = refex.storePath
+        return (refex.configPath, data, data.replacingOccurrences(of: ".db", with: "-keys.db"), referral)
+    }
+
+    /// `refex serve` that must fail at start: exit 1, one line naming the problem, no crash trace.
+    private func serveFails(_ config: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let result = try cli(["serve", "--config", config], timeout: 30)
+        XCTAssertFalse(result.timedOut, "refex served", file: file, line: line)
+        XCTAssertEqual(result.status, 1, result.errorOutput, file: file, line: line)
+        for crash in ["Fatal error", "Stack dump", "Backtrace", "Segmentation fault"] {
+            XCTAssertFalse(result.errorOutput.contains(crash), result.errorOutput, file: file, line: line)
+        }
+        return result.errorOutput
+    }
+
+    private func withConfig(_ path: String, _ change: (inout JSONObject) throws -> Void) throws -> String {
+        guard case .object(var config) = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: path)))) else { return path }
+        try change(&config)
+        let changed = ProjectPaths.temporaryDirectory() + "/refex.json"
+        try RefexProcess.write(config, to: changed)
+        return changed
+    }
+
+    // MARK: Another master key
+
+    func testAnotherMasterKeyIsRefusedAtStartAndByConfigCheckWithoutShowingAKey() throws {
+        let store = try stoppedStore()
+        let otherKey = ProjectPaths.temporaryDirectory() + "/other.key"
+        let otherHex = (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        try Data(otherHex.utf8).write(to: URL(fileURLWithPath: otherKey))
+        let rightHex = try String(contentsOfFile: try TestPKI.masterKey(), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let wrong = try withConfig(store.config) { $0["masterKey"] = .string(otherKey) }
+
+        let refused = try serveFails(wrong)
+        XCTAssertTrue(refused.contains("master key") && refused.contains(store.data), refused)
+        let check = try cli(["config", "check", "--config", wrong])
+        XCTAssertEqual(check.status, 1, check.output)
+        XCTAssertTrue(check.errorOutput.contains("is not the key the store"), check.errorOutput)
+        for output in [refused, check.errorOutput, check.output] {
+            XCTAssertFalse(output.contains(otherHex) || output.contains(rightHex), "a key was shown: \(output)")
+        }
+        // Nothing was written under the wrong key: with the right one, the referral is still there.
+        XCTAssertEqual(try cli(["config", "check", "--config", store.config]).status, 0)
+        let refex = try RefexProcess(config: try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: store.config)))).objectValue)
+        let (_, response) = try Curl.request(["\(refex.baseURL)/v1/referrals/\(store.referral)"], as: "police")
+        XCTAssertEqual(response?.status, 200)
+    }
+
+    // MARK: Missing halves, halves of other stores, creation
+
+    func testEachMissingHalfIsRefusedAndNeverRecreated() throws {
+        let store = try stoppedStore()
+        let aside = ProjectPaths.temporaryDirectory()
+        for (missing, other) in [(store.keys, store.data), (store.data, store.keys)] {
+            try FileManager.default.moveItem(atPath: missing, toPath: "\(aside)/half")
+            let refused = try serveFails(store.config)
+            XCTAssertTrue(refused.contains(missing) && refused.contains("missing") && refused.contains("restore both"), refused)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: missing), "refex recreated \(missing) beside \(other)")
+            let check = try cli(["config", "check", "--config", store.config])
+            XCTAssertEqual(check.status, 1)
+            XCTAssertTrue(check.errorOutput.contains(missing), check.errorOutput)
+            let host = try cli(["log", "list", "--config", store.config])
+            XCTAssertEqual(host.status, 1, host.output)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: missing), "a host command recreated \(missing)")
+            try FileManager.default.moveItem(atPath: "\(aside)/half", toPath: missing)
+        }
+        XCTAssertEqual(try cli(["config", "check", "--config", store.config]).status, 0)
+    }
+
+    func testAHalfOfAnotherStoreIsRefused() throws {
+        let store = try stoppedStore()
+        let other = try stoppedStore()
+        let aside = ProjectPaths.temporaryDirectory()
+        for (replaced, foreign) in [(store.keys, other.keys), (store.data, other.data)] {
+            try FileManager.default.moveItem(atPath: replaced, toPath: "\(aside)/own")
+            try FileManager.default.copyItem(atPath: foreign, toPath: replaced)
+            let refused = try serveFails(store.config)
+            XCTAssertTrue(refused.contains("two different stores") && refused.contains(replaced), refused)
+            XCTAssertEqual(try cli(["config", "check", "--config", store.config]).status, 1)
+            try FileManager.default.removeItem(atPath: replaced)
+            try FileManager.default.moveItem(atPath: "\(aside)/own", toPath: replaced)
+        }
+        // A keys file made apart from the data (an empty one, say) has no identity of this store.
+        try FileManager.default.moveItem(atPath: store.keys, toPath: "\(aside)/own")
+        XCTAssertEqual(try Subprocess.run("sqlite3", [store.keys, "CREATE TABLE subject_keys (subject_id TEXT PRIMARY KEY, wrapped BLOB NOT NULL, created_at INTEGER NOT NULL) STRICT;"]).status, 0)
+        let refused = try serveFails(store.config)
+        XCTAssertTrue(refused.contains(store.keys) && refused.contains("do not belong"), refused)
+    }
+
+    func testAStoreIsCreatedOnlyOnPurpose() throws {
+        var config = try RefexProcess.config()
+        let folder = ProjectPaths.temporaryDirectory("refex-new-store")
+        config["store"] = ["path": .string("\(folder)/refex.db")]
+        let path = ProjectPaths.temporaryDirectory() + "/refex.json"
+        try RefexProcess.write(config, to: path)
+        // A host command never creates one.
+        let listed = try cli(["log", "list", "--config", path])
+        XCTAssertEqual(listed.status, 1)
+        XCTAssertTrue(listed.errorOutput.contains("there is no store") && listed.errorOutput.contains("refex store init"), listed.errorOutput)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), [])
+        // refex store init does, once.
+        let created = try cli(["store", "init", "--config", path])
+        XCTAssertEqual(created.status, 0, created.errorOutput)
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: folder)), ["refex.db", "refex-keys.db"])
+        XCTAssertEqual(try sql("\(folder)/refex.db", "SELECT store_id FROM store_identity"), try sql("\(folder)/refex-keys.db", "SELECT store_id FROM store_identity"))
+        let again = try cli(["store", "init", "--config", path])
+        XCTAssertEqual(again.status, 1)
+        XCTAssertTrue(again.errorOutput.contains("already exists"), again.errorOutput)
+        XCTAssertEqual(try cli(["store", "frobnicate"]).status, 2)
+        XCTAssertEqual(try cli(["config", "check", "--config", path]).status, 0)
+        let refex = try RefexProcess(config: config)
+        _ = try submit(refex, reference: "CREATED-1")
+        XCTAssertTrue(refex.logText.contains("store=opened"), refex.logText)
+    }
+
+    // MARK: Damage
+
+    /// Overwrites the b-tree page header of every page after the first (page size from the header).
+    private func damagePages(_ database: String, from firstPage: Int = 2) throws {
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: database))
+        defer { try? handle.close() }
+        let header = try handle.read(upToCount: 100) ?? Data()
+        var pageSize = Int(header[16]) << 8 | Int(header[17])
+        if pageSize == 1 { pageSize = 65536 }
+        let pages = Int(try handle.seekToEnd()) / pageSize
+        XCTAssertGreaterThan(pages, firstPage, "too small a store to damage")
+        for page in firstPage...pages {
+            try handle.seek(toOffset: UInt64((page - 1) * pageSize))
+            handle.write(Data([0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE]))
+        }
+    }
+
+    func testDamagedDataIsRefusedAtStartNamingTheFileAndTheRemedy() throws {
+        let store = try stoppedStore(referrals: 3)
+        // A backup to check: the README's check must fail on a bad copy and pass on a good one.
+        let backup = ProjectPaths.temporaryDirectory("refex-backup")
+        XCTAssertEqual(try cli(["backup", backup, "--config", store.config]).status, 0)
+        let good = try cli(["log", "verify", "--store", "\(backup)/refex.db", "--no-signatures"])
+        XCTAssertEqual(good.status, 0, good.errorOutput)
+
+        // A few bytes in the middle: the header of the page that holds the referrals table.
+        let page = try XCTUnwrap(Int(try sql(store.data, "SELECT rootpage FROM sqlite_master WHERE name = 'referrals'")))
+        let pageSize = try XCTUnwrap(Int(try sql(store.data, "PRAGMA page_size")))
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: store.data))
+        try handle.seek(toOffset: UInt64((page - 1) * pageSize))
+        handle.write(Data(repeating: 0xEE, count: 16))
+        try handle.close()
+        let refused = try serveFails(store.config)
+        XCTAssertTrue(refused.contains(store.data) && refused.contains("damaged") && refused.contains("restore"), refused)
+
+        try damagePages("\(backup)/refex.db")
+        let bad = try cli(["log", "verify", "--store", "\(backup)/refex.db", "--no-signatures"])
+        XCTAssertNotEqual(bad.status, 0, bad.output)
+        XCTAssertTrue(bad.errorOutput.contains("damaged"), bad.errorOutput)
+    }
+
+    func testDamageSeenAtRunTimeStopsAcknowledgingAndFailsReadiness() throws {
+        let store = try stoppedStore(referrals: 20)
+        let config = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: store.config)))).objectValue
+        let refex = try RefexProcess(config: config)
+        try damagePages(store.data)
+        // Verifying the log reads every page of it: SQLite reports the damage.
+        let (result, verify) = try Curl.request(["\(refex.baseURL)/v1/disclosures/verify"], as: "hub-admin")
+        XCTAssertEqual(verify?.status, 503, result.output)
+        XCTAssertNotNil(verify?.header("retry-after"))
+        XCTAssertEqual(verify?.header("content-type"), "application/problem+json")
+        XCTAssertTrue(refex.waitForLog("the store is damaged"), refex.logText)
+        XCTAssertTrue(refex.logText.contains("<2>") && refex.logText.contains("file=\(store.data)"), refex.logText)
+        // Nothing more is acknowledged, and readiness says why.
+        let file = ProjectPaths.temporaryDirectory() + "/r.json"
+        try FileManager.default.copyItem(atPath: "\(ProjectPaths.root)/schemas/examples/referral-1-domestic-abuse.json", toPath: file)
+        let (_, post) = try Curl.request(
+            ["-X", "POST", "-H", "Content-Type: application/json", "--data-binary", "@\(file)", "\(refex.baseURL)/v1/referrals"], as: "police"
+        )
+        XCTAssertEqual(post?.status, 503)
+        let ready = try Subprocess.run("curl", ["-s", "-w", "\n%{http_code}", "\(refex.opsURL)/readyz"])
+        XCTAssertTrue(ready.output.hasSuffix("503"), ready.output)
+        XCTAssertTrue(ready.output.contains("damaged") && ready.output.contains("restore"), ready.output)
+        XCTAssertFalse(refex.logText.contains("<3>request failed"), "an unexplained failure: \(refex.logText)")
+    }
+
+    // MARK: A copy is read, never changed
+
+    func testStoreOnACopyChangesNoByteAndSaysWhereTheReadingIsRecorded() throws {
+        let store = try stoppedStore(referrals: 2)
+        let folder = ProjectPaths.temporaryDirectory("refex-copy")
+        XCTAssertEqual(try cli(["backup", folder, "--config", store.config]).status, 0)
+        let copy = "\(folder)/refex.db"
+        func digests() throws -> [String: String] {
+            var result: [String: String] = [:]
+            for name in try FileManager.default.contentsOfDirectory(atPath: folder) {
+                result[name] = try Subprocess.run("sha256sum", ["\(folder)/\(name)"]).output
+            }
+            return result
+        }
+        let before = try digests()
+        XCTAssertEqual(before.count, 2)
+
+        let listed = try cli(["log", "list", "--store", copy, "--json"])
+        XCTAssertEqual(listed.status, 0, listed.errorOutput)
+        XCTAssertTrue(listed.errorOutput.contains("not the live store") && listed.errorOutput.contains("not recorded"), listed.errorOutput)
+        XCTAssertTrue(listed.output.contains("referral.received"), listed.output)
+        let verified = try cli(["log", "verify", "--store", copy, "--no-signatures"])
+        XCTAssertEqual(verified.status, 0, verified.errorOutput)
+        let subject = try sql(copy, "SELECT id FROM subjects LIMIT 1")
+        let erase = try cli(["subject", "erase", subject, "--store", copy])
+        XCTAssertNotEqual(erase.status, 0, erase.output)
+        XCTAssertEqual(try digests(), before, "a copy was changed, or a file was created beside it")
+
+        // With --config the reading is recorded in the live store, and the copy still unchanged.
+        let liveViews = try sql(store.data, "SELECT count(*) FROM log_entries WHERE event = 'log.viewed'")
+        let recorded = try cli(["log", "list", "--store", copy, "--config", store.config])
+        XCTAssertEqual(recorded.status, 0, recorded.errorOutput)
+        XCTAssertTrue(recorded.errorOutput.contains("recorded in the live store"), recorded.errorOutput)
+        XCTAssertEqual(Int(try sql(store.data, "SELECT count(*) FROM log_entries WHERE event = 'log.viewed'")), (Int(liveViews) ?? 0) + 1)
+        XCTAssertEqual(try digests(), before)
+    }
+}
+
+private extension JSONValue {
+    var objectValue: JSONObject? {
+        if case .object(let object) = self { return object }
+        return nil
+    }
+}
