@@ -207,7 +207,7 @@ final class FreeTextTests: XCTestCase {
         XCTAssertTrue(export.output.contains("(erased with the subject)"), export.output)
         let subjectExport = try request("GET", "/v1/subjects/\(subjectID)/export", as: "hub-admin")
         XCTAssertTrue(subjectExport.body.contains("(erased with the subject)"), subjectExport.body)
-        XCTAssertEqual(try cli(["log", "verify"]).status, 0)
+        XCTAssertEqual(try cli(["log", "verify", "--no-signatures"]).status, 0)
 
         // Erasing again says when it was, and sends nothing.
         let again = try cli(["subject", "erase", subjectID, "--reason", reason, "--yes"])

@@ -52,9 +52,10 @@ final class StoreIdentityTests: XCTestCase {
         let (_, wrapped) = try Keyring(masterKey: key).newSubjectKey(subjectID: "s1")
         try await store.write { txn in try txn.insertSubject(SubjectRecord(id: "s1", createdAt: txn.now), key: wrapped) }
         store.close()
-        for name in ["refex.db", "refex-keys.db"] {
+        // As the identity migration (the last of each file) found them.
+        for (name, version) in [("refex.db", StoreSchema.main.latestVersion - 1), ("refex-keys.db", StoreSchema.keys.latestVersion - 1)] {
             let connection = try SQLiteConnection(path: "\(folder)/\(name)")
-            try connection.execute("DROP TABLE store_identity; PRAGMA user_version = 1;")
+            try connection.execute("DROP TABLE store_identity; PRAGMA user_version = \(version);")
         }
         XCTAssertThrowsError(try open(folder, key: .random())) { error in
             XCTAssertEqual(kind(of: error), .identity)
