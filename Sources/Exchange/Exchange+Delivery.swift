@@ -34,7 +34,7 @@ extension Exchange {
             throw ExchangeError(.erased, "disclosure \(disclosure.id) is \(disclosure.state.rawValue); nothing is sent")
         }
         if let reasonNotToSend {
-            throw ExchangeError(.erased, "disclosure \(disclosure.id) may not be sent now (\(reasonNotToSend))")
+            throw ExchangeError(.erased, "disclosure \(disclosure.id) may not be sent now (\(reasonNotToSend.rawValue))")
         }
         let plaintext = try keyring.open(sealed, key: try keyring.unwrap(wrapped), context: "referral|\(referral.id)")
         let document = try JSONValue.parse(plaintext, limits: limits)
@@ -211,26 +211,17 @@ extension Exchange {
 
     /// Why a disclosure may not go out now, or nil if it may. Checked again at the moment data
     /// leaves (a push, a mailbox fetch, an operator's retry), since the decision was made:
-    /// consent can expire or be withdrawn, and processing can be restricted, after it.
-    static func reasonNotToSend(_ disclosure: DisclosureRecord, txn: any StoreTransaction) throws -> String? {
-        guard let subject = try txn.subject(id: disclosure.subjectID), subject.erasedAt == nil else { return "subject-erased" }
-        if subject.restricted { return "restricted" }
-        // A rectification can leave a recipient nothing it may receive: never send `data: {}`.
-        if disclosure.pointers.isEmpty { return Exchange.nothingToDiscloseReason }
-        switch disclosure.lawfulBasis {
-        case nil:
-            return "no-lawful-basis"
-        case .consent:
-            guard let consentID = disclosure.consentID, let consent = try txn.consent(id: consentID) else { return "consent-missing" }
-            if consent.withdrawnAt != nil { return "consent-withdrawn" }
-            if let expiresAt = consent.expiresAt, expiresAt <= txn.now { return "consent-expired" }
-            guard let recipientID = disclosure.recipientID,
-                  consent.covers(service: disclosure.service, recipient: recipientID, at: txn.now) else { return "consent-does-not-cover" }
-            return nil
-        default:
-            guard disclosure.justificationDigest != nil || !(disclosure.legacyJustification ?? "").isEmpty else { return "no-justification" }
-            return nil
-        }
+    /// consent can expire or be withdrawn, and processing can be restricted, after it. Only the
+    /// consent it was authorised on counts: another does not stand in for it unrecorded.
+    static func reasonNotToSend(_ disclosure: DisclosureRecord, txn: any StoreTransaction) throws -> WithholdingReason? {
+        let subject = try txn.subject(id: disclosure.subjectID)
+        let standing = DisclosureRule.Standing(disclosure)
+        var consents: [ConsentRecord] = []
+        if case .consent(let id?) = standing, let consent = try txn.consent(id: id) { consents = [consent] }
+        return DisclosureRule.decide(
+            subject: DisclosureRule.SubjectState(subject), consents: consents, recipientID: disclosure.recipientID,
+            service: disclosure.service, standing: standing, pointers: disclosure.pointers, at: txn.now
+        ).withholdingReason
     }
 
     /// An item that may not be sent (cancelled, erased, restricted, or its consent lapsed) is
@@ -244,11 +235,11 @@ extension Exchange {
             }
             guard let reason = try Exchange.reasonNotToSend(disclosure, txn: txn) else { return }  // sendable again
             try txn.dequeue(id: item.id)
-            disclosure.state = reason == "restricted" || reason == Exchange.nothingToDiscloseReason ? .refused : .awaitingConsent
-            disclosure.reason = reason
+            disclosure.state = reason.state
+            disclosure.reason = reason.rawValue
             disclosure.updatedAt = txn.now
             try txn.updateDisclosure(disclosure)
-            try txn.appendLog(LogEntryDraft(.disclosureWithheld, disclosure: disclosure, actor: "system", reason: reason))
+            try txn.appendLog(LogEntryDraft(.disclosureWithheld, disclosure: disclosure, actor: "system", reason: reason.rawValue))
         }
     }
 
@@ -345,7 +336,7 @@ extension Exchange {
             guard item.state == .failed else { throw ExchangeError(.conflict, "Outbox item \(id) has not failed; it is \(item.state.rawValue).") }
             if item.kind == .disclosure, let disclosure = try txn.disclosure(id: item.disclosureID),
                let reason = try Exchange.reasonNotToSend(disclosure, txn: txn) {
-                throw ExchangeError(.conflict, "Disclosure \(disclosure.id) may not be sent now (\(reason)); it is not retried.")
+                throw ExchangeError(.conflict, "Disclosure \(disclosure.id) may not be sent now (\(reason.rawValue)); it is not retried.")
             }
             let now = txn.now
             item.state = .pending

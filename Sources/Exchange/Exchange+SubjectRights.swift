@@ -162,30 +162,42 @@ extension Exchange {
                 event: restricted ? .subjectRestricted : .subjectUnrestricted, actor: actor.id, subjectID: subjectID, justificationDigest: digest
             ))
             let consents = try txn.consents(subjectID: subjectID)
+            let state = DisclosureRule.SubjectState(restricted: restricted, erased: false)
             for var disclosure in try txn.disclosures(subjectID: subjectID) {
                 if restricted, disclosure.state == .queued || disclosure.state == .awaitingConsent {
+                    // Restricted: nothing waiting goes, whatever it stood on.
+                    let reason = DisclosureRule.decide(
+                        subject: state, consents: consents, recipientID: disclosure.recipientID, service: disclosure.service,
+                        standing: DisclosureRule.Standing(disclosure), pointers: disclosure.pointers, at: now
+                    ).withholdingReason ?? .restricted
                     if disclosure.state == .queued { try txn.dequeue(id: disclosure.id) }
                     disclosure.state = .refused
-                    disclosure.reason = "restricted"
+                    disclosure.reason = reason.rawValue
                     disclosure.updatedAt = now
                     try txn.updateDisclosure(disclosure)
-                    try txn.appendLog(LogEntryDraft(.disclosureWithheld, disclosure: disclosure, actor: actor.id, reason: "restricted"))
+                    try txn.appendLog(LogEntryDraft(.disclosureWithheld, disclosure: disclosure, actor: actor.id, reason: reason.rawValue))
                     changed.append(disclosure.id)
-                } else if !restricted, disclosure.state == .refused, disclosure.reason == "restricted", let recipientID = disclosure.recipientID {
-                    let byOverride = disclosure.lawfulBasis != nil && disclosure.lawfulBasis != .consent
-                    let consent = consents.first { $0.covers(service: disclosure.service, recipient: recipientID, at: now) }
-                    if byOverride || consent != nil {
+                } else if !restricted, disclosure.state == .refused, disclosure.reason == WithholdingReason.restricted.rawValue {
+                    // Lifted: an override stands again; anything else is decided afresh on the consents in force.
+                    let standing: DisclosureRule.Standing = switch DisclosureRule.Standing(disclosure) {
+                    case .override(let basis, let justified): .override(basis, justified: justified)
+                    default: .unauthorised
+                    }
+                    switch DisclosureRule.decide(
+                        subject: state, consents: consents, recipientID: disclosure.recipientID, service: disclosure.service,
+                        standing: standing, pointers: disclosure.pointers, at: now
+                    ) {
+                    case .disclose(let basis, let consentID):
                         disclosure.state = .queued
-                        if !byOverride {
-                            disclosure.lawfulBasis = .consent
-                            disclosure.consentID = consent?.id
-                        }
+                        disclosure.lawfulBasis = basis
+                        disclosure.consentID = consentID
                         disclosure.reason = nil
-                        try txn.enqueue(Exchange.outboxItem(for: disclosure, recipient: recipients.first { $0.id == recipientID }, now: now))
+                        let recipient = recipients.first { $0.id == disclosure.recipientID }
+                        try txn.enqueue(Exchange.outboxItem(for: disclosure, recipient: recipient, now: now))
                         try txn.appendLog(LogEntryDraft(.disclosureAuthorised, disclosure: disclosure, actor: actor.id))
-                    } else {
-                        disclosure.state = .awaitingConsent
-                        disclosure.reason = "awaiting-consent"
+                    case .withhold(let reason):
+                        disclosure.state = reason.state
+                        disclosure.reason = reason.rawValue
                         try txn.appendLog(LogEntryDraft(.disclosureWithheld, disclosure: disclosure, actor: actor.id))
                     }
                     disclosure.updatedAt = now
@@ -258,6 +270,23 @@ extension Exchange {
                         disclosure.pointers = allowed.pointers
                         disclosure.categories = allowed.categories
                         disclosure.updatedAt = now
+                        // Asked again with what it would now carry: a queued one must still be
+                        // sendable; one waiting for consent may be left with nothing to wait for.
+                        let withheld = disclosure.state == .queued
+                            ? try Exchange.reasonNotToSend(disclosure, txn: txn)
+                            : DisclosureRule.decide(
+                                subject: DisclosureRule.SubjectState(subject), consents: [], recipientID: recipientID,
+                                service: disclosure.service, standing: .unauthorised, pointers: disclosure.pointers, at: now
+                            ).withholdingReason.flatMap { $0.state == .refused ? $0 : nil }
+                        if widened, let withheld {
+                            if disclosure.state == .queued { try txn.dequeue(id: disclosure.id) }
+                            disclosure.state = withheld.state
+                            disclosure.reason = withheld.rawValue
+                            if withheld.state == .refused { disclosure.actor = "system" }
+                            try txn.updateDisclosure(disclosure)
+                            try txn.appendLog(LogEntryDraft(.disclosureWithheld, disclosure: disclosure, actor: actor.id, reason: withheld.rawValue))
+                            continue
+                        }
                         try txn.updateDisclosure(disclosure)
                         // What a queued disclosure will carry changed: the log says so before it leaves.
                         if widened && disclosure.state == .queued {
