@@ -18,14 +18,16 @@ package enum DisclosureRule {
         /// Recorded as authorised with no lawful basis (a damaged or hand-edited record).
         case noBasis
 
-        /// What a stored disclosure stands on: its recorded basis; a disclosure with none is
-        /// unauthorised while it waits for consent, and `noBasis` once it was meant to go.
+        /// What a stored disclosure stands on: its recorded basis. One waiting for consent or
+        /// refused stands on no consent (one it was authorised on before it was withheld no
+        /// longer holds it up); one meant to go with no basis recorded stands on nothing.
         package init(_ disclosure: DisclosureRecord) {
+            let withheld = disclosure.state == .awaitingConsent || disclosure.state == .refused
             switch disclosure.lawfulBasis {
             case nil:
-                self = disclosure.state == .awaitingConsent || disclosure.state == .refused ? .unauthorised : .noBasis
+                self = withheld ? .unauthorised : .noBasis
             case .consent:
-                self = .consent(id: disclosure.consentID)
+                self = withheld ? .unauthorised : .consent(id: disclosure.consentID)
             case let basis?:
                 self = .override(basis, justified: disclosure.justificationDigest != nil || !(disclosure.legacyJustification ?? "").isEmpty)
             }

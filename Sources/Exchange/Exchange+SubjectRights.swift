@@ -179,13 +179,9 @@ extension Exchange {
                     changed.append(disclosure.id)
                 } else if !restricted, disclosure.state == .refused, disclosure.reason == WithholdingReason.restricted.rawValue {
                     // Lifted: an override stands again; anything else is decided afresh on the consents in force.
-                    let standing: DisclosureRule.Standing = switch DisclosureRule.Standing(disclosure) {
-                    case .override(let basis, let justified): .override(basis, justified: justified)
-                    default: .unauthorised
-                    }
                     switch DisclosureRule.decide(
                         subject: state, consents: consents, recipientID: disclosure.recipientID, service: disclosure.service,
-                        standing: standing, pointers: disclosure.pointers, at: now
+                        standing: DisclosureRule.Standing(disclosure), pointers: disclosure.pointers, at: now
                     ) {
                     case .disclose(let basis, let consentID):
                         disclosure.state = .queued
