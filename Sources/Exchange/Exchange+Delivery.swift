@@ -234,12 +234,7 @@ extension Exchange {
                 return
             }
             guard let reason = try Exchange.reasonNotToSend(disclosure, txn: txn) else { return }  // sendable again
-            try txn.dequeue(id: item.id)
-            disclosure.state = reason.state
-            disclosure.reason = reason.rawValue
-            disclosure.updatedAt = txn.now
-            try txn.updateDisclosure(disclosure)
-            try txn.appendLog(LogEntryDraft(.disclosureWithheld, disclosure: disclosure, actor: "system", reason: reason.rawValue))
+            try Exchange.withhold(&disclosure, for: reason, actor: "system", txn: txn)
         }
     }
 

@@ -170,12 +170,7 @@ extension Exchange {
                         subject: state, consents: consents, recipientID: disclosure.recipientID, service: disclosure.service,
                         standing: DisclosureRule.Standing(disclosure), pointers: disclosure.pointers, at: now
                     ).withholdingReason ?? .restricted
-                    if disclosure.state == .queued { try txn.dequeue(id: disclosure.id) }
-                    disclosure.state = .refused
-                    disclosure.reason = reason.rawValue
-                    disclosure.updatedAt = now
-                    try txn.updateDisclosure(disclosure)
-                    try txn.appendLog(LogEntryDraft(.disclosureWithheld, disclosure: disclosure, actor: actor.id, reason: reason.rawValue))
+                    try Exchange.withhold(&disclosure, for: reason, actor: actor.id, txn: txn)
                     changed.append(disclosure.id)
                 } else if !restricted, disclosure.state == .refused, disclosure.reason == WithholdingReason.restricted.rawValue {
                     // Lifted: an override stands again; anything else is decided afresh on the consents in force.
@@ -188,16 +183,14 @@ extension Exchange {
                         disclosure.lawfulBasis = basis
                         disclosure.consentID = consentID
                         disclosure.reason = nil
+                        disclosure.updatedAt = now
+                        try txn.updateDisclosure(disclosure)
                         let recipient = recipients.first { $0.id == disclosure.recipientID }
                         try txn.enqueue(Exchange.outboxItem(for: disclosure, recipient: recipient, now: now))
                         try txn.appendLog(LogEntryDraft(.disclosureAuthorised, disclosure: disclosure, actor: actor.id))
                     case .withhold(let reason):
-                        disclosure.state = reason.state
-                        disclosure.reason = reason.rawValue
-                        try txn.appendLog(LogEntryDraft(.disclosureWithheld, disclosure: disclosure, actor: actor.id))
+                        try Exchange.withhold(&disclosure, for: reason, actor: actor.id, txn: txn)
                     }
-                    disclosure.updatedAt = now
-                    try txn.updateDisclosure(disclosure)
                     changed.append(disclosure.id)
                 }
             }
@@ -275,12 +268,7 @@ extension Exchange {
                                 service: disclosure.service, standing: .unauthorised, pointers: disclosure.pointers, at: now
                             ).withholdingReason.flatMap { $0.state == .refused ? $0 : nil }
                         if widened, let withheld {
-                            if disclosure.state == .queued { try txn.dequeue(id: disclosure.id) }
-                            disclosure.state = withheld.state
-                            disclosure.reason = withheld.rawValue
-                            if withheld.state == .refused { disclosure.actor = "system" }
-                            try txn.updateDisclosure(disclosure)
-                            try txn.appendLog(LogEntryDraft(.disclosureWithheld, disclosure: disclosure, actor: actor.id, reason: withheld.rawValue))
+                            try Exchange.withhold(&disclosure, for: withheld, actor: actor.id, txn: txn)
                             continue
                         }
                         try txn.updateDisclosure(disclosure)

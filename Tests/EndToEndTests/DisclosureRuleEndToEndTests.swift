@@ -159,7 +159,15 @@ final class DisclosureRuleEndToEndTests: XCTestCase {
         XCTAssertTrue(waitUntil(timeout: 30) {
             ["dv-support", "description-only"].allSatisfy { (try? self.disclosure(referralID, $0))??["state"] == "awaiting-consent" }
         }, refex.logText)
-        XCTAssertEqual(try entries(referralID, disclosure: id, event: "disclosure.withheld").last?["reason"], "consent-expired")
+        let withheld = try entries(referralID, disclosure: id, event: "disclosure.withheld").last
+        XCTAssertEqual(withheld?["reason"], "consent-expired")
+        XCTAssertEqual(withheld?["consentId"]?.stringValue, lapsing, "the entry says which consent lapsed")
+        // Waiting again, it has no authoriser (README, "Disclosure states").
+        let waiting = try XCTUnwrap(try disclosure(referralID, "dv-support"))
+        XCTAssertEqual(waiting["lawfulBasis"], .null, String(decoding: waiting.serialized(), as: UTF8.self))
+        XCTAssertEqual(waiting["consentId"], .null)
+        XCTAssertEqual(waiting["authorisedBy"], .null)
+        XCTAssertEqual(waiting["requestedBy"], "police")
 
         // Withdrawing the lapsed consent does not cancel what no longer relies on it.
         let withdrawn = try request("POST", "/v1/consents/\(lapsing)/withdraw")
