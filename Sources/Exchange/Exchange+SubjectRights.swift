@@ -261,13 +261,17 @@ extension Exchange {
                         disclosure.updatedAt = now
                         // Asked again with what it would now carry: a queued one must still be
                         // sendable; one waiting for consent may be left with nothing to wait for.
-                        let withheld = disclosure.state == .queued
-                            ? try Exchange.reasonNotToSend(disclosure, txn: txn)
-                            : DisclosureRule.decide(
+                        let withheld: WithholdingReason? = if !widened {
+                            nil
+                        } else if disclosure.state == .queued {
+                            try Exchange.reasonNotToSend(disclosure, txn: txn)
+                        } else {
+                            DisclosureRule.decide(
                                 subject: DisclosureRule.SubjectState(subject), consents: [], recipientID: recipientID,
                                 service: disclosure.service, standing: .unauthorised, pointers: disclosure.pointers, at: now
                             ).withholdingReason.flatMap { $0.state == .refused ? $0 : nil }
-                        if widened, let withheld {
+                        }
+                        if let withheld {
                             try Exchange.withhold(&disclosure, for: withheld, actor: actor.id, txn: txn)
                             continue
                         }
