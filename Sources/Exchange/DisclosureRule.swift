@@ -1,3 +1,5 @@
+import JSON
+
 /// "May this disclosure go now, and on what basis?": the one answer that intake, recording
 /// consent, an override, lifting or imposing a restriction, withdrawing a consent, rectification
 /// and the re-check when data leaves (a push, a mailbox fetch, an operator's retry) all ask for.
@@ -51,8 +53,9 @@ package enum DisclosureRule {
     }
 
     /// Decides. In order, the first that applies: the subject erased; no recipient (none
-    /// configured provides `service`); nothing to disclose (`pointers` empty:
-    /// permanent, so it takes the place of anything that could pass); processing restricted;
+    /// configured provides `service`, or `configuration` no longer does); nothing to disclose
+    /// (`pointers` empty: permanent, so it takes the place of anything that could pass); a field
+    /// or special category `configuration` no longer allows; processing restricted;
     /// then the basis: a recorded consent that must still cover it (withdrawn, expired, missing,
     /// not covering), an override that needs a justification, or for an unauthorised disclosure
     /// the first of `consents` that covers `service` for the recipient at `time`.
@@ -61,15 +64,25 @@ package enum DisclosureRule {
     ///   - consents: the consents that may authorise an `unauthorised` disclosure (the subject's,
     ///     or only a newly recorded one), and among which a `consent(id:)` standing is looked up.
     ///   - recipientID: the recipient that provides `service`, nil when none is configured to.
+    ///   - configuration: that recipient as configured now, when this process knows it (a host
+    ///     command given only `--store` does not): a reload may have narrowed it since the
+    ///     disclosure was decided. nil: its configuration is not checked.
     ///   - pointers: the JSON Pointers that would go to the recipient: what its configured
-    ///     fields and categories select from the referral (`Minimiser`), or what was decided.
+    ///     fields and categories select from the referral (`Minimiser`), or what was decided;
+    ///     `categories`, the special categories among them.
     package static func decide(
-        subject: SubjectState, consents: [ConsentRecord], recipientID: String?, service: String, standing: Standing,
-        pointers: [String], at time: Timestamp
+        subject: SubjectState, consents: [ConsentRecord], recipientID: String?, configuration: Recipient? = nil, service: String,
+        standing: Standing, pointers: [String], categories: [String] = [], at time: Timestamp
     ) -> DisclosureDecision {
         if subject.erased { return .withhold(.subjectErased) }
-        guard let recipientID else { return .withhold(.noRecipient) }
+        guard let recipientID, configuration.map({ $0.services.contains(service) }) ?? true else {
+            return .withhold(.noRecipient)
+        }
         if pointers.isEmpty { return .withhold(.nothingToDisclose) }
+        if let configuration,
+           !(pointers.allSatisfy { allows(configuration.fields, $0) } && categories.allSatisfy(configuration.categories.contains)) {
+            return .withhold(.fieldsNotAllowed)
+        }
         if subject.restricted { return .withhold(.restricted) }
         switch standing {
         case .unauthorised:
@@ -89,6 +102,19 @@ package enum DisclosureRule {
             return .disclose(basis: basis, consentID: nil)
         case .noBasis:
             return .withhold(.noLawfulBasis)
+        }
+    }
+}
+
+extension DisclosureRule {
+    /// Whether a recipient configured with `fields` (JSON Pointers, `*` matching any one
+    /// token) may receive the leaf at `pointer`: some field names it or a member or element it
+    /// lies within, as `Minimiser` selects.
+    package static func allows(_ fields: [String], _ pointer: String) -> Bool {
+        guard let leaf = try? JSONPointer(parsing: pointer) else { return false }
+        return fields.contains { field in
+            guard let pattern = try? JSONPointer(parsing: field), pattern.tokens.count <= leaf.tokens.count else { return false }
+            return zip(pattern.tokens, leaf.tokens).allSatisfy { $0 == "*" || $0 == $1 }
         }
     }
 }
@@ -117,6 +143,9 @@ package enum WithholdingReason: String, Sendable, Hashable, CaseIterable {
     /// The recipient's configured fields select nothing from the referral: sending `data: {}`
     /// would still tell it that the subject was referred (Art. 5(1)(c)).
     case nothingToDisclose = "nothing-to-disclose"
+    /// The recipient's configuration no longer allows a field or special category the
+    /// disclosure would carry (narrowed by a reload after it was decided; Art. 5(1)(c)).
+    case fieldsNotAllowed = "fields-not-allowed"
     /// The subject's processing is restricted (Art. 18).
     case restricted
     /// No consent in force covers it yet (nor an override).
@@ -139,7 +168,7 @@ package enum WithholdingReason: String, Sendable, Hashable, CaseIterable {
     /// erased; otherwise awaiting a (new) consent or an override.
     package var state: DisclosureState {
         switch self {
-        case .noRecipient, .nothingToDisclose, .restricted: .refused
+        case .noRecipient, .nothingToDisclose, .fieldsNotAllowed, .restricted: .refused
         case .subjectErased: .cancelled
         case .awaitingConsent, .noLawfulBasis, .consentMissing, .consentWithdrawn, .consentExpired, .consentDoesNotCover, .noJustification:
             .awaitingConsent

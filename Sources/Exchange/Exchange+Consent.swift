@@ -62,8 +62,9 @@ extension Exchange {
                 let recipient = recipients.first { $0.id == disclosure.recipientID }
                 // This consent releases what it covers; what waits for another consent waits on.
                 guard case .disclose(let basis, let consentID) = DisclosureRule.decide(
-                    subject: DisclosureRule.SubjectState(subject), consents: [consent], recipientID: disclosure.recipientID, service: disclosure.service,
-                    standing: .unauthorised, pointers: disclosure.pointers, at: now
+                    subject: DisclosureRule.SubjectState(subject), consents: [consent], recipientID: disclosure.recipientID,
+                    configuration: recipient, service: disclosure.service, standing: .unauthorised, pointers: disclosure.pointers,
+                    categories: disclosure.categories, at: now
                 ) else { continue }
                 disclosure.state = .queued
                 disclosure.lawfulBasis = basis

@@ -164,19 +164,22 @@ extension Exchange {
             let consents = try txn.consents(subjectID: subjectID)
             let state = DisclosureRule.SubjectState(restricted: restricted, erased: false)
             for var disclosure in try txn.disclosures(subjectID: subjectID) {
+                let recipient = recipients.first { $0.id == disclosure.recipientID }
                 if restricted, disclosure.state == .queued || disclosure.state == .awaitingConsent {
                     // Restricted: nothing waiting goes, whatever it stood on.
                     let reason = DisclosureRule.decide(
-                        subject: state, consents: consents, recipientID: disclosure.recipientID, service: disclosure.service,
-                        standing: DisclosureRule.Standing(disclosure), pointers: disclosure.pointers, at: now
+                        subject: state, consents: consents, recipientID: disclosure.recipientID, configuration: recipient,
+                        service: disclosure.service, standing: DisclosureRule.Standing(disclosure), pointers: disclosure.pointers,
+                        categories: disclosure.categories, at: now
                     ).withholdingReason ?? .restricted
                     try Exchange.withhold(&disclosure, for: reason, actor: actor.id, txn: txn)
                     changed.append(disclosure.id)
                 } else if !restricted, disclosure.state == .refused, disclosure.reason == WithholdingReason.restricted.rawValue {
                     // Lifted: an override stands again; anything else is decided afresh on the consents in force.
                     switch DisclosureRule.decide(
-                        subject: state, consents: consents, recipientID: disclosure.recipientID, service: disclosure.service,
-                        standing: DisclosureRule.Standing(disclosure), pointers: disclosure.pointers, at: now
+                        subject: state, consents: consents, recipientID: disclosure.recipientID, configuration: recipient,
+                        service: disclosure.service, standing: DisclosureRule.Standing(disclosure), pointers: disclosure.pointers,
+                        categories: disclosure.categories, at: now
                     ) {
                     case .disclose(let basis, let consentID):
                         disclosure.state = .queued
@@ -185,7 +188,6 @@ extension Exchange {
                         disclosure.reason = nil
                         disclosure.updatedAt = now
                         try txn.updateDisclosure(disclosure)
-                        let recipient = recipients.first { $0.id == disclosure.recipientID }
                         try txn.enqueue(Exchange.outboxItem(for: disclosure, recipient: recipient, now: now))
                         try txn.appendLog(LogEntryDraft(.disclosureAuthorised, disclosure: disclosure, actor: actor.id))
                     case .withhold(let reason):
@@ -264,11 +266,12 @@ extension Exchange {
                         let withheld: WithholdingReason? = if !widened {
                             nil
                         } else if disclosure.state == .queued {
-                            try Exchange.reasonNotToSend(disclosure, txn: txn)
+                            try Exchange.reasonNotToSend(disclosure, recipients: recipients, txn: txn)
                         } else {
                             DisclosureRule.decide(
-                                subject: DisclosureRule.SubjectState(subject), consents: [], recipientID: recipientID,
-                                service: disclosure.service, standing: .unauthorised, pointers: disclosure.pointers, at: now
+                                subject: DisclosureRule.SubjectState(subject), consents: [], recipientID: recipientID, configuration: recipient,
+                                service: disclosure.service, standing: .unauthorised, pointers: disclosure.pointers,
+                                categories: disclosure.categories, at: now
                             ).withholdingReason.flatMap { $0.state == .refused ? $0 : nil }
                         }
                         if let withheld {

@@ -173,8 +173,8 @@ package final class Exchange: Sendable {
                         reason: nil, createdAt: now, updatedAt: now
                     )
                     let decision = DisclosureRule.decide(
-                        subject: DisclosureRule.SubjectState(subject), consents: consents, recipientID: recipient?.id, service: service,
-                        standing: .unauthorised, pointers: disclosure.pointers, at: now
+                        subject: DisclosureRule.SubjectState(subject), consents: consents, recipientID: recipient?.id, configuration: recipient,
+                        service: service, standing: .unauthorised, pointers: disclosure.pointers, categories: disclosure.categories, at: now
                     )
                     switch decision {
                     case .disclose(let basis, let consentID):
@@ -300,8 +300,8 @@ package final class Exchange: Sendable {
             let data = Minimiser.minimise(document, fields: recipient.fields, categories: recipient.categories, markings: markings)
             let now = txn.now
             switch DisclosureRule.decide(
-                subject: DisclosureRule.SubjectState(subject), consents: [], recipientID: recipient.id, service: service,
-                standing: .override(basis, justified: true), pointers: data.pointers, at: now
+                subject: DisclosureRule.SubjectState(subject), consents: [], recipientID: recipient.id, configuration: recipient,
+                service: service, standing: .override(basis, justified: true), pointers: data.pointers, categories: data.categories, at: now
             ) {
             case .disclose: break
             case .withhold(.restricted):

@@ -75,40 +75,89 @@ final class DisclosureRuleTests: XCTestCase {
         Basis(name: "recorded with no basis", standing: .noBasis, consents: [inForce], expected: .withhold(.noLawfulBasis)),
     ]
 
-    func testEveryCombinationOfSubjectRecipientFieldsAndBasis() {
+    /// The recipient's configuration as the caller knows it now, and whether it still allows the
+    /// disclosure (nil: it provides no longer the service; true: it allows what would go).
+    static func configurations() -> [(name: String, recipient: Recipient?, allows: Bool?)] {
+        let full = Recipient(
+            id: recipient, name: "DV service", services: [service, "sexual-violence"], fields: ["/subject/name", "/offence/*"],
+            categories: ["health"], delivery: .push(endpoint: "https://dv.example/deliveries", caPath: "/etc/refex/dv-ca.crt")
+        )
+        var otherServices = full
+        otherServices.services = ["sexual-violence"]
+        var narrowerFields = full
+        narrowerFields.fields = ["/subject/name"]
+        var noCategory = full
+        noCategory.categories = []
+        var wholeDocument = full
+        wholeDocument.fields = [""]
+        return [
+            ("not known here", nil, true), ("as decided", full, true), ("the whole document", wholeDocument, true),
+            ("no longer providing the service", otherServices, nil), ("fields narrowed", narrowerFields, false),
+            ("category withdrawn", noCategory, false),
+        ]
+    }
+
+    func testEveryCombinationOfSubjectRecipientConfigurationFieldsAndBasis() {
         var combinations = 0
         for erased in [false, true] {
             for restricted in [false, true] {
                 for recipientID in [nil, Self.recipient] {
-                    for pointers in [[], ["/subject/name", "/offence/description"]] {
-                        for basis in Self.bases {
-                            // The order the rule promises: the first that applies.
-                            let expected: DisclosureDecision = if erased {
-                                .withhold(.subjectErased)
-                            } else if recipientID == nil {
-                                .withhold(.noRecipient)
-                            } else if pointers.isEmpty {
-                                .withhold(.nothingToDisclose)
-                            } else if restricted {
-                                .withhold(.restricted)
-                            } else {
-                                basis.expected
+                    for configuration in Self.configurations() {
+                        for pointers in [[], ["/subject/name/given", "/offence/description"]] {
+                            for basis in Self.bases {
+                                // The order the rule promises: the first that applies.
+                                let expected: DisclosureDecision = if erased {
+                                    .withhold(.subjectErased)
+                                } else if recipientID == nil || configuration.allows == nil {
+                                    .withhold(.noRecipient)
+                                } else if pointers.isEmpty {
+                                    .withhold(.nothingToDisclose)
+                                } else if configuration.allows == false {
+                                    .withhold(.fieldsNotAllowed)
+                                } else if restricted {
+                                    .withhold(.restricted)
+                                } else {
+                                    basis.expected
+                                }
+                                let decision = DisclosureRule.decide(
+                                    subject: DisclosureRule.SubjectState(restricted: restricted, erased: erased), consents: basis.consents,
+                                    recipientID: recipientID, configuration: configuration.recipient, service: Self.service,
+                                    standing: basis.standing, pointers: pointers, categories: pointers.isEmpty ? [] : ["health"], at: Self.now
+                                )
+                                XCTAssertEqual(
+                                    decision, expected,
+                                    "\(basis.name); erased \(erased), restricted \(restricted), recipient \(recipientID ?? "none") "
+                                        + "configured \(configuration.name), fields \(pointers.count)"
+                                )
+                                combinations += 1
                             }
-                            let decision = DisclosureRule.decide(
-                                subject: DisclosureRule.SubjectState(restricted: restricted, erased: erased), consents: basis.consents,
-                                recipientID: recipientID, service: Self.service, standing: basis.standing, pointers: pointers, at: Self.now
-                            )
-                            XCTAssertEqual(
-                                decision, expected,
-                                "\(basis.name); erased \(erased), restricted \(restricted), recipient \(recipientID ?? "none"), fields \(pointers.count)"
-                            )
-                            combinations += 1
                         }
                     }
                 }
             }
         }
-        XCTAssertEqual(combinations, 2 * 2 * 2 * 2 * Self.bases.count)
+        XCTAssertEqual(combinations, 2 * 2 * 2 * Self.configurations().count * 2 * Self.bases.count)
+    }
+
+    func testAllowedFieldsMatchAsTheMinimiserSelects() {
+        let table: [([String], String, Bool, String)] = [
+            (["/subject/name"], "/subject/name", true, "the field itself"),
+            (["/subject/name"], "/subject/name/given", true, "a member within it"),
+            (["/subject/name"], "/subject", false, "the object holding it"),
+            (["/subject/name"], "/subject/nameless", false, "a token is matched whole"),
+            (["/subject/contact/*/number"], "/subject/contact/phone/number", true, "* matches a member name"),
+            (["/supportNeeds/*/service"], "/supportNeeds/1/service", true, "* matches an index"),
+            (["/supportNeeds/*/service"], "/supportNeeds/1/notes", false, "* matches one token only"),
+            ([""], "/anything/at/all", true, "the whole document"),
+            (["/a~1b"], "/a~1b/c", true, "escaped tokens compare decoded"),
+            (["/a~1b"], "/a/b", false, "an escaped slash is not a separator"),
+            (["not a pointer"], "/subject/name", false, "a field that is not a pointer allows nothing"),
+            ([], "/subject/name", false, "no fields"),
+            (["/subject"], "not a pointer", false, "a leaf that is not a pointer is not allowed"),
+        ]
+        for (fields, pointer, allowed, name) in table {
+            XCTAssertEqual(DisclosureRule.allows(fields, pointer), allowed, name)
+        }
     }
 
     func testAConsentCoversOnlyItsOwnServiceWhateverElseItCovers() {
@@ -129,7 +178,7 @@ final class DisclosureRuleTests: XCTestCase {
     func testReasonsKeepTheStringsAnswersAndLogEntriesCarry() {
         let strings: [WithholdingReason: String] = [
             .noRecipient: "no-recipient", .subjectErased: "subject-erased", .nothingToDisclose: "nothing-to-disclose",
-            .restricted: "restricted", .awaitingConsent: "awaiting-consent", .noLawfulBasis: "no-lawful-basis",
+            .fieldsNotAllowed: "fields-not-allowed", .restricted: "restricted", .awaitingConsent: "awaiting-consent", .noLawfulBasis: "no-lawful-basis",
             .consentMissing: "consent-missing", .consentWithdrawn: "consent-withdrawn", .consentExpired: "consent-expired",
             .consentDoesNotCover: "consent-does-not-cover", .noJustification: "no-justification",
         ]
@@ -141,7 +190,7 @@ final class DisclosureRuleTests: XCTestCase {
     }
 
     func testAWithheldDisclosureIsRefusedOnlyWhenNoConsentOrOverrideCouldLetItGo() {
-        let refused: Set<WithholdingReason> = [.noRecipient, .nothingToDisclose, .restricted]
+        let refused: Set<WithholdingReason> = [.noRecipient, .nothingToDisclose, .fieldsNotAllowed, .restricted]
         for reason in WithholdingReason.allCases {
             switch reason {
             case _ where refused.contains(reason): XCTAssertEqual(reason.state, .refused, reason.rawValue)
