@@ -8,6 +8,7 @@ import XCTest
 /// curl and refex sink; state read back through refex.
 final class DisclosureRuleEndToEndTests: XCTestCase {
     private var refex: RefexProcess!
+    private var config: JSONObject = [:]
 
     override func tearDown() {
         refex?.stop()
@@ -29,6 +30,7 @@ final class DisclosureRuleEndToEndTests: XCTestCase {
             "clientCertificate": .string(try TestPKI.certificate("refex-client")), "clientKey": .string(try TestPKI.key("refex-client")),
             "backoffBaseMilliseconds": 200, "backoffMaxSeconds": 1, "pollIntervalMilliseconds": 50, "connectTimeoutSeconds": 2,
         ]
+        self.config = config
         refex = try RefexProcess(config: config)
     }
 
@@ -134,6 +136,40 @@ final class DisclosureRuleEndToEndTests: XCTestCase {
         XCTAssertFalse(outbox.output.contains(id), "out of the outbox")
         // A recipient whose field is still there is unaffected.
         XCTAssertEqual(try disclosure(referralID, "dv-support")?["state"], "queued")
+    }
+
+    // MARK: Configuration
+
+    func testARecipientWhoseFieldsWereNarrowedByAReloadIsNotSentWhatItMayNoLongerReceive() throws {
+        try start(endpoint: try deadEndpoint())
+        let submitted = try request("POST", "/v1/referrals", try referral())
+        XCTAssertEqual(submitted.status, 202, submitted.body)
+        let referralID = try XCTUnwrap(submitted.json?["id"]?.stringValue)
+        let dv = try XCTUnwrap(try disclosure(referralID, "dv-support"))
+        let id = try XCTUnwrap(dv["id"]?.stringValue)
+        XCTAssertEqual(dv["state"], "queued")
+        XCTAssertTrue((dv["pointers"]?.arrayValue ?? []).contains("/subject/dateOfBirth"), String(decoding: dv.serialized(), as: UTF8.self))
+        XCTAssertTrue(refex.waitForLog("delivery will be retried"), refex.logText)
+
+        // dv-support may no longer receive the date of birth, nor health data.
+        var recipients = config["recipients"]?.arrayValue ?? []
+        for index in recipients.indices {
+            guard case .object(var recipient) = recipients[index], recipient["id"] == "dv-support" else { continue }
+            recipient["fields"] = ["/referenceId", "/subject/name"]
+            recipient["categories"] = []
+            recipients[index] = .object(recipient)
+        }
+        config["recipients"] = .array(recipients)
+        try refex.rewriteConfig(config)
+        refex.signal(SIGHUP)
+        XCTAssertTrue(refex.waitForLog("config reloaded"), refex.logText)
+
+        // At the next attempt it is withheld, not sent, and says why.
+        XCTAssertTrue(waitUntil(timeout: 30) { (try? self.disclosure(referralID, "dv-support"))??["state"] == "refused" }, refex.logText)
+        XCTAssertEqual(try disclosure(referralID, "dv-support")?["reason"], "fields-not-allowed")
+        XCTAssertEqual(try entries(referralID, disclosure: id, event: "disclosure.withheld").last?["reason"], "fields-not-allowed")
+        // A recipient whose configuration did not change is unaffected.
+        XCTAssertEqual(try disclosure(referralID, "description-only")?["state"], "queued")
     }
 
     // MARK: Withdrawal
