@@ -71,8 +71,8 @@ package enum DisclosureRule {
     ///     fields and categories select from the referral (`Minimiser`), or what was decided;
     ///     `categories`, the special categories among them.
     package static func decide(
-        subject: SubjectState, consents: [ConsentRecord], recipientID: String?, configuration: Recipient? = nil, service: String,
-        standing: Standing, pointers: [String], categories: [String] = [], at time: Timestamp
+        subject: SubjectState, consents: [ConsentRecord], recipientID: String?, configuration: Recipient?, service: String,
+        standing: Standing, pointers: [String], categories: [String], at time: Timestamp
     ) -> DisclosureDecision {
         if subject.erased { return .withhold(.subjectErased) }
         guard let recipientID, configuration.map({ $0.services.contains(service) }) ?? true else {

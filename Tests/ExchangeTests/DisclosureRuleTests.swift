@@ -162,14 +162,14 @@ final class DisclosureRuleTests: XCTestCase {
 
     func testAConsentCoversOnlyItsOwnServiceWhateverElseItCovers() {
         let decision = DisclosureRule.decide(
-            subject: DisclosureRule.SubjectState(), consents: [Self.inForce], recipientID: Self.recipient, service: "translation",
-            standing: .unauthorised, pointers: ["/subject/name"], at: Self.now
+            subject: DisclosureRule.SubjectState(), consents: [Self.inForce], recipientID: Self.recipient, configuration: nil, service: "translation",
+            standing: .unauthorised, pointers: ["/subject/name"], categories: [], at: Self.now
         )
         XCTAssertEqual(decision, .withhold(.awaitingConsent))
         XCTAssertEqual(
             DisclosureRule.decide(
-                subject: DisclosureRule.SubjectState(), consents: [Self.inForce], recipientID: Self.recipient, service: "translation",
-                standing: .consent(id: "in-force"), pointers: ["/subject/name"], at: Self.now
+                subject: DisclosureRule.SubjectState(), consents: [Self.inForce], recipientID: Self.recipient, configuration: nil, service: "translation",
+                standing: .consent(id: "in-force"), pointers: ["/subject/name"], categories: [], at: Self.now
             ),
             .withhold(.consentDoesNotCover)
         )
