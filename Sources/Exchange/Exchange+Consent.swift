@@ -61,11 +61,18 @@ extension Exchange {
             for var disclosure in try txn.disclosures(referralID: referralID) where disclosure.state == .awaitingConsent {
                 let recipient = recipients.first { $0.id == disclosure.recipientID }
                 // This consent releases what it covers; what waits for another consent waits on.
-                guard case .disclose(let basis, let consentID) = DisclosureRule.decide(
+                let decision = DisclosureRule.decide(
                     subject: DisclosureRule.SubjectState(subject), consents: [consent], recipientID: disclosure.recipientID,
                     configuration: recipient, service: disclosure.service, standing: .unauthorised, pointers: disclosure.pointers,
                     categories: disclosure.categories, at: now
-                ) else { continue }
+                )
+                guard case .disclose(let basis, let consentID) = decision else {
+                    // What no consent can let go any more (its recipient was reconfigured since) is refused, not left waiting.
+                    if let reason = decision.withholdingReason, reason.state == .refused, reason != .restricted {
+                        try Exchange.withhold(&disclosure, for: reason, actor: "system", txn: txn)
+                    }
+                    continue
+                }
                 disclosure.state = .queued
                 disclosure.lawfulBasis = basis
                 disclosure.consentID = consentID

@@ -150,6 +150,11 @@ final class DisclosureRuleEndToEndTests: XCTestCase {
         XCTAssertEqual(dv["state"], "queued")
         XCTAssertTrue((dv["pointers"]?.arrayValue ?? []).contains("/subject/dateOfBirth"), String(decoding: dv.serialized(), as: UTF8.self))
         XCTAssertTrue(refex.waitForLog("delivery will be retried"), refex.logText)
+        // Another referral waits for consent.
+        let waiting = try request("POST", "/v1/referrals", try referral { $0["consent"] = nil })
+        XCTAssertEqual(waiting.status, 202, waiting.body)
+        let waitingID = try XCTUnwrap(waiting.json?["id"]?.stringValue)
+        XCTAssertEqual(try disclosure(waitingID, "dv-support")?["state"], "awaiting-consent")
 
         // dv-support may no longer receive the date of birth, nor health data.
         var recipients = config["recipients"]?.arrayValue ?? []
@@ -170,6 +175,15 @@ final class DisclosureRuleEndToEndTests: XCTestCase {
         XCTAssertEqual(try entries(referralID, disclosure: id, event: "disclosure.withheld").last?["reason"], "fields-not-allowed")
         // A recipient whose configuration did not change is unaffected.
         XCTAssertEqual(try disclosure(referralID, "description-only")?["state"], "queued")
+
+        // Consent for the waiting one comes after the reload: what was decided before it is not released, but refused.
+        let recorded = try request("POST", "/v1/consents", consent(waitingID, purposes: ["domestic-abuse"]))
+        XCTAssertEqual(recorded.status, 201, recorded.body)
+        let released = recorded.json?["released"]?.arrayValue?.compactMap { $0["recipient"]?.stringValue } ?? []
+        XCTAssertEqual(released, ["description-only"], recorded.body)
+        let refused = try XCTUnwrap(try disclosure(waitingID, "dv-support"))
+        XCTAssertEqual(refused["state"], "refused", String(decoding: refused.serialized(), as: UTF8.self))
+        XCTAssertEqual(refused["reason"], "fields-not-allowed")
     }
 
     // MARK: Withdrawal
