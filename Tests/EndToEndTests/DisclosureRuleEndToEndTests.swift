@@ -29,6 +29,8 @@ final class DisclosureRuleEndToEndTests: XCTestCase {
         config["delivery"] = [
             "clientCertificate": .string(try TestPKI.certificate("refex-client")), "clientKey": .string(try TestPKI.key("refex-client")),
             "backoffBaseMilliseconds": 200, "backoffMaxSeconds": 1, "pollIntervalMilliseconds": 50, "connectTimeoutSeconds": 2,
+            // A recipient that never answers is tried again and again, not paused by its circuit.
+            "circuitFailures": 1000,
         ]
         self.config = config
         refex = try RefexProcess(config: config)
@@ -206,9 +208,7 @@ final class DisclosureRuleEndToEndTests: XCTestCase {
         let other = try request("POST", "/v1/consents", consent(referralID, purposes: ["general-victim-support"]))
         XCTAssertEqual(other.status, 201, other.body)
         // The consent lapses before dv-support answers: withheld at the next attempt.
-        XCTAssertTrue(waitUntil(timeout: 30) {
-            ["dv-support", "description-only"].allSatisfy { (try? self.disclosure(referralID, $0))??["state"] == "awaiting-consent" }
-        }, refex.logText)
+        XCTAssertTrue(waitUntil(timeout: 30) { (try? self.disclosure(referralID, "dv-support"))??["state"] == "awaiting-consent" }, refex.logText)
         let withheld = try entries(referralID, disclosure: id, event: "disclosure.withheld").last
         XCTAssertEqual(withheld?["reason"], "consent-expired")
         XCTAssertEqual(withheld?["consentId"]?.stringValue, lapsing, "the entry says which consent lapsed")
@@ -223,7 +223,9 @@ final class DisclosureRuleEndToEndTests: XCTestCase {
         let withdrawn = try request("POST", "/v1/consents/\(lapsing)/withdraw")
         XCTAssertEqual(withdrawn.status, 200, withdrawn.body)
         XCTAssertEqual(withdrawn.json?["erased"], false, withdrawn.body)
-        XCTAssertEqual(withdrawn.json?["cancelled"], [], withdrawn.body)
+        // (description-only, still queued on it if not yet tried since it lapsed, may be cancelled; dv-support is not.)
+        let cancelled = withdrawn.json?["cancelled"]?.arrayValue?.compactMap { $0["id"]?.stringValue } ?? []
+        XCTAssertFalse(cancelled.contains(id), withdrawn.body)
         XCTAssertEqual(try disclosure(referralID, "dv-support")?["state"], "awaiting-consent")
         XCTAssertEqual(try entries(referralID, disclosure: id, event: "disclosure.cancelled"), [])
 
