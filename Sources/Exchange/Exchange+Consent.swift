@@ -58,21 +58,31 @@ extension Exchange {
                 details: ["purposes": .array(consent.purposes.map { .string($0) })]
             ))
             var released: [DisclosureRecord] = []
-            if !subject.restricted {
-                for var disclosure in try txn.disclosures(referralID: referralID) where disclosure.state == .awaitingConsent {
-                    guard let recipientID = disclosure.recipientID,
-                          consent.covers(service: disclosure.service, recipient: recipientID, at: now) else { continue }
-                    disclosure.state = .queued
-                    disclosure.lawfulBasis = .consent
-                    disclosure.consentID = consent.id
-                    disclosure.reason = nil
-                    disclosure.actor = actor.id
-                    disclosure.updatedAt = now
-                    try txn.updateDisclosure(disclosure)
-                    try txn.enqueue(Exchange.outboxItem(for: disclosure, recipient: recipients.first { $0.id == recipientID }, now: now))
-                    try txn.appendLog(LogEntryDraft(.disclosureAuthorised, disclosure: disclosure, actor: actor.id))
-                    released.append(disclosure)
+            for var disclosure in try txn.disclosures(referralID: referralID) where disclosure.state == .awaitingConsent {
+                let recipient = recipients.first { $0.id == disclosure.recipientID }
+                // This consent releases what it covers; what waits for another consent waits on.
+                let decision = DisclosureRule.decide(
+                    subject: DisclosureRule.SubjectState(subject), consents: [consent], recipientID: disclosure.recipientID,
+                    configuration: recipient, service: disclosure.service, standing: .unauthorised, pointers: disclosure.pointers,
+                    categories: disclosure.categories, at: now
+                )
+                guard case .disclose(let basis, let consentID) = decision else {
+                    // What no consent can let go any more (its recipient was reconfigured since) is refused, not left waiting.
+                    if let reason = decision.withholdingReason, reason.state == .refused, reason != .restricted {
+                        try Exchange.withhold(&disclosure, for: reason, actor: "system", txn: txn)
+                    }
+                    continue
                 }
+                disclosure.state = .queued
+                disclosure.lawfulBasis = basis
+                disclosure.consentID = consentID
+                disclosure.reason = nil
+                disclosure.actor = actor.id
+                disclosure.updatedAt = now
+                try txn.updateDisclosure(disclosure)
+                try txn.enqueue(Exchange.outboxItem(for: disclosure, recipient: recipient, now: now))
+                try txn.appendLog(LogEntryDraft(.disclosureAuthorised, disclosure: disclosure, actor: actor.id))
+                released.append(disclosure)
             }
             let answer: JSONValue = [
                 "id": .string(consent.id),
@@ -273,8 +283,11 @@ extension Exchange {
         ))
         var cancelled: [DisclosureRecord] = []
         var notices: [NoticeSummary] = []
-        for disclosure in try txn.disclosures(subjectID: consent.subjectID) where disclosure.consentID == consent.id {
-            let (wasCancelled, notice) = try stop(disclosure, reason: "consent-withdrawn", consentID: consent.id, actor: actor, recipients: recipients, txn: txn)
+        // Those that stand on it; one withheld since (its consent lapsed) waits for a new consent, not on this one.
+        for disclosure in try txn.disclosures(subjectID: consent.subjectID) where DisclosureRule.Standing(disclosure) == .consent(id: consent.id) {
+            let (wasCancelled, notice) = try stop(
+                disclosure, reason: WithholdingReason.consentWithdrawn.rawValue, consentID: consent.id, actor: actor, recipients: recipients, txn: txn
+            )
             if let wasCancelled { cancelled.append(wasCancelled) }
             if let notice { notices.append(notice) }
         }
@@ -361,9 +374,10 @@ extension Exchange {
         var cancelled: [DisclosureRecord] = []
         var notices: [NoticeSummary] = []
         for disclosure in try txn.disclosures(subjectID: subjectID) {
-            let stopReason = consentID != nil && disclosure.consentID == consentID ? "consent-withdrawn" : "subject-erased"
+            let onWithdrawnConsent = consentID.map { DisclosureRule.Standing(disclosure) == .consent(id: $0) } ?? false
+            let stopReason: WithholdingReason = onWithdrawnConsent ? .consentWithdrawn : .subjectErased
             let (wasCancelled, notice) = try stop(
-                disclosure, reason: stopReason, consentID: stopReason == "consent-withdrawn" ? consentID : nil,
+                disclosure, reason: stopReason.rawValue, consentID: onWithdrawnConsent ? consentID : nil,
                 actor: actor, recipients: recipients, txn: txn
             )
             if let wasCancelled { cancelled.append(wasCancelled) }

@@ -22,19 +22,20 @@ extension Exchange {
             return try keyring.open(payload, key: try keyring.unwrap(wrapped), context: "notice|\(item.id)")
         }
         let limits = self.limits
+        let recipients = self.recipients
         let (disclosure, referral, wrapped, reasonNotToSend) = try await store.read { txn in
             guard let disclosure = try txn.disclosure(id: item.disclosureID),
                   let referral = try txn.referral(id: disclosure.referralID) else {
                 throw ExchangeError(.notFound, "disclosure \(item.disclosureID) no longer exists")
             }
             return (disclosure, referral, try txn.subjectKey(subjectID: referral.subjectID),
-                    try Exchange.reasonNotToSend(disclosure, txn: txn))
+                    try Exchange.reasonNotToSend(disclosure, recipients: recipients, txn: txn))
         }
         guard disclosure.state == .queued || disclosure.state == .delivered, let wrapped, let sealed = referral.sealedBody else {
             throw ExchangeError(.erased, "disclosure \(disclosure.id) is \(disclosure.state.rawValue); nothing is sent")
         }
         if let reasonNotToSend {
-            throw ExchangeError(.erased, "disclosure \(disclosure.id) may not be sent now (\(reasonNotToSend))")
+            throw ExchangeError(.erased, "disclosure \(disclosure.id) may not be sent now (\(reasonNotToSend.rawValue))")
         }
         let plaintext = try keyring.open(sealed, key: try keyring.unwrap(wrapped), context: "referral|\(referral.id)")
         let document = try JSONValue.parse(plaintext, limits: limits)
@@ -211,44 +212,33 @@ extension Exchange {
 
     /// Why a disclosure may not go out now, or nil if it may. Checked again at the moment data
     /// leaves (a push, a mailbox fetch, an operator's retry), since the decision was made:
-    /// consent can expire or be withdrawn, and processing can be restricted, after it.
-    static func reasonNotToSend(_ disclosure: DisclosureRecord, txn: any StoreTransaction) throws -> String? {
-        guard let subject = try txn.subject(id: disclosure.subjectID), subject.erasedAt == nil else { return "subject-erased" }
-        if subject.restricted { return "restricted" }
-        // A rectification can leave a recipient nothing it may receive: never send `data: {}`.
-        if disclosure.pointers.isEmpty { return Exchange.nothingToDiscloseReason }
-        switch disclosure.lawfulBasis {
-        case nil:
-            return "no-lawful-basis"
-        case .consent:
-            guard let consentID = disclosure.consentID, let consent = try txn.consent(id: consentID) else { return "consent-missing" }
-            if consent.withdrawnAt != nil { return "consent-withdrawn" }
-            if let expiresAt = consent.expiresAt, expiresAt <= txn.now { return "consent-expired" }
-            guard let recipientID = disclosure.recipientID,
-                  consent.covers(service: disclosure.service, recipient: recipientID, at: txn.now) else { return "consent-does-not-cover" }
-            return nil
-        default:
-            guard disclosure.justificationDigest != nil || !(disclosure.legacyJustification ?? "").isEmpty else { return "no-justification" }
-            return nil
-        }
+    /// consent can expire or be withdrawn, and processing can be restricted, after it. Only the
+    /// consent it was authorised on counts: another does not stand in for it unrecorded.
+    /// `recipients`: the recipients as configured now (none for a host command given only `--store`).
+    static func reasonNotToSend(_ disclosure: DisclosureRecord, recipients: [Recipient], txn: any StoreTransaction) throws -> WithholdingReason? {
+        let subject = try txn.subject(id: disclosure.subjectID)
+        let standing = DisclosureRule.Standing(disclosure)
+        var consents: [ConsentRecord] = []
+        if case .consent(let id?) = standing, let consent = try txn.consent(id: id) { consents = [consent] }
+        return DisclosureRule.decide(
+            subject: DisclosureRule.SubjectState(subject), consents: consents, recipientID: disclosure.recipientID,
+            configuration: recipients.first { $0.id == disclosure.recipientID }, service: disclosure.service, standing: standing,
+            pointers: disclosure.pointers, categories: disclosure.categories, at: txn.now
+        ).withholdingReason
     }
 
     /// An item that may not be sent (cancelled, erased, restricted, or its consent lapsed) is
     /// taken out of the outbox; a queued disclosure whose basis lapsed is withheld and logged:
     /// restricted ones wait for the restriction to lift, lapsed consents for a new consent.
     package func discard(_ item: OutboxItem) async throws {
+        let recipients = self.recipients
         try await store.write { txn in
             guard item.kind == .disclosure, var disclosure = try txn.disclosure(id: item.disclosureID), disclosure.state == .queued else {
                 try txn.dequeue(id: item.id)
                 return
             }
-            guard let reason = try Exchange.reasonNotToSend(disclosure, txn: txn) else { return }  // sendable again
-            try txn.dequeue(id: item.id)
-            disclosure.state = reason == "restricted" || reason == Exchange.nothingToDiscloseReason ? .refused : .awaitingConsent
-            disclosure.reason = reason
-            disclosure.updatedAt = txn.now
-            try txn.updateDisclosure(disclosure)
-            try txn.appendLog(LogEntryDraft(.disclosureWithheld, disclosure: disclosure, actor: "system", reason: reason))
+            guard let reason = try Exchange.reasonNotToSend(disclosure, recipients: recipients, txn: txn) else { return }  // sendable again
+            try Exchange.withhold(&disclosure, for: reason, actor: "system", txn: txn)
         }
     }
 
@@ -300,7 +290,7 @@ extension Exchange {
             guard let current = try txn.outboxItem(id: id), current.state == .pending,
                   let disclosure = try txn.disclosure(id: item.disclosureID) else { return false }
             if disclosure.state == .delivered { return true }
-            guard disclosure.state == .queued, try Exchange.reasonNotToSend(disclosure, txn: txn) == nil else { return false }
+            guard disclosure.state == .queued, try Exchange.reasonNotToSend(disclosure, recipients: recipients, txn: txn) == nil else { return false }
             try Exchange.markDelivered(item, actor: actor, recipients: recipients, txn: txn, details: ["via": "mailbox"])
             return true
         }
@@ -340,12 +330,13 @@ extension Exchange {
 
     /// `refex outbox retry ID`: a failed item goes back in the queue, with a fresh maximum age.
     package func retry(_ id: String, by actor: Actor) async throws -> OutboxItem {
-        try await store.write { txn in
+        let recipients = self.recipients
+        return try await store.write { txn in
             guard var item = try txn.outboxItem(id: id) else { throw ExchangeError(.notFound, "There is no outbox item \(id).") }
             guard item.state == .failed else { throw ExchangeError(.conflict, "Outbox item \(id) has not failed; it is \(item.state.rawValue).") }
             if item.kind == .disclosure, let disclosure = try txn.disclosure(id: item.disclosureID),
-               let reason = try Exchange.reasonNotToSend(disclosure, txn: txn) {
-                throw ExchangeError(.conflict, "Disclosure \(disclosure.id) may not be sent now (\(reason)); it is not retried.")
+               let reason = try Exchange.reasonNotToSend(disclosure, recipients: recipients, txn: txn) {
+                throw ExchangeError(.conflict, "Disclosure \(disclosure.id) may not be sent now (\(reason.rawValue)); it is not retried.")
             }
             let now = txn.now
             item.state = .pending

@@ -162,34 +162,37 @@ extension Exchange {
                 event: restricted ? .subjectRestricted : .subjectUnrestricted, actor: actor.id, subjectID: subjectID, justificationDigest: digest
             ))
             let consents = try txn.consents(subjectID: subjectID)
+            let state = DisclosureRule.SubjectState(restricted: restricted, erased: false)
             for var disclosure in try txn.disclosures(subjectID: subjectID) {
+                let recipient = recipients.first { $0.id == disclosure.recipientID }
                 if restricted, disclosure.state == .queued || disclosure.state == .awaitingConsent {
-                    if disclosure.state == .queued { try txn.dequeue(id: disclosure.id) }
-                    disclosure.state = .refused
-                    disclosure.reason = "restricted"
-                    disclosure.updatedAt = now
-                    try txn.updateDisclosure(disclosure)
-                    try txn.appendLog(LogEntryDraft(.disclosureWithheld, disclosure: disclosure, actor: actor.id, reason: "restricted"))
+                    // Restricted: nothing waiting goes, whatever it stood on.
+                    let reason = DisclosureRule.decide(
+                        subject: state, consents: consents, recipientID: disclosure.recipientID, configuration: recipient,
+                        service: disclosure.service, standing: DisclosureRule.Standing(disclosure), pointers: disclosure.pointers,
+                        categories: disclosure.categories, at: now
+                    ).withholdingReason ?? .restricted
+                    try Exchange.withhold(&disclosure, for: reason, actor: actor.id, txn: txn)
                     changed.append(disclosure.id)
-                } else if !restricted, disclosure.state == .refused, disclosure.reason == "restricted", let recipientID = disclosure.recipientID {
-                    let byOverride = disclosure.lawfulBasis != nil && disclosure.lawfulBasis != .consent
-                    let consent = consents.first { $0.covers(service: disclosure.service, recipient: recipientID, at: now) }
-                    if byOverride || consent != nil {
+                } else if !restricted, disclosure.state == .refused, disclosure.reason == WithholdingReason.restricted.rawValue {
+                    // Lifted: an override stands again; anything else is decided afresh on the consents in force.
+                    switch DisclosureRule.decide(
+                        subject: state, consents: consents, recipientID: disclosure.recipientID, configuration: recipient,
+                        service: disclosure.service, standing: DisclosureRule.Standing(disclosure), pointers: disclosure.pointers,
+                        categories: disclosure.categories, at: now
+                    ) {
+                    case .disclose(let basis, let consentID):
                         disclosure.state = .queued
-                        if !byOverride {
-                            disclosure.lawfulBasis = .consent
-                            disclosure.consentID = consent?.id
-                        }
+                        disclosure.lawfulBasis = basis
+                        disclosure.consentID = consentID
                         disclosure.reason = nil
-                        try txn.enqueue(Exchange.outboxItem(for: disclosure, recipient: recipients.first { $0.id == recipientID }, now: now))
+                        disclosure.updatedAt = now
+                        try txn.updateDisclosure(disclosure)
+                        try txn.enqueue(Exchange.outboxItem(for: disclosure, recipient: recipient, now: now))
                         try txn.appendLog(LogEntryDraft(.disclosureAuthorised, disclosure: disclosure, actor: actor.id))
-                    } else {
-                        disclosure.state = .awaitingConsent
-                        disclosure.reason = "awaiting-consent"
-                        try txn.appendLog(LogEntryDraft(.disclosureWithheld, disclosure: disclosure, actor: actor.id))
+                    case .withhold(let reason):
+                        try Exchange.withhold(&disclosure, for: reason, actor: actor.id, txn: txn)
                     }
-                    disclosure.updatedAt = now
-                    try txn.updateDisclosure(disclosure)
                     changed.append(disclosure.id)
                 }
             }
@@ -261,6 +264,23 @@ extension Exchange {
                         disclosure.pointers = allowed.pointers
                         disclosure.categories = allowed.categories
                         disclosure.updatedAt = now
+                        // Asked again with what it would now carry: a queued one must still be
+                        // sendable; one waiting for consent may be left with nothing to wait for.
+                        let withheld: WithholdingReason? = if !widened {
+                            nil
+                        } else if disclosure.state == .queued {
+                            try Exchange.reasonNotToSend(disclosure, recipients: recipients, txn: txn)
+                        } else {
+                            DisclosureRule.decide(
+                                subject: DisclosureRule.SubjectState(subject), consents: [], recipientID: recipientID, configuration: recipient,
+                                service: disclosure.service, standing: .unauthorised, pointers: disclosure.pointers,
+                                categories: disclosure.categories, at: now
+                            ).withholdingReason.flatMap { $0.state == .refused ? $0 : nil }
+                        }
+                        if let withheld {
+                            try Exchange.withhold(&disclosure, for: withheld, actor: actor.id, txn: txn)
+                            continue
+                        }
                         try txn.updateDisclosure(disclosure)
                         // What a queued disclosure will carry changed: the log says so before it leaves.
                         if widened && disclosure.state == .queued {

@@ -166,36 +166,28 @@ package final class Exchange: Sendable {
             var disclosures: [DisclosureRecord] = []
             for service in services {
                 let providers = recipients.filter { $0.services.contains(service) }
-                if providers.isEmpty {
-                    let refused = DisclosureRecord(
-                        id: SecureRandom.uuid(), referralID: referralID, subjectID: subject.id, recipientID: nil, service: service,
-                        state: .refused, lawfulBasis: nil, consentID: nil, justificationDigest: nil, actor: "system",
-                        pointers: [], categories: [], reason: "no-recipient", createdAt: now, updatedAt: now
-                    )
-                    try txn.insertDisclosure(refused)
-                    try txn.appendLog(LogEntryDraft(.disclosureWithheld, disclosure: refused, actor: "system"))
-                    disclosures.append(refused)
-                    continue
-                }
-                for recipient in providers {
-                    let data = minimised[recipient.id]
+                for recipient in providers.isEmpty ? [nil] : providers.map(Optional.some) {
+                    let data = recipient.flatMap { minimised[$0.id] }
                     var disclosure = DisclosureRecord(
-                        id: SecureRandom.uuid(), referralID: referralID, subjectID: subject.id, recipientID: recipient.id,
-                        service: service, state: .awaitingConsent, lawfulBasis: nil, consentID: nil, justificationDigest: nil,
+                        id: SecureRandom.uuid(), referralID: referralID, subjectID: subject.id, recipientID: recipient?.id,
+                        service: service, state: .queued, lawfulBasis: nil, consentID: nil, justificationDigest: nil,
                         actor: actor.id, pointers: data?.pointers ?? [], categories: data?.categories ?? [],
-                        reason: "awaiting-consent", createdAt: now, updatedAt: now
+                        reason: nil, createdAt: now, updatedAt: now
                     )
-                    if subject.restricted {
-                        disclosure.state = .refused
-                        disclosure.reason = "restricted"
-                        disclosure.actor = "system"
-                    } else if let consent = consents.first(where: { $0.covers(service: service, recipient: recipient.id, at: now) }) {
-                        disclosure.state = .queued
-                        disclosure.lawfulBasis = .consent
-                        disclosure.consentID = consent.id
-                        disclosure.reason = nil
+                    let decision = DisclosureRule.decide(
+                        subject: DisclosureRule.SubjectState(subject), consents: consents, recipientID: recipient?.id, configuration: recipient,
+                        service: service, standing: .unauthorised, pointers: disclosure.pointers, categories: disclosure.categories, at: now
+                    )
+                    switch decision {
+                    case .disclose(let basis, let consentID):
+                        disclosure.lawfulBasis = basis
+                        disclosure.consentID = consentID
+                    case .withhold(let reason):
+                        disclosure.state = reason.state
+                        disclosure.reason = reason.rawValue
+                        // Waiting for consent, it was asked for by the referrer; refused, refex decided.
+                        if reason.state != .awaitingConsent { disclosure.actor = "system" }
                     }
-                    Exchange.refuseIfNothingToDisclose(&disclosure, selected: data)
                     try txn.insertDisclosure(disclosure)
                     if disclosure.state == .queued {
                         try txn.enqueue(Exchange.outboxItem(for: disclosure, recipient: recipient, now: now))
@@ -287,9 +279,6 @@ package final class Exchange: Sendable {
                   let wrapped = try txn.subjectKey(subjectID: referral.subjectID), let sealed = referral.sealedBody else {
                 throw ExchangeError(.erased, "The subject's data has been erased; there is nothing to disclose.")
             }
-            guard !subject.restricted else {
-                throw ExchangeError(.conflict, "The subject's processing is restricted; lift the restriction first.")
-            }
             let existing = try txn.disclosures(referralID: referralID)
             let requested = existing.map(\.service)
             if let requestedService, !requested.contains(requestedService) {
@@ -305,22 +294,31 @@ package final class Exchange: Sendable {
                                     absoluteKeywordLocation: nil, message: "not a service of this recipient"),
                 ])
             }
-            if existing.contains(where: { $0.recipientID == recipientID && $0.service == service && ($0.state == .queued || $0.state == .delivered) }) {
-                throw ExchangeError(.conflict, "A disclosure of this referral to that recipient for that service is already authorised.")
-            }
             // The stored document, to minimise for this recipient.
             let subjectKey = try keyring.unwrap(wrapped)
             let plaintext = try keyring.open(sealed, key: subjectKey, context: "referral|\(referralID)")
             let document = try JSONValue.parse(plaintext, limits: limits)
+            let markings = catalog.validate(document, against: referral.schemaID).map(DocumentMarkings.init) ?? DocumentMarkings()
+            let data = Minimiser.minimise(document, fields: recipient.fields, categories: recipient.categories, markings: markings)
+            let now = txn.now
+            switch DisclosureRule.decide(
+                subject: DisclosureRule.SubjectState(subject), consents: [], recipientID: recipient.id, configuration: recipient,
+                service: service, standing: .override(basis, justified: true), pointers: data.pointers, categories: data.categories, at: now
+            ) {
+            case .disclose: break
+            case .withhold(.restricted):
+                throw ExchangeError(.conflict, "The subject's processing is restricted; lift the restriction first.")
+            case .withhold(.nothingToDisclose):
+                throw ExchangeError(.conflict, "The recipient's configured fields select nothing from this referral: there is nothing to disclose.")
+            case .withhold(let reason):
+                throw ExchangeError(.conflict, "This disclosure may not be made (\(reason.rawValue)).")
+            }
+            if existing.contains(where: { $0.recipientID == recipientID && $0.service == service && ($0.state == .queued || $0.state == .delivered) }) {
+                throw ExchangeError(.conflict, "A disclosure of this referral to that recipient for that service is already authorised.")
+            }
             var personal = try Exchange.personalValues(subjectID: subject.id, key: subjectKey, keyring: keyring, limits: limits, txn: txn)
             personal.add(referral: document)
             try FreeTextPolicy.check(justification, field: "justification", personal: personal)
-            let markings = catalog.validate(document, against: referral.schemaID).map(DocumentMarkings.init) ?? DocumentMarkings()
-            let data = Minimiser.minimise(document, fields: recipient.fields, categories: recipient.categories, markings: markings)
-            guard !data.pointers.isEmpty else {
-                throw ExchangeError(.conflict, "The recipient's configured fields select nothing from this referral: there is nothing to disclose.")
-            }
-            let now = txn.now
             var disclosure = existing.first { $0.recipientID == recipientID && $0.service == service }
                 ?? DisclosureRecord(
                     id: SecureRandom.uuid(), referralID: referralID, subjectID: subject.id, recipientID: recipientID, service: service,
