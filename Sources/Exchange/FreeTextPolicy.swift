@@ -96,7 +96,8 @@ package enum FreeTextPolicy {
                 "contains \(kind.phrase) from the referral it is about"
             )
         }
-        for (rule, phrase, pattern) in patterns where pattern.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil {
+        // On the folded text: a no-break space, a tab or two spaces between the parts hide nothing.
+        for (rule, phrase, pattern) in patterns where pattern.firstMatch(in: folded, range: NSRange(folded.startIndex..., in: folded)) != nil {
             throw refuse("pattern/\(rule)", "looks like \(phrase)", "contains what looks like \(phrase)")
         }
     }
@@ -114,9 +115,12 @@ package enum FreeTextPolicy {
         }
     }
 
-    /// Lower case, compatibility forms, whitespace collapsed to one space.
+    /// Lower case, compatibility forms, without diacritics ("Zoë" is "zoe"), typographic
+    /// apostrophes as "'", whitespace collapsed to one space.
     static func normalise(_ text: String) -> String {
-        text.precomposedStringWithCompatibilityMapping.lowercased()
+        text.precomposedStringWithCompatibilityMapping.folding(options: [.diacriticInsensitive, .caseInsensitive], locale: nil)
+            .precomposedStringWithCompatibilityMapping.lowercased()
+            .replacingOccurrences(of: "\u{2019}", with: "'").replacingOccurrences(of: "\u{2018}", with: "'")
             .split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
     }
 
@@ -133,18 +137,20 @@ package enum FreeTextPolicy {
             let tail = String(number.suffix(9))
             return runs.contains { $0.contains(tail) || $0.contains(national) }
         case .dateOfBirth:
-            return dateForms(value).contains { containsWord(folded, $0) }
+            let written = dateText(folded)
+            return dateForms(value).contains { containsWord(written, $0) }
         case .postcode:
             let compact = normalise(value).replacingOccurrences(of: " ", with: "")
             guard compact.count >= 5 else { return containsWord(folded, normalise(value)) }
             let outward = String(compact.dropLast(3))
             let inward = String(compact.suffix(3))
-            return containsWord(folded, "\(outward) \(inward)") || containsWord(folded, compact)
+            return containsWord(folded, "\(outward) \(inward)") || containsWord(folded, "\(outward)-\(inward)") || containsWord(folded, compact)
         case .name:
-            // The whole value, and each part of it: "PC Sam Sample" is refused as "Sample" too.
+            // The whole value, and each part of it: "PC Sam Sample" is refused as "Sample" too,
+            // "O'Brien-Smith" as "Brien" and "Smith".
             let whole = normalise(value)
             if whole.count >= 2, containsWord(folded, whole) { return true }
-            return whole.split(separator: " ").contains { part in
+            return whole.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).contains { part in
                 part.count >= 3 && !titles.contains(String(part)) && containsWord(folded, String(part))
             }
         case .email, .address:
@@ -194,24 +200,36 @@ package enum FreeTextPolicy {
 
     static let months = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
 
-    /// The ways a date of birth (`YYYY-MM-DD`) is written in the UK.
+    /// Folded text with dates reduced to one spelling, for `dateForms`: the separators `/ - . ,`
+    /// as spaces, ordinal suffixes and "of" dropped, leading zeros removed ("02-Apr-1990",
+    /// "2nd of April, 1990" and "2 apr 1990" are all "2 apr 1990").
+    static func dateText(_ folded: String) -> String {
+        var text = String(folded.map { "/-.,".contains($0) ? " " : $0 })
+        for (pattern, template) in [(#"(\d)(?:st|nd|rd|th)\b"#, "$1"), (#"\bof\b"#, " "), (#"\b0+(\d)"#, "$1")] {
+            text = text.replacingOccurrences(of: pattern, with: template, options: .regularExpression)
+        }
+        return text.split(separator: " ").joined(separator: " ")
+    }
+
+    /// The ways a date of birth (`YYYY-MM-DD`) is written in the UK (and the US), as `dateText`
+    /// spells them: day, month and year in any common order, the month as a number, a name or
+    /// an abbreviation, the year in four digits or two.
     static func dateForms(_ iso: String) -> [String] {
         let parts = iso.split(separator: "-").map(String.init)
-        guard parts.count == 3, let month = Int(parts[1]), let day = Int(parts[2]), (1...12).contains(month) else {
-            return [normalise(iso)]
-        }
-        let year = parts[0]
-        var forms = [iso]
-        for separator in ["/", "-", ".", " "] {
-            forms.append("\(parts[2])\(separator)\(parts[1])\(separator)\(year)")
-            forms.append("\(day)\(separator)\(month)\(separator)\(year)")
+        guard parts.count == 3, let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]), (1...12).contains(month) else {
+            return [dateText(normalise(iso))]
         }
         let name = months[month - 1]
-        for monthName in [name, String(name.prefix(3))] {
-            forms.append("\(day) \(monthName) \(year)")
-            forms.append("\(monthName) \(day), \(year)")
-            forms.append("\(monthName) \(day) \(year)")
-            for suffix in ["st", "nd", "rd", "th"] { forms.append("\(day)\(suffix) \(monthName) \(year)") }
+        var monthNames = [name, String(name.prefix(3))]
+        if month == 9 { monthNames.append("sept") }
+        var forms = ["\(year) \(month) \(day)"]
+        for yearForm in ["\(year)", "\(year % 100)"] {
+            forms.append("\(day) \(month) \(yearForm)")
+            forms.append("\(month) \(day) \(yearForm)")
+            for monthName in monthNames {
+                forms.append("\(day) \(monthName) \(yearForm)")
+                forms.append("\(monthName) \(day) \(yearForm)")
+            }
         }
         return forms
     }
@@ -220,7 +238,7 @@ package enum FreeTextPolicy {
     static let patterns: [(String, String, NSRegularExpression)] = [
         ("email", "an email address", #"[^\s@]+@[^\s@]+\.[A-Za-z]{2,}"#),
         // UK National Insurance number: two letters, six digits, A–D (any two letters: a real one must not slip through).
-        ("ni-number", "a National Insurance number", #"\b[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"#),
+        ("ni-number", "a National Insurance number", #"\b[A-Z]{2}[ -]?\d{2}[ -]?\d{2}[ -]?\d{2}[ -]?[A-D]\b"#),
         // UK postcode: outward code (area, district) and inward code (sector, unit).
         ("postcode", "a UK postcode", #"\b(?:GIR ?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2})\b"#),
         // Ten or more digits, however grouped, or an international number.

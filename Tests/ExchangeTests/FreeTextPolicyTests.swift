@@ -52,6 +52,34 @@ final class FreeTextPolicyTests: XCTestCase {
         XCTAssertEqual(rule("Risk near te1   1st is assessed as high"), "personal-value/postcode")
     }
 
+    func testNamesWithDiacriticsOrPunctuationDatesAndCodesWrittenOtherwiseAreRefused() {
+        let other: JSONValue = [
+            "subject": ["name": ["given": "Zoë", "family": "O'Brien-Smith"], "dateOfBirth": "1990-04-02"],
+            "referringOfficer": ["name": "José Álvarez"],
+        ]
+        var values = FreeTextPolicy.PersonalValues()
+        values.add(referral: other)
+        func otherRule(_ text: String) -> String? {
+            do {
+                try FreeTextPolicy.check(text, field: "reason", personal: values)
+                return nil
+            } catch let error as ExchangeError {
+                return error.validationErrors.first?.absoluteKeywordLocation.map { String($0.dropFirst(FreeTextPolicy.ruleBase.count)) }
+            } catch { return "\(error)" }
+        }
+        for name in ["Zoe", "ZOË", "Zoe\u{0308}", "Mrs O’Brien-Smith", "Mrs O'Brien", "the Smith family", "Jose Alvarez"] {
+            XCTAssertEqual(otherRule("Risk assessed as high for \(name) tonight"), "personal-value/name", name)
+        }
+        for date in ["02 April 1990", "2/4/90", "02/04/90", "2nd of April 1990", "April 2nd, 1990", "1990/04/02", "02-Apr-1990", "2 Apr. 1990"] {
+            XCTAssertEqual(otherRule("Born \(date) and at high risk of harm"), "personal-value/date-of-birth", date)
+        }
+        XCTAssertNil(otherRule("The risk is high; MARAC referral made on 12/11/2026"))
+        XCTAssertEqual(rule("Risk near te1-1st is assessed as high"), "personal-value/postcode")
+        for number in ["AB  12 34 56 C", "AB\t12\t34\t56\tC", "AB-12-34-56-C", "AB\u{00A0}12\u{00A0}34\u{00A0}56\u{00A0}C"] {
+            XCTAssertEqual(otherRule("The NI number \(number) was given"), "pattern/ni-number", number)
+        }
+    }
+
     func testPatternsAreRefusedWhateverReferralTheyComeFrom() {
         let none = FreeTextPolicy.PersonalValues()
         func patternRule(_ text: String) -> String? {
