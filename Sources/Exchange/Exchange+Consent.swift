@@ -159,6 +159,11 @@ extension Exchange {
                     "erased": .bool(try txn.subject(id: consent.subjectID)?.erasedAt != nil),
                 ], isRepeat: true)
             }
+            // Erased by other means (retention, an erasure, another consent's withdrawal): the
+            // consent permits nothing any more, and a withdrawal now would do nothing.
+            if let erasedAt = try txn.subject(id: consent.subjectID)?.erasedAt {
+                throw ExchangeError(.erased, "The subject's data was erased on \(erasedAt); there is nothing left to withdraw.")
+            }
             let digest = try Exchange.commitReason(statement, field: "reason", subjectID: consent.subjectID, keyring: keyring, limits: limits, txn: txn)
             var (cancelled, notices) = try Exchange.withdraw(
                 consent, reason: "consent-withdrawn", actor: actor, recipients: recipients, txn: txn, justificationDigest: digest
@@ -168,23 +173,18 @@ extension Exchange {
                 "subjectId": .string(consent.subjectID),
                 "withdrawnAt": .string(now.description),
             ]
-            if let erasedAt = try txn.subject(id: consent.subjectID)?.erasedAt {
+            let retained = try Exchange.groundsInForce(subjectID: consent.subjectID, txn: txn)
+            if retained.isEmpty {
+                let erased = try Exchange.erase(
+                    subjectID: consent.subjectID, reason: "consent-withdrawn", consentID: id, actor: actor, recipients: recipients, txn: txn
+                )
+                cancelled += erased.cancelled
+                notices += erased.notices
                 body["erased"] = true
-                body["erasedAt"] = .string(erasedAt.description)
+                body["erasedAt"] = .string(now.description)
             } else {
-                let retained = try Exchange.groundsInForce(subjectID: consent.subjectID, txn: txn)
-                if retained.isEmpty {
-                    let erased = try Exchange.erase(
-                        subjectID: consent.subjectID, reason: "consent-withdrawn", consentID: id, actor: actor, recipients: recipients, txn: txn
-                    )
-                    cancelled += erased.cancelled
-                    notices += erased.notices
-                    body["erased"] = true
-                    body["erasedAt"] = .string(now.description)
-                } else {
-                    body["erased"] = false
-                    body["retainedBecause"] = .array(retained)
-                }
+                body["erased"] = false
+                body["retainedBecause"] = .array(retained)
             }
             body["cancelled"] = .array(cancelled.map(Exchange.summary))
             body["erasureNotices"] = .array(notices.map { .string($0.recipientID) })

@@ -303,6 +303,22 @@ final class ConsentWithdrawalTests: XCTestCase {
         let referralID = try XCTUnwrap(first.json?["id"]?.stringValue)
         XCTAssertEqual(try request("POST", "/v1/consents", consent(referralID, purposes: ["fraud"])).status, 410)
         XCTAssertEqual(try request("POST", "/v1/subjects/\(subjectID)/withdraw").status, 410)
+        // The same referenceId with another body is gone too, not a conflict about a body no longer held.
+        let changed = try request("POST", "/v1/referrals", try referral("GONE-1") { $0["riskOfHarm"] = "medium" })
+        XCTAssertEqual(changed.status, 410, changed.body)
+        // A consent never withdrawn permits nothing now: withdrawing it is gone, and records nothing.
+        let consentID = try sql("SELECT id FROM consents WHERE referral_id = '\(referralID)'")
+        let withdrawn = try request("POST", "/v1/consents/\(consentID)/withdraw")
+        XCTAssertEqual(withdrawn.status, 410, withdrawn.body)
+        XCTAssertTrue(withdrawn.json?["detail"]?.stringValue?.contains("erased on") ?? false, withdrawn.body)
+        XCTAssertEqual(try sql("SELECT count(*) FROM log_entries WHERE event = 'consent.withdrawn'"), "0")
+        // Every admin route that names the subject says it was erased.
+        for (method, path) in [("POST", "/restrict"), ("POST", "/unrestrict"), ("PATCH", "")] {
+            let body: JSONValue? = method == "PATCH" ? ["subject": ["role": "witness"]] : nil
+            let answer = try request(method, "/v1/subjects/\(subjectID)\(path)", body, as: "hub-admin")
+            XCTAssertEqual(answer.status, 410, "\(method) \(path): \(answer.body)")
+            XCTAssertEqual(answer.json?["type"], "urn:refex:problem:erased", answer.body)
+        }
     }
 
     func testARepeatedMailboxAcknowledgementReportsTheFirstTime() throws {
