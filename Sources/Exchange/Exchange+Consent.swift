@@ -101,6 +101,8 @@ extension Exchange {
                 throw ExchangeError(.notFound, "There is no consent \(id) of yours.")
             }
             let now = txn.now
+            // A consent never withdrawn permits nothing once its subject is erased: not "in force".
+            let subjectErased = try txn.subject(id: consent.subjectID)?.erasedAt != nil
             var object: JSONObject = [
                 "id": .string(consent.id), "referralId": .string(consent.referralID), "subjectId": .string(consent.subjectID),
                 "partner": .string(consent.partnerID), "purposes": .array(consent.purposes.map { .string($0) }),
@@ -109,7 +111,7 @@ extension Exchange {
                 "expiresAt": consent.expiresAt.map { .string($0.description) } ?? .null,
                 "withdrawnAt": consent.withdrawnAt.map { .string($0.description) } ?? .null,
                 "recordedAt": .string(consent.recordedAt.description),
-                "state": .string(consent.withdrawnAt != nil ? "withdrawn" : (consent.isInForce(at: now) ? "in-force" : "expired")),
+                "state": .string(consent.withdrawnAt != nil ? "withdrawn" : subjectErased ? "erased" : (consent.isInForce(at: now) ? "in-force" : "expired")),
             ]
             if withDetails {
                 if let sealed = consent.sealedDetails, let wrapped = try txn.subjectKey(subjectID: consent.subjectID),

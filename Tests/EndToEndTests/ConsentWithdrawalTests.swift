@@ -308,6 +308,7 @@ final class ConsentWithdrawalTests: XCTestCase {
         XCTAssertEqual(changed.status, 410, changed.body)
         // A consent never withdrawn permits nothing now: withdrawing it is gone, and records nothing.
         let consentID = try sql("SELECT id FROM consents WHERE referral_id = '\(referralID)'")
+        XCTAssertEqual(try request("GET", "/v1/consents/\(consentID)").json?["state"], "erased", "not in force")
         let withdrawn = try request("POST", "/v1/consents/\(consentID)/withdraw")
         XCTAssertEqual(withdrawn.status, 410, withdrawn.body)
         XCTAssertTrue(withdrawn.json?["detail"]?.stringValue?.contains("erased on") ?? false, withdrawn.body)
