@@ -167,8 +167,8 @@ extension Exchange {
                 throw ExchangeError(.erased, "The subject's data was erased on \(erasedAt); there is nothing left to withdraw.")
             }
             let digest = try Exchange.commitReason(statement, field: "reason", subjectID: consent.subjectID, keyring: keyring, limits: limits, txn: txn)
-            var (cancelled, notices) = try Exchange.withdraw(
-                consent, reason: "consent-withdrawn", actor: actor, recipients: recipients, txn: txn, justificationDigest: digest
+            var (cancelled, notices, kept) = try Exchange.withdraw(
+                consent, reason: "consent-withdrawn", actor: actor, recipients: recipients, txn: txn, justificationDigest: digest, keepCovered: true
             )
             var body: JSONObject = [
                 "id": .string(id),
@@ -182,6 +182,7 @@ extension Exchange {
                 )
                 cancelled += erased.cancelled
                 notices += erased.notices
+                kept = []
                 body["erased"] = true
                 body["erasedAt"] = .string(now.description)
             } else {
@@ -191,6 +192,12 @@ extension Exchange {
             body["cancelled"] = .array(cancelled.map(Exchange.summary))
             body["erasureNotices"] = .array(notices.map { .string($0.recipientID) })
             body["notices"] = .array(notices.map(\.json))
+            body["keptUnderAnotherConsent"] = .array(kept.map { disclosure in
+                [
+                    "disclosureId": .string(disclosure.id), "recipient": disclosure.recipientID.map { .string($0) } ?? .null,
+                    "service": .string(disclosure.service), "consentId": disclosure.consentID.map { .string($0) } ?? .null,
+                ]
+            })
             let answer = JSONValue.object(body)
             try txn.setConsentWithdrawalReceipt(id: id, answer.serialized())
             return Answer(id: id, body: answer)
@@ -224,7 +231,7 @@ extension Exchange {
             var notices: [NoticeSummary] = []
             var withdrawn: [String] = []
             for consent in try txn.consents(subjectID: subjectID) where consent.withdrawnAt == nil {
-                let (more, noticed) = try Exchange.withdraw(consent, reason: "subject-withdrew", actor: actor, recipients: recipients, txn: txn)
+                let (more, noticed, _) = try Exchange.withdraw(consent, reason: "subject-withdrew", actor: actor, recipients: recipients, txn: txn)
                 cancelled += more
                 notices += noticed
                 withdrawn.append(consent.id)
@@ -262,11 +269,14 @@ extension Exchange {
     // MARK: Inside a transaction
 
     /// Withdraws `consent`: marks and logs it, cancels the undelivered disclosures relying on it,
-    /// and queues an erasure notice for each that was (or may have been) received.
+    /// and queues an erasure notice for each that was (or may have been) received. With
+    /// `keepCovered`, a disclosure that another consent in force also covers (same service and
+    /// recipient: consent obtained again, say) is not stopped but stands on that consent from now
+    /// (logged `disclosure.authorised` with `previousConsentId`), and its recipient keeps what it has.
     static func withdraw(
         _ consent: ConsentRecord, reason: String, actor: Actor, recipients: [Recipient], txn: any StoreTransaction,
-        justificationDigest: String? = nil
-    ) throws -> (cancelled: [DisclosureRecord], notices: [NoticeSummary]) {
+        justificationDigest: String? = nil, keepCovered: Bool = false
+    ) throws -> (cancelled: [DisclosureRecord], notices: [NoticeSummary], kept: [DisclosureRecord]) {
         let now = txn.now
         try txn.markConsentWithdrawn(id: consent.id, at: now)
         try txn.appendLog(LogEntryDraft(
@@ -275,12 +285,28 @@ extension Exchange {
         ))
         var cancelled: [DisclosureRecord] = []
         var notices: [NoticeSummary] = []
+        var kept: [DisclosureRecord] = []
+        let others = keepCovered ? try txn.consents(subjectID: consent.subjectID).filter { $0.id != consent.id && $0.isInForce(at: now) } : []
         for disclosure in try txn.disclosures(subjectID: consent.subjectID) where disclosure.consentID == consent.id {
+            let standing = disclosure.state == .queued || disclosure.state == .failed || (disclosure.state == .delivered && disclosure.reason == nil)
+            if standing, let recipientID = disclosure.recipientID,
+               let other = others.first(where: { $0.covers(service: disclosure.service, recipient: recipientID, at: now) }) {
+                var moved = disclosure
+                moved.consentID = other.id
+                moved.updatedAt = now
+                try txn.updateDisclosure(moved)
+                var draft = LogEntryDraft(.disclosureAuthorised, disclosure: moved, actor: actor.id)
+                draft.reason = nil
+                draft.details = ["previousConsentId": .string(consent.id)]
+                try txn.appendLog(draft)
+                kept.append(moved)
+                continue
+            }
             let (wasCancelled, notice) = try stop(disclosure, reason: "consent-withdrawn", consentID: consent.id, actor: actor, recipients: recipients, txn: txn)
             if let wasCancelled { cancelled.append(wasCancelled) }
             if let notice { notices.append(notice) }
         }
-        return (cancelled, notices)
+        return (cancelled, notices, kept)
     }
 
     /// Stops one disclosure for `reason`: one not yet sent is cancelled; one received, or

@@ -156,6 +156,43 @@ final class ConsentWithdrawalTests: XCTestCase {
         XCTAssertEqual(try cli(["log", "verify"]).status, 0)
     }
 
+    func testWithdrawingAConsentObtainedAgainLeavesWhatTheNewerOneCoversWithItsRecipient() throws {
+        let sink = try XCTUnwrap(sink)
+        // Consent A (in the referral) for domestic-abuse; consent B, obtained again later, for the same purpose.
+        let receipt = try request("POST", "/v1/referrals", try referral())
+        let referralID = try XCTUnwrap(receipt.json?["id"]?.stringValue)
+        let dv = try XCTUnwrap(disclosureID(receipt.json ?? .null, "dv-support"))
+        let consentA = try sql("SELECT id FROM consents WHERE referral_id = '\(referralID)'")
+        XCTAssertTrue(sink.wait { self.delivered(referralID, "dv-support") }, refex.logText)
+        let renewed = try request("POST", "/v1/consents", consent(referralID, purposes: ["domestic-abuse"], obtainedAt: "2026-11-22T09:00:00Z"))
+        XCTAssertEqual(renewed.status, 201, renewed.body)
+        let consentB = try XCTUnwrap(renewed.json?["id"]?.stringValue)
+
+        // Withdrawing the older copy tells nobody to erase what the newer consent still covers.
+        let withdrawn = try request("POST", "/v1/consents/\(consentA)/withdraw")
+        XCTAssertEqual(withdrawn.status, 200, withdrawn.body)
+        XCTAssertEqual(withdrawn.json?["erased"], false)
+        XCTAssertEqual(withdrawn.json?["erasureNotices"], [], withdrawn.body)
+        XCTAssertEqual(withdrawn.json?["cancelled"], [])
+        XCTAssertEqual(withdrawn.json?["keptUnderAnotherConsent"],
+                       [["disclosureId": .string(dv), "recipient": "dv-support", "service": "domestic-abuse", "consentId": .string(consentB)]])
+        XCTAssertEqual(withdrawn.json?["retainedBecause"]?[0]?["consentId"]?.stringValue, consentB)
+        let status = try request("GET", "/v1/referrals/\(referralID)")
+        XCTAssertEqual(disclosure(status, "dv-support")?["consentId"]?.stringValue, consentB)
+        XCTAssertEqual(disclosure(status, "dv-support")?["state"], "delivered")
+        let moved = try sql("SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'disclosure.authorised' AND disclosure_id = '\(dv)' ORDER BY seq DESC LIMIT 1")
+        XCTAssertTrue(moved.contains("\"previousConsentId\":\"\(consentA)\"") && moved.contains(consentB), moved)
+        XCTAssertEqual(try sql("SELECT count(*) FROM log_entries WHERE event = 'notice.queued'"), "0")
+
+        // Withdrawing the newer one too leaves nothing: the recipient is told, naming that consent.
+        let last = try request("POST", "/v1/consents/\(consentB)/withdraw")
+        XCTAssertEqual(last.json?["erased"], true, last.body)
+        XCTAssertEqual(last.json?["erasureNotices"], ["dv-support"])
+        XCTAssertTrue(sink.wait { !self.noticeFiles(dv).isEmpty }, refex.logText)
+        XCTAssertEqual(try sink.document(try XCTUnwrap(noticeFiles(dv).first))["consentId"]?.stringValue, consentB)
+        XCTAssertEqual(try cli(["log", "verify"]).status, 0)
+    }
+
     func testASubjectWithAnOverrideIsKeptWhenItsConsentIsWithdrawnAndErasedWhenItLeaves() throws {
         let sink = try XCTUnwrap(sink)
         let receipt = try request("POST", "/v1/referrals", try referral())
