@@ -164,9 +164,15 @@ final class ConsentWithdrawalTests: XCTestCase {
         let dv = try XCTUnwrap(disclosureID(receipt.json ?? .null, "dv-support"))
         let consentA = try sql("SELECT id FROM consents WHERE referral_id = '\(referralID)'")
         XCTAssertTrue(sink.wait { self.delivered(referralID, "dv-support") }, refex.logText)
-        let renewed = try request("POST", "/v1/consents", consent(referralID, purposes: ["domestic-abuse"], obtainedAt: "2026-11-22T09:00:00Z"))
+        guard case .object(var document) = consent(referralID, purposes: ["domestic-abuse"], obtainedAt: "2026-11-22T09:00:00Z") else { return }
+        document["obtainedBy"] = "DC Robin Renewer"
+        let renewed = try request("POST", "/v1/consents", .object(document))
         XCTAssertEqual(renewed.status, 201, renewed.body)
         let consentB = try XCTUnwrap(renewed.json?["id"]?.stringValue)
+        // Who obtained a consent recorded on its own is a name free text must not repeat either.
+        let naming = try request("POST", "/v1/consents/\(consentA)/withdraw", ["reason": "Renewer took the consent again with a later date"])
+        XCTAssertEqual(naming.status, 422, naming.body)
+        XCTAssertEqual(naming.json?["rule"], "personal-value/name")
 
         // Withdrawing the older copy tells nobody to erase what the newer consent still covers.
         let withdrawn = try request("POST", "/v1/consents/\(consentA)/withdraw")
