@@ -199,6 +199,21 @@ final class ConsentWithdrawalTests: XCTestCase {
         XCTAssertEqual(try cli(["log", "verify"]).status, 0)
     }
 
+    func testAnExpiredConsentIsNoGroundToKeepTheSubject() throws {
+        let receipt = try request("POST", "/v1/referrals", try referral())
+        let referralID = try XCTUnwrap(receipt.json?["id"]?.stringValue)
+        let consentA = try sql("SELECT id FROM consents WHERE referral_id = '\(referralID)'")
+        guard case .object(var lapsed) = consent(referralID, purposes: ["general-victim-support"], obtainedAt: "2019-06-01T09:00:00Z") else { return }
+        lapsed["expiresAt"] = "2020-01-01T00:00:00Z"
+        let recorded = try request("POST", "/v1/consents", .object(lapsed))
+        XCTAssertEqual(recorded.status, 201, recorded.body)
+        XCTAssertEqual(recorded.json?["released"], [], "a lapsed consent releases nothing")
+        let withdrawn = try request("POST", "/v1/consents/\(consentA)/withdraw")
+        XCTAssertEqual(withdrawn.status, 200, withdrawn.body)
+        XCTAssertEqual(withdrawn.json?["erased"], true, "the expired consent keeps nothing")
+        XCTAssertNil(withdrawn.json?["retainedBecause"])
+    }
+
     func testASubjectWithAnOverrideIsKeptWhenItsConsentIsWithdrawnAndErasedWhenItLeaves() throws {
         let sink = try XCTUnwrap(sink)
         let receipt = try request("POST", "/v1/referrals", try referral())
