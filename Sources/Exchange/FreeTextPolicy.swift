@@ -97,7 +97,9 @@ package enum FreeTextPolicy {
             )
         }
         // On the folded text: a no-break space, a tab or two spaces between the parts hide nothing.
-        for (rule, phrase, pattern) in patterns where pattern.firstMatch(in: folded, range: NSRange(folded.startIndex..., in: folded)) != nil {
+        // Dates and times ("2026-11-20 14:30") are not phone numbers.
+        let shaped = datesAndTimes?.stringByReplacingMatches(in: folded, range: NSRange(folded.startIndex..., in: folded), withTemplate: " ") ?? folded
+        for (rule, phrase, pattern) in patterns where pattern.firstMatch(in: shaped, range: NSRange(shaped.startIndex..., in: shaped)) != nil {
             throw refuse("pattern/\(rule)", "looks like \(phrase)", "contains what looks like \(phrase)")
         }
     }
@@ -233,6 +235,12 @@ package enum FreeTextPolicy {
         }
         return forms
     }
+
+    /// An ISO 8601 date, with or without a time, or a time of day: read before the patterns, so
+    /// that "2026-11-20 14:30" is not taken for ten digits of a phone number.
+    static let datesAndTimes = try? NSRegularExpression(
+        pattern: #"\b\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2})?)?\b|\b\d{1,2}:\d{2}(?::\d{2})?\b"#
+    )
 
     /// Shapes that identify someone whatever referral they come from.
     static let patterns: [(String, String, NSRegularExpression)] = [

@@ -106,6 +106,9 @@ final class FreeTextPolicyTests: XCTestCase {
         XCTAssertNil(rule("Risk score 14 of 24 at the third assessment in 2026"), "short numbers are not phone numbers")
         XCTAssertNil(rule("PC on duty assessed a high risk of harm today"), "a rank identifies no one")
         XCTAssertNil(rule("Crime reference recorded; victim at high risk of repeat harm"))
+        XCTAssertNil(rule("Risk conference held 2026-11-20 14:30 assessed high risk"), "a date and time is not a phone number")
+        XCTAssertNil(rule("Risk conference held 2026-11-20T14:30:05 assessed high risk"))
+        XCTAssertEqual(rule("Call the neighbour at 14:30 on 0161 496 0000 today"), "pattern/phone", "a time beside a number hides nothing")
     }
 
     func testShapeIsCheckedFirstAndTheValueIsNeverEchoed() throws {
