@@ -117,10 +117,13 @@ package enum FreeTextPolicy {
         }
     }
 
-    /// Lower case, compatibility forms, without diacritics ("Zoë" is "zoe"), typographic
+    /// Lower case, compatibility forms, without diacritics ("Zoë" is "zoe") or invisible format
+    /// characters (a soft hyphen or zero-width space pasted inside a name), typographic
     /// apostrophes as "'", whitespace collapsed to one space.
     static func normalise(_ text: String) -> String {
-        text.precomposedStringWithCompatibilityMapping.folding(options: [.diacriticInsensitive, .caseInsensitive], locale: nil)
+        var visible = String.UnicodeScalarView()
+        visible.append(contentsOf: text.unicodeScalars.filter { $0.properties.generalCategory != .format })
+        return String(visible).precomposedStringWithCompatibilityMapping.folding(options: [.diacriticInsensitive, .caseInsensitive], locale: nil)
             .precomposedStringWithCompatibilityMapping.lowercased()
             .replacingOccurrences(of: "\u{2019}", with: "'").replacingOccurrences(of: "\u{2018}", with: "'")
             .split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
@@ -224,7 +227,10 @@ package enum FreeTextPolicy {
         let name = months[month - 1]
         var monthNames = [name, String(name.prefix(3))]
         if month == 9 { monthNames.append("sept") }
-        var forms = ["\(year) \(month) \(day)"]
+        let paddedMonth = parts[1].count == 2 ? parts[1] : "0\(month)"
+        let paddedDay = parts[2].count == 2 ? parts[2] : "0\(day)"
+        // Undivided: "19900412", and "12041990" (as dateText reads it, without a leading zero).
+        var forms = ["\(year) \(month) \(day)", "\(year)\(paddedMonth)\(paddedDay)", "\(day)\(paddedMonth)\(year)"]
         for yearForm in ["\(year)", "\(year % 100)"] {
             forms.append("\(day) \(month) \(yearForm)")
             forms.append("\(month) \(day) \(yearForm)")

@@ -70,7 +70,10 @@ final class FreeTextPolicyTests: XCTestCase {
         for name in ["Zoe", "ZOË", "Zoe\u{0308}", "Mrs O’Brien-Smith", "Mrs O'Brien", "the Smith family", "Jose Alvarez"] {
             XCTAssertEqual(otherRule("Risk assessed as high for \(name) tonight"), "personal-value/name", name)
         }
-        for date in ["02 April 1990", "2/4/90", "02/04/90", "2nd of April 1990", "April 2nd, 1990", "1990/04/02", "02-Apr-1990", "2 Apr. 1990"] {
+        for name in ["Zo\u{00AD}e", "Z\u{200B}oë", "Smi\u{200D}th"] {
+            XCTAssertEqual(otherRule("Risk assessed as high for \(name) tonight"), "personal-value/name", "an invisible character hides nothing")
+        }
+        for date in ["19900402", "02041990", "02 April 1990", "2/4/90", "02/04/90", "2nd of April 1990", "April 2nd, 1990", "1990/04/02", "02-Apr-1990", "2 Apr. 1990"] {
             XCTAssertEqual(otherRule("Born \(date) and at high risk of harm"), "personal-value/date-of-birth", date)
         }
         XCTAssertNil(otherRule("The risk is high; MARAC referral made on 12/11/2026"))
