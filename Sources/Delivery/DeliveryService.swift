@@ -38,13 +38,17 @@ package final class DeliveryService: Sendable {
     /// Something was enqueued: look now rather than at the next poll.
     package func nudge() { wake.signal() }
 
-    /// Stops taking new items and waits for attempts under way (each bounded by its timeout).
+    /// Stops taking new items and waits for attempts under way (each bounded by its timeout)
+    /// and for their outcomes to be recorded: a worker still inside libcurl and OpenSSL when the
+    /// process exits crashes it, and an outcome not recorded is an attempt made again.
     package func stop() {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
         wake.signal()
         finished.wait()
         let all = lanes.withLock { $0.values.map { $0 } }
         for lane in all { lane.stop() }
+        let deadline = DispatchTime.now() + .seconds(Int(configuration.attemptTimeout.components.seconds) + 5)
+        for lane in all { lane.waitUntilStopped(deadline) }
     }
 
     private func runDispatcher() {
@@ -107,6 +111,9 @@ final class RecipientLane: Sendable {
     private let logger: Logger
     private let state: Mutex<LaneState>
     private let work = DispatchSemaphore(value: 0)
+    /// The worker threads still running, and the outcomes still being recorded.
+    private let running = DispatchGroup()
+    private let recording = DispatchGroup()
     /// Called when an attempt ends, so that the dispatcher refills the lane at once.
     private let finished: @Sendable () -> Void
     /// Items a lane holds (queued and in flight) per unit of concurrency: enough that a worker
@@ -147,6 +154,7 @@ final class RecipientLane: Sendable {
             trustedCAPEM: Array(ca), connectTimeout: configuration.connectTimeout, totalTimeout: configuration.attemptTimeout
         )
         for index in 0..<max(1, configuration.concurrencyPerRecipient) {
+            running.enter()
             let thread = Thread { [self] in runWorker(clientConfiguration) }
             thread.name = "refex-deliver-\(recipientID)-\(index)"
             thread.start()
@@ -190,7 +198,14 @@ final class RecipientLane: Sendable {
         for _ in 0..<workers { work.signal() }
     }
 
+    /// Waits until every worker has left (its attempt under way done) and every outcome is recorded, or `deadline`.
+    func waitUntilStopped(_ deadline: DispatchTime) {
+        _ = running.wait(timeout: deadline)
+        _ = recording.wait(timeout: deadline)
+    }
+
     private func runWorker(_ clientConfiguration: HTTPClientConfiguration) {
+        defer { running.leave() }
         let client: HTTPClient
         do {
             client = try HTTPClient(clientConfiguration)
@@ -251,7 +266,9 @@ final class RecipientLane: Sendable {
         }
         // The outcome is committed while this worker goes on to the next item; the item stays
         // taken until then, so that it is never offered again before its outcome is durable.
+        recording.enter()
         Task { [self] in
+            defer { recording.leave() }
             do {
                 try await exchange.recordDelivery(item, decision: decision)
             } catch {

@@ -363,6 +363,20 @@ final class DeliveryTests: XCTestCase {
         XCTAssertEqual(try state(refex, referral: receipt["id"]?.stringValue ?? "", recipient: "dv-support"), "delivered")
     }
 
+    func testStoppingWaitsForAnAttemptUnderWayAndRecordsItsOutcome() throws {
+        // The sink holds each request 1 s: SIGTERM arrives while the attempt is under way. refex
+        // must not exit under a worker still inside libcurl and OpenSSL, nor before the outcome is recorded.
+        let sink = try SinkProcess(options: ["--delay-ms", "1000"])
+        let refex = try RefexProcess(config: try config(dv: sink.endpoint, support: sink.endpoint))
+        let receipt = try submit(refex, try referral())
+        let id = try XCTUnwrap(disclosureID(receipt, "dv-support"))
+        XCTAssertTrue(sink.wait { self.attempts(refex, "dv-support") >= 1 }, refex.logText)
+        refex.signal(SIGTERM)
+        XCTAssertEqual(refex.waitForExit(), 0, refex.logText)
+        XCTAssertEqual(try sql(refex, "SELECT state FROM disclosures WHERE id = '\(id)'"), "delivered", refex.logText)
+        XCTAssertEqual(try sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.delivered' AND disclosure_id = '\(id)'"), "1")
+    }
+
     func testConsentThatLapsesBeforeSendingWithholdsTheDisclosure() throws {
         let endpoint = "https://localhost:\(try freePort())/deliveries"
         let refex = try RefexProcess(config: try config(dv: endpoint, support: endpoint))
