@@ -206,19 +206,20 @@ package enum FreeTextPolicy {
     static let months = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
 
     /// Folded text with dates reduced to one spelling, for `dateForms`: the separators `/ - . ,`
-    /// as spaces, ordinal suffixes and "of" dropped, leading zeros removed ("02-Apr-1990",
-    /// "2nd of April, 1990" and "2 apr 1990" are all "2 apr 1990").
+    /// as spaces, ordinal suffixes and "of" dropped ("02-Apr-1990" is "02 apr 1990", "2nd of
+    /// April, 1990" is "2 april 1990").
     static func dateText(_ folded: String) -> String {
         var text = String(folded.map { "/-.,".contains($0) ? " " : $0 })
-        for (pattern, template) in [(#"(\d)(?:st|nd|rd|th)\b"#, "$1"), (#"\bof\b"#, " "), (#"\b0+(\d)"#, "$1")] {
+        for (pattern, template) in [(#"(\d)(?:st|nd|rd|th)\b"#, "$1"), (#"\bof\b"#, " ")] {
             text = text.replacingOccurrences(of: pattern, with: template, options: .regularExpression)
         }
         return text.split(separator: " ").joined(separator: " ")
     }
 
     /// The ways a date of birth (`YYYY-MM-DD`) is written in the UK (and the US), as `dateText`
-    /// spells them: day, month and year in any common order, the month as a number, a name or
-    /// an abbreviation, the year in four digits or two.
+    /// spells them: day, month and year in any common order, day and month with or without a
+    /// leading zero, the month as a number, a name or an abbreviation, the year in four digits
+    /// or two (always two: "2.1.5" is a section number, "2.1.05" a date), or all undivided.
     static func dateForms(_ iso: String) -> [String] {
         let parts = iso.split(separator: "-").map(String.init)
         guard parts.count == 3, let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]), (1...12).contains(month) else {
@@ -227,16 +228,25 @@ package enum FreeTextPolicy {
         let name = months[month - 1]
         var monthNames = [name, String(name.prefix(3))]
         if month == 9 { monthNames.append("sept") }
-        let paddedMonth = parts[1].count == 2 ? parts[1] : "0\(month)"
-        let paddedDay = parts[2].count == 2 ? parts[2] : "0\(day)"
-        // Undivided: "19900412", and "12041990" (as dateText reads it, without a leading zero).
-        var forms = ["\(year) \(month) \(day)", "\(year)\(paddedMonth)\(paddedDay)", "\(day)\(paddedMonth)\(year)"]
-        for yearForm in ["\(year)", "\(year % 100)"] {
-            forms.append("\(day) \(month) \(yearForm)")
-            forms.append("\(month) \(day) \(yearForm)")
-            for monthName in monthNames {
-                forms.append("\(day) \(monthName) \(yearForm)")
-                forms.append("\(monthName) \(day) \(yearForm)")
+        let paddedMonth = month < 10 ? "0\(month)" : "\(month)"
+        let paddedDay = day < 10 ? "0\(day)" : "\(day)"
+        let dayForms = Set(["\(day)", paddedDay])
+        let monthForms = Set(["\(month)", paddedMonth])
+        let shortYear = year % 100 < 10 ? "0\(year % 100)" : "\(year % 100)"
+        var forms = ["\(year)\(paddedMonth)\(paddedDay)", "\(paddedDay)\(paddedMonth)\(year)"]
+        for d in dayForms {
+            for m in monthForms { forms.append("\(year) \(m) \(d)") }
+        }
+        for yearForm in ["\(year)", shortYear] {
+            for d in dayForms {
+                for m in monthForms {
+                    forms.append("\(d) \(m) \(yearForm)")
+                    forms.append("\(m) \(d) \(yearForm)")
+                }
+                for monthName in monthNames {
+                    forms.append("\(d) \(monthName) \(yearForm)")
+                    forms.append("\(monthName) \(d) \(yearForm)")
+                }
             }
         }
         return forms

@@ -77,6 +77,12 @@ final class FreeTextPolicyTests: XCTestCase {
             XCTAssertEqual(otherRule("Born \(date) and at high risk of harm"), "personal-value/date-of-birth", date)
         }
         XCTAssertNil(otherRule("The risk is high; MARAC referral made on 12/11/2026"))
+        // A date of birth with a one-digit day, month and year of century is not every "2.1.5".
+        var young = FreeTextPolicy.PersonalValues()
+        young.add(referral: ["subject": ["dateOfBirth": "2005-01-02"]])
+        XCTAssertNoThrow(try FreeTextPolicy.check("Referred under section 2.1.5 of the protocol", field: "reason", personal: young))
+        XCTAssertThrowsError(try FreeTextPolicy.check("Born 2/1/05 and at high risk of harm", field: "reason", personal: young))
+        XCTAssertThrowsError(try FreeTextPolicy.check("Born 02.01.2005 and at high risk of harm", field: "reason", personal: young))
         XCTAssertEqual(rule("Risk near te1-1st is assessed as high"), "personal-value/postcode")
         for number in ["AB  12 34 56 C", "AB\t12\t34\t56\tC", "AB-12-34-56-C", "AB\u{00A0}12\u{00A0}34\u{00A0}56\u{00A0}C"] {
             XCTAssertEqual(otherRule("The NI number \(number) was given"), "pattern/ni-number", number)
