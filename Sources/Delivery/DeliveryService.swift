@@ -47,7 +47,9 @@ package final class DeliveryService: Sendable {
         finished.wait()
         let all = lanes.withLock { $0.values.map { $0 } }
         for lane in all { lane.stop() }
-        let deadline = DispatchTime.now() + .seconds(Int(configuration.attemptTimeout.components.seconds) + 5)
+        // Bounded so that the drain and this stay within systemd's TimeoutStopSec (30 s); an
+        // attempt still under way after it is made again later, under the same Idempotency-Key.
+        let deadline = DispatchTime.now() + .seconds(min(Int(configuration.attemptTimeout.components.seconds) + 1, 10))
         for lane in all { lane.waitUntilStopped(deadline) }
     }
 
