@@ -108,8 +108,8 @@ final class DeliveryTests: XCTestCase {
         XCTAssertTrue(refex.waitForLog("delivery will be retried", count: 3, timeout: 10), refex.logText)
         let sink = try SinkProcess(port: port)
         XCTAssertTrue(sink.wait { sink.files.contains("\(id).json") }, refex.logText)
-        let attempts = try sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.delivered'")
-        XCTAssertEqual(attempts, "1")
+        // The sink writes the file before it answers; refex records the delivery on the answer.
+        XCTAssertTrue(sink.wait { (try? self.sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.delivered'")) == "1" }, refex.logText)
         let (_, metrics) = try Curl.request(["\(refex.opsURL)/metrics"], as: nil)
         let line = metrics?.body.split(separator: "\n").first { $0.hasPrefix("refex_delivery_attempts_total{recipient=\"dv-support\"}") }
         let count = Int(line?.split(separator: " ").last ?? "") ?? 0
