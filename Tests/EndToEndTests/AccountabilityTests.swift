@@ -331,7 +331,8 @@ final class AccountabilityTests: XCTestCase {
         XCTAssertEqual(try JSONValue.parse(status.output)["referrals"]?["overdue"], false)
         // Age the referral by two days, then run the purge.
         let old = Int64(Date().timeIntervalSince1970 * 1000) - 2 * 86_400_000
-        XCTAssertEqual(try Subprocess.run("sqlite3", [refex.storePath, "UPDATE referrals SET received_at = \(old)"]).status, 0)
+        // The daemon may be writing (its delivery retries): wait for the lock rather than fail with SQLITE_BUSY.
+        XCTAssertEqual(try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", refex.storePath, "UPDATE referrals SET received_at = \(old)"]).status, 0)
         XCTAssertEqual(try JSONValue.parse(try cli(["retention", "status", "--config", refex.configPath]).output)["referrals"]?["overdue"], true)
         let run = try cli(["retention", "run", "--config", refex.configPath])
         XCTAssertEqual(run.status, 0, run.errorOutput)
