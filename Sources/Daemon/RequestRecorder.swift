@@ -31,7 +31,8 @@ package struct RequestRecorder: Sendable {
         let method = RequestRecorder.methodLabel(method)
         requests.increment([listener, route, method, String(status)])
         durations.observe(seconds, [listener, route])
-        let level: Logger.Level = status >= 500 ? .error : (routine && status < 400 ? .debug : .info)
+        // 501 and 505 answer what the client sent (a transfer coding, an HTTP version): not a fault of refex's.
+        let level: Logger.Level = status >= 500 && status != 501 && status != 505 ? .error : (routine && status < 400 ? .debug : .info)
         logger.log(level, "request", [
             ("id", requestID), ("listener", listener), ("partner", partner ?? "-"), ("method", method),
             ("route", route), ("status", String(status)), ("duration_ms", String(format: "%.2f", seconds * 1000)),

@@ -38,13 +38,19 @@ package final class DeliveryService: Sendable {
     /// Something was enqueued: look now rather than at the next poll.
     package func nudge() { wake.signal() }
 
-    /// Stops taking new items and waits for attempts under way (each bounded by its timeout).
+    /// Stops taking new items and waits for attempts under way (each bounded by its timeout)
+    /// and for their outcomes to be recorded: a worker still inside libcurl and OpenSSL when the
+    /// process exits crashes it, and an outcome not recorded is an attempt made again.
     package func stop() {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
         wake.signal()
         finished.wait()
         let all = lanes.withLock { $0.values.map { $0 } }
         for lane in all { lane.stop() }
+        // Bounded so that the drain and this stay within systemd's TimeoutStopSec (30 s); an
+        // attempt still under way after it is made again later, under the same Idempotency-Key.
+        let deadline = DispatchTime.now() + .seconds(min(Int(configuration.attemptTimeout.components.seconds) + 1, 10))
+        for lane in all { lane.waitUntilStopped(deadline) }
     }
 
     private func runDispatcher() {
@@ -107,6 +113,9 @@ final class RecipientLane: Sendable {
     private let logger: Logger
     private let state: Mutex<LaneState>
     private let work = DispatchSemaphore(value: 0)
+    /// The worker threads still running, and the outcomes still being recorded.
+    private let running = DispatchGroup()
+    private let recording = DispatchGroup()
     /// Called when an attempt ends, so that the dispatcher refills the lane at once.
     private let finished: @Sendable () -> Void
     /// Items a lane holds (queued and in flight) per unit of concurrency: enough that a worker
@@ -147,6 +156,7 @@ final class RecipientLane: Sendable {
             trustedCAPEM: Array(ca), connectTimeout: configuration.connectTimeout, totalTimeout: configuration.attemptTimeout
         )
         for index in 0..<max(1, configuration.concurrencyPerRecipient) {
+            running.enter()
             let thread = Thread { [self] in runWorker(clientConfiguration) }
             thread.name = "refex-deliver-\(recipientID)-\(index)"
             thread.start()
@@ -190,7 +200,14 @@ final class RecipientLane: Sendable {
         for _ in 0..<workers { work.signal() }
     }
 
+    /// Waits until every worker has left (its attempt under way done) and every outcome is recorded, or `deadline`.
+    func waitUntilStopped(_ deadline: DispatchTime) {
+        _ = running.wait(timeout: deadline)
+        _ = recording.wait(timeout: deadline)
+    }
+
     private func runWorker(_ clientConfiguration: HTTPClientConfiguration) {
+        defer { running.leave() }
         let client: HTTPClient
         do {
             client = try HTTPClient(clientConfiguration)
@@ -255,7 +272,9 @@ final class RecipientLane: Sendable {
         // disk) is retried with backoff, the item still taken; only a refusal by the domain (or a
         // stop) gives up, leaving the item in the outbox to be offered, and sent, again under the
         // same Idempotency-Key.
+        recording.enter()
         Task { [self] in
+            defer { recording.leave() }
             var recorded = false
             var delay = Duration.milliseconds(250)
             while true {

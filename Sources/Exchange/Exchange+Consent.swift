@@ -111,6 +111,8 @@ extension Exchange {
                 throw ExchangeError(.notFound, "There is no consent \(id) of yours.")
             }
             let now = txn.now
+            // A consent never withdrawn permits nothing once its subject is erased: not "in force".
+            let subjectErased = try txn.subject(id: consent.subjectID)?.erasedAt != nil
             var object: JSONObject = [
                 "id": .string(consent.id), "referralId": .string(consent.referralID), "subjectId": .string(consent.subjectID),
                 "partner": .string(consent.partnerID), "purposes": .array(consent.purposes.map { .string($0) }),
@@ -119,7 +121,7 @@ extension Exchange {
                 "expiresAt": consent.expiresAt.map { .string($0.description) } ?? .null,
                 "withdrawnAt": consent.withdrawnAt.map { .string($0.description) } ?? .null,
                 "recordedAt": .string(consent.recordedAt.description),
-                "state": .string(consent.withdrawnAt != nil ? "withdrawn" : (consent.isInForce(at: now) ? "in-force" : "expired")),
+                "state": .string(consent.withdrawnAt != nil ? "withdrawn" : subjectErased ? "erased" : (consent.isInForce(at: now) ? "in-force" : "expired")),
             ]
             if withDetails {
                 if let sealed = consent.sealedDetails, let wrapped = try txn.subjectKey(subjectID: consent.subjectID),
@@ -169,36 +171,43 @@ extension Exchange {
                     "erased": .bool(try txn.subject(id: consent.subjectID)?.erasedAt != nil),
                 ], isRepeat: true)
             }
+            // Erased by other means (retention, an erasure, another consent's withdrawal): the
+            // consent permits nothing any more, and a withdrawal now would do nothing.
+            if let erasedAt = try txn.subject(id: consent.subjectID)?.erasedAt {
+                throw ExchangeError(.erased, "The subject's data was erased on \(erasedAt); there is nothing left to withdraw.")
+            }
             let digest = try Exchange.commitReason(statement, field: "reason", subjectID: consent.subjectID, keyring: keyring, limits: limits, txn: txn)
-            var (cancelled, notices) = try Exchange.withdraw(
-                consent, reason: "consent-withdrawn", actor: actor, recipients: recipients, txn: txn, justificationDigest: digest
+            var (cancelled, notices, kept) = try Exchange.withdraw(
+                consent, reason: "consent-withdrawn", actor: actor, recipients: recipients, txn: txn, justificationDigest: digest, keepCovered: true
             )
             var body: JSONObject = [
                 "id": .string(id),
                 "subjectId": .string(consent.subjectID),
                 "withdrawnAt": .string(now.description),
             ]
-            if let erasedAt = try txn.subject(id: consent.subjectID)?.erasedAt {
+            let retained = try Exchange.groundsInForce(subjectID: consent.subjectID, txn: txn)
+            if retained.isEmpty {
+                let erased = try Exchange.erase(
+                    subjectID: consent.subjectID, reason: "consent-withdrawn", consentID: id, actor: actor, recipients: recipients, txn: txn
+                )
+                cancelled += erased.cancelled
+                notices += erased.notices
+                kept = []
                 body["erased"] = true
-                body["erasedAt"] = .string(erasedAt.description)
+                body["erasedAt"] = .string(now.description)
             } else {
-                let retained = try Exchange.groundsInForce(subjectID: consent.subjectID, txn: txn)
-                if retained.isEmpty {
-                    let erased = try Exchange.erase(
-                        subjectID: consent.subjectID, reason: "consent-withdrawn", consentID: id, actor: actor, recipients: recipients, txn: txn
-                    )
-                    cancelled += erased.cancelled
-                    notices += erased.notices
-                    body["erased"] = true
-                    body["erasedAt"] = .string(now.description)
-                } else {
-                    body["erased"] = false
-                    body["retainedBecause"] = .array(retained)
-                }
+                body["erased"] = false
+                body["retainedBecause"] = .array(retained)
             }
             body["cancelled"] = .array(cancelled.map(Exchange.summary))
             body["erasureNotices"] = .array(notices.map { .string($0.recipientID) })
             body["notices"] = .array(notices.map(\.json))
+            body["keptUnderAnotherConsent"] = .array(kept.map { disclosure in
+                [
+                    "disclosureId": .string(disclosure.id), "recipient": disclosure.recipientID.map { .string($0) } ?? .null,
+                    "service": .string(disclosure.service), "consentId": disclosure.consentID.map { .string($0) } ?? .null,
+                ]
+            })
             let answer = JSONValue.object(body)
             try txn.setConsentWithdrawalReceipt(id: id, answer.serialized())
             return Answer(id: id, body: answer)
@@ -232,7 +241,7 @@ extension Exchange {
             var notices: [NoticeSummary] = []
             var withdrawn: [String] = []
             for consent in try txn.consents(subjectID: subjectID) where consent.withdrawnAt == nil {
-                let (more, noticed) = try Exchange.withdraw(consent, reason: "subject-withdrew", actor: actor, recipients: recipients, txn: txn)
+                let (more, noticed, _) = try Exchange.withdraw(consent, reason: "subject-withdrew", actor: actor, recipients: recipients, txn: txn)
                 cancelled += more
                 notices += noticed
                 withdrawn.append(consent.id)
@@ -270,11 +279,14 @@ extension Exchange {
     // MARK: Inside a transaction
 
     /// Withdraws `consent`: marks and logs it, cancels the undelivered disclosures relying on it,
-    /// and queues an erasure notice for each that was (or may have been) received.
+    /// and queues an erasure notice for each that was (or may have been) received. With
+    /// `keepCovered`, a disclosure that another consent in force also covers (same service and
+    /// recipient: consent obtained again, say) is not stopped but stands on that consent from now
+    /// (logged `disclosure.authorised` with `previousConsentId`), and its recipient keeps what it has.
     static func withdraw(
         _ consent: ConsentRecord, reason: String, actor: Actor, recipients: [Recipient], txn: any StoreTransaction,
-        justificationDigest: String? = nil
-    ) throws -> (cancelled: [DisclosureRecord], notices: [NoticeSummary]) {
+        justificationDigest: String? = nil, keepCovered: Bool = false
+    ) throws -> (cancelled: [DisclosureRecord], notices: [NoticeSummary], kept: [DisclosureRecord]) {
         let now = txn.now
         try txn.markConsentWithdrawn(id: consent.id, at: now)
         try txn.appendLog(LogEntryDraft(
@@ -283,15 +295,31 @@ extension Exchange {
         ))
         var cancelled: [DisclosureRecord] = []
         var notices: [NoticeSummary] = []
+        var kept: [DisclosureRecord] = []
+        let others = keepCovered ? try txn.consents(subjectID: consent.subjectID).filter { $0.id != consent.id && $0.isInForce(at: now) } : []
         // Those that stand on it; one withheld since (its consent lapsed) waits for a new consent, not on this one.
         for disclosure in try txn.disclosures(subjectID: consent.subjectID) where DisclosureRule.Standing(disclosure) == .consent(id: consent.id) {
+            let inEffect = disclosure.state == .queued || disclosure.state == .failed || (disclosure.state == .delivered && disclosure.reason == nil)
+            if inEffect, let recipientID = disclosure.recipientID,
+               let other = others.first(where: { $0.covers(service: disclosure.service, recipient: recipientID, at: now) }) {
+                var moved = disclosure
+                moved.consentID = other.id
+                moved.updatedAt = now
+                try txn.updateDisclosure(moved)
+                var draft = LogEntryDraft(.disclosureAuthorised, disclosure: moved, actor: actor.id)
+                draft.reason = nil
+                draft.details = ["previousConsentId": .string(consent.id)]
+                try txn.appendLog(draft)
+                kept.append(moved)
+                continue
+            }
             let (wasCancelled, notice) = try stop(
                 disclosure, reason: WithholdingReason.consentWithdrawn.rawValue, consentID: consent.id, actor: actor, recipients: recipients, txn: txn
             )
             if let wasCancelled { cancelled.append(wasCancelled) }
             if let notice { notices.append(notice) }
         }
-        return (cancelled, notices)
+        return (cancelled, notices, kept)
     }
 
     /// Stops one disclosure for `reason`: one not yet sent is cancelled; one received, or

@@ -70,13 +70,19 @@ extension Exchange {
         return disclosure.legacyJustification
     }
 
-    /// The personal values of every referral of the subject, for `FreeTextPolicy`.
+    /// The personal values of every referral of the subject, and who obtained each consent
+    /// recorded for it, for `FreeTextPolicy`.
     static func personalValues(subjectID: String, key: SymmetricKey, keyring: Keyring, limits: JSONLimits, txn: any StoreTransaction) throws
         -> FreeTextPolicy.PersonalValues {
         var values = FreeTextPolicy.PersonalValues()
         for referral in try txn.referrals(subjectID: subjectID) {
             guard let sealed = referral.sealedBody else { continue }
             values.add(referral: try JSONValue.parse(try keyring.open(sealed, key: key, context: "referral|\(referral.id)"), limits: limits))
+        }
+        for consent in try txn.consents(subjectID: subjectID) {
+            guard let sealed = consent.sealedDetails else { continue }
+            let details = try JSONValue.parse(try keyring.open(sealed, key: key, context: "consent|\(consent.id)"), limits: limits)
+            values.add(referral: ["consent": details])
         }
         return values
     }

@@ -2,18 +2,45 @@ import Crypto
 import JSON
 
 extension Exchange {
-    /// Records that `actor` read the log (the watchers are watched).
+    /// Records that `actor` read the log (the watchers are watched). A filter value is recorded
+    /// only when it names something refex knows (a subject, referral or disclosure that exists,
+    /// a known event, basis, recipient or actor): whatever else was typed into a filter (a
+    /// person's name, say) must not enter a log that is never deleted.
     private func recordViewing(_ action: String, filter: LogFilter?, extra: [(String, JSONValue)] = [], by actor: Actor) async throws {
-        var details: JSONObject = ["action": .string(action)]
-        if let filter, !filter.description.isEmpty {
-            details["filter"] = .object(JSONObject(filter.description.map { ($0.0, JSONValue.string($0.1)) }))
+        let recipientIDs = Set(recipients.map(\.id))
+        try await store.write { txn in
+            var details: JSONObject = ["action": .string(action)]
+            var known = filter
+            if var checked = filter {
+                func appears(_ narrowed: (inout LogFilter) -> Void) throws -> Bool {
+                    var probe = LogFilter()
+                    narrowed(&probe)
+                    return try !txn.logEntries(probe, limit: 1).isEmpty
+                }
+                if let id = checked.subjectID, try txn.subject(id: id) == nil { checked.subjectID = Exchange.unrecordedFilterValue }
+                if let id = checked.referralID, try txn.referral(id: id) == nil { checked.referralID = Exchange.unrecordedFilterValue }
+                if let id = checked.disclosureID, try txn.disclosure(id: id) == nil { checked.disclosureID = Exchange.unrecordedFilterValue }
+                if let id = checked.recipientID, !recipientIDs.contains(id), try !appears({ $0.recipientID = id }) {
+                    checked.recipientID = Exchange.unrecordedFilterValue
+                }
+                if let event = checked.event, LogEvent(rawValue: event) == nil { checked.event = Exchange.unrecordedFilterValue }
+                if let basis = checked.lawfulBasis, LawfulBasis(rawValue: basis) == nil { checked.lawfulBasis = Exchange.unrecordedFilterValue }
+                if let name = checked.actor, try !appears({ $0.actor = name }) { checked.actor = Exchange.unrecordedFilterValue }
+                if !checked.description.isEmpty {
+                    details["filter"] = .object(JSONObject(checked.description.map { ($0.0, JSONValue.string($0.1)) }))
+                }
+                known = checked
+            }
+            for (key, value) in extra { details[key] = value }
+            func recorded(_ id: String?) -> String? { id == Exchange.unrecordedFilterValue ? nil : id }
+            _ = try txn.appendLog(LogEntryDraft(
+                event: .logViewed, actor: actor.id, referralID: recorded(known?.referralID), subjectID: recorded(known?.subjectID), details: details
+            ))
         }
-        for (key, value) in extra { details[key] = value }
-        let draft = LogEntryDraft(
-            event: .logViewed, actor: actor.id, referralID: filter?.referralID, subjectID: filter?.subjectID, details: details
-        )
-        _ = try await store.write { txn in try txn.appendLog(draft) }
     }
+
+    /// What a `log.viewed` entry holds in place of a filter value that named nothing refex knows.
+    package static let unrecordedFilterValue = "(unknown: not recorded)"
 
     /// `refex log list` and `GET /v1/disclosures`: entries matching `filter`, oldest first (or newest
     /// first), paged by `afterSeq` (or `beforeSeq`). The filter is checked first (see `resolve`).

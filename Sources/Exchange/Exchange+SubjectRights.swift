@@ -148,9 +148,8 @@ extension Exchange {
         let limits = self.limits
         let statement = try Exchange.shapedReason(reason, field: "reason")
         return try await store.write { txn in
-            guard let subject = try txn.subject(id: subjectID), subject.erasedAt == nil else {
-                throw ExchangeError(.notFound, "There is no subject \(subjectID) with data held.")
-            }
+            guard let subject = try txn.subject(id: subjectID) else { throw ExchangeError(.notFound, "There is no subject \(subjectID).") }
+            if let erasedAt = subject.erasedAt { throw ExchangeError(.erased, "Subject \(subjectID) was erased on \(erasedAt); there is nothing to restrict.") }
             let now = txn.now
             var changed: [String] = []
             guard subject.restricted != restricted else {
@@ -221,9 +220,9 @@ extension Exchange {
         let catalog = self.catalog
         let recipients = self.recipients
         return try await store.write { txn in
-            guard let subject = try txn.subject(id: subjectID), subject.erasedAt == nil,
-                  let wrapped = try txn.subjectKey(subjectID: subjectID) else {
-                throw ExchangeError(.notFound, "There is no subject \(subjectID) with data held.")
+            guard let subject = try txn.subject(id: subjectID) else { throw ExchangeError(.notFound, "There is no subject \(subjectID).") }
+            guard subject.erasedAt == nil, let wrapped = try txn.subjectKey(subjectID: subjectID) else {
+                throw ExchangeError(.erased, "Subject \(subjectID) was erased\(subject.erasedAt.map { " on \($0)" } ?? ""); there is nothing to rectify.")
             }
             let key = try keyring.unwrap(wrapped)
             let now = txn.now

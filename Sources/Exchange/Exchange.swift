@@ -107,15 +107,15 @@ package final class Exchange: Sendable {
 
         return try await store.write { txn in
             if let existing = try txn.referral(partnerID: actor.id, referenceKey: referenceKey) {
-                guard constantTimeEquals(existing.bodyDigest, bodyDigest) else {
-                    throw ExchangeError(.conflict, "referenceId was already used for a referral with a different body; use a new referenceId for a new referral.")
-                }
-                // The first answer is history once the subject is gone: say what is true now.
+                // The first answer is history once the subject is gone, whatever the body: say what is true now.
                 if let erasedAt = try txn.subject(id: existing.subjectID)?.erasedAt {
                     throw ExchangeError(
                         .erased,
                         "Referral \(existing.id) with this referenceId was received before, and its subject's data was erased on \(erasedAt); it is not received again."
                     )
+                }
+                guard constantTimeEquals(existing.bodyDigest, bodyDigest) else {
+                    throw ExchangeError(.conflict, "referenceId was already used for a referral with a different body; use a new referenceId for a new referral.")
                 }
                 let receipt = (try? JSONValue.parse(existing.receipt)) ?? .null
                 return Answer(id: existing.id, body: receipt, isRepeat: true)

@@ -96,7 +96,10 @@ package enum FreeTextPolicy {
                 "contains \(kind.phrase) from the referral it is about"
             )
         }
-        for (rule, phrase, pattern) in patterns where pattern.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil {
+        // On the folded text: a no-break space, a tab or two spaces between the parts hide nothing.
+        // Dates and times ("2026-11-20 14:30") are not phone numbers.
+        let shaped = datesAndTimes?.stringByReplacingMatches(in: folded, range: NSRange(folded.startIndex..., in: folded), withTemplate: " ") ?? folded
+        for (rule, phrase, pattern) in patterns where pattern.firstMatch(in: shaped, range: NSRange(shaped.startIndex..., in: shaped)) != nil {
             throw refuse("pattern/\(rule)", "looks like \(phrase)", "contains what looks like \(phrase)")
         }
     }
@@ -114,9 +117,15 @@ package enum FreeTextPolicy {
         }
     }
 
-    /// Lower case, compatibility forms, whitespace collapsed to one space.
+    /// Lower case, compatibility forms, without diacritics ("Zoë" is "zoe") or invisible format
+    /// characters (a soft hyphen or zero-width space pasted inside a name), typographic
+    /// apostrophes as "'", whitespace collapsed to one space.
     static func normalise(_ text: String) -> String {
-        text.precomposedStringWithCompatibilityMapping.lowercased()
+        var visible = String.UnicodeScalarView()
+        visible.append(contentsOf: text.unicodeScalars.filter { $0.properties.generalCategory != .format })
+        return String(visible).precomposedStringWithCompatibilityMapping.folding(options: [.diacriticInsensitive, .caseInsensitive], locale: nil)
+            .precomposedStringWithCompatibilityMapping.lowercased()
+            .replacingOccurrences(of: "\u{2019}", with: "'").replacingOccurrences(of: "\u{2018}", with: "'")
             .split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
     }
 
@@ -133,18 +142,20 @@ package enum FreeTextPolicy {
             let tail = String(number.suffix(9))
             return runs.contains { $0.contains(tail) || $0.contains(national) }
         case .dateOfBirth:
-            return dateForms(value).contains { containsWord(folded, $0) }
+            let written = dateText(folded)
+            return dateForms(value).contains { containsWord(written, $0) }
         case .postcode:
             let compact = normalise(value).replacingOccurrences(of: " ", with: "")
             guard compact.count >= 5 else { return containsWord(folded, normalise(value)) }
             let outward = String(compact.dropLast(3))
             let inward = String(compact.suffix(3))
-            return containsWord(folded, "\(outward) \(inward)") || containsWord(folded, compact)
+            return containsWord(folded, "\(outward) \(inward)") || containsWord(folded, "\(outward)-\(inward)") || containsWord(folded, compact)
         case .name:
-            // The whole value, and each part of it: "PC Sam Sample" is refused as "Sample" too.
+            // The whole value, and each part of it: "PC Sam Sample" is refused as "Sample" too,
+            // "O'Brien-Smith" as "Brien" and "Smith".
             let whole = normalise(value)
             if whole.count >= 2, containsWord(folded, whole) { return true }
-            return whole.split(separator: " ").contains { part in
+            return whole.split(whereSeparator: { !$0.isLetter && !$0.isNumber }).contains { part in
                 part.count >= 3 && !titles.contains(String(part)) && containsWord(folded, String(part))
             }
         case .email, .address:
@@ -194,33 +205,64 @@ package enum FreeTextPolicy {
 
     static let months = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
 
-    /// The ways a date of birth (`YYYY-MM-DD`) is written in the UK.
+    /// Folded text with dates reduced to one spelling, for `dateForms`: the separators `/ - . ,`
+    /// as spaces, ordinal suffixes and "of" dropped ("02-Apr-1990" is "02 apr 1990", "2nd of
+    /// April, 1990" is "2 april 1990").
+    static func dateText(_ folded: String) -> String {
+        var text = String(folded.map { "/-.,".contains($0) ? " " : $0 })
+        for (pattern, template) in [(#"(\d)(?:st|nd|rd|th)\b"#, "$1"), (#"\bof\b"#, " ")] {
+            text = text.replacingOccurrences(of: pattern, with: template, options: .regularExpression)
+        }
+        return text.split(separator: " ").joined(separator: " ")
+    }
+
+    /// The ways a date of birth (`YYYY-MM-DD`) is written in the UK (and the US), as `dateText`
+    /// spells them: day, month and year in any common order, day and month with or without a
+    /// leading zero, the month as a number, a name or an abbreviation, the year in four digits
+    /// or two (always two: "2.1.5" is a section number, "2.1.05" a date), or all undivided.
     static func dateForms(_ iso: String) -> [String] {
         let parts = iso.split(separator: "-").map(String.init)
-        guard parts.count == 3, let month = Int(parts[1]), let day = Int(parts[2]), (1...12).contains(month) else {
-            return [normalise(iso)]
-        }
-        let year = parts[0]
-        var forms = [iso]
-        for separator in ["/", "-", ".", " "] {
-            forms.append("\(parts[2])\(separator)\(parts[1])\(separator)\(year)")
-            forms.append("\(day)\(separator)\(month)\(separator)\(year)")
+        guard parts.count == 3, let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]), (1...12).contains(month) else {
+            return [dateText(normalise(iso))]
         }
         let name = months[month - 1]
-        for monthName in [name, String(name.prefix(3))] {
-            forms.append("\(day) \(monthName) \(year)")
-            forms.append("\(monthName) \(day), \(year)")
-            forms.append("\(monthName) \(day) \(year)")
-            for suffix in ["st", "nd", "rd", "th"] { forms.append("\(day)\(suffix) \(monthName) \(year)") }
+        var monthNames = [name, String(name.prefix(3))]
+        if month == 9 { monthNames.append("sept") }
+        let paddedMonth = month < 10 ? "0\(month)" : "\(month)"
+        let paddedDay = day < 10 ? "0\(day)" : "\(day)"
+        let dayForms = Set(["\(day)", paddedDay])
+        let monthForms = Set(["\(month)", paddedMonth])
+        let shortYear = year % 100 < 10 ? "0\(year % 100)" : "\(year % 100)"
+        var forms = ["\(year)\(paddedMonth)\(paddedDay)", "\(paddedDay)\(paddedMonth)\(year)"]
+        for d in dayForms {
+            for m in monthForms { forms.append("\(year) \(m) \(d)") }
+        }
+        for yearForm in ["\(year)", shortYear] {
+            for d in dayForms {
+                for m in monthForms {
+                    forms.append("\(d) \(m) \(yearForm)")
+                    forms.append("\(m) \(d) \(yearForm)")
+                }
+                for monthName in monthNames {
+                    forms.append("\(d) \(monthName) \(yearForm)")
+                    forms.append("\(monthName) \(d) \(yearForm)")
+                }
+            }
         }
         return forms
     }
+
+    /// An ISO 8601 date, with or without a time, or a time of day: read before the patterns, so
+    /// that "2026-11-20 14:30" is not taken for ten digits of a phone number.
+    static let datesAndTimes = try? NSRegularExpression(
+        pattern: #"\b\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2})?)?\b|\b\d{1,2}:\d{2}(?::\d{2})?\b"#
+    )
 
     /// Shapes that identify someone whatever referral they come from.
     static let patterns: [(String, String, NSRegularExpression)] = [
         ("email", "an email address", #"[^\s@]+@[^\s@]+\.[A-Za-z]{2,}"#),
         // UK National Insurance number: two letters, six digits, A–D (any two letters: a real one must not slip through).
-        ("ni-number", "a National Insurance number", #"\b[A-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"#),
+        ("ni-number", "a National Insurance number", #"\b[A-Z]{2}[ -]?\d{2}[ -]?\d{2}[ -]?\d{2}[ -]?[A-D]\b"#),
         // UK postcode: outward code (area, district) and inward code (sector, unit).
         ("postcode", "a UK postcode", #"\b(?:GIR ?0AA|[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2})\b"#),
         // Ten or more digits, however grouped, or an international number.

@@ -156,6 +156,64 @@ final class ConsentWithdrawalTests: XCTestCase {
         XCTAssertEqual(try cli(["log", "verify", "--no-signatures"]).status, 0)
     }
 
+    func testWithdrawingAConsentObtainedAgainLeavesWhatTheNewerOneCoversWithItsRecipient() throws {
+        let sink = try XCTUnwrap(sink)
+        // Consent A (in the referral) for domestic-abuse; consent B, obtained again later, for the same purpose.
+        let receipt = try request("POST", "/v1/referrals", try referral())
+        let referralID = try XCTUnwrap(receipt.json?["id"]?.stringValue)
+        let dv = try XCTUnwrap(disclosureID(receipt.json ?? .null, "dv-support"))
+        let consentA = try sql("SELECT id FROM consents WHERE referral_id = '\(referralID)'")
+        XCTAssertTrue(sink.wait { self.delivered(referralID, "dv-support") }, refex.logText)
+        guard case .object(var document) = consent(referralID, purposes: ["domestic-abuse"], obtainedAt: "2026-11-22T09:00:00Z") else { return }
+        document["obtainedBy"] = "DC Robin Renewer"
+        let renewed = try request("POST", "/v1/consents", .object(document))
+        XCTAssertEqual(renewed.status, 201, renewed.body)
+        let consentB = try XCTUnwrap(renewed.json?["id"]?.stringValue)
+        // Who obtained a consent recorded on its own is a name free text must not repeat either.
+        let naming = try request("POST", "/v1/consents/\(consentA)/withdraw", ["reason": "Renewer took the consent again with a later date"])
+        XCTAssertEqual(naming.status, 422, naming.body)
+        XCTAssertEqual(naming.json?["rule"], "personal-value/name")
+
+        // Withdrawing the older copy tells nobody to erase what the newer consent still covers.
+        let withdrawn = try request("POST", "/v1/consents/\(consentA)/withdraw")
+        XCTAssertEqual(withdrawn.status, 200, withdrawn.body)
+        XCTAssertEqual(withdrawn.json?["erased"], false)
+        XCTAssertEqual(withdrawn.json?["erasureNotices"], [], withdrawn.body)
+        XCTAssertEqual(withdrawn.json?["cancelled"], [])
+        XCTAssertEqual(withdrawn.json?["keptUnderAnotherConsent"],
+                       [["disclosureId": .string(dv), "recipient": "dv-support", "service": "domestic-abuse", "consentId": .string(consentB)]])
+        XCTAssertEqual(withdrawn.json?["retainedBecause"]?[0]?["consentId"]?.stringValue, consentB)
+        let status = try request("GET", "/v1/referrals/\(referralID)")
+        XCTAssertEqual(disclosure(status, "dv-support")?["consentId"]?.stringValue, consentB)
+        XCTAssertEqual(disclosure(status, "dv-support")?["state"], "delivered")
+        let moved = try sql("SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'disclosure.authorised' AND disclosure_id = '\(dv)' ORDER BY seq DESC LIMIT 1")
+        XCTAssertTrue(moved.contains("\"previousConsentId\":\"\(consentA)\"") && moved.contains(consentB), moved)
+        XCTAssertEqual(try sql("SELECT count(*) FROM log_entries WHERE event = 'notice.queued'"), "0")
+
+        // Withdrawing the newer one too leaves nothing: the recipient is told, naming that consent.
+        let last = try request("POST", "/v1/consents/\(consentB)/withdraw")
+        XCTAssertEqual(last.json?["erased"], true, last.body)
+        XCTAssertEqual(last.json?["erasureNotices"], ["dv-support"])
+        XCTAssertTrue(sink.wait { !self.noticeFiles(dv).isEmpty }, refex.logText)
+        XCTAssertEqual(try sink.document(try XCTUnwrap(noticeFiles(dv).first))["consentId"]?.stringValue, consentB)
+        XCTAssertEqual(try cli(["log", "verify"]).status, 0)
+    }
+
+    func testAnExpiredConsentIsNoGroundToKeepTheSubject() throws {
+        let receipt = try request("POST", "/v1/referrals", try referral())
+        let referralID = try XCTUnwrap(receipt.json?["id"]?.stringValue)
+        let consentA = try sql("SELECT id FROM consents WHERE referral_id = '\(referralID)'")
+        guard case .object(var lapsed) = consent(referralID, purposes: ["general-victim-support"], obtainedAt: "2019-06-01T09:00:00Z") else { return }
+        lapsed["expiresAt"] = "2020-01-01T00:00:00Z"
+        let recorded = try request("POST", "/v1/consents", .object(lapsed))
+        XCTAssertEqual(recorded.status, 201, recorded.body)
+        XCTAssertEqual(recorded.json?["released"], [], "a lapsed consent releases nothing")
+        let withdrawn = try request("POST", "/v1/consents/\(consentA)/withdraw")
+        XCTAssertEqual(withdrawn.status, 200, withdrawn.body)
+        XCTAssertEqual(withdrawn.json?["erased"], true, "the expired consent keeps nothing")
+        XCTAssertNil(withdrawn.json?["retainedBecause"])
+    }
+
     func testASubjectWithAnOverrideIsKeptWhenItsConsentIsWithdrawnAndErasedWhenItLeaves() throws {
         let sink = try XCTUnwrap(sink)
         let receipt = try request("POST", "/v1/referrals", try referral())
@@ -303,6 +361,23 @@ final class ConsentWithdrawalTests: XCTestCase {
         let referralID = try XCTUnwrap(first.json?["id"]?.stringValue)
         XCTAssertEqual(try request("POST", "/v1/consents", consent(referralID, purposes: ["fraud"])).status, 410)
         XCTAssertEqual(try request("POST", "/v1/subjects/\(subjectID)/withdraw").status, 410)
+        // The same referenceId with another body is gone too, not a conflict about a body no longer held.
+        let changed = try request("POST", "/v1/referrals", try referral("GONE-1") { $0["riskOfHarm"] = "medium" })
+        XCTAssertEqual(changed.status, 410, changed.body)
+        // A consent never withdrawn permits nothing now: withdrawing it is gone, and records nothing.
+        let consentID = try sql("SELECT id FROM consents WHERE referral_id = '\(referralID)'")
+        XCTAssertEqual(try request("GET", "/v1/consents/\(consentID)").json?["state"], "erased", "not in force")
+        let withdrawn = try request("POST", "/v1/consents/\(consentID)/withdraw")
+        XCTAssertEqual(withdrawn.status, 410, withdrawn.body)
+        XCTAssertTrue(withdrawn.json?["detail"]?.stringValue?.contains("erased on") ?? false, withdrawn.body)
+        XCTAssertEqual(try sql("SELECT count(*) FROM log_entries WHERE event = 'consent.withdrawn'"), "0")
+        // Every admin route that names the subject says it was erased.
+        for (method, path) in [("POST", "/restrict"), ("POST", "/unrestrict"), ("PATCH", "")] {
+            let body: JSONValue? = method == "PATCH" ? ["subject": ["role": "witness"]] : nil
+            let answer = try request(method, "/v1/subjects/\(subjectID)\(path)", body, as: "hub-admin")
+            XCTAssertEqual(answer.status, 410, "\(method) \(path): \(answer.body)")
+            XCTAssertEqual(answer.json?["type"], "urn:refex:problem:erased", answer.body)
+        }
     }
 
     func testARepeatedMailboxAcknowledgementReportsTheFirstTime() throws {

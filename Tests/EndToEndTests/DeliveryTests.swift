@@ -108,8 +108,8 @@ final class DeliveryTests: XCTestCase {
         XCTAssertTrue(refex.waitForLog("delivery will be retried", count: 3, timeout: 10), refex.logText)
         let sink = try SinkProcess(port: port)
         XCTAssertTrue(sink.wait { sink.files.contains("\(id).json") }, refex.logText)
-        let attempts = try sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.delivered'")
-        XCTAssertEqual(attempts, "1")
+        // The sink writes the file before it answers; refex records the delivery on the answer.
+        XCTAssertTrue(sink.wait { (try? self.sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.delivered'")) == "1" }, refex.logText)
         let (_, metrics) = try Curl.request(["\(refex.opsURL)/metrics"], as: nil)
         let line = metrics?.body.split(separator: "\n").first { $0.hasPrefix("refex_delivery_attempts_total{recipient=\"dv-support\"}") }
         let count = Int(line?.split(separator: " ").last ?? "") ?? 0
@@ -361,6 +361,20 @@ final class DeliveryTests: XCTestCase {
         XCTAssertTrue(delivered.contains("arrivedAfterCancellation"), delivered)
         XCTAssertTrue(sink.wait(timeout: 30) { sink.files.contains { $0.hasPrefix("\(id).erasure-notice.") } }, refex.logText)
         XCTAssertEqual(try state(refex, referral: receipt["id"]?.stringValue ?? "", recipient: "dv-support"), "delivered")
+    }
+
+    func testStoppingWaitsForAnAttemptUnderWayAndRecordsItsOutcome() throws {
+        // The sink holds each request 1 s: SIGTERM arrives while the attempt is under way. refex
+        // must not exit under a worker still inside libcurl and OpenSSL, nor before the outcome is recorded.
+        let sink = try SinkProcess(options: ["--delay-ms", "1000"])
+        let refex = try RefexProcess(config: try config(dv: sink.endpoint, support: sink.endpoint))
+        let receipt = try submit(refex, try referral())
+        let id = try XCTUnwrap(disclosureID(receipt, "dv-support"))
+        XCTAssertTrue(sink.wait { self.attempts(refex, "dv-support") >= 1 }, refex.logText)
+        refex.signal(SIGTERM)
+        XCTAssertEqual(refex.waitForExit(), 0, refex.logText)
+        XCTAssertEqual(try sql(refex, "SELECT state FROM disclosures WHERE id = '\(id)'"), "delivered", refex.logText)
+        XCTAssertEqual(try sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.delivered' AND disclosure_id = '\(id)'"), "1")
     }
 
     func testConsentThatLapsesBeforeSendingWithholdsTheDisclosure() throws {

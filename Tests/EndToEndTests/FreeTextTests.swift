@@ -216,6 +216,25 @@ final class FreeTextTests: XCTestCase {
         XCTAssertEqual(try sql("SELECT count(*) FROM log_entries WHERE event = 'subject.erased' AND subject_id = '\(subjectID)'"), "1")
     }
 
+    func testWhatIsTypedIntoALogFilterIsRecordedOnlyWhenItNamesSomethingKnown() throws {
+        let subjectID = try XCTUnwrap(try submitWithoutConsent()["subjectId"]?.stringValue)
+        // Names typed where ids and codes belong (whatever the answer) never reach the log.
+        let query = "subject=Alex%20Example&referral=Jane%20Doe&disclosure=Sam%20Sample&recipient=Jo%20Bloggs"
+            + "&event=Alex%20Example&basis=Jane%20Doe&actor=Sam%20Sample"
+        _ = try request("GET", "/v1/disclosures?\(query)", as: "hub-admin")
+        _ = try cli(["log", "list", "--subject", "Alex Example"])
+        _ = try cli(["log", "list", "--actor", "Sam Sample"])
+        for name in ["Alex", "Jane", "Sam", "Bloggs"] {
+            XCTAssertEqual(try sql("SELECT count(*) FROM log_entries WHERE CAST(entry AS TEXT) LIKE '%\(name)%' OR subject_id LIKE '%\(name)%' OR referral_id LIKE '%\(name)%'"), "0", name)
+        }
+        // What names something known is recorded as it was asked.
+        let listed = try request("GET", "/v1/disclosures?subject=\(subjectID)&event=disclosure.withheld&actor=police", as: "hub-admin")
+        XCTAssertEqual(listed.status, 200, listed.body)
+        let viewed = try sql("SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'log.viewed' ORDER BY seq DESC LIMIT 1")
+        XCTAssertTrue(viewed.contains("\"subject\":\"\(subjectID)\"") && viewed.contains("\"event\":\"disclosure.withheld\"")
+                      && viewed.contains("\"actor\":\"police\"") && viewed.contains("\"subjectId\":\"\(subjectID)\""), viewed)
+    }
+
     func testAJustificationKeptInPlainTextByAnOlderRefexIsSealedAtStart() throws {
         let receipt = try submitWithoutConsent()
         let referralID = try XCTUnwrap(receipt["id"]?.stringValue)

@@ -335,6 +335,7 @@ final class HTTPProtocolTests: XCTestCase {
             let (text, closed) = try raw(request, readSeconds: status == 408 ? 4 : 3)
             let line = try checkStandardAnswer(text, status: status, "\(status) for \(request.prefix(60))")
             XCTAssertTrue(line.contains(logged), "expected '\(logged)' in: \(line)")
+            XCTAssertTrue(line.hasPrefix("<6>"), "a client's mistake is not an error of refex's: \(line)")
             XCTAssertTrue(closed, "\(status): the connection closes after the server's own answer")
         }
     }

@@ -52,6 +52,43 @@ final class FreeTextPolicyTests: XCTestCase {
         XCTAssertEqual(rule("Risk near te1   1st is assessed as high"), "personal-value/postcode")
     }
 
+    func testNamesWithDiacriticsOrPunctuationDatesAndCodesWrittenOtherwiseAreRefused() {
+        let other: JSONValue = [
+            "subject": ["name": ["given": "Zoë", "family": "O'Brien-Smith"], "dateOfBirth": "1990-04-02"],
+            "referringOfficer": ["name": "José Álvarez"],
+        ]
+        var values = FreeTextPolicy.PersonalValues()
+        values.add(referral: other)
+        func otherRule(_ text: String) -> String? {
+            do {
+                try FreeTextPolicy.check(text, field: "reason", personal: values)
+                return nil
+            } catch let error as ExchangeError {
+                return error.validationErrors.first?.absoluteKeywordLocation.map { String($0.dropFirst(FreeTextPolicy.ruleBase.count)) }
+            } catch { return "\(error)" }
+        }
+        for name in ["Zoe", "ZOË", "Zoe\u{0308}", "Mrs O’Brien-Smith", "Mrs O'Brien", "the Smith family", "Jose Alvarez"] {
+            XCTAssertEqual(otherRule("Risk assessed as high for \(name) tonight"), "personal-value/name", name)
+        }
+        for name in ["Zo\u{00AD}e", "Z\u{200B}oë", "Smi\u{200D}th"] {
+            XCTAssertEqual(otherRule("Risk assessed as high for \(name) tonight"), "personal-value/name", "an invisible character hides nothing")
+        }
+        for date in ["19900402", "02041990", "02 April 1990", "2/4/90", "02/04/90", "2nd of April 1990", "April 2nd, 1990", "1990/04/02", "02-Apr-1990", "2 Apr. 1990"] {
+            XCTAssertEqual(otherRule("Born \(date) and at high risk of harm"), "personal-value/date-of-birth", date)
+        }
+        XCTAssertNil(otherRule("The risk is high; MARAC referral made on 12/11/2026"))
+        // A date of birth with a one-digit day, month and year of century is not every "2.1.5".
+        var young = FreeTextPolicy.PersonalValues()
+        young.add(referral: ["subject": ["dateOfBirth": "2005-01-02"]])
+        XCTAssertNoThrow(try FreeTextPolicy.check("Referred under section 2.1.5 of the protocol", field: "reason", personal: young))
+        XCTAssertThrowsError(try FreeTextPolicy.check("Born 2/1/05 and at high risk of harm", field: "reason", personal: young))
+        XCTAssertThrowsError(try FreeTextPolicy.check("Born 02.01.2005 and at high risk of harm", field: "reason", personal: young))
+        XCTAssertEqual(rule("Risk near te1-1st is assessed as high"), "personal-value/postcode")
+        for number in ["AB  12 34 56 C", "AB\t12\t34\t56\tC", "AB-12-34-56-C", "AB\u{00A0}12\u{00A0}34\u{00A0}56\u{00A0}C"] {
+            XCTAssertEqual(otherRule("The NI number \(number) was given"), "pattern/ni-number", number)
+        }
+    }
+
     func testPatternsAreRefusedWhateverReferralTheyComeFrom() {
         let none = FreeTextPolicy.PersonalValues()
         func patternRule(_ text: String) -> String? {
@@ -78,6 +115,9 @@ final class FreeTextPolicyTests: XCTestCase {
         XCTAssertNil(rule("Risk score 14 of 24 at the third assessment in 2026"), "short numbers are not phone numbers")
         XCTAssertNil(rule("PC on duty assessed a high risk of harm today"), "a rank identifies no one")
         XCTAssertNil(rule("Crime reference recorded; victim at high risk of repeat harm"))
+        XCTAssertNil(rule("Risk conference held 2026-11-20 14:30 assessed high risk"), "a date and time is not a phone number")
+        XCTAssertNil(rule("Risk conference held 2026-11-20T14:30:05 assessed high risk"))
+        XCTAssertEqual(rule("Call the neighbour at 14:30 on 0161 496 0000 today"), "pattern/phone", "a time beside a number hides nothing")
     }
 
     func testShapeIsCheckedFirstAndTheValueIsNeverEchoed() throws {
