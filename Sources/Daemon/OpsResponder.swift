@@ -18,7 +18,8 @@ package final class OpsResponder: HTTPResponder {
 
     package func reply(to request: HTTPRequest, on connection: ConnectionContext) -> Reply {
         let startedAt = monotonicNanoseconds()
-        let response: HTTPResponse
+        let requestID = makeRequestID()
+        var response: HTTPResponse
         let knownPaths: Set<Substring> = ["/healthz", "/readyz", "/metrics"]
         var route = knownPaths.contains(request.path) ? String(request.path) : "unmatched"
         if request.method != .get && request.method != .head {
@@ -33,11 +34,12 @@ package final class OpsResponder: HTTPResponder {
                 let method = request.method.rawValue
                 return .later {
                     let problems = await readinessProblems()
-                    let response = problems.isEmpty
+                    var response = problems.isEmpty
                         ? HTTPResponse(json: ["status": "ready"])
                         : HTTPResponse(status: .serviceUnavailable, json: ["status": "not-ready", "problems": .array(problems.map { .string($0) })])
+                    response.setStandardHeaders(requestID: requestID)
                     recorder.record(
-                        listener: connection.listener, requestID: "-", partner: nil, method: method,
+                        listener: connection.listener, requestID: requestID, partner: nil, method: method,
                         route: "/readyz", status: response.status.code, startedAt: startedAt, routine: true
                     )
                     return response
@@ -49,18 +51,23 @@ package final class OpsResponder: HTTPResponder {
                 response = Problem.notFound().response
             }
         }
+        response.setStandardHeaders(requestID: requestID)
         recorder.record(
-            listener: connection.listener, requestID: "-", partner: nil, method: request.method.rawValue,
+            listener: connection.listener, requestID: requestID, partner: nil, method: request.method.rawValue,
             route: route, status: response.status.code, startedAt: startedAt, routine: route != "unmatched"
         )
         return .now(response)
     }
 
     package func reply(toMalformed error: HTTPParseError, on connection: ConnectionContext) -> HTTPResponse {
-        Problem(error).response
+        var response = Problem(error).response
+        response.setStandardHeaders(requestID: makeRequestID())
+        return response
     }
 
     package func replyAtConnectionLimit(on connection: ConnectionContext) -> HTTPResponse {
-        Problem(.serviceUnavailable, slug: "connection-limit", title: "Too many connections", detail: "Retry shortly.").response
+        var response = Problem(.serviceUnavailable, slug: "connection-limit", title: "Too many connections", detail: "Retry shortly.").response
+        response.setStandardHeaders(requestID: makeRequestID())
+        return response
     }
 }

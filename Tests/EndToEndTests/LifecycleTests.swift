@@ -157,6 +157,13 @@ final class LifecycleTests: XCTestCase {
                        "refex_http_request_duration_seconds_bucket", "refex_connections_open", "refex_tls_handshake_failures_total"] {
             XCTAssertTrue(metrics.body.contains(family), "missing \(family)")
         }
+        // Every ops answer carries what every partner answer does, a 404 and a 405 included.
+        for (method, path) in [("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/nothing"), ("DELETE", "/healthz")] {
+            let response = try XCTUnwrap(try Curl.request(["-X", method, "\(refex.opsURL)\(path)"], as: nil).response, path)
+            XCTAssertEqual(response.header("x-request-id")?.count, 16, "\(method) \(path)")
+            XCTAssertEqual(response.header("cache-control"), "no-store", "\(method) \(path)")
+            XCTAssertEqual(response.header("x-content-type-options"), "nosniff", "\(method) \(path)")
+        }
     }
 
     func testInventedMethodsAndPathsDoNotBecomeMetricSeries() throws {
