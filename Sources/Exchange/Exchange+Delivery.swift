@@ -319,6 +319,11 @@ extension Exchange {
                 }
                 throw ExchangeError(.notFound, "There is no mailbox item \(id) for you.")
             }
+            // Fetching is what discloses (and logs it); an acknowledgement of a disclosure never
+            // fetched would log a delivery of data that never left.
+            if item.kind == .disclosure, let disclosure = try txn.disclosure(id: item.disclosureID), disclosure.state != .delivered {
+                throw ExchangeError(.conflict, "This mailbox item has not been fetched: fetch it (GET /v1/mailbox/{id}), then acknowledge it. Nothing was recorded.")
+            }
             try txn.dequeue(id: id)
             try Exchange.markDelivered(item, actor: actor, recipients: recipients, txn: txn)
             try txn.recordAcknowledgement(itemID: id, recipientID: item.recipientID, at: txn.now)

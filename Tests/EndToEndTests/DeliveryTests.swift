@@ -466,6 +466,11 @@ final class DeliveryTests: XCTestCase {
 
         let list = try XCTUnwrap(try Curl.request(["\(refex.baseURL)/v1/mailbox"], as: "sink").response?.json)
         XCTAssertEqual(list["items"]?.arrayValue?.compactMap { $0["id"]?.stringValue }, [mine])
+        // Acknowledged before it was fetched: nothing left, so nothing is logged as delivered.
+        let early = try XCTUnwrap(try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/mailbox/\(mine)/ack"], as: "sink").response)
+        XCTAssertEqual(early.status, 409, early.body)
+        XCTAssertEqual(try sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.delivered'"), "0")
+        XCTAssertEqual(try state(refex, referral: receipt["id"]?.stringValue ?? "", recipient: "translation"), "queued")
         let fetched = try XCTUnwrap(try Curl.request(["\(refex.baseURL)/v1/mailbox/\(mine)"], as: "sink").response)
         XCTAssertEqual(fetched.status, 200)
         XCTAssertEqual(fetched.json?["disclosureId"]?.stringValue, mine)
