@@ -376,6 +376,11 @@ extension Exchange {
     static func groundsInForce(subjectID: String, txn: any StoreTransaction) throws -> [JSONValue] {
         let now = txn.now
         var grounds: [JSONValue] = []
+        // A restriction (Art. 18) is the subject asking that the data be kept but not used (to
+        // establish a claim, say): erasing it because a consent ended would defeat it.
+        if try txn.subject(id: subjectID)?.restricted == true {
+            grounds.append(["basis": "restriction", "article": "UK GDPR Art. 18"])
+        }
         for consent in try txn.consents(subjectID: subjectID) where consent.isInForce(at: now) {
             grounds.append([
                 "basis": "consent", "consentId": .string(consent.id), "purposes": .array(consent.purposes.map { .string($0) }),

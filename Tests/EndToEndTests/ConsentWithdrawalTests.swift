@@ -214,6 +214,23 @@ final class ConsentWithdrawalTests: XCTestCase {
         XCTAssertNil(withdrawn.json?["retainedBecause"])
     }
 
+    func testARestrictedSubjectIsKeptWhenItsLastConsentIsWithdrawn() throws {
+        let receipt = try request("POST", "/v1/referrals", try referral())
+        let referralID = try XCTUnwrap(receipt.json?["id"]?.stringValue)
+        let subjectID = try XCTUnwrap(receipt.json?["subjectId"]?.stringValue)
+        let consentA = try sql("SELECT id FROM consents WHERE referral_id = '\(referralID)'")
+        XCTAssertEqual(try request("POST", "/v1/subjects/\(subjectID)/restrict", as: "hub-admin").status, 200)
+        let withdrawn = try request("POST", "/v1/consents/\(consentA)/withdraw")
+        XCTAssertEqual(withdrawn.status, 200, withdrawn.body)
+        XCTAssertEqual(withdrawn.json?["erased"], false, "a restriction (Art. 18) keeps the data: " + withdrawn.body)
+        XCTAssertEqual(withdrawn.json?["retainedBecause"]?[0]?["basis"], "restriction")
+        XCTAssertEqual(try request("GET", "/v1/subjects/\(subjectID)/export", as: "hub-admin").status, 200)
+        // Leaving the service is its own request, restriction or not.
+        let left = try request("POST", "/v1/subjects/\(subjectID)/withdraw", as: "hub-admin")
+        XCTAssertEqual(left.status, 200, left.body)
+        XCTAssertEqual(left.json?["erased"], true)
+    }
+
     func testASubjectWithAnOverrideIsKeptWhenItsConsentIsWithdrawnAndErasedWhenItLeaves() throws {
         let sink = try XCTUnwrap(sink)
         let receipt = try request("POST", "/v1/referrals", try referral())
