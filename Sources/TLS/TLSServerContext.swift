@@ -245,13 +245,16 @@ package final class TLSServerContext: @unchecked Sendable {
     /// its issuer's name and must already be in force (its thisUpdate not in the future), and, since
     /// revocation is checked for every certificate of a chain, every client CA certificate needs a CRL.
     package static func revocationProblems(clientCAPEM: [UInt8], crlPEM: [UInt8], now: Date) throws -> [String] {
-        let cas = try withBIO(clientCAPEM) { bio -> [OpaquePointer] in
+        let read = try withBIO(clientCAPEM) { bio -> [OpaquePointer] in
             var list: [OpaquePointer] = []
             while let x509 = PEM_read_bio_X509(bio, nil, nil, nil) { list.append(x509) }
             OpenSSLErrorQueue.clear()
             return list
         }
-        defer { cas.forEach { X509_free($0) } }
+        defer { read.forEach { X509_free($0) } }
+        // A bundle may hold the same certificate twice (concatenated files): it is one CA, with one CRL.
+        var cas: [OpaquePointer] = []
+        for ca in read where !cas.contains(where: { X509_cmp($0, ca) == 0 }) { cas.append(ca) }
         let crls = try withBIO(crlPEM) { bio -> [OpaquePointer] in
             var list: [OpaquePointer] = []
             while let crl = PEM_read_bio_X509_CRL(bio, nil, nil, nil) { list.append(crl) }
@@ -279,6 +282,9 @@ package final class TLSServerContext: @unchecked Sendable {
             } else {
                 problems.append("the CRL issued by \(issuer) is not signed by that tls.clientCA certificate (its signature does not verify)")
             }
+            if let unusable = unusableCRL(crl) {
+                problems.append("the CRL issued by \(issuer) \(unusable)")
+            }
             if let thisUpdate = Certificate.date(X509_CRL_get0_lastUpdate(crl)), thisUpdate > now {
                 problems.append(
                     "the CRL issued by \(issuer) is not in force until \(thisUpdate) (its thisUpdate is in the future): every certificate from that CA would be refused until then"
@@ -292,6 +298,33 @@ package final class TLSServerContext: @unchecked Sendable {
             )
         }
         return problems
+    }
+
+    /// Why a CRL cannot serve as its CA's complete CRL, or nil. OpenSSL refuses every certificate of
+    /// a CA whose CRL has a critical extension it does not process, and passes over one that needs
+    /// extended CRL support (indirect, by reason, attribute certificates only); a delta CRL it would
+    /// take as the complete list, so that what the base CRL revokes would pass (RFC 5280 §5.2.4).
+    static func unusableCRL(_ crl: OpaquePointer) -> String? {
+        defer { OpenSSLErrorQueue.clear() }
+        for index in 0..<X509_CRL_get_ext_count(crl) {
+            guard let extensionEntry = X509_CRL_get_ext(crl, index) else { continue }
+            let nid = OBJ_obj2nid(X509_EXTENSION_get_object(extensionEntry))
+            if nid == NID_delta_crl {
+                return "is a delta CRL: refex applies complete CRLs only and would take the delta's short list for the whole; give that CA's complete CRL"
+            }
+            // The critical extensions OpenSSL processes in a CRL (crypto/x509/x_crl.c).
+            if X509_EXTENSION_get_critical(extensionEntry) != 0, nid != NID_issuing_distribution_point, nid != NID_authority_key_identifier {
+                let oid = DistinguishedName.dottedOID(X509_EXTENSION_get_object(extensionEntry)) ?? "?"
+                return "has a critical extension (\(oid)) that refex cannot process: every certificate from that CA would be refused"
+            }
+        }
+        guard let raw = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, nil, nil) else { return nil }
+        let point = raw.assumingMemoryBound(to: ISSUING_DIST_POINT.self)
+        defer { ISSUING_DIST_POINT_free(point) }
+        if point.pointee.indirectCRL > 0 || point.pointee.onlysomereasons != nil || point.pointee.onlyattr > 0 {
+            return "is an indirect, reason-partitioned or attribute-certificate CRL (see its issuingDistributionPoint): refex needs the CA's complete CRL"
+        }
+        return nil
     }
 
     /// Returns the earliest next update of the loaded CRLs.

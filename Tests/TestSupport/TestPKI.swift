@@ -95,6 +95,17 @@ package final class TestCA: @unchecked Sendable {
             extendedKeyUsage = clientAuth
             subjectKeyIdentifier = hash
             authorityKeyIdentifier = keyid
+            [ delta_crl ]
+            authorityKeyIdentifier = keyid
+            deltaCRL = critical, DER:02:02:03:E8
+            [ critical_unknown_crl ]
+            authorityKeyIdentifier = keyid
+            1.3.6.1.4.1.55555.1 = critical, ASN1:NULL
+            [ indirect_crl ]
+            authorityKeyIdentifier = keyid
+            issuingDistributionPoint = critical, @indirect_idp
+            [ indirect_idp ]
+            indirectCRL = TRUE
 
             """
         try Data(config.utf8).write(to: URL(fileURLWithPath: configPath))
@@ -136,10 +147,12 @@ package final class TestCA: @unchecked Sendable {
     }
 
     /// Writes this CA's CRL to a new file and returns its path. `lastUpdate`/`nextUpdate` as
-    /// `YYYYMMDDHHMMSSZ`, or `seconds` until the next update.
-    package func crl(lastUpdate: String? = nil, nextUpdate: String? = nil, seconds: Int? = nil) throws -> String {
+    /// `YYYYMMDDHHMMSSZ`, or `seconds` until the next update. `extensions`: a section of the CA's
+    /// config (`delta_crl`, `critical_unknown_crl`, `indirect_crl`) for CRLs refex must refuse.
+    package func crl(lastUpdate: String? = nil, nextUpdate: String? = nil, seconds: Int? = nil, extensions: String? = nil) throws -> String {
         let path = "\(folder)/crl-\(UUID().uuidString.prefix(8)).pem"
         var args = ["ca", "-batch", "-config", configPath, "-gencrl", "-out", path]
+        if let extensions { args += ["-crlexts", extensions] }
         if let lastUpdate { args += ["-crl_lastupdate", lastUpdate] }
         if let nextUpdate { args += ["-crl_nextupdate", nextUpdate] }
         if let seconds { args += ["-crlsec", String(seconds)] }

@@ -1,0 +1,67 @@
+import Foundation
+import JSON
+import TestSupport
+import XCTest
+
+/// Client CA and CRL bundles as operators assemble them: the same CA certificate twice, and CRLs
+/// that OpenSSL would apply wrongly (a delta taken for the complete list) or not at all (a critical
+/// extension it does not process, an indirect CRL). Through `config check`, the daemon and SIGHUP.
+final class CertificateBundleTests: XCTestCase {
+    private func check(_ config: JSONObject) throws -> SubprocessResult {
+        let path = ProjectPaths.temporaryDirectory() + "/refex.json"
+        try RefexProcess.write(config, to: path)
+        return try Subprocess.run(ProjectPaths.refexBinary, ["config", "check", "--config", path])
+    }
+
+    func testTheSameCACertificateTwiceInTheBundleIsOneCA() throws {
+        let police = try TestCA.root(subject: "/C=GB/O=Police/CN=Police CA")
+        let hub = try TestCA.root(subject: "/O=Hub/CN=Hub CA")
+        let client = try police.client("police", subject: "/C=GB/O=Police/CN=police")
+        let partners = [IdentityTests.partner("police", subject: "CN=police,O=Police,C=GB", issuer: "CN=Police CA,O=Police,C=GB")]
+        let config = try IdentityTests.config(
+            clientCAs: [police.certificate, hub.certificate, police.certificate], crls: [try police.crl(), try hub.crl()], partners: partners
+        )
+        let result = try check(config)
+        XCTAssertEqual(result.status, 0, result.errorOutput)
+        let refex = try RefexProcess(config: config)
+        XCTAssertEqual(try IdentityTests.whoami(refex, client).1?.json?["partner"]?.stringValue, "police")
+        // Two different certificates of one name are still refused.
+        let twin = try TestCA.root(subject: "/C=GB/O=Police/CN=Police CA")
+        let two = try check(try IdentityTests.config(
+            clientCAs: [police.certificate, twin.certificate, police.certificate], crls: nil, partners: partners
+        ))
+        XCTAssertTrue(two.errorOutput.contains("is the subject of 2 tls.clientCA certificates"), two.errorOutput)
+    }
+
+    func testCRLsOpenSSLWouldMisapplyAreRefusedAtCheckAndReload() throws {
+        let root = try TestCA.root(subject: "/O=Root/CN=Root CA")
+        let leaf = try root.client("leaf", subject: "/O=Root/CN=leaf")
+        let revoked = try root.client("revoked", subject: "/O=Root/CN=revoked")
+        try root.revoke(revoked.certificate)
+        let base = try root.crl()
+        let partners = [try IdentityTests.partner("leaf", sha256: leaf.certificate), try IdentityTests.partner("revoked", sha256: revoked.certificate)]
+        let cases: [(crls: [String], message: String)] = [
+            // A delta CRL lists only what changed since its base; taken as the whole list (alone, or
+            // read before the base), what the base revokes would pass.
+            ([try root.crl(extensions: "delta_crl")], "is a delta CRL"),
+            ([try root.crl(extensions: "delta_crl"), base], "is a delta CRL"),
+            ([try root.crl(extensions: "critical_unknown_crl")], "has a critical extension (1.3.6.1.4.1.55555.1) that refex cannot process"),
+            ([try root.crl(extensions: "indirect_crl")], "is an indirect, reason-partitioned or attribute-certificate CRL"),
+        ]
+        for (crls, message) in cases {
+            let result = try check(try IdentityTests.config(clientCAs: [root.certificate], crls: crls, partners: partners))
+            XCTAssertEqual(result.status, 1, message)
+            XCTAssertTrue(result.errorOutput.contains("tls.crl: the CRL issued by CN=Root CA,O=Root \(message)"), result.errorOutput)
+        }
+
+        let refex = try RefexProcess(config: try IdentityTests.config(clientCAs: [root.certificate], crls: [base], partners: partners))
+        XCTAssertEqual(try IdentityTests.whoami(refex, leaf).1?.status, 200)
+        XCTAssertNil(try IdentityTests.whoami(refex, revoked).1)
+        try refex.rewriteConfig(try IdentityTests.config(clientCAs: [root.certificate], crls: cases[1].crls, partners: partners))
+        refex.signal(SIGHUP)
+        XCTAssertTrue(refex.waitForLog("config reload refused"), refex.logText)
+        XCTAssertTrue(refex.waitForLog("is a delta CRL"), refex.logText)
+        XCTAssertNil(try IdentityTests.whoami(refex, revoked).1, "the base CRL's revocation still holds")
+        XCTAssertEqual(try IdentityTests.whoami(refex, leaf).1?.status, 200)
+    }
+}
