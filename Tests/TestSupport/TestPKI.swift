@@ -210,4 +210,10 @@ package struct TestClient: Sendable {
     package var key: String
     /// The certificate followed by its CA's intermediates: what a client presents.
     package var chainFile: String
+
+    package init(certificate: String, key: String, chainFile: String) {
+        self.certificate = certificate
+        self.key = key
+        self.chainFile = chainFile
+    }
 }
