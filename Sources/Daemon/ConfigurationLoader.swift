@@ -599,6 +599,10 @@ package enum ConfigurationLoader {
             if try Certificate.parsePEM(caPEM).isEmpty {
                 reader.problem("tls.clientCA", "\(files.clientCA) holds no PEM certificate")
                 usable = false
+            } else {
+                let problems = try TLSServerContext.anchorProblems(clientCAPEM: caPEM)
+                for problem in problems { reader.problem("tls.clientCA", problem) }
+                if !problems.isEmpty { usable = false }
             }
         } catch {
             reader.problem("tls.clientCA", "\(error)")

@@ -174,6 +174,10 @@ package final class TLSServerContext: @unchecked Sendable {
             throw TLSError("the server certificate file holds no certificate", details: [])
         }
         let clientCAs = try configuration.clientCAPEM.map { try Certificate.parsePEM($0) } ?? []
+        if let clientCA = configuration.clientCAPEM {
+            let problems = try TLSServerContext.anchorProblems(clientCAPEM: clientCA)
+            if !problems.isEmpty { throw TLSError(problems.joined(separator: "; "), details: [], setting: "tls.clientCA") }
+        }
         if let clientCA = configuration.clientCAPEM, let crl = configuration.crlPEM {
             let problems = try TLSServerContext.revocationProblems(clientCAPEM: clientCA, crlPEM: crl, now: Date())
             if !problems.isEmpty { throw TLSError(problems.joined(separator: "; "), details: [], setting: "tls.crl") }
@@ -278,7 +282,9 @@ package final class TLSServerContext: @unchecked Sendable {
                     problems.append("the tls.clientCA certificate \(issuer) may not sign CRLs (its keyUsage lacks cRLSign): its CRL would be refused")
                 }
             } else if namesakes.isEmpty {
-                problems.append("the CRL issued by \(issuer) is from no tls.clientCA certificate: its signature cannot be checked")
+                problems.append(
+                    "the CRL issued by \(issuer) is from no tls.clientCA certificate: its signature cannot be checked (an intermediate CA whose certificates partners present needs its certificate in tls.clientCA as well as its CRL here)"
+                )
             } else {
                 problems.append("the CRL issued by \(issuer) is not signed by that tls.clientCA certificate (its signature does not verify)")
             }
@@ -296,6 +302,41 @@ package final class TLSServerContext: @unchecked Sendable {
             problems.append(
                 "the tls.clientCA certificate \(subject) has no CRL: revocation is checked at every level of a chain, so every client CA needs its current CRL in tls.crl"
             )
+        }
+        return problems
+    }
+
+    /// Client CA certificates that chain to no self-signed certificate of the bundle: OpenSSL trusts
+    /// a chain only up to a root, so every client certificate issued under one would be refused
+    /// (`unknown_ca`). Validity periods are not judged here.
+    package static func anchorProblems(clientCAPEM: [UInt8]) throws -> [String] {
+        let cas = try withBIO(clientCAPEM) { bio -> [OpaquePointer] in
+            var list: [OpaquePointer] = []
+            while let x509 = PEM_read_bio_X509(bio, nil, nil, nil) { list.append(x509) }
+            OpenSSLErrorQueue.clear()
+            return list
+        }
+        defer { cas.forEach { X509_free($0) } }
+        defer { OpenSSLErrorQueue.clear() }
+        guard let store = X509_STORE_new() else { throw TLSError("out of memory") }
+        defer { X509_STORE_free(store) }
+        for ca in cas { _ = X509_STORE_add_cert(store, ca) }
+        var problems: [String] = []
+        for ca in cas {
+            guard let verification = X509_STORE_CTX_new() else { throw TLSError("out of memory") }
+            defer { X509_STORE_CTX_free(verification) }
+            guard X509_STORE_CTX_init(verification, store, ca, nil) == 1 else { throw TLSError("could not set up verification") }
+            X509_STORE_CTX_set_flags(verification, UInt(X509_V_FLAG_NO_CHECK_TIME))
+            if X509_verify_cert(verification) != 1 {
+                let code = X509_STORE_CTX_get_error(verification)
+                if code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT || code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY {
+                    let subject = DistinguishedName(x509Name: X509_get_subject_name(ca))?.description ?? "?"
+                    let issuer = DistinguishedName(x509Name: X509_get_issuer_name(ca))?.description ?? "?"
+                    problems.append(
+                        "the certificate \(subject) is not anchored: its issuer \(issuer) (up to a self-signed root) is not in tls.clientCA, so every client certificate under it would be refused"
+                    )
+                }
+            }
         }
         return problems
     }

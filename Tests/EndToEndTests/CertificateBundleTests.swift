@@ -64,4 +64,46 @@ final class CertificateBundleTests: XCTestCase {
         XCTAssertNil(try IdentityTests.whoami(refex, revoked).1, "the base CRL's revocation still holds")
         XCTAssertEqual(try IdentityTests.whoami(refex, leaf).1?.status, 200)
     }
+
+    /// OpenSSL trusts a chain only up to a self-signed root: an intermediate in the bundle without
+    /// its root would refuse every certificate under it (`unknown_ca`), so check and reload refuse it.
+    func testAnIntermediateInTheBundleWithoutItsRootIsRefused() throws {
+        let root = try TestCA.root(subject: "/O=Root/CN=Root CA")
+        let issuing = try root.intermediate(subject: "/O=Root/CN=Issuing CA")
+        let second = try issuing.intermediate(subject: "/O=Root/CN=Second CA")
+        let leaf = try issuing.client("leaf", subject: "/O=Root/CN=leaf")
+        let partners = [IdentityTests.partner("leaf", subject: "CN=leaf,O=Root", issuer: "CN=Issuing CA,O=Root")]
+        for bundle in [[issuing.certificate], [second.certificate, root.certificate]] {
+            let result = try check(try IdentityTests.config(clientCAs: bundle, crls: nil, partners: partners))
+            XCTAssertEqual(result.status, 1, result.errorOutput)
+            XCTAssertTrue(result.errorOutput.contains("tls.clientCA: the certificate CN="), result.errorOutput)
+            XCTAssertTrue(result.errorOutput.contains("is not anchored: its issuer CN="), result.errorOutput)
+        }
+        let complete = try IdentityTests.config(clientCAs: [root.certificate, issuing.certificate], crls: nil, partners: partners)
+        XCTAssertEqual(try check(complete).status, 0)
+        let refex = try RefexProcess(config: complete)
+        XCTAssertEqual(try IdentityTests.whoami(refex, leaf).1?.json?["partner"]?.stringValue, "leaf")
+        try refex.rewriteConfig(try IdentityTests.config(clientCAs: [issuing.certificate], crls: nil, partners: partners))
+        refex.signal(SIGHUP)
+        XCTAssertTrue(refex.waitForLog("config reload refused"), refex.logText)
+        XCTAssertTrue(refex.waitForLog("CN=Issuing CA,O=Root is not anchored"), refex.logText)
+        XCTAssertEqual(try IdentityTests.whoami(refex, leaf).1?.status, 200, "the running config stays")
+    }
+
+    /// With CRLs, every CA of a chain needs its CRL, and a CRL is only taken from a CA in the bundle:
+    /// the CRL of an intermediate that partners send themselves says to put that intermediate there.
+    func testTheCRLOfAnIntermediateOutsideTheBundleSaysWhereItBelongs() throws {
+        let root = try TestCA.root(subject: "/O=Root/CN=Root CA")
+        let issuing = try root.intermediate(subject: "/O=Root/CN=Issuing CA")
+        let result = try check(try IdentityTests.config(clientCAs: [root.certificate], crls: [try root.crl(), try issuing.crl()], partners: []))
+        XCTAssertEqual(result.status, 1)
+        XCTAssertTrue(
+            result.errorOutput.contains("the CRL issued by CN=Issuing CA,O=Root is from no tls.clientCA certificate: its signature cannot be checked (an intermediate CA whose certificates partners present needs its certificate in tls.clientCA"),
+            result.errorOutput
+        )
+        // The mirror of a missing intermediate CRL: the root's is missing.
+        let rootless = try check(try IdentityTests.config(clientCAs: [root.certificate, issuing.certificate], crls: [try issuing.crl()], partners: []))
+        XCTAssertEqual(rootless.status, 1)
+        XCTAssertTrue(rootless.errorOutput.contains("tls.crl: the tls.clientCA certificate CN=Root CA,O=Root has no CRL"), rootless.errorOutput)
+    }
 }
