@@ -106,4 +106,23 @@ final class CertificateBundleTests: XCTestCase {
         XCTAssertEqual(rootless.status, 1)
         XCTAssertTrue(rootless.errorOutput.contains("tls.crl: the tls.clientCA certificate CN=Root CA,O=Root has no CRL"), rootless.errorOutput)
     }
+
+    /// Attribute type keywords in any case name RFC 4514's attributes (OpenSSL's own `uid` is another
+    /// attribute); a malformed dotted OID is refused by config check with the reason.
+    func testKeywordsInAnyCaseNameTheStandardAttributes() throws {
+        let police = try TestCA.root(subject: "/C=GB/O=Police/CN=Police CA")
+        let officer = try police.client("officer", subject: "/C=GB/O=Police/UID=jd")
+        let config = try IdentityTests.config(
+            clientCAs: [police.certificate], crls: nil,
+            partners: [IdentityTests.partner("jd", subject: "uid=jd,organizationname=Police,c=GB", issuer: "COMMONNAME=Police CA,o=Police,2.5.4.6=GB")]
+        )
+        XCTAssertEqual(try check(config).status, 0)
+        let refex = try RefexProcess(config: config)
+        XCTAssertEqual(try IdentityTests.whoami(refex, officer).1?.json?["partner"]?.stringValue, "jd")
+        let bad = try check(try IdentityTests.config(
+            clientCAs: [police.certificate], crls: nil, partners: [IdentityTests.partner("jd", subject: "2.5..4=jd,O=Police,C=GB", issuer: "CN=Police CA,O=Police,C=GB")]
+        ))
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.errorOutput.contains("partners[0].certificates[0].subject: is not an RFC 4514 distinguished name: unknown attribute type 2.5..4"), bad.errorOutput)
+    }
 }
