@@ -39,4 +39,30 @@ final class HandshakeStallTests: XCTestCase {
         attack.writeLine("done")
         XCTAssertEqual(attack.readLine(timeout: 20), "{\"alive\": 0}")
     }
+
+    /// refex.socket listens dual-stack (BindIPv6Only=both): IPv4 peers arrive as ::ffff:a.b.c.d. Each
+    /// is its own address for the per-address share, not one ::/64 for every IPv4 client: another
+    /// address's young handshakes at their share do not refuse a partner.
+    func testIPv4PeersOfADualStackSocketHaveAShareEach() throws {
+        let ports = ProjectPaths.temporaryDirectory() + "/ports.json"
+        let refex = try RefexProcess(
+            config: try RefexProcess.config(["limits": ["eventLoops": 2, "maxHandshakesPerAddress": 8]]),
+            launcher: [
+                "python3", "\(ProjectPaths.root)/Tests/scripts/socket_activate.py", "--listen", "ops=127.0.0.1:0", "--listen", "api=[::]:0",
+                "--ports", ports, "--",
+            ]
+        )
+        let attack = try InteractiveProcess("python3", [
+            "\(ProjectPaths.root)/Tests/scripts/idle_sockets.py", "--port", String(refex.apiPort), "--count", "100", "--sources", "127.0.0.2",
+        ])
+        defer { attack.terminate() }
+        XCTAssertEqual(attack.readLine(timeout: 60), "{\"opened\": 100}")
+        // At once, while the idle sockets are young (under a second: none may yet be displaced).
+        let (result, response) = try Curl.request(["\(refex.baseURL)/v1/whoami"], as: "police")
+        XCTAssertEqual(response?.status, 200, result.errorOutput + refex.logText)
+        XCTAssertTrue(try metrics(refex).contains("refex_connections_rejected_total{listener=\"api\",reason=\"address_limit\"}"))
+        attack.writeLine("done")
+        let alive = try JSONValue.parse(try XCTUnwrap(attack.readLine()))["alive"]?.int64Value ?? -1
+        XCTAssertLessThanOrEqual(alive, 8)
+    }
 }
