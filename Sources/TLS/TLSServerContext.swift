@@ -288,6 +288,11 @@ package final class TLSServerContext: @unchecked Sendable {
             } else {
                 problems.append("the CRL issued by \(issuer) is not signed by that tls.clientCA certificate (its signature does not verify)")
             }
+            if namesakes.count > 1, !keyIdentifierSingles(crl, out: namesakes.map { cas[$0] }) {
+                problems.append(
+                    "the CRL issued by \(issuer) does not say by its authorityKeyIdentifier which of the \(namesakes.count) tls.clientCA certificates of that name issued it: OpenSSL would check one CA's certificates against the other's CRL and refuse them (CRL signature failure); have each CA put its key identifier in its CRLs, or keep one CA of that name"
+                )
+            }
             if let unusable = unusableCRL(crl) {
                 problems.append("the CRL issued by \(issuer) \(unusable)")
             }
@@ -339,6 +344,23 @@ package final class TLSServerContext: @unchecked Sendable {
             }
         }
         return problems
+    }
+
+    /// Whether a CRL's authority key identifier matches exactly one of the CA certificates that share
+    /// its issuer's name, as OpenSSL needs to choose the CRL for a certificate (crl_akid_check): a CRL
+    /// without one, or CAs without subject key identifiers, match them all.
+    static func keyIdentifierSingles(_ crl: OpaquePointer, out namesakes: [OpaquePointer]) -> Bool {
+        defer { OpenSSLErrorQueue.clear() }
+        guard let raw = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, nil, nil) else { return false }
+        let authority = raw.assumingMemoryBound(to: AUTHORITY_KEYID.self)
+        defer { AUTHORITY_KEYID_free(authority) }
+        guard let keyID = authority.pointee.keyid else { return false }
+        var matches = 0
+        for ca in namesakes {
+            guard let subjectKeyID = X509_get0_subject_key_id(ca) else { return false }
+            if ASN1_OCTET_STRING_cmp(subjectKeyID, keyID) == 0 { matches += 1 }
+        }
+        return matches == 1
     }
 
     /// Why a CRL cannot serve as its CA's complete CRL, or nil. OpenSSL refuses every certificate of

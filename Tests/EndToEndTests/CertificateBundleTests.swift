@@ -125,4 +125,26 @@ final class CertificateBundleTests: XCTestCase {
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.errorOutput.contains("partners[0].certificates[0].subject: is not an RFC 4514 distinguished name: unknown attribute type 2.5..4"), bad.errorOutput)
     }
+
+    /// Two client CAs of one name (allowed when their partners are mapped by sha256): OpenSSL picks a
+    /// CRL by name and key identifier, so CRLs without an authorityKeyIdentifier would let one CA's
+    /// CRL be used for the other's certificates and refuse them all. Refused at check; with key
+    /// identifiers both CAs' partners get in.
+    func testTwoCAsOfOneNameNeedCRLsThatSayWhichCAIssuedThem() throws {
+        let first = try TestCA.root(subject: "/O=Twin/CN=Twin CA")
+        let second = try TestCA.root(subject: "/O=Twin/CN=Twin CA")
+        let clients = [try first.client("a", subject: "/O=Twin/CN=a"), try second.client("b", subject: "/O=Twin/CN=b")]
+        let partners = [try IdentityTests.partner("a", sha256: clients[0].certificate), try IdentityTests.partner("b", sha256: clients[1].certificate)]
+        let plain = try check(try IdentityTests.config(clientCAs: [first.certificate, second.certificate], crls: [try first.crl(), try second.crl()], partners: partners))
+        XCTAssertEqual(plain.status, 1)
+        XCTAssertTrue(plain.errorOutput.contains("the CRL issued by CN=Twin CA,O=Twin does not say by its authorityKeyIdentifier which of the 2 tls.clientCA certificates"), plain.errorOutput)
+        let config = try IdentityTests.config(
+            clientCAs: [first.certificate, second.certificate], crls: [try first.crl(extensions: "crl_akid"), try second.crl(extensions: "crl_akid")], partners: partners
+        )
+        XCTAssertEqual(try check(config).status, 0)
+        let refex = try RefexProcess(config: config)
+        for (client, id) in zip(clients, ["a", "b"]) {
+            XCTAssertEqual(try IdentityTests.whoami(refex, client).1?.json?["partner"]?.stringValue, id, refex.logText)
+        }
+    }
 }

@@ -95,6 +95,8 @@ package final class TestCA: @unchecked Sendable {
             extendedKeyUsage = clientAuth
             subjectKeyIdentifier = hash
             authorityKeyIdentifier = keyid
+            [ crl_akid ]
+            authorityKeyIdentifier = keyid
             [ delta_crl ]
             authorityKeyIdentifier = keyid
             deltaCRL = critical, DER:02:02:03:E8
@@ -148,7 +150,8 @@ package final class TestCA: @unchecked Sendable {
 
     /// Writes this CA's CRL to a new file and returns its path. `lastUpdate`/`nextUpdate` as
     /// `YYYYMMDDHHMMSSZ`, or `seconds` until the next update. `extensions`: a section of the CA's
-    /// config (`delta_crl`, `critical_unknown_crl`, `indirect_crl`) for CRLs refex must refuse.
+    /// config: `crl_akid` (the CA's key identifier in the CRL), or `delta_crl`, `critical_unknown_crl`,
+    /// `indirect_crl` for CRLs refex must refuse.
     package func crl(lastUpdate: String? = nil, nextUpdate: String? = nil, seconds: Int? = nil, extensions: String? = nil) throws -> String {
         let path = "\(folder)/crl-\(UUID().uuidString.prefix(8)).pem"
         var args = ["ca", "-batch", "-config", configPath, "-gencrl", "-out", path]
