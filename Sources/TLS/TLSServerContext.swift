@@ -293,6 +293,14 @@ package final class TLSServerContext: @unchecked Sendable {
                     "the CRL issued by \(issuer) does not say by its authorityKeyIdentifier which of the \(namesakes.count) tls.clientCA certificates of that name issued it: OpenSSL would check one CA's certificates against the other's CRL and refuse them (CRL signature failure); have each CA put its key identifier in its CRLs, or keep one CA of that name"
                 )
             }
+            // Every CA certificate of a chain is checked against its issuer's CRL, a root against its own.
+            if let signer, onlyContainsUserCertificates(crl),
+               let issued = cas.indices.first(where: { X509_check_issued(cas[signer], cas[$0]) == X509_V_OK }) {
+                let subject = DistinguishedName(x509Name: X509_get_subject_name(cas[issued]))?.description ?? "?"
+                problems.append(
+                    "the CRL issued by \(issuer) covers end-entity certificates only (onlyContainsUserCerts), but the CA certificate \(subject), which that CA issued, is checked against it: every certificate under it would be refused; give that CA's complete CRL"
+                )
+            }
             if let unusable = unusableCRL(crl) {
                 problems.append("the CRL issued by \(issuer) \(unusable)")
             }
@@ -361,6 +369,16 @@ package final class TLSServerContext: @unchecked Sendable {
             if ASN1_OCTET_STRING_cmp(subjectKeyID, keyID) == 0 { matches += 1 }
         }
         return matches == 1
+    }
+
+    /// Whether a CRL's issuingDistributionPoint limits it to end-entity certificates: OpenSSL does not
+    /// use it for a CA certificate (RFC 5280 §5.2.5).
+    static func onlyContainsUserCertificates(_ crl: OpaquePointer) -> Bool {
+        defer { OpenSSLErrorQueue.clear() }
+        guard let raw = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, nil, nil) else { return false }
+        let point = raw.assumingMemoryBound(to: ISSUING_DIST_POINT.self)
+        defer { ISSUING_DIST_POINT_free(point) }
+        return point.pointee.onlyuser > 0
     }
 
     /// Why a CRL cannot serve as its CA's complete CRL, or nil. OpenSSL refuses every certificate of

@@ -147,4 +147,35 @@ final class CertificateBundleTests: XCTestCase {
             XCTAssertEqual(try IdentityTests.whoami(refex, client).1?.json?["partner"]?.stringValue, id, refex.logText)
         }
     }
+
+    /// A CRL limited to end-entity certificates cannot say whether a CA certificate is revoked: from a
+    /// CA that issued one in the bundle, or from a root (checked against its own CRL), it is refused;
+    /// from an intermediate that issues the partners' own certificates it serves.
+    func testACRLOfEndEntitiesOnlyIsRefusedWhereACACertificateIsCheckedAgainstIt() throws {
+        let root = try TestCA.root(subject: "/O=Root/CN=Root CA")
+        let issuing = try root.intermediate(subject: "/O=Root/CN=Issuing CA")
+        let leaf = try issuing.client("leaf", subject: "/O=Root/CN=leaf")
+        let partners = [try IdentityTests.partner("leaf", sha256: leaf.certificate)]
+        for bundle in [[root.certificate, issuing.certificate], [issuing.certificate, root.certificate]] {
+            let refused = try check(try IdentityTests.config(
+                clientCAs: bundle, crls: [try root.crl(extensions: "user_only_crl"), try issuing.crl()], partners: partners
+            ))
+            XCTAssertEqual(refused.status, 1)
+            XCTAssertTrue(
+                refused.errorOutput.contains("the CRL issued by CN=Root CA,O=Root covers end-entity certificates only (onlyContainsUserCerts), but the CA certificate CN="),
+                refused.errorOutput
+            )
+        }
+        let direct = try root.client("direct", subject: "/O=Root/CN=direct")
+        let alone = try check(try IdentityTests.config(
+            clientCAs: [root.certificate], crls: [try root.crl(extensions: "user_only_crl")], partners: [try IdentityTests.partner("direct", sha256: direct.certificate)]
+        ))
+        XCTAssertTrue(alone.errorOutput.contains("but the CA certificate CN=Root CA,O=Root, which that CA issued, is checked against it"), alone.errorOutput)
+        let config = try IdentityTests.config(
+            clientCAs: [root.certificate, issuing.certificate], crls: [try root.crl(), try issuing.crl(extensions: "user_only_crl")], partners: partners
+        )
+        XCTAssertEqual(try check(config).status, 0)
+        let refex = try RefexProcess(config: config)
+        XCTAssertEqual(try IdentityTests.whoami(refex, leaf).1?.json?["partner"]?.stringValue, "leaf")
+    }
 }
