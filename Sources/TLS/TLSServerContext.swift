@@ -301,6 +301,14 @@ package final class TLSServerContext: @unchecked Sendable {
                     "the CRL issued by \(issuer) covers end-entity certificates only (onlyContainsUserCerts), but the CA certificate \(subject), which that CA issued, is checked against it: every certificate under it would be refused; give that CA's complete CRL"
                 )
             }
+            // A CA that issued no other CA certificate of the bundle issues the partners' certificates
+            // (an intermediate partners send must itself be in the bundle when CRLs are checked).
+            if let signer, onlyContainsCACertificates(crl),
+               !cas.indices.contains(where: { $0 != signer && X509_check_issued(cas[signer], cas[$0]) == X509_V_OK }) {
+                problems.append(
+                    "the CRL issued by \(issuer) covers CA certificates only (onlyContainsCACerts), but that CA issues no CA certificate of tls.clientCA, so the certificates it issues are partners' and could not be checked: every one would be refused; give that CA's complete CRL"
+                )
+            }
             if let unusable = unusableCRL(crl) {
                 problems.append("the CRL issued by \(issuer) \(unusable)")
             }
@@ -379,6 +387,16 @@ package final class TLSServerContext: @unchecked Sendable {
         let point = raw.assumingMemoryBound(to: ISSUING_DIST_POINT.self)
         defer { ISSUING_DIST_POINT_free(point) }
         return point.pointee.onlyuser > 0
+    }
+
+    /// Whether a CRL's issuingDistributionPoint limits it to CA certificates (an ARL): OpenSSL does
+    /// not use it for an end-entity certificate.
+    static func onlyContainsCACertificates(_ crl: OpaquePointer) -> Bool {
+        defer { OpenSSLErrorQueue.clear() }
+        guard let raw = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, nil, nil) else { return false }
+        let point = raw.assumingMemoryBound(to: ISSUING_DIST_POINT.self)
+        defer { ISSUING_DIST_POINT_free(point) }
+        return point.pointee.onlyCA > 0
     }
 
     /// Why a CRL cannot serve as its CA's complete CRL, or nil. OpenSSL refuses every certificate of

@@ -178,4 +178,27 @@ final class CertificateBundleTests: XCTestCase {
         let refex = try RefexProcess(config: config)
         XCTAssertEqual(try IdentityTests.whoami(refex, leaf).1?.json?["partner"]?.stringValue, "leaf")
     }
+
+    /// The mirror: a CRL of CA certificates only (an ARL) serves a root that issues intermediates, not
+    /// the CA that issues partners' certificates.
+    func testACRLOfCACertificatesOnlyIsRefusedFromTheCAThatIssuesPartners() throws {
+        let root = try TestCA.root(subject: "/O=Root/CN=Root CA")
+        let issuing = try root.intermediate(subject: "/O=Root/CN=Issuing CA")
+        let leaf = try issuing.client("leaf", subject: "/O=Root/CN=leaf")
+        let partners = [try IdentityTests.partner("leaf", sha256: leaf.certificate)]
+        let refused = try check(try IdentityTests.config(
+            clientCAs: [root.certificate, issuing.certificate], crls: [try root.crl(), try issuing.crl(extensions: "ca_only_crl")], partners: partners
+        ))
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(
+            refused.errorOutput.contains("the CRL issued by CN=Issuing CA,O=Root covers CA certificates only (onlyContainsCACerts), but that CA issues no CA certificate of tls.clientCA"),
+            refused.errorOutput
+        )
+        let config = try IdentityTests.config(
+            clientCAs: [root.certificate, issuing.certificate], crls: [try root.crl(extensions: "ca_only_crl"), try issuing.crl()], partners: partners
+        )
+        XCTAssertEqual(try check(config).status, 0)
+        let refex = try RefexProcess(config: config)
+        XCTAssertEqual(try IdentityTests.whoami(refex, leaf).1?.json?["partner"]?.stringValue, "leaf")
+    }
 }

@@ -108,6 +108,11 @@ package final class TestCA: @unchecked Sendable {
             issuingDistributionPoint = critical, @user_only_idp
             [ user_only_idp ]
             onlyuser = TRUE
+            [ ca_only_crl ]
+            authorityKeyIdentifier = keyid
+            issuingDistributionPoint = critical, @ca_only_idp
+            [ ca_only_idp ]
+            onlyCA = TRUE
             [ indirect_crl ]
             authorityKeyIdentifier = keyid
             issuingDistributionPoint = critical, @indirect_idp
@@ -156,7 +161,7 @@ package final class TestCA: @unchecked Sendable {
     /// Writes this CA's CRL to a new file and returns its path. `lastUpdate`/`nextUpdate` as
     /// `YYYYMMDDHHMMSSZ`, or `seconds` until the next update. `extensions`: a section of the CA's
     /// config: `crl_akid` (the CA's key identifier in the CRL), or `delta_crl`, `critical_unknown_crl`,
-    /// `indirect_crl`, `user_only_crl` (onlyContainsUserCerts) for CRLs refex must refuse where they cannot serve.
+    /// `indirect_crl`, `user_only_crl` (onlyContainsUserCerts), `ca_only_crl` (onlyContainsCACerts) for CRLs refex must refuse where they cannot serve.
     package func crl(lastUpdate: String? = nil, nextUpdate: String? = nil, seconds: Int? = nil, extensions: String? = nil) throws -> String {
         let path = "\(folder)/crl-\(UUID().uuidString.prefix(8)).pem"
         var args = ["ca", "-batch", "-config", configPath, "-gencrl", "-out", path]
