@@ -487,7 +487,9 @@ package enum ConfigurationLoader {
             partner.certificates = partner.certificates.enumerated().map { index, match in
                 guard case .subjectAndIssuer(let subject, let issuer, _) = match else { return match }
                 let path = "partners[\(partnerIndex)].certificates[\(index)].issuer"
-                let namesakes = clientCAs.filter { $0.subjectName == issuer }
+                // By fingerprint: the same certificate twice in the bundle is still one CA.
+                let namesakes = Dictionary(clientCAs.filter { $0.subjectName == issuer }.map { ($0.sha256Fingerprint, $0) }) { first, _ in first }
+                    .values.sorted { $0.sha256Fingerprint < $1.sha256Fingerprint }
                 switch namesakes.count {
                 case 1:
                     return .subjectAndIssuer(subject: subject, issuer: issuer, issuerCertificate: namesakes[0].sha256Fingerprint)
@@ -597,6 +599,10 @@ package enum ConfigurationLoader {
             if try Certificate.parsePEM(caPEM).isEmpty {
                 reader.problem("tls.clientCA", "\(files.clientCA) holds no PEM certificate")
                 usable = false
+            } else {
+                let problems = try TLSServerContext.anchorProblems(clientCAPEM: caPEM)
+                for problem in problems { reader.problem("tls.clientCA", problem) }
+                if !problems.isEmpty { usable = false }
             }
         } catch {
             reader.problem("tls.clientCA", "\(error)")

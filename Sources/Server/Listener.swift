@@ -75,9 +75,14 @@ final class Listener: EventLoopHandler {
 
     /// The address a handshake share is counted under: an IPv4 address, or an IPv6 address's /64
     /// (one host commonly holds a whole /64, so counting single IPv6 addresses would bound nothing).
+    /// An IPv4-mapped address (`::ffff:192.0.2.7`, what a dual-stack socket such as `refex.socket`'s
+    /// reports for an IPv4 peer) counts as its IPv4 address: as a /64, every IPv4 client would share one share.
     static func budgetAddress(_ peer: ListenAddress) -> String {
         var bytes = [UInt8](repeating: 0, count: 16)
         guard peer.host.contains(":"), inet_pton(AF_INET6, peer.host, &bytes) == 1 else { return peer.host }
+        if bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xFF, bytes[11] == 0xFF {
+            return bytes[12..<16].map { String($0) }.joined(separator: ".")
+        }
         return stride(from: 0, to: 8, by: 2).map { String(format: "%02x%02x", bytes[$0], bytes[$0 + 1]) }.joined(separator: ":") + "::/64"
     }
 }

@@ -72,14 +72,33 @@ package struct DistinguishedName: Sendable, Hashable, CustomStringConvertible {
         return String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// `CN`, `cn`, `2.5.4.3`, `commonName` → `2.5.4.3` (RFC 4514 §3).
+    /// The keywords of RFC 4514 §3 and the usual RFC 4519 names, lower-cased: looked up before
+    /// OpenSSL's names, which are case-sensitive and collide across case (OpenSSL's `uid` is the
+    /// pilot uniqueIdentifier, 0.9.2342.19200300.100.1.44, not RFC 4514's `UID`, userId).
+    static let standardKeywords: [String: String] = [
+        "cn": "2.5.4.3", "commonname": "2.5.4.3", "sn": "2.5.4.4", "surname": "2.5.4.4", "serialnumber": "2.5.4.5",
+        "c": "2.5.4.6", "countryname": "2.5.4.6", "l": "2.5.4.7", "localityname": "2.5.4.7",
+        "st": "2.5.4.8", "stateorprovincename": "2.5.4.8", "street": "2.5.4.9", "streetaddress": "2.5.4.9",
+        "o": "2.5.4.10", "organizationname": "2.5.4.10", "ou": "2.5.4.11", "organizationalunitname": "2.5.4.11",
+        "title": "2.5.4.12", "gn": "2.5.4.42", "givenname": "2.5.4.42", "initials": "2.5.4.43",
+        "dnqualifier": "2.5.4.46", "pseudonym": "2.5.4.65", "organizationidentifier": "2.5.4.97",
+        "dc": "0.9.2342.19200300.100.1.25", "domaincomponent": "0.9.2342.19200300.100.1.25",
+        "uid": "0.9.2342.19200300.100.1.1", "userid": "0.9.2342.19200300.100.1.1",
+        "emailaddress": "1.2.840.113549.1.9.1",
+    ]
+
+    /// `CN`, `cn`, `2.5.4.3`, `commonName` → `2.5.4.3` (RFC 4514 §3; a dotted OID is RFC 4512's
+    /// numericoid: two or more arcs, no leading zeros).
     static func oid(forType type: String) -> String? {
         let isDotted = type.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E } && type.first?.isNumber == true
         if isDotted {
+            let arcs = type.split(separator: ".", omittingEmptySubsequences: false)
+            guard arcs.count >= 2, arcs.allSatisfy({ !$0.isEmpty && ($0 == "0" || !$0.hasPrefix("0")) }) else { return nil }
             guard let object = OBJ_txt2obj(type, 1) else { return nil }
             defer { ASN1_OBJECT_free(object) }
             return dottedOID(object)
         }
+        if let standard = standardKeywords[type.lowercased()] { return standard }
         for candidate in [type, type.uppercased(), type.lowercased()] {
             let nid = OBJ_txt2nid(candidate)
             if nid != NID_undef, let object = OBJ_nid2obj(nid) { return dottedOID(object) }

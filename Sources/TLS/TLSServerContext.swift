@@ -174,6 +174,10 @@ package final class TLSServerContext: @unchecked Sendable {
             throw TLSError("the server certificate file holds no certificate", details: [])
         }
         let clientCAs = try configuration.clientCAPEM.map { try Certificate.parsePEM($0) } ?? []
+        if let clientCA = configuration.clientCAPEM {
+            let problems = try TLSServerContext.anchorProblems(clientCAPEM: clientCA)
+            if !problems.isEmpty { throw TLSError(problems.joined(separator: "; "), details: [], setting: "tls.clientCA") }
+        }
         if let clientCA = configuration.clientCAPEM, let crl = configuration.crlPEM {
             let problems = try TLSServerContext.revocationProblems(clientCAPEM: clientCA, crlPEM: crl, now: Date())
             if !problems.isEmpty { throw TLSError(problems.joined(separator: "; "), details: [], setting: "tls.crl") }
@@ -245,13 +249,16 @@ package final class TLSServerContext: @unchecked Sendable {
     /// its issuer's name and must already be in force (its thisUpdate not in the future), and, since
     /// revocation is checked for every certificate of a chain, every client CA certificate needs a CRL.
     package static func revocationProblems(clientCAPEM: [UInt8], crlPEM: [UInt8], now: Date) throws -> [String] {
-        let cas = try withBIO(clientCAPEM) { bio -> [OpaquePointer] in
+        let read = try withBIO(clientCAPEM) { bio -> [OpaquePointer] in
             var list: [OpaquePointer] = []
             while let x509 = PEM_read_bio_X509(bio, nil, nil, nil) { list.append(x509) }
             OpenSSLErrorQueue.clear()
             return list
         }
-        defer { cas.forEach { X509_free($0) } }
+        defer { read.forEach { X509_free($0) } }
+        // A bundle may hold the same certificate twice (concatenated files): it is one CA, with one CRL.
+        var cas: [OpaquePointer] = []
+        for ca in read where !cas.contains(where: { X509_cmp($0, ca) == 0 }) { cas.append(ca) }
         let crls = try withBIO(crlPEM) { bio -> [OpaquePointer] in
             var list: [OpaquePointer] = []
             while let crl = PEM_read_bio_X509_CRL(bio, nil, nil, nil) { list.append(crl) }
@@ -275,9 +282,35 @@ package final class TLSServerContext: @unchecked Sendable {
                     problems.append("the tls.clientCA certificate \(issuer) may not sign CRLs (its keyUsage lacks cRLSign): its CRL would be refused")
                 }
             } else if namesakes.isEmpty {
-                problems.append("the CRL issued by \(issuer) is from no tls.clientCA certificate: its signature cannot be checked")
+                problems.append(
+                    "the CRL issued by \(issuer) is from no tls.clientCA certificate: its signature cannot be checked (an intermediate CA whose certificates partners present needs its certificate in tls.clientCA as well as its CRL here)"
+                )
             } else {
                 problems.append("the CRL issued by \(issuer) is not signed by that tls.clientCA certificate (its signature does not verify)")
+            }
+            if namesakes.count > 1, !keyIdentifierSingles(crl, out: namesakes.map { cas[$0] }) {
+                problems.append(
+                    "the CRL issued by \(issuer) does not say by its authorityKeyIdentifier which of the \(namesakes.count) tls.clientCA certificates of that name issued it: OpenSSL would check one CA's certificates against the other's CRL and refuse them (CRL signature failure); have each CA put its key identifier in its CRLs, or keep one CA of that name"
+                )
+            }
+            // Every CA certificate of a chain is checked against its issuer's CRL, a root against its own.
+            if let signer, onlyContainsUserCertificates(crl),
+               let issued = cas.indices.first(where: { X509_check_issued(cas[signer], cas[$0]) == X509_V_OK }) {
+                let subject = DistinguishedName(x509Name: X509_get_subject_name(cas[issued]))?.description ?? "?"
+                problems.append(
+                    "the CRL issued by \(issuer) covers end-entity certificates only (onlyContainsUserCerts), but the CA certificate \(subject), which that CA issued, is checked against it: every certificate under it would be refused; give that CA's complete CRL"
+                )
+            }
+            // A CA that issued no other CA certificate of the bundle issues the partners' certificates
+            // (an intermediate partners send must itself be in the bundle when CRLs are checked).
+            if let signer, onlyContainsCACertificates(crl),
+               !cas.indices.contains(where: { $0 != signer && X509_check_issued(cas[signer], cas[$0]) == X509_V_OK }) {
+                problems.append(
+                    "the CRL issued by \(issuer) covers CA certificates only (onlyContainsCACerts), but that CA issues no CA certificate of tls.clientCA, so the certificates it issues are partners' and could not be checked: every one would be refused; give that CA's complete CRL"
+                )
+            }
+            if let unusable = unusableCRL(crl) {
+                problems.append("the CRL issued by \(issuer) \(unusable)")
             }
             if let thisUpdate = Certificate.date(X509_CRL_get0_lastUpdate(crl)), thisUpdate > now {
                 problems.append(
@@ -292,6 +325,105 @@ package final class TLSServerContext: @unchecked Sendable {
             )
         }
         return problems
+    }
+
+    /// Client CA certificates that chain to no self-signed certificate of the bundle: OpenSSL trusts
+    /// a chain only up to a root, so every client certificate issued under one would be refused
+    /// (`unknown_ca`). Validity periods are not judged here.
+    package static func anchorProblems(clientCAPEM: [UInt8]) throws -> [String] {
+        let cas = try withBIO(clientCAPEM) { bio -> [OpaquePointer] in
+            var list: [OpaquePointer] = []
+            while let x509 = PEM_read_bio_X509(bio, nil, nil, nil) { list.append(x509) }
+            OpenSSLErrorQueue.clear()
+            return list
+        }
+        defer { cas.forEach { X509_free($0) } }
+        defer { OpenSSLErrorQueue.clear() }
+        guard let store = X509_STORE_new() else { throw TLSError("out of memory") }
+        defer { X509_STORE_free(store) }
+        for ca in cas { _ = X509_STORE_add_cert(store, ca) }
+        var problems: [String] = []
+        for ca in cas {
+            guard let verification = X509_STORE_CTX_new() else { throw TLSError("out of memory") }
+            defer { X509_STORE_CTX_free(verification) }
+            guard X509_STORE_CTX_init(verification, store, ca, nil) == 1 else { throw TLSError("could not set up verification") }
+            X509_STORE_CTX_set_flags(verification, UInt(X509_V_FLAG_NO_CHECK_TIME))
+            if X509_verify_cert(verification) != 1 {
+                let code = X509_STORE_CTX_get_error(verification)
+                if code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT || code == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY {
+                    let subject = DistinguishedName(x509Name: X509_get_subject_name(ca))?.description ?? "?"
+                    let issuer = DistinguishedName(x509Name: X509_get_issuer_name(ca))?.description ?? "?"
+                    problems.append(
+                        "the certificate \(subject) is not anchored: its issuer \(issuer) (up to a self-signed root) is not in tls.clientCA, so every client certificate under it would be refused"
+                    )
+                }
+            }
+        }
+        return problems
+    }
+
+    /// Whether a CRL's authority key identifier matches exactly one of the CA certificates that share
+    /// its issuer's name, as OpenSSL needs to choose the CRL for a certificate (crl_akid_check): a CRL
+    /// without one, or CAs without subject key identifiers, match them all.
+    static func keyIdentifierSingles(_ crl: OpaquePointer, out namesakes: [OpaquePointer]) -> Bool {
+        defer { OpenSSLErrorQueue.clear() }
+        guard let raw = X509_CRL_get_ext_d2i(crl, NID_authority_key_identifier, nil, nil) else { return false }
+        let authority = raw.assumingMemoryBound(to: AUTHORITY_KEYID.self)
+        defer { AUTHORITY_KEYID_free(authority) }
+        guard let keyID = authority.pointee.keyid else { return false }
+        var matches = 0
+        for ca in namesakes {
+            guard let subjectKeyID = X509_get0_subject_key_id(ca) else { return false }
+            if ASN1_OCTET_STRING_cmp(subjectKeyID, keyID) == 0 { matches += 1 }
+        }
+        return matches == 1
+    }
+
+    /// Whether a CRL's issuingDistributionPoint limits it to end-entity certificates: OpenSSL does not
+    /// use it for a CA certificate (RFC 5280 §5.2.5).
+    static func onlyContainsUserCertificates(_ crl: OpaquePointer) -> Bool {
+        defer { OpenSSLErrorQueue.clear() }
+        guard let raw = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, nil, nil) else { return false }
+        let point = raw.assumingMemoryBound(to: ISSUING_DIST_POINT.self)
+        defer { ISSUING_DIST_POINT_free(point) }
+        return point.pointee.onlyuser > 0
+    }
+
+    /// Whether a CRL's issuingDistributionPoint limits it to CA certificates (an ARL): OpenSSL does
+    /// not use it for an end-entity certificate.
+    static func onlyContainsCACertificates(_ crl: OpaquePointer) -> Bool {
+        defer { OpenSSLErrorQueue.clear() }
+        guard let raw = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, nil, nil) else { return false }
+        let point = raw.assumingMemoryBound(to: ISSUING_DIST_POINT.self)
+        defer { ISSUING_DIST_POINT_free(point) }
+        return point.pointee.onlyCA > 0
+    }
+
+    /// Why a CRL cannot serve as its CA's complete CRL, or nil. OpenSSL refuses every certificate of
+    /// a CA whose CRL has a critical extension it does not process, and passes over one that needs
+    /// extended CRL support (indirect, by reason, attribute certificates only); a delta CRL it would
+    /// take as the complete list, so that what the base CRL revokes would pass (RFC 5280 §5.2.4).
+    static func unusableCRL(_ crl: OpaquePointer) -> String? {
+        defer { OpenSSLErrorQueue.clear() }
+        for index in 0..<X509_CRL_get_ext_count(crl) {
+            guard let extensionEntry = X509_CRL_get_ext(crl, index) else { continue }
+            let nid = OBJ_obj2nid(X509_EXTENSION_get_object(extensionEntry))
+            if nid == NID_delta_crl {
+                return "is a delta CRL: refex applies complete CRLs only and would take the delta's short list for the whole; give that CA's complete CRL"
+            }
+            // The critical extensions OpenSSL processes in a CRL (crypto/x509/x_crl.c).
+            if X509_EXTENSION_get_critical(extensionEntry) != 0, nid != NID_issuing_distribution_point, nid != NID_authority_key_identifier {
+                let oid = DistinguishedName.dottedOID(X509_EXTENSION_get_object(extensionEntry)) ?? "?"
+                return "has a critical extension (\(oid)) that refex cannot process: every certificate from that CA would be refused"
+            }
+        }
+        guard let raw = X509_CRL_get_ext_d2i(crl, NID_issuing_distribution_point, nil, nil) else { return nil }
+        let point = raw.assumingMemoryBound(to: ISSUING_DIST_POINT.self)
+        defer { ISSUING_DIST_POINT_free(point) }
+        if point.pointee.indirectCRL > 0 || point.pointee.onlysomereasons != nil || point.pointee.onlyattr > 0 {
+            return "is an indirect, reason-partitioned or attribute-certificate CRL (see its issuingDistributionPoint): refex needs the CA's complete CRL"
+        }
+        return nil
     }
 
     /// Returns the earliest next update of the loaded CRLs.

@@ -67,6 +67,19 @@ final class ConnectionBudgetUnitTests: XCTestCase {
         XCTAssertEqual(Listener.budgetAddress(ListenAddress(host: "192.0.2.7", port: 1)), "192.0.2.7")
     }
 
+    /// A dual-stack socket (refex.socket's BindIPv6Only=both) reports IPv4 peers as IPv4-mapped IPv6
+    /// addresses: each is its own IPv4 address, not one /64 that every IPv4 client would share.
+    func testIPv4MappedAddressesCountAsTheirIPv4Address() {
+        XCTAssertEqual(Listener.budgetAddress(ListenAddress(host: "::ffff:192.0.2.7", port: 1)), "192.0.2.7")
+        XCTAssertEqual(Listener.budgetAddress(ListenAddress(host: "::ffff:c000:208", port: 1)), "192.0.2.8")
+        XCTAssertNotEqual(
+            Listener.budgetAddress(ListenAddress(host: "::ffff:192.0.2.7", port: 1)), Listener.budgetAddress(ListenAddress(host: "::ffff:198.51.100.1", port: 1))
+        )
+        // Only the ::ffff:0:0/96 prefix is IPv4: other addresses in ::/64 remain one /64.
+        XCTAssertEqual(Listener.budgetAddress(ListenAddress(host: "::1", port: 1)), "0000:0000:0000:0000::/64")
+        XCTAssertEqual(Listener.budgetAddress(ListenAddress(host: "::fffe:192.0.2.7", port: 1)), "0000:0000:0000:0000::/64")
+    }
+
     func testAClientIsCappedWithoutTouchingOthers() {
         let core = core()
         let spec = listener(handshakes: 10, perAddress: 10, connections: 3, perClient: 2)

@@ -95,6 +95,29 @@ package final class TestCA: @unchecked Sendable {
             extendedKeyUsage = clientAuth
             subjectKeyIdentifier = hash
             authorityKeyIdentifier = keyid
+            [ crl_akid ]
+            authorityKeyIdentifier = keyid
+            [ delta_crl ]
+            authorityKeyIdentifier = keyid
+            deltaCRL = critical, DER:02:02:03:E8
+            [ critical_unknown_crl ]
+            authorityKeyIdentifier = keyid
+            1.3.6.1.4.1.55555.1 = critical, ASN1:NULL
+            [ user_only_crl ]
+            authorityKeyIdentifier = keyid
+            issuingDistributionPoint = critical, @user_only_idp
+            [ user_only_idp ]
+            onlyuser = TRUE
+            [ ca_only_crl ]
+            authorityKeyIdentifier = keyid
+            issuingDistributionPoint = critical, @ca_only_idp
+            [ ca_only_idp ]
+            onlyCA = TRUE
+            [ indirect_crl ]
+            authorityKeyIdentifier = keyid
+            issuingDistributionPoint = critical, @indirect_idp
+            [ indirect_idp ]
+            indirectCRL = TRUE
 
             """
         try Data(config.utf8).write(to: URL(fileURLWithPath: configPath))
@@ -136,10 +159,13 @@ package final class TestCA: @unchecked Sendable {
     }
 
     /// Writes this CA's CRL to a new file and returns its path. `lastUpdate`/`nextUpdate` as
-    /// `YYYYMMDDHHMMSSZ`, or `seconds` until the next update.
-    package func crl(lastUpdate: String? = nil, nextUpdate: String? = nil, seconds: Int? = nil) throws -> String {
+    /// `YYYYMMDDHHMMSSZ`, or `seconds` until the next update. `extensions`: a section of the CA's
+    /// config: `crl_akid` (the CA's key identifier in the CRL), or `delta_crl`, `critical_unknown_crl`,
+    /// `indirect_crl`, `user_only_crl` (onlyContainsUserCerts), `ca_only_crl` (onlyContainsCACerts) for CRLs refex must refuse where they cannot serve.
+    package func crl(lastUpdate: String? = nil, nextUpdate: String? = nil, seconds: Int? = nil, extensions: String? = nil) throws -> String {
         let path = "\(folder)/crl-\(UUID().uuidString.prefix(8)).pem"
         var args = ["ca", "-batch", "-config", configPath, "-gencrl", "-out", path]
+        if let extensions { args += ["-crlexts", extensions] }
         if let lastUpdate { args += ["-crl_lastupdate", lastUpdate] }
         if let nextUpdate { args += ["-crl_nextupdate", nextUpdate] }
         if let seconds { args += ["-crlsec", String(seconds)] }
@@ -197,4 +223,10 @@ package struct TestClient: Sendable {
     package var key: String
     /// The certificate followed by its CA's intermediates: what a client presents.
     package var chainFile: String
+
+    package init(certificate: String, key: String, chainFile: String) {
+        self.certificate = certificate
+        self.key = key
+        self.chainFile = chainFile
+    }
 }
