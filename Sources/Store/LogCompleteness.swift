@@ -61,6 +61,18 @@ enum LogCompleteness {
             entry: "l.disclosure_id = r.id AND +l.event = 'notice.queued'"
         ),
         RequiredEntry(
+            // Told to erase what it received (consent withdrawn, subject erased): the notice's
+            // outbox row goes once it is delivered; the disclosure's reason stays.
+            what: "delivered disclosure whose recipient was told to erase it", expected: "notice.queued",
+            rows: "SELECT id AS id FROM disclosures WHERE state = 'delivered' AND reason IS NOT NULL AND updated_at > ?1",
+            entry: "l.disclosure_id = r.id AND +l.event = 'notice.queued'"
+        ),
+        RequiredEntry(
+            what: "subject that left the service", expected: "subject.withdrew",
+            rows: "SELECT id AS id FROM subjects WHERE withdrawal_receipt IS NOT NULL AND erased_at > ?1",
+            entry: "l.subject_id = r.id AND +l.event = 'subject.withdrew'"
+        ),
+        RequiredEntry(
             what: "erased subject", expected: "subject.erased",
             rows: "SELECT id AS id FROM subjects WHERE erased_at IS NOT NULL AND erased_at > ?1",
             entry: "l.subject_id = r.id AND +l.event = 'subject.erased'"
