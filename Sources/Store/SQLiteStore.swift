@@ -172,6 +172,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
                 try keysConnection.transaction { try learnt.record(in: keysConnection, now: now) }
                 try mainConnection.transaction { try learnt.record(in: mainConnection, now: now) }
             }
+            if integrityCheckLimit > .zero { try StoreIdentity.checkHalvesAgree(main: main, keys: keys, path: path, keysPath: keysPath) }
             let head = try main.first("SELECT seq, hash FROM log_entries ORDER BY seq DESC LIMIT 1")
             chain = LogChain(lastSeq: head?.integer(0) ?? 0, lastHash: head?.text(1) ?? LogEntry.genesisHash)
         } catch let error as StoreError {
@@ -353,7 +354,9 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         do {
             let main = try SQLiteConnection(path: path, mode: .readOnly)
             let keys = try SQLiteConnection(path: keysPath, mode: .readOnly)
-            try StoreIdentity.check(main: try StoreIdentity.read(main), keys: try StoreIdentity.read(keys), path: path, keysPath: keysPath, masterKey: masterKey)
+            let (mainIdentity, keysIdentity) = (try StoreIdentity.read(main), try StoreIdentity.read(keys))
+            try StoreIdentity.check(main: mainIdentity, keys: keysIdentity, path: path, keysPath: keysPath, masterKey: masterKey)
+            if mainIdentity != nil { try StoreIdentity.checkHalvesAgree(main: main, keys: keys, path: path, keysPath: keysPath) }
         } catch let error as StoreError {
             throw error
         } catch let error as SQLiteError {

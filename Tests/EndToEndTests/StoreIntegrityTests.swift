@@ -124,6 +124,44 @@ final class StoreIntegrityTests: XCTestCase {
         XCTAssertTrue(refused.contains(store.keys) && refused.contains("do not belong"), refused)
     }
 
+    func testHalvesOfOneStoreFromDifferentMomentsAreRefused() throws {
+        // Subject 0, a backup, subject 1, another backup, subject 0 erased: each older half put
+        // beside the newer other half has the same identity, yet does not match it.
+        let refex = try RefexProcess()
+        let first = try submit(refex, reference: "MOMENT-0")
+        let firstSubject = try sql(refex.storePath, "SELECT subject_id FROM referrals WHERE id = '\(first)'")
+        let older = ProjectPaths.temporaryDirectory("refex-older")
+        XCTAssertEqual(try cli(["backup", older, "--config", refex.configPath]).status, 0)
+        let second = try submit(refex, reference: "MOMENT-1")
+        let secondSubject = try sql(refex.storePath, "SELECT subject_id FROM referrals WHERE id = '\(second)'")
+        let beforeErasure = ProjectPaths.temporaryDirectory("refex-older")
+        XCTAssertEqual(try cli(["backup", beforeErasure, "--config", refex.configPath]).status, 0)
+        let erased = try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/subjects/\(firstSubject)/erase"], as: "hub-admin").response
+        XCTAssertEqual(erased?.status, 200, erased?.body ?? "")
+        refex.signal(SIGTERM)
+        XCTAssertEqual(refex.waitForExit(), 0)
+        let data = refex.storePath
+        let keys = data.replacingOccurrences(of: ".db", with: "-keys.db")
+        let aside = ProjectPaths.temporaryDirectory()
+        let cases = [
+            (keys, "\(older)/refex-keys.db", "has no key for subject \(secondSubject)"),  // subjects created since have no key
+            (data, "\(older)/refex.db", "has no key for subject \(firstSubject)"),  // the key of a subject erased since is gone
+            (keys, "\(beforeErasure)/refex-keys.db", "holds the key of subject \(firstSubject), which"),  // an erased subject's key is back
+        ]
+        for (replaced, stale, reason) in cases {
+            try FileManager.default.moveItem(atPath: replaced, toPath: "\(aside)/own")
+            try FileManager.default.copyItem(atPath: stale, toPath: replaced)
+            let refused = try serveFails(refex.configPath)
+            XCTAssertTrue(refused.contains(reason) && refused.contains("restore both files from the same backup"), refused)
+            let check = try cli(["config", "check", "--config", refex.configPath])
+            XCTAssertEqual(check.status, 1, check.output)
+            XCTAssertTrue(check.errorOutput.contains(reason), check.errorOutput)
+            try FileManager.default.removeItem(atPath: replaced)
+            try FileManager.default.moveItem(atPath: "\(aside)/own", toPath: replaced)
+        }
+        XCTAssertEqual(try cli(["config", "check", "--config", refex.configPath]).status, 0)
+    }
+
     func testAStoreIsCreatedOnlyOnPurpose() throws {
         var config = try RefexProcess.config()
         let folder = ProjectPaths.temporaryDirectory("refex-new-store")
