@@ -131,7 +131,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
             try StoreIdentity.check(main: mainIdentity, keys: keysIdentity, path: path, keysPath: keysPath, masterKey: masterKey)
             identity = mainIdentity
         } catch let error as StoreError {
-            throw error
+            throw Self.damageBehind(error, path: path, keysPath: keysPath)
         } catch let error as SQLiteError {
             throw Self.openingError(error, path: path, keysPath: keysPath)
         }
@@ -283,6 +283,26 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         }
     }
 
+    /// A store whose identity looks wrong may instead be damaged where the identity is kept (a
+    /// row SQLite cannot find in a broken page reads as no identity): on an identity refusal both
+    /// files are checked (`quick_check`, bounded), and damage found is named instead.
+    private static func damageBehind(_ error: StoreError, path: String, keysPath: String) -> StoreError {
+        guard error.kind == .identity else { return error }
+        for file in [keysPath, path] {
+            guard let connection = try? SQLiteConnection(path: file, mode: .readOnly) else { continue }
+            do {
+                if let problems = try connection.quickCheck(limit: .seconds(20)), !problems.isEmpty {
+                    return StoreError(corruptionAdvice(file, problems.joined(separator: "; ")), kind: .corrupt)
+                }
+            } catch where error.isCorruption {
+                return StoreError(corruptionAdvice(file, error.message), kind: .corrupt)
+            } catch {
+                continue
+            }
+        }
+        return error
+    }
+
     static func corruptionAdvice(_ file: String, _ detail: String) -> String {
         "the database \(file) is damaged (\(detail.prefix(300))): stop refex and restore both store files from the last good backup (README: Restore); `refex log verify --store` on the damaged file shows how far its log is intact"
     }
@@ -358,7 +378,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
             try StoreIdentity.check(main: mainIdentity, keys: keysIdentity, path: path, keysPath: keysPath, masterKey: masterKey)
             if mainIdentity != nil { try StoreIdentity.checkHalvesAgree(main: main, keys: keys, path: path, keysPath: keysPath) }
         } catch let error as StoreError {
-            throw error
+            throw damageBehind(error, path: path, keysPath: keysPath)
         } catch let error as SQLiteError {
             throw openingError(error, path: path, keysPath: keysPath)
         }

@@ -229,6 +229,24 @@ final class StoreIntegrityTests: XCTestCase {
         XCTAssertTrue(bad.errorOutput.contains("damaged"), bad.errorOutput)
     }
 
+    func testDamagedKeysAreNamedAsDamagedNotAsAnotherStoresHalf() throws {
+        // The page that holds the keys file's identity: a broken page reads as no identity, which
+        // must not be taken for a keys file made apart from the data.
+        let store = try stoppedStore(referrals: 3)
+        let page = try XCTUnwrap(Int(try sql(store.keys, "SELECT rootpage FROM sqlite_master WHERE name = 'store_identity'")))
+        let pageSize = try XCTUnwrap(Int(try sql(store.keys, "PRAGMA page_size")))
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: store.keys))
+        try handle.seek(toOffset: UInt64((page - 1) * pageSize + 8))
+        handle.write(Data(repeating: 0xEE, count: 16))
+        try handle.close()
+        let refused = try serveFails(store.config)
+        XCTAssertTrue(refused.contains(store.keys) && refused.contains("is damaged") && refused.contains("restore"), refused)
+        XCTAssertFalse(refused.contains("do not belong"), refused)
+        let check = try cli(["config", "check", "--config", store.config])
+        XCTAssertEqual(check.status, 1, check.output)
+        XCTAssertTrue(check.errorOutput.contains("is damaged"), check.errorOutput)
+    }
+
     func testDamageSeenAtRunTimeStopsAcknowledgingAndFailsReadiness() throws {
         let store = try stoppedStore(referrals: 20)
         let config = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: store.config)))).objectValue
