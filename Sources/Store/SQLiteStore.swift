@@ -732,6 +732,10 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         switch outcome {
         case .committed(let outcomes):
             if probing && !state.withLock({ $0.reserveReleased }) { markRecovered() }
+            // A reserve deleted from outside (an operator making room) is put back while there is room.
+            if !probing, let reserve, !state.withLock({ $0.reserveReleased }), !reserve.isInPlace, reserve.take() {
+                logger.warning("the disk reserve was missing beside the store; allocated it again", [("path", reserve.path)])
+            }
             for (job, outcome) in zip(jobs, outcomes) { job.continuation.resume(with: outcome) }
         case .failed(let error):
             let failure: StoreError
@@ -853,6 +857,12 @@ final class StoreReserve: Sendable {
     init(path: String, bytes: Int) {
         self.path = path
         self.bytes = bytes
+    }
+
+    /// Whether the reserve file is there at its full size.
+    var isInPlace: Bool {
+        var status = stat()
+        return stat(path, &status) == 0 && Int(status.st_size) >= bytes
     }
 
     /// Allocates the reserve (when it is not there yet); false when the disk has no room for it.

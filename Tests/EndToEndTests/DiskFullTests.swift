@@ -101,6 +101,18 @@ final class DiskFullTests: XCTestCase {
         XCTAssertFalse(refex.logText.contains("<3>request failed"), refex.logText)
     }
 
+    func testAReserveDeletedWhileRunningIsAllocatedAgain() throws {
+        let refex = try RefexProcess(environment: ["REFEX_STORE_RESERVE_BYTES": String(1 << 20)])
+        defer { refex.stop() }
+        let reserve = refex.storePath + ".reserve"
+        XCTAssertTrue(FileManager.default.fileExists(atPath: reserve), "no reserve beside the store")
+        try FileManager.default.removeItem(atPath: reserve)
+        XCTAssertEqual(try post(refex, reference: "RESERVE-GONE")?.status, 202)
+        XCTAssertTrue(refex.waitForLog("the disk reserve was missing beside the store; allocated it again"), refex.logText)
+        let size = try FileManager.default.attributesOfItem(atPath: reserve)[.size] as? Int
+        XCTAssertEqual(size, 1 << 20)
+    }
+
     /// A delivery whose answer comes back while the disk is full: the data has left, so its outcome
     /// is retried until it can be stored, never dropped, and never sent twice.
     func testADeliveryAnsweredWhileTheDiskIsFullIsRecordedOnceSpaceReturns() throws {
