@@ -713,8 +713,10 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
             }
         }
         var outcome = attempt(jobs, probe: probing)
+        // Released only when its own file system is the one short of space: with the keys file on
+        // another (store.keysPath), releasing it frees nothing there and would be taken back at once.
         if case .failed(let error) = outcome, let sqlite = error as? SQLiteError, sqlite.isDiskFull,
-           let reserve, !state.withLock({ $0.reserveReleased }) {
+           let reserve, !state.withLock({ $0.reserveReleased }), !reserve.hasRoomToSpare {
             markFailing(sqlite)
             reserve.release()
             state.withLock { $0.reserveReleased = true }
@@ -883,11 +885,15 @@ final class StoreReserve: Sendable {
     /// Allocates the reserve again after a full disk, only once there is room for it twice over:
     /// taking back the very space just released would fill the disk again at once.
     func retake() -> Bool {
+        guard hasRoomToSpare else { return false }
+        return take()
+    }
+
+    /// Whether the reserve's file system has room for it three times over.
+    var hasRoomToSpare: Bool {
         let folder = (path as NSString).deletingLastPathComponent
         var space = statvfs()
-        guard statvfs(folder.isEmpty ? "." : folder, &space) == 0,
-              UInt64(space.f_bavail) * UInt64(space.f_frsize) >= UInt64(bytes) * 3 else { return false }
-        return take()
+        return statvfs(folder.isEmpty ? "." : folder, &space) == 0 && UInt64(space.f_bavail) * UInt64(space.f_frsize) >= UInt64(bytes) * 3
     }
 
     func release() {
