@@ -73,6 +73,12 @@ enum LogCompleteness {
             entry: "l.subject_id = r.id AND +l.event = 'subject.withdrew'"
         ),
         RequiredEntry(
+            // Restriction has no time of its own: a subject made after the cut was restricted after it.
+            what: "restricted subject", expected: "subject.restricted",
+            rows: "SELECT id AS id FROM subjects WHERE restricted = 1 AND created_at > ?1",
+            entry: "l.subject_id = r.id AND +l.event = 'subject.restricted'"
+        ),
+        RequiredEntry(
             what: "erased subject", expected: "subject.erased",
             rows: "SELECT id AS id FROM subjects WHERE erased_at IS NOT NULL AND erased_at > ?1",
             entry: "l.subject_id = r.id AND +l.event = 'subject.erased'"
