@@ -88,7 +88,11 @@ package struct StoreIdentity: Sendable, Hashable {
         let restore = "the two files are from different moments (restored from different backups?): restore both files from the same backup (README: Restore)"
         if let subject = try main.first("SELECT id FROM subjects WHERE erased_at IS NULL ORDER BY rowid DESC LIMIT 1")?.text(0),
            try keys.first("SELECT 1 FROM subject_keys WHERE subject_id = ?", [subject]) == nil {
-            throw StoreError("\(keysPath) has no key for subject \(subject), the newest in \(path): \(restore)", kind: .identity)
+            // The one other way: an erasure of that subject whose keys commit went through and whose data commit did not (answered 503).
+            throw StoreError(
+                "\(keysPath) has no key for subject \(subject), the newest in \(path): \(restore); or, if an erasure of that subject was answered 503, finish it with `refex subject erase \(subject)`",
+                kind: .identity
+            )
         }
         if let subject = try main.first("SELECT id FROM subjects WHERE erased_at IS NOT NULL ORDER BY erased_at DESC LIMIT 1")?.text(0),
            try keys.first("SELECT 1 FROM subject_keys WHERE subject_id = ?", [subject]) != nil {
