@@ -25,7 +25,7 @@ enum LogCompleteness {
             entry: "l.referral_id = r.referral AND +l.event = 'referral.received'"
         ),
         RequiredEntry(
-            what: "disclosure", expected: "its decision (disclosure.authorised or disclosure.withheld)",
+            what: "disclosure", expected: "decision (disclosure.authorised or disclosure.withheld)",
             rows: "SELECT id AS id FROM disclosures WHERE created_at > ?1",
             entry: "l.disclosure_id = r.id AND +l.event IN ('disclosure.authorised', 'disclosure.withheld')"
         ),
