@@ -244,6 +244,13 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
             }
         } catch let error as StoreError {
             throw error
+        } catch let error as SQLiteError where error.code == 776 {
+            // SQLITE_READONLY_ROLLBACK: a hot journal that only a writer may roll back.
+            let file = Self.fileSize(keysPath + "-journal") > 0 ? keysPath : path
+            throw StoreError(
+                "the copy \(file) has a hot journal beside it (\(file)-journal: it was copied in the middle of a commit); reading it needs that commit rolled back, which would change the copy: copy both files and the journal to a folder of your own and open the copy there once with `sqlite3 FILE 'PRAGMA quick_check'` (which rolls it back), or make copies with `refex backup`",
+                kind: .readOnlyCopy
+            )
         } catch let error as SQLiteError {
             throw Self.openingError(error, path: path, keysPath: keysPath)
         }

@@ -162,6 +162,33 @@ final class StoreIntegrityTests: XCTestCase {
         XCTAssertEqual(try cli(["config", "check", "--config", refex.configPath]).status, 0)
     }
 
+    func testACopyWithAHotJournalIsRefusedByNameAndLeftUnchanged() throws {
+        let store = try stoppedStore(referrals: 3)
+        let folder = ProjectPaths.temporaryDirectory("refex-copy")
+        let (copy, keys) = ("\(folder)/refex.db", "\(folder)/refex-keys.db")
+        try FileManager.default.copyItem(atPath: store.data, toPath: copy)
+        try FileManager.default.copyItem(atPath: store.keys, toPath: keys)
+        // The keys copied in the middle of a commit: a process that dies with its changes spilled.
+        let script = """
+            import os, sqlite3, sys
+            db = sqlite3.connect(sys.argv[1], isolation_level=None)
+            db.execute("PRAGMA cache_size = 1"); db.execute("PRAGMA journal_mode = DELETE"); db.execute("BEGIN")
+            db.execute("UPDATE subject_keys SET wrapped = zeroblob(length(wrapped))")
+            db.execute("WITH RECURSIVE n(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM n WHERE v < 50) INSERT INTO subject_keys SELECT 'spilled-' || v, zeroblob(4000), 0 FROM n")
+            os._exit(0)
+            """
+        let crashed = try Subprocess.run("python3", ["-c", script, keys])
+        XCTAssertEqual(crashed.status, 0, crashed.errorOutput)
+        XCTAssertGreaterThan((try FileManager.default.attributesOfItem(atPath: keys + "-journal")[.size] as? Int) ?? 0, 0, "no hot journal")
+        let before = try Subprocess.run("sha256sum", [copy, keys, keys + "-journal"]).output
+
+        let verify = try cli(["log", "verify", "--store", copy, "--no-signatures"])
+        XCTAssertEqual(verify.status, 1, verify.output)
+        XCTAssertTrue(verify.errorOutput.contains("the copy \(keys) has a hot journal"), verify.errorOutput)
+        XCTAssertFalse(verify.errorOutput.contains("SQLite error"), verify.errorOutput)
+        XCTAssertEqual(try Subprocess.run("sha256sum", [copy, keys, keys + "-journal"]).output, before, "the copy was changed")
+    }
+
     func testAStoreIsCreatedOnlyOnPurpose() throws {
         var config = try RefexProcess.config()
         let folder = ProjectPaths.temporaryDirectory("refex-new-store")
