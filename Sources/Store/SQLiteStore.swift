@@ -220,6 +220,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         // (An empty -wal, as a clean stop leaves, holds nothing: the copy is read immutable.)
         let mode: SQLiteConnection.Mode = Self.fileSize(path + "-wal") > 0 ? .readOnly : .immutableCopy
         readConnections = ReadConnections(mode: mode)
+        let copyFolder = (path as NSString).deletingLastPathComponent
         do {
             main = try SQLiteConnection(path: path, mode: mode)
             if files.fileExists(atPath: keysPath) {
@@ -244,6 +245,13 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
             }
         } catch let error as StoreError {
             throw error
+        } catch let error as SQLiteError where error.code & 0xFF == 14 && mode == .readOnly
+            && access(copyFolder.isEmpty ? "." : copyFolder, W_OK) != 0 {
+            // SQLITE_CANTOPEN: reading a -wal needs a -shm beside it, which cannot be made here.
+            throw StoreError(
+                "the copy \(path) has a -wal beside it in a folder refex cannot write: SQLite reads a -wal only through a -shm file it makes beside it; copy the files (with the -wal) to a folder of your own, or make copies with `refex backup`",
+                kind: .readOnlyCopy
+            )
         } catch let error as SQLiteError where error.code == 776 {
             // SQLITE_READONLY_ROLLBACK: a hot journal that only a writer may roll back.
             let file = Self.fileSize(keysPath + "-journal") > 0 ? keysPath : path

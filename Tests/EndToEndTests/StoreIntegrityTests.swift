@@ -189,6 +189,27 @@ final class StoreIntegrityTests: XCTestCase {
         XCTAssertEqual(try Subprocess.run("sha256sum", [copy, keys, keys + "-journal"]).output, before, "the copy was changed")
     }
 
+    func testACopyWithAWalInAFolderThatCannotBeWrittenIsRefusedByName() throws {
+        guard Unprivileged.isRoot else { throw XCTSkip("needs root to make a folder only root may write") }
+        // A copy taken of a running store (its -wal holds the newest commits), in a read-only folder.
+        let refex = try RefexProcess()
+        _ = try submit(refex, reference: "SNAPSHOT-0")
+        let folder = ProjectPaths.temporaryDirectory("refex-snapshot")
+        for suffix in [".db", ".db-wal", "-keys.db"] {
+            let source = refex.storePath.replacingOccurrences(of: ".db", with: suffix)
+            try FileManager.default.copyItem(atPath: source, toPath: "\(folder)/refex\(suffix)")
+            chmod("\(folder)/refex\(suffix)", 0o644)
+        }
+        refex.stop()
+        XCTAssertGreaterThan((try FileManager.default.attributesOfItem(atPath: "\(folder)/refex.db-wal")[.size] as? Int) ?? 0, 0)
+        chmod(folder, 0o555)
+        defer { chmod(folder, 0o755) }
+        let verify = try Unprivileged.runRefex(["log", "verify", "--store", "\(folder)/refex.db", "--no-signatures"])
+        XCTAssertEqual(verify.status, 1, verify.output)
+        XCTAssertTrue(verify.errorOutput.contains("has a -wal beside it in a folder refex cannot write"), verify.errorOutput)
+        XCTAssertFalse(verify.errorOutput.contains("SQLite error"), verify.errorOutput)
+    }
+
     func testAStoreIsCreatedOnlyOnPurpose() throws {
         var config = try RefexProcess.config()
         let folder = ProjectPaths.temporaryDirectory("refex-new-store")
