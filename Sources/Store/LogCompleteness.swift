@@ -25,7 +25,7 @@ enum LogCompleteness {
             entry: "l.referral_id = r.referral AND +l.event = 'referral.received'"
         ),
         RequiredEntry(
-            what: "disclosure", expected: "its decision (disclosure.authorised or disclosure.withheld)",
+            what: "disclosure", expected: "decision (disclosure.authorised or disclosure.withheld)",
             rows: "SELECT id AS id FROM disclosures WHERE created_at > ?1",
             entry: "l.disclosure_id = r.id AND +l.event IN ('disclosure.authorised', 'disclosure.withheld')"
         ),
@@ -59,6 +59,24 @@ enum LogCompleteness {
             what: "notice in the outbox for disclosure", expected: "notice.queued",
             rows: "SELECT disclosure_id AS id FROM outbox WHERE kind <> 'disclosure' AND enqueued_at > ?1",
             entry: "l.disclosure_id = r.id AND +l.event = 'notice.queued'"
+        ),
+        RequiredEntry(
+            // Told to erase what it received (consent withdrawn, subject erased): the notice's
+            // outbox row goes once it is delivered; the disclosure's reason stays.
+            what: "delivered disclosure whose recipient was told to erase it", expected: "notice.queued",
+            rows: "SELECT id AS id FROM disclosures WHERE state = 'delivered' AND reason IS NOT NULL AND updated_at > ?1",
+            entry: "l.disclosure_id = r.id AND +l.event = 'notice.queued'"
+        ),
+        RequiredEntry(
+            what: "subject that left the service", expected: "subject.withdrew",
+            rows: "SELECT id AS id FROM subjects WHERE withdrawal_receipt IS NOT NULL AND erased_at > ?1",
+            entry: "l.subject_id = r.id AND +l.event = 'subject.withdrew'"
+        ),
+        RequiredEntry(
+            // Restriction has no time of its own: a subject made after the cut was restricted after it.
+            what: "restricted subject", expected: "subject.restricted",
+            rows: "SELECT id AS id FROM subjects WHERE restricted = 1 AND created_at > ?1",
+            entry: "l.subject_id = r.id AND +l.event = 'subject.restricted'"
         ),
         RequiredEntry(
             what: "erased subject", expected: "subject.erased",

@@ -131,7 +131,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
             try StoreIdentity.check(main: mainIdentity, keys: keysIdentity, path: path, keysPath: keysPath, masterKey: masterKey)
             identity = mainIdentity
         } catch let error as StoreError {
-            throw error
+            throw Self.damageBehind(error, path: path, keysPath: keysPath)
         } catch let error as SQLiteError {
             throw Self.openingError(error, path: path, keysPath: keysPath)
         }
@@ -172,6 +172,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
                 try keysConnection.transaction { try learnt.record(in: keysConnection, now: now) }
                 try mainConnection.transaction { try learnt.record(in: mainConnection, now: now) }
             }
+            if integrityCheckLimit > .zero { try StoreIdentity.checkHalvesAgree(main: main, keys: keys, path: path, keysPath: keysPath) }
             let head = try main.first("SELECT seq, hash FROM log_entries ORDER BY seq DESC LIMIT 1")
             chain = LogChain(lastSeq: head?.integer(0) ?? 0, lastHash: head?.text(1) ?? LogEntry.genesisHash)
         } catch let error as StoreError {
@@ -219,6 +220,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         // (An empty -wal, as a clean stop leaves, holds nothing: the copy is read immutable.)
         let mode: SQLiteConnection.Mode = Self.fileSize(path + "-wal") > 0 ? .readOnly : .immutableCopy
         readConnections = ReadConnections(mode: mode)
+        let copyFolder = (path as NSString).deletingLastPathComponent
         do {
             main = try SQLiteConnection(path: path, mode: mode)
             if files.fileExists(atPath: keysPath) {
@@ -243,6 +245,20 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
             }
         } catch let error as StoreError {
             throw error
+        } catch let error as SQLiteError where error.code & 0xFF == 14 && mode == .readOnly
+            && access(copyFolder.isEmpty ? "." : copyFolder, W_OK) != 0 {
+            // SQLITE_CANTOPEN: reading a -wal needs a -shm beside it, which cannot be made here.
+            throw StoreError(
+                "the copy \(path) has a -wal beside it in a folder refex cannot write: SQLite reads a -wal only through a -shm file it makes beside it; copy the files (with the -wal) to a folder of your own, or make copies with `refex backup`",
+                kind: .readOnlyCopy
+            )
+        } catch let error as SQLiteError where error.code == 776 {
+            // SQLITE_READONLY_ROLLBACK: a hot journal that only a writer may roll back.
+            let file = Self.fileSize(keysPath + "-journal") > 0 ? keysPath : path
+            throw StoreError(
+                "the copy \(file) has a hot journal beside it (\(file)-journal: it was copied in the middle of a commit); reading it needs that commit rolled back, which would change the copy: copy both files and the journal to a folder of your own and open the copy there once with `sqlite3 FILE 'PRAGMA quick_check'` (which rolls it back), or make copies with `refex backup`",
+                kind: .readOnlyCopy
+            )
         } catch let error as SQLiteError {
             throw Self.openingError(error, path: path, keysPath: keysPath)
         }
@@ -280,6 +296,26 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         if case .failure(let failure) = result, let error = failure as? SQLiteError, error.code & 0xFF == 26 {
             throw openingError(SQLiteError(code: error.code, message: "\(file): \(error.message)"), path: file, keysPath: keysPath)
         }
+    }
+
+    /// A store whose identity looks wrong may instead be damaged where the identity is kept (a
+    /// row SQLite cannot find in a broken page reads as no identity): on an identity refusal both
+    /// files are checked (`quick_check`, bounded), and damage found is named instead.
+    private static func damageBehind(_ error: StoreError, path: String, keysPath: String) -> StoreError {
+        guard error.kind == .identity else { return error }
+        for file in [keysPath, path] {
+            guard let connection = try? SQLiteConnection(path: file, mode: .readOnly) else { continue }
+            do {
+                if let problems = try connection.quickCheck(limit: .seconds(20)), !problems.isEmpty {
+                    return StoreError(corruptionAdvice(file, problems.joined(separator: "; ")), kind: .corrupt)
+                }
+            } catch where error.isCorruption {
+                return StoreError(corruptionAdvice(file, error.message), kind: .corrupt)
+            } catch {
+                continue
+            }
+        }
+        return error
     }
 
     static func corruptionAdvice(_ file: String, _ detail: String) -> String {
@@ -353,9 +389,11 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         do {
             let main = try SQLiteConnection(path: path, mode: .readOnly)
             let keys = try SQLiteConnection(path: keysPath, mode: .readOnly)
-            try StoreIdentity.check(main: try StoreIdentity.read(main), keys: try StoreIdentity.read(keys), path: path, keysPath: keysPath, masterKey: masterKey)
+            let (mainIdentity, keysIdentity) = (try StoreIdentity.read(main), try StoreIdentity.read(keys))
+            try StoreIdentity.check(main: mainIdentity, keys: keysIdentity, path: path, keysPath: keysPath, masterKey: masterKey)
+            if mainIdentity != nil { try StoreIdentity.checkHalvesAgree(main: main, keys: keys, path: path, keysPath: keysPath) }
         } catch let error as StoreError {
-            throw error
+            throw damageBehind(error, path: path, keysPath: keysPath)
         } catch let error as SQLiteError {
             throw openingError(error, path: path, keysPath: keysPath)
         }
@@ -690,8 +728,10 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
             }
         }
         var outcome = attempt(jobs, probe: probing)
+        // Released only when its own file system is the one short of space: with the keys file on
+        // another (store.keysPath), releasing it frees nothing there and would be taken back at once.
         if case .failed(let error) = outcome, let sqlite = error as? SQLiteError, sqlite.isDiskFull,
-           let reserve, !state.withLock({ $0.reserveReleased }) {
+           let reserve, !state.withLock({ $0.reserveReleased }), !reserve.hasRoomToSpare {
             markFailing(sqlite)
             reserve.release()
             state.withLock { $0.reserveReleased = true }
@@ -709,6 +749,10 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         switch outcome {
         case .committed(let outcomes):
             if probing && !state.withLock({ $0.reserveReleased }) { markRecovered() }
+            // A reserve deleted from outside (an operator making room) is put back while there is room.
+            if !probing, let reserve, !state.withLock({ $0.reserveReleased }), !reserve.isInPlace, reserve.take() {
+                logger.warning("the disk reserve was missing beside the store; allocated it again", [("path", reserve.path)])
+            }
             for (job, outcome) in zip(jobs, outcomes) { job.continuation.resume(with: outcome) }
         case .failed(let error):
             let failure: StoreError
@@ -832,6 +876,12 @@ final class StoreReserve: Sendable {
         self.bytes = bytes
     }
 
+    /// Whether the reserve file is there at its full size.
+    var isInPlace: Bool {
+        var status = stat()
+        return stat(path, &status) == 0 && Int(status.st_size) >= bytes
+    }
+
     /// Allocates the reserve (when it is not there yet); false when the disk has no room for it.
     func take() -> Bool {
         var status = stat()
@@ -850,11 +900,15 @@ final class StoreReserve: Sendable {
     /// Allocates the reserve again after a full disk, only once there is room for it twice over:
     /// taking back the very space just released would fill the disk again at once.
     func retake() -> Bool {
+        guard hasRoomToSpare else { return false }
+        return take()
+    }
+
+    /// Whether the reserve's file system has room for it three times over.
+    var hasRoomToSpare: Bool {
         let folder = (path as NSString).deletingLastPathComponent
         var space = statvfs()
-        guard statvfs(folder.isEmpty ? "." : folder, &space) == 0,
-              UInt64(space.f_bavail) * UInt64(space.f_frsize) >= UInt64(bytes) * 3 else { return false }
-        return take()
+        return statvfs(folder.isEmpty ? "." : folder, &space) == 0 && UInt64(space.f_bavail) * UInt64(space.f_frsize) >= UInt64(bytes) * 3
     }
 
     func release() {

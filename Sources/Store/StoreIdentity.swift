@@ -76,6 +76,30 @@ package struct StoreIdentity: Sendable, Hashable {
         }
     }
 
+    /// The two halves are of one moment: the newest subject not erased has its key, and the
+    /// subject erased last has no key. Two halves of one store restored from different backups
+    /// pass `check` (same identity) but fail here: subjects created since the older keys were
+    /// copied would be silently unreadable, or an erased subject's key would be back. A key with
+    /// no subject is allowed: `refex backup` copies the keys a moment after the data, so a
+    /// backup may hold keys of subjects created in between. Bounded: rowid order finds the newest
+    /// subject without a scan; the one scan (erased subjects) reads one table. Throws
+    /// `StoreError` (kind `identity`).
+    static func checkHalvesAgree(main: SQLiteConnection, keys: SQLiteConnection, path: String, keysPath: String) throws {
+        let restore = "the two files are from different moments (restored from different backups?): restore both files from the same backup (README: Restore)"
+        if let subject = try main.first("SELECT id FROM subjects WHERE erased_at IS NULL ORDER BY rowid DESC LIMIT 1")?.text(0),
+           try keys.first("SELECT 1 FROM subject_keys WHERE subject_id = ?", [subject]) == nil {
+            // The one other way: an erasure of that subject whose keys commit went through and whose data commit did not (answered 503).
+            throw StoreError(
+                "\(keysPath) has no key for subject \(subject), the newest in \(path): \(restore); or, if an erasure of that subject was answered 503, finish it with `refex subject erase \(subject)`",
+                kind: .identity
+            )
+        }
+        if let subject = try main.first("SELECT id FROM subjects WHERE erased_at IS NOT NULL ORDER BY erased_at DESC LIMIT 1")?.text(0),
+           try keys.first("SELECT 1 FROM subject_keys WHERE subject_id = ?", [subject]) != nil {
+            throw StoreError("\(keysPath) holds the key of subject \(subject), which \(path) records as erased: \(restore)", kind: .identity)
+        }
+    }
+
     /// A store made before identities were recorded: check what can be checked (the master key
     /// opens a subject key; the keys file is not an empty stand-in for a store with subjects),
     /// then record a new identity in both. Throws `StoreError` when the halves do not fit.

@@ -268,6 +268,33 @@ final class ConsentWithdrawalTests: XCTestCase {
         XCTAssertEqual(try sql("SELECT count(*) FROM log_entries WHERE event = 'subject.withdrew' AND subject_id = '\(subjectID)'"), "1")
         // The consent withdrawn before still answers with its own first withdrawal.
         XCTAssertEqual(try request("POST", "/v1/consents/\(consentID)/withdraw").json, withdrawn.json)
+
+        // The log agrees with the store after both withdrawals and their notices (delivered, so
+        // their outbox rows are gone); cutting the leaving, or a notice, is found.
+        XCTAssertTrue(sink.wait { (try? self.sql("SELECT count(*) FROM outbox")) == "0" }, refex.logText)
+        refex.signal(SIGTERM)
+        XCTAssertEqual(refex.waitForExit(), 0)
+        XCTAssertEqual(try verifyCopy().status, 0)
+        let unlogged = try verifyCopy(cutting: "event = 'subject.withdrew'")
+        XCTAssertEqual(unlogged.status, 1, unlogged.output)
+        XCTAssertTrue(unlogged.errorOutput.contains("subject that left the service \(subjectID) has no subject.withdrew entry"), unlogged.errorOutput)
+        let dv = try XCTUnwrap(disclosureID(receipt.json ?? .null, "dv-support"))
+        let unnoticed = try verifyCopy(cutting: "event = 'notice.queued' AND disclosure_id = '\(dv)'")
+        XCTAssertEqual(unnoticed.status, 1, unnoticed.output)
+        XCTAssertTrue(unnoticed.errorOutput.contains("told to erase it \(dv) has no notice.queued entry"), unnoticed.errorOutput)
+    }
+
+    /// `log verify` on a copy of the stopped store, after deleting the entries `cutting` selects
+    /// and re-chaining the rest (Tests/scripts/rechain_log.py, as someone who can write the file).
+    private func verifyCopy(cutting: String? = nil) throws -> SubprocessResult {
+        let folder = ProjectPaths.temporaryDirectory("refex-cut")
+        try FileManager.default.copyItem(atPath: refex.storePath, toPath: "\(folder)/copy.db")
+        try FileManager.default.copyItem(atPath: refex.storePath.replacingOccurrences(of: ".db", with: "-keys.db"), toPath: "\(folder)/copy-keys.db")
+        if let cutting {
+            let rechained = try Subprocess.run("python3", ["\(ProjectPaths.root)/Tests/scripts/rechain_log.py", "\(folder)/copy.db", "--delete", cutting])
+            XCTAssertEqual(rechained.status, 0, rechained.errorOutput)
+        }
+        return try Subprocess.run(ProjectPaths.refexBinary, ["log", "verify", "--store", "\(folder)/copy.db", "--no-signatures"], timeout: 60)
     }
 
     func testWithdrawAllForASubjectWithAnOverrideOnly() throws {

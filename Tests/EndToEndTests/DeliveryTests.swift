@@ -215,6 +215,21 @@ final class DeliveryTests: XCTestCase {
                                             "\(refex.baseURL)/v1/referrals/\(receipt["id"]?.stringValue ?? "")/overrides"], as: "hub-admin")
         XCTAssertEqual(answer?.status, 409)
         XCTAssertTrue(answer?.json?["detail"]?.stringValue?.contains("nothing to disclose") ?? false, answer?.body ?? "")
+
+        // The withholding is accounted for: the log verifies against the store, and without its
+        // entry (cut from a copy and the rest re-chained) it does not.
+        refex.signal(SIGTERM)
+        XCTAssertEqual(refex.waitForExit(), 0)
+        let folder = ProjectPaths.temporaryDirectory("refex-cut")
+        try FileManager.default.copyItem(atPath: refex.storePath, toPath: "\(folder)/copy.db")
+        try FileManager.default.copyItem(atPath: refex.storePath.replacingOccurrences(of: ".db", with: "-keys.db"), toPath: "\(folder)/copy-keys.db")
+        let verify = ["log", "verify", "--store", "\(folder)/copy.db", "--no-signatures"]
+        XCTAssertEqual(try Subprocess.run(ProjectPaths.refexBinary, verify).status, 0)
+        let rechained = try Subprocess.run("python3", ["\(ProjectPaths.root)/Tests/scripts/rechain_log.py", "\(folder)/copy.db", "--delete", "disclosure_id = '\(id)'"])
+        XCTAssertEqual(rechained.status, 0, rechained.errorOutput)
+        let cut = try Subprocess.run(ProjectPaths.refexBinary, verify)
+        XCTAssertEqual(cut.status, 1, cut.output)
+        XCTAssertTrue(cut.errorOutput.contains("disclosure \(id) has no decision (disclosure.authorised or disclosure.withheld) entry"), cut.errorOutput)
     }
 
     func testARectificationThatLeavesARecipientNothingIsWithheldWhenItWouldBeSent() throws {

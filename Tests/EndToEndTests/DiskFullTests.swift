@@ -101,6 +101,51 @@ final class DiskFullTests: XCTestCase {
         XCTAssertFalse(refex.logText.contains("<3>request failed"), refex.logText)
     }
 
+    func testAFullDiskUnderTheKeysAloneIsAPauseWithoutReleasingTheReserve() throws {
+        // store.keysPath on its own small file system; the data and the reserve elsewhere, with room.
+        let mount = ProjectPaths.temporaryDirectory("refex-tmpfs")
+        let mounted = try Subprocess.run("mount", ["-t", "tmpfs", "-o", "size=1m,mode=0700", "tmpfs", mount])
+        guard mounted.status == 0 else { throw XCTSkip("cannot mount a tmpfs here (needs root): \(mounted.errorOutput)") }
+        defer { _ = try? Subprocess.run("umount", ["-l", mount]) }
+        var config = try RefexProcess.config()
+        let folder = ProjectPaths.temporaryDirectory("refex-state")
+        config["store"] = ["path": .string("\(folder)/refex.db"), "keysPath": .string("\(mount)/refex-keys.db")]
+        let refex = try RefexProcess(config: config, environment: ["REFEX_STORE_RESERVE_BYTES": String(1 << 20)])
+        defer { refex.stop() }
+        XCTAssertEqual(try post(refex, reference: "KEYS-EARLY")?.status, 202)
+
+        let filled = try Subprocess.run("dd", ["if=/dev/zero", "of=\(mount)/filler", "bs=4k"], timeout: 60)
+        XCTAssertTrue(filled.errorOutput.contains("No space left"), filled.errorOutput)
+        for index in 0..<6 {
+            let refused = try XCTUnwrap(try post(refex, reference: "KEYS-FULL-\(index)"))
+            XCTAssertEqual(refused.status, 503, refused.body)
+            XCTAssertNotNil(refused.header("retry-after"))
+        }
+        let notReady = try readiness(refex)
+        XCTAssertEqual(notReady.status, "503", notReady.body)
+        XCTAssertTrue(notReady.body.contains("disk is full"), notReady.body)
+        // Releasing the reserve frees nothing where the keys are: it stays, and nothing flaps.
+        XCTAssertFalse(refex.logText.contains("released the reserve"), refex.logText)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(folder)/refex.db.reserve"))
+
+        try FileManager.default.removeItem(atPath: "\(mount)/filler")
+        XCTAssertTrue(refex.waitForLog("store commits succeed again", timeout: 30), refex.logText)
+        XCTAssertEqual(try post(refex, reference: "KEYS-AFTER")?.status, 202)
+        XCTAssertEqual(try readiness(refex).status, "200")
+    }
+
+    func testAReserveDeletedWhileRunningIsAllocatedAgain() throws {
+        let refex = try RefexProcess(environment: ["REFEX_STORE_RESERVE_BYTES": String(1 << 20)])
+        defer { refex.stop() }
+        let reserve = refex.storePath + ".reserve"
+        XCTAssertTrue(FileManager.default.fileExists(atPath: reserve), "no reserve beside the store")
+        try FileManager.default.removeItem(atPath: reserve)
+        XCTAssertEqual(try post(refex, reference: "RESERVE-GONE")?.status, 202)
+        XCTAssertTrue(refex.waitForLog("the disk reserve was missing beside the store; allocated it again"), refex.logText)
+        let size = try FileManager.default.attributesOfItem(atPath: reserve)[.size] as? Int
+        XCTAssertEqual(size, 1 << 20)
+    }
+
     /// A delivery whose answer comes back while the disk is full: the data has left, so its outcome
     /// is retried until it can be stored, never dropped, and never sent twice.
     func testADeliveryAnsweredWhileTheDiskIsFullIsRecordedOnceSpaceReturns() throws {

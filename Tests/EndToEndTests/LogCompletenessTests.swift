@@ -111,6 +111,24 @@ final class LogCompletenessTests: XCTestCase {
         try assertFails(invented, "names referral 00000000-0000-4000-8000-000000000000, which is not in the store", "an invented row")
     }
 
+    func testACutRestrictionIsFoundAgainstTheStore() throws {
+        let refex = try RefexProcess()
+        let answer = try post(refex, "/v1/referrals", try referral("RESTRICTED-0"))
+        XCTAssertEqual(answer.status, 202, answer.body)
+        let subject = try XCTUnwrap(answer.json?["subjectId"]?.stringValue)
+        let restricted = try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/subjects/\(subject)/restrict"], as: "hub-admin").response
+        XCTAssertEqual(restricted?.status, 200, restricted?.body ?? "")
+        refex.signal(SIGTERM)
+        XCTAssertEqual(refex.waitForExit(), 0)
+        let store = (refex.storePath, refex.storePath.replacingOccurrences(of: ".db", with: "-keys.db"), [String]())
+        let whole = try copy(store)
+        try rechain(whole)
+        XCTAssertEqual(try cli(["log", "verify", "--store", whole, "--no-signatures"]).status, 0)
+        let cut = try copy(store)
+        try rechain(cut, ["--delete", "event = 'subject.restricted'"])
+        try assertFails(cut, "restricted subject \(subject) has no subject.restricted entry", "a restriction's entry")
+    }
+
     func testTheCanonicalFormVectorsGetOneVerdict() throws {
         let store = try store()
         let last = try sql(store.data, "SELECT max(seq) FROM log_entries")

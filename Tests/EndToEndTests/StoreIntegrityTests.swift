@@ -124,6 +124,92 @@ final class StoreIntegrityTests: XCTestCase {
         XCTAssertTrue(refused.contains(store.keys) && refused.contains("do not belong"), refused)
     }
 
+    func testHalvesOfOneStoreFromDifferentMomentsAreRefused() throws {
+        // Subject 0, a backup, subject 1, another backup, subject 0 erased: each older half put
+        // beside the newer other half has the same identity, yet does not match it.
+        let refex = try RefexProcess()
+        let first = try submit(refex, reference: "MOMENT-0")
+        let firstSubject = try sql(refex.storePath, "SELECT subject_id FROM referrals WHERE id = '\(first)'")
+        let older = ProjectPaths.temporaryDirectory("refex-older")
+        XCTAssertEqual(try cli(["backup", older, "--config", refex.configPath]).status, 0)
+        let second = try submit(refex, reference: "MOMENT-1")
+        let secondSubject = try sql(refex.storePath, "SELECT subject_id FROM referrals WHERE id = '\(second)'")
+        let beforeErasure = ProjectPaths.temporaryDirectory("refex-older")
+        XCTAssertEqual(try cli(["backup", beforeErasure, "--config", refex.configPath]).status, 0)
+        let erased = try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/subjects/\(firstSubject)/erase"], as: "hub-admin").response
+        XCTAssertEqual(erased?.status, 200, erased?.body ?? "")
+        refex.signal(SIGTERM)
+        XCTAssertEqual(refex.waitForExit(), 0)
+        let data = refex.storePath
+        let keys = data.replacingOccurrences(of: ".db", with: "-keys.db")
+        let aside = ProjectPaths.temporaryDirectory()
+        let cases = [
+            (keys, "\(older)/refex-keys.db", "has no key for subject \(secondSubject)"),  // subjects created since have no key
+            (data, "\(older)/refex.db", "has no key for subject \(firstSubject)"),  // the key of a subject erased since is gone
+            (keys, "\(beforeErasure)/refex-keys.db", "holds the key of subject \(firstSubject), which"),  // an erased subject's key is back
+        ]
+        for (replaced, stale, reason) in cases {
+            try FileManager.default.moveItem(atPath: replaced, toPath: "\(aside)/own")
+            try FileManager.default.copyItem(atPath: stale, toPath: replaced)
+            let refused = try serveFails(refex.configPath)
+            XCTAssertTrue(refused.contains(reason) && refused.contains("restore both files from the same backup"), refused)
+            let check = try cli(["config", "check", "--config", refex.configPath])
+            XCTAssertEqual(check.status, 1, check.output)
+            XCTAssertTrue(check.errorOutput.contains(reason), check.errorOutput)
+            try FileManager.default.removeItem(atPath: replaced)
+            try FileManager.default.moveItem(atPath: "\(aside)/own", toPath: replaced)
+        }
+        XCTAssertEqual(try cli(["config", "check", "--config", refex.configPath]).status, 0)
+    }
+
+    func testACopyWithAHotJournalIsRefusedByNameAndLeftUnchanged() throws {
+        let store = try stoppedStore(referrals: 3)
+        let folder = ProjectPaths.temporaryDirectory("refex-copy")
+        let (copy, keys) = ("\(folder)/refex.db", "\(folder)/refex-keys.db")
+        try FileManager.default.copyItem(atPath: store.data, toPath: copy)
+        try FileManager.default.copyItem(atPath: store.keys, toPath: keys)
+        // The keys copied in the middle of a commit: a process that dies with its changes spilled.
+        let script = """
+            import os, sqlite3, sys
+            db = sqlite3.connect(sys.argv[1], isolation_level=None)
+            db.execute("PRAGMA cache_size = 1"); db.execute("PRAGMA journal_mode = DELETE"); db.execute("BEGIN")
+            db.execute("UPDATE subject_keys SET wrapped = zeroblob(length(wrapped))")
+            db.execute("WITH RECURSIVE n(v) AS (SELECT 1 UNION ALL SELECT v + 1 FROM n WHERE v < 50) INSERT INTO subject_keys SELECT 'spilled-' || v, zeroblob(4000), 0 FROM n")
+            os._exit(0)
+            """
+        let crashed = try Subprocess.run("python3", ["-c", script, keys])
+        XCTAssertEqual(crashed.status, 0, crashed.errorOutput)
+        XCTAssertGreaterThan((try FileManager.default.attributesOfItem(atPath: keys + "-journal")[.size] as? Int) ?? 0, 0, "no hot journal")
+        let before = try Subprocess.run("sha256sum", [copy, keys, keys + "-journal"]).output
+
+        let verify = try cli(["log", "verify", "--store", copy, "--no-signatures"])
+        XCTAssertEqual(verify.status, 1, verify.output)
+        XCTAssertTrue(verify.errorOutput.contains("the copy \(keys) has a hot journal"), verify.errorOutput)
+        XCTAssertFalse(verify.errorOutput.contains("SQLite error"), verify.errorOutput)
+        XCTAssertEqual(try Subprocess.run("sha256sum", [copy, keys, keys + "-journal"]).output, before, "the copy was changed")
+    }
+
+    func testACopyWithAWalInAFolderThatCannotBeWrittenIsRefusedByName() throws {
+        guard Unprivileged.isRoot else { throw XCTSkip("needs root to make a folder only root may write") }
+        // A copy taken of a running store (its -wal holds the newest commits), in a read-only folder.
+        let refex = try RefexProcess()
+        _ = try submit(refex, reference: "SNAPSHOT-0")
+        let folder = ProjectPaths.temporaryDirectory("refex-snapshot")
+        for suffix in [".db", ".db-wal", "-keys.db"] {
+            let source = refex.storePath.replacingOccurrences(of: ".db", with: suffix)
+            try FileManager.default.copyItem(atPath: source, toPath: "\(folder)/refex\(suffix)")
+            chmod("\(folder)/refex\(suffix)", 0o644)
+        }
+        refex.stop()
+        XCTAssertGreaterThan((try FileManager.default.attributesOfItem(atPath: "\(folder)/refex.db-wal")[.size] as? Int) ?? 0, 0)
+        chmod(folder, 0o555)
+        defer { chmod(folder, 0o755) }
+        let verify = try Unprivileged.runRefex(["log", "verify", "--store", "\(folder)/refex.db", "--no-signatures"])
+        XCTAssertEqual(verify.status, 1, verify.output)
+        XCTAssertTrue(verify.errorOutput.contains("has a -wal beside it in a folder refex cannot write"), verify.errorOutput)
+        XCTAssertFalse(verify.errorOutput.contains("SQLite error"), verify.errorOutput)
+    }
+
     func testAStoreIsCreatedOnlyOnPurpose() throws {
         var config = try RefexProcess.config()
         let folder = ProjectPaths.temporaryDirectory("refex-new-store")
@@ -189,6 +275,24 @@ final class StoreIntegrityTests: XCTestCase {
         let bad = try cli(["log", "verify", "--store", "\(backup)/refex.db", "--no-signatures"])
         XCTAssertNotEqual(bad.status, 0, bad.output)
         XCTAssertTrue(bad.errorOutput.contains("damaged"), bad.errorOutput)
+    }
+
+    func testDamagedKeysAreNamedAsDamagedNotAsAnotherStoresHalf() throws {
+        // The page that holds the keys file's identity: a broken page reads as no identity, which
+        // must not be taken for a keys file made apart from the data.
+        let store = try stoppedStore(referrals: 3)
+        let page = try XCTUnwrap(Int(try sql(store.keys, "SELECT rootpage FROM sqlite_master WHERE name = 'store_identity'")))
+        let pageSize = try XCTUnwrap(Int(try sql(store.keys, "PRAGMA page_size")))
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: store.keys))
+        try handle.seek(toOffset: UInt64((page - 1) * pageSize + 8))
+        handle.write(Data(repeating: 0xEE, count: 16))
+        try handle.close()
+        let refused = try serveFails(store.config)
+        XCTAssertTrue(refused.contains(store.keys) && refused.contains("is damaged") && refused.contains("restore"), refused)
+        XCTAssertFalse(refused.contains("do not belong"), refused)
+        let check = try cli(["config", "check", "--config", store.config])
+        XCTAssertEqual(check.status, 1, check.output)
+        XCTAssertTrue(check.errorOutput.contains("is damaged"), check.errorOutput)
     }
 
     func testDamageSeenAtRunTimeStopsAcknowledgingAndFailsReadiness() throws {
