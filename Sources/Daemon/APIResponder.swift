@@ -54,7 +54,7 @@ package final class APIResponder: HTTPResponder {
         guard let partner = directory.withLock({ $0.partner(for: connection.peerChain) }) else {
             let fingerprint = connection.peerCertificate?.sha256Fingerprint ?? "none"
             let route: String
-            if case .found(_, let pattern, _) = router.match(request.method, path: request.path) { route = pattern } else { route = "unmatched" }
+            route = routeLabel(request.method, request.path)
             logger.warning("certificate not registered: 403", [
                 ("sha256", fingerprint), ("route", route), ("peer", connection.remoteAddress?.description ?? "-"),
             ])
@@ -74,8 +74,8 @@ package final class APIResponder: HTTPResponder {
         switch router.match(request.method, path: request.path) {
         case .notFound:
             return .now(answer(Problem.notFound().response, route: "unmatched", partner: partner.id))
-        case .methodNotAllowed(let allowed):
-            return .now(answer(Problem.methodNotAllowed(allowed: allowed).response, route: "unmatched", partner: partner.id))
+        case .methodNotAllowed(let allowed, let pattern):
+            return .now(answer(Problem.methodNotAllowed(allowed: allowed).response, route: pattern, partner: partner.id))
         case .found(let found, let pattern, let values):
             endpoint = found
             route = pattern
@@ -168,13 +168,22 @@ package final class APIResponder: HTTPResponder {
         if let requestMethod = error.method, let target = error.target {
             method = requestMethod.rawValue
             let path = HTTPRequest(method: requestMethod, target: target).path
-            if case .found(_, let pattern, _) = router.match(requestMethod, path: path) { route = pattern } else { route = "unmatched" }
+            route = routeLabel(requestMethod, path)
         }
         recorder.record(
             listener: connection.listener, requestID: requestID, partner: partner?.id, method: method,
             route: route, status: response.status.code, startedAt: monotonicNanoseconds()
         )
         return response
+    }
+
+    /// The route a request names, for logs and metrics: its pattern when its path matches a route
+    /// (whatever the method), else `unmatched` (the label set stays bounded).
+    private func routeLabel(_ method: HTTPMethod, _ path: Substring) -> String {
+        switch router.match(method, path: path) {
+        case .found(_, let pattern, _), .methodNotAllowed(_, let pattern): pattern
+        case .notFound: "unmatched"
+        }
     }
 
     package func replyToPlainHTTP(on connection: ConnectionContext) -> HTTPResponse {

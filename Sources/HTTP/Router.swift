@@ -43,7 +43,8 @@ package struct Router<Handler: Sendable>: Sendable {
     package enum Match: Sendable {
         /// `pattern` is the route as written, e.g. for metrics labels.
         case found(Handler, pattern: String, parameters: [String: String])
-        case methodNotAllowed(allowed: [HTTPMethod])
+        /// `pattern` is the first route whose path matched, for logs and metrics.
+        case methodNotAllowed(allowed: [HTTPMethod], pattern: String)
         case notFound
     }
 
@@ -59,15 +60,18 @@ package struct Router<Handler: Sendable>: Sendable {
         // A trailing slash is a different resource; only "/" itself is an empty path.
         let segments = (parts.count == 1 && parts.first == "") ? [] : parts.map { percentDecoded($0) }
         var allowed: [HTTPMethod] = []
+        var matched: String?
         for entry in entries {
             guard let parameters = bind(entry.segments, to: segments) else { continue }
             if entry.method == method || (method == .head && entry.method == .get) {
                 return .found(entry.handler, pattern: entry.pattern, parameters: parameters)
             }
+            matched = matched ?? entry.pattern
             allowed.append(entry.method)
             if entry.method == .get { allowed.append(.head) }
         }
-        return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
+        guard let matched else { return .notFound }
+        return .methodNotAllowed(allowed: allowed, pattern: matched)
     }
 
     private func bind(_ pattern: [Segment], to segments: [String]) -> [String: String]? {

@@ -175,7 +175,7 @@ final class LifecycleTests: XCTestCase {
         let body = try XCTUnwrap(try Curl.request(["\(refex.opsURL)/metrics"], as: nil).response?.body)
         XCTAssertFalse(body.contains("INVENTED"), body)
         XCTAssertFalse(body.contains("made-up"), body)
-        XCTAssertTrue(body.contains("refex_http_requests_total{listener=\"api\",route=\"unmatched\",method=\"other\",status=\"405\"} 5"), body)
+        XCTAssertTrue(body.contains("refex_http_requests_total{listener=\"api\",route=\"/v1/whoami\",method=\"other\",status=\"405\"} 5"), body)
         XCTAssertTrue(body.contains("refex_http_requests_total{listener=\"ops\",route=\"unmatched\",method=\"DELETE\",status=\"405\"} 5"), body)
     }
 

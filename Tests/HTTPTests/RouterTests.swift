@@ -19,7 +19,8 @@ final class RouterTests: XCTestCase {
         var router = Router<String>()
         router.add(.get, "/v1/whoami", "whoami")
         guard case .found = router.match(.head, path: "/v1/whoami") else { return XCTFail() }
-        guard case .methodNotAllowed(let allowed) = router.match(.delete, path: "/v1/whoami") else { return XCTFail() }
+        guard case .methodNotAllowed(let allowed, let pattern) = router.match(.delete, path: "/v1/whoami") else { return XCTFail() }
+        XCTAssertEqual(pattern, "/v1/whoami")
         XCTAssertEqual(allowed, [.get, .head])
         guard case .notFound = router.match(.get, path: "/v1/whoami/") else { return XCTFail("trailing slash is another path") }
         guard case .notFound = router.match(.get, path: "/v1/nothing") else { return XCTFail() }
