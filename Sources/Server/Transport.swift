@@ -1,5 +1,6 @@
 import Foundation
 import TLS
+internal import CLinux
 
 /// The byte stream under HTTP: TLS over a socket, or the socket itself (the loopback ops listener).
 protocol Transport: AnyObject {
