@@ -249,22 +249,12 @@ package final class TLSServerContext: @unchecked Sendable {
     /// its issuer's name and must already be in force (its thisUpdate not in the future), and, since
     /// revocation is checked for every certificate of a chain, every client CA certificate needs a CRL.
     package static func revocationProblems(clientCAPEM: [UInt8], crlPEM: [UInt8], now: Date) throws -> [String] {
-        let read = try withBIO(clientCAPEM) { bio -> [OpaquePointer] in
-            var list: [OpaquePointer] = []
-            while let x509 = PEM_read_bio_X509(bio, nil, nil, nil) { list.append(x509) }
-            OpenSSLErrorQueue.clear()
-            return list
-        }
+        let read = try readX509s(clientCAPEM)
         defer { read.forEach { X509_free($0) } }
         // A bundle may hold the same certificate twice (concatenated files): it is one CA, with one CRL.
         var cas: [OpaquePointer] = []
         for ca in read where !cas.contains(where: { X509_cmp($0, ca) == 0 }) { cas.append(ca) }
-        let crls = try withBIO(crlPEM) { bio -> [OpaquePointer] in
-            var list: [OpaquePointer] = []
-            while let crl = PEM_read_bio_X509_CRL(bio, nil, nil, nil) { list.append(crl) }
-            OpenSSLErrorQueue.clear()
-            return list
-        }
+        let crls = try readCRLs(crlPEM)
         defer { crls.forEach { X509_CRL_free($0) } }
         guard !crls.isEmpty else { return ["the CRL file holds no CRL"] }
         var problems: [String] = []
@@ -331,12 +321,7 @@ package final class TLSServerContext: @unchecked Sendable {
     /// a chain only up to a root, so every client certificate issued under one would be refused
     /// (`unknown_ca`). Validity periods are not judged here.
     package static func anchorProblems(clientCAPEM: [UInt8]) throws -> [String] {
-        let cas = try withBIO(clientCAPEM) { bio -> [OpaquePointer] in
-            var list: [OpaquePointer] = []
-            while let x509 = PEM_read_bio_X509(bio, nil, nil, nil) { list.append(x509) }
-            OpenSSLErrorQueue.clear()
-            return list
-        }
+        let cas = try readX509s(clientCAPEM)
         defer { cas.forEach { X509_free($0) } }
         defer { OpenSSLErrorQueue.clear() }
         guard let store = X509_STORE_new() else { throw TLSError("out of memory") }
@@ -465,12 +450,7 @@ package final class TLSServerContext: @unchecked Sendable {
         }
 
         guard let clientCA = configuration.clientCAPEM else { return nil }
-        let caCertificates = try withBIO(clientCA) { bio -> [OpaquePointer] in
-            var list: [OpaquePointer] = []
-            while let x509 = PEM_read_bio_X509(bio, nil, nil, nil) { list.append(x509) }
-            OpenSSLErrorQueue.clear()
-            return list
-        }
+        let caCertificates = try readX509s(clientCA)
         defer { caCertificates.forEach { X509_free($0) } }
         guard !caCertificates.isEmpty else { throw TLSError("the client CA file holds no certificate", details: []) }
         guard let store = SSL_CTX_get_cert_store(context) else { throw TLSError("no certificate store") }
@@ -481,12 +461,7 @@ package final class TLSServerContext: @unchecked Sendable {
         }
         var nextUpdate: Date?
         if let crlPEM = configuration.crlPEM {
-            let crls = try withBIO(crlPEM) { bio -> [OpaquePointer] in
-                var list: [OpaquePointer] = []
-                while let crl = PEM_read_bio_X509_CRL(bio, nil, nil, nil) { list.append(crl) }
-                OpenSSLErrorQueue.clear()
-                return list
-            }
+            let crls = try readCRLs(crlPEM)
             defer { crls.forEach { X509_CRL_free($0) } }
             guard !crls.isEmpty else { throw TLSError("the CRL file holds no CRL", details: []) }
             for crl in crls {
@@ -523,6 +498,26 @@ package final class TLSServerContext: @unchecked Sendable {
             }
             OpenSSLErrorQueue.clear()
         }
+    }
+}
+
+/// Every certificate in a PEM bundle, owned by the caller (`X509_free` each).
+func readX509s(_ pem: [UInt8]) throws -> [OpaquePointer] {
+    try withBIO(pem) { bio in
+        var list: [OpaquePointer] = []
+        while let x509 = PEM_read_bio_X509(bio, nil, nil, nil) { list.append(x509) }
+        OpenSSLErrorQueue.clear()
+        return list
+    }
+}
+
+/// Every CRL in a PEM bundle, owned by the caller (`X509_CRL_free` each).
+func readCRLs(_ pem: [UInt8]) throws -> [OpaquePointer] {
+    try withBIO(pem) { bio in
+        var list: [OpaquePointer] = []
+        while let crl = PEM_read_bio_X509_CRL(bio, nil, nil, nil) { list.append(crl) }
+        OpenSSLErrorQueue.clear()
+        return list
     }
 }
 

@@ -40,21 +40,10 @@ final class ConsentWithdrawalTests: XCTestCase {
     }
 
     private func request(_ method: String, _ path: String, _ body: JSONValue? = nil, as partner: String = "police") throws -> ClientResponse {
-        var arguments = ["-X", method]
-        if let body {
-            let file = ProjectPaths.temporaryDirectory() + "/body.json"
-            try Data(body.serialized()).write(to: URL(fileURLWithPath: file))
-            arguments += ["-H", "Content-Type: application/json", "--data-binary", "@\(file)"]
-        } else if method == "POST" {
-            arguments += ["-d", ""]
-        }
-        let (result, response) = try Curl.request(arguments + ["\(refex.baseURL)\(path)"], as: partner)
-        return try XCTUnwrap(response, result.errorOutput)
+        try refex.request(method, path, body, as: partner)
     }
 
-    private func sql(_ query: String) throws -> String {
-        try Subprocess.run("sqlite3", [refex.storePath, query]).output.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    private func sql(_ query: String) throws -> String { try refex.sql(query) }
 
     private func disclosureID(_ answer: JSONValue, _ recipient: String) -> String? {
         answer["disclosures"]?.arrayValue?.first { $0["recipient"]?.stringValue == recipient }?["id"]?.stringValue

@@ -45,17 +45,7 @@ final class DisclosureRuleEndToEndTests: XCTestCase {
     }
 
     private func request(_ method: String, _ path: String, _ body: JSONValue? = nil, as partner: String = "police") throws -> ClientResponse {
-        var arguments = ["-X", method]
-        if let body {
-            let file = ProjectPaths.temporaryDirectory() + "/body.json"
-            try Data(body.serialized()).write(to: URL(fileURLWithPath: file))
-            let type = method == "PATCH" ? "application/merge-patch+json" : "application/json"
-            arguments += ["-H", "Content-Type: \(type)", "--data-binary", "@\(file)"]
-        } else if method == "POST" {
-            arguments += ["-d", ""]
-        }
-        let (result, response) = try Curl.request(arguments + ["\(refex.baseURL)\(path)"], as: partner)
-        return try XCTUnwrap(response, result.errorOutput)
+        try refex.request(method, path, body, as: partner)
     }
 
     private func referral(_ changes: (inout JSONObject) -> Void = { _ in }) throws -> JSONValue {

@@ -30,16 +30,7 @@ final class FreeTextTests: XCTestCase {
     }
 
     private func request(_ method: String, _ path: String, _ body: JSONValue? = nil, as partner: String = "police") throws -> ClientResponse {
-        var arguments = ["-X", method]
-        if let body {
-            let file = ProjectPaths.temporaryDirectory() + "/body.json"
-            try Data(body.serialized()).write(to: URL(fileURLWithPath: file))
-            arguments += ["-H", "Content-Type: application/json", "--data-binary", "@\(file)"]
-        } else if method == "POST" {
-            arguments += ["-d", ""]
-        }
-        let (result, response) = try Curl.request(arguments + ["\(refex.baseURL)\(path)"], as: partner)
-        return try XCTUnwrap(response, result.errorOutput)
+        try refex.request(method, path, body, as: partner)
     }
 
     /// The example referral without consent: every disclosure waits, so overrides are needed.
@@ -63,9 +54,7 @@ final class FreeTextTests: XCTestCase {
         try Subprocess.run(ProjectPaths.refexBinary, arguments + ["--config", refex.configPath], environment: environment, input: input, timeout: 60)
     }
 
-    private func sql(_ query: String) throws -> String {
-        try Subprocess.run("sqlite3", [refex.storePath, query]).output.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
+    private func sql(_ query: String) throws -> String { try refex.sql(query) }
 
     // MARK: Refusals
 

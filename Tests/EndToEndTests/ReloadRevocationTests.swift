@@ -6,17 +6,6 @@ import XCTest
 /// A reload that revokes a client ends what it had: a saved session (TLS 1.3 and 1.2, ticket and
 /// session id) does not resume into service, each refusal is logged once and names no one.
 final class ReloadRevocationTests: XCTestCase {
-    private static let variants: [(name: String, options: [String])] = [
-        ("TLS 1.3 ticket", ["-tls1_3"]), ("TLS 1.2 ticket", ["-tls1_2"]), ("TLS 1.2 session id", ["-tls1_2", "-no_ticket"]),
-    ]
-
-    private func sClient(_ refex: RefexProcess, _ client: TestClient, _ options: [String]) throws -> SubprocessResult {
-        try Subprocess.run("openssl", [
-            "s_client", "-connect", "127.0.0.1:\(refex.apiPort)", "-servername", "localhost", "-CAfile", try TestPKI.certificate("ca"),
-            "-cert", client.certificate, "-key", client.key, "-ign_eof",
-        ] + options, input: Data("GET /v1/whoami HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".utf8), timeout: 20)
-    }
-
     func testSessionsSavedBeforeAReloadThatRevokesTheClientAreNotServed() throws {
         let root = try TestCA.root(subject: "/O=Root/CN=Root CA")
         let client = try root.client("victim", subject: "/O=Root/CN=Jane Victim-Witness")
@@ -25,10 +14,10 @@ final class ReloadRevocationTests: XCTestCase {
         )
         let refex = try RefexProcess(config: config)
         let folder = ProjectPaths.temporaryDirectory("refex-sessions")
-        for (index, variant) in Self.variants.enumerated() {
-            let first = try sClient(refex, client, variant.options + ["-sess_out", "\(folder)/\(index).pem"])
+        for (index, variant) in SessionRecheckTests.variants.enumerated() {
+            let first = try SessionRecheckTests.sClient(refex, client, variant.options + ["-sess_out", "\(folder)/\(index).pem"])
             XCTAssertTrue(first.output.contains("HTTP/1.1 200 OK"), "\(variant.name): \(first.output)\(first.errorOutput)")
-            let resumed = try sClient(refex, client, variant.options + ["-sess_in", "\(folder)/\(index).pem"])
+            let resumed = try SessionRecheckTests.sClient(refex, client, variant.options + ["-sess_in", "\(folder)/\(index).pem"])
             XCTAssertTrue(resumed.output.contains("Reused,"), "\(variant.name) did not resume before the reload")
         }
 
@@ -41,13 +30,13 @@ final class ReloadRevocationTests: XCTestCase {
         refex.signal(SIGHUP)
         XCTAssertTrue(refex.waitForLog("config reloaded"), refex.logText)
 
-        for (index, variant) in Self.variants.enumerated() {
-            let late = try sClient(refex, client, variant.options + ["-sess_in", "\(folder)/\(index).pem"])
+        for (index, variant) in SessionRecheckTests.variants.enumerated() {
+            let late = try SessionRecheckTests.sClient(refex, client, variant.options + ["-sess_in", "\(folder)/\(index).pem"])
             XCTAssertFalse(late.output.contains("HTTP/1.1 200"), "\(variant.name) served after the reload revoked it: \(late.output)")
             XCTAssertTrue(refex.waitForLog("reason=revoked", count: index + 1), refex.logText)
         }
         let refusals = refex.logText.split(separator: "\n").filter { $0.contains("TLS handshake refused") || $0.contains("no longer verifies") }
-        XCTAssertEqual(refusals.count, Self.variants.count, "one line per refused attempt: \(refusals)")
+        XCTAssertEqual(refusals.count, SessionRecheckTests.variants.count, "one line per refused attempt: \(refusals)")
         for line in refusals {
             XCTAssertTrue(line.contains("peer=127.0.0.1:"), String(line))
             XCTAssertFalse(line.contains("Jane") || line.contains("Victim"), "a refusal names the client: \(line)")

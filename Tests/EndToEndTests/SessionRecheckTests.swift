@@ -8,11 +8,13 @@ import XCTest
 /// live no longer than the certificate or the CRL. Through the built daemon, `openssl s_client` and
 /// Python's ssl module; the certificates and CRLs expire seconds into the test.
 final class SessionRecheckTests: XCTestCase {
-    private static let variants: [(name: String, options: [String])] = [
+    /// Each way a client resumes: the TLS version and whether by ticket or by session id.
+    static let variants: [(name: String, options: [String])] = [
         ("TLS 1.3 ticket", ["-tls1_3"]), ("TLS 1.2 ticket", ["-tls1_2"]), ("TLS 1.2 session id", ["-tls1_2", "-no_ticket"]),
     ]
 
-    private func sClient(_ refex: RefexProcess, _ client: TestClient, _ options: [String]) throws -> SubprocessResult {
+    /// `GET /v1/whoami` through `openssl s_client` as `client`, with `options` (e.g. `-sess_out`).
+    static func sClient(_ refex: RefexProcess, _ client: TestClient, _ options: [String]) throws -> SubprocessResult {
         try Subprocess.run("openssl", [
             "s_client", "-connect", "127.0.0.1:\(refex.apiPort)", "-servername", "localhost", "-CAfile", try TestPKI.certificate("ca"),
             "-cert", client.certificate, "-key", client.key, "-ign_eof",
@@ -41,9 +43,9 @@ final class SessionRecheckTests: XCTestCase {
         let folder = ProjectPaths.temporaryDirectory("refex-sessions")
         for (index, variant) in Self.variants.enumerated() {
             let session = "\(folder)/\(index).pem"
-            let first = try sClient(refex, client, variant.options + ["-sess_out", session])
+            let first = try Self.sClient(refex, client, variant.options + ["-sess_out", session])
             XCTAssertTrue(first.output.contains("HTTP/1.1 200 OK"), "\(variant.name): \(first.output)\(first.errorOutput)")
-            let resumed = try sClient(refex, client, variant.options + ["-sess_in", session])
+            let resumed = try Self.sClient(refex, client, variant.options + ["-sess_in", session])
             XCTAssertTrue(resumed.output.contains("Reused,"), "\(variant.name) did not resume: \(resumed.output)")
             XCTAssertTrue(resumed.output.contains("HTTP/1.1 200 OK"), "\(variant.name): \(resumed.output)")
             // A ticket lives no longer than the certificate (a cached session id likewise: TLSTests).
@@ -55,13 +57,13 @@ final class SessionRecheckTests: XCTestCase {
         // Halfway: a ticket issued on resumption lives only as long as the certificate has left.
         wait(until: notAfter.addingTimeInterval(-7))
         let renewed = "\(folder)/renewed.pem"
-        let halfway = try sClient(refex, client, ["-tls1_3", "-sess_in", "\(folder)/0.pem", "-sess_out", renewed])
+        let halfway = try Self.sClient(refex, client, ["-tls1_3", "-sess_in", "\(folder)/0.pem", "-sess_out", renewed])
         XCTAssertTrue(halfway.output.contains("Reused,"), halfway.output)
         XCTAssertLessThanOrEqual(try XCTUnwrap(try ticketLifetime(renewed)), 8, "a ticket issued on resumption outlives the certificate")
 
         wait(until: notAfter.addingTimeInterval(1.5))
         for (index, variant) in Self.variants.enumerated() {
-            let late = try sClient(refex, client, variant.options + ["-sess_in", "\(folder)/\(index).pem"])
+            let late = try Self.sClient(refex, client, variant.options + ["-sess_in", "\(folder)/\(index).pem"])
             XCTAssertFalse(late.output.contains("HTTP/1.1 200"), "\(variant.name) served after notAfter: \(late.output)")
         }
         XCTAssertTrue(refex.waitForLog("reason=expired"), refex.logText)
@@ -89,7 +91,7 @@ final class SessionRecheckTests: XCTestCase {
         XCTAssertEqual(shortConnection.readLine(), "{\"sent\": \"first\"}")
         XCTAssertEqual(longConnection.readLine(), "{\"sent\": \"first\"}")
         let session = ProjectPaths.temporaryDirectory("refex-sessions") + "/long.pem"
-        XCTAssertTrue(try sClient(refex, long, ["-sess_out", session]).output.contains("HTTP/1.1 200 OK"))
+        XCTAssertTrue(try Self.sClient(refex, long, ["-sess_out", session]).output.contains("HTTP/1.1 200 OK"))
         XCTAssertLessThanOrEqual(try XCTUnwrap(try ticketLifetime(session)), 16, "a ticket lives no longer than the CRL")
 
         // The certificate expires: its connection's next request is not served; the other's is.
@@ -108,7 +110,7 @@ final class SessionRecheckTests: XCTestCase {
         XCTAssertEqual(longResult["response"]?.stringValue?.components(separatedBy: "HTTP/1.1 200 OK").count, 2, "only the answer before nextUpdate")
         XCTAssertEqual(longResult["closed"], true)
         XCTAssertTrue(refex.waitForLog("reason=crl_expired"), refex.logText)
-        XCTAssertFalse(try sClient(refex, long, ["-sess_in", session]).output.contains("HTTP/1.1 200"), "a resumed session after nextUpdate")
+        XCTAssertFalse(try Self.sClient(refex, long, ["-sess_in", session]).output.contains("HTTP/1.1 200"), "a resumed session after nextUpdate")
         XCTAssertNil(try IdentityTests.whoami(refex, long).1)
         XCTAssertTrue(refex.waitForLog("every partner is refused"), refex.logText)
         let ready = try Curl.request(["\(refex.opsURL)/readyz"], as: nil).response
