@@ -19,7 +19,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // Pure Swift on Foundation.
-        .target(name: "Logging", swiftSettings: strict),
+        .target(name: "Timekeeping", swiftSettings: strict),
+        .target(name: "Logging", dependencies: ["Timekeeping"], swiftSettings: strict),
         .target(name: "Metrics", swiftSettings: strict),
         .target(name: "JSON", swiftSettings: strict),
         .target(name: "JSONSchema", dependencies: ["JSON"], swiftSettings: strict),
@@ -29,23 +30,23 @@ let package = Package(
         .target(name: "Crypto", dependencies: ["COpenSSL"], swiftSettings: strict),
         .target(name: "TLS", dependencies: ["COpenSSL", "Crypto"], swiftSettings: strict),
 
-        .target(name: "SQLite", dependencies: ["CSQLite"], swiftSettings: strict),
+        .target(name: "SQLite", dependencies: ["CSQLite", "Timekeeping"], swiftSettings: strict),
 
         // The domain: no C, no SQL, no sockets.
-        .target(name: "Exchange", dependencies: ["JSON", "JSONSchema", "Crypto", "Logging"], swiftSettings: strict),
+        .target(name: "Exchange", dependencies: ["JSON", "JSONSchema", "Crypto", "Logging", "Timekeeping"], swiftSettings: strict),
         .target(name: "Store", dependencies: ["SQLite", "Exchange", "JSON", "Crypto", "Logging"], swiftSettings: strict),
 
         // I/O.
-        .target(name: "HTTPClient", dependencies: ["CCurl"], swiftSettings: strict),
-        .target(name: "Delivery", dependencies: ["Exchange", "HTTP", "HTTPClient", "Logging", "Metrics"], swiftSettings: strict),
-        .target(name: "Server", dependencies: ["CLinux", "HTTP", "TLS", "Logging", "Metrics"], swiftSettings: strict),
+        .target(name: "HTTPClient", dependencies: ["CCurl", "Timekeeping"], swiftSettings: strict),
+        .target(name: "Delivery", dependencies: ["Exchange", "HTTP", "HTTPClient", "Logging", "Metrics", "Timekeeping"], swiftSettings: strict),
+        .target(name: "Server", dependencies: ["CLinux", "HTTP", "TLS", "Logging", "Metrics", "Timekeeping"], swiftSettings: strict),
 
         .target(name: "Sink", dependencies: ["Server", "HTTP", "TLS", "JSON", "Logging", "Metrics"], swiftSettings: strict),
 
         // The daemon and the command line.
         .target(
             name: "Daemon",
-            dependencies: ["Server", "HTTP", "TLS", "Crypto", "JSON", "JSONSchema", "Logging", "Metrics", "Exchange", "Store", "Delivery"],
+            dependencies: ["Server", "HTTP", "TLS", "Crypto", "JSON", "JSONSchema", "Logging", "Metrics", "Timekeeping", "Exchange", "Store", "Delivery"],
             swiftSettings: strict
         ),
         .executableTarget(name: "refex", dependencies: ["Daemon", "Sink", "Server", "HTTP", "Exchange", "Store", "JSON", "JSONSchema"], swiftSettings: strict),
@@ -63,6 +64,7 @@ let package = Package(
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema", "JSON", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "JSON"], swiftSettings: strict),
+        .testTarget(name: "TimekeepingTests", dependencies: ["Timekeeping"], swiftSettings: strict),
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"], swiftSettings: strict),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ServerTests", dependencies: ["Server", "HTTP"], swiftSettings: strict),

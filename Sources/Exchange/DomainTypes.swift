@@ -1,4 +1,5 @@
 import Foundation
+import Timekeeping
 
 /// Who asks: a partner id and whether it holds the admin role.
 package struct Actor: Sendable, Hashable {
@@ -83,15 +84,7 @@ package struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertibl
 
     /// RFC 3339 in UTC with milliseconds: `2026-11-29T07:16:37.123Z`.
     package var description: String {
-        var seconds = time_t(milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000)
-        let millis = Int(milliseconds - Int64(seconds) * 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-            Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-            Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), millis
-        )
+        RFC3339.string(millisecondsSinceEpoch: milliseconds)
     }
 
     /// Parses RFC 3339 (`format: date-time`, already validated): any offset, optional fraction.

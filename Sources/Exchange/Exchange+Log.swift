@@ -1,5 +1,6 @@
 import Crypto
 import JSON
+import Timekeeping
 
 extension Exchange {
     /// Records that `actor` read the log (the watchers are watched). A filter value is recorded
@@ -220,7 +221,7 @@ extension Exchange {
             }
             let anchor = try txn.logAnchor()
             if failure == nil, let anchor, let anchorCheckpoint = stored.first(where: { $0.seq == anchor.seq }) {
-                let allowed = logRetention.map { txn.now.milliseconds - $0.milliseconds } ?? Int64.min
+                let allowed = logRetention.map { txn.now.milliseconds - $0.wholeMilliseconds } ?? Int64.min
                 if anchorCheckpoint.time.milliseconds >= allowed {
                     failure = LogVerificationFailure(
                         seq: anchor.seq,

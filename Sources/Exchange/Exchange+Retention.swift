@@ -1,4 +1,5 @@
 import JSON
+import Timekeeping
 
 /// How long refex keeps each kind of data (nil: for ever).
 package struct RetentionPolicy: Sendable, Hashable {
@@ -25,7 +26,7 @@ extension Exchange {
         if let keep = policy.referrals {
             while true {
                 let due = try await store.read { txn in
-                    try txn.subjectsLastReferred(before: Timestamp(milliseconds: txn.now.milliseconds - keep.milliseconds), limit: 100)
+                    try txn.subjectsLastReferred(before: Timestamp(milliseconds: txn.now.milliseconds - keep.wholeMilliseconds), limit: 100)
                 }
                 if due.isEmpty { break }
                 for subject in due {
@@ -37,13 +38,13 @@ extension Exchange {
         var consentDetails = 0
         if let keep = policy.consents {
             consentDetails = try await store.write { txn in
-                try txn.eraseConsentDetails(endedBefore: Timestamp(milliseconds: txn.now.milliseconds - keep.milliseconds))
+                try txn.eraseConsentDetails(endedBefore: Timestamp(milliseconds: txn.now.milliseconds - keep.wholeMilliseconds))
             }
         }
         var prunedThrough: Int64?
         if let keep = policy.log {
             prunedThrough = try await store.write { txn -> Int64? in
-                let cutoff = txn.now.milliseconds - keep.milliseconds
+                let cutoff = txn.now.milliseconds - keep.wholeMilliseconds
                 // The newest checkpoint signed before the cutoff: prune up to it, no further. (Its
                 // signed time is what `log verify` checks the pruning against.)
                 guard let anchor = try txn.checkpoints().last(where: { $0.time.milliseconds < cutoff }),
@@ -64,8 +65,8 @@ extension Exchange {
         try await store.read { txn in
             func entry(_ keep: Duration?, _ oldest: Timestamp?) -> JSONValue {
                 guard let keep else { return ["retention": "forever"] }
-                let days = Double(keep.milliseconds) / 86_400_000
-                let due = oldest.map { Timestamp(milliseconds: $0.milliseconds + keep.milliseconds) }
+                let days = Double(keep.wholeMilliseconds) / 86_400_000
+                let due = oldest.map { Timestamp(milliseconds: $0.milliseconds + keep.wholeMilliseconds) }
                 return [
                     "retentionDays": .number(JSONNumber(days)),
                     "nextDue": due.map { .string($0.description) } ?? .null,
@@ -79,12 +80,5 @@ extension Exchange {
                 "logAnchor": (try txn.logAnchor()).map { ["seq": .number(JSONNumber($0.seq)), "hash": .string($0.hash)] } ?? .null,
             ]
         }
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds.
-    package var milliseconds: Int64 {
-        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -1,3 +1,5 @@
+import Timekeeping
+
 /// When to try a delivery again, and when to give up (DESIGN.md, "Delivery (push)").
 ///
 /// Exponential backoff with jitter from `base` up to `cap`; a `Retry-After` is honoured as a
@@ -35,7 +37,7 @@ package struct RetrySchedule: Sendable, Hashable {
     package func decide(_ outcome: Outcome, attempt: Int, enqueuedAt: Timestamp, now: Timestamp, jitter: Double) -> Decision {
         let reason: String
         var minimumDelayMs: Int64 = 0
-        let deadline = enqueuedAt.milliseconds + maxAge.components.seconds * 1000
+        let deadline = enqueuedAt.milliseconds + maxAge.wholeMilliseconds
         switch outcome {
         case .status(let code, let retryAfter):
             if (200..<300).contains(code) { return .delivered }
@@ -53,8 +55,8 @@ package struct RetrySchedule: Sendable, Hashable {
         case .transportError(let message):
             reason = message
         }
-        let baseMs = Double(base.components.seconds * 1000 + base.components.attoseconds / 1_000_000_000_000_000)
-        let capMs = Double(cap.components.seconds * 1000)
+        let baseMs = Double(base.wholeMilliseconds)
+        let capMs = Double(cap.wholeMilliseconds)
         let exponential = min(capMs, baseMs * pow2(attempt - 1))
         // "Equal jitter": half fixed, half random, so retries never collapse to zero.
         let delayMs = max(Int64(exponential / 2 + exponential / 2 * jitter), minimumDelayMs)
@@ -92,9 +94,9 @@ package struct CircuitBreaker: Sendable, Hashable {
 
     package init(threshold: Int = 5, openFor: Duration = .seconds(30), maxOpenFor: Duration = .seconds(300)) {
         self.threshold = threshold
-        baseOpenMs = openFor.components.seconds * 1000 + openFor.components.attoseconds / 1_000_000_000_000_000
+        baseOpenMs = openFor.wholeMilliseconds
         openMs = baseOpenMs
-        maxOpenMs = maxOpenFor.components.seconds * 1000
+        maxOpenMs = maxOpenFor.wholeMilliseconds
     }
 
     /// How many attempts may start now (given `inFlight` already running and a concurrency `limit`).

@@ -1,4 +1,5 @@
 import Foundation
+import Timekeeping
 internal import CCurl
 
 /// What an outbound client presents and how long it waits.
@@ -74,8 +75,8 @@ package final class HTTPClient {
         set(configuration.certificatePEM.withUnsafeBytes { refex_curl_setopt_blob(handle, CURLOPT_SSLCERT_BLOB, $0.baseAddress, $0.count) })
         set(configuration.privateKeyPEM.withUnsafeBytes { refex_curl_setopt_blob(handle, CURLOPT_SSLKEY_BLOB, $0.baseAddress, $0.count) })
         set(configuration.trustedCAPEM.withUnsafeBytes { refex_curl_setopt_blob(handle, CURLOPT_CAINFO_BLOB, $0.baseAddress, $0.count) })
-        set(refex_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(configuration.connectTimeout.milliseconds)))
-        set(refex_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(configuration.totalTimeout.milliseconds)))
+        set(refex_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(configuration.connectTimeout.wholeMilliseconds)))
+        set(refex_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(configuration.totalTimeout.wholeMilliseconds)))
         set(refex_curl_setopt_long(handle, CURLOPT_TCP_NODELAY, 1))
         guard ok else {
             curl_easy_cleanup(handle)
@@ -166,12 +167,5 @@ final class ResponseCollector {
         }
         guard let colon = line.firstIndex(of: ":"), headers.count < 100 else { return }
         headers.append((line[..<colon].lowercased(), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
-    }
-}
-
-extension Duration {
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Timekeeping
 
 /// A structured logger, shaped like swift-log: a value passed in, never created by a library.
 ///
@@ -123,17 +124,7 @@ package struct LogRecord: Sendable {
 
     /// UTC with milliseconds, e.g. `2026-11-29T20:41:02.123Z`, without a formatter per line.
     static func rfc3339(_ seconds: Double) -> String {
-        let total = Int64((seconds * 1000).rounded())
-        var whole = time_t(total / 1000)
-        let milliseconds = Int(total % 1000)
-        var parts = tm()
-        gmtime_r(&whole, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(milliseconds), 3))Z"
+        RFC3339.string(millisecondsSinceEpoch: Int64((seconds * 1000).rounded()))
     }
 
     private static func escapedMessage(_ text: String) -> String {
