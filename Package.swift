@@ -3,7 +3,9 @@ import PackageDescription
 
 // No Swift packages: Foundation, Dispatch and Synchronization from the toolchain, and
 // Debian's C libraries through one system-library target each.
-let strict: [SwiftSetting] = []
+// Upcoming features that hold for every target: existentials spelled `any` (SE-0335), and a
+// member usable only where its module is imported (SE-0444), so a file says what it depends on.
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny"), .enableUpcomingFeature("MemberImportVisibility")]
 
 let package = Package(
     name: "refex",

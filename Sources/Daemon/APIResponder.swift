@@ -4,6 +4,7 @@ import Logging
 import Server
 import Store
 import Synchronization
+import TLS
 
 /// The partner listener: identifies the partner by certificate, routes, checks roles and
 /// media types, runs the endpoint, and records every answer.

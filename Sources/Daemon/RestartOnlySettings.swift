@@ -1,3 +1,6 @@
+import HTTP
+import Server
+
 /// The settings a SIGHUP reload cannot apply: they shape what was built at start (listeners,
 /// event loops, the store, the logger, the delivery service, the maintenance schedule).
 enum RestartOnlySettings {

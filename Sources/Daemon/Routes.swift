@@ -3,7 +3,10 @@ import Exchange
 import Foundation
 import HTTP
 import JSON
+import JSONSchema
+import Server
 import Synchronization
+import TLS
 
 /// The ids of the configured partners, replaced on reload: what the log's `actor` filter and the
 /// subject search's `partner` are checked against.

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import JSON
+import JSONSchema
 
 /// A victim's rights from the privacy notice (UK GDPR Arts. 15–19), each one call.
 extension Exchange {

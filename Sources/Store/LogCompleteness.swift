@@ -1,4 +1,5 @@
 import Exchange
+import Foundation
 import SQLite
 
 /// The disclosure log checked against the rest of the store, rule by rule: every row has the

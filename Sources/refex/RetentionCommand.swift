@@ -1,6 +1,8 @@
+import Daemon
 import Exchange
 import Foundation
 import JSON
+import Store
 
 /// `refex retention run|status`: the purge now, or what is due when.
 enum RetentionCommand {

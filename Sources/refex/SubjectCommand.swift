@@ -1,6 +1,8 @@
 import Exchange
 import Foundation
 import JSON
+import JSONSchema
+import Store
 
 /// `refex subject export|erase|restrict|unrestrict|rectify ID`: a victim's rights, one command each.
 enum SubjectCommand {

@@ -1,6 +1,8 @@
+import Daemon
 import Exchange
 import Foundation
 import JSON
+import Store
 
 /// `refex subject find`: the subject a subject access request is about, by what the request names
 /// (the partner's reference, the crime reference, or the name with the date of birth), through the

@@ -1,5 +1,6 @@
 import Exchange
 import JSON
+import JSONSchema
 import XCTest
 
 final class FreeTextPolicyTests: XCTestCase {
