@@ -16,12 +16,5 @@ package enum OpenSSLErrorQueue {
         return messages
     }
 
-    /// The reason of the oldest queued error (e.g. `certificate verify failed`), leaving the queue as it is.
-    package static func peekReason() -> String? {
-        let code = ERR_peek_error()
-        guard code != 0, let reason = ERR_reason_error_string(code) else { return nil }
-        return String(cString: reason)
-    }
-
     package static func clear() { ERR_clear_error() }
 }

@@ -20,8 +20,6 @@ package struct OpenAPIDocument: Sendable {
         bytes = FileManager.default.contents(atPath: "\(schemasFolder)/\(OpenAPIDocument.fileName)").map(Array.init)
     }
 
-    package var isMissing: Bool { bytes == nil }
-
     func response() throws -> HTTPResponse {
         guard let bytes else {
             throw Problem.notFound("The OpenAPI document (\(OpenAPIDocument.fileName)) is not installed with this refex's schemas.")

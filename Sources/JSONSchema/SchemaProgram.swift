@@ -145,7 +145,4 @@ final class SchemaProgram: @unchecked Sendable {
         Self.free(regexes)
         Self.free(mayAnnotate)
     }
-
-    /// Whether any node uses `unevaluatedProperties` or `unevaluatedItems`.
-    var tracksEvaluation: Bool { nodes.contains { $0.hasUnevaluated } }
 }

@@ -98,9 +98,6 @@ package final class TLSConnection {
         ERR_clear_error()
     }
 
-    /// Bytes decrypted and buffered inside OpenSSL, not yet read.
-    package var pendingBytes: Int { Int(SSL_pending(ssl)) }
-
     /// The verified peer certificate, after the handshake.
     package var peerCertificate: Certificate? {
         guard let x509 = SSL_get1_peer_certificate(ssl) else { return nil }
@@ -131,8 +128,6 @@ package final class TLSConnection {
         guard let cipher = SSL_get_current_cipher(ssl), let name = SSL_CIPHER_get_name(cipher) else { return "" }
         return String(cString: name)
     }
-
-    package var sessionReused: Bool { SSL_session_reused(ssl) == 1 }
 
     /// Seconds the session (and any ticket for it) may be resumed for, from its start.
     package var sessionLifetime: Int? {
