@@ -66,7 +66,7 @@ package enum SchemaValidateCommand {
     }
 
     /// Runs the command with the arguments after `schema`; returns the exit status.
-    package static func run(_ arguments: [String], io: SchemaCommandIO) -> Int32 {
+    package static func run(_ arguments: [String], io: any SchemaCommandIO) -> Int32 {
         if arguments == ["--help"] || arguments == ["help"] || arguments == ["validate", "--help"] {
             io.printLine(usage)
             return 0
@@ -106,7 +106,7 @@ package enum SchemaValidateCommand {
         return status
     }
 
-    private static func loadSchema(_ arguments: Arguments, io: SchemaCommandIO) -> Schema? {
+    private static func loadSchema(_ arguments: Arguments, io: any SchemaCommandIO) -> Schema? {
         let registry = SchemaRegistry()
         for directory in arguments.schemaDirectories {
             let names: [String]
@@ -137,7 +137,7 @@ package enum SchemaValidateCommand {
         }
     }
 
-    private static func register(_ path: String, in registry: SchemaRegistry, io: SchemaCommandIO) -> String? {
+    private static func register(_ path: String, in registry: SchemaRegistry, io: any SchemaCommandIO) -> String? {
         do {
             let value = try JSONValue.parse(try io.readFile(path))
             return try registry.register(schema: value, retrievalURI: io.fileURI(path))
