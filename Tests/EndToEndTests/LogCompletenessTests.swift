@@ -8,15 +8,21 @@ import XCTest
 /// found, and so is an entry naming a row that never existed. Also the canonical-form vectors
 /// that the fast and the full check once judged differently. Through the built binary on copies
 /// (`--store`, read-only), with sqlite3 and Tests/scripts/rechain_log.py as the attacker.
+///
+/// SQLite-specific throughout: the attacker edits the store's files, so the class is skipped for
+/// any other store.
 final class LogCompletenessTests: XCTestCase {
+    override func setUpWithError() throws {
+        try sqliteOnly()
+    }
+
     private func cli(_ arguments: [String]) throws -> SubprocessResult {
         try Subprocess.run(ProjectPaths.refexBinary, arguments, timeout: 120)
     }
 
+    /// Inspects or changes one of the SQLite files directly (see `SQLiteFiles`).
     private func sql(_ database: String, _ query: String) throws -> String {
-        let result = try Subprocess.run("sqlite3", [database, query])
-        XCTAssertEqual(result.status, 0, result.errorOutput)
-        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        try SQLiteFiles.run(database, query)
     }
 
     private func post(_ refex: RefexProcess, _ path: String, _ body: JSONValue, as partner: String = "police") throws -> ClientResponse {

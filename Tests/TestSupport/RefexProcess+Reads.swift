@@ -98,6 +98,22 @@ extension RefexProcess {
         return json
     }
 
+    /// The status of `GET /v1/referrals/{id}` as `partner` for each of `ids`, asked over one
+    /// connection (one curl for them all): 200 for a referral held and readable.
+    package func referralReadStatuses(_ ids: [String], as partner: String = "police") throws -> [String: Int] {
+        var arguments = [
+            "-sS", "--max-time", "300", "--cacert", try TestPKI.certificate("ca"), "--cert", try TestPKI.certificate(partner),
+            "--key", try TestPKI.key(partner), "-w", "%{http_code}\n",
+        ]
+        for id in ids { arguments += ["-o", "/dev/null", "\(baseURL)/v1/referrals/\(id)"] }
+        let result = try Subprocess.run("curl", arguments, timeout: 310)
+        let codes = result.output.split(separator: "\n").map { Int($0) ?? 0 }
+        guard codes.count == ids.count else {
+            throw CurlFailed(description: "\(codes.count) answers to \(ids.count) requests: \(result.errorOutput)")
+        }
+        return Dictionary(zip(ids, codes)) { first, _ in first }
+    }
+
     /// One disclosure of a referral, as `referralStatus` shows it.
     package func disclosure(_ id: String, of referral: String) throws -> JSONValue? {
         try referralStatus(referral)["disclosures"]?.arrayValue?.first { $0["id"]?.stringValue == id }
