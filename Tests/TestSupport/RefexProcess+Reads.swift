@@ -1,8 +1,9 @@
 import Foundation
 import JSON
 
-/// A host command (`refex …`) that did not exit 0: its command line and what it printed.
-package struct HostCommandFailed: Error, CustomStringConvertible {
+/// A read through refex that failed: a host command that did not exit 0, or an admin API request
+/// that was not answered 200; what it printed or answered.
+package struct RefexReadFailed: Error, CustomStringConvertible {
     package var description: String
 }
 
@@ -16,7 +17,7 @@ extension RefexProcess {
     package func host(_ arguments: [String], timeout: TimeInterval = 60) throws -> SubprocessResult {
         let result = try Subprocess.run(ProjectPaths.refexBinary, arguments + ["--config", configPath], timeout: timeout)
         guard result.status == 0 else {
-            throw HostCommandFailed(description: "refex \(arguments.joined(separator: " ")) exited \(result.status): \(result.errorOutput)")
+            throw RefexReadFailed(description: "refex \(arguments.joined(separator: " ")) exited \(result.status): \(result.errorOutput)")
         }
         return result
     }
@@ -52,7 +53,7 @@ extension RefexProcess {
     package func recomputedLogChain() throws -> JSONValue {
         let export = try host(["log", "export"])
         let result = try Subprocess.run("python3", ["\(ProjectPaths.root)/Tests/scripts/verify_log.py", "--export"], input: export.stdout)
-        guard result.status == 0 else { throw HostCommandFailed(description: "verify_log.py: \(result.errorOutput)") }
+        guard result.status == 0 else { throw RefexReadFailed(description: "verify_log.py: \(result.errorOutput)") }
         return try JSONValue.parse(result.output)
     }
 
@@ -84,7 +85,7 @@ extension RefexProcess {
     package func consentID(referral: String) throws -> String {
         let ids = try consents(referral: referral).compactMap { $0["id"]?.stringValue }
         guard ids.count == 1, let id = ids.first else {
-            throw HostCommandFailed(description: "referral \(referral) has \(ids.count) consents, not one")
+            throw RefexReadFailed(description: "referral \(referral) has \(ids.count) consents, not one")
         }
         return id
     }
@@ -93,7 +94,7 @@ extension RefexProcess {
     package func referralStatus(_ id: String) throws -> JSONValue {
         let response = try request("GET", "/v1/referrals/\(id)", as: "hub-admin")
         guard response.status == 200, let json = response.json else {
-            throw HostCommandFailed(description: "GET /v1/referrals/\(id): \(response.status) \(response.body)")
+            throw RefexReadFailed(description: "GET /v1/referrals/\(id): \(response.status) \(response.body)")
         }
         return json
     }
@@ -124,7 +125,7 @@ extension RefexProcess {
     package func subjectExport(_ id: String) throws -> JSONValue {
         let response = try request("GET", "/v1/subjects/\(id)/export", as: "hub-admin")
         guard response.status == 200, let json = response.json else {
-            throw HostCommandFailed(description: "GET /v1/subjects/\(id)/export: \(response.status) \(response.body)")
+            throw RefexReadFailed(description: "GET /v1/subjects/\(id)/export: \(response.status) \(response.body)")
         }
         return json
     }
