@@ -4,7 +4,8 @@ import TestSupport
 import XCTest
 
 /// The disclosure log, its verification against tampering, and subject rights, through the built
-/// binary, curl, sqlite3 and refex sink.
+/// binary, curl and refex sink; state read back through refex. The tampering, the aged data and
+/// the copies taken before erasure are done on the SQLite files (those tests are `sqliteOnly`).
 final class AccountabilityTests: XCTestCase {
     private func signingKey() throws -> String {
         let path = ProjectPaths.temporaryDirectory() + "/log-signing.key"
@@ -41,23 +42,19 @@ final class AccountabilityTests: XCTestCase {
         try Subprocess.run(ProjectPaths.refexBinary, arguments, input: input, timeout: 120)
     }
 
-    private func sql(_ store: String, _ query: String) throws -> String {
-        try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", store, query]).output.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    /// A consistent copy of a running store's two databases, made with sqlite3's online backup.
+    /// A consistent copy of a running store's two SQLite databases, made with sqlite3's online backup.
     private func copyStore(_ store: String) throws -> String {
         let folder = ProjectPaths.temporaryDirectory("refex-copy")
         let copy = "\(folder)/copy.db"
-        XCTAssertEqual(try Subprocess.run("sqlite3", [store, ".backup '\(copy)'"]).status, 0)
-        let keys = store.replacingOccurrences(of: ".db", with: "-keys.db")
-        XCTAssertEqual(try Subprocess.run("sqlite3", [keys, ".backup '\(folder)/copy-keys.db'"]).status, 0)
+        try SQLiteFiles.run(store, ".backup '\(copy)'")
+        try SQLiteFiles.run(SQLiteFiles.keysPath(for: store), ".backup '\(folder)/copy-keys.db'")
         return copy
     }
 
     // MARK: Verification against tampering
 
     func testVerifyFindsEachKindOfTamperingAndNamesTheEntry() throws {
+        try sqliteOnly()
         let refex = try RefexProcess(config: try config())
         for index in 0..<6 { _ = try submit(refex, reference: "TAMPER-\(index)") }
         let publicKey = ProjectPaths.temporaryDirectory() + "/public.pem"
@@ -94,7 +91,7 @@ final class AccountabilityTests: XCTestCase {
         ]
         for (statement, entry, reason) in cases {
             let copy = try copyStore(refex.storePath)
-            XCTAssertEqual(try Subprocess.run("sqlite3", [copy, statement]).status, 0)
+            try SQLiteFiles.run(copy, statement)
             let result = try cli(["log", "verify", "--store", copy, "--public-key", publicKey])
             XCTAssertEqual(result.status, 1, "\(statement): \(result.output)")
             XCTAssertTrue(result.errorOutput.contains("FAILED at \(entry)") && result.errorOutput.contains(reason), "\(statement): \(result.errorOutput)")
@@ -103,7 +100,7 @@ final class AccountabilityTests: XCTestCase {
         // A cut tail, the attacker removing the stored checkpoints too: the kept one still proves it.
         let cut = try copyStore(refex.storePath)
         let cutAt = keptSeq - 3
-        XCTAssertEqual(try Subprocess.run("sqlite3", [cut, "DELETE FROM log_entries WHERE seq > \(cutAt); DELETE FROM checkpoints WHERE seq > \(cutAt)"]).status, 0)
+        try SQLiteFiles.run(cut, "DELETE FROM log_entries WHERE seq > \(cutAt); DELETE FROM checkpoints WHERE seq > \(cutAt)")
         // Without the kept checkpoint the chain alone cannot show the cut, but the store can: its
         // referrals have no entries any more (issue 12).
         let unkept = try cli(["log", "verify", "--store", cut, "--public-key", publicKey])
@@ -116,12 +113,12 @@ final class AccountabilityTests: XCTestCase {
 
         // Rewriting an entry and recomputing its hash breaks the link to the next.
         let forged = try copyStore(refex.storePath)
-        let entry = try sql(forged, "SELECT CAST(entry AS TEXT) FROM log_entries WHERE seq = 5")
+        let entry = try SQLiteFiles.run(forged, "SELECT CAST(entry AS TEXT) FROM log_entries WHERE seq = 5")
         let altered = entry.replacingOccurrences(of: "\"actor\":\"police\"", with: "\"actor\":\"policf\"")
         let hash = try Subprocess.run("python3", ["-c", "import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())"],
                                       input: Data(altered.utf8)).output.trimmingCharacters(in: .whitespacesAndNewlines)
         let escaped = altered.replacingOccurrences(of: "'", with: "''")
-        XCTAssertEqual(try Subprocess.run("sqlite3", [forged, "UPDATE log_entries SET entry = CAST('\(escaped)' AS BLOB), hash = '\(hash)', actor = 'policf' WHERE seq = 5"]).status, 0)
+        try SQLiteFiles.run(forged, "UPDATE log_entries SET entry = CAST('\(escaped)' AS BLOB), hash = '\(hash)', actor = 'policf' WHERE seq = 5")
         let broken = try cli(["log", "verify", "--store", forged, "--public-key", publicKey])
         XCTAssertEqual(broken.status, 1)
         XCTAssertTrue(broken.errorOutput.contains("FAILED at entry 6") || broken.errorOutput.contains("FAILED at entry 5"), broken.errorOutput)
@@ -140,11 +137,11 @@ final class AccountabilityTests: XCTestCase {
         // Deleting the start of the log and claiming it was pruned at a genuine checkpoint: no
         // retention allowed it.
         let pruned = try copyStore(refex.storePath)
-        let firstCheckpoint = try sql(pruned, "SELECT min(seq) FROM checkpoints")
-        XCTAssertEqual(try Subprocess.run("sqlite3", [pruned, """
+        let firstCheckpoint = try SQLiteFiles.run(pruned, "SELECT min(seq) FROM checkpoints")
+        try SQLiteFiles.run(pruned, """
             INSERT INTO log_anchor SELECT 1, seq, hash FROM checkpoints WHERE seq = \(firstCheckpoint);
             DELETE FROM log_entries WHERE seq <= \(firstCheckpoint);
-            """]).status, 0)
+            """)
         let deleted = try cli(["log", "verify", "--store", pruned, "--public-key", publicKey, "--checkpoint", kept])
         XCTAssertEqual(deleted.status, 1, deleted.output)
         XCTAssertTrue(deleted.errorOutput.contains("history was deleted"), deleted.errorOutput)
@@ -159,6 +156,8 @@ final class AccountabilityTests: XCTestCase {
     }
 
     func testAnUntouchedLogOf100000EntriesVerifies() throws {
+        // The entries are written straight into the SQLite file (Tests/scripts/fill_log.py).
+        try sqliteOnly()
         let refex = try RefexProcess(config: try config())
         _ = try submit(refex, reference: "BIG-0")
         refex.signal(SIGTERM)
@@ -194,7 +193,8 @@ final class AccountabilityTests: XCTestCase {
         XCTAssertEqual(try cli(["log", "verify", "--config", refex.configPath]).status, 0)
         XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/disclosures/verify"], as: "hub-admin").response?.json?["valid"], true)
 
-        let viewed = try sql(refex.storePath, "SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'log.viewed'")
+        // The export records its own reading after it: what it lists are the readings above.
+        let viewed = try refex.logEntries(event: "log.viewed").map { $0.serializedString() }.joined(separator: "\n")
         for action in ["\"action\":\"list\"", "\"action\":\"show\"", "\"action\":\"export\"", "\"action\":\"verify\""] {
             XCTAssertTrue(viewed.contains(action), "\(action) not logged:\n\(viewed)")
         }
@@ -219,6 +219,8 @@ final class AccountabilityTests: XCTestCase {
     // MARK: Subject rights
 
     func testErasureShredsEvenACopyTakenBeforeAndTheLogStillVerifies() throws {
+        // A copy of the SQLite files taken before, and `strings` on them after.
+        try sqliteOnly()
         let refex = try RefexProcess(config: try config())
         let receipt = try submit(refex, reference: "ERASE-1")
         let subject = try XCTUnwrap(receipt["subjectId"]?.stringValue)
@@ -265,7 +267,7 @@ final class AccountabilityTests: XCTestCase {
             XCTAssertEqual(disclosure["state"], "refused")
             XCTAssertEqual(disclosure["reason"], "restricted")
         }
-        XCTAssertGreaterThanOrEqual(Int(try sql(refex.storePath, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.withheld' AND CAST(entry AS TEXT) LIKE '%restricted%'")) ?? 0, 2)
+        XCTAssertGreaterThanOrEqual(try refex.logEntries(event: "disclosure.withheld").filter { $0.serializedString().contains("restricted") }.count, 2)
         XCTAssertEqual(try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/subjects/\(subject)/unrestrict"], as: "hub-admin").response?.status, 200)
     }
 
@@ -277,7 +279,7 @@ final class AccountabilityTests: XCTestCase {
         let disclosure = try XCTUnwrap(receipt["disclosures"]?.arrayValue?.first { $0["recipient"] == "dv-support" }?["id"]?.stringValue)
         XCTAssertTrue(sink.wait { sink.files.contains("\(disclosure).json") })
         XCTAssertTrue(sink.wait {
-            (try? self.sql(refex.storePath, "SELECT state FROM disclosures WHERE id = '\(disclosure)'")) == "delivered"
+            (try? refex.disclosure(disclosure, of: receipt["id"]?.stringValue ?? "")?["state"]) == "delivered"
         })
         let patch = ProjectPaths.temporaryDirectory() + "/patch.json"
         try Data(#"{"subject": {"name": {"given": "Alexandra"}, "ethnicOrigin": "Recorded later"}, "riskOfHarm": "medium"}"#.utf8)
@@ -295,7 +297,7 @@ final class AccountabilityTests: XCTestCase {
                        "only the changed fields dv-support may receive (not ethnicOrigin, a category it lacks)")
         let export = try XCTUnwrap(try Curl.request(["\(refex.baseURL)/v1/subjects/\(subject)/export"], as: "hub-admin").response?.json)
         XCTAssertEqual(export["referrals"]?[0]?["document"]?["subject"]?["name"]?["given"], "Alexandra")
-        XCTAssertEqual(try sql(refex.storePath, "SELECT count(*) FROM log_entries WHERE event = 'subject.rectified'"), "1")
+        XCTAssertEqual(try refex.logCount(event: "subject.rectified"), 1)
         let invalid = try Curl.request(
             ["-X", "PATCH", "-H", "Content-Type: application/json", "--data-binary", #"{"riskOfHarm": "extreme"}"#, "\(refex.baseURL)/v1/subjects/\(subject)"],
             as: "hub-admin"
@@ -315,17 +317,17 @@ final class AccountabilityTests: XCTestCase {
             as: "hub-admin"
         )
         XCTAssertEqual(response?.status, 200, result.output)
-        let entries = try sql(refex.storePath, """
-            SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'disclosure.authorised' AND disclosure_id = '\(disclosure)' ORDER BY seq
-            """).split(separator: "\n")
+        let entries = try refex.logEntries(event: "disclosure.authorised", disclosure: disclosure)
         XCTAssertEqual(entries.count, 2, "the decision, then what the rectification added to it")
-        let latest = try JSONValue.parse(String(entries.last ?? ""))
+        let latest = try XCTUnwrap(entries.last)
         XCTAssertEqual(latest["reason"], "rectified")
         XCTAssertTrue(latest["pointers"]?.arrayValue?.contains("/subject/vulnerabilities/2") ?? false, "\(latest)")
         XCTAssertEqual(latest["categories"], ["health"])
     }
 
     func testRetentionErasesWhatIsDueAndSaysWhatIsNext() throws {
+        // The referral is aged in the SQLite file: refex has no clock to wind on.
+        try sqliteOnly()
         var configuration = try config()
         configuration["retention"] = ["referralsDays": 1, "consentsDays": 1, "logDays": 30]
         let refex = try RefexProcess(config: configuration)
@@ -336,13 +338,13 @@ final class AccountabilityTests: XCTestCase {
         // Age the referral by two days, then run the purge.
         let old = Int64(Date().timeIntervalSince1970 * 1000) - 2 * 86_400_000
         // The daemon writes beside it (delivery retries): wait for the lock rather than fail on SQLITE_BUSY.
-        XCTAssertEqual(try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", refex.storePath, "UPDATE referrals SET received_at = \(old)"]).status, 0)
+        try refex.sqliteFile("UPDATE referrals SET received_at = \(old)")
         XCTAssertEqual(try JSONValue.parse(try cli(["retention", "status", "--config", refex.configPath]).output)["referrals"]?["overdue"], true)
         let run = try cli(["retention", "run", "--config", refex.configPath])
         XCTAssertEqual(run.status, 0, run.errorOutput)
         XCTAssertEqual(try JSONValue.parse(run.output)["subjectsErased"], 1)
-        XCTAssertTrue(try sql(refex.storePath, "SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'subject.erased'").contains("\"reason\":\"retention\""))
-        XCTAssertNotEqual(try sql(refex.storePath, "SELECT erased_at FROM subjects WHERE id = '\(subject)'"), "")
+        XCTAssertEqual(try refex.logEntries(event: "subject.erased", subject: subject).map { $0["reason"] }, ["retention"])
+        XCTAssertNotNil(try refex.subjectExport(subject)["erasedAt"]?.stringValue)
         XCTAssertEqual(try cli(["log", "verify", "--config", refex.configPath]).status, 0)
     }
 }

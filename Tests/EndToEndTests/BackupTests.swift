@@ -3,11 +3,16 @@ import TestSupport
 import XCTest
 
 /// `refex backup`: a consistent online copy of the store and its keys while refex serves.
+///
+/// SQLite-specific throughout: a backup is the store's two files, checked as files.
 final class BackupTests: XCTestCase {
+    override func setUpWithError() throws {
+        try sqliteOnly()
+    }
+
+    /// Inspects a backed-up SQLite file directly (see `SQLiteFiles`).
     private func sqlite(_ database: String, _ sql: String) throws -> String {
-        let result = try Subprocess.run("sqlite3", [database, sql])
-        guard result.status == 0 else { throw SubprocessError(description: "sqlite3 \(sql): \(result.errorOutput)") }
-        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        try SQLiteFiles.run(database, sql)
     }
 
     private func referralTemplate() throws -> String {

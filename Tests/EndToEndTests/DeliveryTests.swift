@@ -61,10 +61,6 @@ final class DeliveryTests: XCTestCase {
         return status?["disclosures"]?.arrayValue?.first { $0["recipient"]?.stringValue == recipient }?["state"]?.stringValue
     }
 
-    private func sql(_ refex: RefexProcess, _ query: String) throws -> String {
-        try Subprocess.run("sqlite3", [refex.storePath, query]).output.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     /// A port nothing listens on (bound, then released).
     private func freePort() throws -> UInt16 {
         let sink = try SinkProcess()
@@ -95,7 +91,7 @@ final class DeliveryTests: XCTestCase {
         XCTAssertTrue(sink.wait { (try? self.state(refex, referral: receipt["id"]?.stringValue ?? "", recipient: "dv-support")) == "delivered" })
         // The sink journals a request before answering it, and refex records delivered only on the answer.
         XCTAssertEqual(sink.requests.filter { $0.key == id }.count, 1)
-        XCTAssertEqual(try sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.delivered' AND disclosure_id = '\(id)'"), "1")
+        XCTAssertEqual(try refex.logCount(event: "disclosure.delivered", disclosure: id), 1)
     }
 
     func testRecipientDownThenUpIsDeliveredAfterItRecoversWithoutATightLoop() throws {
@@ -109,7 +105,7 @@ final class DeliveryTests: XCTestCase {
         let sink = try SinkProcess(port: port)
         XCTAssertTrue(sink.wait { sink.files.contains("\(id).json") }, refex.logText)
         // The sink writes the file before it answers; refex records the delivery on the answer.
-        XCTAssertTrue(sink.wait { (try? self.sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.delivered'")) == "1" }, refex.logText)
+        XCTAssertTrue(sink.wait { (try? refex.logCount(event: "disclosure.delivered")) == 1 }, refex.logText)
         let (_, metrics) = try Curl.request(["\(refex.opsURL)/metrics"], as: nil)
         let line = metrics?.body.split(separator: "\n").first { $0.hasPrefix("refex_delivery_attempts_total{recipient=\"dv-support\"}") }
         let count = Int(line?.split(separator: " ").last ?? "") ?? 0
@@ -203,9 +199,10 @@ final class DeliveryTests: XCTestCase {
         let dv = try XCTUnwrap(disclosureID(receipt, "dv-support"))
         XCTAssertTrue(sink.wait { sink.files.contains("\(dv).json") }, refex.logText)
         XCTAssertFalse(sink.requests.contains { $0.key == id })
-        XCTAssertEqual(try sql(refex, "SELECT count(*) FROM outbox WHERE disclosure_id = '\(id)'"), "0")
-        XCTAssertEqual(try sql(refex, "SELECT event FROM log_entries WHERE disclosure_id = '\(id)'"), "disclosure.withheld")
-        XCTAssertTrue(try sql(refex, "SELECT CAST(entry AS TEXT) FROM log_entries WHERE disclosure_id = '\(id)'").contains("\"reason\":\"nothing-to-disclose\""))
+        XCTAssertEqual(try refex.outboxItems().filter { $0["disclosureId"]?.stringValue == id }.count, 0)
+        let logged = try refex.logEntries(disclosure: id)
+        XCTAssertEqual(logged.map { $0["event"] }, ["disclosure.withheld"])
+        XCTAssertEqual(logged.first?["reason"], "nothing-to-disclose")
         // An override cannot send it either.
         let override: JSONValue = ["recipient": "empty-support", "lawfulBasis": "vital-interests",
                                    "justification": "Immediate risk to life reported by the attending officer tonight"]
@@ -217,7 +214,9 @@ final class DeliveryTests: XCTestCase {
         XCTAssertTrue(answer?.json?["detail"]?.stringValue?.contains("nothing to disclose") ?? false, answer?.body ?? "")
 
         // The withholding is accounted for: the log verifies against the store, and without its
-        // entry (cut from a copy and the rest re-chained) it does not.
+        // entry (cut from a copy of the SQLite files and the rest re-chained) it does not.
+        XCTAssertEqual(try refex.host(["log", "verify", "--no-signatures"]).status, 0)
+        guard SQLiteFiles.isStoreUnderTest else { return }
         refex.signal(SIGTERM)
         XCTAssertEqual(refex.waitForExit(), 0)
         let folder = ProjectPaths.temporaryDirectory("refex-cut")
@@ -269,8 +268,8 @@ final class DeliveryTests: XCTestCase {
         let dv = try XCTUnwrap(disclosureID(receipt, "dv-support"))
         XCTAssertTrue(sink.wait { sink.files.contains("\(dv).json") }, "the other recipient is still served")
         XCTAssertFalse(sink.requests.contains { $0.key == id }, "nothing was sent to the recipient left with nothing")
-        let withheld = try sql(refex, "SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'disclosure.withheld' AND disclosure_id = '\(id)' ORDER BY seq DESC LIMIT 1")
-        XCTAssertTrue(withheld.contains("\"reason\":\"nothing-to-disclose\""), withheld)
+        let withheld = try XCTUnwrap(try refex.logEntries(event: "disclosure.withheld", disclosure: id).last)
+        XCTAssertEqual(withheld["reason"], "nothing-to-disclose", withheld.serializedString())
     }
 
     func testPermanentRefusalFailsVisiblyAndRetryByCommandWorks() throws {
@@ -281,7 +280,7 @@ final class DeliveryTests: XCTestCase {
         let id = try XCTUnwrap(disclosureID(receipt, "dv-support"))
         XCTAssertTrue(refusing.wait { (try? self.state(refex, referral: referralID, recipient: "dv-support")) == "failed" })
         XCTAssertEqual(refusing.requests.count, 1, "a 400 is not retried")
-        XCTAssertEqual(try sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.failed'"), "1")
+        XCTAssertEqual(try refex.logCount(event: "disclosure.failed"), 1)
         let list = try Subprocess.run(ProjectPaths.refexBinary, ["outbox", "list", "--state", "failed", "--config", refex.configPath])
         XCTAssertEqual(list.status, 0, list.errorOutput)
         XCTAssertTrue(list.output.contains(id) && list.output.contains("HTTP 400"), list.output)
@@ -294,9 +293,8 @@ final class DeliveryTests: XCTestCase {
         XCTAssertEqual(retry.status, 0, retry.errorOutput)
         XCTAssertTrue(fixed.wait { fixed.files.contains("\(id).json") }, refex.logText)
         XCTAssertTrue(fixed.wait { (try? self.state(refex, referral: referralID, recipient: "dv-support")) == "delivered" })
-        XCTAssertEqual(try sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.retried'"), "1")
-        let verified = try JSONValue.parse(try Subprocess.run("python3", ["\(ProjectPaths.root)/Tests/scripts/verify_log.py", refex.storePath]).output)
-        XCTAssertEqual(verified["problems"], [], "the host command's entry must join the chain")
+        XCTAssertEqual(try refex.logCount(event: "disclosure.retried"), 1)
+        XCTAssertEqual(try refex.recomputedLogChain()["problems"], [], "the host command's entry must join the chain")
         XCTAssertEqual(try Subprocess.run(ProjectPaths.refexBinary, ["outbox", "retry", id, "--config", refex.configPath]).status, 1)
     }
 
@@ -309,7 +307,7 @@ final class DeliveryTests: XCTestCase {
         let receipt = try submit(wrongCA, try referral())
         XCTAssertTrue(sink.wait { (try? self.state(wrongCA, referral: receipt["id"]?.stringValue ?? "", recipient: "dv-support")) == "failed" })
         XCTAssertEqual(sink.requests.count, 0, "no request may reach a server that failed verification")
-        XCTAssertTrue(try sql(wrongCA, "SELECT entry FROM log_entries WHERE event = 'disclosure.failed'").contains("tls"))
+        XCTAssertTrue(try wrongCA.logEntries(event: "disclosure.failed").map { $0.serializedString() }.joined().contains("tls"))
 
         // Wrong host name: the certificate names localhost and 127.0.0.1, not 127.0.0.2.
         let elsewhere = try SinkProcess(host: "127.0.0.2")
@@ -345,7 +343,7 @@ final class DeliveryTests: XCTestCase {
         let id = try XCTUnwrap(disclosureID(receipt, "dv-support"))
         XCTAssertTrue(sink.wait { sink.files.contains("\(id).json") })
         XCTAssertTrue(sink.wait { (try? self.state(refex, referral: receipt["id"]?.stringValue ?? "", recipient: "dv-support")) == "delivered" })
-        let consentID = try sql(refex, "SELECT id FROM consents LIMIT 1")
+        let consentID = try refex.consentID(referral: try XCTUnwrap(receipt["id"]?.stringValue))
         let (_, withdrawn) = try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/consents/\(consentID)/withdraw"], as: "police")
         XCTAssertEqual(withdrawn?.status, 200)
         XCTAssertEqual(withdrawn?.json?["erasureNotices"], ["dv-support"])
@@ -354,7 +352,7 @@ final class DeliveryTests: XCTestCase {
         XCTAssertEqual(notice["type"], "erasure-notice")
         XCTAssertEqual(notice["disclosureId"]?.stringValue, id)
         XCTAssertEqual(notice["reason"], "consent-withdrawn")
-        XCTAssertTrue(sink.wait { (try? self.sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'notice.delivered'")) == "1" })
+        XCTAssertTrue(sink.wait { (try? refex.logCount(event: "notice.delivered")) == 1 })
     }
 
     func testWithdrawalDuringAnAttemptIsLoggedAsDeliveredAndFollowedByAnErasureNotice() throws {
@@ -364,15 +362,15 @@ final class DeliveryTests: XCTestCase {
         let receipt = try submit(refex, try referral())
         let id = try XCTUnwrap(disclosureID(receipt, "dv-support"))
         XCTAssertTrue(sink.wait { self.attempts(refex, "dv-support") >= 1 }, refex.logText)
-        let consentID = try sql(refex, "SELECT id FROM consents LIMIT 1")
+        let consentID = try refex.consentID(referral: try XCTUnwrap(receipt["id"]?.stringValue))
         let (_, withdrawn) = try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/consents/\(consentID)/withdraw"], as: "police")
         XCTAssertEqual(withdrawn?.status, 200)
         XCTAssertTrue(sink.wait { sink.files.contains("\(id).json") }, "the attempt under way arrives")
         // What arrived is logged as arrived, and the recipient is told to erase it.
         XCTAssertTrue(sink.wait {
-            (try? self.sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.delivered' AND disclosure_id = '\(id)'")) == "1"
+            (try? refex.logCount(event: "disclosure.delivered", disclosure: id)) == 1
         }, refex.logText)
-        let delivered = try sql(refex, "SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'disclosure.delivered' AND disclosure_id = '\(id)'")
+        let delivered = try XCTUnwrap(try refex.logEntries(event: "disclosure.delivered", disclosure: id).first).serializedString()
         XCTAssertTrue(delivered.contains("arrivedAfterCancellation"), delivered)
         XCTAssertTrue(sink.wait(timeout: 30) { sink.files.contains { $0.hasPrefix("\(id).erasure-notice.") } }, refex.logText)
         XCTAssertEqual(try state(refex, referral: receipt["id"]?.stringValue ?? "", recipient: "dv-support"), "delivered")
@@ -388,8 +386,11 @@ final class DeliveryTests: XCTestCase {
         XCTAssertTrue(sink.wait { self.attempts(refex, "dv-support") >= 1 }, refex.logText)
         refex.signal(SIGTERM)
         XCTAssertEqual(refex.waitForExit(), 0, refex.logText)
-        XCTAssertEqual(try sql(refex, "SELECT state FROM disclosures WHERE id = '\(id)'"), "delivered", refex.logText)
-        XCTAssertEqual(try sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.delivered' AND disclosure_id = '\(id)'"), "1")
+        // Read with refex stopped: through the host commands.
+        let subjectID = try XCTUnwrap(receipt["subjectId"]?.stringValue)
+        let held = try JSONValue.parse(Array(try refex.host(["subject", "export", subjectID]).stdout))
+        XCTAssertEqual(held["disclosures"]?.arrayValue?.first { $0["id"]?.stringValue == id }?["state"], "delivered", refex.logText)
+        XCTAssertEqual(try refex.logCount(event: "disclosure.delivered", disclosure: id), 1)
     }
 
     func testConsentThatLapsesBeforeSendingWithholdsTheDisclosure() throws {
@@ -409,9 +410,9 @@ final class DeliveryTests: XCTestCase {
         XCTAssertTrue(refex.waitForLog("delivery will be retried", timeout: 10), refex.logText)
         XCTAssertTrue(waitUntil(timeout: 20) { (try? self.state(refex, referral: referralID, recipient: "dv-support")) == "awaiting-consent" },
                       refex.logText)
-        let withheld = try sql(refex, "SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'disclosure.withheld' AND disclosure_id = '\(id)'")
+        let withheld = try refex.logEntries(event: "disclosure.withheld", disclosure: id).map { $0.serializedString() }.joined(separator: "\n")
         XCTAssertTrue(withheld.contains("consent-expired"), withheld)
-        XCTAssertEqual(try sql(refex, "SELECT count(*) FROM outbox WHERE id = '\(id)'"), "0")
+        XCTAssertEqual(try refex.outboxItems().filter { $0["id"]?.stringValue == id }.count, 0)
     }
 
     func testARestrictedSubjectsFailedDisclosureCannotBeRetried() throws {
@@ -421,7 +422,7 @@ final class DeliveryTests: XCTestCase {
         let referralID = try XCTUnwrap(receipt["id"]?.stringValue)
         let id = try XCTUnwrap(disclosureID(receipt, "dv-support"))
         XCTAssertTrue(refusing.wait { (try? self.state(refex, referral: referralID, recipient: "dv-support")) == "failed" })
-        let subject = try sql(refex, "SELECT subject_id FROM referrals WHERE id = '\(referralID)'")
+        let subject = try XCTUnwrap(try refex.referralStatus(referralID)["subjectId"]?.stringValue)
         let restricted = try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/subjects/\(subject)/restrict"], as: "hub-admin").response
         XCTAssertEqual(restricted?.status, 200)
         let retry = try Subprocess.run(ProjectPaths.refexBinary, ["outbox", "retry", id, "--config", refex.configPath])
@@ -438,12 +439,12 @@ final class DeliveryTests: XCTestCase {
         let referralID = try XCTUnwrap(receipt["id"]?.stringValue)
         let id = try XCTUnwrap(disclosureID(receipt, "dv-support"))
         XCTAssertTrue(refusing.wait { (try? self.state(refex, referral: referralID, recipient: "dv-support")) == "failed" })
-        let consentID = try sql(refex, "SELECT id FROM consents LIMIT 1")
+        let consentID = try refex.consentID(referral: try XCTUnwrap(receipt["id"]?.stringValue))
         let (_, withdrawn) = try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/consents/\(consentID)/withdraw"], as: "police")
         XCTAssertEqual(withdrawn?.status, 200)
         XCTAssertEqual(withdrawn?.json?["erasureNotices"], ["dv-support"], "a failed attempt may still have arrived")
         XCTAssertEqual(try state(refex, referral: referralID, recipient: "dv-support"), "cancelled")
-        let notice = try sql(refex, "SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'notice.queued' AND disclosure_id = '\(id)'")
+        let notice = try refex.logEntries(event: "notice.queued", disclosure: id).map { $0.serializedString() }.joined(separator: "\n")
         XCTAssertTrue(notice.contains("possiblyReceived"), notice)
         XCTAssertEqual(try Subprocess.run(ProjectPaths.refexBinary, ["outbox", "retry", id, "--config", refex.configPath]).status, 1)
     }
@@ -484,7 +485,7 @@ final class DeliveryTests: XCTestCase {
         // Acknowledged before it was fetched: nothing left, so nothing is logged as delivered.
         let early = try XCTUnwrap(try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/mailbox/\(mine)/ack"], as: "sink").response)
         XCTAssertEqual(early.status, 409, early.body)
-        XCTAssertEqual(try sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.delivered'"), "0")
+        XCTAssertEqual(try refex.logCount(event: "disclosure.delivered"), 0)
         XCTAssertEqual(try state(refex, referral: receipt["id"]?.stringValue ?? "", recipient: "translation"), "queued")
         let fetched = try XCTUnwrap(try Curl.request(["\(refex.baseURL)/v1/mailbox/\(mine)"], as: "sink").response)
         XCTAssertEqual(fetched.status, 200)
@@ -499,16 +500,16 @@ final class DeliveryTests: XCTestCase {
         // Fetching is disclosing: logged before the body left, once however often it is fetched.
         XCTAssertEqual(try state(refex, referral: receipt["id"]?.stringValue ?? "", recipient: "translation"), "delivered")
         XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/mailbox/\(mine)"], as: "sink").response?.status, 200)
-        XCTAssertEqual(try sql(refex, "SELECT actor FROM log_entries WHERE event = 'disclosure.delivered'"), "sink")
+        XCTAssertEqual(try refex.logEntries(event: "disclosure.delivered").map { $0["actor"] }, ["sink"])
 
         let ack = try XCTUnwrap(try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/mailbox/\(mine)/ack"], as: "sink").response)
         XCTAssertEqual(ack.status, 200)
         XCTAssertEqual(try state(refex, referral: receipt["id"]?.stringValue ?? "", recipient: "translation"), "delivered")
         XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/mailbox"], as: "sink").response?.json?["items"], [])
-        XCTAssertEqual(try sql(refex, "SELECT actor FROM log_entries WHERE event = 'disclosure.delivered'"), "sink")
+        XCTAssertEqual(try refex.logEntries(event: "disclosure.delivered").map { $0["actor"] }, ["sink"])
         let again = try XCTUnwrap(try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/mailbox/\(mine)/ack"], as: "sink").response)
         XCTAssertEqual(again.status, 200, "acknowledging twice is harmless")
-        XCTAssertEqual(try sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.delivered'"), "1")
+        XCTAssertEqual(try refex.logCount(event: "disclosure.delivered"), 1)
         XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/mailbox"], as: "partner-b").response?.json?["items"]?[0]?["id"]?.stringValue, theirs)
     }
 
@@ -519,7 +520,7 @@ final class DeliveryTests: XCTestCase {
         let mine = try XCTUnwrap(disclosureID(receipt, "translation"))
         XCTAssertEqual(try Curl.request(["\(refex.baseURL)/v1/mailbox/\(mine)"], as: "sink").response?.status, 200)
         // Fetched, not yet acknowledged: the recipient holds the data all the same.
-        let consentID = try sql(refex, "SELECT id FROM consents LIMIT 1")
+        let consentID = try refex.consentID(referral: try XCTUnwrap(receipt["id"]?.stringValue))
         let (_, withdrawn) = try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/consents/\(consentID)/withdraw"], as: "police")
         XCTAssertEqual(withdrawn?.status, 200)
         XCTAssertTrue(withdrawn?.json?["erasureNotices"]?.arrayValue?.contains("translation") ?? false, "\(String(describing: withdrawn?.json))")

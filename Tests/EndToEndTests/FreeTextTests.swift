@@ -5,7 +5,8 @@ import XCTest
 
 /// Free text that reaches the disclosure log: refused when it identifies someone, sealed under
 /// the subject's key, shown while the subject exists and gone with it, through the built daemon,
-/// curl, the refex command line and strings.
+/// curl and the refex command line; state read back through refex, and the store's files read
+/// with strings where that is the point (SQLite only).
 final class FreeTextTests: XCTestCase {
     private var sink: SinkProcess?
     private var refex: RefexProcess!
@@ -54,8 +55,6 @@ final class FreeTextTests: XCTestCase {
         try Subprocess.run(ProjectPaths.refexBinary, arguments + ["--config", refex.configPath], environment: environment, input: input, timeout: 60)
     }
 
-    private func sql(_ query: String) throws -> String { try refex.sql(query) }
-
     // MARK: Refusals
 
     func testAJustificationHoldingAPersonalValueOfTheReferralOrAPatternIsRefusedNamingTheRule() throws {
@@ -94,7 +93,11 @@ final class FreeTextTests: XCTestCase {
                 XCTAssertFalse(refused.body.lowercased().contains(value.lowercased()), "the problem echoes \(value): \(refused.body)")
             }
         }
-        XCTAssertEqual(try sql("SELECT count(*) FROM disclosures WHERE justification_digest IS NOT NULL"), "0", "nothing refused was kept")
+        // Nothing refused was kept: no disclosure holds a justification, none was authorised.
+        let disclosures = try XCTUnwrap(try refex.referralStatus(referralID)["disclosures"]?.arrayValue)
+        XCTAssertFalse(disclosures.isEmpty)
+        XCTAssertTrue(disclosures.allSatisfy { $0["justification"] == nil && $0["lawfulBasis"] == .null }, "\(disclosures)")
+        XCTAssertEqual(try refex.logCount(event: "disclosure.authorised", referral: referralID), 0, "nothing refused was kept")
         // Words that only resemble a value are not refused, and a plain reason is accepted.
         let plain = try override(referralID, "High risk of serious harm assessed at MARAC on 2026-11-20; subject unreachable.")
         XCTAssertEqual(plain.status, 201, plain.body)
@@ -112,7 +115,7 @@ final class FreeTextTests: XCTestCase {
         let pattern = try cli(["subject", "erase", subjectID, "--yes", "--reason", "Requested by email from someone@home.org today"])
         XCTAssertEqual(pattern.status, 2, pattern.errorOutput)
         XCTAssertTrue(pattern.errorOutput.contains("pattern/email"), pattern.errorOutput)
-        XCTAssertEqual(try sql("SELECT erased_at IS NULL FROM subjects WHERE id = '\(subjectID)'"), "1", "nothing was erased")
+        XCTAssertEqual(try refex.subjectExport(subjectID)["erasedAt"], .null, "nothing was erased")
         let api = try request("POST", "/v1/subjects/\(subjectID)/erase", ["reason": "Erase Alex now please, as asked"], as: "hub-admin")
         XCTAssertEqual(api.status, 422, api.body)
         XCTAssertEqual(api.json?["rule"], "personal-value/name")
@@ -121,7 +124,7 @@ final class FreeTextTests: XCTestCase {
         // A restriction's reason too: refused when it names someone, shown while the subject exists.
         let refused = try cli(["subject", "restrict", subjectID, "--reason", "Restricted while Example disputes the accuracy"])
         XCTAssertEqual(refused.status, 2, refused.errorOutput)
-        XCTAssertEqual(try sql("SELECT restricted FROM subjects WHERE id = '\(subjectID)'"), "0")
+        XCTAssertEqual(try refex.subjectExport(subjectID)["restricted"], false)
         let restricted = try cli(["subject", "restrict", subjectID, "--reason", "Accuracy of the referral is disputed; held until checked."])
         XCTAssertEqual(restricted.status, 0, restricted.errorOutput)
         let listed = try cli(["log", "list", "--subject", subjectID, "--event", "subject.restricted", "--json"])
@@ -151,13 +154,18 @@ final class FreeTextTests: XCTestCase {
         XCTAssertEqual(shown?["justification"]?.stringValue, justification)
         let listed = try cli(["log", "list", "--referral", referralID, "--json"])
         XCTAssertTrue(listed.output.contains(justification), listed.output)
-        let entry = try sql("SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'disclosure.authorised' AND disclosure_id = '\(disclosureID)'")
+        let logged = try XCTUnwrap(try refex.logEntries(event: "disclosure.authorised", disclosure: disclosureID).first)
+        XCTAssertEqual(logged["justification"]?.stringValue, justification, "opened for the reader")
+        let entry = RefexProcess.committed(logged).serializedString()
         XCTAssertFalse(entry.contains("inspector"), entry)
-        XCTAssertEqual(try JSONValue.parse(entry)["justificationDigest"]?.stringValue?.count, 64, entry)
-        // Without the master key (--store) the text is said to be sealed, not erased.
-        let keyless = try Subprocess.run(ProjectPaths.refexBinary, ["log", "list", "--referral", referralID, "--json", "--store", refex.storePath])
-        XCTAssertTrue(keyless.output.contains("(sealed: readable only with the master key)"), keyless.output + keyless.errorOutput)
-        XCTAssertFalse(keyless.output.contains("inspector"))
+        XCTAssertEqual(logged["justificationDigest"]?.stringValue?.count, 64, entry)
+        XCTAssertEqual(try refex.recomputedLogChain()["problems"], [], "the entry hashed holds the digest alone")
+        if SQLiteFiles.isStoreUnderTest {
+            // Without the master key (--store, a store file) the text is said to be sealed, not erased.
+            let keyless = try Subprocess.run(ProjectPaths.refexBinary, ["log", "list", "--referral", referralID, "--json", "--store", refex.storePath])
+            XCTAssertTrue(keyless.output.contains("(sealed: readable only with the master key)"), keyless.output + keyless.errorOutput)
+            XCTAssertFalse(keyless.output.contains("inspector"))
+        }
 
         // Erase from the host under sudo: what will happen is shown, and it waits for "yes".
         let environment = ["SUDO_USER": "alice"]
@@ -165,25 +173,19 @@ final class FreeTextTests: XCTestCase {
         XCTAssertEqual(declined.status, 1, declined.errorOutput)
         XCTAssertTrue(declined.errorOutput.contains("dv-support"), "the recipients to be told: \(declined.errorOutput)")
         XCTAssertTrue(declined.errorOutput.contains(referralID), declined.errorOutput)
-        XCTAssertEqual(try sql("SELECT erased_at IS NULL FROM subjects WHERE id = '\(subjectID)'"), "1")
+        XCTAssertEqual(try refex.subjectExport(subjectID)["erasedAt"], .null)
         let erased = try cli(["subject", "erase", subjectID, "--reason", reason], input: Data("yes\n".utf8), environment: environment)
         XCTAssertEqual(erased.status, 0, erased.errorOutput)
         XCTAssertEqual(try JSONValue.parse(erased.output)["erasureNotices"], ["dv-support"])
-        let erasure = try sql("SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'subject.erased' AND subject_id = '\(subjectID)'")
-        XCTAssertTrue(erasure.contains("\"actor\":\"host:alice via sudo\""), erasure)
-        XCTAssertTrue(erasure.contains("justificationDigest"), erasure)
+        let erasures = try refex.logEntries(event: "subject.erased", subject: subjectID)
+        XCTAssertEqual(erasures.count, 1)
+        let erasure = erasures.first ?? .null
+        XCTAssertEqual(erasure["actor"], "host:alice via sudo", erasure.serializedString())
+        XCTAssertEqual(erasure["justificationDigest"]?.stringValue?.count, 64, erasure.serializedString())
 
-        // Nothing of either text anywhere in the store's files, WAL and journal included.
-        let folder = (refex.storePath as NSString).deletingLastPathComponent
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder)
-        XCTAssertTrue(files.contains("refex.db") && files.contains("refex-keys.db"), "\(files)")
-        for file in files {
-            let text = try Subprocess.run("strings", ["\(folder)/\(file)"]).output
-            for secret in ["inspector", "unobtainable", "Subject access team", "in writing"] {
-                XCTAssertFalse(text.contains(secret), "\(secret) is readable in \(file)")
-            }
-        }
-        XCTAssertEqual(try sql("SELECT count(*) FROM free_texts"), "0")
+        // Nothing of either text anywhere in the store's files, WAL and journal included, and the
+        // sealed texts deleted, not only their key (SQLite: the files are the store).
+        if SQLiteFiles.isStoreUnderTest { try assertTextsGoneFromTheStoreFiles() }
 
         // After erasure every reader is told where the text went, and the chain still verifies.
         let show = try cli(["log", "show", disclosureID, "--json"])
@@ -202,7 +204,22 @@ final class FreeTextTests: XCTestCase {
         let again = try cli(["subject", "erase", subjectID, "--reason", reason, "--yes"])
         XCTAssertEqual(again.status, 0, again.errorOutput)
         XCTAssertTrue(again.errorOutput.contains("already erased"), again.errorOutput)
-        XCTAssertEqual(try sql("SELECT count(*) FROM log_entries WHERE event = 'subject.erased' AND subject_id = '\(subjectID)'"), "1")
+        XCTAssertEqual(try refex.logCount(event: "subject.erased", subject: subjectID), 1)
+    }
+
+    /// `strings` on every file in the store's folder finds neither text of the erasure test, and
+    /// no sealed free text is left.
+    private func assertTextsGoneFromTheStoreFiles() throws {
+        let folder = (refex.storePath as NSString).deletingLastPathComponent
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder)
+        XCTAssertTrue(files.contains("refex.db") && files.contains("refex-keys.db"), "\(files)")
+        for file in files {
+            let text = try Subprocess.run("strings", ["\(folder)/\(file)"]).output
+            for secret in ["inspector", "unobtainable", "Subject access team", "in writing"] {
+                XCTAssertFalse(text.contains(secret), "\(secret) is readable in \(file)")
+            }
+        }
+        XCTAssertEqual(try refex.sqliteFile("SELECT count(*) FROM free_texts"), "0")
     }
 
     func testWhatIsTypedIntoALogFilterIsRecordedOnlyWhenItNamesSomethingKnown() throws {
@@ -213,18 +230,21 @@ final class FreeTextTests: XCTestCase {
         _ = try request("GET", "/v1/disclosures?\(query)", as: "hub-admin")
         _ = try cli(["log", "list", "--subject", "Alex Example"])
         _ = try cli(["log", "list", "--actor", "Sam Sample"])
+        let everything = try refex.logEntries().map { $0.serializedString().lowercased() }
+        XCTAssertGreaterThanOrEqual(everything.count, 3, "the referral and its decisions at least")
         for name in ["Alex", "Jane", "Sam", "Bloggs"] {
-            XCTAssertEqual(try sql("SELECT count(*) FROM log_entries WHERE CAST(entry AS TEXT) LIKE '%\(name)%' OR subject_id LIKE '%\(name)%' OR referral_id LIKE '%\(name)%'"), "0", name)
+            XCTAssertEqual(everything.filter { $0.contains(name.lowercased()) }, [], name)
         }
         // What names something known is recorded as it was asked.
         let listed = try request("GET", "/v1/disclosures?subject=\(subjectID)&event=disclosure.withheld&actor=police", as: "hub-admin")
         XCTAssertEqual(listed.status, 200, listed.body)
-        let viewed = try sql("SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'log.viewed' ORDER BY seq DESC LIMIT 1")
+        let viewed = try XCTUnwrap(try refex.logViewedByPartners().last).serializedString()
         XCTAssertTrue(viewed.contains("\"subject\":\"\(subjectID)\"") && viewed.contains("\"event\":\"disclosure.withheld\"")
                       && viewed.contains("\"actor\":\"police\"") && viewed.contains("\"subjectId\":\"\(subjectID)\""), viewed)
     }
 
     func testAJustificationKeptInPlainTextByAnOlderRefexIsSealedAtStart() throws {
+        try sqliteOnly()
         let receipt = try submitWithoutConsent()
         let referralID = try XCTUnwrap(receipt["id"]?.stringValue)
         let authorised = try override(referralID, "Risk assessed as high at the conference; consent not safe to seek.")
@@ -233,19 +253,19 @@ final class FreeTextTests: XCTestCase {
         XCTAssertEqual(refex.waitForExit(), 0)
         // What an older refex left: the text in plain text, no commitment.
         let old = "Old plain text kept by an earlier refex for this override."
-        XCTAssertEqual(try Subprocess.run("sqlite3", [refex.storePath, """
+        try refex.sqliteFile("""
             UPDATE disclosures SET justification = '\(old)', justification_digest = NULL WHERE id = '\(disclosureID)';
             DELETE FROM free_texts;
-            """]).status, 0)
+            """)
         let config = try XCTUnwrap(try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: refex.configPath)))).objectValue)
         refex = try RefexProcess(config: config)
         XCTAssertTrue(waitUntil {
-            (try? self.sql("SELECT justification IS NULL AND length(justification_digest) = 64 FROM disclosures WHERE id = '\(disclosureID)'")) == "1"
+            (try? self.refex.sqliteFile("SELECT justification IS NULL AND length(justification_digest) = 64 FROM disclosures WHERE id = '\(disclosureID)'")) == "1"
         }, refex.logText)
         XCTAssertTrue(refex.waitForLog("sealed justifications kept in plain text"), refex.logText)
         let status = try request("GET", "/v1/referrals/\(referralID)")
         let shown = status.json?["disclosures"]?.arrayValue?.first { $0["id"]?.stringValue == disclosureID }
         XCTAssertEqual(shown?["justification"]?.stringValue, old, "the same text, now sealed")
-        XCTAssertEqual(try sql("SELECT count(*) FROM free_texts"), "1")
+        XCTAssertEqual(try refex.sqliteFile("SELECT count(*) FROM free_texts"), "1")
     }
 }

@@ -177,7 +177,7 @@ final class LogSearchTests: XCTestCase {
         XCTAssertEqual(referrals.filter { $0.hasPrefix(consentReferral) }.count, 1, consentTable.output)
 
         // The log.viewed entries record the whole id the prefix stood for.
-        let viewed = try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", refex.storePath, "SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'log.viewed'"]).output
+        let viewed = try refex.logEntries(event: "log.viewed").map { $0.serializedString() }.joined(separator: "\n")
         XCTAssertTrue(viewed.contains("\"subject\":\"\(subjects[0])\""), viewed)
     }
 
@@ -276,13 +276,15 @@ final class LogSearchTests: XCTestCase {
     }
 
     func testLogVerifyWithoutAPublicKeyExitsWithItsOwnStatusUnlessToldNoSignatures() throws {
+        // Verifies a copy of the SQLite file (--store), then breaks the copy's chain.
+        try sqliteOnly()
         let refex = try RefexProcess(config: try config())
         for index in 0..<6 { _ = try submit(refex, reference: "SIGNED-\(index)") }
         let keyPath = try XCTUnwrap(try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: refex.configPath))))["log"]?["signingKey"]?.stringValue)
         let publicKey = ProjectPaths.temporaryDirectory() + "/public.pem"
         XCTAssertEqual(try Subprocess.run("openssl", ["pkey", "-in", keyPath, "-pubout", "-out", publicKey]).status, 0)
         let copy = ProjectPaths.temporaryDirectory("refex-copy") + "/copy.db"
-        XCTAssertEqual(try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", refex.storePath, ".backup '\(copy)'"]).status, 0)
+        try refex.sqliteFile(".backup '\(copy)'")
 
         let unchecked = try cli(["log", "verify", "--store", copy])
         XCTAssertEqual(unchecked.status, 3, unchecked.output + unchecked.errorOutput)
@@ -297,7 +299,7 @@ final class LogSearchTests: XCTestCase {
         // The configured signing key's public half is the default.
         XCTAssertEqual(try cli(["log", "verify", "--config", refex.configPath]).status, 0)
         // A broken chain is still 1, with or without a key.
-        XCTAssertEqual(try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", copy, "DELETE FROM log_entries WHERE seq = 3"]).status, 0)
+        try SQLiteFiles.run(copy, "DELETE FROM log_entries WHERE seq = 3")
         XCTAssertEqual(try cli(["log", "verify", "--store", copy]).status, 1)
         XCTAssertEqual(try cli(["log", "verify", "--store", copy, "--no-signatures"]).status, 1)
 

@@ -3,8 +3,8 @@ import JSON
 import TestSupport
 import XCTest
 
-/// Referral intake, consent, overrides and the disclosure log, through curl, Python and sqlite3
-/// against the built daemon.
+/// Referral intake, consent, overrides and the disclosure log, through curl and Python against
+/// the built daemon; state read back through refex (the admin API, `refex … --json`).
 final class ReferralIntakeTests: XCTestCase {
     private var refex: RefexProcess!
 
@@ -46,11 +46,6 @@ final class ReferralIntakeTests: XCTestCase {
     private func get(_ path: String, as partner: String = "police") throws -> ClientResponse {
         let (result, response) = try Curl.request(["\(refex.baseURL)\(path)"], as: partner)
         return try XCTUnwrap(response, result.errorOutput)
-    }
-
-    /// One value from the store, read with the sqlite3 command.
-    private func sql(_ query: String) throws -> String {
-        try Subprocess.run("sqlite3", [refex.storePath, query]).output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     private func disclosures(_ response: ClientResponse) -> [JSONValue] {
@@ -144,7 +139,7 @@ final class ReferralIntakeTests: XCTestCase {
     func testWithdrawnConsentCancelsAndErases() throws {
         let submitted = try post("/v1/referrals", try referral())
         let id = try XCTUnwrap(submitted.json?["id"]?.stringValue)
-        let consentID = try sql("SELECT id FROM consents WHERE referral_id = '\(id)'")
+        let consentID = try refex.consentID(referral: id)
         XCTAssertEqual(consentID.count, 36)
         let withdrawn = try post("/v1/consents/\(consentID)/withdraw", "")
         XCTAssertEqual(withdrawn.status, 200, withdrawn.body)
@@ -154,8 +149,11 @@ final class ReferralIntakeTests: XCTestCase {
         XCTAssertEqual(status.json?["status"], "erased")
         XCTAssertEqual(disclosure(status, recipient: "dv-support")?["state"], "cancelled")
         XCTAssertEqual(disclosure(status, recipient: "dv-support")?["reason"], "consent-withdrawn")
-        XCTAssertEqual(try sql("SELECT count(*) FROM outbox"), "0")
-        XCTAssertEqual(try sql("SELECT count(*) FROM referrals WHERE sealed_body IS NOT NULL"), "0")
+        let outbox = try refex.outboxItems()
+        XCTAssertEqual(outbox.count, 0, outbox.map { $0.serializedString() }.joined(separator: "\n"))
+        let held = try refex.subjectExport(try XCTUnwrap(status.json?["subjectId"]?.stringValue))
+        XCTAssertEqual(held["referrals"]?.arrayValue?.map { $0["id"] }, [.string(id)])
+        XCTAssertEqual(held["referrals"]?[0]?["document"], .null, "the referral's body is gone")
     }
 
     func testOverrideNeedsAJustificationAndIsLoggedWithActorAndBasis() throws {
@@ -186,15 +184,14 @@ final class ReferralIntakeTests: XCTestCase {
         XCTAssertEqual(authorised.json?["lawfulBasis"], "vital-interests")
         XCTAssertEqual(authorised.json?["authorisedBy"], "hub-admin")
 
-        let log = try Subprocess.run("sqlite3", [
-            refex.storePath, "SELECT entry FROM log_entries WHERE referral_id = '\(id)' AND event = 'disclosure.authorised'",
-        ]).output
-        let entry = try JSONValue.parse(try XCTUnwrap(log.split(separator: "\n").last.map(String.init)))
+        let entry = try XCTUnwrap(try refex.logEntries(event: "disclosure.authorised", referral: id).last)
         XCTAssertEqual(entry["actor"], "hub-admin")
         XCTAssertEqual(entry["lawfulBasis"], "vital-interests")
-        // The entry commits to the justification; the text itself is sealed under the subject's key.
-        XCTAssertNil(entry["justification"])
+        // The entry commits to the justification; the text itself is sealed under the subject's key:
+        // the export shows it opened, beside its digest, and the chain recomputes without it.
         XCTAssertEqual(entry["justificationDigest"]?.stringValue?.count, 64)
+        XCTAssertEqual(entry["justification"], good["justification"])
+        XCTAssertEqual(try refex.recomputedLogChain()["problems"], [], "the hashed entry holds the digest, not the text")
         let listed = try get("/v1/disclosures?referral=\(id)&event=disclosure.authorised", as: "hub-admin")
         XCTAssertEqual(listed.json?["entries"]?[0]?["justification"], good["justification"], "shown to readers while the subject exists")
     }
@@ -240,7 +237,8 @@ final class ReferralIntakeTests: XCTestCase {
 
     // MARK: At rest and in the log
 
-    func testNoPersonalDataOnDiskAndTheLogChainRecomputes() throws {
+    func testNoPersonalDataOnDisk() throws {
+        try sqliteOnly()
         for index in 0..<3 { try post("/v1/referrals", try referral("DISK-\(index)")) }
         let folder = (refex.storePath as NSString).deletingLastPathComponent
         for file in try FileManager.default.contentsOfDirectory(atPath: folder) {
@@ -250,6 +248,12 @@ final class ReferralIntakeTests: XCTestCase {
             }
         }
         let verified = try JSONValue.parse(try Subprocess.run("python3", ["\(ProjectPaths.root)/Tests/scripts/verify_log.py", refex.storePath]).output)
+        XCTAssertEqual(verified["problems"], [], "each row is the canonical entry its hash covers")
+    }
+
+    func testTheLogChainRecomputesFromAnExport() throws {
+        for index in 0..<3 { try post("/v1/referrals", try referral("CHAIN-\(index)")) }
+        let verified = try refex.recomputedLogChain()
         XCTAssertEqual(verified["problems"], [])
         XCTAssertEqual(verified["events"]?["referral.received"]?.int64Value, 3)
     }
@@ -267,9 +271,10 @@ final class ReferralIntakeTests: XCTestCase {
         XCTAssertTrue(answers.allSatisfy { $0["status"]?.int64Value == 202 }, burst.output)
         let ids = Set(answers.compactMap { $0["id"]?.stringValue })
         XCTAssertEqual(ids.count, 50)
-        XCTAssertEqual(try sql("SELECT count(*), count(DISTINCT referral_id) FROM log_entries WHERE event = 'referral.received'"), "50|50")
-        let stored = try Subprocess.run("sqlite3", [refex.storePath, "SELECT id FROM referrals"]).output.split(separator: "\n").map(String.init)
-        XCTAssertEqual(Set(stored), ids)
+        let received = try refex.logEntries(event: "referral.received")
+        XCTAssertEqual(received.count, 50)
+        XCTAssertEqual(Set(received.compactMap { $0["referralId"]?.stringValue }), ids)
+        XCTAssertEqual(Set(try refex.referralReadStatuses(Array(ids)).values), [200], "every acknowledged referral is held")
     }
 
     func testKillDuringABurstLosesNoAcknowledgedReferral() throws {
@@ -303,7 +308,6 @@ final class ReferralIntakeTests: XCTestCase {
         for id in acknowledged {
             XCTAssertEqual(try Curl.request(["\(restarted.baseURL)/v1/referrals/\(id)"], as: "police").response?.status, 200, id)
         }
-        let verified = try JSONValue.parse(try Subprocess.run("python3", ["\(ProjectPaths.root)/Tests/scripts/verify_log.py", restarted.storePath]).output)
-        XCTAssertEqual(verified["problems"], [])
+        XCTAssertEqual(try restarted.recomputedLogChain()["problems"], [])
     }
 }

@@ -57,6 +57,7 @@ final class StartupFailureTests: XCTestCase {
     }
 
     func testStoreFolderThatIsNotWritableIsNamed() throws {
+        try sqliteOnly()
         let setup = try Unprivileged.setUp()
         let readOnly = "\(setup.folder)/read-only-state"
         try FileManager.default.createDirectory(atPath: readOnly, withIntermediateDirectories: true)
@@ -70,6 +71,7 @@ final class StartupFailureTests: XCTestCase {
     }
 
     func testStoreFileThatIsNotWritableIsNamed() throws {
+        try sqliteOnly()
         let setup = try Unprivileged.setUp()
         let state = "\(setup.folder)/state"
         try Data().write(to: URL(fileURLWithPath: "\(state)/refex.db"))
@@ -81,6 +83,7 @@ final class StartupFailureTests: XCTestCase {
     }
 
     func testStoreThatIsNotADatabaseFailsInOneLine() throws {
+        try sqliteOnly()
         let setup = try Unprivileged.setUp()
         let store = "\(setup.folder)/state/refex.db"
         try Data(repeating: 0x41, count: 8192).write(to: URL(fileURLWithPath: store))

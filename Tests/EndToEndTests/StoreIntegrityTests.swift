@@ -6,13 +6,21 @@ import XCTest
 /// The store refuses what is not itself (another master key, a missing half, a half of another
 /// store), notices damage at start and at run time, and is created only on purpose; `--store` on
 /// a copy reads it without changing a byte. Through the built binary, curl and sqlite3.
+///
+/// SQLite-specific throughout: each test is about the store's two files (their halves, journals,
+/// damaged pages, copies), so the class is skipped for any other store.
 final class StoreIntegrityTests: XCTestCase {
+    override func setUpWithError() throws {
+        try sqliteOnly()
+    }
+
     private func cli(_ arguments: [String], timeout: TimeInterval = 60) throws -> SubprocessResult {
         try Subprocess.run(ProjectPaths.refexBinary, arguments, timeout: timeout)
     }
 
+    /// Inspects or changes one of the SQLite files directly (see `SQLiteFiles`).
     private func sql(_ database: String, _ query: String) throws -> String {
-        try Subprocess.run("sqlite3", [database, query]).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        try SQLiteFiles.run(database, query)
     }
 
     private func submit(_ refex: RefexProcess, reference: String) throws -> String {
@@ -119,7 +127,7 @@ final class StoreIntegrityTests: XCTestCase {
         }
         // A keys file made apart from the data (an empty one, say) has no identity of this store.
         try FileManager.default.moveItem(atPath: store.keys, toPath: "\(aside)/own")
-        XCTAssertEqual(try Subprocess.run("sqlite3", [store.keys, "CREATE TABLE subject_keys (subject_id TEXT PRIMARY KEY, wrapped BLOB NOT NULL, created_at INTEGER NOT NULL) STRICT;"]).status, 0)
+        try SQLiteFiles.run(store.keys, "CREATE TABLE subject_keys (subject_id TEXT PRIMARY KEY, wrapped BLOB NOT NULL, created_at INTEGER NOT NULL) STRICT;")
         let refused = try serveFails(store.config)
         XCTAssertTrue(refused.contains(store.keys) && refused.contains("do not belong"), refused)
     }
@@ -129,11 +137,11 @@ final class StoreIntegrityTests: XCTestCase {
         // beside the newer other half has the same identity, yet does not match it.
         let refex = try RefexProcess()
         let first = try submit(refex, reference: "MOMENT-0")
-        let firstSubject = try sql(refex.storePath, "SELECT subject_id FROM referrals WHERE id = '\(first)'")
+        let firstSubject = try XCTUnwrap(try refex.referralStatus(first)["subjectId"]?.stringValue)
         let older = ProjectPaths.temporaryDirectory("refex-older")
         XCTAssertEqual(try cli(["backup", older, "--config", refex.configPath]).status, 0)
         let second = try submit(refex, reference: "MOMENT-1")
-        let secondSubject = try sql(refex.storePath, "SELECT subject_id FROM referrals WHERE id = '\(second)'")
+        let secondSubject = try XCTUnwrap(try refex.referralStatus(second)["subjectId"]?.stringValue)
         let beforeErasure = ProjectPaths.temporaryDirectory("refex-older")
         XCTAssertEqual(try cli(["backup", beforeErasure, "--config", refex.configPath]).status, 0)
         let erased = try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/subjects/\(firstSubject)/erase"], as: "hub-admin").response
@@ -343,17 +351,25 @@ final class StoreIntegrityTests: XCTestCase {
         XCTAssertTrue(listed.output.contains("referral.received"), listed.output)
         let verified = try cli(["log", "verify", "--store", copy, "--no-signatures"])
         XCTAssertEqual(verified.status, 0, verified.errorOutput)
-        let subject = try sql(copy, "SELECT id FROM subjects LIMIT 1")
+        let subject = try XCTUnwrap(try JSONValue.parse(String(try XCTUnwrap(listed.output.split(separator: "\n").first)))["subjectId"]?.stringValue)
         let erase = try cli(["subject", "erase", subject, "--store", copy])
         XCTAssertNotEqual(erase.status, 0, erase.output)
         XCTAssertEqual(try digests(), before, "a copy was changed, or a file was created beside it")
 
         // With --config the reading is recorded in the live store, and the copy still unchanged.
-        let liveViews = try sql(store.data, "SELECT count(*) FROM log_entries WHERE event = 'log.viewed'")
+        // Counted with `log export` on the live store, which records its own reading after it: +1.
+        func liveViews() throws -> [JSONValue] {
+            let export = try cli(["log", "export", "--event", "log.viewed", "--config", store.config])
+            XCTAssertEqual(export.status, 0, export.errorOutput)
+            return try export.output.split(separator: "\n").map { try JSONValue.parse(String($0)) }
+        }
+        let viewsBefore = try liveViews()
         let recorded = try cli(["log", "list", "--store", copy, "--config", store.config])
         XCTAssertEqual(recorded.status, 0, recorded.errorOutput)
         XCTAssertTrue(recorded.errorOutput.contains("recorded in the live store"), recorded.errorOutput)
-        XCTAssertEqual(Int(try sql(store.data, "SELECT count(*) FROM log_entries WHERE event = 'log.viewed'")), (Int(liveViews) ?? 0) + 1)
+        let viewsAfter = try liveViews()
+        XCTAssertEqual(viewsAfter.count, viewsBefore.count + 2, "the export's own reading, then the copy's")
+        XCTAssertEqual(viewsAfter.last?["details"]?["action"], "list", viewsAfter.last?.serializedString() ?? "")
         XCTAssertEqual(try digests(), before)
     }
 }

@@ -3,9 +3,10 @@ import JSON
 import TestSupport
 import XCTest
 
-/// Finding the subject a subject access request names (issue 10, item 5), through the built binary,
-/// curl and sqlite3: by each kind of key, before and after erasure; every search logged without
-/// the values; mistakes refused.
+/// Finding the subject a subject access request names (issue 10, item 5), through the built binary
+/// and curl, state read back through refex (the index's files checked where the store is SQLite):
+/// by each kind of key, before and after erasure; every search logged without the values;
+/// mistakes refused.
 final class SubjectFindTests: XCTestCase {
     private struct Person {
         var reference: String
@@ -96,8 +97,8 @@ final class SubjectFindTests: XCTestCase {
         XCTAssertTrue(table.output.contains(a) && table.output.contains("crime-reference"), table.output)
 
         // Every search is logged with the kinds of key and what it found, never the values.
-        let logged = try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", refex.storePath, "SELECT CAST(entry AS TEXT) FROM log_entries WHERE event = 'subject.searched'"]).output
-        let lines = logged.split(separator: "\n")
+        let lines = try refex.logEntries(event: "subject.searched").map { $0.serializedString() }
+        let logged = lines.joined(separator: "\n")
         XCTAssertEqual(lines.count, searches, logged)
         XCTAssertTrue(lines.contains { $0.contains("\"keys\":[\"crime-reference\",\"name-dob\"]") && $0.contains(a) }, logged)
         XCTAssertTrue(lines.contains { $0.contains("\"actor\":\"host:") }, logged)
@@ -108,12 +109,14 @@ final class SubjectFindTests: XCTestCase {
         // Nor in the daemon's own log lines.
         for value in ["SAR-2026", "Brien", "1990-04"] { XCTAssertFalse(refex.logText.contains(value), "\(value) in refex's log") }
 
-        // The index holds digests only, beside the keys.
-        let keys = refex.storePath.replacingOccurrences(of: ".db", with: "-keys.db")
-        XCTAssertEqual(try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", keys, "SELECT count(*) FROM subject_index WHERE subject_id = '\(a)'"]).output.trimmingCharacters(in: .whitespacesAndNewlines), "3")
-        for file in [keys, refex.storePath] {
-            let strings = try Subprocess.run("strings", [file]).output
-            XCTAssertFalse(strings.contains("SAR-2026-0001") || strings.contains("Brien"), "readable in \(file)")
+        // The index holds digests only, beside the keys (in the SQLite files).
+        let sqlite = SQLiteFiles.isStoreUnderTest
+        if sqlite {
+            XCTAssertEqual(try SQLiteFiles.run(refex.keysPath, "SELECT count(*) FROM subject_index WHERE subject_id = '\(a)'"), "3")
+            for file in [refex.keysPath, refex.storePath] {
+                let strings = try Subprocess.run("strings", [file]).output
+                XCTAssertFalse(strings.contains("SAR-2026-0001") || strings.contains("Brien"), "readable in \(file)")
+            }
         }
 
         // Rectifying the name moves the index with it.
@@ -127,7 +130,7 @@ final class SubjectFindTests: XCTestCase {
         // Erasure takes the indexes with the subject: no key finds Alex any more; the others stay.
         let erased = try Curl.request(["-X", "POST", "-d", "", "\(refex.baseURL)/v1/subjects/\(a)/erase"], as: "hub-admin")
         XCTAssertEqual(erased.response?.status, 200, erased.result.output)
-        XCTAssertEqual(try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", keys, "SELECT count(*) FROM subject_index WHERE subject_id = '\(a)'"]).output.trimmingCharacters(in: .whitespacesAndNewlines), "0")
+        if sqlite { XCTAssertEqual(try SQLiteFiles.run(refex.keysPath, "SELECT count(*) FROM subject_index WHERE subject_id = '\(a)'"), "0") }
         for (arguments, query, expected) in [
             (["--reference", "SAR-2026-0001"], "reference=SAR-2026-0001", [c]),
             (["--reference", "SAR-2026-0001", "--partner", "police"], "reference=SAR-2026-0001&partner=police", []),
@@ -146,6 +149,8 @@ final class SubjectFindTests: XCTestCase {
     }
 
     func testReferralsStoredBeforeTheIndexExistedAreFoundToo() throws {
+        // An older store is made by emptying the index in the SQLite keys file.
+        try sqliteOnly()
         let refex = try RefexProcess(config: try RefexProcess.config())
         let person = Person(reference: "OLD-0001", given: "Robin", family: "Before", birth: "1980-02-29", crime: "CR-OLD-0001")
         let subject = try XCTUnwrap(try submit(refex, person)["subjectId"]?.stringValue)
@@ -154,23 +159,23 @@ final class SubjectFindTests: XCTestCase {
         refex.signal(SIGTERM)
         XCTAssertEqual(refex.waitForExit(), 0)
         // As a store from before the index: no entries, the backfill still to do.
-        let keys = refex.storePath.replacingOccurrences(of: ".db", with: "-keys.db")
-        XCTAssertEqual(try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", keys, "DELETE FROM subject_index; INSERT OR REPLACE INTO subject_index_backfill VALUES (1, '')"]).status, 0)
+        let keys = refex.keysPath
+        try SQLiteFiles.run(keys, "DELETE FROM subject_index; INSERT OR REPLACE INTO subject_index_backfill VALUES (1, '')")
 
         let found = try find(refex, ["--given", "Robin", "--family", "Before", "--dob", "1980-02-29"])
         XCTAssertEqual(found.status, 0, found.result.errorOutput)
         XCTAssertEqual(found.subjects, [subject])
         XCTAssertEqual(try find(refex, ["--crime-reference", "CR-OLD-0001"]).subjects, [subject])
         XCTAssertEqual(try find(refex, ["--crime-reference", "CR-OLD-0002"]).subjects, [], "the erased subject is not indexed again")
-        let state = try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", keys, "SELECT count(*) FROM subject_index_backfill; SELECT count(*) FROM subject_index"]).output
+        let state = try SQLiteFiles.run(keys, "SELECT count(*) FROM subject_index_backfill; SELECT count(*) FROM subject_index")
         XCTAssertEqual(state.split(separator: "\n"), ["0", "3"], "done once, and only the subject held is indexed")
 
         // The daemon does it at start-up, without waiting for a search.
-        XCTAssertEqual(try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", keys, "DELETE FROM subject_index; INSERT OR REPLACE INTO subject_index_backfill VALUES (1, '')"]).status, 0)
+        try SQLiteFiles.run(keys, "DELETE FROM subject_index; INSERT OR REPLACE INTO subject_index_backfill VALUES (1, '')")
         let config = try XCTUnwrap(try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: refex.configPath)))).objectValue)
         let restarted = try RefexProcess(config: config)
         XCTAssertTrue(restarted.waitForLog("subject indexes made for earlier referrals"), restarted.logText)
-        let after = try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", keys, "SELECT count(*) FROM subject_index_backfill; SELECT count(*) FROM subject_index"]).output
+        let after = try SQLiteFiles.run(keys, "SELECT count(*) FROM subject_index_backfill; SELECT count(*) FROM subject_index")
         XCTAssertEqual(after.split(separator: "\n"), ["0", "3"])
     }
 
@@ -227,7 +232,6 @@ final class SubjectFindTests: XCTestCase {
             XCTAssertEqual(try api(refex, "reference=X1", as: partner).status, 403, partner)
         }
         // Refused searches ran nothing: none is logged as a search.
-        let logged = try Subprocess.run("sqlite3", ["-cmd", ".timeout 10000", refex.storePath, "SELECT count(*) FROM log_entries WHERE event = 'subject.searched'"]).output
-        XCTAssertEqual(logged.trimmingCharacters(in: .whitespacesAndNewlines), "0")
+        XCTAssertEqual(try refex.logCount(event: "subject.searched"), 0)
     }
 }

@@ -23,9 +23,4 @@ extension RefexProcess {
         guard let response else { throw CurlFailed(description: result.errorOutput) }
         return response
     }
-
-    /// One query on the running store's main database (sqlite3), its output trimmed.
-    package func sql(_ query: String) throws -> String {
-        try Subprocess.run("sqlite3", [storePath, query]).output.trimmingCharacters(in: .whitespacesAndNewlines)
-    }
 }
