@@ -36,7 +36,7 @@ package final class APIResponder: HTTPResponder {
     }
 
     package func reply(to request: HTTPRequest, on connection: ConnectionContext) -> Reply {
-        let startedAt = monotonicNanoseconds()
+        let startedAt = MonotonicClock.now()
         let requestID = makeRequestID()
 
         let recorder = self.recorder
@@ -172,7 +172,7 @@ package final class APIResponder: HTTPResponder {
         }
         recorder.record(
             listener: connection.listener, requestID: requestID, partner: partner?.id, method: method,
-            route: route, status: response.status.code, startedAt: monotonicNanoseconds()
+            route: route, status: response.status.code, startedAt: MonotonicClock.now()
         )
         return response
     }
@@ -203,7 +203,7 @@ package final class APIResponder: HTTPResponder {
         response.setStandardHeaders(requestID: requestID)
         recorder.record(
             listener: connection.listener, requestID: requestID, partner: nil, method: "-",
-            route: "connection-limit", status: 503, startedAt: monotonicNanoseconds()
+            route: "connection-limit", status: 503, startedAt: MonotonicClock.now()
         )
         return response
     }
