@@ -117,7 +117,7 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
 
     /// Called on the loop when a newer connection needs this one's handshake slot.
     func evictDuringHandshake() {
-        guard machine.handshakeDisplaced() else { return }
+        guard machine.handshakeDisplaced() == .close else { return }
         core.recordTimeout(listener: listener.name, phase: "handshake_displaced")
         close()
     }

@@ -105,6 +105,11 @@ struct ConnectionStateMachine {
         state = .handshaking(since: clock.now())
     }
 
+    enum CloseAction: Equatable {
+        case none
+        case close
+    }
+
     // MARK: Queries
 
     var isHandshaking: Bool {
@@ -162,11 +167,11 @@ struct ConnectionStateMachine {
         return .close
     }
 
-    /// A newer connection took this one's handshake slot: true if it was still handshaking and must close.
-    mutating func handshakeDisplaced() -> Bool {
-        guard case .handshaking = state else { return false }
+    /// A newer connection took this one's handshake slot: closes it if it is still handshaking.
+    mutating func handshakeDisplaced() -> CloseAction {
+        guard case .handshaking = state else { return .none }
         state = .closed
-        return true
+        return .close
     }
 
     // MARK: Requests
@@ -297,11 +302,6 @@ struct ConnectionStateMachine {
     }
 
     // MARK: Reading stopped, lingering
-
-    enum CloseAction: Equatable {
-        case none
-        case close
-    }
 
     /// Reading paused (no more bytes, or a limit): closes a connection whose peer has stopped
     /// sending once nothing is in flight or left to write.

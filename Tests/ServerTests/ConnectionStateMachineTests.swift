@@ -96,10 +96,10 @@ final class ConnectionStateMachineTests: XCTestCase {
 
     func testADisplacedHandshakeClosesButAnOpenConnectionIsNotDisplaced() {
         var handshaking = machine()
-        XCTAssertTrue(handshaking.handshakeDisplaced())
+        XCTAssertEqual(handshaking.handshakeDisplaced(), .close)
         XCTAssertTrue(handshaking.isClosed)
         var open = openMachine()
-        XCTAssertFalse(open.handshakeDisplaced())
+        XCTAssertEqual(open.handshakeDisplaced(), .none)
         XCTAssertTrue(open.isOpen)
     }
 
@@ -368,7 +368,7 @@ final class ConnectionStateMachineTests: XCTestCase {
         XCTAssertEqual(machine.readingPaused(), .none)
         XCTAssertEqual(machine.clientNoLongerVerified(), .none)
         XCTAssertEqual(machine.drain(), .none)
-        XCTAssertFalse(machine.handshakeDisplaced())
+        XCTAssertEqual(machine.handshakeDisplaced(), .none)
         time.advance(by: .seconds(3600))
         XCTAssertEqual(machine.tick(), .none)
         XCTAssertEqual(machine.state, .closed)
