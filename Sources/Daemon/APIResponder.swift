@@ -37,7 +37,7 @@ package final class APIResponder: HTTPResponder {
     }
 
     package func reply(to request: HTTPRequest, on connection: ConnectionContext) -> Reply {
-        let startedAt = monotonicNanoseconds()
+        let startedAt = MonotonicClock.now()
         let requestID = makeRequestID()
 
         let recorder = self.recorder
@@ -173,7 +173,7 @@ package final class APIResponder: HTTPResponder {
         }
         recorder.record(
             listener: connection.listener, requestID: requestID, partner: partner?.id, method: method,
-            route: route, status: response.status.code, startedAt: monotonicNanoseconds()
+            route: route, status: response.status.code, startedAt: MonotonicClock.now()
         )
         return response
     }
@@ -204,7 +204,7 @@ package final class APIResponder: HTTPResponder {
         response.setStandardHeaders(requestID: requestID)
         recorder.record(
             listener: connection.listener, requestID: requestID, partner: nil, method: "-",
-            route: "connection-limit", status: 503, startedAt: monotonicNanoseconds()
+            route: "connection-limit", status: 503, startedAt: MonotonicClock.now()
         )
         return response
     }

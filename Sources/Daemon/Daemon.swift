@@ -175,7 +175,7 @@ package final class Daemon: Sendable {
     /// SIGHUP: a new config, certificate, client CA and CRL for new handshakes and requests; on any
     /// problem the old config stays and every problem is logged.
     package func reload() {
-        notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(monotonicNanoseconds() / 1000)")
+        notifier.notify("RELOADING=1\nMONOTONIC_USEC=\(MonotonicClock.now() / 1000)")
         defer { notifier.notify("READY=1\nSTATUS=serving") }
         let loaded: LoadedConfiguration
         do {
@@ -323,7 +323,7 @@ package final class Daemon: Sendable {
         guard notifier.isActive, let interval = SystemdNotifier.watchdogInterval() else { return }
         let thread = Thread { [self] in
             while !stopping.load(ordering: .acquiring) {
-                let started = monotonicNanoseconds()
+                let started = MonotonicClock.now()
                 let loopsAlive = server.loopsAreResponsive(within: interval / 2)
                 let writerAlive = store.writerIsResponsive(within: interval / 2)
                 // A writer whose commits have failed for longer than the interval is not stuck but
@@ -336,7 +336,7 @@ package final class Daemon: Sendable {
                         ("stalled", !loopsAlive ? "event-loop" : writerFailing ? "store-commits-failing" : "store-writer"),
                     ])
                 }
-                let elapsed = monotonicNanoseconds() &- started
+                let elapsed = MonotonicClock.now() &- started
                 let wait = interval.nanoseconds > elapsed ? interval.nanoseconds - elapsed : 0
                 usleep(useconds_t(min(wait / 1000, UInt64(UInt32.max))))
             }

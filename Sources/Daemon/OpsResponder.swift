@@ -17,7 +17,7 @@ package final class OpsResponder: HTTPResponder {
     }
 
     package func reply(to request: HTTPRequest, on connection: ConnectionContext) -> Reply {
-        let startedAt = monotonicNanoseconds()
+        let startedAt = MonotonicClock.now()
         let requestID = makeRequestID()
         var response: HTTPResponse
         let knownPaths: Set<Substring> = ["/healthz", "/readyz", "/metrics"]

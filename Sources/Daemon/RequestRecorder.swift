@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Logging
 import Metrics
+import Server
 
 /// One log line and the metrics for every answered request: ids, route, status and duration only.
 package struct RequestRecorder: Sendable {
@@ -27,7 +28,7 @@ package struct RequestRecorder: Sendable {
         listener: String, requestID: String, partner: String?, method: String, route: String, status: Int, startedAt: UInt64,
         routine: Bool = false
     ) {
-        let seconds = Double(monotonicNanoseconds() &- startedAt) / 1e9
+        let seconds = Double(MonotonicClock.now() &- startedAt) / 1e9
         let method = RequestRecorder.methodLabel(method)
         requests.increment([listener, route, method, String(status)])
         durations.observe(seconds, [listener, route])
@@ -48,13 +49,6 @@ extension RequestRecorder {
     static func methodLabel(_ method: String) -> String {
         knownMethods.contains(method) ? method : "other"
     }
-}
-
-/// Nanoseconds on CLOCK_MONOTONIC.
-package func monotonicNanoseconds() -> UInt64 {
-    var spec = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &spec)
-    return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
 }
 
 /// A short id for a request, to match a log line with what a partner reports: a random base

@@ -100,7 +100,7 @@ package final class ServiceMetrics: Sendable {
 
     /// Starts a refresh in the background when the counts are stale and none is under way.
     private func refreshIfStale() {
-        let now = monotonicNanoseconds()
+        let now = MonotonicClock.now()
         guard now &- latest.refreshedAt.load(ordering: .relaxed) > ServiceMetrics.staleAfter,
               !latest.refreshing.exchange(true, ordering: .acquiringAndReleasing) else { return }
         Task.detached { [self] in
@@ -110,7 +110,7 @@ package final class ServiceMetrics: Sendable {
     }
 
     package func refresh() async {
-        latest.refreshedAt.store(monotonicNanoseconds(), ordering: .relaxed)
+        latest.refreshedAt.store(MonotonicClock.now(), ordering: .relaxed)
         storeWritable.set(await store.isWritable(within: .seconds(2)) ? 1 : 0)
         do {
             let current = try await exchange.snapshot()

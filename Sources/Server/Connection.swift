@@ -5,23 +5,14 @@ import TLS
 
 /// One accepted socket: TLS handshake, then HTTP/1.1 requests answered in order.
 ///
-/// Lives on one event loop and is only touched on that loop's thread; a response produced
-/// elsewhere comes back through `EventLoop.execute`. One request is handled at a time, so
-/// pipelined requests are answered in the order they came.
+/// Does the I/O (socket, TLS, buffers, epoll interest); when to read, answer, time out, keep
+/// alive and close is its `ConnectionStateMachine`'s to say. Lives on one event loop and is only
+/// touched on that loop's thread; a response produced elsewhere comes back through
+/// `EventLoop.execute`. One request is handled at a time, so pipelined requests are answered in
+/// the order they came.
 final class Connection: EventLoopHandler, @unchecked Sendable {
     // @unchecked: every stored property below is read and written on `loop`'s thread only.
-    private enum State {
-        case handshaking
-        case open
-        /// The last response is written and our side shut; reading and discarding until the peer closes,
-        /// so that unread request bytes do not turn our close into a reset that destroys the response.
-        case lingering(until: UInt64)
-        case closed
-    }
-
     private static let maxPendingOutput = 256 * 1024
-    private static let lingerTime: UInt64 = 2_000_000_000
-    private static let maxLingerBytes = 1024 * 1024
 
     let fd: Int32
     let id: UInt64
@@ -29,39 +20,30 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     private let core: ServerCore
     private let listener: ListenerSpec
     private let transport: any Transport
+    private var machine: ConnectionStateMachine
     private var context: ConnectionContext
     private var parser: HTTPRequestParser
-    private var state: State = .handshaking
     private var interest: UInt32 = 0
+    /// The descriptor is closed (and may already be another connection's): nothing touches it again.
+    private var socketClosed = false
 
     /// The context this connection's handshake used: a reload may replace it meanwhile.
     private let handshakeContext: TLSServerContext?
     /// The verified client (TLS listeners), checked again before every request.
     private var client: ClientVerification?
+    /// Holds a handshake slot (`ServerCore.beginHandshake`) until its handshake ends.
+    private var holdsHandshakeSlot = true
     /// Counted in by `admitClient` under this key: released on close.
     private var clientSlot: (key: String?, counted: Bool) = (nil, false)
-    /// Its client certificate stopped verifying (a reload): the answer under way is the last.
-    private var closeAfterAnswer = false
-    private var inFlight = false
-    private var inFlightMethod = HTTPMethod.get
-    private var inFlightKeepAlive = true
-    private var inFlightVersion = HTTPVersion.http1_1
+    /// The request in flight, for encoding its response.
+    private var answering: (method: HTTPMethod, version: HTTPVersion) = (.get, .http1_1)
     private var outbound: [UInt8] = []
     private var outboundStart = 0
-    private var closeWhenFlushed = false
-    private var peerClosedInput = false
     /// TLS asked to write while reading (a key update, say): readable again once the socket is writable.
     private var readNeedsWritable = false
     /// Room for one whole request at the configured limits (plus framing): reading stops there
     /// until the parser has consumed it, so a client that pipelines without reading holds no more.
     private let maxBufferedInput: Int
-    private var lingeredBytes = 0
-
-    private let acceptedAt: UInt64
-    private var idleSince: UInt64
-    private var phase: HTTPRequestParser.Phase = .idle
-    private var phaseStartedAt: UInt64
-    private var writeBlockedSince: UInt64?
 
     init(fd: Int32, loop: EventLoop, core: ServerCore, listener: ListenerSpec, peer: ListenAddress?) throws {
         self.fd = fd
@@ -84,10 +66,7 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
         let limits = core.configuration.parserLimits
         parser = HTTPRequestParser(limits: limits)
         maxBufferedInput = limits.maxTargetBytes + limits.maxHeaderBytes + limits.maxBodyBytes + 64 * 1024
-        let now = MonotonicClock.now()
-        acceptedAt = now
-        idleSince = now
-        phaseStartedAt = now
+        machine = ConnectionStateMachine(timeouts: core.connectionTimeouts, clock: core.clock)
     }
 
     /// Registers with the loop and starts the handshake.
@@ -104,7 +83,8 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
             close()
             return
         }
-        switch state {
+        observeDraining()
+        switch machine.state {
         case .handshaking:
             continueHandshake()
         case .open:
@@ -114,9 +94,9 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
                 flush()
                 // Reading paused while output was pending; what waits (in the socket, or already
                 // inside TLS where no event announces it) is read and answered now.
-                if case .open = state, !hasPendingOutput { readable = true }
+                if machine.isOpen, !hasPendingOutput { readable = true }
             }
-            if case .open = state, readable {
+            if machine.isOpen, readable {
                 readAvailable()
             }
         case .lingering:
@@ -128,67 +108,41 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
 
     /// Closes a connection that was never started (refused at its address's handshake limit).
     func closeUnstarted() {
-        state = .closed
+        machine.closed()
+        socketClosed = true
         Foundation.close(fd)
-        core.endHandshake(listener: listener, id: id)
+        releaseHandshakeSlot()
         core.connectionClosed(listener: listener)
     }
 
     /// Called on the loop when a newer connection needs this one's handshake slot.
     func evictDuringHandshake() {
-        guard case .handshaking = state else { return }
+        guard machine.handshakeDisplaced() == .close else { return }
         core.recordTimeout(listener: listener.name, phase: "handshake_displaced")
         close()
     }
 
-    func handleTick(now: UInt64) {
-        switch state {
-        case .handshaking:
-            if now &- acceptedAt > core.configuration.handshakeTimeout.nanoseconds {
-                core.recordTimeout(listener: listener.name, phase: "handshake")
-                close()
-            }
-        case .open:
-            if let since = writeBlockedSince {
-                if now &- since > core.configuration.writeTimeout.nanoseconds {
-                    core.recordTimeout(listener: listener.name, phase: "write")
-                    close()
-                }
-                return
-            }
-            if inFlight || closeWhenFlushed { return }
-            if core.isDraining && phase == .idle {
-                close()
-                return
-            }
-            switch phase {
-            case .idle:
-                if now &- idleSince > core.configuration.idleTimeout.nanoseconds {
-                    core.recordTimeout(listener: listener.name, phase: "idle")
-                    close()
-                }
-            case .head:
-                if now &- phaseStartedAt > core.configuration.headerTimeout.nanoseconds { requestTimedOut(phase: "header") }
-            case .body:
-                if now &- phaseStartedAt > core.configuration.bodyTimeout.nanoseconds { requestTimedOut(phase: "body") }
-            }
-        case .lingering(let until):
-            if now > until { close() }
-        case .closed:
+    func handleTick() {
+        observeDraining()
+        switch machine.tick() {
+        case .none:
             return
+        case .close:
+            close()
+        case .closeTimedOut(let timeout):
+            core.recordTimeout(listener: listener.name, phase: timeout.rawValue)
+            close()
+        case .answer408(let timeout):
+            core.recordTimeout(listener: listener.name, phase: timeout.rawValue)
+            let error = parser.timedOut("The request did not arrive within the time allowed (\(timeout.rawValue)); the connection is closed.")
+            refuse(listener.responder.reply(toMalformed: error, on: context))
+            flush()
         }
     }
 
     /// Called on the loop when the server starts draining: idle connections close now, busy ones after their response.
     func drain() {
-        switch state {
-        case .handshaking:
-            close()
-        case .open:
-            if !inFlight && !hasPendingOutput && phase == .idle && !closeWhenFlushed { close() }
-        case .lingering, .closed:
-            return
-        }
+        if machine.drain() == .close { close() }
     }
 
     /// Cuts the connection whatever it is doing (the drain deadline has passed).
@@ -198,15 +152,20 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     /// verification under the listener's current context, in which case the connection closes
     /// now if idle, or after the answer under way.
     func closeIfClientCertificateFailsVerification() -> Bool {
-        guard case .open = state, let current = listener.tls?.current, current.requiresClientCertificate,
+        guard machine.isOpen, let current = listener.tls?.current, current.requiresClientCertificate,
               client?.recheck(current: current, now: Date()) != nil else { return false }
-        if inFlight {
-            closeAfterAnswer = true
-        } else {
-            closeWhenFlushed = true
+        switch machine.clientNoLongerVerified() {
+        case .closeAfterFlush:
             flush()  // then closes politely (close_notify, lingering)
+        case .closeAfterResponse, .none:
+            break
         }
         return true
+    }
+
+    /// The server may have begun draining before `drain()` reached this connection.
+    private func observeDraining() {
+        if !machine.isDraining && core.isDraining { machine.serverIsDraining() }
     }
 
     // MARK: Handshake
@@ -214,8 +173,7 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     private func continueHandshake() {
         switch transport.handshake() {
         case .done:
-            core.endHandshake(listener: listener, id: id)
-            state = .open
+            releaseHandshakeSlot()
             context.peerCertificate = transport.peerCertificate
             context.tlsVersion = transport.protocolVersion
             if let handshakeContext, let current = listener.tls?.current, current.requiresClientCertificate {
@@ -230,19 +188,23 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
                     context.peerChain = verification.chain
                 case .failure(let failure):
                     core.recordHandshakeFailure(listener: listener.name, failure: failure, peer: context.remoteAddress)
+                    _ = machine.handshakeFailed(plainHTTP: false)
                     close()
                     return
                 }
             }
-            idleSince = MonotonicClock.now()
             let key = listener.clientKey?(context)
-            if case .answer503 = core.admitClient(listener: listener, key: key) {
+            let admitted = core.admitClient(listener: listener, key: key) == .serve
+            if admitted { clientSlot = (key, true) }
+            switch machine.handshakeFinished(admitted: admitted) {
+            case .read:
+                readAvailable()
+            case .answer503:
                 refuse(listener.responder.replyAtConnectionLimit(on: context))
                 flush()
-                return
+            case .answerPlainHTTP, .close:
+                close()
             }
-            clientSlot = (key, true)
-            readAvailable()
         case .wantRead:
             setInterest(refex_EPOLLIN)
         case .wantWrite:
@@ -251,12 +213,14 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
             core.recordHandshakeFailure(
                 listener: listener.name, failure: TLSFailure(reason: "eof", detail: "closed during the handshake"), peer: context.remoteAddress
             )
+            _ = machine.handshakeFailed(plainHTTP: false)
             close()
         case .failed(let failure):
             core.recordHandshakeFailure(listener: listener.name, failure: failure, peer: context.remoteAddress)
-            if failure.reason == "not_tls" {
+            switch machine.handshakeFailed(plainHTTP: failure.reason == "not_tls") {
+            case .answerPlainHTTP:
                 answerPlainHTTP()
-            } else {
+            case .read, .answer503, .close:
                 close()
             }
         }
@@ -287,7 +251,7 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
                     readNeedsWritable = true
                     break reads
                 case .closed:
-                    peerClosedInput = true
+                    machine.inputClosed()
                     break reads
                 case .failed:
                     close()
@@ -296,12 +260,10 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
             }
             processRequests()
             // Stopped at the cap: bytes may wait inside TLS, where no event would announce them.
-            guard case .open = state else { return }
-            reading = filled && !inFlight && !hasPendingOutput && !closeWhenFlushed && parser.bufferedByteCount < maxBufferedInput
+            guard machine.isOpen else { return }
+            reading = filled && machine.acceptsRequests && !hasPendingOutput && parser.bufferedByteCount < maxBufferedInput
         }
-        if peerClosedInput, !inFlight, !hasPendingOutput, case .open = state {
-            close()
-        }
+        if machine.readingPaused() == .close { close() }
     }
 
     /// Answers buffered requests until one must wait (handled elsewhere), more bytes are needed,
@@ -309,37 +271,30 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     private func processRequests() {
         while answerBufferedRequests() {
             flush()
-            guard case .open = state, !inFlight, !closeWhenFlushed, outbound.count - outboundStart < Connection.maxPendingOutput else {
-                return
-            }
+            guard machine.acceptsRequests, outbound.count - outboundStart < Connection.maxPendingOutput else { return }
         }
         flush()
     }
 
     /// True when it stopped only because the pending output reached its limit.
     private func answerBufferedRequests() -> Bool {
-        while case .open = state, !inFlight, !closeWhenFlushed {
+        while machine.acceptsRequests {
             guard outbound.count - outboundStart < Connection.maxPendingOutput else { return true }
-            let event = parser.next()
-            switch event {
+            switch parser.next() {
             case .needMoreData:
-                trackPhase()
-                if peerClosedInput && parser.phase != .idle {
-                    // The client stopped sending in the middle of a request: nothing to answer.
-                    closeWhenFlushed = true
-                }
+                // `.closeAfterFlush` (the peer stopped sending mid-request) needs nothing here: the flush that follows closes.
+                _ = machine.awaitingInput(parser.phase)
+                return false
             case .expectContinue:
-                if !core.isDraining {
+                if machine.expectContinue() == .writeContinue {
                     outbound.append(contentsOf: HTTPResponseEncoder.continueResponse)
                 }
-                continue
             case .request(let request):
                 dispatch(request)
-                continue
             case .failure(let error):
                 refuse(listener.responder.reply(toMalformed: error, on: context))
+                return false
             }
-            break
         }
         return false
     }
@@ -347,18 +302,20 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     private func dispatch(_ request: HTTPRequest) {
         // Before every request: the certificate may have expired, the CRL passed its next update, or a
         // reload changed the CAs or the CRL since the handshake.
+        var clientVerified = true
         if client != nil, let current = listener.tls?.current, let failure = client?.recheck(current: current, now: Date()) {
             core.recordClientNoLongerVerified(listener: listener.name, failure: failure, peer: context.remoteAddress)
-            closeWhenFlushed = true
+            clientVerified = false
+        }
+        switch machine.requestReceived(keepAlive: request.keepAlive, clientVerified: clientVerified) {
+        case .closeAfterFlush:
             flush()
             return
+        case .dispatch:
+            break
         }
         if let client { context.peerChain = client.chain }
-        inFlight = true
-        inFlightMethod = request.method
-        inFlightKeepAlive = request.keepAlive
-        inFlightVersion = request.version
-        phase = .idle
+        answering = (request.method, request.version)
         switch listener.responder.reply(to: request, on: context) {
         case .now(let response):
             finish(response)
@@ -372,26 +329,15 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     }
 
     private func completeLater(_ response: HTTPResponse) {
-        guard case .open = state else { return }  // the client went away meanwhile
+        observeDraining()
+        guard machine.isOpen else { return }  // the client went away meanwhile
         finish(response)
         processRequests()
     }
 
     private func finish(_ response: HTTPResponse) {
-        inFlight = false
-        let keepAlive = inFlightKeepAlive && !core.isDraining && !peerClosedInput && !closeAfterAnswer
-        queue(response, answering: inFlightMethod, version: inFlightVersion, keepAlive: keepAlive)
-        if !keepAlive { closeWhenFlushed = true }
-        idleSince = MonotonicClock.now()
-        phase = .idle
-        phaseStartedAt = idleSince
-    }
-
-    private func requestTimedOut(phase: String) {
-        core.recordTimeout(listener: listener.name, phase: phase)
-        let error = parser.timedOut("The request did not arrive within the time allowed (\(phase)); the connection is closed.")
-        refuse(listener.responder.reply(toMalformed: error, on: context))
-        flush()
+        guard case .write(let keepAlive) = machine.responseReady() else { return }
+        queue(response, answering: answering.method, version: answering.version, keepAlive: keepAlive)
     }
 
     /// Queues the server's own answer to a request it will not serve (unreadable, too slow, or
@@ -399,15 +345,7 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     /// and log line as every answer; the connection closes once it is written.
     private func refuse(_ response: HTTPResponse) {
         queue(response, answering: .get, keepAlive: false)
-        closeWhenFlushed = true
-    }
-
-    private func trackPhase() {
-        let current = parser.phase
-        if current != phase {
-            phase = current
-            phaseStartedAt = MonotonicClock.now()
-        }
+        machine.closeAfterFlush()
     }
 
     private func queue(_ response: HTTPResponse, answering method: HTTPMethod, version: HTTPVersion = .http1_1, keepAlive: Bool) {
@@ -419,6 +357,7 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     // MARK: Writing
 
     private func flush() {
+        guard machine.isOpen else { return }
         while outboundStart < outbound.count {
             let result = outbound.withUnsafeBytes { bytes in
                 transport.write(UnsafeRawBufferPointer(rebasing: bytes[outboundStart...]))
@@ -427,10 +366,11 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
             case .done(let count):
                 outboundStart += count
             case .wantWrite:
-                if writeBlockedSince == nil { writeBlockedSince = MonotonicClock.now() }
+                machine.writeStalled(blocked: true)
                 updateInterest()
                 return
             case .wantRead:
+                machine.writeStalled(blocked: false)
                 updateInterest(extra: refex_EPOLLIN)
                 return
             case .closed, .failed:
@@ -444,20 +384,19 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
             outbound.removeAll(keepingCapacity: true)
         }
         outboundStart = 0
-        writeBlockedSince = nil
-        if closeWhenFlushed {
+        switch machine.outputFlushed() {
+        case .linger:
             beginLingeringClose()
-            return
+        case .none:
+            updateInterest()
         }
-        updateInterest()
     }
 
     private func updateInterest(extra: UInt32 = 0) {
-        guard case .open = state else { return }
+        guard machine.isOpen else { return }
         var wanted = extra
         if hasPendingOutput || readNeedsWritable { wanted |= refex_EPOLLOUT }
-        if !inFlight && !closeWhenFlushed && !peerClosedInput && parser.bufferedByteCount < maxBufferedInput
-            && !hasPendingOutput {
+        if machine.wantsInput && parser.bufferedByteCount < maxBufferedInput && !hasPendingOutput {
             wanted |= refex_EPOLLIN
         }
         setInterest(wanted)
@@ -474,7 +413,6 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     private func beginLingeringClose() {
         transport.shutdown()
         Foundation.shutdown(fd, Int32(SHUT_WR))
-        state = .lingering(until: MonotonicClock.now() + Connection.lingerTime)
         interest = refex_EPOLLIN
         loop.modify(fd, events: interest)
         discardWhileLingering()
@@ -484,8 +422,7 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
         while true {
             let count = retryingOnInterrupt { Foundation.read(fd, loop.readBuffer.baseAddress, loop.readBuffer.count) }
             if count > 0 {
-                lingeredBytes += count
-                if lingeredBytes > Connection.maxLingerBytes {
+                if machine.discarded(byteCount: count) == .close {
                     close()
                     return
                 }
@@ -499,25 +436,31 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
 
     /// Plain HTTP reached the TLS port: answered in plain HTTP (as nginx does), then closed.
     private func answerPlainHTTP() {
-        core.endHandshake(listener: listener, id: id)
+        releaseHandshakeSlot()
         let answer = listener.responder.replyToPlainHTTP(on: context)
         let bytes = HTTPResponseEncoder.encode(answer, answering: .get, keepAlive: false, date: loop.httpDate())
         // Best effort in one write: a client that does not take a few hundred bytes at once gets nothing.
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         Foundation.shutdown(fd, Int32(SHUT_WR))
-        state = .lingering(until: MonotonicClock.now() + Connection.lingerTime)
         setInterest(refex_EPOLLIN)
         discardWhileLingering()
     }
 
+    private func releaseHandshakeSlot() {
+        guard holdsHandshakeSlot else { return }
+        holdsHandshakeSlot = false
+        core.endHandshake(listener: listener, id: id)
+    }
+
     private func close() {
-        if case .closed = state { return }
-        if case .handshaking = state { core.endHandshake(listener: listener, id: id) }
+        guard !socketClosed else { return }
+        socketClosed = true
+        machine.closed()
+        releaseHandshakeSlot()
         if clientSlot.counted {
             core.clientClosed(listener: listener, key: clientSlot.key)
             clientSlot.counted = false
         }
-        state = .closed
         loop.unregister(fd)
         Foundation.close(fd)
         core.connectionClosed(listener: listener)

@@ -6,8 +6,8 @@ internal import CLinux
 /// What an event loop calls back: readiness on a registered fd, and a periodic tick for deadlines.
 protocol EventLoopHandler: AnyObject {
     func handleEvents(_ events: UInt32)
-    /// Called every `EventLoop.tickInterval` with the monotonic time, to enforce deadlines.
-    func handleTick(now: UInt64)
+    /// Called every `EventLoop.tickInterval`, to enforce deadlines.
+    func handleTick()
 }
 
 /// One thread running epoll: the owner of every connection registered on it.
@@ -169,7 +169,7 @@ final class EventLoop: @unchecked Sendable {
             let after = MonotonicClock.now()
             if after >= nextTick {
                 nextTick = after + EventLoop.tickInterval
-                for handler in Array(handlers.values) { handler.handleTick(now: after) }
+                for handler in Array(handlers.values) { handler.handleTick() }
             }
         }
         // Whatever was queued after the stop still runs, so that nothing waits forever on it.

@@ -71,7 +71,7 @@ final class Listener: EventLoopHandler {
         }
     }
 
-    func handleTick(now: UInt64) {}
+    func handleTick() {}
 
     /// The address a handshake share is counted under: an IPv4 address, or an IPv6 address's /64
     /// (one host commonly holds a whole /64, so counting single IPv6 addresses would bound nothing).

@@ -47,6 +47,10 @@ package struct ListenerSpec: Sendable {
 final class ServerCore: Sendable {
     let configuration: ServerConfiguration
     let logger: Logger
+    /// The time every connection's limits and the handshake budget's staleness are measured on.
+    let clock: MonotonicClock
+    /// `configuration`'s time limits, for each connection's state machine.
+    let connectionTimeouts: ConnectionStateMachine.Timeouts
     private let connectionIDs = Atomic<UInt64>(0)
     private let open = OpenCounts()
     private let handshakeRegistry = HandshakeRegistry()
@@ -58,9 +62,11 @@ final class ServerCore: Sendable {
     private let handshakeFailures: Counter
     private let timeouts: Counter
 
-    init(configuration: ServerConfiguration, metrics: MetricsRegistry, logger: Logger) {
+    init(configuration: ServerConfiguration, metrics: MetricsRegistry, logger: Logger, clock: MonotonicClock = .system) {
         self.configuration = configuration
         self.logger = logger
+        self.clock = clock
+        connectionTimeouts = ConnectionStateMachine.Timeouts(configuration)
         connectionsTotal = metrics.counter("refex_connections_total", help: "Connections accepted.", labelNames: ["listener"])
         connectionsRejected = metrics.counter(
             "refex_connections_rejected_total",
@@ -108,7 +114,7 @@ final class ServerCore: Sendable {
     /// (false: closed at once). When every slot is taken, the oldest handshake of the address holding
     /// the most is displaced. A displaced connection's `evict` is called.
     func beginHandshake(listener: ListenerSpec, id: UInt64, address: String, evict: @escaping @Sendable () -> Void) -> Bool {
-        let now = MonotonicClock.now()
+        let now = clock.now()
         let outcome = handshakeRegistry.slots.withLock { all -> (admitted: Bool, evicted: [(reason: String, evict: @Sendable () -> Void)]) in
             var slots = all[listener.name] ?? HandshakeSlots()
             defer { all[listener.name] = slots }

@@ -34,6 +34,31 @@ final class LifecycleTests: XCTestCase {
         XCTAssertEqual(refex.waitForExit(), 0)
     }
 
+    /// A kept-alive connection with its request answered and nothing in flight is closed as soon as
+    /// SIGTERM arrives (not when the idle limit or the drain time runs out), and refex exits 0.
+    func testSIGTERMClosesAnIdleKeptAliveConnectionAtOnceAndExitsZero() throws {
+        let refex = try RefexProcess(config: try RefexProcess.config(["limits": ["eventLoops": 2, "drainTimeoutSeconds": 20, "idleTimeoutSeconds": 60]]))
+        let client = try InteractiveProcess("python3", try PythonTLSClient.arguments(port: refex.apiPort, partner: "police") + [
+            "--read-seconds", "30", "idle", "--data", "GET /v1/whoami HTTP/1.1\\r\\nHost: localhost\\r\\n\\r\\n",
+        ])
+        let answered = try JSONValue.parse(try XCTUnwrap(client.readLine()))
+        let response = answered["response"]?.stringValue ?? ""
+        XCTAssertTrue(response.hasPrefix("HTTP/1.1 200 OK"), response)
+        XCTAssertFalse(response.contains("Connection: close"), "kept alive: \(response)")
+        XCTAssertEqual(answered["closed"], false)
+
+        let signalled = Date()
+        refex.signal(SIGTERM)
+        let line = try XCTUnwrap(client.readLine(timeout: 40), "the idle connection was not closed")
+        let closedAfter = Date().timeIntervalSince(signalled)
+        let idle = try JSONValue.parse(line)
+        XCTAssertEqual(idle["closed"], true, line)
+        XCTAssertEqual(idle["more"], "", "nothing is sent on an idle connection that is closed")
+        XCTAssertLessThan(closedAfter, 5, "closed \(closedAfter) s after SIGTERM: the drain time (20 s) ran out instead")
+        XCTAssertEqual(refex.waitForExit(), 0)
+        XCTAssertLessThan(Date().timeIntervalSince(signalled), 5, "refex waited for its idle connection")
+    }
+
     func testSIGHUPAddsAPartnerWithoutRestart() throws {
         var config = try RefexProcess.config()
         let refex = try RefexProcess(config: config)

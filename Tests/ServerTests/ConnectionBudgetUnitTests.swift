@@ -60,6 +60,25 @@ final class ConnectionBudgetUnitTests: XCTestCase {
         XCTAssertEqual(evictions.list, [])
     }
 
+    func testAnAddressAtItsShareMakesRoomOnceItsOldestHandshakeIsStale() {
+        let time = ManualClock()
+        let core = ServerCore(
+            configuration: ServerConfiguration(), metrics: MetricsRegistry(), logger: Logger(sink: InMemoryLogSink()), clock: time.clock
+        )
+        let spec = listener(handshakes: 100, perAddress: 2)
+        let evictions = Evictions()
+        XCTAssertTrue(core.beginHandshake(listener: spec, id: 1, address: "a", evict: evictions.action(1)))
+        XCTAssertTrue(core.beginHandshake(listener: spec, id: 2, address: "a", evict: evictions.action(2)))
+        time.advance(by: .seconds(1))
+        XCTAssertFalse(core.beginHandshake(listener: spec, id: 3, address: "a", evict: evictions.action(3)), "a second old is not yet stale")
+        time.advance(nanoseconds: 1)
+        XCTAssertTrue(core.beginHandshake(listener: spec, id: 4, address: "a", evict: evictions.action(4)))
+        XCTAssertEqual(evictions.list, [1], "the address's oldest made room")
+        XCTAssertTrue(core.beginHandshake(listener: spec, id: 5, address: "a", evict: evictions.action(5)))
+        XCTAssertEqual(evictions.list, [1, 2])
+        XCTAssertFalse(core.beginHandshake(listener: spec, id: 6, address: "a", evict: evictions.action(6)), "its oldest now is young")
+    }
+
     func testIPv6AddressesShareTheirSlash64() {
         XCTAssertEqual(Listener.budgetAddress(ListenAddress(host: "2001:db8:1:2::5", port: 1)), "2001:0db8:0001:0002::/64")
         XCTAssertEqual(Listener.budgetAddress(ListenAddress(host: "2001:db8:1:2:ffff::9", port: 1)), "2001:0db8:0001:0002::/64")

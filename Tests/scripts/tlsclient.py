@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A raw TLS client for refex's end-to-end tests: sends exact bytes, dribbles them slowly,
-holds many connections open, or pauses mid-request. Prints JSON results on stdout."""
+holds many connections open, pauses mid-request, or idles after an answer. Prints JSON results on stdout."""
 import argparse, json, resource, socket, ssl, sys, time
 
 
@@ -116,6 +116,46 @@ def cmd_pause(args):
     print(json.dumps({"response": data.decode("latin-1"), "closed": closed}), flush=True)
 
 
+def read_response(sock, deadline):
+    """Reads one response with a Content-Length body; returns (bytes, closed)."""
+    data = b""
+    while time.monotonic() < deadline:
+        head_end = data.find(b"\r\n\r\n")
+        if head_end >= 0:
+            length = 0
+            for line in data[:head_end].split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value.strip())
+            if len(data) >= head_end + 4 + length:
+                return data, False
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            return data, False
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+            return data, True
+        if not chunk:
+            return data, True
+        data += chunk
+    return data, False
+
+
+def cmd_idle(args):
+    """Sends one request, reads its whole response, then holds the connection idle (nothing
+    in flight) until the server closes it or --read-seconds pass."""
+    ctx = context(args)
+    sock = connect(args, ctx)
+    sock.sendall(args.data.encode("latin-1").decode("unicode_escape").encode("latin-1"))
+    data, closed = read_response(sock, time.monotonic() + args.timeout)
+    print(json.dumps({"response": data.decode("latin-1"), "closed": closed}), flush=True)
+    if closed:
+        return
+    more, closed = read_all(sock, time.monotonic() + args.read_seconds)
+    print(json.dumps({"more": more.decode("latin-1"), "closed": closed}), flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--host", default="127.0.0.1")
@@ -139,8 +179,10 @@ def main():
     pause = sub.add_parser("pause")
     pause.add_argument("--first", required=True)
     pause.add_argument("--rest", required=True)
+    idle = sub.add_parser("idle")
+    idle.add_argument("--data", required=True)
     args = parser.parse_args()
-    {"send": cmd_send, "slow": cmd_slow, "hold": cmd_hold, "pause": cmd_pause}[args.command](args)
+    {"send": cmd_send, "slow": cmd_slow, "hold": cmd_hold, "pause": cmd_pause, "idle": cmd_idle}[args.command](args)
 
 
 if __name__ == "__main__":
