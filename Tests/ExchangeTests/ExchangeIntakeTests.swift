@@ -65,7 +65,7 @@ final class ExchangeIntakeTests: XCTestCase {
         XCTAssertEqual(log[2].draft.categories, ["health"])
         XCTAssertEqual(log[3].draft.recipientID, "victim-support")
         XCTAssertEqual(log[3].draft.reason, "awaiting-consent")
-        XCTAssertEqual(log[3].actor, "police")
+        XCTAssertEqual(log[3].draft.actor, "police")
         XCTAssertEqual(Set(log.map(\.time)), [fixture.clock.now], "one commit, one time")
         fixture.assertLogHoldsNone(of: ["Alex", "Example", "7700 900123", "1990-04-12", "PC Sam Sample"])
         try await fixture.assertLogVerifies()
@@ -109,7 +109,7 @@ final class ExchangeIntakeTests: XCTestCase {
         XCTAssertEqual(refused.actor, "system")
         let withheld = try XCTUnwrap(fixture.log.last)
         XCTAssertEqual(withheld.draft.event, .disclosureWithheld)
-        XCTAssertEqual(withheld.actor, "system")
+        XCTAssertEqual(withheld.draft.actor, "system")
         XCTAssertEqual(withheld.draft.reason, "no-recipient")
         XCTAssertNil(withheld.draft.recipientID)
     }
@@ -160,7 +160,7 @@ final class ExchangeIntakeTests: XCTestCase {
 
         let entries = fixture.entries(after: head)
         XCTAssertEqual(entries.map(\.draft.event), [.disclosureAuthorised])
-        XCTAssertEqual(entries.first?.actor, "duty-officer")
+        XCTAssertEqual(entries.first?.draft.actor, "duty-officer")
         XCTAssertEqual(entries.first?.draft.lawfulBasis, .vitalInterests)
         XCTAssertEqual(entries.first?.draft.justificationDigest, digest)
         XCTAssertNil(entries.first?.draft.consentID)

@@ -46,7 +46,7 @@ final class ExchangeSubjectRightsTests: XCTestCase {
         XCTAssertEqual(entries[0].draft.reason, "subject-erased")
         XCTAssertEqual(entries[1].draft.disclosureID, waiting.id)
         let erased = entries[2]
-        XCTAssertEqual(erased.actor, "dpo")
+        XCTAssertEqual(erased.draft.actor, "dpo")
         XCTAssertEqual(erased.draft.subjectID, subjectID)
         XCTAssertEqual(erased.draft.reason, "erasure-request")
         let digest = try XCTUnwrap(erased.draft.justificationDigest, "the reason in words is committed to")
@@ -81,7 +81,7 @@ final class ExchangeSubjectRightsTests: XCTestCase {
         XCTAssertEqual(entries[0].draft.reason, "rectification")
         XCTAssertEqual(entries[0].draft.pointers, ["/subject/contact/phone/number"])
         XCTAssertEqual(entries[1].draft.pointers, ["/subject/contact/phone/number"])
-        XCTAssertEqual(entries[1].actor, "dpo")
+        XCTAssertEqual(entries[1].draft.actor, "dpo")
         fixture.assertLogHoldsNone(of: ["900999"])
 
         do {
@@ -112,7 +112,7 @@ final class ExchangeSubjectRightsTests: XCTestCase {
         var entries = fixture.entries(after: head)
         XCTAssertEqual(entries.map(\.draft.event), [.subjectRestricted, .disclosureWithheld, .disclosureWithheld])
         XCTAssertEqual(entries.dropFirst().map(\.draft.reason), ["restricted", "restricted"])
-        XCTAssertEqual(entries.dropFirst().map(\.actor), ["dpo", "dpo"])
+        XCTAssertEqual(entries.dropFirst().map(\.draft.actor), ["dpo", "dpo"])
 
         // A restricted subject is kept, not erased, when its last consent goes.
         head = fixture.headSeq
@@ -145,7 +145,7 @@ final class ExchangeSubjectRightsTests: XCTestCase {
             try InProcessExchange.domesticAbuseReferral(referenceID: "DEV-2026-0099"), by: InProcessExchange.police
         )
         let recentSubject = try fixture.referral(recent.id).subjectID
-        var head = fixture.headSeq
+        let head = fixture.headSeq
 
         let report = try await fixture.exchange.runRetention(RetentionPolicy(referrals: .seconds(30 * 86_400)))
         XCTAssertEqual(report["subjectsErased"], 1)
@@ -155,28 +155,28 @@ final class ExchangeSubjectRightsTests: XCTestCase {
         XCTAssertNotNil(try fixture.referral(recent.id).sealedBody)
         let entries = fixture.entries(after: head)
         XCTAssertEqual(entries.map(\.draft.event), [.disclosureCancelled, .disclosureCancelled, .subjectErased])
-        XCTAssertTrue(entries.allSatisfy { $0.actor == "system" && $0.draft.subjectID == oldSubject })
+        XCTAssertTrue(entries.allSatisfy { $0.draft.actor == "system" && $0.draft.subjectID == oldSubject })
         XCTAssertEqual(entries.last?.draft.reason, "retention")
 
         // A checkpoint signed now at the head, and an entry after it; two days later the log is
         // pruned up to that checkpoint (kept for a day), and consent details older than a day go.
-        head = fixture.headSeq
+        let checkpointSeq = fixture.headSeq
         let signer = try Ed25519PrivateKey()
         let hash = try XCTUnwrap(fixture.tables.log.last?.hash)
         let reopened = InMemoryStore(state: fixture.state, clock: fixture.clock.reading)
-        try await reopened.write { txn in try txn.insertCheckpoint(try Checkpoint(seq: head, hash: hash, time: txn.now, key: signer)) }
+        try await reopened.write { txn in try txn.insertCheckpoint(try Checkpoint(seq: checkpointSeq, hash: hash, time: txn.now, key: signer)) }
         _ = try await fixture.exchange.referralStatus(recent.id, by: InProcessExchange.police)
         fixture.clock.advance(by: .seconds(2 * 86_400))
         let pruning = try await fixture.exchange.runRetention(RetentionPolicy(consents: .seconds(86_400), log: .seconds(86_400)))
-        XCTAssertEqual(pruning["logPrunedThrough"], .number(JSONNumber(head)))
+        XCTAssertEqual(pruning["logPrunedThrough"], .number(JSONNumber(checkpointSeq)))
         XCTAssertEqual(pruning["consentDetailsErased"], 1, "the recent subject's consent details (the old one's went with it)")
         XCTAssertTrue(fixture.consents(subjectID: recentSubject).allSatisfy { $0.sealedDetails == nil })
         XCTAssertNotNil(fixture.tables.subjectKeys[recentSubject], "erasing consent details leaves the subject")
-        XCTAssertEqual(fixture.tables.log.first?.seq, head + 1)
-        XCTAssertEqual(fixture.tables.logAnchor?.seq, head)
+        XCTAssertEqual(fixture.tables.log.first?.seq, checkpointSeq + 1)
+        XCTAssertEqual(fixture.tables.logAnchor?.seq, checkpointSeq)
         XCTAssertEqual(fixture.tables.logAnchor?.hash, hash)
         let status = try await fixture.exchange.retentionStatus(RetentionPolicy(log: .seconds(86_400)))
-        XCTAssertEqual(status["logAnchor"]?["seq"], .number(JSONNumber(head)))
+        XCTAssertEqual(status["logAnchor"]?["seq"], .number(JSONNumber(checkpointSeq)))
         try await fixture.assertLogVerifies(logRetention: .seconds(86_400))
     }
 }
