@@ -43,9 +43,13 @@ struct InProcessExchange {
     let keyring = Keyring(masterKey: SymmetricKey.random())
     let exchange: Exchange
 
+    /// The schemas in `schemas/`, compiled once for every test.
+    private static let catalog = Result { try SchemaCatalog(folder: "\(ProjectPaths.root)/schemas") }
+
     init(recipients: [Recipient] = InProcessExchange.recipients) throws {
-        let catalog = try SchemaCatalog(folder: "\(ProjectPaths.root)/schemas")
-        exchange = Exchange(store: InMemoryStore(state: state, clock: clock.reading), catalog: catalog, keyring: keyring, recipients: recipients)
+        exchange = Exchange(
+            store: InMemoryStore(state: state, clock: clock.reading), catalog: try Self.catalog.get(), keyring: keyring, recipients: recipients
+        )
     }
 
     // MARK: Documents

@@ -383,7 +383,7 @@ package struct StoreConformance: Sendable {
             try expectEqual(try txn.outboxDepths(), [
                 OutboxDepth(recipientID: "dv", pending: 4, failed: 1, oldestPending: at(0)),
                 OutboxDepth(recipientID: "interpreting", pending: 1, failed: 0, oldestPending: at(3)),
-                OutboxDepth(recipientID: "translation", pending: 3, failed: 0, oldestPending: at(1)),
+                OutboxDepth(recipientID: "translation", pending: 4, failed: 0, oldestPending: at(1)),
                 OutboxDepth(recipientID: "vs", pending: 1, failed: 0, oldestPending: at(5)),
             ], "outbox depths by recipient")
         }
