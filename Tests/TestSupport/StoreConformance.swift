@@ -1,6 +1,5 @@
 import Dispatch
 import Exchange
-import Synchronization
 
 /// The store conformance suite: what every `ExchangeStore` must do, written once over `any`
 /// store (GRDB runs one body over a queue and a pool the same way). Each store's test target
@@ -13,22 +12,6 @@ package struct StoreConformance: Sendable {
     /// `makeHarness` gives a harness over a new, empty durable state whose stores read `clock`.
     package init(_ makeHarness: @escaping @Sendable (TestClock) throws -> StoreHarness) {
         self.makeHarness = makeHarness
-    }
-
-    /// Every check, by name, for a test that wants to run them all.
-    package var checks: [(name: String, run: @Sendable () async throws -> Void)] {
-        [
-            ("groupCommit", groupCommitRollsBackAFailingWriteAlone),
-            ("readIsolation", readsSeeOnlyCommittedStateAndChangeNothing),
-            ("chainAcrossRestarts", chainContinuesAcrossRestarts),
-            ("chainAfterPruning", chainContinuesAfterTheWholeLogIsPruned),
-            ("records", recordsKeepWhatWasWrittenAndConstraintsHold),
-            ("erasure", erasureShredsTheSubjectAndNoOneElse),
-            ("outbox", outboxDueItemsAndMailboxPaging),
-            ("logFilters", everyLogFilterSelectsByItsColumn),
-            ("finding", findingByPrefixAndBlindIndex),
-            ("retention", retentionQueriesAndPruning),
-        ]
     }
 
     private struct Boom: Error {}
@@ -51,7 +34,7 @@ package struct StoreConformance: Sendable {
                 group.addTask {
                     do {
                         let seq = try await store.write { txn -> Int64 in
-                            try txn.insertSubject(Fixture.subject("s\(index)", txn.now), key: Fixture.key("s\(index)"))
+                            try txn.insertSubject(ConformanceRecords.subject("s\(index)", txn.now), key: ConformanceRecords.key("s\(index)"))
                             let entry = try txn.appendLog(LogEntryDraft(event: .referralReceived, actor: "p", subjectID: "s\(index)"))
                             if index % 4 == 0 { throw Boom() }
                             return entry.seq
@@ -96,7 +79,7 @@ package struct StoreConformance: Sendable {
         let release = DispatchSemaphore(value: 0)
         let writing = Task {
             try await store.write { txn in
-                try txn.insertSubject(Fixture.subject("w", txn.now), key: Fixture.key("w"))
+                try txn.insertSubject(ConformanceRecords.subject("w", txn.now), key: ConformanceRecords.key("w"))
                 try txn.appendLog(LogEntryDraft(event: .referralReceived, actor: "p", subjectID: "w"))
                 inside.signal()
                 _ = release.wait(timeout: .now() + 20)
@@ -111,7 +94,7 @@ package struct StoreConformance: Sendable {
         try expect(try await store.read { try $0.subject(id: "w") } != nil, "a read after the commit sees it")
 
         do {
-            try await store.read { txn in try txn.insertSubject(Fixture.subject("r", txn.now), key: Fixture.key("r")) }
+            try await store.read { txn in try txn.insertSubject(ConformanceRecords.subject("r", txn.now), key: ConformanceRecords.key("r")) }
             throw ConformanceFailure(message: "a read inserted a subject", file: #filePath, line: #line)
         } catch is ConformanceFailure {
             throw ConformanceFailure(message: "a read inserted a subject", file: #filePath, line: #line)
@@ -191,17 +174,17 @@ package struct StoreConformance: Sendable {
         defer { harness.close(store) }
         let t0 = clock.now
         try await store.write { txn in
-            try txn.insertSubject(Fixture.subject("s1", t0), key: Fixture.key("s1"))
-            try txn.insertReferral(Fixture.referral("r1", subject: "s1", partner: "police", reference: [1], at: t0))
-            try txn.insertReferral(Fixture.referral("r0", subject: "s1", partner: "police", reference: [0], at: Timestamp(milliseconds: t0.milliseconds - 5)))
+            try txn.insertSubject(ConformanceRecords.subject("s1", t0), key: ConformanceRecords.key("s1"))
+            try txn.insertReferral(ConformanceRecords.referral("r1", subject: "s1", partner: "police", reference: [1], at: t0))
+            try txn.insertReferral(ConformanceRecords.referral("r0", subject: "s1", partner: "police", reference: [0], at: Timestamp(milliseconds: t0.milliseconds - 5)))
             try txn.setReceipt(referralID: "r1", [7, 7])
-            try txn.insertConsent(Fixture.consent("c1", subject: "s1", referral: "r1", at: t0, digest: [4]))
-            try txn.insertConsent(Fixture.consent("c0", subject: "s1", referral: "r1", at: Timestamp(milliseconds: t0.milliseconds - 1), digest: [5]))
+            try txn.insertConsent(ConformanceRecords.consent("c1", subject: "s1", referral: "r1", at: t0, digest: [4]))
+            try txn.insertConsent(ConformanceRecords.consent("c0", subject: "s1", referral: "r1", at: Timestamp(milliseconds: t0.milliseconds - 1), digest: [5]))
             try txn.setConsentReceipt(id: "c1", [8])
             try txn.setConsentWithdrawalReceipt(id: "c1", [9])
-            try txn.insertDisclosure(Fixture.disclosure("d2", referral: "r1", subject: "s1", state: .queued, at: t0))
-            try txn.insertDisclosure(Fixture.disclosure("d1", referral: "r1", subject: "s1", state: .awaitingConsent, at: t0))
-            try txn.insertDisclosure(Fixture.disclosure("d0", referral: "r1", subject: "s1", state: .refused, at: Timestamp(milliseconds: t0.milliseconds - 1)))
+            try txn.insertDisclosure(ConformanceRecords.disclosure("d2", referral: "r1", subject: "s1", state: .queued, at: t0))
+            try txn.insertDisclosure(ConformanceRecords.disclosure("d1", referral: "r1", subject: "s1", state: .awaitingConsent, at: t0))
+            try txn.insertDisclosure(ConformanceRecords.disclosure("d0", referral: "r1", subject: "s1", state: .refused, at: Timestamp(milliseconds: t0.milliseconds - 1)))
             try txn.setRestricted(subjectID: "s1", true)
             try txn.setSubjectWithdrawalReceipt(subjectID: "s1", [3])
             try txn.insertFreeText(digest: "f1", subjectID: "s1", sealed: [1])
@@ -214,14 +197,14 @@ package struct StoreConformance: Sendable {
             try expectEqual(subject?.restricted, true, "restricted")
             try expectEqual(subject?.withdrawalReceipt, [3], "subject withdrawal receipt")
             try expectEqual(subject?.createdAt, t0, "subject createdAt")
-            try expectEqual(try txn.subjectKey(subjectID: "s1")?.wrapped, Fixture.key("s1").wrapped, "wrapped key")
+            try expectEqual(try txn.subjectKey(subjectID: "s1")?.wrapped, ConformanceRecords.key("s1").wrapped, "wrapped key")
             try expectEqual(try txn.referral(id: "r1")?.receipt, [7, 7], "referral receipt")
             try expectEqual(try txn.referral(partnerID: "police", referenceKey: [1])?.id, "r1", "referral by partner and reference key")
             try expect(try txn.referral(partnerID: "other", referenceKey: [1]) == nil, "a reference key is another partner's")
             try expectEqual(try txn.referrals(subjectID: "s1").map(\.id), ["r0", "r1"], "referrals by receivedAt")
             let consent = try txn.consent(id: "c1")
             try expectEqual(consent, {
-                var expected = Fixture.consent("c1", subject: "s1", referral: "r1", at: t0, digest: [4])
+                var expected = ConformanceRecords.consent("c1", subject: "s1", referral: "r1", at: t0, digest: [4])
                 expected.receipt = [8]
                 expected.withdrawalReceipt = [9]
                 return expected
@@ -231,7 +214,7 @@ package struct StoreConformance: Sendable {
             try expect(try txn.consent(referralID: "r1", documentDigest: [6]) == nil, "consent by an unknown digest")
             try expectEqual(try txn.disclosures(referralID: "r1").map(\.id), ["d0", "d2", "d1"], "disclosures by createdAt, then as inserted")
             try expectEqual(try txn.disclosures(subjectID: "s1").map(\.id), ["d0", "d2", "d1"], "a subject's disclosures in the same order")
-            try expectEqual(try txn.disclosure(id: "d2"), Fixture.disclosure("d2", referral: "r1", subject: "s1", state: .queued, at: t0), "disclosure read back")
+            try expectEqual(try txn.disclosure(id: "d2"), ConformanceRecords.disclosure("d2", referral: "r1", subject: "s1", state: .queued, at: t0), "disclosure read back")
             try expectEqual(try txn.freeText(digest: "f1")?.sealed, [1], "free text: the first one kept")
             try expectEqual(try txn.acknowledgement(itemID: "i1")?.recipientID, "sink", "acknowledgement: the first one kept")
             try expectEqual(try txn.acknowledgement(itemID: "i1")?.at, t0, "acknowledgement time")
@@ -260,19 +243,19 @@ package struct StoreConformance: Sendable {
         }
         // Each refused like a constraint in SQL; the refusal rolls back only that write.
         let refusals: [(String, @Sendable (any StoreTransaction) throws -> Void)] = [
-            ("a second subject with the same id", { try $0.insertSubject(Fixture.subject("s1", t0), key: Fixture.key("s1")) }),
-            ("a second referral with the same id", { try $0.insertReferral(Fixture.referral("r1", subject: "s1", partner: "p", reference: [9], at: t0)) }),
+            ("a second subject with the same id", { try $0.insertSubject(ConformanceRecords.subject("s1", t0), key: ConformanceRecords.key("s1")) }),
+            ("a second referral with the same id", { try $0.insertReferral(ConformanceRecords.referral("r1", subject: "s1", partner: "p", reference: [9], at: t0)) }),
             ("a second referral with the same partner and reference", {
-                try $0.insertReferral(Fixture.referral("r9", subject: "s1", partner: "police", reference: [1], at: t0))
+                try $0.insertReferral(ConformanceRecords.referral("r9", subject: "s1", partner: "police", reference: [1], at: t0))
             }),
-            ("a referral of no subject", { try $0.insertReferral(Fixture.referral("r8", subject: "nobody", partner: "p", reference: [8], at: t0)) }),
-            ("a second consent with the same id", { try $0.insertConsent(Fixture.consent("c1", subject: "s1", referral: "r1", at: t0, digest: nil)) }),
-            ("a consent for no referral", { try $0.insertConsent(Fixture.consent("c9", subject: "s1", referral: "none", at: t0, digest: nil)) }),
+            ("a referral of no subject", { try $0.insertReferral(ConformanceRecords.referral("r8", subject: "nobody", partner: "p", reference: [8], at: t0)) }),
+            ("a second consent with the same id", { try $0.insertConsent(ConformanceRecords.consent("c1", subject: "s1", referral: "r1", at: t0, digest: nil)) }),
+            ("a consent for no referral", { try $0.insertConsent(ConformanceRecords.consent("c9", subject: "s1", referral: "none", at: t0, digest: nil)) }),
             ("a second disclosure with the same id", {
-                try $0.insertDisclosure(Fixture.disclosure("d1", referral: "r1", subject: "s1", state: .queued, at: t0))
+                try $0.insertDisclosure(ConformanceRecords.disclosure("d1", referral: "r1", subject: "s1", state: .queued, at: t0))
             }),
-            ("a disclosure of no referral", { try $0.insertDisclosure(Fixture.disclosure("d9", referral: "none", subject: "s1", state: .queued, at: t0)) }),
-            ("an outbox item for no disclosure", { try $0.enqueue(Fixture.item("none", recipient: "x", mode: .push, at: t0)) }),
+            ("a disclosure of no referral", { try $0.insertDisclosure(ConformanceRecords.disclosure("d9", referral: "none", subject: "s1", state: .queued, at: t0)) }),
+            ("an outbox item for no disclosure", { try $0.enqueue(ConformanceRecords.item("none", recipient: "x", mode: .push, at: t0)) }),
         ]
         for (what, body) in refusals {
             do {
@@ -300,11 +283,11 @@ package struct StoreConformance: Sendable {
         let t0 = clock.now
         try await store.write { txn in
             for subject in ["gone", "kept"] {
-                try txn.insertSubject(Fixture.subject(subject, t0), key: Fixture.key(subject))
-                try txn.insertReferral(Fixture.referral("r-\(subject)", subject: subject, partner: "p", reference: Array(subject.utf8), at: t0))
-                try txn.insertConsent(Fixture.consent("c-\(subject)", subject: subject, referral: "r-\(subject)", at: t0, digest: nil))
+                try txn.insertSubject(ConformanceRecords.subject(subject, t0), key: ConformanceRecords.key(subject))
+                try txn.insertReferral(ConformanceRecords.referral("r-\(subject)", subject: subject, partner: "p", reference: Array(subject.utf8), at: t0))
+                try txn.insertConsent(ConformanceRecords.consent("c-\(subject)", subject: subject, referral: "r-\(subject)", at: t0, digest: nil))
                 try txn.insertFreeText(digest: "f-\(subject)", subjectID: subject, sealed: [1])
-                try txn.insertDisclosure(Fixture.disclosure("d-\(subject)", referral: "r-\(subject)", subject: subject, state: .delivered, at: t0))
+                try txn.insertDisclosure(ConformanceRecords.disclosure("d-\(subject)", referral: "r-\(subject)", subject: subject, state: .delivered, at: t0))
                 try txn.insertSubjectIndex([SubjectIndexEntry(kind: .reference, digest: [1], subjectID: subject, referralID: "r-\(subject)")])
             }
         }
@@ -340,24 +323,24 @@ package struct StoreConformance: Sendable {
         let t0 = clock.now
         @Sendable func at(_ seconds: Int64) -> Timestamp { Timestamp(milliseconds: t0.milliseconds + seconds * 1000) }
         try await store.write { txn in
-            try txn.insertSubject(Fixture.subject("s", t0), key: Fixture.key("s"))
-            try txn.insertReferral(Fixture.referral("r", subject: "s", partner: "p", reference: [1], at: t0))
+            try txn.insertSubject(ConformanceRecords.subject("s", t0), key: ConformanceRecords.key("s"))
+            try txn.insertReferral(ConformanceRecords.referral("r", subject: "s", partner: "p", reference: [1], at: t0))
             for id in ["a", "b", "c", "d", "e", "m1", "m2", "m3", "m4", "m5", "x"] {
-                try txn.insertDisclosure(Fixture.disclosure(id, referral: "r", subject: "s", state: .queued, at: t0))
+                try txn.insertDisclosure(ConformanceRecords.disclosure(id, referral: "r", subject: "s", state: .queued, at: t0))
             }
             // Push for dv: due at 30, 10, 20 s; one later (60 s); one failed. Another recipient's.
-            try txn.enqueue(Fixture.item("a", recipient: "dv", mode: .push, at: at(0), next: at(30)))
-            try txn.enqueue(Fixture.item("b", recipient: "dv", mode: .push, at: at(1), next: at(10)))
-            try txn.enqueue(Fixture.item("c", recipient: "dv", mode: .push, at: at(2), next: at(20)))
-            try txn.enqueue(Fixture.item("d", recipient: "dv", mode: .push, at: at(3), next: at(60)))
-            try txn.enqueue(Fixture.item("e", recipient: "dv", mode: .push, at: at(4), next: at(0), state: .failed))
-            try txn.enqueue(Fixture.item("x", recipient: "vs", mode: .push, at: at(5), next: at(0)))
+            try txn.enqueue(ConformanceRecords.item("a", recipient: "dv", mode: .push, at: at(0), next: at(30)))
+            try txn.enqueue(ConformanceRecords.item("b", recipient: "dv", mode: .push, at: at(1), next: at(10)))
+            try txn.enqueue(ConformanceRecords.item("c", recipient: "dv", mode: .push, at: at(2), next: at(20)))
+            try txn.enqueue(ConformanceRecords.item("d", recipient: "dv", mode: .push, at: at(3), next: at(60)))
+            try txn.enqueue(ConformanceRecords.item("e", recipient: "dv", mode: .push, at: at(4), next: at(0), state: .failed))
+            try txn.enqueue(ConformanceRecords.item("x", recipient: "vs", mode: .push, at: at(5), next: at(0)))
             // Pull for the mailbox: m2 and m3 enqueued at the same time (ordered by id); one for another recipient.
-            try txn.enqueue(Fixture.item("m1", recipient: "translation", mode: .pull, at: at(1)))
-            try txn.enqueue(Fixture.item("m3", recipient: "translation", mode: .pull, at: at(2)))
-            try txn.enqueue(Fixture.item("m2", recipient: "translation", mode: .pull, at: at(2)))
-            try txn.enqueue(Fixture.item("m4", recipient: "interpreting", mode: .pull, at: at(3)))
-            try txn.enqueue(Fixture.item("m5", recipient: "translation", mode: .pull, at: at(4)))
+            try txn.enqueue(ConformanceRecords.item("m1", recipient: "translation", mode: .pull, at: at(1)))
+            try txn.enqueue(ConformanceRecords.item("m3", recipient: "translation", mode: .pull, at: at(2)))
+            try txn.enqueue(ConformanceRecords.item("m2", recipient: "translation", mode: .pull, at: at(2)))
+            try txn.enqueue(ConformanceRecords.item("m4", recipient: "interpreting", mode: .pull, at: at(3)))
+            try txn.enqueue(ConformanceRecords.item("m5", recipient: "translation", mode: .pull, at: at(4)))
         }
         try await store.read { txn in
             try expectEqual(try txn.dueOutbox(recipientID: "dv", now: at(30), limit: 10).map(\.id), ["b", "c", "a"], "due push items by next attempt")
@@ -395,7 +378,7 @@ package struct StoreConformance: Sendable {
             item.payload = [9]  // not a column updateOutbox changes
             try txn.updateOutbox(item)
             try txn.dequeue(id: "c")
-            try txn.enqueue(Fixture.item("a", recipient: "dv", mode: .push, at: at(0), next: at(5)))
+            try txn.enqueue(ConformanceRecords.item("a", recipient: "dv", mode: .push, at: at(0), next: at(5)))
         }
         try await store.read { txn in
             let item = try txn.outboxItem(id: "b")
@@ -489,10 +472,10 @@ package struct StoreConformance: Sendable {
         defer { harness.close(store) }
         try await store.write { txn in
             let now = txn.now
-            for id in ["ab12", "ab34", "ac00", "b000"] { try txn.insertSubject(Fixture.subject(id, now), key: Fixture.key(id)) }
-            try txn.insertReferral(Fixture.referral("r2", subject: "ab12", partner: "p", reference: [2], at: now))
-            try txn.insertReferral(Fixture.referral("r1", subject: "ab34", partner: "p", reference: [1], at: now))
-            try txn.insertReferral(Fixture.referral("r3", subject: "ac00", partner: "p", reference: [3], at: now))
+            for id in ["ab12", "ab34", "ac00", "b000"] { try txn.insertSubject(ConformanceRecords.subject(id, now), key: ConformanceRecords.key(id)) }
+            try txn.insertReferral(ConformanceRecords.referral("r2", subject: "ab12", partner: "p", reference: [2], at: now))
+            try txn.insertReferral(ConformanceRecords.referral("r1", subject: "ab34", partner: "p", reference: [1], at: now))
+            try txn.insertReferral(ConformanceRecords.referral("r3", subject: "ac00", partner: "p", reference: [3], at: now))
             try txn.appendLog(LogEntryDraft(event: .disclosureAuthorised, actor: "police", recipientID: "vs"))
             try txn.appendLog(LogEntryDraft(event: .disclosureAuthorised, actor: "officer", recipientID: "dv"))
             try txn.appendLog(LogEntryDraft(event: .logViewed, actor: "police"))
@@ -548,21 +531,21 @@ package struct StoreConformance: Sendable {
         let t0 = clock.now
         @Sendable func at(_ days: Int64) -> Timestamp { Timestamp(milliseconds: t0.milliseconds + days * 86_400_000) }
         try await store.write { txn in
-            for subject in ["old", "recent", "erased", "none"] { try txn.insertSubject(Fixture.subject(subject, t0), key: Fixture.key(subject)) }
+            for subject in ["old", "recent", "erased", "none"] { try txn.insertSubject(ConformanceRecords.subject(subject, t0), key: ConformanceRecords.key(subject)) }
             // "old": referrals at day 0 and 10; "recent": day 5 and 30; "erased": day 0, then erased.
-            try txn.insertReferral(Fixture.referral("o1", subject: "old", partner: "p", reference: [1], at: at(0)))
-            try txn.insertReferral(Fixture.referral("o2", subject: "old", partner: "p", reference: [2], at: at(10)))
-            try txn.insertReferral(Fixture.referral("n1", subject: "recent", partner: "p", reference: [3], at: at(5)))
-            try txn.insertReferral(Fixture.referral("n2", subject: "recent", partner: "p", reference: [4], at: at(30)))
-            try txn.insertReferral(Fixture.referral("e1", subject: "erased", partner: "p", reference: [5], at: at(0)))
+            try txn.insertReferral(ConformanceRecords.referral("o1", subject: "old", partner: "p", reference: [1], at: at(0)))
+            try txn.insertReferral(ConformanceRecords.referral("o2", subject: "old", partner: "p", reference: [2], at: at(10)))
+            try txn.insertReferral(ConformanceRecords.referral("n1", subject: "recent", partner: "p", reference: [3], at: at(5)))
+            try txn.insertReferral(ConformanceRecords.referral("n2", subject: "recent", partner: "p", reference: [4], at: at(30)))
+            try txn.insertReferral(ConformanceRecords.referral("e1", subject: "erased", partner: "p", reference: [5], at: at(0)))
             try txn.eraseSubject(id: "erased", at: at(1))
             // Consents ended: withdrawn day 3; expires day 7; recorded day 2 (neither); withdrawn but details gone.
-            var withdrawn = Fixture.consent("cw", subject: "old", referral: "o1", at: at(2), digest: nil)
+            var withdrawn = ConformanceRecords.consent("cw", subject: "old", referral: "o1", at: at(2), digest: nil)
             withdrawn.withdrawnAt = at(3)
             withdrawn.expiresAt = at(1)
-            var expiring = Fixture.consent("ce", subject: "old", referral: "o1", at: at(1), digest: nil)
+            var expiring = ConformanceRecords.consent("ce", subject: "old", referral: "o1", at: at(1), digest: nil)
             expiring.expiresAt = at(7)
-            let recorded = Fixture.consent("cr", subject: "recent", referral: "n1", at: at(2), digest: nil)
+            let recorded = ConformanceRecords.consent("cr", subject: "recent", referral: "n1", at: at(2), digest: nil)
             try txn.insertConsent(withdrawn)
             try txn.insertConsent(expiring)
             try txn.insertConsent(recorded)
@@ -635,7 +618,7 @@ package struct StoreConformance: Sendable {
 }
 
 /// Records for the suite, complete in every column.
-enum Fixture {
+enum ConformanceRecords {
     static func subject(_ id: String, _ at: Timestamp) -> SubjectRecord { SubjectRecord(id: id, createdAt: at) }
 
     static func key(_ subjectID: String) -> WrappedSubjectKey { WrappedSubjectKey(subjectID: subjectID, wrapped: Array("key-\(subjectID)".utf8)) }
