@@ -40,6 +40,8 @@ final class SQLiteStoreConformanceTests: XCTestCase {
 
     func testErasureShredsTheSubjectAndNoOneElse() async throws { try await suite.erasureShredsTheSubjectAndNoOneElse() }
 
+    func testLogCompletenessNamesWhatIsMissing() async throws { try await suite.logCompletenessNamesWhatIsMissing() }
+
     func testOutboxDueItemsAndMailboxPaging() async throws { try await suite.outboxDueItemsAndMailboxPaging() }
 
     func testEveryLogFilterSelectsByItsColumn() async throws { try await suite.everyLogFilterSelectsByItsColumn() }

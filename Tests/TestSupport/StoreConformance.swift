@@ -272,6 +272,31 @@ package struct StoreConformance: Sendable {
         try expectEqual(try await store.read { try $0.statistics().referrals }, 2, "referrals after refused inserts")
     }
 
+    /// The log checked against the rows: a row without the entry its creation appends, and an
+    /// entry naming a row that is not there, are named; rows older than the pruning cut are not.
+    package func logCompletenessNamesWhatIsMissing() async throws {
+        let clock = TestClock()
+        let (harness, store) = try fresh(clock)
+        defer { harness.close(store) }
+        let t0 = clock.now
+        try await store.write { txn in
+            try txn.insertSubject(ConformanceRecords.subject("s", t0), key: ConformanceRecords.key("s"))
+            try txn.insertReferral(ConformanceRecords.referral("r", subject: "s", partner: "p", reference: [1], at: t0))
+            try txn.appendLog(LogEntryDraft(event: .referralReceived, actor: "p", referralID: "r", subjectID: "s"))
+            try txn.insertReferral(ConformanceRecords.referral("unlogged", subject: "s", partner: "p", reference: [2], at: t0))
+            try txn.appendLog(LogEntryDraft(event: .referralViewed, actor: "p", referralID: "ghost", subjectID: "s"))
+            try txn.appendLog(LogEntryDraft(event: .logViewed, actor: "admin", referralID: "asked-for"))
+        }
+        let problems = try await store.read { try $0.logCompletenessProblems(prunedUpTo: nil, limit: 10) }
+        try expectEqual(problems, [
+            "the log is incomplete: referral unlogged has no referral.received entry (entries were removed)",
+            "entry 2 names referral ghost, which is not in the store (a row was deleted, or the entry invented)",
+        ], "completeness problems")
+        try expectEqual(try await store.read { try $0.logCompletenessProblems(prunedUpTo: nil, limit: 1) }.count, 1, "at most the limit")
+        let afterCut = try await store.read { try $0.logCompletenessProblems(prunedUpTo: t0, limit: 10) }
+        try expectEqual(afterCut, [problems[1]], "a row made up to the pruning cut is excepted")
+    }
+
     // MARK: Erasure
 
     /// Erasure deletes the key, every sealed body and detail, free text, blind-index entries and
