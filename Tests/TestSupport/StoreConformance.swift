@@ -441,7 +441,7 @@ package struct StoreConformance: Sendable {
         ]
         for (index, draft) in drafts.enumerated() {
             clock.set(Timestamp(milliseconds: t0.milliseconds + Int64(index) * 1000))
-            try await store.write { try $0.appendLog(draft) }
+            _ = try await store.write { try $0.appendLog(draft) }
         }
         func seqs(_ adjust: (inout LogFilter) -> Void, limit: Int = 100) async throws -> [Int64] {
             var filter = LogFilter()
