@@ -14,6 +14,10 @@ import Synchronization
 ///
 /// Durability is the `InMemoryStoreState` object: a store opened again over the same state is
 /// the same store after a restart.
+///
+/// One difference, on purpose: once retention has pruned every entry, the next entry follows the
+/// log's anchor here, where `SQLiteStore` (today) starts again from the genesis hash; the
+/// conformance check `chainContinuesAfterTheWholeLogIsPruned` names it.
 package final class InMemoryStore: ExchangeStore {
     /// The committed state; another `InMemoryStore` over it is this store reopened.
     package let state: InMemoryStoreState

@@ -85,7 +85,8 @@ package struct StoreConformance: Sendable {
                 _ = release.wait(timeout: .now() + 20)
             }
         }
-        try await expect(await waitOffThread(inside, seconds: 20), "the write started")
+        let started = await waitOffThread(inside, seconds: 20)
+        try expect(started, "the write started")
         let during = try await store.read { txn in (try txn.subject(id: "w"), try txn.logBounds()?.last) }
         release.signal()
         try await writing.value
@@ -100,7 +101,7 @@ package struct StoreConformance: Sendable {
             throw ConformanceFailure(message: "a read inserted a subject", file: #filePath, line: #line)
         } catch {}
         do {
-            try await store.read { txn in try txn.appendLog(LogEntryDraft(event: .logViewed, actor: "admin")) }
+            _ = try await store.read { txn in try txn.appendLog(LogEntryDraft(event: .logViewed, actor: "admin")) }
             throw ConformanceFailure(message: "a read appended to the log", file: #filePath, line: #line)
         } catch is ConformanceFailure {
             throw ConformanceFailure(message: "a read appended to the log", file: #filePath, line: #line)
