@@ -32,4 +32,9 @@ package struct DeliveryConfiguration: Sendable {
         self.circuitOpenFor = circuitOpenFor
         self.pollInterval = pollInterval
     }
+
+    /// How long a claim on an outbox item lasts: an attempt, with as long again and 10 s to spare
+    /// for building it and recording its outcome. A process that dies holding claims delays their
+    /// items this long at most.
+    package var lease: Duration { attemptTimeout * 2 + .seconds(10) }
 }

@@ -1,6 +1,7 @@
 import Exchange
 import Foundation
 import JSON
+import Services
 
 /// `refex consent list --subject ID | --referral ID`: the consents recorded (what for, for whom,
 /// how, until when, withdrawn); no personal data (who obtained it and notes stay sealed).

@@ -2,6 +2,7 @@ import Crypto
 import Exchange
 import Foundation
 import JSON
+import Services
 
 /// `refex log list|show|verify|checkpoint|export`: the disclosure log on the host. Every read is
 /// itself logged (`log.viewed`). A filter that names nothing refex knows is a usage error (exit 2)

@@ -1,6 +1,7 @@
 import Exchange
 import Foundation
 import JSON
+import Services
 
 /// `refex retention run|status`: the purge now, or what is due when.
 enum RetentionCommand {

@@ -1,6 +1,7 @@
 import Exchange
 import Foundation
 import JSON
+import Services
 
 /// `refex subject export|erase|restrict|unrestrict|rectify ID`: a victim's rights, one command each.
 enum SubjectCommand {

@@ -1,6 +1,7 @@
 import Exchange
 import Foundation
 import JSON
+import Services
 
 /// `refex subject find`: the subject a subject access request is about, by what the request names
 /// (the partner's reference, the crime reference, or the name with the date of birth), through the
