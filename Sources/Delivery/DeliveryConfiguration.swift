@@ -33,8 +33,8 @@ package struct DeliveryConfiguration: Sendable {
         self.pollInterval = pollInterval
     }
 
-    /// How long a claim on an outbox item lasts: an attempt, with as long again and 10 s to spare
-    /// for building it and recording its outcome. A process that dies holding claims delays their
-    /// items this long at most.
-    package var lease: Duration { attemptTimeout * 2 + .seconds(10) }
+    /// How long a claim on an outbox item lasts: an attempt, and 15 s to spare for building it and
+    /// recording its outcome (an attempt starts only with more than `attemptTimeout` of it left).
+    /// A process that dies holding claims delays their items this long at most.
+    package var lease: Duration { attemptTimeout + .seconds(15) }
 }
