@@ -144,4 +144,17 @@ final class SQLiteStoreOutboxClaimTests: XCTestCase {
         XCTAssertEqual(columns, ["lease_holder", "lease_until"])
         XCTAssertEqual(try connection.first("PRAGMA user_version")?.integer(0), 5)
     }
+
+    func testItemsQueuedBeforeClaimsExistedAreClaimableAfterTheMigration() async throws {
+        let before = try await store(with: [item("queued-before")])
+        let path = before.path
+        before.close()
+        // As refex before migration 5 left it.
+        let connection = try SQLiteConnection(path: path)
+        try connection.execute("ALTER TABLE outbox DROP COLUMN lease_holder; ALTER TABLE outbox DROP COLUMN lease_until; PRAGMA user_version = 4;")
+        let after = try open(URL(fileURLWithPath: path).deletingLastPathComponent().path)
+        defer { after.close() }
+        let claimed = try await claim(after, "node-1")
+        XCTAssertEqual(claimed.map(\.id), ["queued-before"])
+    }
 }
