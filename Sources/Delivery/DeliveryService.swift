@@ -310,9 +310,11 @@ final class RecipientLane: Sendable {
         let decision = configuration.schedule.decide(
             result, attempt: item.attempts + 1, enqueuedAt: item.enqueuedAt, now: now, jitter: Double.random(in: 0..<1)
         )
-        state.withLock { state in
+        let circuitOpen = state.withLock { state -> Bool in
             if case .delivered = decision { state.breaker.recordSuccess() } else { state.breaker.recordFailure(now: now) }
+            return state.breaker.isOpen
         }
+        metrics.circuit(recipientID, open: circuitOpen)
         // The outcome is committed while this worker goes on to the next item; the item stays
         // claimed until then (recording ends the claim), so that it is never attempted again
         // before its outcome is durable. The data has left: its outcome is never dropped. A store

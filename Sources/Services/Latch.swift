@@ -8,6 +8,9 @@ package final class Latch: Sendable {
 
     package init() { group.enter() }
 
+    // libdispatch refuses to free a group still entered: a latch never opened leaves it here.
+    deinit { if !opened.load(ordering: .acquiring) { group.leave() } }
+
     /// Opens the latch, waking every waiter; later calls do nothing.
     package func open() {
         guard !opened.exchange(true, ordering: .acquiringAndReleasing) else { return }

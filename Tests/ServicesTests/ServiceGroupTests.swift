@@ -197,4 +197,25 @@ final class ServiceGroupTests: XCTestCase {
         XCTAssertEqual(try runAsync { 42 }, 42)
         XCTAssertThrowsError(try runAsync { throw FakeError(message: "no") }) { XCTAssertEqual("\($0)", "no") }
     }
+
+    func testALatchWakesEveryWaiterStaysOpenAndIsFreedQuietlyWhenNeverOpened() {
+        let latch = Latch()
+        let woken = Latch()
+        let count = Mutex(0)
+        for _ in 0..<3 {
+            Thread {
+                latch.wait()
+                if count.withLock({ count -> Int in
+                    count += 1
+                    return count
+                }) == 3 { woken.open() }
+            }.start()
+        }
+        XCTAssertFalse(latch.wait(timeout: .milliseconds(20)))
+        latch.open()
+        latch.open()
+        XCTAssertTrue(woken.wait(timeout: .seconds(10)), "every waiter wakes")
+        XCTAssertTrue(latch.wait(timeout: .zero), "an open latch stays open")
+        for _ in 0..<100 { _ = Latch().wait(timeout: .zero) }  // never opened, then freed
+    }
 }
