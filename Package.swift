@@ -24,6 +24,8 @@ let package = Package(
         .target(name: "Timekeeping", swiftSettings: strict),
         .target(name: "Logging", dependencies: ["Timekeeping"], swiftSettings: strict),
         .target(name: "Metrics", swiftSettings: strict),
+        // Long-running parts as services stopped in order, and the one sync-to-async bridge.
+        .target(name: "Services", dependencies: ["Logging"], swiftSettings: strict),
         .target(name: "JSON", swiftSettings: strict),
         .target(name: "JSONSchema", dependencies: ["JSON"], swiftSettings: strict),
         .target(name: "HTTP", dependencies: ["JSON"], swiftSettings: strict),
@@ -40,7 +42,7 @@ let package = Package(
 
         // I/O.
         .target(name: "HTTPClient", dependencies: ["CCurl", "Timekeeping"], swiftSettings: strict),
-        .target(name: "Delivery", dependencies: ["Exchange", "HTTP", "HTTPClient", "Logging", "Metrics", "Timekeeping"], swiftSettings: strict),
+        .target(name: "Delivery", dependencies: ["Exchange", "HTTP", "HTTPClient", "Logging", "Metrics", "Services", "Timekeeping"], swiftSettings: strict),
         .target(name: "Server", dependencies: ["CLinux", "HTTP", "TLS", "Logging", "Metrics", "Timekeeping"], swiftSettings: strict),
 
         .target(name: "Sink", dependencies: ["Server", "HTTP", "TLS", "JSON", "Logging", "Metrics"], swiftSettings: strict),
@@ -48,10 +50,10 @@ let package = Package(
         // The daemon and the command line.
         .target(
             name: "Daemon",
-            dependencies: ["Server", "HTTP", "TLS", "Crypto", "JSON", "JSONSchema", "Logging", "Metrics", "Timekeeping", "Exchange", "Store", "Delivery"],
+            dependencies: ["Server", "HTTP", "TLS", "Crypto", "JSON", "JSONSchema", "Logging", "Metrics", "Timekeeping", "Exchange", "Store", "Delivery", "Services"],
             swiftSettings: strict
         ),
-        .executableTarget(name: "refex", dependencies: ["Daemon", "Sink", "Server", "HTTP", "Exchange", "Store", "JSON", "JSONSchema"], swiftSettings: strict),
+        .executableTarget(name: "refex", dependencies: ["Daemon", "Sink", "Server", "HTTP", "Exchange", "Store", "JSON", "JSONSchema", "Services"], swiftSettings: strict),
         .executableTarget(name: "refex-bench", dependencies: ["CLinux", "TLS", "JSON"], path: "Benchmarks/LoadGenerator", swiftSettings: strict),
         .executableTarget(
             name: "schema-bench",
@@ -70,6 +72,7 @@ let package = Package(
         .testTarget(name: "CryptoTests", dependencies: ["Crypto"], swiftSettings: strict),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ServerTests", dependencies: ["Server", "HTTP"], swiftSettings: strict),
+        .testTarget(name: "ServicesTests", dependencies: ["Services", "Logging"], swiftSettings: strict),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: strict),
         .testTarget(name: "ExchangeTests", dependencies: ["Exchange", "JSON", "JSONSchema", "Crypto", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Exchange", "JSON", "Crypto", "TestSupport"], swiftSettings: strict),

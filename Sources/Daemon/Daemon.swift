@@ -7,6 +7,7 @@ import HTTP
 import Logging
 import Metrics
 import Server
+import Services
 import Store
 import Synchronization
 import TLS
@@ -25,7 +26,8 @@ package final class Daemon: Sendable {
     private let notifier: SystemdNotifier
     private let current: Mutex<LoadedConfiguration>
     private let partnerRoster: PartnerRoster
-    private let stopped = DispatchSemaphore(value: 0)
+    /// The services `run()` started, for SIGTERM to stop in order.
+    private let services = Mutex<ServiceGroup?>(nil)
     private let stopping = Atomic<Bool>(false)
     private let stalledForTesting = Atomic<Bool>(false)
     private let reloads: Counter
@@ -135,28 +137,105 @@ package final class Daemon: Sendable {
         ))
     }
 
-    /// Serves until SIGTERM or SIGINT, then drains and returns. `ProcessSignals.block()` must
-    /// have run before any thread started.
-    package func run() {
+    /// Serves until SIGTERM or SIGINT, then drains in order and returns whether every service
+    /// ran and stopped without failing (a service that fails stops the others: false).
+    /// `ProcessSignals.block()` must have run before any thread started.
+    package func run() -> Bool {
         raiseOpenFileLimit()
-        installSignalHandlers()
-        server.start()
         let configuration = current.withLock { $0.configuration }
+        let group = ServiceGroup(services(configuration), logger: logger)
+        services.withLock { $0 = group }
+        installSignalHandlers()
         // The bound addresses, which differ from the config's when it asks for port 0.
         let listen = boundAddresses.api.description
         let ops = boundAddresses.ops.description
+        // The listeners are bound and listening since init: a connection made before the loops run waits in the backlog.
         notifier.notify("READY=1\nSTATUS=serving listen=\(listen) ops=\(ops)\nMAINPID=\(getpid())")
         logger.notice("refex serving", [
             ("listen", listen), ("ops", ops), ("sockets", listenerOrigins), ("partners", String(configuration.partners.count)),
             ("store", store.wasCreated ? "created" : "opened"),
         ])
         if testHooks { logger.warning("test hooks are on (REFEX_TEST_HOOKS=1): SIGUSR2 stalls the store writer; never in production") }
-        delivery?.start()
-        serviceMetrics.start()
-        startMaintenance(configuration)
         startLockoutWatch()
         startWatchdog()
-        stopped.wait()
+        let report = group.run()
+        if !stopping.exchange(true, ordering: .acquiringAndReleasing) {
+            notifier.notify("STOPPING=1\nSTATUS=stopping: a service failed")
+        }
+        if report.timedOut.isEmpty {
+            logger.notice("stopped")
+        } else {
+            logger.error("stopped, leaving behind services that did not stop in time", [("services", report.timedOut.joined(separator: ","))])
+        }
+        return report.failed.isEmpty
+    }
+
+    /// The long-running parts, in the order they start; SIGTERM stops them in reverse: stop
+    /// accepting and finish requests, stop delivery and wait for its attempts to be recorded,
+    /// stop the timers and metrics, and close the store last, once nothing uses it.
+    private func services(_ configuration: Configuration) -> [ServiceGroup.Member] {
+        let store = self.store
+        let exchange = self.exchange
+        let logger = self.logger
+        let delivery = self.delivery
+        let server = self.server
+        let serviceMetrics = self.serviceMetrics
+        var members: [ServiceGroup.Member] = [
+            // Close finishes queued writes and folds the WAL in (up to 10 s).
+            ServiceGroup.Member(StartStopService(name: "store", stop: { store.close() }), stopTimeout: .seconds(15)),
+            ServiceGroup.Member(
+                StartStopService(name: "metrics", start: { serviceMetrics.start() }, stop: { serviceMetrics.stop() }), stopTimeout: .seconds(5)
+            ),
+            // Checkpoints by time (by count they follow commits).
+            ServiceGroup.Member(PeriodicService(
+                name: "checkpoints", every: .seconds(configuration.log.checkpointEverySeconds), firstAfter: .seconds(configuration.log.checkpointEverySeconds)
+            ) {
+                do { try await store.checkpointIfDue() } catch { logger.error("checkpoint failed", [("error", "\(error)")]) }
+            }, stopTimeout: .seconds(10)),
+            // Justifications an older refex kept in plain text are sealed once, in the background.
+            ServiceGroup.Member(PeriodicService(name: "justification-sealing", every: nil) {
+                do {
+                    let sealed = try await exchange.sealPlainJustifications()
+                    if sealed > 0 { logger.notice("sealed justifications kept in plain text", [("count", String(sealed))]) }
+                } catch {
+                    logger.error("sealing plain-text justifications failed", [("error", "\(error)")])
+                }
+            }, stopTimeout: .seconds(10)),
+            // Referrals from before the subject blind indexes: indexed now rather than at the first search.
+            ServiceGroup.Member(PeriodicService(name: "subject-index-backfill", every: nil) {
+                do {
+                    let indexed = try await exchange.backfillSubjectIndex()
+                    if indexed > 0 { logger.notice("subject indexes made for earlier referrals", [("referrals", String(indexed))]) }
+                } catch {
+                    logger.error("subject index backfill failed", [("error", "\(error)")])
+                }
+            }, stopTimeout: .seconds(10)),
+        ]
+        let retention = configuration.retention
+        if retention.policy != RetentionPolicy() {
+            members.append(ServiceGroup.Member(PeriodicService(name: "retention", every: .seconds(retention.runEveryMinutes * 60)) {
+                do {
+                    let report = try await exchange.runRetention(retention.policy)
+                    if report["subjectsErased"]?.int64Value != 0 { delivery?.nudge() }
+                    logger.notice("retention run", [
+                        ("subjects_erased", report["subjectsErased"]?.serializedString() ?? "0"),
+                        ("consent_details_erased", report["consentDetailsErased"]?.serializedString() ?? "0"),
+                        ("log_pruned_through", report["logPrunedThrough"]?.serializedString() ?? "null"),
+                    ])
+                } catch {
+                    logger.error("retention run failed", [("error", "\(error)")])
+                }
+            }, stopTimeout: .seconds(10)))
+        }
+        if let delivery {
+            // Delivery bounds its own wait for attempts under way (at most 10 s); this is a backstop.
+            members.append(ServiceGroup.Member(delivery, stopTimeout: .seconds(15)))
+        }
+        members.append(ServiceGroup.Member(
+            StartStopService(name: "server", start: { server.start() }, stop: { server.shutdown() }),
+            stopTimeout: configuration.server.drainTimeout + .seconds(5)
+        ))
+        return members
     }
 
     private func installSignalHandlers() {
@@ -166,8 +245,7 @@ package final class Daemon: Sendable {
             } else if number == ProcessSignals.testHook {
                 toggleStallForTesting()
             } else {
-                // Draining blocks; run it elsewhere so that a second signal is still taken.
-                Thread { self.stop(signal: number) }.start()
+                stop(signal: number)
             }
         }
     }
@@ -220,67 +298,12 @@ package final class Daemon: Sendable {
         logger.warning(stalled ? "test hook: store writer stalled" : "test hook: store writer resumed")
     }
 
+    /// SIGTERM or SIGINT: the ordered drain starts; `run()` returns when it is done. A second signal changes nothing.
     private func stop(signal number: Int32) {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
         notifier.notify("STOPPING=1\nSTATUS=draining")
         logger.notice("stopping: draining connections", [("signal", number == SIGTERM ? "SIGTERM" : "SIGINT")])
-        server.shutdown()
-        delivery?.stop()
-        serviceMetrics.stop()
-        store.close()
-        logger.notice("stopped")
-        stopped.signal()
-    }
-
-    /// Checkpoints by time, and the retention purge, on their own schedules.
-    private func startMaintenance(_ configuration: Configuration) {
-        let store = self.store
-        let exchange = self.exchange
-        let logger = self.logger
-        let delivery = self.delivery
-        let checkpointEvery = configuration.log.checkpointEverySeconds
-        Task.detached {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(checkpointEvery))
-                do { try await store.checkpointIfDue() } catch { logger.error("checkpoint failed", [("error", "\(error)")]) }
-            }
-        }
-        // Justifications an older refex kept in plain text are sealed once, in the background.
-        Task.detached {
-            do {
-                let sealed = try await exchange.sealPlainJustifications()
-                if sealed > 0 { logger.notice("sealed justifications kept in plain text", [("count", String(sealed))]) }
-            } catch {
-                logger.error("sealing plain-text justifications failed", [("error", "\(error)")])
-            }
-        }
-        // Referrals from before the subject blind indexes: indexed now rather than at the first search.
-        Task.detached {
-            do {
-                let indexed = try await exchange.backfillSubjectIndex()
-                if indexed > 0 { logger.notice("subject indexes made for earlier referrals", [("referrals", String(indexed))]) }
-            } catch {
-                logger.error("subject index backfill failed", [("error", "\(error)")])
-            }
-        }
-        let retention = configuration.retention
-        guard retention.policy != RetentionPolicy() else { return }
-        Task.detached {
-            while !Task.isCancelled {
-                do {
-                    let report = try await exchange.runRetention(retention.policy)
-                    if report["subjectsErased"]?.int64Value != 0 { delivery?.nudge() }
-                    logger.notice("retention run", [
-                        ("subjects_erased", report["subjectsErased"]?.serializedString() ?? "0"),
-                        ("consent_details_erased", report["consentDetailsErased"]?.serializedString() ?? "0"),
-                        ("log_pruned_through", report["logPrunedThrough"]?.serializedString() ?? "null"),
-                    ])
-                } catch {
-                    logger.error("retention run failed", [("error", "\(error)")])
-                }
-                try? await Task.sleep(for: .seconds(retention.runEveryMinutes * 60))
-            }
-        }
+        services.withLock { $0 }?.shutdown()
     }
 
     /// Reasons every partner is refused that refex can name (for /readyz and the error log): the

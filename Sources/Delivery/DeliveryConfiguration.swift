@@ -32,4 +32,9 @@ package struct DeliveryConfiguration: Sendable {
         self.circuitOpenFor = circuitOpenFor
         self.pollInterval = pollInterval
     }
+
+    /// How long a claim on an outbox item lasts: an attempt, and 15 s to spare for building it and
+    /// recording its outcome (an attempt starts only with more than `attemptTimeout` of it left).
+    /// A process that dies holding claims delays their items this long at most.
+    package var lease: Duration { attemptTimeout + .seconds(15) }
 }

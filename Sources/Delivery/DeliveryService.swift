@@ -4,105 +4,153 @@ import HTTP
 import HTTPClient
 import Logging
 import Metrics
+import Services
 import Synchronization
 
 /// Pushes authorised disclosures and notices from the outbox to recipients over mutual TLS.
 ///
-/// One dispatcher finds due items; each push recipient has its own lane (a queue, worker
-/// threads up to the concurrency limit, each with its own kept-alive connection, and a circuit
-/// breaker), so that a slow or dead recipient never holds up another. The outbox is durable:
-/// a crash only delays delivery, and a repeat is always under the same `Idempotency-Key`.
-package final class DeliveryService: Sendable {
+/// One dispatcher claims due items from the store, each under a lease held by this process
+/// (`claimant`), only as many as a recipient's lane can start at once; each push recipient has
+/// its own lane (worker threads up to the concurrency limit, each with its own kept-alive
+/// connection, and a circuit breaker), so that a slow or dead recipient never holds up another.
+/// The claim, not memory, keeps an item from being attempted twice at once, here or on another
+/// node; recording the attempt ends it. The outbox is durable: a crash only delays delivery
+/// (until the dead process's leases end), and a repeat is always under the same `Idempotency-Key`.
+///
+/// A service: `run()` dispatches until `stop()`, then waits for the attempts under way and the
+/// recording of their outcomes, and gives back the claims it had not started.
+package final class DeliveryService: Service {
+    package let name = "delivery"
     private let exchange: Exchange
     private let configuration: DeliveryConfiguration
     private let logger: Logger
+    /// This process, as the holder of outbox claims.
+    private let claimant: String
     private let lanes = Mutex<[String: RecipientLane]>([:])
     private let stopping = Atomic<Bool>(false)
     private let wake = DispatchSemaphore(value: 0)
-    private let finished = DispatchSemaphore(value: 0)
     private let metrics: DeliveryMetrics
 
-    package init(exchange: Exchange, configuration: DeliveryConfiguration, metrics: MetricsRegistry, logger: Logger) {
+    /// `claimant`: this node's id in outbox claims; by default random for each process, so that a
+    /// restarted refex never mistakes its predecessor's claims for its own.
+    package init(
+        exchange: Exchange, configuration: DeliveryConfiguration, metrics: MetricsRegistry, logger: Logger,
+        claimant: String = "refex-\(UUID().uuidString.lowercased())"
+    ) {
         self.exchange = exchange
         self.configuration = configuration
         self.logger = logger
+        self.claimant = claimant
         self.metrics = DeliveryMetrics(metrics)
-    }
-
-    package func start() {
-        let thread = Thread { [self] in runDispatcher() }
-        thread.name = "refex-delivery"
-        thread.start()
     }
 
     /// Something was enqueued: look now rather than at the next poll.
     package func nudge() { wake.signal() }
 
-    /// Stops taking new items and waits for attempts under way (each bounded by its timeout)
-    /// and for their outcomes to be recorded: a worker still inside libcurl and OpenSSL when the
-    /// process exits crashes it, and an outcome not recorded is an attempt made again.
-    package func stop() {
-        guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        wake.signal()
-        finished.wait()
-        let all = lanes.withLock { $0.values.map { $0 } }
-        for lane in all { lane.stop() }
-        // Bounded so that the drain and this stay within systemd's TimeoutStopSec (30 s); an
-        // attempt still under way after it is made again later, under the same Idempotency-Key.
-        let deadline = DispatchTime.now() + .seconds(min(Int(configuration.attemptTimeout.components.seconds) + 1, 10))
-        for lane in all { lane.waitUntilStopped(deadline) }
-    }
-
-    private func runDispatcher() {
+    /// Dispatches until `stop()`; then stops taking items, gives back the claims not yet started,
+    /// and waits for attempts under way (each bounded by its timeout) and for their outcomes to
+    /// be recorded: a worker still inside libcurl and OpenSSL when the process exits crashes it,
+    /// and an outcome not recorded is an attempt made again.
+    package func run() {
         var lastDepths = UInt64(0)
         while !stopping.load(ordering: .acquiring) {
             dispatchDue()
             let now = DispatchTime.now().uptimeNanoseconds
             if now &- lastDepths > 1_000_000_000 {
                 lastDepths = now
-                if let depths = try? blocking({ [exchange] in try await exchange.outboxDepths() }) {
+                if let depths = try? runAsync({ [exchange] in try await exchange.outboxDepths() }) {
                     metrics.update(depths: depths, now: Timestamp(Date()))
                 }
             }
-            _ = wake.wait(timeout: .now() + .milliseconds(Int(configuration.pollInterval.components.seconds * 1000
-                + configuration.pollInterval.components.attoseconds / 1_000_000_000_000_000)))
+            _ = wake.wait(timeout: .now() + .milliseconds(Int(configuration.pollInterval.milliseconds)))
         }
-        finished.signal()
+        let all = lanes.withLock { $0.values.map { $0 } }
+        release(all.flatMap { $0.stop() })
+        // Bounded so that the drain and this stay within systemd's TimeoutStopSec (30 s); an
+        // attempt still under way after it is made again once its lease ends, under the same Idempotency-Key.
+        let deadline = DispatchTime.now() + .seconds(min(Int(configuration.attemptTimeout.components.seconds) + 1, 10))
+        for lane in all { lane.waitUntilStopped(deadline) }
+    }
+
+    /// Asks `run()` to finish; returns at once.
+    package func stop() {
+        stopping.store(true, ordering: .releasing)
+        wake.signal()
     }
 
     private func dispatchDue() {
-        let pushRecipients = exchange.recipients.filter { if case .push = $0.delivery { return true } else { return false } }.map(\.id)
-        let perRecipient = max(1, configuration.concurrencyPerRecipient) * RecipientLane.queueFactor
-        let due: [OutboxItem]
+        var endpoints: [String: (endpoint: String, caPath: String)] = [:]
+        for recipient in exchange.recipients {
+            if case .push(let endpoint, let caPath) = recipient.delivery, endpoints[recipient.id] == nil { endpoints[recipient.id] = (endpoint, caPath) }
+        }
+        // A read beside the writer first: most polls find nothing, and claiming is a write.
+        let waiting: Set<String>
         do {
-            due = try blocking { [exchange] in try await exchange.dueOutbox(recipientIDs: pushRecipients, limit: perRecipient) }
+            let pushRecipients = endpoints.keys.sorted()
+            waiting = Set(try runAsync { [exchange] in try await exchange.dueOutbox(recipientIDs: pushRecipients, limit: 1) }.map(\.recipientID))
         } catch {
             logger.error("cannot read the outbox", [("error", "\(error)")])
             return
         }
+        guard !waiting.isEmpty else { return }
         let now = Timestamp(Date())
-        let recipients = Dictionary(exchange.recipients.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        for item in due {
-            guard let recipient = recipients[item.recipientID], case .push(let endpoint, let caPath) = recipient.delivery else {
-                continue  // no longer configured for push: left in the outbox, visible in `refex outbox list`
-            }
+        var room: [String: Int] = [:]
+        var laneFor: [String: RecipientLane] = [:]
+        var replaced: [RecipientLane] = []
+        for recipientID in waiting.sorted() {
+            guard let (endpoint, caPath) = endpoints[recipientID] else { continue }
             let lane = lanes.withLock { lanes -> RecipientLane? in
-                if let lane = lanes[recipient.id], lane.endpoint == endpoint, lane.caPath == caPath { return lane }
+                if let lane = lanes[recipientID], lane.endpoint == endpoint, lane.caPath == caPath { return lane }
                 let wake = self.wake
                 guard let lane = RecipientLane(
-                    recipientID: recipient.id, endpoint: endpoint, caPath: caPath, configuration: configuration,
+                    recipientID: recipientID, endpoint: endpoint, caPath: caPath, configuration: configuration,
                     exchange: exchange, metrics: metrics, logger: logger, finished: { wake.signal() }
                 ) else { return nil }
-                lanes[recipient.id]?.stop()
-                lanes[recipient.id] = lane
+                if let old = lanes[recipientID] { replaced.append(old) }
+                lanes[recipientID] = lane
                 return lane
             }
-            lane?.offer(item, now: now)
+            guard let lane else { continue }
+            laneFor[recipientID] = lane
+            let free = lane.room(now: now)
+            if free > 0 { room[recipientID] = free }
+        }
+        // A lane whose endpoint or CA changed finishes what it started; what it had not is claimed again.
+        release(replaced.flatMap { $0.stop() })
+        guard !room.isEmpty else { return }
+        let claimed: [OutboxItem]
+        do {
+            claimed = try runAsync { [exchange, claimant, configuration, room] in
+                try await exchange.claimDueOutbox(room, claimant: claimant, lease: configuration.lease)
+            }
+        } catch {
+            logger.error("cannot claim from the outbox", [("error", "\(error)")])
+            return
+        }
+        var refused: [OutboxItem] = []
+        for item in claimed {
+            guard let lane = laneFor[item.recipientID], lane.offer(item, now: now) else {
+                refused.append(item)
+                continue
+            }
+        }
+        release(refused)
+    }
+
+    /// Gives back claims on items not attempted, so that they are taken again at once rather than when their leases end.
+    private func release(_ items: [OutboxItem]) {
+        guard !items.isEmpty else { return }
+        do {
+            try runAsync { [exchange] in try await exchange.releaseClaims(items) }
+        } catch {
+            logger.warning("cannot give back outbox claims; they are taken again when their leases end", [
+                ("items", String(items.count)), ("error", "\(error)"),
+            ])
         }
     }
 }
 
-/// One push recipient: its queue, its worker threads and its circuit breaker.
+/// One push recipient: the items it has claimed and not yet started, its worker threads and its circuit breaker.
 final class RecipientLane: Sendable {
     let recipientID: String
     let endpoint: String
@@ -116,22 +164,15 @@ final class RecipientLane: Sendable {
     /// The worker threads still running, and the outcomes still being recorded.
     private let running = DispatchGroup()
     private let recording = DispatchGroup()
-    /// Called when an attempt ends, so that the dispatcher refills the lane at once.
+    /// Called when an attempt ends and when its outcome is recorded, so that the dispatcher refills the lane at once.
     private let finished: @Sendable () -> Void
-    /// Items a lane holds (queued and in flight) per unit of concurrency: enough that a worker
-    /// never waits for the next poll.
-    static let queueFactor = 4
 
     struct LaneState {
+        /// Claimed items waiting for a worker (at most the concurrency limit, less those in flight).
         var queue: [OutboxItem] = []
-        /// Items queued or being attempted, so that the dispatcher never offers one twice.
-        var taken: Set<String> = []
         var inFlight = 0
         var breaker: CircuitBreaker
         var stopped = false
-        /// Attempts recorded lately, by item: the dispatcher's outbox read may predate a record,
-        /// and such a stale offer must not start the item again early.
-        var recorded: [String: (attempts: Int, enqueuedAt: Timestamp, at: Timestamp)] = [:]
     }
 
     init?(
@@ -163,41 +204,41 @@ final class RecipientLane: Sendable {
         }
     }
 
-    /// Takes `item` if the circuit and the concurrency limit allow; otherwise it waits in the outbox.
-    func offer(_ item: OutboxItem, now: Timestamp) {
+    /// How many items the lane could start now: what to claim for it. Changes nothing (a
+    /// half-open circuit's probe is taken by `offer`).
+    func room(now: Timestamp) -> Int {
+        state.withLock { state in
+            guard !state.stopped else { return 0 }
+            var breaker = state.breaker
+            return breaker.permits(now: now, inFlight: state.inFlight + state.queue.count, limit: max(1, configuration.concurrencyPerRecipient))
+        }
+    }
+
+    /// Takes a claimed `item` if the circuit and the concurrency limit allow; false: the caller gives the claim back.
+    func offer(_ item: OutboxItem, now: Timestamp) -> Bool {
         let accepted = state.withLock { state -> Bool in
-            guard !state.stopped, !state.taken.contains(item.id) else { return false }
-            if let recorded = state.recorded[item.id] {
-                // Older than what was recorded, unless an operator has queued it again since (a new enqueue time).
-                guard item.attempts >= recorded.attempts || item.enqueuedAt > recorded.enqueuedAt else { return false }
-                state.recorded[item.id] = nil
-            }
-            if state.recorded.count > 1024 {
-                // Offers are at most a poll old: anything recorded a minute ago is settled.
-                state.recorded = state.recorded.filter { now.milliseconds - $0.value.at.milliseconds < 60_000 }
-            }
-            let limit = configuration.concurrencyPerRecipient
-            let room: Int
-            if state.breaker.isOpen {
-                room = state.breaker.permits(now: now, inFlight: state.inFlight + state.queue.count, limit: limit)
-            } else {
-                room = limit * RecipientLane.queueFactor - state.inFlight - state.queue.count
-            }
-            guard room > 0 else {
-                return false
-            }
-            state.taken.insert(item.id)
+            guard !state.stopped else { return false }
+            let room = state.breaker.permits(now: now, inFlight: state.inFlight + state.queue.count, limit: max(1, configuration.concurrencyPerRecipient))
+            guard room > 0 else { return false }
             state.queue.append(item)
             return true
         }
         metrics.circuit(recipientID, open: state.withLock { $0.breaker.isOpen })
         if accepted { work.signal() }
+        return accepted
     }
 
-    func stop() {
+    /// Stops taking items and lets the workers leave after their attempts under way; returns the
+    /// claimed items not started, for the caller to give back.
+    func stop() -> [OutboxItem] {
         let workers = max(1, configuration.concurrencyPerRecipient)
-        state.withLock { $0.stopped = true }
+        let unstarted = state.withLock { state -> [OutboxItem] in
+            state.stopped = true
+            defer { state.queue = [] }
+            return state.queue
+        }
         for _ in 0..<workers { work.signal() }
+        return unstarted
     }
 
     /// Waits until every worker has left (its attempt under way done) and every outcome is recorded, or `deadline`.
@@ -234,15 +275,21 @@ final class RecipientLane: Sendable {
     private func attempt(_ item: OutboxItem, client: HTTPClient) {
         let body: [UInt8]
         do {
-            body = try blocking { [exchange] in try await exchange.deliveryBody(for: item) }
+            body = try runAsync { [exchange] in try await exchange.deliveryBody(for: item) }
         } catch let error as ExchangeError where error.kind == .erased || error.kind == .notFound {
             // Cancelled or erased since it was queued: it must not go out.
-            _ = try? blocking { [exchange] in try await exchange.discard(item) }
-            state.withLock { _ = $0.taken.remove(item.id) }
+            _ = try? runAsync { [exchange] in try await exchange.discard(item) }
             return
         } catch {
+            // Left claimed: it is tried again when the lease ends, not in a tight loop.
             logger.error("cannot build a delivery", [("recipient", recipientID), ("item", item.id), ("error", "\(error)")])
-            state.withLock { _ = $0.taken.remove(item.id) }
+            return
+        }
+        // An attempt starts only with time to finish under its lease: otherwise another node may
+        // take the item meanwhile. Given back, it is claimed afresh.
+        let started = Timestamp(Date())
+        guard let claim = item.claim, claim.until.milliseconds - started.milliseconds > configuration.attemptTimeout.milliseconds else {
+            _ = try? runAsync { [exchange] in try await exchange.releaseClaims([item]) }
             return
         }
         metrics.attempted(recipientID)
@@ -263,24 +310,24 @@ final class RecipientLane: Sendable {
         let decision = configuration.schedule.decide(
             result, attempt: item.attempts + 1, enqueuedAt: item.enqueuedAt, now: now, jitter: Double.random(in: 0..<1)
         )
-        state.withLock { state in
+        let circuitOpen = state.withLock { state -> Bool in
             if case .delivered = decision { state.breaker.recordSuccess() } else { state.breaker.recordFailure(now: now) }
+            return state.breaker.isOpen
         }
+        metrics.circuit(recipientID, open: circuitOpen)
         // The outcome is committed while this worker goes on to the next item; the item stays
-        // taken until then, so that it is never offered again before its outcome is durable.
-        // The data has left: its outcome is never dropped. A store that cannot commit (a full
-        // disk) is retried with backoff, the item still taken; only a refusal by the domain (or a
-        // stop) gives up, leaving the item in the outbox to be offered, and sent, again under the
-        // same Idempotency-Key.
+        // claimed until then (recording ends the claim), so that it is never attempted again
+        // before its outcome is durable. The data has left: its outcome is never dropped. A store
+        // that cannot commit (a full disk) is retried with backoff; only a refusal by the domain
+        // (or a stop) gives up, leaving the item in the outbox to be claimed, and sent, again
+        // under the same Idempotency-Key once its lease ends.
         recording.enter()
         Task { [self] in
             defer { recording.leave() }
-            var recorded = false
             var delay = Duration.milliseconds(250)
             while true {
                 do {
                     try await exchange.recordDelivery(item, decision: decision)
-                    recorded = true
                     break
                 } catch let error as ExchangeError {
                     logger.error("cannot record a delivery outcome", [("item", item.id), ("error", "\(error)")])
@@ -294,10 +341,6 @@ final class RecipientLane: Sendable {
                     try? await Task.sleep(for: delay)
                     delay = min(delay * 2, .seconds(10))
                 }
-            }
-            state.withLock { state in
-                state.taken.remove(item.id)
-                if recorded { state.recorded[item.id] = (item.attempts + 1, item.enqueuedAt, Timestamp(Date())) }
             }
             finished()
         }

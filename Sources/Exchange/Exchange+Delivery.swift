@@ -51,10 +51,12 @@ extension Exchange {
         return body.serialized()
     }
 
-    /// Records what a delivery attempt came to: delivered (logged), rescheduled, or failed (logged).
+    /// Records what a delivery attempt came to: delivered (logged), rescheduled, or failed (logged),
+    /// and ends the claim the attempt was made under (`item.claim`), in the same commit.
     package func recordDelivery(_ item: OutboxItem, decision: RetrySchedule.Decision, actor: Actor = .system) async throws {
         let recipients = self.recipients
         try await store.write { txn in
+            if let claim = item.claim { try txn.releaseOutboxClaim(id: item.id, claimant: claim.claimant) }
             guard var current = try txn.outboxItem(id: item.id) else {
                 // Taken out of the outbox while this attempt was under way (consent withdrawn,
                 // subject erased or restricted): what the attempt came to must still be recorded.
@@ -233,6 +235,7 @@ extension Exchange {
     package func discard(_ item: OutboxItem) async throws {
         let recipients = self.recipients
         try await store.write { txn in
+            if let claim = item.claim { try txn.releaseOutboxClaim(id: item.id, claimant: claim.claimant) }
             guard item.kind == .disclosure, var disclosure = try txn.disclosure(id: item.disclosureID), disclosure.state == .queued else {
                 try txn.dequeue(id: item.id)
                 return
@@ -377,10 +380,34 @@ extension Exchange {
         try await store.read { txn in try txn.outboxDepths() }
     }
 
-    /// Due push items, up to `limit` for each of `recipientIDs` (so that no recipient's backlog hides another's).
+    /// Due push items that no one holds, up to `limit` for each of `recipientIDs` (so that no
+    /// recipient's backlog hides another's). A read beside the writer: what `claimDueOutbox` would
+    /// take, without taking it.
     package func dueOutbox(recipientIDs: [String], limit: Int) async throws -> [OutboxItem] {
         try await store.read { txn in
             try recipientIDs.flatMap { try txn.dueOutbox(recipientID: $0, now: txn.now, limit: limit) }
+        }
+    }
+
+    /// Claims due push items for `claimant` for `lease`: up to `limits[recipient]` of each
+    /// recipient's, in one commit. Only the claimant attempts them until the lease ends (or it
+    /// records the attempt, or releases them); then anyone may claim them again.
+    package func claimDueOutbox(_ limits: [String: Int], claimant: String, lease: Duration) async throws -> [OutboxItem] {
+        try await store.write { txn in
+            let until = Timestamp(milliseconds: txn.now.milliseconds + lease.milliseconds)
+            return try limits.sorted { $0.key < $1.key }.flatMap { recipientID, limit in
+                try txn.claimDueOutbox(recipientID: recipientID, now: txn.now, leaseUntil: until, claimant: claimant, limit: limit)
+            }
+        }
+    }
+
+    /// Gives claimed items back unattempted (a lane that stopped or changed), so that they are
+    /// claimed again at once rather than when their lease ends.
+    package func releaseClaims(_ items: [OutboxItem]) async throws {
+        let claimed = items.compactMap { item in item.claim.map { (item.id, $0.claimant) } }
+        guard !claimed.isEmpty else { return }
+        try await store.write { txn in
+            for (id, claimant) in claimed { try txn.releaseOutboxClaim(id: id, claimant: claimant) }
         }
     }
 }

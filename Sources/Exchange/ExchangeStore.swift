@@ -67,8 +67,17 @@ package protocol StoreTransaction: AnyObject {
     /// Changes an item's state, schedule, attempts or error.
     func updateOutbox(_ item: OutboxItem) throws
     func outboxItem(id: String) throws -> OutboxItem?
-    /// A recipient's pending push items due by `now`, oldest first.
+    /// A recipient's pending push items due by `now` that no one holds (never claimed, released,
+    /// or their lease ended by `now`), soonest due first. Read-only: see `claimDueOutbox` to take them.
     func dueOutbox(recipientID: String, now: Timestamp, limit: Int) throws -> [OutboxItem]
+    /// Takes up to `limit` of a recipient's pending push items due by `now` that no one holds
+    /// (never claimed, released, or their lease ended by `now`), soonest due first, for `claimant`
+    /// until `leaseUntil`; returns them with `claim` set. Within one write transaction, so that two
+    /// claimants (two nodes) never hold the same item at once. Pull items are never claimed.
+    func claimDueOutbox(recipientID: String, now: Timestamp, leaseUntil: Timestamp, claimant: String, limit: Int) throws -> [OutboxItem]
+    /// Ends `claimant`'s lease on an item, so that it can be claimed again as soon as it is due;
+    /// nothing if the item is gone or someone else holds it now.
+    func releaseOutboxClaim(id: String, claimant: String) throws
     /// Pending pull items of `recipientIDs`, oldest first, after the item `afterID` (a cursor).
     func mailbox(recipientIDs: [String], afterID: String?, limit: Int) throws -> [OutboxItem]
     /// Items in `state`, oldest first (for `refex outbox list`).

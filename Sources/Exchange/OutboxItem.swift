@@ -31,10 +31,14 @@ package struct OutboxItem: Sendable, Hashable {
     package var nextAttemptAt: Timestamp
     package var attempts: Int
     package var lastError: String?
+    /// Who holds the item for an attempt, and until when: set on the items `claimDueOutbox`
+    /// returns, nil on items read otherwise.
+    package var claim: OutboxClaim?
 
     package init(
         id: String, kind: Kind, disclosureID: String, recipientID: String, mode: Mode, payload: [UInt8]? = nil,
-        state: State = .pending, enqueuedAt: Timestamp, nextAttemptAt: Timestamp, attempts: Int = 0, lastError: String? = nil
+        state: State = .pending, enqueuedAt: Timestamp, nextAttemptAt: Timestamp, attempts: Int = 0, lastError: String? = nil,
+        claim: OutboxClaim? = nil
     ) {
         self.id = id
         self.kind = kind
@@ -47,6 +51,21 @@ package struct OutboxItem: Sendable, Hashable {
         self.nextAttemptAt = nextAttemptAt
         self.attempts = attempts
         self.lastError = lastError
+        self.claim = claim
+    }
+}
+
+/// A lease on an outbox item: `claimant` (a node) attempts it, and no one else may until `until`.
+/// A claimant that dies holding one delays the item until then; it is attempted again under the
+/// same `Idempotency-Key`, so a recipient sees at most a repeat it recognises.
+package struct OutboxClaim: Sendable, Hashable {
+    /// The node's id (random for each process).
+    package var claimant: String
+    package var until: Timestamp
+
+    package init(claimant: String, until: Timestamp) {
+        self.claimant = claimant
+        self.until = until
     }
 }
 

@@ -287,11 +287,27 @@ final class SQLiteTransaction: StoreTransaction {
         try main.query(
             """
             SELECT \(Self.outboxColumns) FROM outbox
-            WHERE recipient_id = ? AND state = 'pending' AND mode = 'push' AND next_attempt_at <= ?
-            ORDER BY next_attempt_at LIMIT ?
+            WHERE recipient_id = ?1 AND state = 'pending' AND mode = 'push' AND next_attempt_at <= ?2
+              AND (lease_until IS NULL OR lease_until <= ?2)
+            ORDER BY next_attempt_at, id LIMIT ?3
             """,
             [recipientID, now.milliseconds, limit]
         ).map(Self.outboxItem)
+    }
+
+    func claimDueOutbox(recipientID: String, now: Timestamp, leaseUntil: Timestamp, claimant: String, limit: Int) throws -> [OutboxItem] {
+        guard limit > 0 else { return [] }
+        // The writer runs one transaction at a time: nothing can claim between the read and the update.
+        var items = try dueOutbox(recipientID: recipientID, now: now, limit: limit)
+        for index in items.indices {
+            try main.query("UPDATE outbox SET lease_holder = ?, lease_until = ? WHERE id = ?", [claimant, leaseUntil.milliseconds, items[index].id])
+            items[index].claim = OutboxClaim(claimant: claimant, until: leaseUntil)
+        }
+        return items
+    }
+
+    func releaseOutboxClaim(id: String, claimant: String) throws {
+        try main.query("UPDATE outbox SET lease_holder = NULL, lease_until = NULL WHERE id = ? AND lease_holder = ?", [id, claimant])
     }
 
     func mailbox(recipientIDs: [String], afterID: String?, limit: Int) throws -> [OutboxItem] {

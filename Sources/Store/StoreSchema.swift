@@ -156,6 +156,13 @@ enum StoreSchema {
             probed_at INTEGER
         ) STRICT;
         """,
+        // Outbox claims (issue 14): a node takes a due push item for one attempt under a lease
+        // (`lease_holder` until `lease_until`, ms), so that several nodes never attempt the same item
+        // at once, and an item whose holder died is taken again once its lease ends.
+        """
+        ALTER TABLE outbox ADD COLUMN lease_holder TEXT;
+        ALTER TABLE outbox ADD COLUMN lease_until INTEGER;
+        """,
     ])
 
     /// Subject keys live in their own file, so that a copy of the main database cannot be read

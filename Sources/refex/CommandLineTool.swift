@@ -138,8 +138,7 @@ enum CommandLineTool {
             printStartupFailure("refex: \(error)")
             return 1
         }
-        daemon.run()
-        return 0
+        return daemon.run() ? 0 : 1
     }
 
     static func configCheck(_ arguments: [String]) -> Int32 {

@@ -1,6 +1,7 @@
 import Exchange
 import Foundation
 import JSON
+import Services
 import Store
 
 /// `refex consent list --subject ID | --referral ID`: the consents recorded (what for, for whom,

@@ -3,6 +3,7 @@ import Daemon
 import Exchange
 import Foundation
 import Logging
+import Services
 import Store
 
 /// What every host command (run beside the daemon, on its store) is given: `--config FILE`
@@ -136,22 +137,4 @@ struct HostContext {
         let base = url.deletingPathExtension().path
         return ext.isEmpty ? "\(base)-keys" : "\(base)-keys.\(ext)"
     }
-}
-
-/// Runs async work from the synchronous command line.
-func runAsync<Result: Sendable>(_ work: @escaping @Sendable () async throws -> Result) throws -> Result {
-    let semaphore = DispatchSemaphore(value: 0)
-    let box = ResultBox<Result>()
-    Task {
-        do { box.value = .success(try await work()) } catch { box.value = .failure(error) }
-        semaphore.signal()
-    }
-    semaphore.wait()
-    guard let value = box.value else { preconditionFailure("async work finished without a result") }
-    return try value.get()
-}
-
-final class ResultBox<Value: Sendable>: @unchecked Sendable {
-    // Written once by the task, read after the semaphore: ordered by it.
-    var value: Result<Value, any Error>?
 }

@@ -3,6 +3,7 @@ import Daemon
 import Exchange
 import Foundation
 import JSON
+import Services
 import Store
 
 /// `refex log list|show|verify|checkpoint|export`: the disclosure log on the host. Every read is

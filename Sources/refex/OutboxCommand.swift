@@ -1,6 +1,7 @@
 import Exchange
 import Foundation
 import JSON
+import Services
 import Store
 
 /// `refex outbox list [--state pending|failed] [--json]` and `refex outbox retry ID`.

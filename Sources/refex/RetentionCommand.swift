@@ -2,6 +2,7 @@ import Daemon
 import Exchange
 import Foundation
 import JSON
+import Services
 import Store
 
 /// `refex retention run|status`: the purge now, or what is due when.

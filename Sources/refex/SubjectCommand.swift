@@ -2,6 +2,7 @@ import Exchange
 import Foundation
 import JSON
 import JSONSchema
+import Services
 import Store
 
 /// `refex subject export|erase|restrict|unrestrict|rectify ID`: a victim's rights, one command each.

@@ -2,6 +2,7 @@ import Daemon
 import Exchange
 import Foundation
 import JSON
+import Services
 import Store
 
 /// `refex subject find`: the subject a subject access request is about, by what the request names

@@ -393,6 +393,45 @@ final class DeliveryTests: XCTestCase {
         XCTAssertEqual(try refex.logCount(event: "disclosure.delivered", disclosure: id), 1)
     }
 
+    func testSIGTERMDrainsInOrderRecordingTheAttemptUnderWayAndGivingBackClaimsNotStarted() throws {
+        // One attempt at a time, each held 1.5 s by the sink: SIGTERM arrives with one under way and
+        // two due behind it. The one under way is recorded before the store closes; the two are left
+        // unclaimed, so that the next refex (or another node) sends them at once, not when a lease ends.
+        let sink = try SinkProcess(options: ["--delay-ms", "1500"])
+        let refex = try RefexProcess(config: try config(dv: sink.endpoint, support: sink.endpoint) { config in
+            if case .object(var delivery)? = config["delivery"] {
+                delivery["concurrency"] = 1
+                config["delivery"] = .object(delivery)
+            }
+        })
+        let ids = try (0..<3).compactMap { disclosureID(try submit(refex, try referral("DRAIN-\($0)")), "dv-support") }
+        XCTAssertEqual(ids.count, 3)
+        XCTAssertTrue(sink.wait { self.attempts(refex, "dv-support") >= 1 }, refex.logText)
+        refex.signal(SIGTERM)
+        XCTAssertEqual(refex.waitForExit(), 0, refex.logText)
+        let delivered = try sql(refex, "SELECT id FROM disclosures WHERE state = 'delivered'").split(separator: "\n").map(String.init)
+        XCTAssertEqual(delivered.count, 1, "the attempt under way is recorded: \(refex.logText)")
+        XCTAssertEqual(try sql(refex, "SELECT count(*) FROM log_entries WHERE event = 'disclosure.delivered'"), "1")
+        XCTAssertEqual(try sql(refex, "SELECT count(*) FROM outbox WHERE lease_holder IS NOT NULL OR lease_until IS NOT NULL"), "0",
+                       "no claim outlives the stop: recorded, or given back")
+        XCTAssertEqual(try sql(refex, "SELECT count(*) FROM outbox WHERE state = 'pending'"), "2")
+        // Stopped in order: the server first, delivery (its attempt recorded) next, the store last.
+        let stopping = refex.logText.split(separator: "\n").compactMap { line -> String? in
+            guard line.contains("stopping"), let range = line.range(of: "service=") else { return nil }
+            return String(line[range.upperBound...].prefix { $0 != " " && $0 != "\"" })
+        }
+        let order = ["server", "delivery", "store"].map { stopping.firstIndex(of: $0) }
+        XCTAssertEqual(order.compactMap { $0 }.count, 3, "\(stopping)")
+        XCTAssertEqual(order.compactMap { $0 }, order.compactMap { $0 }.sorted(), "\(stopping)")
+        XCTAssertFalse(refex.logText.contains("did not stop in time"), refex.logText)
+        XCTAssertFalse(refex.logText.contains("store is closed"), refex.logText)
+
+        let restarted = try RefexProcess(config: try XCTUnwrap(try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: refex.configPath)))).objectValue))
+        defer { restarted.stop() }
+        XCTAssertTrue(sink.wait(timeout: 12) { Set(sink.requests.filter { $0.status == 201 }.map(\.key)).isSuperset(of: ids) }, restarted.logText)
+        XCTAssertEqual(sink.requests.filter { $0.key == delivered.first }.count, 1, "what was recorded delivered is not sent again")
+    }
+
     func testConsentThatLapsesBeforeSendingWithholdsTheDisclosure() throws {
         let endpoint = "https://localhost:\(try freePort())/deliveries"
         let refex = try RefexProcess(config: try config(dv: endpoint, support: endpoint))

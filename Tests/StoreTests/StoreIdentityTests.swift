@@ -52,10 +52,14 @@ final class StoreIdentityTests: XCTestCase {
         let (_, wrapped) = try Keyring(masterKey: key).newSubjectKey(subjectID: "s1")
         try await store.write { txn in try txn.insertSubject(SubjectRecord(id: "s1", createdAt: txn.now), key: wrapped) }
         store.close()
-        // As the identity migration (the last of each file) found them.
-        for (name, version) in [("refex.db", StoreSchema.main.latestVersion - 1), ("refex-keys.db", StoreSchema.keys.latestVersion - 1)] {
+        // As the identity migration (the fourth of the main file, the last of the keys file) found
+        // them: the main file's later migration (outbox claims) undone too.
+        for (name, undo) in [
+            ("refex.db", "ALTER TABLE outbox DROP COLUMN lease_holder; ALTER TABLE outbox DROP COLUMN lease_until; PRAGMA user_version = 3;"),
+            ("refex-keys.db", "PRAGMA user_version = \(StoreSchema.keys.latestVersion - 1);"),
+        ] {
             let connection = try SQLiteConnection(path: "\(folder)/\(name)")
-            try connection.execute("DROP TABLE store_identity; PRAGMA user_version = \(version);")
+            try connection.execute("DROP TABLE store_identity; \(undo)")
         }
         XCTAssertThrowsError(try open(folder, key: .random())) { error in
             XCTAssertEqual(kind(of: error), .identity)
