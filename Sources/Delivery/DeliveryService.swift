@@ -6,6 +6,7 @@ import Logging
 import Metrics
 import Services
 import Synchronization
+import Timekeeping
 
 /// Pushes authorised disclosures and notices from the outbox to recipients over mutual TLS.
 ///
@@ -62,7 +63,7 @@ package final class DeliveryService: Service {
                     metrics.update(depths: depths, now: Timestamp(Date()))
                 }
             }
-            _ = wake.wait(timeout: .now() + .milliseconds(Int(configuration.pollInterval.milliseconds)))
+            _ = wake.wait(timeout: .now() + .milliseconds(Int(configuration.pollInterval.wholeMilliseconds)))
         }
         let all = lanes.withLock { $0.values.map { $0 } }
         release(all.flatMap { $0.stop() })
@@ -288,7 +289,7 @@ final class RecipientLane: Sendable {
         // An attempt starts only with time to finish under its lease: otherwise another node may
         // take the item meanwhile. Given back, it is claimed afresh.
         let started = Timestamp(Date())
-        guard let claim = item.claim, claim.until.milliseconds - started.milliseconds > configuration.attemptTimeout.milliseconds else {
+        guard let claim = item.claim, claim.until.milliseconds - started.milliseconds > configuration.attemptTimeout.wholeMilliseconds else {
             _ = try? runAsync { [exchange] in try await exchange.releaseClaims([item]) }
             return
         }

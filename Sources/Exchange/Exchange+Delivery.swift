@@ -1,5 +1,6 @@
 import Crypto
 import JSON
+import Timekeeping
 
 extension Exchange {
     /// What a recipient receives for an outbox item (the same for push and pull): for a
@@ -394,7 +395,7 @@ extension Exchange {
     /// records the attempt, or releases them); then anyone may claim them again.
     package func claimDueOutbox(_ limits: [String: Int], claimant: String, lease: Duration) async throws -> [OutboxItem] {
         try await store.write { txn in
-            let until = Timestamp(milliseconds: txn.now.milliseconds + lease.milliseconds)
+            let until = Timestamp(milliseconds: txn.now.milliseconds + lease.wholeMilliseconds)
             return try limits.sorted { $0.key < $1.key }.flatMap { recipientID, limit in
                 try txn.claimDueOutbox(recipientID: recipientID, now: txn.now, leaseUntil: until, claimant: claimant, limit: limit)
             }

@@ -44,6 +44,8 @@ final class SQLiteStoreConformanceTests: XCTestCase {
 
     func testOutboxDueItemsAndMailboxPaging() async throws { try await suite.outboxDueItemsAndMailboxPaging() }
 
+    func testOutboxClaimsHoldUntilTheLeaseEnds() async throws { try await suite.outboxClaimsHoldUntilTheLeaseEnds() }
+
     func testEveryLogFilterSelectsByItsColumn() async throws { try await suite.everyLogFilterSelectsByItsColumn() }
 
     func testFindingByPrefixAndBlindIndex() async throws { try await suite.findingByPrefixAndBlindIndex() }

@@ -53,6 +53,9 @@ package struct InMemoryTables: Sendable {
     /// `insertDisclosure` or `updateDisclosure`, as in SQLite (set it with `modify`).
     package var disclosures: [String: InMemoryRow<DisclosureRecord>] = [:]
     package var outbox: [String: InMemoryRow<OutboxItem>] = [:]
+    /// Outbox leases by item id (`outbox.lease_holder`, `lease_until`): kept apart, because only
+    /// `claimDueOutbox` returns an item with its claim.
+    package var outboxLeases: [String: OutboxClaim] = [:]
     package var freeTexts: [String: FreeText] = [:]
     package var acknowledgements: [String: Acknowledgement] = [:]
     /// The log in seq order, as stored (canonical bytes, hash, indexed columns).

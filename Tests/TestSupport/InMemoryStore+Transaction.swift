@@ -185,13 +185,17 @@ final class InMemoryTransaction: StoreTransaction {
     func enqueue(_ item: OutboxItem) throws {
         try change()
         try require(tables.disclosures[item.disclosureID] != nil, "outbox.disclosure_id \(item.disclosureID) names no disclosure")
-        // INSERT OR REPLACE: a replaced row is a new row.
-        tables.outbox[item.id] = InMemoryRow(rowID: tables.takeRowID(), record: item)
+        // INSERT OR REPLACE: a replaced row is a new row, without a lease.
+        var stored = item
+        stored.claim = nil
+        tables.outbox[item.id] = InMemoryRow(rowID: tables.takeRowID(), record: stored)
+        tables.outboxLeases[item.id] = nil
     }
 
     func dequeue(id: String) throws {
         try change()
         tables.outbox[id] = nil
+        tables.outboxLeases[id] = nil
     }
 
     func updateOutbox(_ item: OutboxItem) throws {
@@ -210,8 +214,26 @@ final class InMemoryTransaction: StoreTransaction {
     func dueOutbox(recipientID: String, now: Timestamp, limit: Int) throws -> [OutboxItem] {
         let due = tables.outbox.values.filter {
             $0.record.recipientID == recipientID && $0.record.state == .pending && $0.record.mode == .push && $0.record.nextAttemptAt <= now
+                && (tables.outboxLeases[$0.record.id].map { $0.until <= now } ?? true)
         }
         return limited(ordered(due) { $0.nextAttemptAt.milliseconds }, limit)
+    }
+
+    func claimDueOutbox(recipientID: String, now: Timestamp, leaseUntil: Timestamp, claimant: String, limit: Int) throws -> [OutboxItem] {
+        try change()
+        guard limit > 0 else { return [] }
+        var items = try dueOutbox(recipientID: recipientID, now: now, limit: limit)
+        for index in items.indices {
+            let claim = OutboxClaim(claimant: claimant, until: leaseUntil)
+            tables.outboxLeases[items[index].id] = claim
+            items[index].claim = claim
+        }
+        return items
+    }
+
+    func releaseOutboxClaim(id: String, claimant: String) throws {
+        try change()
+        if tables.outboxLeases[id]?.claimant == claimant { tables.outboxLeases[id] = nil }
     }
 
     func mailbox(recipientIDs: [String], afterID: String?, limit: Int) throws -> [OutboxItem] {

@@ -1,5 +1,6 @@
 import Exchange
 import Synchronization
+import Timekeeping
 
 /// A clock tests set and advance by hand: stores and the exchange read it through `reading`.
 package final class TestClock: Sendable {
@@ -13,7 +14,7 @@ package final class TestClock: Sendable {
     package var now: Timestamp { current.withLock { $0 } }
 
     package func advance(by duration: Duration) {
-        current.withLock { $0 = Timestamp(milliseconds: $0.milliseconds + duration.milliseconds) }
+        current.withLock { $0 = Timestamp(milliseconds: $0.milliseconds + duration.wholeMilliseconds) }
     }
 
     package func set(_ time: Timestamp) {

@@ -421,6 +421,62 @@ package struct StoreConformance: Sendable {
         }
     }
 
+    /// Claims with a lease: a claim takes only due, unleased push items, soonest first; a second
+    /// claimant sees nothing until the lease ends or is released; only the holder can release;
+    /// replacing an item ends its lease; only the claim's own answer carries the claim.
+    package func outboxClaimsHoldUntilTheLeaseEnds() async throws {
+        let clock = TestClock()
+        let (harness, store) = try fresh(clock)
+        defer { harness.close(store) }
+        let t0 = clock.now
+        @Sendable func at(_ seconds: Int64) -> Timestamp { Timestamp(milliseconds: t0.milliseconds + seconds * 1000) }
+        try await store.write { txn in
+            try txn.insertSubject(ConformanceRecords.subject("s", t0), key: ConformanceRecords.key("s"))
+            try txn.insertReferral(ConformanceRecords.referral("r", subject: "s", partner: "p", reference: [1], at: t0))
+            for id in ["a", "b", "c", "f", "m"] {
+                try txn.insertDisclosure(ConformanceRecords.disclosure(id, referral: "r", subject: "s", state: .queued, at: t0))
+            }
+            try txn.enqueue(ConformanceRecords.item("a", recipient: "dv", mode: .push, at: at(0), next: at(20)))
+            try txn.enqueue(ConformanceRecords.item("b", recipient: "dv", mode: .push, at: at(1), next: at(10)))
+            try txn.enqueue(ConformanceRecords.item("c", recipient: "dv", mode: .push, at: at(2), next: at(90)))
+            try txn.enqueue(ConformanceRecords.item("f", recipient: "dv", mode: .push, at: at(3), next: at(0), state: .failed))
+            try txn.enqueue(ConformanceRecords.item("m", recipient: "dv", mode: .pull, at: at(4)))
+        }
+        let first = try await store.write { txn in
+            try txn.claimDueOutbox(recipientID: "dv", now: at(30), leaseUntil: at(60), claimant: "node-1", limit: 10)
+        }
+        try expectEqual(first.map(\.id), ["b", "a"], "a claim takes due push items, soonest first")
+        try expectEqual(first.map(\.claim), Array(repeating: OutboxClaim(claimant: "node-1", until: at(60)), count: 2), "the claim's answer carries the claim")
+        try await store.write { txn in
+            try expectEqual(
+                try txn.claimDueOutbox(recipientID: "dv", now: at(59), leaseUntil: at(120), claimant: "node-2", limit: 10).map(\.id), [],
+                "a live lease keeps others out"
+            )
+            try expectEqual(try txn.dueOutbox(recipientID: "dv", now: at(59), limit: 10).map(\.id), [], "leased items are not due")
+            try expectEqual(try txn.claimDueOutbox(recipientID: "dv", now: at(30), leaseUntil: at(60), claimant: "node-2", limit: 0).map(\.id), [], "a limit of 0 claims nothing")
+            try expectEqual(try txn.outboxItem(id: "b")?.claim, nil, "other reads do not carry the claim")
+            try txn.releaseOutboxClaim(id: "b", claimant: "node-2")  // not the holder: nothing changes
+        }
+        try await store.read { txn in
+            try expectEqual(try txn.dueOutbox(recipientID: "dv", now: at(59), limit: 10).map(\.id), [], "only the holder can release")
+        }
+        try await store.write { txn in
+            try txn.releaseOutboxClaim(id: "b", claimant: "node-1")
+            try txn.enqueue(ConformanceRecords.item("a", recipient: "dv", mode: .push, at: at(0), next: at(20)))
+        }
+        try await store.read { txn in
+            try expectEqual(try txn.dueOutbox(recipientID: "dv", now: at(59), limit: 10).map(\.id), ["b", "a"], "released and replaced items are due again")
+        }
+        try await store.write { txn in
+            _ = try txn.claimDueOutbox(recipientID: "dv", now: at(59), leaseUntil: at(100), claimant: "node-1", limit: 1)
+        }
+        let afterExpiry = try await store.write { txn in
+            try txn.claimDueOutbox(recipientID: "dv", now: at(100), leaseUntil: at(200), claimant: "node-2", limit: 10)
+        }
+        try expectEqual(afterExpiry.map(\.id), ["b", "a", "c"], "an ended lease lets another node claim (and a later item falls due)")
+        try expectEqual(afterExpiry.map(\.claim?.claimant), ["node-2", "node-2", "node-2"], "the new claimant holds them")
+    }
+
     // MARK: Log filters
 
     /// Each field of `LogFilter` selects on its own column; the bounds are what they say.
