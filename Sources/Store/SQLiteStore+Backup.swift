@@ -2,20 +2,6 @@ import Foundation
 import SQLite
 
 extension SQLiteStore {
-    /// What `backup` wrote.
-    package struct BackupSummary: Sendable {
-        package var path: String
-        package var keysPath: String
-        package var pages: Int
-        package var keyPages: Int
-        /// Disclosure log entries in the copy, and the hash at its head.
-        package var logEntries: Int64
-        package var logHead: String
-        /// Subjects in the copy, and how many of them have a key in the copied key database.
-        package var subjects: Int64
-        package var subjectKeys: Int64
-    }
-
     /// Copies the store at `path` and `keysPath` (a live one, another process serving from it, or
     /// a stopped one) to `destination` and `keysDestination`, which must not exist yet.
     ///
@@ -32,7 +18,7 @@ extension SQLiteStore {
     /// readable by its owner only, and renamed into place only when both are complete.
     package static func backup(
         path: String, keysPath: String, to destination: String, keysDestination: String, timeout: Duration = .seconds(30)
-    ) throws(StoreError) -> BackupSummary {
+    ) throws(StoreError) -> StoreBackupSummary {
         let files = FileManager.default
         for source in [path, keysPath] where !files.fileExists(atPath: source) {
             throw StoreError("there is no store file at \(source)")
@@ -56,7 +42,7 @@ extension SQLiteStore {
                 for extra in ["", "-journal", "-wal", "-shm"] { unlink(file + extra) }
             }
         }
-        var summary = BackupSummary(path: destination, keysPath: keysDestination, pages: 0, keyPages: 0, logEntries: 0, logHead: "", subjects: 0, subjectKeys: 0)
+        var summary = StoreBackupSummary(path: destination, keysPath: keysDestination, pages: 0, keyPages: 0, logEntries: 0, logHead: "", subjects: 0, subjectKeys: 0)
         do {
             // The order matters: main first, then keys (see above).
             let mainCopy = try copy(path, to: partial.main, timeout: timeout)
