@@ -47,16 +47,20 @@ extension SQLiteStore {
             // The order matters: main first, then keys (see above).
             let mainCopy = try copy(path, to: partial.main, timeout: timeout)
             summary.pages = mainCopy.pages
-            summary.logEntries = try mainCopy.connection.first("SELECT count(*) FROM log_entries")?.integer(0) ?? 0
-            summary.logHead = try mainCopy.connection.first("SELECT hash FROM log_entries ORDER BY seq DESC LIMIT 1")?.text(0) ?? "-"
-            summary.subjects = try mainCopy.connection.first("SELECT count(*) FROM subjects WHERE erased_at IS NULL")?.integer(0) ?? 0
+            summary.logEntries = Int64(try SQLiteTransaction.count(mainCopy.connection, "SELECT count(*) FROM log_entries", table: "log_entries"))
+            summary.logHead = try mainCopy.connection.first("SELECT hash FROM log_entries ORDER BY seq DESC LIMIT 1")
+                .map { try StrictRow($0, table: "log_entries", columns: ["hash"]).text(0) } ?? "-"
+            summary.subjects = Int64(try SQLiteTransaction.count(
+                mainCopy.connection, "SELECT count(*) FROM subjects WHERE erased_at IS NULL", table: "subjects"
+            ))
 
             let keysCopy = try copy(keysPath, to: partial.keys, timeout: timeout)
             summary.keyPages = keysCopy.pages
             try keysCopy.connection.execute("ATTACH DATABASE \(quoted(partial.main)) AS data")
-            summary.subjectKeys = try keysCopy.connection.first(
-                "SELECT count(*) FROM data.subjects s JOIN subject_keys k ON k.subject_id = s.id WHERE s.erased_at IS NULL"
-            )?.integer(0) ?? 0
+            summary.subjectKeys = Int64(try SQLiteTransaction.count(
+                keysCopy.connection, "SELECT count(*) FROM data.subjects s JOIN subject_keys k ON k.subject_id = s.id WHERE s.erased_at IS NULL",
+                table: "subject_keys"
+            ))
             try keysCopy.connection.execute("DETACH DATABASE data")
         } catch let error as StoreError {
             discardPartial()
@@ -96,7 +100,7 @@ extension SQLiteStore {
         let pages = try from.backup(to: to, timeout: timeout)
         // A copy of a WAL database is a WAL database; as a backup it should be one file.
         try to.query("PRAGMA journal_mode = DELETE")
-        let check = try to.query("PRAGMA quick_check").compactMap { $0.text(0) }
+        let check = try to.query("PRAGMA quick_check").map { $0.text(0) ?? "(not a text)" }
         guard check == ["ok"] else {
             throw StoreError("the copy of \(source) fails its integrity check: \(check.prefix(3).joined(separator: "; "))")
         }

@@ -168,8 +168,8 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
                 try mainConnection.transaction { try learnt.record(in: mainConnection, now: now) }
             }
             if integrityCheckLimit > .zero { try StoreIdentity.checkHalvesAgree(main: main, keys: keys, path: path, keysPath: keysPath) }
-            let head = try main.first("SELECT seq, hash FROM log_entries ORDER BY seq DESC LIMIT 1")
-            chain = LogChain(lastSeq: head?.integer(0) ?? 0, lastHash: head?.text(1) ?? LogEntry.genesisHash)
+            let head = try Self.logHead(main)
+            chain = LogChain(lastSeq: head.seq, lastHash: head.hash)
         } catch let error as StoreError {
             throw error
         } catch let error as SQLiteError {
@@ -272,6 +272,15 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
         }
         chain = LogChain(lastSeq: 0, lastHash: "")
         queue.withLock { $0.running = false }
+    }
+
+    /// The last entry of the log (seq 0 and the genesis hash when it is empty).
+    private static func logHead(_ main: SQLiteConnection) throws -> CheckpointPolicy.LogHead {
+        guard let found = try main.first("SELECT seq, hash FROM log_entries ORDER BY seq DESC LIMIT 1") else {
+            return CheckpointPolicy.LogHead(seq: 0, hash: LogEntry.genesisHash)
+        }
+        let row = StrictRow(found, table: "log_entries", columns: ["seq", "hash"])
+        return CheckpointPolicy.LogHead(seq: try row.integer(0), hash: try row.text(1))
     }
 
     private static func fileSize(_ path: String) -> Int {
@@ -773,9 +782,8 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
             try main.execute("BEGIN IMMEDIATE")
             // Host commands (refex log, outbox retry) may have appended since: take the head now,
             // under the write lock, so that the chain stays whole across processes.
-            let head = try main.first("SELECT seq, hash FROM log_entries ORDER BY seq DESC LIMIT 1")
-            chain.lastSeq = head?.integer(0) ?? 0
-            chain.lastHash = head?.text(1) ?? LogEntry.genesisHash
+            let head = try Self.logHead(main)
+            (chain.lastSeq, chain.lastHash) = (head.seq, head.hash)
             for job in jobs {
                 let jobHead = (chain.lastSeq, chain.lastHash)
                 do {
