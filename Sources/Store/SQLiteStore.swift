@@ -253,14 +253,13 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
             }
         } catch let error as StoreError {
             throw error
-        } catch let error as SQLiteError where SQLiteError.cantOpen ~= error.code && mode == .readOnly
-            && access(copyFolder.isEmpty ? "." : copyFolder, W_OK) != 0 {
+        } catch SQLiteError.cantOpen where mode == .readOnly && access(copyFolder.isEmpty ? "." : copyFolder, W_OK) != 0 {
             // SQLITE_CANTOPEN: reading a -wal needs a -shm beside it, which cannot be made here.
             throw StoreError(
                 "the copy \(path) has a -wal beside it in a folder refex cannot write: SQLite reads a -wal only through a -shm file it makes beside it; copy the files (with the -wal) to a folder of your own, or make copies with `refex backup`",
                 kind: .readOnlyCopy
             )
-        } catch let error as SQLiteError where SQLiteError.readOnlyRollback ~= error.code {
+        } catch SQLiteError.readOnlyRollback {
             // SQLITE_READONLY_ROLLBACK: a hot journal that only a writer may roll back.
             let file = Self.fileSize(keysPath + "-journal") > 0 ? keysPath : path
             throw StoreError(
