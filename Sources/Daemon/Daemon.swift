@@ -20,7 +20,7 @@ package final class Daemon: Sendable {
     private let server: HTTPServer
     private let tls: TLSContextHolder
     private let api: APIResponder
-    private let store: SQLiteStore
+    private let store: any RefexStore
     private let exchange: Exchange
     private let delivery: DeliveryService?
     private let notifier: SystemdNotifier
@@ -59,11 +59,12 @@ package final class Daemon: Sendable {
             }
             // A first start on an empty folder creates the store; a missing half, another store's
             // file or another master key is refused (StoreIdentity).
-            store = try SQLiteStore(
-                path: configuration.store.path, keysPath: configuration.store.keysPath, logger: logger,
-                masterKey: loaded.masterKey, creation: .whenBothMissing, integrityCheckLimit: Self.integrityCheckLimit(environment),
-                reserveBytes: Self.reserveBytes(environment), checkpoints: checkpoints
+            store = try configuration.storeConfiguration.open(
+                logger: logger, masterKey: loaded.masterKey, creation: .whenBothMissing,
+                integrityCheckLimit: Self.integrityCheckLimit(environment), reserveBytes: Self.reserveBytes(environment),
+                checkpoints: checkpoints
             )
+            store.start()
         } catch {
             throw StartupError("\(error)")
         }
@@ -294,7 +295,7 @@ package final class Daemon: Sendable {
         guard testHooks else { return }
         let stalled = !stalledForTesting.load(ordering: .acquiring)
         stalledForTesting.store(stalled, ordering: .releasing)
-        store.stallForTesting(stalled)
+        (store as? any StoreTestHooks)?.stallForTesting(stalled)
         logger.warning(stalled ? "test hook: store writer stalled" : "test hook: store writer resumed")
     }
 
@@ -378,7 +379,7 @@ extension Daemon {
 
     /// `REFEX_STORE_RESERVE_BYTES`: the disk reserve beside the store (default 8 MiB; 0: none).
     static func reserveBytes(_ environment: [String: String]) -> Int {
-        environment["REFEX_STORE_RESERVE_BYTES"].flatMap(Int.init).map { max(0, $0) } ?? SQLiteStore.defaultReserveBytes
+        environment["REFEX_STORE_RESERVE_BYTES"].flatMap(Int.init).map { max(0, $0) } ?? StoreConfiguration.defaultReserveBytes
     }
 }
 

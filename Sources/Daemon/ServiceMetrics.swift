@@ -22,7 +22,7 @@ package final class ServiceMetrics: Sendable {
     static let staleAfter: UInt64 = 1_000_000_000
 
     private let exchange: Exchange
-    private let store: SQLiteStore
+    private let store: any RefexStore
     private let logger: Logger
     private let latest = LatestSnapshot()
     private let refresher = Mutex<Task<Void, Never>?>(nil)
@@ -30,7 +30,7 @@ package final class ServiceMetrics: Sendable {
     package let partnerCertificates = PartnerCertificateExpiry()
 
     package init(
-        registry: MetricsRegistry, exchange: Exchange, store: SQLiteStore, tls: TLSContextHolder, deliveryCertificatePEM: [UInt8]?,
+        registry: MetricsRegistry, exchange: Exchange, store: any RefexStore, tls: TLSContextHolder, deliveryCertificatePEM: [UInt8]?,
         logger: Logger
     ) {
         let deliveryCertificateNotAfter = deliveryCertificatePEM.flatMap { try? Certificate.parsePEM($0).first?.notAfter }

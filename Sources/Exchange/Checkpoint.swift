@@ -54,16 +54,3 @@ package struct Checkpoint: Sendable, Hashable {
         self.init(seq: seq, hash: hash, time: time, signature: signature, keyID: json["keyId"]?.stringValue ?? "")
     }
 }
-
-/// When the store signs a checkpoint: every `everyEntries` entries, or after `every` with new entries.
-package struct CheckpointPolicy: Sendable {
-    package var everyEntries: Int64
-    package var every: Duration
-    package var key: Ed25519PrivateKey
-
-    package init(everyEntries: Int64 = 1000, every: Duration = .seconds(300), key: Ed25519PrivateKey) {
-        self.everyEntries = everyEntries
-        self.every = every
-        self.key = key
-    }
-}

@@ -11,6 +11,38 @@ package protocol ExchangeStore: Sendable {
     func read<Result: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> Result) async throws -> Result
 }
 
+/// A store as the daemon and the command line hold it (`any RefexStore`, opened from a
+/// `StoreConfiguration` in Store): the exchange's transactions, plus its lifecycle and health.
+/// Test hooks are not part of it.
+package protocol RefexStore: ExchangeStore {
+    /// Whether opening made a new, empty store (a first start on an empty folder).
+    var wasCreated: Bool { get }
+
+    /// Starts the store's background work (its writer). The first write starts it otherwise;
+    /// calling it again, or after `close()`, does nothing.
+    func start()
+
+    /// Commits the writes already queued, then stops; later writes fail with `StoreError` kind
+    /// `unavailable`. Returns once stopped. Calling it again does nothing.
+    func close()
+
+    /// What stops the store from taking writes now, in words for `/readyz` and the log (ids and
+    /// file names only); nil when it takes them.
+    var problem: String? { get }
+
+    /// Whether an empty write commits within `timeout`, without blocking a thread while waiting
+    /// (`/readyz`, the `refex_store_writable` metric).
+    func isWritable(within timeout: Duration) async -> Bool
+
+    /// Whether the writer finishes an empty write within `timeout`, blocking the calling thread
+    /// (the systemd watchdog's): false means it is stuck.
+    func writerIsResponsive(within timeout: Duration) -> Bool
+
+    /// Whether commits have been failing for longer than `duration`: the watchdog then stops
+    /// pinging, so that systemd restarts refex.
+    func hasBeenFailing(longerThan duration: Duration) -> Bool
+}
+
 /// The operations available inside a write transaction. Called on the store's writer only.
 package protocol StoreTransaction: AnyObject {
     /// The transaction's clock reading (one per write, so that its records and log entries agree).

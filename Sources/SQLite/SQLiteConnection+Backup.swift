@@ -22,8 +22,8 @@ extension SQLiteConnection {
         var code: Int32
         while true {
             code = sqlite3_backup_step(backup, -1)
-            let primary = code & 0xFF
-            guard primary == SQLITE_BUSY || primary == SQLITE_LOCKED, ContinuousClock.now < deadline else { break }
+            let step = SQLiteError.Code(rawValue: code)
+            guard SQLiteError.busy ~= step || SQLiteError.locked ~= step, ContinuousClock.now < deadline else { break }
             // Another connection holds a lock the copy needs: wait a little, as a busy handler would.
             sqlite3_sleep(20)
         }
@@ -33,7 +33,7 @@ extension SQLiteConnection {
         guard code == SQLITE_DONE, finished == SQLITE_OK else {
             let failed = code == SQLITE_DONE ? finished : code
             let reason = String(cString: sqlite3_errstr(failed))
-            let detail = failed & 0xFF == SQLITE_BUSY || failed & 0xFF == SQLITE_LOCKED
+            let detail = SQLiteError(code: failed, message: reason).isBusy
                 ? "\(reason): the database stayed locked for \(timeout.components.seconds) s"
                 : "\(reason): \(String(cString: sqlite3_errmsg(destination.database)))"
             throw SQLiteError(code: failed, message: "cannot back up \(path) to \(destination.path): \(detail)")

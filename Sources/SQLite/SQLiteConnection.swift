@@ -6,8 +6,12 @@ internal import CSQLite
 package final class SQLiteConnection {
     // Internal, not private: the online backup (SQLiteConnection+Backup.swift) pairs two handles.
     let database: OpaquePointer
-    private var statements: [String: SQLiteStatement] = [:]
+    private var statements: StatementCache
     package let path: String
+
+    /// Prepared statements kept for reuse, at most: every static statement of the store fits;
+    /// SQL built at run time (filters, IN lists) takes turns, the least recently used going first.
+    package static let defaultStatementCacheCapacity = 256
 
     package enum Mode: Sendable {
         /// Read and write, creating the file if it does not exist.
@@ -21,8 +25,10 @@ package final class SQLiteConnection {
         case immutableCopy
     }
 
-    /// Opens the database at `path` (creating it only in `.readWrite` mode).
-    package init(path: String, mode: Mode = .readWrite) throws(SQLiteError) {
+    /// Opens the database at `path` (creating it only in `.readWrite` mode), keeping up to
+    /// `statementCacheCapacity` prepared statements for reuse.
+    package init(path: String, mode: Mode = .readWrite, statementCacheCapacity: Int = defaultStatementCacheCapacity) throws(SQLiteError) {
+        statements = StatementCache(capacity: max(1, statementCacheCapacity))
         var database: OpaquePointer?
         var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         var name = path
@@ -110,12 +116,27 @@ package final class SQLiteConnection {
         }
     }
 
-    /// A cached prepared statement for `sql`.
+    /// A cached prepared statement for `sql`. When the cache is full the least recently used
+    /// statement leaves it, and is finalized once nothing uses it any more.
     package func statement(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
-        if let cached = statements[sql] { return cached }
+        if let cached = statements.take(sql) { return cached }
         let statement = try SQLiteStatement(database: database, sql: sql)
-        statements[sql] = statement
+        statements.insert(statement)
         return statement
+    }
+
+    /// How many prepared statements the cache holds now.
+    package var cachedStatementCount: Int { statements.count }
+
+    /// How many prepared statements exist on this connection (cached, or still in use), as SQLite counts them.
+    package var preparedStatementCount: Int {
+        var count = 0
+        var statement = sqlite3_next_stmt(database, nil)
+        while let current = statement {
+            count += 1
+            statement = sqlite3_next_stmt(database, current)
+        }
+        return count
     }
 
     /// Runs one statement with `values` bound to ?1…?n and returns its rows.
@@ -140,7 +161,7 @@ package final class SQLiteConnection {
     package var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(database) }
 
     /// The extended result code of the last call on this connection that failed.
-    package var lastErrorCode: Int32 { sqlite3_extended_errcode(database) }
+    package var lastErrorCode: SQLiteError.Code { SQLiteError.Code(rawValue: sqlite3_extended_errcode(database)) }
 
     package var isInTransaction: Bool { sqlite3_get_autocommit(database) == 0 }
 

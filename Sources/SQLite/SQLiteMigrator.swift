@@ -13,7 +13,7 @@ package struct SQLiteMigrator: Sendable {
         let version = Int(try connection.first("PRAGMA user_version")?.integer(0) ?? 0)
         if version > latestVersion {
             throw SQLiteError(
-                code: 1,
+                SQLiteError.genericError,
                 message: "the database \(connection.path) is at schema version \(version), newer than this refex (\(latestVersion)); run a newer refex or restore a backup"
             )
         }

@@ -38,6 +38,8 @@ extension Optional: SQLiteBindable where Wrapped: SQLiteBindable {
 package struct SQLiteRow: Sendable {
     package var values: [SQLiteValue]
 
+    package init(values: [SQLiteValue]) { self.values = values }
+
     package subscript(_ index: Int) -> SQLiteValue { index < values.count ? values[index] : .null }
 
     package func text(_ index: Int) -> String? { self[index].text }

@@ -17,6 +17,12 @@ enum LogCompleteness {
         var expected: String
         var rows: String
         var entry: String
+
+        /// The table `rows` selects from (for messages).
+        var table: String {
+            guard let from = rows.range(of: " FROM ") else { return "?" }
+            return String(rows[from.upperBound...].prefix { $0 != " " })
+        }
     }
 
     static let required: [RequiredEntry] = [
@@ -107,8 +113,9 @@ enum LogCompleteness {
         let cut = prunedUpTo ?? Int64.min
         for rule in required where problems.count < limit {
             let sql = "SELECT r.id FROM (\(rule.rows)) r WHERE NOT EXISTS (SELECT 1 FROM log_entries l WHERE \(rule.entry)) LIMIT ?2"
-            for row in try main.query(sql, [cut, limit - problems.count]) {
-                problems.append("the log is incomplete: \(rule.what) \(row.text(0) ?? "?") has no \(rule.expected) entry (entries were removed)")
+            for found in try main.query(sql, [cut, limit - problems.count]) {
+                let id = try StrictRow(found, table: rule.table, columns: ["id"]).text(0)
+                problems.append("the log is incomplete: \(rule.what) \(id) has no \(rule.expected) entry (entries were removed)")
             }
         }
         for rule in named where problems.count < limit {
@@ -116,9 +123,11 @@ enum LogCompleteness {
                 SELECT seq, \(rule.column) FROM log_entries WHERE \(rule.column) IS NOT NULL AND \(rule.events)
                 AND NOT EXISTS (SELECT 1 FROM \(rule.table) t WHERE t.id = log_entries.\(rule.column)) ORDER BY seq LIMIT ?1
                 """
-            for row in try main.query(sql, [limit - problems.count]) {
+            for found in try main.query(sql, [limit - problems.count]) {
+                let row = StrictRow(found, table: "log_entries", columns: ["seq", rule.column])
+                let (seq, id) = (try row.integer(0), try row.text(1))
                 problems.append(
-                    "entry \(row.integer(0) ?? 0) names \(rule.column.replacingOccurrences(of: "_id", with: "")) \(row.text(1) ?? "?"), which is not in the store (a row was deleted, or the entry invented)"
+                    "entry \(seq) names \(rule.column.replacingOccurrences(of: "_id", with: "")) \(id), which is not in the store (a row was deleted, or the entry invented)"
                 )
             }
         }

@@ -2,20 +2,6 @@ import Foundation
 import SQLite
 
 extension SQLiteStore {
-    /// What `backup` wrote.
-    package struct BackupSummary: Sendable {
-        package var path: String
-        package var keysPath: String
-        package var pages: Int
-        package var keyPages: Int
-        /// Disclosure log entries in the copy, and the hash at its head.
-        package var logEntries: Int64
-        package var logHead: String
-        /// Subjects in the copy, and how many of them have a key in the copied key database.
-        package var subjects: Int64
-        package var subjectKeys: Int64
-    }
-
     /// Copies the store at `path` and `keysPath` (a live one, another process serving from it, or
     /// a stopped one) to `destination` and `keysDestination`, which must not exist yet.
     ///
@@ -32,7 +18,7 @@ extension SQLiteStore {
     /// readable by its owner only, and renamed into place only when both are complete.
     package static func backup(
         path: String, keysPath: String, to destination: String, keysDestination: String, timeout: Duration = .seconds(30)
-    ) throws(StoreError) -> BackupSummary {
+    ) throws(StoreError) -> StoreBackupSummary {
         let files = FileManager.default
         for source in [path, keysPath] where !files.fileExists(atPath: source) {
             throw StoreError("there is no store file at \(source)")
@@ -56,21 +42,25 @@ extension SQLiteStore {
                 for extra in ["", "-journal", "-wal", "-shm"] { unlink(file + extra) }
             }
         }
-        var summary = BackupSummary(path: destination, keysPath: keysDestination, pages: 0, keyPages: 0, logEntries: 0, logHead: "", subjects: 0, subjectKeys: 0)
+        var summary = StoreBackupSummary(path: destination, keysPath: keysDestination, pages: 0, keyPages: 0, logEntries: 0, logHead: "", subjects: 0, subjectKeys: 0)
         do {
             // The order matters: main first, then keys (see above).
             let mainCopy = try copy(path, to: partial.main, timeout: timeout)
             summary.pages = mainCopy.pages
-            summary.logEntries = try mainCopy.connection.first("SELECT count(*) FROM log_entries")?.integer(0) ?? 0
-            summary.logHead = try mainCopy.connection.first("SELECT hash FROM log_entries ORDER BY seq DESC LIMIT 1")?.text(0) ?? "-"
-            summary.subjects = try mainCopy.connection.first("SELECT count(*) FROM subjects WHERE erased_at IS NULL")?.integer(0) ?? 0
+            summary.logEntries = Int64(try SQLiteTransaction.count(mainCopy.connection, "SELECT count(*) FROM log_entries", table: "log_entries"))
+            summary.logHead = try mainCopy.connection.first("SELECT hash FROM log_entries ORDER BY seq DESC LIMIT 1")
+                .map { try StrictRow($0, table: "log_entries", columns: ["hash"]).text(0) } ?? "-"
+            summary.subjects = Int64(try SQLiteTransaction.count(
+                mainCopy.connection, "SELECT count(*) FROM subjects WHERE erased_at IS NULL", table: "subjects"
+            ))
 
             let keysCopy = try copy(keysPath, to: partial.keys, timeout: timeout)
             summary.keyPages = keysCopy.pages
             try keysCopy.connection.execute("ATTACH DATABASE \(quoted(partial.main)) AS data")
-            summary.subjectKeys = try keysCopy.connection.first(
-                "SELECT count(*) FROM data.subjects s JOIN subject_keys k ON k.subject_id = s.id WHERE s.erased_at IS NULL"
-            )?.integer(0) ?? 0
+            summary.subjectKeys = Int64(try SQLiteTransaction.count(
+                keysCopy.connection, "SELECT count(*) FROM data.subjects s JOIN subject_keys k ON k.subject_id = s.id WHERE s.erased_at IS NULL",
+                table: "subject_keys"
+            ))
             try keysCopy.connection.execute("DETACH DATABASE data")
         } catch let error as StoreError {
             discardPartial()
@@ -110,7 +100,7 @@ extension SQLiteStore {
         let pages = try from.backup(to: to, timeout: timeout)
         // A copy of a WAL database is a WAL database; as a backup it should be one file.
         try to.query("PRAGMA journal_mode = DELETE")
-        let check = try to.query("PRAGMA quick_check").compactMap { $0.text(0) }
+        let check = try to.query("PRAGMA quick_check").map { $0.text(0) ?? "(not a text)" }
         guard check == ["ok"] else {
             throw StoreError("the copy of \(source) fails its integrity check: \(check.prefix(3).joined(separator: "; "))")
         }

@@ -20,14 +20,12 @@ import Synchronization
 /// still commit while other writes are refused; it is taken back before refex accepts again.
 /// A damaged file (SQLITE_CORRUPT, SQLITE_NOTADB) stops every write until refex is restarted
 /// on a restored store.
-package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
+package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable {
     // @unchecked: the connections and `chain` are used only on the writer thread (a copy's on the
     // reader queue); `queue` and `state` are Mutexes.
 
     /// Writes that share one commit, at most.
     static let maxBatch = 256
-    /// The default reserve kept beside the store for essential writes on a full disk.
-    package static let defaultReserveBytes = 8 << 20
 
     package let path: String
     package let keysPath: String
@@ -55,6 +53,8 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
     private struct Pending {
         var jobs: [WriteJob] = []
         var closing = false
+        /// Whether the writer thread was started (`start()`, or the first write).
+        var started = false
         var running = true
     }
 
@@ -68,12 +68,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
     }
 
     /// Whether a store may be created where there is none.
-    package enum Creation: Sendable {
-        /// Both files missing: create them (`refex serve` on an empty folder, `refex store init`).
-        case whenBothMissing
-        /// Never: a missing file is an error (host commands).
-        case never
-    }
+    package typealias Creation = StoreCreation
 
     /// Opens the store at `path`, with subject keys at `keysPath`, creating it only as `creation`
     /// allows, and checks that the two files are one store (`StoreIdentity`), that `masterKey`
@@ -173,8 +168,8 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
                 try mainConnection.transaction { try learnt.record(in: mainConnection, now: now) }
             }
             if integrityCheckLimit > .zero { try StoreIdentity.checkHalvesAgree(main: main, keys: keys, path: path, keysPath: keysPath) }
-            let head = try main.first("SELECT seq, hash FROM log_entries ORDER BY seq DESC LIMIT 1")
-            chain = LogChain(lastSeq: head?.integer(0) ?? 0, lastHash: head?.text(1) ?? LogEntry.genesisHash)
+            let head = try Self.logHead(main)
+            chain = LogChain(lastSeq: head.seq, lastHash: head.hash)
         } catch let error as StoreError {
             throw error
         } catch let error as SQLiteError {
@@ -189,6 +184,20 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
             ])
         }
         wasCreated = created
+        if checkUnfinished { finishIntegrityCheckInBackground() }
+    }
+
+    package func start() {
+        let starting = queue.withLock { pending -> Bool in
+            guard !pending.started, !pending.closing, pending.running else { return false }
+            pending.started = true
+            return true
+        }
+        if starting { startThreads() }
+    }
+
+    /// The writer and the WAL checkpointer; called once, by whoever set `started`.
+    private func startThreads() {
         let thread = Thread { [self] in runWriter() }
         thread.name = "refex-store-writer"
         thread.stackSize = 4 << 20
@@ -196,7 +205,6 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         let checkpointer = Thread { [self] in runCheckpointer() }
         checkpointer.name = "refex-store-checkpoint"
         checkpointer.start()
-        if checkUnfinished { finishIntegrityCheckInBackground() }
     }
 
     /// Opens a copy of a store (a backup, a file under inspection) read-only: no file is created
@@ -204,7 +212,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
     /// appends (`log.viewed`, `subject.exported`) go to `live` when given, else nowhere; any
     /// other change fails with `StoreError` kind `readOnlyCopy`.
     /// With `checkIntegrity`, a damaged copy is refused (`PRAGMA quick_check`, up to 60 s).
-    package init(copyAt path: String, keysPath: String, logger: Logger, recordingReadsIn live: SQLiteStore?, checkIntegrity: Bool = true) throws {
+    package init(copyAt path: String, keysPath: String, logger: Logger, recordingReadsIn live: (any ExchangeStore)?, checkIntegrity: Bool = true) throws {
         self.path = path
         self.keysPath = keysPath
         self.logger = logger
@@ -245,14 +253,13 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
             }
         } catch let error as StoreError {
             throw error
-        } catch let error as SQLiteError where error.code & 0xFF == 14 && mode == .readOnly
-            && access(copyFolder.isEmpty ? "." : copyFolder, W_OK) != 0 {
+        } catch SQLiteError.cantOpen where mode == .readOnly && access(copyFolder.isEmpty ? "." : copyFolder, W_OK) != 0 {
             // SQLITE_CANTOPEN: reading a -wal needs a -shm beside it, which cannot be made here.
             throw StoreError(
                 "the copy \(path) has a -wal beside it in a folder refex cannot write: SQLite reads a -wal only through a -shm file it makes beside it; copy the files (with the -wal) to a folder of your own, or make copies with `refex backup`",
                 kind: .readOnlyCopy
             )
-        } catch let error as SQLiteError where error.code == 776 {
+        } catch SQLiteError.readOnlyRollback {
             // SQLITE_READONLY_ROLLBACK: a hot journal that only a writer may roll back.
             let file = Self.fileSize(keysPath + "-journal") > 0 ? keysPath : path
             throw StoreError(
@@ -264,6 +271,15 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         }
         chain = LogChain(lastSeq: 0, lastHash: "")
         queue.withLock { $0.running = false }
+    }
+
+    /// The last entry of the log (seq 0 and the genesis hash when it is empty).
+    private static func logHead(_ main: SQLiteConnection) throws -> CheckpointPolicy.LogHead {
+        guard let found = try main.first("SELECT seq, hash FROM log_entries ORDER BY seq DESC LIMIT 1") else {
+            return CheckpointPolicy.LogHead(seq: 0, hash: LogEntry.genesisHash)
+        }
+        let row = StrictRow(found, table: "log_entries", columns: ["seq", "hash"])
+        return CheckpointPolicy.LogHead(seq: try row.integer(0), hash: try row.text(1))
     }
 
     private static func fileSize(_ path: String) -> Int {
@@ -278,7 +294,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
     }
 
     private static func openingError(_ error: SQLiteError, path: String, keysPath: String) -> StoreError {
-        if error.code & 0xFF == 26 {
+        if SQLiteError.notADatabase ~= error.code {
             let file = error.message.contains(keysPath) ? keysPath : path
             return StoreError("cannot open the store \(file): file is not a database (check store.path and store.keysPath, or restore both files from a backup)", kind: .corrupt)
         }
@@ -289,12 +305,13 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
     }
 
     private static func refuseIfNotADatabase(_ file: String, keysPath: String) throws {
-        let result: Result<Void, any Error> = Result {
+        do {
             let connection = try SQLiteConnection(path: file, mode: .immutableCopy)
             _ = try connection.first("SELECT count(*) FROM sqlite_master")
-        }
-        if case .failure(let failure) = result, let error = failure as? SQLiteError, error.code & 0xFF == 26 {
-            throw openingError(SQLiteError(code: error.code, message: "\(file): \(error.message)"), path: file, keysPath: keysPath)
+        } catch where SQLiteError.notADatabase ~= error {
+            throw openingError(SQLiteError(error.code, message: "\(file): \(error.message)"), path: file, keysPath: keysPath)
+        } catch {
+            // Anything else is met, and named, when the store is opened.
         }
     }
 
@@ -404,11 +421,15 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         let essential = StoreWritePriority.current == .essential
         let value = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any Sendable, any Error>) in
             let job = WriteJob(body: { try body($0) }, continuation: continuation, essential: essential)
-            let accepted = queue.withLock { pending -> Bool in
-                guard !pending.closing else { return false }
+            let (accepted, starting) = queue.withLock { pending -> (Bool, Bool) in
+                guard !pending.closing else { return (false, false) }
                 pending.jobs.append(job)
-                return true
+                // Started under the same lock as the job is queued: `close()` then waits for the writer.
+                let starting = !pending.started
+                pending.started = true
+                return (true, starting)
             }
+            if starting { startThreads() }
             if accepted {
                 wake.signal()
             } else {
@@ -431,7 +452,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
                     do {
                         continuation.resume(returning: try body(transaction))
                     } catch let error as SQLiteError where error.isCorruption || error.isIOError {
-                        continuation.resume(throwing: storageFailure(error, file: main.lastErrorCode & 0xFF == error.code & 0xFF ? path : keysPath))
+                        continuation.resume(throwing: storageFailure(error, file: main.lastErrorCode.primary == error.code.primary ? path : keysPath))
                     }
                 } catch let error as SQLiteError where error.isCorruption || error.isIOError {
                     continuation.resume(throwing: storageFailure(error, file: path))
@@ -487,7 +508,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
     package func close() {
         let wasRunning = queue.withLock { pending -> Bool in
             pending.closing = true
-            return pending.running
+            return pending.running && pending.started
         }
         guard wasRunning else { return }
         wake.signal()
@@ -600,11 +621,6 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         if !stalled { wake.signal() }
     }
 
-    /// Forces a checkpoint check now (for the daemon's timer: checkpoints are due by time too).
-    package func checkpointIfDue() async throws {
-        _ = try await write { _ in true }
-    }
-
     // MARK: Integrity
 
     /// Runs to its end, on its own connection and thread, the integrity check that did not finish
@@ -614,7 +630,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
             guard let connection = try? SQLiteConnection(path: path, mode: .readOnly) else { return }
             do {
                 if let problems = try connection.quickCheck(limit: .seconds(86_400)), !problems.isEmpty {
-                    markCorrupt(path, SQLiteError(code: 11, message: problems.prefix(3).joined(separator: "; ")))
+                    markCorrupt(path, SQLiteError(SQLiteError.corrupt, message: problems.prefix(3).joined(separator: "; ")))
                 }
             } catch let error as SQLiteError where error.isCorruption {
                 markCorrupt(path, error)
@@ -654,23 +670,6 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
     }
 
     // MARK: The writer
-
-    /// Signs the head of the chain when enough entries or time have passed since the last checkpoint.
-    private func signCheckpointIfDue() throws {
-        guard let policy = checkpointPolicy, chain.lastSeq > 0 else { return }
-        let last = try main.first("SELECT seq, time FROM checkpoints ORDER BY seq DESC LIMIT 1")
-        let lastSeq = last?.integer(0) ?? 0
-        let lastTime = last?.integer(1) ?? 0
-        guard chain.lastSeq > lastSeq else { return }
-        let now = clock()
-        let everyMs = policy.every.components.seconds * 1000
-        guard chain.lastSeq - lastSeq >= policy.everyEntries || now.milliseconds - lastTime >= everyMs else { return }
-        let checkpoint = try Checkpoint(seq: chain.lastSeq, hash: chain.lastHash, time: now, key: policy.key)
-        try main.query(
-            "INSERT OR REPLACE INTO checkpoints (seq, hash, time, signature, key_id) VALUES (?, ?, ?, ?, ?)",
-            [checkpoint.seq, checkpoint.hash, checkpoint.time.milliseconds, checkpoint.signature, checkpoint.keyID]
-        )
-    }
 
     private func runWriter() {
         while true {
@@ -757,7 +756,7 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
         case .failed(let error):
             let failure: StoreError
             if let sqlite = error as? SQLiteError, sqlite.isCorruption {
-                markCorrupt(main.lastErrorCode & 0xFF == sqlite.code & 0xFF ? path : keysPath, sqlite)
+                markCorrupt(main.lastErrorCode.primary == sqlite.code.primary ? path : keysPath, sqlite)
                 failure = StoreError("the store is damaged; refex has stopped acknowledging until it is restored", kind: .corrupt, retryAfterSeconds: 300)
             } else if let sqlite = error as? SQLiteError, sqlite.isDiskFull || sqlite.isIOError {
                 markFailing(sqlite)
@@ -782,9 +781,8 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
             try main.execute("BEGIN IMMEDIATE")
             // Host commands (refex log, outbox retry) may have appended since: take the head now,
             // under the write lock, so that the chain stays whole across processes.
-            let head = try main.first("SELECT seq, hash FROM log_entries ORDER BY seq DESC LIMIT 1")
-            chain.lastSeq = head?.integer(0) ?? 0
-            chain.lastHash = head?.text(1) ?? LogEntry.genesisHash
+            let head = try Self.logHead(main)
+            (chain.lastSeq, chain.lastHash) = (head.seq, head.hash)
             for job in jobs {
                 let jobHead = (chain.lastSeq, chain.lastHash)
                 do {
@@ -806,7 +804,11 @@ package final class SQLiteStore: ExchangeStore, @unchecked Sendable {
                     outcomes.append(.failure(error))
                 }
             }
-            try signCheckpointIfDue()
+            if let checkpointPolicy {
+                // The log's signing policy is the domain's (Exchange): the store only gives it the head, inside the commit.
+                let transaction = SQLiteTransaction(now: clock(), main: main, keys: keys, chain: chain)
+                try checkpointPolicy.signIfDue(head: .init(seq: chain.lastSeq, hash: chain.lastHash), in: transaction)
+            }
             if probe {
                 let now = clock().milliseconds
                 try keys.query("UPDATE store_identity SET probed_at = ? WHERE id = 1", [now])
@@ -862,8 +864,8 @@ package enum StoreWritePriority: Sendable {
 
 /// For a copy opened read-only: where its readings are recorded.
 final class CopyAccess: Sendable {
-    let live: SQLiteStore?
-    init(live: SQLiteStore?) { self.live = live }
+    let live: (any ExchangeStore)?
+    init(live: (any ExchangeStore)?) { self.live = live }
 }
 
 /// A file of `bytes` allocated beside the store, released to make room on a full disk.

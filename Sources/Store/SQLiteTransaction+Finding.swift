@@ -15,13 +15,15 @@ extension SQLiteTransaction {
         // Ids are lower-case hex and '-', all below '~': the range is the prefix's, on the primary key.
         try main.query(
             "SELECT id FROM \(Self.table(kind)) WHERE id >= ? AND id < ? ORDER BY id LIMIT ?", [prefix, prefix + "~", limit]
-        ).compactMap { $0.text(0) }
+        ).map { try StrictRow($0, table: Self.table(kind), columns: ["id"]).text(0) }
     }
 
     func idNeighbours(_ kind: StoredIDKind, of id: String) throws -> (before: String?, after: String?) {
         let table = Self.table(kind)
-        let before = try main.first("SELECT id FROM \(table) WHERE id < ? ORDER BY id DESC LIMIT 1", [id])?.text(0)
-        let after = try main.first("SELECT id FROM \(table) WHERE id > ? ORDER BY id LIMIT 1", [id])?.text(0)
+        let before = try main.first("SELECT id FROM \(table) WHERE id < ? ORDER BY id DESC LIMIT 1", [id])
+            .map { try StrictRow($0, table: table, columns: ["id"]).text(0) }
+        let after = try main.first("SELECT id FROM \(table) WHERE id > ? ORDER BY id LIMIT 1", [id])
+            .map { try StrictRow($0, table: table, columns: ["id"]).text(0) }
         return (before, after)
     }
 
@@ -30,7 +32,8 @@ extension SQLiteTransaction {
         case .recipient: "recipient_id"
         case .actor: "actor"
         }
-        return try main.query("SELECT DISTINCT \(name) FROM log_entries WHERE \(name) IS NOT NULL ORDER BY \(name)").compactMap { $0.text(0) }
+        return try main.query("SELECT DISTINCT \(name) FROM log_entries WHERE \(name) IS NOT NULL ORDER BY \(name)")
+            .map { try StrictRow($0, table: "log_entries", columns: [name]).text(0) }
     }
 
     func insertSubjectIndex(_ entries: [SubjectIndexEntry]) throws {
@@ -50,14 +53,15 @@ extension SQLiteTransaction {
     func subjectIndexEntries(kind: SubjectKeyKind, digest: [UInt8]) throws -> [SubjectIndexEntry] {
         try keys.query(
             "SELECT subject_id, referral_id FROM subject_index WHERE kind = ? AND digest = ? LIMIT 1000", [kind.rawValue, digest]
-        ).compactMap { row in
-            guard let subject = row.text(0), let referral = row.text(1) else { return nil }
-            return SubjectIndexEntry(kind: kind, digest: digest, subjectID: subject, referralID: referral)
+        ).map { found in
+            let row = StrictRow(found, table: "subject_index", columns: ["subject_id", "referral_id"])
+            return SubjectIndexEntry(kind: kind, digest: digest, subjectID: try row.text(0), referralID: try row.text(1))
         }
     }
 
     func subjectIndexBackfillCursor() throws -> String? {
-        try keys.first("SELECT after_referral FROM subject_index_backfill WHERE id = 1")?.text(0)
+        try keys.first("SELECT after_referral FROM subject_index_backfill WHERE id = 1")
+            .map { try StrictRow($0, table: "subject_index_backfill", columns: ["after_referral"]).text(0) }
     }
 
     func setSubjectIndexBackfillCursor(_ cursor: String?) throws {
@@ -69,9 +73,9 @@ extension SQLiteTransaction {
     }
 
     func sealedReferrals(after id: String, limit: Int) throws -> [(id: String, subjectID: String, sealedBody: [UInt8]?)] {
-        try main.query("SELECT id, subject_id, sealed_body FROM referrals WHERE id > ? ORDER BY id LIMIT ?", [id, limit]).compactMap { row in
-            guard let id = row.text(0), let subject = row.text(1) else { return nil }
-            return (id, subject, row.blob(2))
+        try main.query("SELECT id, subject_id, sealed_body FROM referrals WHERE id > ? ORDER BY id LIMIT ?", [id, limit]).map { found in
+            let row = StrictRow(found, table: "referrals", columns: ["id", "subject_id", "sealed_body"])
+            return (try row.text(0), try row.text(1), try row.optionalBlob(2))
         }
     }
 }

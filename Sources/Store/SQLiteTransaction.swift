@@ -34,12 +34,12 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func subject(id: String) throws -> SubjectRecord? {
-        guard let row = try main.first("SELECT id, created_at, restricted, erased_at, withdrawal_receipt FROM subjects WHERE id = ?", [id]) else {
-            return nil
-        }
+        let columns = "id, created_at, restricted, erased_at, withdrawal_receipt"
+        guard let found = try main.first("SELECT \(columns) FROM subjects WHERE id = ?", [id]) else { return nil }
+        let row = StrictRow(found, table: "subjects", columns: StrictRow.names(columns))
         return SubjectRecord(
-            id: row.text(0) ?? id, createdAt: Timestamp(milliseconds: row.integer(1) ?? 0),
-            restricted: row.integer(2) == 1, erasedAt: row.integer(3).map(Timestamp.init(milliseconds:)), withdrawalReceipt: row.blob(4)
+            id: try row.text(0), createdAt: try row.timestamp(1), restricted: try row.flag(2), erasedAt: try row.optionalTimestamp(3),
+            withdrawalReceipt: try row.optionalBlob(4)
         )
     }
 
@@ -48,9 +48,8 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func subjectKey(subjectID: String) throws -> WrappedSubjectKey? {
-        guard let row = try keys.first("SELECT wrapped FROM subject_keys WHERE subject_id = ?", [subjectID]),
-              let wrapped = row.blob(0) else { return nil }
-        return WrappedSubjectKey(subjectID: subjectID, wrapped: wrapped)
+        guard let row = try keys.first("SELECT wrapped FROM subject_keys WHERE subject_id = ?", [subjectID]) else { return nil }
+        return WrappedSubjectKey(subjectID: subjectID, wrapped: try StrictRow(row, table: "subject_keys", columns: ["wrapped"]).blob(0))
     }
 
     func setRestricted(subjectID: String, _ restricted: Bool) throws {
@@ -90,11 +89,12 @@ final class SQLiteTransaction: StoreTransaction {
         try main.query("SELECT \(Self.referralColumns) FROM referrals WHERE subject_id = ? ORDER BY received_at", [subjectID]).map(Self.referral)
     }
 
-    private static func referral(_ row: SQLiteRow) -> ReferralRecord {
-        ReferralRecord(
-            id: row.text(0) ?? "", partnerID: row.text(1) ?? "", referenceKey: row.blob(2) ?? [], subjectID: row.text(3) ?? "",
-            schemaID: row.text(4) ?? "", bodyDigest: row.blob(5) ?? [], sealedBody: row.blob(6),
-            receivedAt: Timestamp(milliseconds: row.integer(7) ?? 0), receipt: row.blob(8) ?? []
+    private static func referral(_ found: SQLiteRow) throws -> ReferralRecord {
+        let row = StrictRow(found, table: "referrals", columns: StrictRow.names(referralColumns))
+        return ReferralRecord(
+            id: try row.text(0), partnerID: try row.text(1), referenceKey: try row.blob(2), subjectID: try row.text(3),
+            schemaID: try row.text(4), bodyDigest: try row.blob(5), sealedBody: try row.optionalBlob(6),
+            receivedAt: try row.timestamp(7), receipt: try row.blob(8)
         )
     }
 
@@ -140,9 +140,9 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func freeText(digest: String) throws -> (subjectID: String, sealed: [UInt8])? {
-        guard let row = try main.first("SELECT subject_id, sealed FROM free_texts WHERE digest = ?", [digest]),
-              let subjectID = row.text(0), let sealed = row.blob(1) else { return nil }
-        return (subjectID, sealed)
+        guard let found = try main.first("SELECT subject_id, sealed FROM free_texts WHERE digest = ?", [digest]) else { return nil }
+        let row = StrictRow(found, table: "free_texts", columns: ["subject_id", "sealed"])
+        return (try row.text(0), try row.blob(1))
     }
 
     // MARK: Acknowledgements
@@ -155,9 +155,11 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func acknowledgement(itemID: String) throws -> (recipientID: String, at: Timestamp)? {
-        guard let row = try main.first("SELECT recipient_id, acknowledged_at FROM acknowledgements WHERE item_id = ?", [itemID]),
-              let recipient = row.text(0), let at = row.integer(1) else { return nil }
-        return (recipient, Timestamp(milliseconds: at))
+        guard let found = try main.first("SELECT recipient_id, acknowledged_at FROM acknowledgements WHERE item_id = ?", [itemID]) else {
+            return nil
+        }
+        let row = StrictRow(found, table: "acknowledgements", columns: ["recipient_id", "acknowledged_at"])
+        return (try row.text(0), try row.timestamp(1))
     }
 
     func consent(id: String) throws -> ConsentRecord? {
@@ -172,14 +174,14 @@ final class SQLiteTransaction: StoreTransaction {
         try main.query("UPDATE consents SET withdrawn_at = ? WHERE id = ? AND withdrawn_at IS NULL", [time.milliseconds, id])
     }
 
-    private static func consent(_ row: SQLiteRow) -> ConsentRecord {
-        ConsentRecord(
-            id: row.text(0) ?? "", subjectID: row.text(1) ?? "", referralID: row.text(2) ?? "", partnerID: row.text(3) ?? "",
-            purposes: decode(row.text(4)), recipients: row.text(5).map { decode($0) }, method: row.text(6) ?? "",
-            obtainedAt: Timestamp(milliseconds: row.integer(7) ?? 0), expiresAt: row.integer(8).map(Timestamp.init(milliseconds:)),
-            withdrawnAt: row.integer(9).map(Timestamp.init(milliseconds:)), sealedDetails: row.blob(10),
-            recordedAt: Timestamp(milliseconds: row.integer(11) ?? 0), documentDigest: row.blob(12), receipt: row.blob(13),
-            withdrawalReceipt: row.blob(14)
+    private static func consent(_ found: SQLiteRow) throws -> ConsentRecord {
+        let row = StrictRow(found, table: "consents", columns: StrictRow.names(consentColumns))
+        return ConsentRecord(
+            id: try row.text(0), subjectID: try row.text(1), referralID: try row.text(2), partnerID: try row.text(3),
+            purposes: try row.stringList(4), recipients: try row.optionalStringList(5), method: try row.text(6),
+            obtainedAt: try row.timestamp(7), expiresAt: try row.optionalTimestamp(8), withdrawnAt: try row.optionalTimestamp(9),
+            sealedDetails: try row.optionalBlob(10), recordedAt: try row.timestamp(11), documentDigest: try row.optionalBlob(12),
+            receipt: try row.optionalBlob(13), withdrawalReceipt: try row.optionalBlob(14)
         )
     }
 
@@ -244,14 +246,15 @@ final class SQLiteTransaction: StoreTransaction {
          disclosure.createdAt.milliseconds, disclosure.updatedAt.milliseconds]
     }
 
-    private static func disclosure(_ row: SQLiteRow) -> DisclosureRecord {
-        DisclosureRecord(
-            id: row.text(0) ?? "", referralID: row.text(1) ?? "", subjectID: row.text(2) ?? "", recipientID: row.text(3),
-            service: row.text(4) ?? "", state: DisclosureState(rawValue: row.text(5) ?? "") ?? .failed,
-            lawfulBasis: row.text(6).flatMap(LawfulBasis.init(rawValue:)), consentID: row.text(7), justificationDigest: row.text(8),
-            actor: row.text(9) ?? "", pointers: decode(row.text(10)), categories: decode(row.text(11)), reason: row.text(12),
-            createdAt: Timestamp(milliseconds: row.integer(13) ?? 0), updatedAt: Timestamp(milliseconds: row.integer(14) ?? 0),
-            legacyJustification: row.text(15)
+    private static func disclosure(_ found: SQLiteRow) throws -> DisclosureRecord {
+        let row = StrictRow(found, table: "disclosures", columns: StrictRow.names(disclosureColumns))
+        return DisclosureRecord(
+            id: try row.text(0), referralID: try row.text(1), subjectID: try row.text(2), recipientID: try row.optionalText(3),
+            service: try row.text(4), state: try row.value(5, as: DisclosureState.self),
+            lawfulBasis: try row.optionalValue(6, as: LawfulBasis.self), consentID: try row.optionalText(7),
+            justificationDigest: try row.optionalText(8), actor: try row.text(9), pointers: try row.stringList(10),
+            categories: try row.stringList(11), reason: try row.optionalText(12), createdAt: try row.timestamp(13),
+            updatedAt: try row.timestamp(14), legacyJustification: try row.optionalText(15)
         )
     }
 
@@ -339,12 +342,13 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func statistics() throws -> StoreStatistics {
-        let referrals = try main.first("SELECT count(*) FROM referrals")?.integer(0) ?? 0
+        let referrals = try Self.count(main, "SELECT count(*) FROM referrals", table: "referrals")
         var states: [String: Int] = [:]
-        for row in try main.query("SELECT state, count(*) FROM disclosures GROUP BY state") {
-            if let state = row.text(0) { states[state] = Int(row.integer(1) ?? 0) }
+        for found in try main.query("SELECT state, count(*) FROM disclosures GROUP BY state") {
+            let row = StrictRow(found, table: "disclosures", columns: ["state", "count(*)"])
+            states[try row.value(0, as: DisclosureState.self).rawValue] = try row.count(1)
         }
-        return StoreStatistics(referrals: Int(referrals), disclosuresByState: states)
+        return StoreStatistics(referrals: referrals, disclosuresByState: states)
     }
 
     func outboxDepths() throws -> [OutboxDepth] {
@@ -353,20 +357,21 @@ final class SQLiteTransaction: StoreTransaction {
             SELECT recipient_id, sum(state = 'pending'), sum(state = 'failed'), min(CASE WHEN state = 'pending' THEN enqueued_at END)
             FROM outbox GROUP BY recipient_id ORDER BY recipient_id
             """
-        ).map { row in
-            OutboxDepth(
-                recipientID: row.text(0) ?? "", pending: Int(row.integer(1) ?? 0), failed: Int(row.integer(2) ?? 0),
-                oldestPending: row.integer(3).map(Timestamp.init(milliseconds:))
+        ).map { found in
+            let row = StrictRow(found, table: "outbox", columns: ["recipient_id", "sum(state = 'pending')", "sum(state = 'failed')", "min(enqueued_at)"])
+            return OutboxDepth(
+                recipientID: try row.text(0), pending: try row.count(1), failed: try row.count(2), oldestPending: try row.optionalTimestamp(3)
             )
         }
     }
 
-    private static func outboxItem(_ row: SQLiteRow) -> OutboxItem {
-        OutboxItem(
-            id: row.text(0) ?? "", kind: OutboxItem.Kind(rawValue: row.text(1) ?? "") ?? .disclosure, disclosureID: row.text(2) ?? "",
-            recipientID: row.text(3) ?? "", mode: OutboxItem.Mode(rawValue: row.text(4) ?? "") ?? .push, payload: row.blob(5),
-            state: OutboxItem.State(rawValue: row.text(6) ?? "") ?? .pending, enqueuedAt: Timestamp(milliseconds: row.integer(7) ?? 0),
-            nextAttemptAt: Timestamp(milliseconds: row.integer(8) ?? 0), attempts: Int(row.integer(9) ?? 0), lastError: row.text(10)
+    private static func outboxItem(_ found: SQLiteRow) throws -> OutboxItem {
+        let row = StrictRow(found, table: "outbox", columns: StrictRow.names(outboxColumns))
+        return OutboxItem(
+            id: try row.text(0), kind: try row.value(1, as: OutboxItem.Kind.self), disclosureID: try row.text(2),
+            recipientID: try row.text(3), mode: try row.value(4, as: OutboxItem.Mode.self), payload: try row.optionalBlob(5),
+            state: try row.value(6, as: OutboxItem.State.self), enqueuedAt: try row.timestamp(7), nextAttemptAt: try row.timestamp(8),
+            attempts: try row.count(9), lastError: try row.optionalText(10)
         )
     }
 
@@ -405,10 +410,12 @@ final class SQLiteTransaction: StoreTransaction {
         try main.first("SELECT seq, hash, time, signature, key_id FROM checkpoints ORDER BY seq DESC LIMIT 1").map(Self.checkpoint)
     }
 
-    private static func checkpoint(_ row: SQLiteRow) -> Checkpoint {
-        Checkpoint(seq: row.integer(0) ?? 0, hash: row.text(1) ?? "", time: Timestamp(milliseconds: row.integer(2) ?? 0),
-                   signature: row.blob(3) ?? [], keyID: row.text(4) ?? "")
+    private static func checkpoint(_ found: SQLiteRow) throws -> Checkpoint {
+        let row = StrictRow(found, table: "checkpoints", columns: ["seq", "hash", "time", "signature", "key_id"])
+        return Checkpoint(seq: try row.integer(0), hash: try row.text(1), time: try row.timestamp(2), signature: try row.blob(3), keyID: try row.text(4))
     }
+
+    private static let storedLogColumns = ["seq", "event", "actor", "entry", "hash", "time", "referral_id", "subject_id", "disclosure_id", "recipient_id", "lawful_basis"]
 
     func forEachLogEntry(from seq: Int64, _ body: (StoredLogEntry) throws -> Bool) throws {
         try main.iterate(
@@ -417,13 +424,13 @@ final class SQLiteTransaction: StoreTransaction {
             FROM log_entries WHERE seq >= ? ORDER BY seq
             """,
             [seq]
-        ) { row in
-            try body(StoredLogEntry(
-                seq: row.integer(0) ?? 0, event: row.text(1) ?? "", actor: row.text(2) ?? "", canonical: row.blob(3) ?? [],
-                hash: row.text(4) ?? "",
+        ) { found in
+            let row = StrictRow(found, table: "log_entries", columns: Self.storedLogColumns)
+            return try body(StoredLogEntry(
+                seq: try row.integer(0), event: try row.text(1), actor: try row.text(2), canonical: try row.blob(3), hash: try row.text(4),
                 indexed: StoredLogEntry.IndexedColumns(
-                    timeMilliseconds: row.integer(5) ?? Int64.min, referralID: row.text(6), subjectID: row.text(7),
-                    disclosureID: row.text(8), recipientID: row.text(9), lawfulBasis: row.text(10)
+                    timeMilliseconds: try row.integer(5), referralID: try row.optionalText(6), subjectID: try row.optionalText(7),
+                    disclosureID: try row.optionalText(8), recipientID: try row.optionalText(9), lawfulBasis: try row.optionalText(10)
                 )
             ))
         }
@@ -455,21 +462,28 @@ final class SQLiteTransaction: StoreTransaction {
         values.append(limit)
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
         let order = filter.newestFirst ? "DESC" : ""
-        return try main.query("SELECT entry, hash FROM log_entries \(whereClause) ORDER BY seq \(order) LIMIT ?", values).compactMap { row in
-            LogEntry(canonical: row.blob(0) ?? [], hash: row.text(1) ?? "")
-        }
+        return try main.query("SELECT seq, entry, hash FROM log_entries \(whereClause) ORDER BY seq \(order) LIMIT ?", values).map(Self.logEntry)
     }
 
     func logEntry(seq: Int64) throws -> LogEntry? {
-        try main.first("SELECT entry, hash FROM log_entries WHERE seq = ?", [seq]).flatMap { LogEntry(canonical: $0.blob(0) ?? [], hash: $0.text(1) ?? "") }
+        try main.first("SELECT seq, entry, hash FROM log_entries WHERE seq = ?", [seq]).map(Self.logEntry)
+    }
+
+    private static func logEntry(_ found: SQLiteRow) throws -> LogEntry {
+        let row = StrictRow(found, table: "log_entries", columns: ["seq", "entry", "hash"])
+        let seq = try row.integer(0)
+        guard let entry = LogEntry(canonical: try row.blob(1), hash: try row.text(2)) else {
+            throw row.malformed(1, "of entry \(seq) does not hold a log entry refex can read")
+        }
+        return entry
     }
 
     func logBounds() throws -> (first: Int64, last: Int64, lastHash: String)? {
-        guard let row = try main.first("SELECT min(seq), max(seq) FROM log_entries"), let first = row.integer(0), let last = row.integer(1) else {
-            return nil
-        }
-        let hash = try main.first("SELECT hash FROM log_entries WHERE seq = ?", [last])?.text(0) ?? ""
-        return (first, last, hash)
+        guard let found = try main.first("SELECT min(seq), max(seq) FROM log_entries") else { return nil }
+        let bounds = StrictRow(found, table: "log_entries", columns: ["min(seq)", "max(seq)"])
+        guard let first = try bounds.optionalInteger(0), let last = try bounds.optionalInteger(1) else { return nil }
+        guard let head = try main.first("SELECT hash FROM log_entries WHERE seq = ?", [last]) else { return nil }
+        return (first, last, try StrictRow(head, table: "log_entries", columns: ["hash"]).text(0))
     }
 
     // MARK: Retention
@@ -481,7 +495,7 @@ final class SQLiteTransaction: StoreTransaction {
             WHERE subjects.erased_at IS NULL GROUP BY subjects.id HAVING max(referrals.received_at) < ? LIMIT ?
             """,
             [cutoff.milliseconds, limit]
-        ).compactMap { $0.text(0) }
+        ).map { try StrictRow($0, table: "subjects", columns: ["id"]).text(0) }
     }
 
     func earliestLastReferral() throws -> Timestamp? {
@@ -490,7 +504,7 @@ final class SQLiteTransaction: StoreTransaction {
             SELECT min(last) FROM (SELECT max(referrals.received_at) AS last FROM subjects
             JOIN referrals ON referrals.subject_id = subjects.id WHERE subjects.erased_at IS NULL GROUP BY subjects.id)
             """
-        )?.integer(0).map(Timestamp.init(milliseconds:))
+        ).flatMap { try StrictRow($0, table: "referrals", columns: ["received_at"]).optionalTimestamp(0) }
     }
 
     func eraseConsentDetails(endedBefore cutoff: Timestamp) throws -> Int {
@@ -505,8 +519,8 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func earliestConsentDetails() throws -> Timestamp? {
-        try main.first("SELECT min(coalesce(withdrawn_at, expires_at, recorded_at)) FROM consents WHERE sealed_details IS NOT NULL")?
-            .integer(0).map(Timestamp.init(milliseconds:))
+        try main.first("SELECT min(coalesce(withdrawn_at, expires_at, recorded_at)) FROM consents WHERE sealed_details IS NOT NULL")
+            .flatMap { try StrictRow($0, table: "consents", columns: ["withdrawn_at, expires_at or recorded_at"]).optionalTimestamp(0) }
     }
 
     func logCompletenessProblems(prunedUpTo: Timestamp?, limit: Int) throws -> [String] {
@@ -514,10 +528,9 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func logAnchor() throws -> (seq: Int64, hash: String)? {
-        guard let row = try main.first("SELECT seq, hash FROM log_anchor WHERE id = 1"), let seq = row.integer(0), let hash = row.text(1) else {
-            return nil
-        }
-        return (seq, hash)
+        guard let found = try main.first("SELECT seq, hash FROM log_anchor WHERE id = 1") else { return nil }
+        let row = StrictRow(found, table: "log_anchor", columns: ["seq", "hash"])
+        return (try row.integer(0), try row.text(1))
     }
 
     func pruneLog(through seq: Int64, hash: String) throws {
@@ -526,7 +539,13 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func earliestLogTime() throws -> Timestamp? {
-        try main.first("SELECT time FROM log_entries ORDER BY seq LIMIT 1")?.integer(0).map(Timestamp.init(milliseconds:))
+        try main.first("SELECT time FROM log_entries ORDER BY seq LIMIT 1").map { try StrictRow($0, table: "log_entries", columns: ["time"]).timestamp(0) }
+    }
+
+    /// A `count(*)` query's answer.
+    static func count(_ connection: SQLiteConnection, _ sql: String, _ values: [any SQLiteBindable] = [], table: String) throws -> Int {
+        guard let row = try connection.first(sql, values) else { return 0 }
+        return try StrictRow(row, table: table, columns: ["count(*)"]).count(0)
     }
 
     // MARK: Erasure
@@ -555,9 +574,4 @@ final class LogChain {
 
 private func encode(_ strings: [String]) -> String {
     JSONValue.array(strings.map { .string($0) }).serializedString()
-}
-
-private func decode(_ text: String?) -> [String] {
-    guard let text, let value = try? JSONValue.parse(text) else { return [] }
-    return value.arrayValue?.compactMap(\.stringValue) ?? []
 }

@@ -15,6 +15,9 @@ package struct StoreError: Error, Sendable, CustomStringConvertible {
         case missing
         /// A copy opened read-only was asked to change.
         case readOnlyCopy
+        /// A row holds what refex cannot read (an unknown state, a wrong type): the description
+        /// names the table and column.
+        case malformedRow
     }
 
     package var kind: Kind

@@ -25,9 +25,9 @@ package struct StoreIdentity: Sendable, Hashable {
     /// before identities, or a database that is not a refex store).
     static func read(_ connection: SQLiteConnection) throws -> StoreIdentity? {
         guard try connection.first("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'store_identity'") != nil,
-              let row = try connection.first("SELECT store_id, key_check FROM store_identity WHERE id = 1"),
-              let storeID = row.text(0), let keyCheck = row.text(1) else { return nil }
-        return StoreIdentity(storeID: storeID, keyCheck: keyCheck)
+              let found = try connection.first("SELECT store_id, key_check FROM store_identity WHERE id = 1") else { return nil }
+        let row = StrictRow(found, table: "store_identity", columns: ["store_id", "key_check"])
+        return StoreIdentity(storeID: try row.text(0), keyCheck: try row.text(1))
     }
 
     func record(in connection: SQLiteConnection, now: Int64) throws {
@@ -104,8 +104,8 @@ package struct StoreIdentity: Sendable, Hashable {
     /// opens a subject key; the keys file is not an empty stand-in for a store with subjects),
     /// then record a new identity in both. Throws `StoreError` when the halves do not fit.
     static func adopt(main: SQLiteConnection, keys: SQLiteConnection, masterKey: SymmetricKey?, now: Int64) throws -> StoreIdentity {
-        let subjects = try main.first("SELECT count(*) FROM subjects WHERE erased_at IS NULL")?.integer(0) ?? 0
-        let keyed = try keys.first("SELECT count(*) FROM subject_keys")?.integer(0) ?? 0
+        let subjects = try SQLiteTransaction.count(main, "SELECT count(*) FROM subjects WHERE erased_at IS NULL", table: "subjects")
+        let keyed = try SQLiteTransaction.count(keys, "SELECT count(*) FROM subject_keys", table: "subject_keys")
         if subjects > 0 && keyed == 0 {
             throw StoreError(
                 "the subject keys \(keys.path) hold no key, but the store \(main.path) holds \(subjects) subjects: the keys file is not this store's; restore both files from the same backup",

@@ -28,9 +28,9 @@ enum BackupCommand {
             printError("refex backup: give one destination (a folder or a new file)\n\n\(usage)")
             return 2
         }
-        let store: (path: String, keysPath: String)
+        let store: StoreConfiguration
         if let path = options.storePath {
-            store = (path, keysPath(for: path))
+            store = .sqliteWithDefaultKeys(path: path)
         } else {
             let configPath = options.configPath ?? "/etc/refex/refex.json"
             do {
@@ -42,23 +42,27 @@ enum BackupCommand {
         }
         let destination = options.positional[0]
         var isDirectory: ObjCBool = false
-        let target: (path: String, keysPath: String)
+        let target: StoreConfiguration
+        let source: (path: String, keysPath: String)
+        switch store {
+        case .sqlite(let path, let keysPath): source = (path, keysPath)
+        }
         if FileManager.default.fileExists(atPath: destination, isDirectory: &isDirectory), isDirectory.boolValue {
             let folder = URL(fileURLWithPath: destination)
-            target = (
-                folder.appendingPathComponent((store.path as NSString).lastPathComponent).path,
-                folder.appendingPathComponent((store.keysPath as NSString).lastPathComponent).path
+            target = .sqlite(
+                path: folder.appendingPathComponent((source.path as NSString).lastPathComponent).path,
+                keysPath: folder.appendingPathComponent((source.keysPath as NSString).lastPathComponent).path
             )
         } else {
-            target = (destination, keysPath(for: destination))
+            target = .sqliteWithDefaultKeys(path: destination)
         }
 
         // The copies hold sealed personal data and every subject key: for their owner alone.
         umask(0o077)
         do {
-            let summary = try SQLiteStore.backup(path: store.path, keysPath: store.keysPath, to: target.path, keysDestination: target.keysPath)
-            print("\(store.path) -> \(summary.path): \(summary.pages) pages, quick_check ok")
-            print("\(store.keysPath) -> \(summary.keysPath): \(summary.keyPages) pages, quick_check ok")
+            let summary = try store.backup(to: target)
+            print("\(source.path) -> \(summary.path): \(summary.pages) pages, quick_check ok")
+            print("\(source.keysPath) -> \(summary.keysPath): \(summary.keyPages) pages, quick_check ok")
             print("disclosure log: \(summary.logEntries) entries, head \(summary.logHead)")
             print("subjects: \(summary.subjects), with their key: \(summary.subjectKeys)")
             return 0
@@ -71,7 +75,7 @@ enum BackupCommand {
     /// `store.path` and `store.keysPath` from a config, resolved as the daemon resolves them. Only
     /// these are read: a backup needs no key, certificate or partner, so it works whatever state
     /// they are in.
-    static func storeFiles(configPath: String) throws -> (path: String, keysPath: String) {
+    static func storeFiles(configPath: String) throws -> StoreConfiguration {
         guard let data = FileManager.default.contents(atPath: configPath) else {
             throw ConfigProblem("cannot read the config file")
         }
@@ -88,15 +92,10 @@ enum BackupCommand {
         func resolve(_ file: String) -> String {
             file.hasPrefix("/") || folder.isEmpty ? file : "\(folder)/\(file)"
         }
-        let keysPath = document["store"]?["keysPath"]?.stringValue.map(resolve) ?? keysPath(for: resolve(path))
-        return (resolve(path), keysPath)
-    }
-
-    /// `/backup/monday.db` → `/backup/monday-keys.db`, as the daemon names the keys beside a store
-    /// (the path stays as given, relative or not).
-    static func keysPath(for path: String) -> String {
-        let ext = (path as NSString).pathExtension
-        return ext.isEmpty ? "\(path)-keys" : "\(path.dropLast(ext.count + 1))-keys.\(ext)"
+        guard let keysPath = document["store"]?["keysPath"]?.stringValue.map(resolve) else {
+            return .sqliteWithDefaultKeys(path: resolve(path))
+        }
+        return .sqlite(path: resolve(path), keysPath: keysPath)
     }
 
     /// Why the config names no store, in one line.

@@ -146,10 +146,9 @@ enum CommandLineTool {
         do {
             let loaded = try ConfigurationLoader.load(path: path)
             let configuration = loaded.configuration
-            let store = configuration.store
             do {
                 // The store must be one store, and this master key's (never printed, only compared).
-                try SQLiteStore.checkIdentity(path: store.path, keysPath: store.keysPath, masterKey: loaded.masterKey)
+                try configuration.storeConfiguration.checkIdentity(masterKey: loaded.masterKey)
             } catch {
                 printError(journalPriority + "\(path): 1 problem")
                 printError(journalPriority + "  - store: \(error)")

@@ -58,7 +58,7 @@ struct HostOptions {
 
 /// The store and the exchange opened for a host command.
 struct HostContext {
-    let store: SQLiteStore
+    let store: any RefexStore
     let exchange: Exchange
     let loaded: HostConfiguration?
 
@@ -76,15 +76,12 @@ struct HostContext {
             if options.configPath != nil || options.storePath == nil {
                 loaded = try ConfigurationLoader.loadForHost(path: options.configPath ?? "/etc/refex/refex.json", needsCatalog: needsSchemas)
             }
-            var live: SQLiteStore?
+            var live: (any RefexStore)?
             if let loaded {
-                let configuration = loaded.configuration
-                let isLive = options.storePath.map { sameFile($0, configuration.store.path) } ?? true
+                let configured = loaded.configuration.storeConfiguration
+                let isLive = options.storePath.map { sameFile($0, configured.location) } ?? true
                 if isLive || options.storePath != nil {
-                    live = try SQLiteStore(
-                        path: configuration.store.path, keysPath: configuration.store.keysPath, logger: logger,
-                        masterKey: loaded.masterKey, creation: .never, integrityCheckLimit: .zero
-                    )
+                    live = try configured.open(logger: logger, masterKey: loaded.masterKey, creation: .never, integrityCheckLimit: .zero)
                 }
                 if isLive, let live {
                     return HostContext(store: live, exchange: exchange(live, loaded), loaded: loaded)
@@ -96,9 +93,8 @@ struct HostContext {
                 return nil
             }
             // Verifying a copy is how a backup is checked: a damaged one must fail, not half-verify.
-            let copy = try SQLiteStore(
-                copyAt: storePath, keysPath: keysPath(for: storePath), logger: logger, recordingReadsIn: live,
-                checkIntegrity: command == "log verify"
+            let copy = try StoreConfiguration.sqliteWithDefaultKeys(path: storePath).openCopy(
+                logger: logger, recordingReadsIn: live, checkIntegrity: command == "log verify"
             )
             printError(live == nil
                 ? "refex \(command): \(storePath) is not the live store: opened read-only; this reading is not recorded in it (give --config to record it in the live store's log)"
@@ -116,7 +112,7 @@ struct HostContext {
         }
     }
 
-    private static func exchange(_ store: SQLiteStore, _ loaded: HostConfiguration) -> Exchange {
+    private static func exchange(_ store: any RefexStore, _ loaded: HostConfiguration) -> Exchange {
         Exchange(store: store, catalog: loaded.catalog, keyring: Keyring(masterKey: loaded.masterKey), recipients: loaded.configuration.recipients)
     }
 
@@ -128,13 +124,5 @@ struct HostContext {
             return URL(fileURLWithPath: first).standardizedFileURL.path == URL(fileURLWithPath: second).standardizedFileURL.path
         }
         return a.st_dev == b.st_dev && a.st_ino == b.st_ino
-    }
-
-    /// `refex.db` → `refex-keys.db`, as the daemon names it.
-    static func keysPath(for storePath: String) -> String {
-        let url = URL(fileURLWithPath: storePath)
-        let ext = url.pathExtension
-        let base = url.deletingPathExtension().path
-        return ext.isEmpty ? "\(base)-keys" : "\(base)-keys.\(ext)"
     }
 }

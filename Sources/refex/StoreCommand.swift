@@ -44,7 +44,7 @@ enum StoreCommand {
         // The store holds sealed personal data and every subject key: for its owner alone.
         umask(0o077)
         do {
-            try SQLiteStore.create(path: store.path, keysPath: store.keysPath, masterKey: loaded.masterKey, now: Int64(Date().timeIntervalSince1970 * 1000))
+            try loaded.configuration.storeConfiguration.create(masterKey: loaded.masterKey)
         } catch {
             printError("refex store init: \(error)")
             return 1

@@ -1,0 +1,9 @@
+import Store
+
+extension Configuration {
+    /// The store the config names (`store.path`, `store.keysPath`), as Store opens it: the one
+    /// place a config becomes a `StoreConfiguration`.
+    package var storeConfiguration: StoreConfiguration {
+        .sqlite(path: store.path, keysPath: store.keysPath)
+    }
+}
