@@ -48,8 +48,9 @@ extension SQLiteStore {
             let mainCopy = try copy(path, to: partial.main, timeout: timeout)
             summary.pages = mainCopy.pages
             summary.logEntries = Int64(try SQLiteTransaction.count(mainCopy.connection, "SELECT count(*) FROM log_entries", table: "log_entries"))
-            summary.logHead = try mainCopy.connection.first("SELECT hash FROM log_entries ORDER BY seq DESC LIMIT 1")
-                .map { try StrictRow($0, table: "log_entries", columns: ["hash"]).text(0) } ?? "-"
+            summary.logHead = try mainCopy.connection.first(
+                "SELECT hash FROM (SELECT hash, seq FROM log_entries UNION ALL SELECT hash, seq FROM log_anchor) ORDER BY seq DESC LIMIT 1"
+            ).map { try StrictRow($0, table: "log_entries", columns: ["hash"]).text(0) } ?? "-"
             summary.subjects = Int64(try SQLiteTransaction.count(
                 mainCopy.connection, "SELECT count(*) FROM subjects WHERE erased_at IS NULL", table: "subjects"
             ))

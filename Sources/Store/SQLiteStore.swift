@@ -273,13 +273,19 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
         queue.withLock { $0.running = false }
     }
 
-    /// The last entry of the log (seq 0 and the genesis hash when it is empty).
+    /// The last entry of the log; when retention has pruned every entry, the anchor it left (the
+    /// last removed entry, at a signed checkpoint), so that the chain goes on from there; seq 0 and
+    /// the genesis hash only for a log never written.
     private static func logHead(_ main: SQLiteConnection) throws -> CheckpointPolicy.LogHead {
-        guard let found = try main.first("SELECT seq, hash FROM log_entries ORDER BY seq DESC LIMIT 1") else {
-            return CheckpointPolicy.LogHead(seq: 0, hash: LogEntry.genesisHash)
+        if let found = try main.first("SELECT seq, hash FROM log_entries ORDER BY seq DESC LIMIT 1") {
+            let row = StrictRow(found, table: "log_entries", columns: ["seq", "hash"])
+            return CheckpointPolicy.LogHead(seq: try row.integer(0), hash: try row.text(1))
         }
-        let row = StrictRow(found, table: "log_entries", columns: ["seq", "hash"])
-        return CheckpointPolicy.LogHead(seq: try row.integer(0), hash: try row.text(1))
+        if let anchor = try main.first("SELECT seq, hash FROM log_anchor WHERE id = 1") {
+            let row = StrictRow(anchor, table: "log_anchor", columns: ["seq", "hash"])
+            return CheckpointPolicy.LogHead(seq: try row.integer(0), hash: try row.text(1))
+        }
+        return CheckpointPolicy.LogHead(seq: 0, hash: LogEntry.genesisHash)
     }
 
     private static func fileSize(_ path: String) -> Int {

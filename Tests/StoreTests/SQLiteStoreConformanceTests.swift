@@ -25,16 +25,7 @@ final class SQLiteStoreConformanceTests: XCTestCase {
 
     func testTheChainContinuesAcrossRestarts() async throws { try await suite.chainContinuesAcrossRestarts() }
 
-    func testTheChainContinuesAfterTheWholeLogIsPruned() async throws {
-        do {
-            try await suite.chainContinuesAfterTheWholeLogIsPruned()
-        } catch let failure as ConformanceFailure where failure.message.hasPrefix("seq of the first entry after the whole log was pruned: got 1,") {
-            // A known fault of SQLiteStore (reported with this suite): it takes the chain's head
-            // from log_entries alone, so with every entry pruned it starts again at seq 1 from the
-            // genesis hash instead of after log_anchor. Any other failure here still fails.
-            throw XCTSkip("SQLiteStore restarts the chain at genesis once retention has pruned every entry: \(failure)")
-        }
-    }
+    func testTheChainContinuesAfterTheWholeLogIsPruned() async throws { try await suite.chainContinuesAfterTheWholeLogIsPruned() }
 
     func testRecordsKeepWhatWasWrittenAndConstraintsHold() async throws { try await suite.recordsKeepWhatWasWrittenAndConstraintsHold() }
 
