@@ -1,3 +1,4 @@
+import Daemon
 import Exchange
 import Foundation
 import JSON
@@ -21,7 +22,8 @@ enum RetentionCommand {
         let policy = loaded.configuration.retention.policy
         do {
             let result = try runAsync {
-                subcommand == "run" ? try await exchange.runRetention(policy, by: hostActor()) : try await exchange.retentionStatus(policy)
+                subcommand == "run" ? Rendering.json(try await exchange.runRetention(policy, by: hostActor()))
+                    : Rendering.json(try await exchange.retentionStatus(policy))
             }
             print(result.prettyPrinted())
             return 0
