@@ -84,25 +84,27 @@ package struct ConsentWithdrawal: Sendable, Hashable {
     }
 
     /// A stored answer read back (or the answer for a consent withdrawn by an older refex, which
-    /// kept none); what it lacks is taken from `known`.
+    /// kept none). The ids, the time and whether the subject was erased are taken from `known`
+    /// when the stored form lacks them; a member that may be absent reads as absent (no erasure
+    /// time, no grounds, nothing kept).
     init(stored: JSONValue, known: ConsentWithdrawal) {
         self = known
         consentID = stored["id"]?.stringValue ?? known.consentID
         subjectID = stored["subjectId"]?.stringValue ?? known.subjectID
         withdrawnAt = stored["withdrawnAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) ?? known.withdrawnAt
-        withSubject = stored["withSubject"]?.boolValue ?? known.withSubject
+        withSubject = stored["withSubject"]?.boolValue ?? false
         erased = stored["erased"]?.boolValue ?? known.erased
-        erasedAt = stored["erasedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) ?? known.erasedAt
-        retainedBecause = stored["retainedBecause"]?.arrayValue?.compactMap(Ground.init(json:)) ?? known.retainedBecause
-        cancelled = stored["cancelled"]?.arrayValue?.compactMap(DisclosureSummary.init(json:)) ?? known.cancelled
-        notices = stored["notices"]?.arrayValue?.compactMap(NoticeSummary.init(json:)) ?? known.notices
+        erasedAt = stored["erasedAt"]?.stringValue.flatMap(Timestamp.init(rfc3339:))
+        retainedBecause = stored["retainedBecause"]?.arrayValue?.compactMap(Ground.init(json:)) ?? []
+        cancelled = stored["cancelled"]?.arrayValue?.compactMap(DisclosureSummary.init(json:)) ?? []
+        notices = stored["notices"]?.arrayValue?.compactMap(NoticeSummary.init(json:)) ?? []
         keptUnderAnotherConsent = stored["keptUnderAnotherConsent"]?.arrayValue.map { items in
             items.compactMap { item in
                 item["disclosureId"]?.stringValue.flatMap { id in
                     item["service"]?.stringValue.map { Kept(disclosureID: id, recipientID: item["recipient"]?.stringValue, service: $0, consentID: item["consentId"]?.stringValue) }
                 }
             }
-        } ?? known.keptUnderAnotherConsent
+        }
         firstAnswer = stored
     }
 }
