@@ -179,6 +179,41 @@ package enum Rendering {
         ["entries": .array(page.entries.map(\.json)), "next": page.next.map { .number(JSONNumber($0)) } ?? .null]
     }
 
+    /// `GET /v1/disclosures/verify` and `refex log verify --json`.
+    package static func json(_ report: LogVerificationReport) -> JSONValue {
+        var object: JSONObject = [
+            "valid": .bool(report.isValid),
+            "entries": .number(JSONNumber(report.entries)),
+            "lastSeq": .number(JSONNumber(report.lastSeq)),
+            "lastHash": .string(report.lastHash),
+            "checkpointsChecked": .number(JSONNumber(report.checkpointsChecked)),
+            "signaturesChecked": .bool(report.signaturesChecked),
+        ]
+        // The checkpoint as `refex log checkpoint` prints it (an auditor's file format, Exchange's).
+        object["lastCheckpoint"] = report.lastCheckpoint.map { $0.json(publicKey: nil) } ?? .null
+        object["prunedThrough"] = report.prunedThrough.map { .number(JSONNumber($0)) } ?? .null
+        if report.keptCheckpointPruned { object["keptCheckpoint"] = "pruned by retention; not checked" }
+        if let failure = report.failure {
+            object["failure"] = ["seq": .number(JSONNumber(failure.seq)), "reason": .string(failure.reason)]
+        }
+        return .object(object)
+    }
+
+    // MARK: Subjects found
+
+    /// One subject in `GET /v1/subjects?…` and a line of `refex subject find --json`.
+    package static func json(_ match: SubjectMatch) -> JSONValue {
+        [
+            "subjectId": .string(match.subjectID),
+            "matchedBy": .array(match.matchedBy.map { .string($0.rawValue) }),
+            "createdAt": .string(match.createdAt.description),
+            "restricted": .bool(match.restricted),
+            "referrals": .array(match.referrals.map { referral in
+                ["id": .string(referral.id), "partner": .string(referral.partner), "receivedAt": .string(referral.receivedAt.description)]
+            }),
+        ]
+    }
+
     // MARK: Pieces
 
     private static func strings(_ values: [String]) -> JSONValue { .array(values.map { .string($0) }) }

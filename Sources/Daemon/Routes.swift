@@ -96,12 +96,12 @@ package enum Routes {
         })
         router.add(.get, "/v1/disclosures/verify", .deferred(roles: [.admin]) { context in
             let report = try await mapped { try await exchange.verifyLog(publicKey: publicKey, kept: nil, logRetention: logRetention, by: actor(context)) }
-            return HTTPResponse(json: report.json)
+            return HTTPResponse(json: Rendering.json(report))
         })
         router.add(.get, "/v1/subjects", .deferred(roles: [.admin]) { context in
             let search = try subjectSearch(context.request.queryItems)
             let matches = try await mapped { try await exchange.findSubjects(search, knownPartners: partners.all, by: actor(context)) }
-            return HTTPResponse(json: ["subjects": .array(matches.map(\.json))])
+            return HTTPResponse(json: ["subjects": .array(matches.map(Rendering.json))])
         })
         router.add(.get, "/v1/subjects/:id/export", .deferred(roles: [.admin]) { context in
             HTTPResponse(json: Rendering.json(try await mapped { try await exchange.exportSubject(try identifier(context), by: actor(context)) }))

@@ -1,4 +1,5 @@
 import Crypto
+import Daemon
 import Exchange
 import Foundation
 import JSON
@@ -158,7 +159,7 @@ enum LogCommand {
             try await exchange.verifyLog(publicKey: chosenKey, kept: keptCheckpoint, logRetention: logRetention, by: actor)
         }
         if options.json {
-            print(report.json.serializedString())
+            print(Rendering.json(report).serializedString())
         } else if let failure = report.failure {
             printError("refex log verify: FAILED at entry \(failure.seq): \(failure.reason)")
         } else {

@@ -188,4 +188,28 @@ final class RenderingTests: XCTestCase {
         XCTAssertEqual(text(Rendering.json(LogPage(entries: [], next: 12))), #"{"entries":[],"next":12}"#)
         XCTAssertEqual(text(Rendering.json(LogPage(entries: [], next: nil))), #"{"entries":[],"next":null}"#)
     }
+
+    func testVerificationReportsAndSubjectsFound() {
+        var report = LogVerificationReport(
+            entries: 3, lastSeq: 3, lastHash: "h", checkpointsChecked: 0, signaturesChecked: false, lastCheckpoint: nil, prunedThrough: nil
+        )
+        XCTAssertEqual(
+            text(Rendering.json(report)),
+            #"{"valid":true,"entries":3,"lastSeq":3,"lastHash":"h","checkpointsChecked":0,"signaturesChecked":false,"lastCheckpoint":null,"prunedThrough":null}"#
+        )
+        report.keptCheckpointPruned = true
+        report.prunedThrough = 2
+        report.failure = LogVerificationFailure(seq: 3, reason: "entry 3 was altered")
+        XCTAssertEqual(
+            text(Rendering.json(report)),
+            #"{"valid":false,"entries":3,"lastSeq":3,"lastHash":"h","checkpointsChecked":0,"signaturesChecked":false,"lastCheckpoint":null,"prunedThrough":2,"keptCheckpoint":"pruned by retention; not checked","failure":{"seq":3,"reason":"entry 3 was altered"}}"#
+        )
+        let match = SubjectMatch(
+            subjectID: "s1", matchedBy: [], createdAt: at, restricted: true, referrals: [(id: "r1", partner: "police", receivedAt: later)]
+        )
+        XCTAssertEqual(
+            text(Rendering.json(match)),
+            #"{"subjectId":"s1","matchedBy":[],"createdAt":"2025-11-24T16:00:00.000Z","restricted":true,"referrals":[{"id":"r1","partner":"police","receivedAt":"2025-11-24T16:00:01.234Z"}]}"#
+        )
+    }
 }
