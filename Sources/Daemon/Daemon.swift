@@ -217,11 +217,11 @@ package final class Daemon: Sendable {
             members.append(ServiceGroup.Member(PeriodicService(name: "retention", every: .seconds(retention.runEveryMinutes * 60)) {
                 do {
                     let report = try await exchange.runRetention(retention.policy)
-                    if report["subjectsErased"]?.int64Value != 0 { delivery?.nudge() }
+                    if report.subjectsErased != 0 { delivery?.nudge() }
                     logger.notice("retention run", [
-                        ("subjects_erased", report["subjectsErased"]?.serializedString() ?? "0"),
-                        ("consent_details_erased", report["consentDetailsErased"]?.serializedString() ?? "0"),
-                        ("log_pruned_through", report["logPrunedThrough"]?.serializedString() ?? "null"),
+                        ("subjects_erased", String(report.subjectsErased)),
+                        ("consent_details_erased", String(report.consentDetailsErased)),
+                        ("log_pruned_through", report.logPrunedThrough.map { String($0) } ?? "null"),
                     ])
                 } catch {
                     logger.error("retention run failed", [("error", "\(error)")])

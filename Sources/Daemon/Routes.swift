@@ -35,22 +35,22 @@ package enum Routes {
         router.add(.post, "/v1/referrals", .deferred(roles: [.refer]) { context in
             let answer = try await mapped { try await exchange.submitReferral(try jsonBody(context), by: actor(context)) }
             enqueued()
-            return HTTPResponse(status: .accepted, json: answer.body, headers: ["location": "/v1/referrals/\(answer.id)"])
+            return HTTPResponse(status: .accepted, json: Rendering.json(answer), headers: ["location": "/v1/referrals/\(answer.id)"])
         })
         router.add(.get, "/v1/referrals/:id", .deferred(roles: [.refer, .admin]) { context in
             let answer = try await mapped { try await exchange.referralStatus(try identifier(context), by: actor(context)) }
-            return HTTPResponse(json: answer.body)
+            return HTTPResponse(json: Rendering.json(answer))
         })
         router.add(.post, "/v1/referrals/:id/overrides", .deferred(roles: [.override]) { context in
             let referral = try identifier(context)
             let answer = try await mapped { try await exchange.authoriseOverride(referralID: referral, try jsonBody(context), by: actor(context)) }
             enqueued()
-            return HTTPResponse(status: .created, json: answer.body, headers: ["location": "/v1/referrals/\(referral)"])
+            return HTTPResponse(status: .created, json: Rendering.json(answer), headers: ["location": "/v1/referrals/\(referral)"])
         })
         router.add(.post, "/v1/consents", .deferred(roles: [.refer]) { context in
             let answer = try await mapped { try await exchange.recordConsent(try jsonBody(context), by: actor(context)) }
             enqueued()
-            return HTTPResponse(status: .created, json: answer.body, headers: ["location": "/v1/consents/\(answer.id)"])
+            return HTTPResponse(status: .created, json: Rendering.json(answer), headers: ["location": "/v1/consents/\(answer.id)"])
         })
         router.add(.get, "/v1/consents/:id", .deferred(roles: [.refer, .admin]) { context in
             var withDetails = false
@@ -61,77 +61,74 @@ package enum Routes {
                 withDetails = value == "true"
             }
             let details = withDetails
-            return HTTPResponse(json: try await mapped { try await exchange.consentRecord(try identifier(context), withDetails: details, by: actor(context)) })
+            let answer = try await mapped { try await exchange.consentRecord(try identifier(context), withDetails: details, by: actor(context)) }
+            return HTTPResponse(json: Rendering.json(answer))
         })
         router.add(.post, "/v1/subjects/:id/withdraw", .deferred(roles: [.refer, .admin]) { context in
             let reason = try freeTextReason(context)
             let answer = try await mapped { try await exchange.withdrawSubject(try identifier(context), reason: reason, by: actor(context)) }
             enqueued()
-            return HTTPResponse(json: answer)
+            return HTTPResponse(json: Rendering.json(answer))
         })
         router.add(.post, "/v1/consents/:id/withdraw", .deferred(roles: [.refer, .admin]) { context in
             let reason = try freeTextReason(context)
             let answer = try await mapped { try await exchange.withdrawConsent(try identifier(context), reason: reason, by: actor(context)) }
             enqueued()
-            return HTTPResponse(json: answer.body)
+            return HTTPResponse(json: Rendering.json(answer))
         })
 
         // Pull delivery, for recipients with no inbound endpoint.
         router.add(.get, "/v1/mailbox", .deferred(roles: [.receive]) { context in
             let (after, limit) = try mailboxPage(context.request.queryItems)
             let page = try await mapped { try await exchange.mailbox(for: actor(context), after: after, limit: limit) }
-            return HTTPResponse(json: page)
+            return HTTPResponse(json: Rendering.json(page))
         })
         router.add(.get, "/v1/mailbox/:id", .deferred(roles: [.receive]) { context in
             let body = try await mapped { try await exchange.mailboxItem(try identifier(context), for: actor(context)) }
             return HTTPResponse(status: .ok, headers: ["content-type": "application/json"], body: body)
         })
         router.add(.post, "/v1/mailbox/:id/ack", .deferred(roles: [.receive]) { context in
-            HTTPResponse(json: try await mapped { try await exchange.acknowledge(try identifier(context), by: actor(context)) })
+            HTTPResponse(json: Rendering.json(try await mapped { try await exchange.acknowledge(try identifier(context), by: actor(context)) }))
         })
 
         // Accountability (admin): the log and the subject's rights.
         router.add(.get, "/v1/disclosures", .deferred(roles: [.admin]) { context in
             let (filter, limit) = try logFilter(context.request.queryItems)
-            let entries = try await mapped { try await exchange.logEntries(filter, limit: limit + 1, knownPartners: partners.all, by: actor(context)) }
-            let shown = entries.prefix(limit)
-            return HTTPResponse(json: [
-                "entries": .array(shown.map(\.json)),
-                "next": entries.count > limit ? shown.last.map { .number(JSONNumber($0.seq)) } ?? .null : .null,
-            ])
+            let page = try await mapped { try await exchange.logPage(filter, limit: limit, knownPartners: partners.all, by: actor(context)) }
+            return HTTPResponse(json: Rendering.json(page))
         })
         router.add(.get, "/v1/disclosures/verify", .deferred(roles: [.admin]) { context in
             let report = try await mapped { try await exchange.verifyLog(publicKey: publicKey, kept: nil, logRetention: logRetention, by: actor(context)) }
-            return HTTPResponse(json: report.json)
+            return HTTPResponse(json: Rendering.json(report))
         })
         router.add(.get, "/v1/subjects", .deferred(roles: [.admin]) { context in
             let search = try subjectSearch(context.request.queryItems)
             let matches = try await mapped { try await exchange.findSubjects(search, knownPartners: partners.all, by: actor(context)) }
-            return HTTPResponse(json: ["subjects": .array(matches.map(\.json))])
+            return HTTPResponse(json: ["subjects": .array(matches.map(Rendering.json))])
         })
         router.add(.get, "/v1/subjects/:id/export", .deferred(roles: [.admin]) { context in
-            HTTPResponse(json: try await mapped { try await exchange.exportSubject(try identifier(context), by: actor(context)) })
+            HTTPResponse(json: Rendering.json(try await mapped { try await exchange.exportSubject(try identifier(context), by: actor(context)) }))
         })
         router.add(.post, "/v1/subjects/:id/erase", .deferred(roles: [.admin]) { context in
             let reason = try freeTextReason(context)
             let answer = try await mapped { try await exchange.eraseSubject(try identifier(context), justification: reason, by: actor(context)) }
             enqueued()
-            return HTTPResponse(json: answer)
+            return HTTPResponse(json: Rendering.json(answer))
         })
         router.add(.post, "/v1/subjects/:id/restrict", .deferred(roles: [.admin]) { context in
             let reason = try freeTextReason(context)
-            return HTTPResponse(json: try await mapped { try await exchange.restrictSubject(try identifier(context), true, reason: reason, by: actor(context)) })
+            return HTTPResponse(json: Rendering.json(try await mapped { try await exchange.restrictSubject(try identifier(context), true, reason: reason, by: actor(context)) }))
         })
         router.add(.post, "/v1/subjects/:id/unrestrict", .deferred(roles: [.admin]) { context in
             let reason = try freeTextReason(context)
             let answer = try await mapped { try await exchange.restrictSubject(try identifier(context), false, reason: reason, by: actor(context)) }
             enqueued()
-            return HTTPResponse(json: answer)
+            return HTTPResponse(json: Rendering.json(answer))
         })
         router.add(.patch, "/v1/subjects/:id", .deferred(roles: [.admin]) { context in
             let answer = try await mapped { try await exchange.rectifySubject(try identifier(context), patch: try jsonBody(context), by: actor(context)) }
             enqueued()
-            return HTTPResponse(json: answer)
+            return HTTPResponse(json: Rendering.json(answer))
         })
         return router
     }
@@ -164,64 +161,16 @@ package enum Routes {
 
     /// A query parameter that must be a count or a seq: decimal digits only (no sign, no space), at
     /// most 18 of them.
-    static func decimal(_ value: String) -> Int64? {
-        guard !value.isEmpty, value.utf8.count <= 18, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-        return Int64(value)
-    }
+    static func decimal(_ value: String) -> Int64? { LogFilter.decimal(value) }
 
-    static let logFilterNames = [
-        "subject", "referral", "recipient", "event", "exclude", "basis", "actor", "disclosure", "since", "until", "after", "before",
-        "order", "limit",
-    ]
-
-    /// The log filter from query parameters (the same names as `refex log list`'s options). What
-    /// the exchange checks against the store (events, ids, …) it checks; the rest is checked here.
-    /// A parameter given twice is refused: which one counts would be a guess.
+    /// The log filter from query parameters (the same names as `refex log list`'s options; one
+    /// parser, `LogFilter.parse`, for both).
     static func logFilter(_ items: [(name: String, value: String)]) throws -> (LogFilter, Int) {
-        var filter = LogFilter()
-        var limit = 100
-        var seen: Set<String> = []
-        for (name, value) in items {
-            guard logFilterNames.contains(name) else {
-                throw Problem(FilterError("filter", "Unknown filter.", validValues: logFilterNames))
-            }
-            guard seen.insert(name).inserted else { throw Problem(FilterError(name, "\(name) is given more than once.")) }
-            switch name {
-            case "subject": filter.subjectID = value
-            case "referral": filter.referralID = value
-            case "recipient": filter.recipientID = value
-            case "event": filter.event = value
-            case "exclude": filter.excludedEvents = value.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            case "basis": filter.lawfulBasis = value
-            case "actor": filter.actor = value
-            case "disclosure": filter.disclosureID = value
-            case "since", "until":
-                guard let time = Timestamp(rfc3339: value) else {
-                    throw Problem(FilterError(name, "\(name) must be an RFC 3339 date-time, e.g. 2026-11-01T00:00:00Z."))
-                }
-                if name == "since" { filter.since = time } else { filter.until = time }
-            case "after", "before":
-                guard let seq = decimal(value) else { throw Problem(FilterError(name, "\(name) must be a seq number.")) }
-                if name == "after" { filter.afterSeq = seq } else { filter.beforeSeq = seq }
-            case "order":
-                guard value == "oldest" || value == "newest" else {
-                    throw Problem(FilterError("order", "order is oldest or newest.", validValues: ["oldest", "newest"]))
-                }
-                filter.newestFirst = value == "newest"
-            default:
-                guard let number = decimal(value), (1...1000).contains(number) else {
-                    throw Problem(FilterError("limit", "limit must be 1 to 1000."))
-                }
-                limit = Int(number)
-            }
+        do {
+            return try LogFilter.parse(items, limits: 1...1000, defaultLimit: 100)
+        } catch let error as FilterError {
+            throw Problem(error)
         }
-        if filter.newestFirst, filter.afterSeq != nil {
-            throw Problem(FilterError("after", "order=newest pages with before, not after."))
-        }
-        if !filter.newestFirst, filter.beforeSeq != nil {
-            throw Problem(FilterError("before", "before pages order=newest; oldest first pages with after."))
-        }
-        return (filter, limit)
     }
 
     /// The optional `{"reason": "..."}` of an erasure, restriction or withdrawal: no body, or a

@@ -4,24 +4,12 @@ import JSON
 /// Consent by purpose (UK GDPR Arts. 6(1)(a), 7(3), 17(1)(b), 19): recording it, reading it,
 /// withdrawing one consent, and a subject leaving the service altogether.
 extension Exchange {
-    /// An erasure notice queued for a recipient, as an answer lists it.
-    package struct NoticeSummary: Sendable, Hashable {
-        package var id: String
-        package var disclosureID: String
-        package var recipientID: String
-        package var reason: String
-
-        var json: JSONValue {
-            ["id": .string(id), "disclosureId": .string(disclosureID), "recipient": .string(recipientID), "reason": .string(reason)]
-        }
-    }
-
     // MARK: Recording
 
     /// POST /v1/consents: record consent for the subject of one of the partner's referrals and
     /// release the disclosures it now covers, in the same commit. The same document posted again
     /// for the same referral is the same consent: the repeat gets the first answer.
-    package func recordConsent(_ body: [UInt8], by actor: Actor) async throws -> Answer {
+    package func recordConsent(_ body: [UInt8], by actor: Actor) async throws -> ConsentReceipt {
         let (document, _, _) = try validatedDocument(body, family: "urn:refex:schema:consent:")
         guard let referralID = document["referralId"]?.stringValue else { throw ExchangeError(.invalid, "referralId is required.") }
         let documentDigest = keyring.digest("consent-document", document.canonicalized())
@@ -44,7 +32,8 @@ extension Exchange {
                         "This consent was recorded as \(existing.id) and withdrawn on \(withdrawnAt); consent obtained again is recorded with its own obtainedAt."
                     )
                 }
-                return Answer(id: existing.id, body: (try? JSONValue.parse(receipt)) ?? .null, isRepeat: true)
+                let known = ConsentReceipt(id: existing.id, referralID: existing.referralID, subjectID: existing.subjectID, recordedAt: existing.recordedAt, released: [])
+                return ConsentReceipt(stored: (try? JSONValue.parse(receipt)) ?? .null, known: known)
             }
             let now = txn.now
             var consent = try Exchange.consentRecord(
@@ -84,15 +73,11 @@ extension Exchange {
                 try txn.appendLog(LogEntryDraft(.disclosureAuthorised, disclosure: disclosure, actor: actor.id))
                 released.append(disclosure)
             }
-            let answer: JSONValue = [
-                "id": .string(consent.id),
-                "referralId": .string(referralID),
-                "subjectId": .string(subject.id),
-                "recordedAt": .string(now.description),
-                "released": .array(released.map(Exchange.summary)),
-            ]
-            try txn.setConsentReceipt(id: consent.id, answer.serialized())
-            return Answer(id: consent.id, body: answer)
+            let receipt = ConsentReceipt(
+                id: consent.id, referralID: referralID, subjectID: subject.id, recordedAt: now, released: released.map(DisclosureSummary.init)
+            )
+            try txn.setConsentReceipt(id: consent.id, receipt.json.serialized())
+            return receipt
         }
     }
 
@@ -101,7 +86,7 @@ extension Exchange {
     /// GET /v1/consents/{id}: the record, for the partner that recorded it and for admins. Who
     /// obtained it and the notes (personal data, sealed) only for an admin asking `withDetails`.
     /// Every reading is logged (`consent.viewed`, saying whether the details were shown).
-    package func consentRecord(_ id: String, withDetails: Bool, by actor: Actor) async throws -> JSONValue {
+    package func consentRecord(_ id: String, withDetails: Bool, by actor: Actor) async throws -> ConsentView {
         if withDetails && !actor.isAdmin {
             throw ExchangeError(.forbidden, "Only an admin may read a consent's sealed details.")
         }
@@ -113,30 +98,21 @@ extension Exchange {
             let now = txn.now
             // A consent never withdrawn permits nothing once its subject is erased: not "in force".
             let subjectErased = try txn.subject(id: consent.subjectID)?.erasedAt != nil
-            var object: JSONObject = [
-                "id": .string(consent.id), "referralId": .string(consent.referralID), "subjectId": .string(consent.subjectID),
-                "partner": .string(consent.partnerID), "purposes": .array(consent.purposes.map { .string($0) }),
-                "recipients": consent.recipients.map { .array($0.map { .string($0) }) } ?? .null,
-                "method": .string(consent.method), "obtainedAt": .string(consent.obtainedAt.description),
-                "expiresAt": consent.expiresAt.map { .string($0.description) } ?? .null,
-                "withdrawnAt": consent.withdrawnAt.map { .string($0.description) } ?? .null,
-                "recordedAt": .string(consent.recordedAt.description),
-                "state": .string(consent.withdrawnAt != nil ? "withdrawn" : subjectErased ? "erased" : (consent.isInForce(at: now) ? "in-force" : "expired")),
-            ]
+            let state: ConsentView.State = consent.withdrawnAt != nil ? .withdrawn : subjectErased ? .erased : (consent.isInForce(at: now) ? .inForce : .expired)
+            var details = ConsentView.Details.notAsked
             if withDetails {
                 if let sealed = consent.sealedDetails, let wrapped = try txn.subjectKey(subjectID: consent.subjectID),
-                   let details = try? JSONValue.parse(try keyring.open(sealed, key: try keyring.unwrap(wrapped), context: "consent|\(consent.id)")) {
-                    object["details"] = details
+                   let opened = try? JSONValue.parse(try keyring.open(sealed, key: try keyring.unwrap(wrapped), context: "consent|\(consent.id)")) {
+                    details = .shown(opened)
                 } else {
-                    object["details"] = .null
-                    object["detailsErased"] = true
+                    details = .erased
                 }
             }
             try txn.appendLog(LogEntryDraft(
                 event: .consentViewed, actor: actor.id, referralID: consent.referralID, subjectID: consent.subjectID, consentID: consent.id,
                 details: ["sealedDetails": .bool(withDetails)]
             ))
-            return .object(object)
+            return ConsentView(record: consent, state: state, details: details)
         }
     }
 
@@ -150,7 +126,7 @@ extension Exchange {
     /// what is still in force. A repeat gets the first answer and sends nothing.
     /// `reason`, when given, is the partner's reason in words: checked as free text, committed
     /// to in the `consent.withdrawn` entry, sealed under the subject's key.
-    package func withdrawConsent(_ id: String, reason: String? = nil, by actor: Actor) async throws -> Answer {
+    package func withdrawConsent(_ id: String, reason: String? = nil, by actor: Actor) async throws -> ConsentWithdrawal {
         let recipients = self.recipients
         let keyring = self.keyring
         let limits = self.limits
@@ -159,17 +135,22 @@ extension Exchange {
             guard let consent = try txn.consent(id: id), actor.isAdmin || consent.partnerID == actor.id else {
                 throw ExchangeError(.notFound, "There is no consent \(id) of yours.")
             }
+            let known = ConsentWithdrawal(
+                consentID: id, subjectID: consent.subjectID, withdrawnAt: consent.withdrawnAt ?? txn.now, erased: false, erasedAt: nil,
+                cancelled: [], notices: [], keptUnderAnotherConsent: nil
+            )
             if let receipt = consent.withdrawalReceipt {
-                return Answer(id: id, body: (try? JSONValue.parse(receipt)) ?? .null, isRepeat: true)
+                return ConsentWithdrawal(stored: (try? JSONValue.parse(receipt)) ?? .null, known: known)
             }
             let now = txn.now
             if let withdrawnAt = consent.withdrawnAt {
-                // Withdrawn by an older refex, which kept no answer: what is true, with nothing new sent.
-                return Answer(id: id, body: [
+                // Withdrawn by an older refex, which kept no answer: what is true, with nothing new
+                // sent, in the shape that refex answered with.
+                return ConsentWithdrawal(stored: [
                     "id": .string(id), "subjectId": .string(consent.subjectID), "withdrawnAt": .string(withdrawnAt.description),
                     "cancelled": [], "erasureNotices": [], "notices": [],
                     "erased": .bool(try txn.subject(id: consent.subjectID)?.erasedAt != nil),
-                ], isRepeat: true)
+                ], known: known)
             }
             // Erased by other means (retention, an erasure, another consent's withdrawal): the
             // consent permits nothing any more, and a withdrawal now would do nothing.
@@ -180,11 +161,10 @@ extension Exchange {
             var (cancelled, notices, kept) = try Exchange.withdraw(
                 consent, reason: "consent-withdrawn", actor: actor, recipients: recipients, txn: txn, justificationDigest: digest, keepCovered: true
             )
-            var body: JSONObject = [
-                "id": .string(id),
-                "subjectId": .string(consent.subjectID),
-                "withdrawnAt": .string(now.description),
-            ]
+            var answer = ConsentWithdrawal(
+                consentID: id, subjectID: consent.subjectID, withdrawnAt: now, erased: false, erasedAt: nil, cancelled: [], notices: [],
+                keptUnderAnotherConsent: []
+            )
             let retained = try Exchange.groundsInForce(subjectID: consent.subjectID, txn: txn)
             if retained.isEmpty {
                 let erased = try Exchange.erase(
@@ -193,24 +173,18 @@ extension Exchange {
                 cancelled += erased.cancelled
                 notices += erased.notices
                 kept = []
-                body["erased"] = true
-                body["erasedAt"] = .string(now.description)
+                answer.erased = true
+                answer.erasedAt = now
             } else {
-                body["erased"] = false
-                body["retainedBecause"] = .array(retained)
+                answer.retainedBecause = retained
             }
-            body["cancelled"] = .array(cancelled.map(Exchange.summary))
-            body["erasureNotices"] = .array(notices.map { .string($0.recipientID) })
-            body["notices"] = .array(notices.map(\.json))
-            body["keptUnderAnotherConsent"] = .array(kept.map { disclosure in
-                [
-                    "disclosureId": .string(disclosure.id), "recipient": disclosure.recipientID.map { .string($0) } ?? .null,
-                    "service": .string(disclosure.service), "consentId": disclosure.consentID.map { .string($0) } ?? .null,
-                ]
-            })
-            let answer = JSONValue.object(body)
-            try txn.setConsentWithdrawalReceipt(id: id, answer.serialized())
-            return Answer(id: id, body: answer)
+            answer.cancelled = cancelled.map(DisclosureSummary.init)
+            answer.notices = notices
+            answer.keptUnderAnotherConsent = kept.map {
+                ConsentWithdrawal.Kept(disclosureID: $0.id, recipientID: $0.recipientID, service: $0.service, consentID: $0.consentID)
+            }
+            try txn.setConsentWithdrawalReceipt(id: id, answer.json.serialized())
+            return answer
         }
     }
 
@@ -220,7 +194,7 @@ extension Exchange {
     /// withdrawn, the subject erased, and every recipient that received anything notified.
     /// For the partner that referred the subject (another partner's subject is 404) or an admin.
     /// A repeat gets the first answer; a subject erased by other means is 410.
-    package func withdrawSubject(_ subjectID: String, reason: String? = nil, by actor: Actor) async throws -> JSONValue {
+    package func withdrawSubject(_ subjectID: String, reason: String? = nil, by actor: Actor) async throws -> SubjectWithdrawal {
         let recipients = self.recipients
         let keyring = self.keyring
         let limits = self.limits
@@ -230,7 +204,13 @@ extension Exchange {
                   try actor.isAdmin || txn.referrals(subjectID: subjectID).contains(where: { $0.partnerID == actor.id }) else {
                 throw ExchangeError(.notFound, "There is no subject \(subjectID) of yours.")
             }
-            if let receipt = subject.withdrawalReceipt { return (try? JSONValue.parse(receipt)) ?? .null }
+            if let receipt = subject.withdrawalReceipt {
+                let known = SubjectWithdrawal(
+                    subjectID: subjectID, withdrawnAt: subject.erasedAt ?? txn.now, consentsWithdrawn: [], cancelled: [], notices: [],
+                    erasedAt: subject.erasedAt ?? txn.now
+                )
+                return SubjectWithdrawal(stored: (try? JSONValue.parse(receipt)) ?? .null, known: known)
+            }
             if let erasedAt = subject.erasedAt {
                 throw ExchangeError(.erased, "Subject \(subjectID) was erased on \(erasedAt); there is nothing left to withdraw.")
             }
@@ -246,13 +226,11 @@ extension Exchange {
                 notices += noticed
                 withdrawn.append(consent.id)
                 // Withdrawing this consent again later answers with what its withdrawal did here.
-                let consentAnswer: JSONValue = [
-                    "id": .string(consent.id), "subjectId": .string(subjectID), "withdrawnAt": .string(now.description),
-                    "withSubject": true, "erased": true, "erasedAt": .string(now.description),
-                    "cancelled": .array(more.map(Exchange.summary)), "erasureNotices": .array(noticed.map { .string($0.recipientID) }),
-                    "notices": .array(noticed.map(\.json)),
-                ]
-                try txn.setConsentWithdrawalReceipt(id: consent.id, consentAnswer.serialized())
+                let consentAnswer = ConsentWithdrawal(
+                    consentID: consent.id, subjectID: subjectID, withdrawnAt: now, withSubject: true, erased: true, erasedAt: now,
+                    cancelled: more.map(DisclosureSummary.init), notices: noticed, keptUnderAnotherConsent: nil
+                )
+                try txn.setConsentWithdrawalReceipt(id: consent.id, consentAnswer.json.serialized())
             }
             try txn.appendLog(LogEntryDraft(
                 event: .subjectWithdrew, actor: actor.id, subjectID: subjectID, justificationDigest: digest, reason: "subject-withdrew",
@@ -261,17 +239,11 @@ extension Exchange {
             let erased = try Exchange.erase(subjectID: subjectID, reason: "subject-withdrew", consentID: nil, actor: actor, recipients: recipients, txn: txn)
             cancelled += erased.cancelled
             notices += erased.notices
-            let answer: JSONValue = [
-                "subjectId": .string(subjectID),
-                "withdrawnAt": .string(now.description),
-                "consentsWithdrawn": .array(withdrawn.map { .string($0) }),
-                "cancelled": .array(cancelled.map(Exchange.summary)),
-                "erasureNotices": .array(notices.map { .string($0.recipientID) }),
-                "notices": .array(notices.map(\.json)),
-                "erased": true,
-                "erasedAt": .string(now.description),
-            ]
-            try txn.setSubjectWithdrawalReceipt(subjectID: subjectID, answer.serialized())
+            let answer = SubjectWithdrawal(
+                subjectID: subjectID, withdrawnAt: now, consentsWithdrawn: withdrawn, cancelled: cancelled.map(DisclosureSummary.init),
+                notices: notices, erasedAt: now
+            )
+            try txn.setSubjectWithdrawalReceipt(subjectID: subjectID, answer.json.serialized())
             return answer
         }
     }
@@ -373,26 +345,21 @@ extension Exchange {
     /// What still makes processing the subject's data lawful: consents in force, and disclosures
     /// authorised on a basis other than consent that are queued, delivered or failed. Empty when
     /// nothing does.
-    static func groundsInForce(subjectID: String, txn: any StoreTransaction) throws -> [JSONValue] {
+    static func groundsInForce(subjectID: String, txn: any StoreTransaction) throws -> [ConsentWithdrawal.Ground] {
         let now = txn.now
-        var grounds: [JSONValue] = []
+        var grounds: [ConsentWithdrawal.Ground] = []
         // A restriction (Art. 18) is the subject asking that the data be kept but not used (to
         // establish a claim, say): erasing it because a consent ended would defeat it.
         if try txn.subject(id: subjectID)?.restricted == true {
-            grounds.append(["basis": "restriction", "article": "UK GDPR Art. 18"])
+            grounds.append(.restriction)
         }
         for consent in try txn.consents(subjectID: subjectID) where consent.isInForce(at: now) {
-            grounds.append([
-                "basis": "consent", "consentId": .string(consent.id), "purposes": .array(consent.purposes.map { .string($0) }),
-            ])
+            grounds.append(.consent(id: consent.id, purposes: consent.purposes))
         }
         for disclosure in try txn.disclosures(subjectID: subjectID) {
             guard let basis = disclosure.lawfulBasis, basis != .consent,
                   [.queued, .delivered, .failed].contains(disclosure.state), disclosure.reason == nil || disclosure.state == .failed else { continue }
-            grounds.append([
-                "basis": .string(basis.rawValue), "disclosureId": .string(disclosure.id),
-                "recipient": disclosure.recipientID.map { .string($0) } ?? .null, "service": .string(disclosure.service),
-            ])
+            grounds.append(.disclosure(basis: basis, disclosureID: disclosure.id, recipientID: disclosure.recipientID, service: disclosure.service))
         }
         return grounds
     }

@@ -254,21 +254,17 @@ extension Exchange {
     }
 
     /// GET /v1/mailbox: what awaits the partner's recipients, oldest first, paged with an `after` cursor.
-    package func mailbox(for actor: Actor, after cursor: String?, limit: Int) async throws -> JSONValue {
+    package func mailbox(for actor: Actor, after cursor: String?, limit: Int) async throws -> MailboxPage {
         let owned = mailboxRecipients(of: actor.id)
         let page = max(1, min(limit, 500))
         let items = try await store.read { txn in try txn.mailbox(recipientIDs: owned, afterID: cursor, limit: page + 1) }
         let shown = items.prefix(page)
-        var body: JSONObject = [
-            "items": .array(shown.map { item in
-                [
-                    "id": .string(item.id), "type": .string(item.kind.rawValue), "disclosureId": .string(item.disclosureID),
-                    "recipient": .string(item.recipientID), "enqueuedAt": .string(item.enqueuedAt.description),
-                ]
-            }),
-        ]
-        body["next"] = items.count > page ? shown.last.map { .string($0.id) } ?? .null : .null
-        return .object(body)
+        return MailboxPage(
+            items: shown.map {
+                MailboxPage.Item(id: $0.id, kind: $0.kind, disclosureID: $0.disclosureID, recipientID: $0.recipientID, enqueuedAt: $0.enqueuedAt)
+            },
+            next: items.count > page ? shown.last?.id : nil
+        )
     }
 
     /// GET /v1/mailbox/{id}: the item's body, as push would send it; 404 for another recipient's item.
@@ -308,18 +304,18 @@ extension Exchange {
     /// POST /v1/mailbox/{id}/ack: the recipient has it; out of the mailbox, and delivered (logged
     /// once: at the fetch, or here for an item acknowledged unseen). Acknowledging again answers
     /// as the first time, with the first `acknowledgedAt`.
-    package func acknowledge(_ id: String, by actor: Actor) async throws -> JSONValue {
+    package func acknowledge(_ id: String, by actor: Actor) async throws -> Acknowledgement {
         let owned = Set(mailboxRecipients(of: actor.id))
         let recipients = self.recipients
         return try await store.write { txn in
             guard let item = try txn.outboxItem(id: id), item.mode == .pull, owned.contains(item.recipientID) else {
                 if let first = try txn.acknowledgement(itemID: id), owned.contains(first.recipientID) {
-                    return ["id": .string(id), "state": "delivered", "acknowledgedAt": .string(first.at.description)]
+                    return Acknowledgement(itemID: id, acknowledgedAt: first.at)
                 }
                 // Acknowledged before refex remembered acknowledgements: delivered, time unknown.
                 if let disclosure = try txn.disclosure(id: id), disclosure.state == .delivered,
                    let recipientID = disclosure.recipientID, owned.contains(recipientID) {
-                    return ["id": .string(id), "state": "delivered", "acknowledgedAt": .null]
+                    return Acknowledgement(itemID: id, acknowledgedAt: nil)
                 }
                 throw ExchangeError(.notFound, "There is no mailbox item \(id) for you.")
             }
@@ -331,7 +327,7 @@ extension Exchange {
             try txn.dequeue(id: id)
             try Exchange.markDelivered(item, actor: actor, recipients: recipients, txn: txn)
             try txn.recordAcknowledgement(itemID: id, recipientID: item.recipientID, at: txn.now)
-            return ["id": .string(id), "state": "delivered", "acknowledgedAt": .string(txn.now.description)]
+            return Acknowledgement(itemID: id, acknowledgedAt: txn.now)
         }
     }
 

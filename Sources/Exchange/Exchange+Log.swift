@@ -46,7 +46,8 @@ extension Exchange {
     /// `refex log list` and `GET /v1/disclosures`: entries matching `filter`, oldest first (or newest
     /// first), paged by `afterSeq` (or `beforeSeq`). The filter is checked first (see `resolve`).
     package func logEntries(_ filter: LogFilter, limit: Int, knownPartners: [String] = [], by actor: Actor) async throws -> [LogEntry] {
-        let page = max(1, min(limit, 10_000))
+        // 10 000 a page, and one more for `logPage` to know whether there is a next.
+        let page = max(1, min(limit, 10_001))
         let recipients = self.recipients.map(\.id)
         let keyring = self.keyring
         let (resolved, entries) = try await store.read { txn in
@@ -55,6 +56,15 @@ extension Exchange {
         }
         try await recordViewing("list", filter: resolved, by: actor)
         return entries
+    }
+
+    /// `GET /v1/disclosures`: one page of `logEntries`, with the seq to ask for the next page
+    /// from (`after`, or `before` newest first) when there is more.
+    package func logPage(_ filter: LogFilter, limit: Int, knownPartners: [String] = [], by actor: Actor) async throws -> LogPage {
+        let limit = max(1, min(limit, 10_000))
+        let entries = try await logEntries(filter, limit: limit + 1, knownPartners: knownPartners, by: actor)
+        let shown = Array(entries.prefix(limit))
+        return LogPage(entries: shown, next: entries.count > limit ? shown.last?.seq : nil)
     }
 
     /// Checks every value of `filter` against what exists, so that a mistake is an error and never

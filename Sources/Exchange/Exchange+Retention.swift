@@ -21,7 +21,7 @@ package struct RetentionPolicy: Sendable, Hashable {
 extension Exchange {
     /// Runs the purge: erases subjects past retention (logged `subject.erased`, reason
     /// `retention`, with erasure notices), consent details past retention, and old log entries.
-    package func runRetention(_ policy: RetentionPolicy, by actor: Actor = .system) async throws -> JSONValue {
+    package func runRetention(_ policy: RetentionPolicy, by actor: Actor = .system) async throws -> RetentionReport {
         var erasedSubjects = 0
         if let keep = policy.referrals {
             while true {
@@ -53,32 +53,23 @@ extension Exchange {
                 return anchor.seq
             }
         }
-        return [
-            "subjectsErased": .number(JSONNumber(erasedSubjects)),
-            "consentDetailsErased": .number(JSONNumber(consentDetails)),
-            "logPrunedThrough": prunedThrough.map { .number(JSONNumber($0)) } ?? .null,
-        ]
+        return RetentionReport(subjectsErased: erasedSubjects, consentDetailsErased: consentDetails, logPrunedThrough: prunedThrough)
     }
 
     /// `refex retention status`: for each kind, the retention and when the next item is due.
-    package func retentionStatus(_ policy: RetentionPolicy) async throws -> JSONValue {
+    package func retentionStatus(_ policy: RetentionPolicy) async throws -> RetentionStatus {
         try await store.read { txn in
-            func entry(_ keep: Duration?, _ oldest: Timestamp?) -> JSONValue {
-                guard let keep else { return ["retention": "forever"] }
-                let days = Double(keep.wholeMilliseconds) / 86_400_000
+            func kind(_ keep: Duration?, _ oldest: Timestamp?) -> RetentionStatus.Kind {
+                guard let keep else { return .forever }
                 let due = oldest.map { Timestamp(milliseconds: $0.milliseconds + keep.wholeMilliseconds) }
-                return [
-                    "retentionDays": .number(JSONNumber(days)),
-                    "nextDue": due.map { .string($0.description) } ?? .null,
-                    "overdue": .bool(due.map { $0 <= txn.now } ?? false),
-                ]
+                return .kept(retention: keep, nextDue: due, overdue: due.map { $0 <= txn.now } ?? false)
             }
-            return [
-                "referrals": entry(policy.referrals, try txn.earliestLastReferral()),
-                "consents": entry(policy.consents, try txn.earliestConsentDetails()),
-                "log": entry(policy.log, try txn.earliestLogTime()),
-                "logAnchor": (try txn.logAnchor()).map { ["seq": .number(JSONNumber($0.seq)), "hash": .string($0.hash)] } ?? .null,
-            ]
+            return RetentionStatus(
+                referrals: kind(policy.referrals, try txn.earliestLastReferral()),
+                consents: kind(policy.consents, try txn.earliestConsentDetails()),
+                log: kind(policy.log, try txn.earliestLogTime()),
+                logAnchor: (try txn.logAnchor()).map { ($0.seq, $0.hash) }
+            )
         }
     }
 }

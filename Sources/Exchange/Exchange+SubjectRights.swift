@@ -7,58 +7,41 @@ import JSONSchema
 extension Exchange {
     /// Access (Art. 15): everything held about the subject, decrypted, with every disclosure of
     /// it and its log entries; logged as `subject.exported`.
-    package func exportSubject(_ subjectID: String, by actor: Actor) async throws -> JSONValue {
+    package func exportSubject(_ subjectID: String, by actor: Actor) async throws -> SubjectExport {
         let keyring = self.keyring
         let limits = self.limits
         return try await store.write { txn in
             guard let subject = try txn.subject(id: subjectID) else { throw ExchangeError(.notFound, "There is no subject \(subjectID).") }
             let key = try txn.subjectKey(subjectID: subjectID).map { try keyring.unwrap($0) }
-            let referrals: [JSONValue] = try txn.referrals(subjectID: subjectID).map { referral in
-                var object: JSONObject = [
-                    "id": .string(referral.id), "partner": .string(referral.partnerID), "schema": .string(referral.schemaID),
-                    "receivedAt": .string(referral.receivedAt.description),
-                ]
+            let referrals: [SubjectExport.Referral] = try txn.referrals(subjectID: subjectID).map { referral in
+                var document: JSONValue?
                 if let key, let sealed = referral.sealedBody {
-                    object["document"] = try JSONValue.parse(try keyring.open(sealed, key: key, context: "referral|\(referral.id)"), limits: limits)
-                } else {
-                    object["document"] = .null
+                    document = try JSONValue.parse(try keyring.open(sealed, key: key, context: "referral|\(referral.id)"), limits: limits)
                 }
-                return .object(object)
+                return SubjectExport.Referral(
+                    id: referral.id, partnerID: referral.partnerID, schemaID: referral.schemaID, receivedAt: referral.receivedAt, document: document
+                )
             }
-            let consents: [JSONValue] = try txn.consents(subjectID: subjectID).map { consent in
-                var object: JSONObject = [
-                    "id": .string(consent.id), "referralId": .string(consent.referralID), "partner": .string(consent.partnerID),
-                    "purposes": .array(consent.purposes.map { .string($0) }),
-                    "recipients": consent.recipients.map { .array($0.map { .string($0) }) } ?? .null,
-                    "method": .string(consent.method), "obtainedAt": .string(consent.obtainedAt.description),
-                    "expiresAt": consent.expiresAt.map { .string($0.description) } ?? .null,
-                    "withdrawnAt": consent.withdrawnAt.map { .string($0.description) } ?? .null,
-                ]
+            let consents: [SubjectExport.Consent] = try txn.consents(subjectID: subjectID).map { consent in
+                var details: JSONValue?
                 if let key, let sealed = consent.sealedDetails,
-                   let details = try? JSONValue.parse(try keyring.open(sealed, key: key, context: "consent|\(consent.id)")) {
-                    object["details"] = details
+                   let opened = try? JSONValue.parse(try keyring.open(sealed, key: key, context: "consent|\(consent.id)")) {
+                    details = opened
                 }
-                return .object(object)
+                return SubjectExport.Consent(record: consent, details: details)
             }
             var keys: [String: SymmetricKey?] = [:]
             let disclosures = try txn.disclosures(subjectID: subjectID).map {
-                Exchange.detail($0, justification: Exchange.justification(of: $0, keyring: keyring, txn: txn, keys: &keys))
+                DisclosureDetail($0, justification: Exchange.justification(of: $0, keyring: keyring, txn: txn, keys: &keys))
             }
             var filter = LogFilter()
             filter.subjectID = subjectID
-            let log = Exchange.revealed(try txn.logEntries(filter, limit: 100_000), keyring: keyring, txn: txn).map(\.json)
+            let log = Exchange.revealed(try txn.logEntries(filter, limit: 100_000), keyring: keyring, txn: txn)
             try txn.appendLog(LogEntryDraft(event: .subjectExported, actor: actor.id, subjectID: subjectID))
-            return [
-                "subjectId": .string(subjectID),
-                "createdAt": .string(subject.createdAt.description),
-                "restricted": .bool(subject.restricted),
-                "erasedAt": subject.erasedAt.map { .string($0.description) } ?? .null,
-                "referrals": .array(referrals),
-                "consents": .array(consents),
-                "disclosures": .array(disclosures),
-                "log": .array(log),
-                "exportedAt": .string(txn.now.description),
-            ]
+            return SubjectExport(
+                subjectID: subjectID, createdAt: subject.createdAt, restricted: subject.restricted, erasedAt: subject.erasedAt,
+                referrals: referrals, consents: consents, disclosures: disclosures, log: log, exportedAt: txn.now
+            )
         }
     }
 
@@ -69,7 +52,7 @@ extension Exchange {
     /// when it was erased and sends nothing.
     package func eraseSubject(
         _ subjectID: String, reason: String = "erasure-request", justification: String? = nil, by actor: Actor
-    ) async throws -> JSONValue {
+    ) async throws -> ErasureOutcome {
         let recipients = self.recipients
         let keyring = self.keyring
         let limits = self.limits
@@ -77,20 +60,13 @@ extension Exchange {
         return try await store.write { txn in
             guard let subject = try txn.subject(id: subjectID) else { throw ExchangeError(.notFound, "There is no subject \(subjectID).") }
             if let erasedAt = subject.erasedAt {
-                return [
-                    "subjectId": .string(subjectID), "erasedAt": .string(erasedAt.description), "alreadyErased": true,
-                    "cancelled": [], "erasureNotices": [], "notices": [],
-                ]
+                return ErasureOutcome(subjectID: subjectID, erasedAt: erasedAt, alreadyErased: true, cancelled: [], notices: [])
             }
             let digest = try Exchange.commitReason(statement, field: "reason", subjectID: subjectID, keyring: keyring, limits: limits, txn: txn)
             let (cancelled, notices) = try Exchange.erase(
                 subjectID: subjectID, reason: reason, consentID: nil, actor: actor, recipients: recipients, txn: txn, justificationDigest: digest
             )
-            return [
-                "subjectId": .string(subjectID), "erasedAt": .string(txn.now.description),
-                "cancelled": .array(cancelled.map { .string($0.id) }), "erasureNotices": .array(notices.map { .string($0.recipientID) }),
-                "notices": .array(notices.map(\.json)),
-            ]
+            return ErasureOutcome(subjectID: subjectID, erasedAt: txn.now, alreadyErased: false, cancelled: cancelled.map(\.id), notices: notices)
         }
     }
 
@@ -98,7 +74,7 @@ extension Exchange {
     /// before asking): the referrals whose data goes, the disclosures cancelled, and the
     /// recipients that will be told to erase what they received. `reason`, when given, is
     /// checked as the erasure will check it.
-    package func erasurePreview(_ subjectID: String, reason: String? = nil) async throws -> JSONValue {
+    package func erasurePreview(_ subjectID: String, reason: String? = nil) async throws -> ErasurePreview {
         let keyring = self.keyring
         let limits = self.limits
         return try await store.read { txn in
@@ -112,30 +88,26 @@ extension Exchange {
             }
             let referrals = try txn.referrals(subjectID: subjectID)
             var cancelled: [String] = []
-            var told: [JSONValue] = []
+            var told: [ErasurePreview.Notice] = []
             for disclosure in try txn.disclosures(subjectID: subjectID) {
                 switch disclosure.state {
                 case .queued, .awaitingConsent: cancelled.append(disclosure.id)
                 case .failed:
                     cancelled.append(disclosure.id)
                     if let recipient = disclosure.recipientID, try txn.outboxItem(id: disclosure.id).map({ $0.attempts > 0 }) ?? true {
-                        told.append(["recipient": .string(recipient), "disclosureId": .string(disclosure.id), "possiblyReceived": true])
+                        told.append(ErasurePreview.Notice(recipientID: recipient, disclosureID: disclosure.id, possiblyReceived: true))
                     }
                 case .delivered where disclosure.reason == nil:
                     if let recipient = disclosure.recipientID {
-                        told.append(["recipient": .string(recipient), "disclosureId": .string(disclosure.id)])
+                        told.append(ErasurePreview.Notice(recipientID: recipient, disclosureID: disclosure.id, possiblyReceived: false))
                     }
                 default: break
                 }
             }
-            return [
-                "subjectId": .string(subjectID),
-                "erasedAt": subject.erasedAt.map { .string($0.description) } ?? .null,
-                "referrals": .array(referrals.map { .string($0.id) }),
-                "consents": .number(JSONNumber(try txn.consents(subjectID: subjectID).count)),
-                "cancelled": .array(cancelled.map { .string($0) }),
-                "recipientsToBeTold": .array(told),
-            ]
+            return ErasurePreview(
+                subjectID: subjectID, erasedAt: subject.erasedAt, referralIDs: referrals.map(\.id),
+                consentCount: try txn.consents(subjectID: subjectID).count, cancelled: cancelled, recipientsToBeTold: told
+            )
         }
     }
 
@@ -143,7 +115,7 @@ extension Exchange {
     /// are withheld (reason `restricted`); lifting the restriction releases those consent or an
     /// override still covers.
     /// `reason`, when given, is checked as free text and committed to in the entry.
-    package func restrictSubject(_ subjectID: String, _ restricted: Bool, reason: String? = nil, by actor: Actor) async throws -> JSONValue {
+    package func restrictSubject(_ subjectID: String, _ restricted: Bool, reason: String? = nil, by actor: Actor) async throws -> RestrictionOutcome {
         let recipients = self.recipients
         let keyring = self.keyring
         let limits = self.limits
@@ -154,7 +126,7 @@ extension Exchange {
             let now = txn.now
             var changed: [String] = []
             guard subject.restricted != restricted else {
-                return ["subjectId": .string(subjectID), "restricted": .bool(restricted), "changed": []]
+                return RestrictionOutcome(subjectID: subjectID, restricted: restricted, changed: [])
             }
             let digest = try Exchange.commitReason(statement, field: "reason", subjectID: subjectID, keyring: keyring, limits: limits, txn: txn)
             try txn.setRestricted(subjectID: subjectID, restricted)
@@ -196,14 +168,14 @@ extension Exchange {
                     changed.append(disclosure.id)
                 }
             }
-            return ["subjectId": .string(subjectID), "restricted": .bool(restricted), "changed": .array(changed.map { .string($0) })]
+            return RestrictionOutcome(subjectID: subjectID, restricted: restricted, changed: changed)
         }
     }
 
     /// Rectification (Art. 16): applies a JSON Merge Patch (RFC 7396) to each of the subject's
     /// referrals, validates and re-seals them; every recipient that received a changed field gets
     /// a rectification notice with only the changed fields it may receive (Art. 19).
-    package func rectifySubject(_ subjectID: String, patch body: [UInt8], by actor: Actor) async throws -> JSONValue {
+    package func rectifySubject(_ subjectID: String, patch body: [UInt8], by actor: Actor) async throws -> RectificationOutcome {
         let patch: JSONValue
         do {
             patch = try JSONValue.parse(body, limits: limits)
@@ -315,10 +287,7 @@ extension Exchange {
             try txn.appendLog(LogEntryDraft(
                 event: .subjectRectified, actor: actor.id, subjectID: subjectID, pointers: changedPointers.sorted()
             ))
-            return [
-                "subjectId": .string(subjectID), "changed": .array(changedPointers.sorted().map { .string($0) }),
-                "rectificationNotices": .array(notices.map { .string($0) }),
-            ]
+            return RectificationOutcome(subjectID: subjectID, changed: changedPointers.sorted(), noticeRecipients: notices)
         }
     }
 }

@@ -30,18 +30,6 @@ package struct SubjectMatch: Sendable {
     package var restricted: Bool
     /// The subject's referrals: id, partner, when received.
     package var referrals: [(id: String, partner: String, receivedAt: Timestamp)]
-
-    package var json: JSONValue {
-        [
-            "subjectId": .string(subjectID),
-            "matchedBy": .array(matchedBy.map { .string($0.rawValue) }),
-            "createdAt": .string(createdAt.description),
-            "restricted": .bool(restricted),
-            "referrals": .array(referrals.map { referral in
-                ["id": .string(referral.id), "partner": .string(referral.partner), "receivedAt": .string(referral.receivedAt.description)]
-            }),
-        ]
-    }
 }
 
 extension Exchange {

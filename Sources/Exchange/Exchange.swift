@@ -29,14 +29,6 @@ package final class Exchange: Sendable {
 
     package var recipients: [Recipient] { recipientList.withLock { $0 } }
 
-    /// What an operation answers: the id of what it made or found, and the JSON body.
-    package struct Answer: Sendable {
-        package var id: String
-        package var body: JSONValue
-        /// True when an identical referral was submitted before and this is its first answer again.
-        package var isRepeat: Bool = false
-    }
-
     // MARK: Documents
 
     /// Parses and validates a document against `schemaID` (or the schema its `schema` member names,
@@ -80,7 +72,7 @@ package final class Exchange: Sendable {
     // MARK: Referrals
 
     /// POST /v1/referrals: validate, store sealed, decide every requested disclosure, log, commit.
-    package func submitReferral(_ body: [UInt8], by actor: Actor) async throws -> Answer {
+    package func submitReferral(_ body: [UInt8], by actor: Actor) async throws -> ReferralReceipt {
         let (document, schemaID, markings) = try validatedDocument(body, family: "urn:refex:schema:referral:")
         guard let referenceID = document["referenceId"]?.stringValue else {
             throw ExchangeError(.invalid, "referenceId is required.")
@@ -117,8 +109,8 @@ package final class Exchange: Sendable {
                 guard constantTimeEquals(existing.bodyDigest, bodyDigest) else {
                     throw ExchangeError(.conflict, "referenceId was already used for a referral with a different body; use a new referenceId for a new referral.")
                 }
-                let receipt = (try? JSONValue.parse(existing.receipt)) ?? .null
-                return Answer(id: existing.id, body: receipt, isRepeat: true)
+                let known = ReferralReceipt(id: existing.id, status: "", subjectID: existing.subjectID, receivedAt: existing.receivedAt, disclosures: [])
+                return ReferralReceipt(stored: (try? JSONValue.parse(existing.receipt)) ?? .null, known: known)
             }
             let now = txn.now
             let subjectKey: SymmetricKey
@@ -198,20 +190,17 @@ package final class Exchange: Sendable {
                     disclosures.append(disclosure)
                 }
             }
-            let receipt: JSONValue = [
-                "id": .string(referralID),
-                "status": .string(Exchange.referralStatus(disclosures, subject: subject)),
-                "subjectId": .string(subject.id),
-                "receivedAt": .string(now.description),
-                "disclosures": .array(disclosures.map(Exchange.summary)),
-            ]
-            try txn.setReceipt(referralID: referralID, receipt.serialized())
-            return Answer(id: referralID, body: receipt)
+            let receipt = ReferralReceipt(
+                id: referralID, status: Exchange.referralStatus(disclosures, subject: subject), subjectID: subject.id, receivedAt: now,
+                disclosures: disclosures.map(DisclosureSummary.init)
+            )
+            try txn.setReceipt(referralID: referralID, receipt.json.serialized())
+            return receipt
         }
     }
 
     /// GET /v1/referrals/{id}: its state and each disclosure's; the reading is logged.
-    package func referralStatus(_ id: String, by actor: Actor) async throws -> Answer {
+    package func referralStatus(_ id: String, by actor: Actor) async throws -> ReferralView {
         let keyring = self.keyring
         return try await store.write { txn in
             guard let referral = try txn.referral(id: id), actor.isAdmin || referral.partnerID == actor.id else {
@@ -221,18 +210,14 @@ package final class Exchange: Sendable {
             let disclosures = try txn.disclosures(referralID: id)
             try txn.appendLog(LogEntryDraft(event: .referralViewed, actor: actor.id, referralID: id, subjectID: referral.subjectID))
             var keys: [String: SymmetricKey?] = [:]
-            var body: JSONObject = [
-                "id": .string(referral.id),
-                "status": .string(Exchange.referralStatus(disclosures, subject: subject)),
-                "schema": .string(referral.schemaID),
-                "subjectId": .string(referral.subjectID),
-                "receivedAt": .string(referral.receivedAt.description),
-                "disclosures": .array(disclosures.map {
-                    Exchange.detail($0, justification: Exchange.justification(of: $0, keyring: keyring, txn: txn, keys: &keys))
-                }),
-            ]
-            if let erasedAt = subject?.erasedAt { body["erasedAt"] = .string(erasedAt.description) }
-            return Answer(id: id, body: .object(body))
+            return ReferralView(
+                id: referral.id, status: Exchange.referralStatus(disclosures, subject: subject), schemaID: referral.schemaID,
+                subjectID: referral.subjectID, receivedAt: referral.receivedAt,
+                disclosures: disclosures.map {
+                    DisclosureDetail($0, justification: Exchange.justification(of: $0, keyring: keyring, txn: txn, keys: &keys))
+                },
+                erasedAt: subject?.erasedAt
+            )
         }
     }
 
@@ -250,7 +235,7 @@ package final class Exchange: Sendable {
 
     /// POST /v1/referrals/{id}/overrides: disclose to a named recipient without consent, on a
     /// lawful basis with a justification, recorded with who authorised it.
-    package func authoriseOverride(referralID: String, _ body: [UInt8], by actor: Actor) async throws -> Answer {
+    package func authoriseOverride(referralID: String, _ body: [UInt8], by actor: Actor) async throws -> DisclosureDetail {
         let (document, _, _) = try validatedDocument(body, family: "urn:refex:schema:override:", fixedSchema: "urn:refex:schema:override:1")
         guard let recipientID = document["recipient"]?.stringValue,
               let basisText = document["lawfulBasis"]?.stringValue, let basis = LawfulBasis(rawValue: basisText), basis != .consent,
@@ -341,7 +326,7 @@ package final class Exchange: Sendable {
             if isNew { try txn.insertDisclosure(disclosure) } else { try txn.updateDisclosure(disclosure) }
             try txn.enqueue(Exchange.outboxItem(for: disclosure, recipient: recipient, now: now))
             try txn.appendLog(LogEntryDraft(.disclosureAuthorised, disclosure: disclosure, actor: actor.id))
-            return Answer(id: disclosure.id, body: Exchange.detail(disclosure, justification: justification))
+            return DisclosureDetail(disclosure, justification: justification)
         }
     }
 
@@ -385,37 +370,5 @@ package final class Exchange: Sendable {
         if states.contains(.awaitingConsent) { return "awaiting-consent" }
         if states.contains(.delivered) { return "delivered" }
         return "closed"
-    }
-
-    /// A disclosure in a 202 answer.
-    static func summary(_ disclosure: DisclosureRecord) -> JSONValue {
-        var object: JSONObject = [
-            "id": .string(disclosure.id),
-            "recipient": disclosure.recipientID.map { .string($0) } ?? .null,
-            "service": .string(disclosure.service),
-            "state": .string(disclosure.state.rawValue),
-        ]
-        if let reason = disclosure.reason { object["reason"] = .string(reason) }
-        return .object(object)
-    }
-
-    /// A disclosure in full: ids, basis, pointers, categories, and the justification of an
-    /// override as its readers may see it now (`justification`, opened by the caller).
-    package static func detail(_ disclosure: DisclosureRecord, justification: String?) -> JSONValue {
-        guard case .object(var object) = summary(disclosure) else { return .null }
-        object["lawfulBasis"] = disclosure.lawfulBasis.map { .string($0.rawValue) } ?? .null
-        object["consentId"] = disclosure.consentID.map { .string($0) } ?? .null
-        if let justification { object["justification"] = .string(justification) }
-        // Only a decision to disclose has an authoriser; one still waiting (or refused) was asked for.
-        if disclosure.lawfulBasis != nil {
-            object["authorisedBy"] = .string(disclosure.actor)
-        } else {
-            object["authorisedBy"] = .null
-            object["requestedBy"] = .string(disclosure.actor)
-        }
-        object["pointers"] = .array(disclosure.pointers.map { .string($0) })
-        object["categories"] = .array(disclosure.categories.map { .string($0) })
-        object["updatedAt"] = .string(disclosure.updatedAt.description)
-        return .object(object)
     }
 }

@@ -81,6 +81,82 @@ package struct LogFilter: Sendable, Hashable {
     }
 }
 
+extension LogFilter {
+    /// The parameters a filter is read from, in `GET /v1/disclosures`'s names (`refex log`'s
+    /// options are `--` and the same name, but `--exclude-event` and `--newest-first`).
+    package static let parameterNames = [
+        "subject", "referral", "recipient", "event", "exclude", "basis", "actor", "disclosure", "since", "until", "after", "before",
+        "order", "limit",
+    ]
+
+    /// The filter and page size from `(name, value)` pairs: a query string's parameters, or the
+    /// command line's options given the same names (`--newest-first` as `order=newest`). Values
+    /// that name something in the store (events, ids, …) are checked against it later by the
+    /// exchange; their shape, and everything else, is checked here. A parameter given twice is
+    /// refused: which one counts would be a guess.
+    ///
+    /// `limits` bounds `limit`; `spelling` turns a parameter name (or `order=newest`) into how the
+    /// caller writes it, for messages (`--since` on the command line). Throws `FilterError`, which
+    /// never repeats the value given.
+    package static func parse(
+        _ items: [(name: String, value: String)], limits: ClosedRange<Int>, defaultLimit: Int, spelling: (String) -> String = { $0 }
+    ) throws -> (filter: LogFilter, limit: Int) {
+        var filter = LogFilter()
+        var limit = defaultLimit
+        var seen: Set<String> = []
+        for (name, value) in items {
+            guard parameterNames.contains(name) else {
+                throw FilterError("filter", "Unknown filter.", validValues: parameterNames)
+            }
+            guard seen.insert(name).inserted else { throw FilterError(name, "\(spelling(name)) is given more than once.") }
+            switch name {
+            case "subject": filter.subjectID = value
+            case "referral": filter.referralID = value
+            case "recipient": filter.recipientID = value
+            case "event": filter.event = value
+            case "exclude": filter.excludedEvents = value.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            case "basis": filter.lawfulBasis = value
+            case "actor": filter.actor = value
+            case "disclosure": filter.disclosureID = value
+            case "since", "until":
+                guard let time = Timestamp(rfc3339: value) else {
+                    throw FilterError(name, "\(spelling(name)) must be an RFC 3339 date-time, e.g. 2026-11-01T00:00:00Z.")
+                }
+                if name == "since" { filter.since = time } else { filter.until = time }
+            case "after", "before":
+                guard let seq = decimal(value) else { throw FilterError(name, "\(spelling(name)) must be a seq number.") }
+                if name == "after" { filter.afterSeq = seq } else { filter.beforeSeq = seq }
+            case "order":
+                guard value == "oldest" || value == "newest" else {
+                    throw FilterError("order", "order is oldest or newest.", validValues: ["oldest", "newest"])
+                }
+                filter.newestFirst = value == "newest"
+            default:
+                guard let number = decimal(value), number >= limits.lowerBound, number <= limits.upperBound else {
+                    throw FilterError("limit", "\(spelling("limit")) must be \(limits.lowerBound) to \(limits.upperBound).")
+                }
+                limit = Int(number)
+            }
+        }
+        if filter.newestFirst, filter.afterSeq != nil {
+            throw FilterError("after", "\(spelling("order=newest")) pages with \(spelling("before")), not \(spelling("after")).")
+        }
+        if !filter.newestFirst, filter.beforeSeq != nil {
+            throw FilterError(
+                "before", "\(spelling("before")) pages \(spelling("order=newest")); oldest first pages with \(spelling("after"))."
+            )
+        }
+        return (filter, limit)
+    }
+
+    /// A count or a seq as a parameter gives it: decimal digits only (no sign, no space), at most
+    /// 18 of them.
+    package static func decimal(_ value: String) -> Int64? {
+        guard !value.isEmpty, value.utf8.count <= 18, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return Int64(value)
+    }
+}
+
 /// A filter or search parameter that names nothing refex knows: `refex log list` exits 2 with it,
 /// the API answers 400. The message never repeats the value given (it may be personal data);
 /// `validValues` lists what would have been accepted (or the ids an ambiguous prefix matches).

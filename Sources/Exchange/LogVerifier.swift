@@ -222,24 +222,6 @@ package struct LogVerificationReport: Sendable {
     package var failure: LogVerificationFailure?
 
     package var isValid: Bool { failure == nil }
-
-    package var json: JSONValue {
-        var object: JSONObject = [
-            "valid": .bool(isValid),
-            "entries": .number(JSONNumber(entries)),
-            "lastSeq": .number(JSONNumber(lastSeq)),
-            "lastHash": .string(lastHash),
-            "checkpointsChecked": .number(JSONNumber(checkpointsChecked)),
-            "signaturesChecked": .bool(signaturesChecked),
-        ]
-        object["lastCheckpoint"] = lastCheckpoint.map { $0.json(publicKey: nil) } ?? .null
-        object["prunedThrough"] = prunedThrough.map { .number(JSONNumber($0)) } ?? .null
-        if keptCheckpointPruned { object["keptCheckpoint"] = "pruned by retention; not checked" }
-        if let failure {
-            object["failure"] = ["seq": .number(JSONNumber(failure.seq)), "reason": .string(failure.reason)]
-        }
-        return .object(object)
-    }
 }
 
 extension LogVerifier {

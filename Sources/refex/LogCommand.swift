@@ -42,7 +42,8 @@ enum LogCommand {
         guard let options = HostOptions.parse(
             Array(arguments.dropFirst()), command: "log \(subcommand)", valued: valued, flags: ["--newest-first", "--no-signatures"]
         ) else { return 2 }
-        guard let filter = filter(options, command: "log \(subcommand)") else { return 2 }
+        guard let parsed = filter(options, command: "log \(subcommand)") else { return 2 }
+        let (filter, limit) = parsed
         guard let host = HostContext.open(options, command: "log \(subcommand)") else { return 1 }
         defer { host.store.close() }
         let exchange = host.exchange
@@ -51,14 +52,13 @@ enum LogCommand {
         do {
             switch subcommand {
             case "list":
-                let limit = options.values["--limit"].flatMap(Int.init) ?? 50
-                let entries = try runAsync { try await exchange.logEntries(filter, limit: limit, knownPartners: partners, by: actor) }
+                let page = try runAsync { try await exchange.logPage(filter, limit: limit, knownPartners: partners, by: actor) }
                 if options.json {
-                    for entry in entries { print(entry.json.serializedString()) }
+                    for entry in page.entries { print(entry.json.serializedString()) }
                 } else {
-                    print(try table(entries, host: host))
-                    if entries.count == limit, let last = entries.last {
-                        print(filter.newestFirst ? "more: --before \(last.seq)" : "more: --after \(last.seq)")
+                    print(try table(page.entries, host: host))
+                    if let next = page.next {
+                        print(filter.newestFirst ? "more: --before \(next)" : "more: --after \(next)")
                     }
                 }
             case "show":
@@ -161,7 +161,7 @@ enum LogCommand {
             try await exchange.verifyLog(publicKey: chosenKey, kept: keptCheckpoint, logRetention: logRetention, by: actor)
         }
         if options.json {
-            print(report.json.serializedString())
+            print(Rendering.json(report).serializedString())
         } else if let failure = report.failure {
             printError("refex log verify: FAILED at entry \(failure.seq): \(failure.reason)")
         } else {
@@ -186,47 +186,29 @@ enum LogCommand {
         return 0
     }
 
-    static func filter(_ options: HostOptions, command: String) -> LogFilter? {
-        var filter = LogFilter()
-        filter.subjectID = options.values["--subject"]
-        filter.referralID = options.values["--referral"]
-        filter.recipientID = options.values["--recipient"]
-        filter.event = options.values["--event"]
-        if let excluded = options.values["--exclude-event"] {
-            filter.excludedEvents = excluded.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        }
-        filter.newestFirst = options.values["--newest-first"] != nil
-        filter.lawfulBasis = options.values["--basis"]
-        filter.actor = options.values["--actor"]
-        for (option, assign) in [("--since", { (time: Timestamp) in filter.since = time }), ("--until", { filter.until = $0 })] {
-            guard let text = options.values[option] else { continue }
-            guard let time = Timestamp(rfc3339: text) else {
-                printError("refex \(command): \(option) must be an RFC 3339 time, e.g. 2026-11-01T00:00:00Z")
-                return nil
+    /// The options `LogFilter.parse` reads, with the parameter name each stands for.
+    static let filterParameters: [(option: String, parameter: String)] = [
+        ("--subject", "subject"), ("--referral", "referral"), ("--recipient", "recipient"), ("--event", "event"),
+        ("--exclude-event", "exclude"), ("--basis", "basis"), ("--actor", "actor"), ("--since", "since"), ("--until", "until"),
+        ("--after", "after"), ("--before", "before"), ("--limit", "limit"),
+    ]
+
+    /// The filter and page size from the options, read by the same parser as the API's query
+    /// (`--newest-first` is `order=newest`); nil after printing the problem (a usage error).
+    static func filter(_ options: HostOptions, command: String) -> (LogFilter, Int)? {
+        var items = filterParameters.compactMap { option, parameter in options.values[option].map { (name: parameter, value: $0) } }
+        if options.values["--newest-first"] != nil { items.append((name: "order", value: "newest")) }
+        do {
+            return try LogFilter.parse(items, limits: 1...10_000, defaultLimit: 50) { parameter in
+                parameter == "order=newest" ? "--newest-first" : optionName(parameter)
             }
-            assign(time)
-        }
-        for option in ["--after", "--before"] {
-            guard let text = options.values[option] else { continue }
-            guard let seq = Int64(text), seq >= 0 else {
-                printError("refex \(command): \(option) takes a seq number")
-                return nil
-            }
-            if option == "--after" { filter.afterSeq = seq } else { filter.beforeSeq = seq }
-        }
-        if filter.newestFirst, filter.afterSeq != nil {
-            printError("refex \(command): --newest-first pages with --before, not --after")
+        } catch let error as FilterError {
+            printError("refex \(command): \(error.description)")
+            return nil
+        } catch {
+            printError("refex \(command): \(error)")
             return nil
         }
-        if !filter.newestFirst, filter.beforeSeq != nil {
-            printError("refex \(command): --before pages --newest-first; oldest first pages with --after")
-            return nil
-        }
-        if let limit = options.values["--limit"], !(Int(limit).map { (1...10_000).contains($0) } ?? false) {
-            printError("refex \(command): --limit takes a number from 1 to 10000")
-            return nil
-        }
-        return filter
     }
 
     /// A table for people: local time with its offset, ids as long as it takes to tell them apart

@@ -24,7 +24,8 @@ enum RetentionCommand {
         let policy = loaded.configuration.retention.policy
         do {
             let result = try runAsync {
-                subcommand == "run" ? try await exchange.runRetention(policy, by: hostActor()) : try await exchange.retentionStatus(policy)
+                subcommand == "run" ? Rendering.json(try await exchange.runRetention(policy, by: hostActor()))
+                    : Rendering.json(try await exchange.retentionStatus(policy))
             }
             print(result.prettyPrinted())
             return 0

@@ -1,3 +1,4 @@
+import Daemon
 import Exchange
 import Foundation
 import JSON
@@ -79,11 +80,11 @@ enum SubjectCommand {
         do {
             let result: JSONValue = try runAsync {
                 switch subcommand {
-                case "export": return try await exchange.exportSubject(id, by: actor)
-                case "erase": return try await exchange.eraseSubject(id, justification: statement, by: actor)
-                case "restrict": return try await exchange.restrictSubject(id, true, reason: statement, by: actor)
-                case "unrestrict": return try await exchange.restrictSubject(id, false, reason: statement, by: actor)
-                default: return try await exchange.rectifySubject(id, patch: body, by: actor)
+                case "export": return Rendering.json(try await exchange.exportSubject(id, by: actor))
+                case "erase": return Rendering.json(try await exchange.eraseSubject(id, justification: statement, by: actor))
+                case "restrict": return Rendering.json(try await exchange.restrictSubject(id, true, reason: statement, by: actor))
+                case "unrestrict": return Rendering.json(try await exchange.restrictSubject(id, false, reason: statement, by: actor))
+                default: return Rendering.json(try await exchange.rectifySubject(id, patch: body, by: actor))
                 }
             }
             print(result.prettyPrinted())
@@ -102,7 +103,7 @@ enum SubjectCommand {
     /// Checks the reason, shows what erasing the subject will do, and asks for "yes" on standard
     /// input unless `assumeYes`. 0 to go ahead; otherwise the exit status (nothing was changed).
     static func confirmErasure(_ exchange: Exchange, id: String, reason: String, assumeYes: Bool) -> Int32 {
-        let preview: JSONValue
+        let preview: ErasurePreview
         do {
             preview = try runAsync { try await exchange.erasurePreview(id, reason: reason) }
         } catch let error as ExchangeError {
@@ -112,15 +113,15 @@ enum SubjectCommand {
             printError("refex subject erase: \(error)")
             return 1
         }
-        if let erasedAt = preview["erasedAt"]?.stringValue {
+        if let erasedAt = preview.erasedAt {
             printError("Subject \(id) was already erased on \(erasedAt); nothing more will happen.")
             return 0
         }
-        let referrals = preview["referrals"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        let cancelled = preview["cancelled"]?.arrayValue ?? []
-        let told = preview["recipientsToBeTold"]?.arrayValue ?? []
+        let referrals = preview.referralIDs
+        let cancelled = preview.cancelled
+        let told = preview.recipientsToBeTold
         var lines = ["Erasing subject \(id) will:"]
-        lines.append("  delete the data of \(referrals.count) referral(s) and \(preview["consents"]?.int64Value ?? 0) consent record(s), for good:")
+        lines.append("  delete the data of \(referrals.count) referral(s) and \(preview.consentCount) consent record(s), for good:")
         lines += referrals.map { "    referral \($0)" }
         lines.append("  cancel \(cancelled.count) disclosure(s) not yet delivered")
         if told.isEmpty {
@@ -128,8 +129,8 @@ enum SubjectCommand {
         } else {
             lines.append("  send an erasure notice to \(told.count) recipient(s) that received data:")
             for entry in told {
-                let possibly = entry["possiblyReceived"] == .bool(true) ? " (an attempt that may have arrived)" : ""
-                lines.append("    \(entry["recipient"]?.stringValue ?? "?") for disclosure \(entry["disclosureId"]?.stringValue ?? "?")\(possibly)")
+                let possibly = entry.possiblyReceived ? " (an attempt that may have arrived)" : ""
+                lines.append("    \(entry.recipientID) for disclosure \(entry.disclosureID)\(possibly)")
             }
         }
         lines.append("  record who erased it and why; the reason goes with the subject's key")

@@ -51,7 +51,7 @@ enum SubjectFindCommand {
         do {
             let matches = try runAsync { try await exchange.findSubjects(query, knownPartners: partners, by: actor) }
             if parsed.json {
-                for match in matches { print(match.json.serializedString()) }
+                for match in matches { print(Rendering.json(match).serializedString()) }
                 return 0
             }
             print(Table.render(

@@ -28,7 +28,7 @@ final class ExchangeConsentTests: XCTestCase {
         XCTAssertEqual(released.consentID, answer.id)
         XCTAssertNil(released.reason)
         XCTAssertEqual(fixture.tables.outbox[released.id]?.record.recipientID, "victim-support")
-        XCTAssertEqual(answer.body["released"]?.arrayValue?.count, 1)
+        XCTAssertEqual(answer.released.count, 1)
 
         let entries = fixture.entries(after: head)
         XCTAssertEqual(entries.map(\.draft.event), [.consentRecorded, .disclosureAuthorised])
@@ -60,7 +60,7 @@ final class ExchangeConsentTests: XCTestCase {
         fixture.clock.advance(by: .seconds(60))
 
         let answer = try await fixture.exchange.withdrawConsent(first, by: InProcessExchange.police)
-        XCTAssertEqual(answer.body["erased"], false)
+        XCTAssertFalse(answer.erased)
         XCTAssertEqual(fixture.tables.consents[first]?.record.withdrawnAt, fixture.clock.now)
         XCTAssertNil(fixture.tables.consents[second.id]?.record.withdrawnAt)
         let told = try fixture.disclosure(referralID: referral.id, recipient: "dv-support")
@@ -86,7 +86,7 @@ final class ExchangeConsentTests: XCTestCase {
         // The repeat is the first answer, with nothing sent again.
         let repeated = try await fixture.exchange.withdrawConsent(first, by: InProcessExchange.police)
         XCTAssertTrue(repeated.isRepeat)
-        XCTAssertEqual(repeated.body, answer.body)
+        XCTAssertEqual(repeated.json, answer.json)
         XCTAssertEqual(fixture.headSeq, head + 2)
 
         // The last consent withdrawn: nothing else makes keeping the data lawful, so it is erased.

@@ -16,9 +16,9 @@ final class ExchangeDeliveryTests: XCTestCase {
         XCTAssertEqual(fixture.tables.outbox[translation.id]?.record.mode, .pull)
 
         let page = try await fixture.exchange.mailbox(for: InProcessExchange.sink, after: nil, limit: 10)
-        XCTAssertEqual(page["items"]?.arrayValue?.compactMap { $0["id"]?.stringValue }, [translation.id])
+        XCTAssertEqual(page.items.map(\.id), [translation.id])
         let others = try await fixture.exchange.mailbox(for: InProcessExchange.police, after: nil, limit: 10)
-        XCTAssertEqual(others["items"], [], "another partner's mailbox is empty")
+        XCTAssertEqual(others.items, [], "another partner's mailbox is empty")
 
         var head = fixture.headSeq
         let body = try JSONValue.parse(try await fixture.exchange.mailboxItem(translation.id, for: InProcessExchange.sink))
@@ -42,7 +42,7 @@ final class ExchangeDeliveryTests: XCTestCase {
 
         fixture.clock.advance(by: .seconds(5))
         let again = try await fixture.exchange.acknowledge(translation.id, by: InProcessExchange.sink)
-        XCTAssertEqual(again["acknowledgedAt"]?.stringValue, fixture.tables.acknowledgements[translation.id]?.at.description)
+        XCTAssertEqual(again.acknowledgedAt, fixture.tables.acknowledgements[translation.id]?.at)
         try await fixture.assertLogVerifies()
     }
 

@@ -18,7 +18,7 @@ final class ExchangeIntakeTests: XCTestCase {
         XCTAssertEqual(referral.receivedAt, fixture.clock.now)
         XCTAssertEqual(try fixture.document(ofReferral: answer.id), try JSONValue.parse(body), "the sealed body opens to the document posted")
         XCTAssertFalse(String(decoding: referral.sealedBody ?? [], as: UTF8.self).contains("Alex"), "the body is stored sealed")
-        XCTAssertEqual(try JSONValue.parse(referral.receipt), answer.body, "the first answer is kept for a resubmission")
+        XCTAssertEqual(try JSONValue.parse(referral.receipt), answer.json, "the first answer is kept for a resubmission")
         let subject = try fixture.subject(referral.subjectID)
         XCTAssertFalse(subject.restricted)
         XCTAssertNil(subject.erasedAt)
@@ -78,7 +78,7 @@ final class ExchangeIntakeTests: XCTestCase {
         let again = try await fixture.exchange.submitReferral(try InProcessExchange.domesticAbuseReferral(), by: InProcessExchange.police)
         XCTAssertTrue(again.isRepeat)
         XCTAssertEqual(again.id, first.id)
-        XCTAssertEqual(again.body, first.body)
+        XCTAssertEqual(again.json, first.json)
         XCTAssertEqual(fixture.tables.referrals.count, 1)
         XCTAssertEqual(fixture.headSeq, head, "a repeat is not logged again")
 
@@ -119,7 +119,7 @@ final class ExchangeIntakeTests: XCTestCase {
         let answer = try await fixture.exchange.submitReferral(try InProcessExchange.domesticAbuseReferral(), by: InProcessExchange.police)
         let head = fixture.headSeq
         let status = try await fixture.exchange.referralStatus(answer.id, by: InProcessExchange.police)
-        XCTAssertEqual(status.body["status"]?.stringValue, "in-progress")
+        XCTAssertEqual(status.status, "in-progress")
         XCTAssertEqual(fixture.entries(after: head).map(\.draft.event), [.referralViewed])
         XCTAssertEqual(fixture.entries(after: head).first?.draft.referralID, answer.id)
         do {
@@ -145,7 +145,7 @@ final class ExchangeIntakeTests: XCTestCase {
         )
 
         let disclosure = try fixture.disclosure(referralID: referral.id, recipient: "dv-support")
-        XCTAssertEqual(answer.id, disclosure.id, "the waiting disclosure is the one authorised")
+        XCTAssertEqual(answer.summary.id, disclosure.id, "the waiting disclosure is the one authorised")
         XCTAssertEqual(disclosure.state, .queued)
         XCTAssertEqual(disclosure.lawfulBasis, .vitalInterests)
         XCTAssertNil(disclosure.consentID)

@@ -54,11 +54,11 @@ final class ExchangeSubjectRightsTests: XCTestCase {
         fixture.assertLogHoldsNone(of: ["letter to the data protection officer"])
 
         let again = try await fixture.exchange.eraseSubject(subjectID, by: InProcessExchange.admin)
-        XCTAssertEqual(again["alreadyErased"], true)
+        XCTAssertTrue(again.alreadyErased)
         XCTAssertEqual(fixture.headSeq, head + 3, "erasing again sends and logs nothing")
 
         let export = try await fixture.exchange.exportSubject(subjectID, by: InProcessExchange.admin)
-        XCTAssertEqual(export["referrals"]?[0]?["document"], .null, "nothing of the document can be read after erasure")
+        XCTAssertEqual(export.referrals.first?.document, nil, "nothing of the document can be read after erasure")
         XCTAssertEqual(fixture.log.last?.draft.event, .subjectExported)
         try await fixture.assertLogVerifies()
     }
@@ -131,7 +131,7 @@ final class ExchangeSubjectRightsTests: XCTestCase {
         XCTAssertEqual(entries[2].draft.reason, "awaiting-consent")
 
         let unchanged = try await fixture.exchange.restrictSubject(subjectID, false, by: InProcessExchange.admin)
-        XCTAssertEqual(unchanged["changed"], [])
+        XCTAssertEqual(unchanged.changed, [])
         XCTAssertEqual(fixture.headSeq, head + 3, "lifting a restriction that is not there logs nothing")
         try await fixture.assertLogVerifies()
     }
@@ -148,7 +148,7 @@ final class ExchangeSubjectRightsTests: XCTestCase {
         let head = fixture.headSeq
 
         let report = try await fixture.exchange.runRetention(RetentionPolicy(referrals: .seconds(30 * 86_400)))
-        XCTAssertEqual(report["subjectsErased"], 1)
+        XCTAssertEqual(report.subjectsErased, 1)
         XCTAssertNotNil(try fixture.subject(oldSubject).erasedAt)
         XCTAssertNil(fixture.tables.subjectKeys[oldSubject])
         XCTAssertNil(try fixture.subject(recentSubject).erasedAt, "a subject referred within the retention is kept")
@@ -168,15 +168,15 @@ final class ExchangeSubjectRightsTests: XCTestCase {
         _ = try await fixture.exchange.referralStatus(recent.id, by: InProcessExchange.police)
         fixture.clock.advance(by: .seconds(2 * 86_400))
         let pruning = try await fixture.exchange.runRetention(RetentionPolicy(consents: .seconds(86_400), log: .seconds(86_400)))
-        XCTAssertEqual(pruning["logPrunedThrough"], .number(JSONNumber(checkpointSeq)))
-        XCTAssertEqual(pruning["consentDetailsErased"], 1, "the recent subject's consent details (the old one's went with it)")
+        XCTAssertEqual(pruning.logPrunedThrough, checkpointSeq)
+        XCTAssertEqual(pruning.consentDetailsErased, 1, "the recent subject's consent details (the old one's went with it)")
         XCTAssertTrue(fixture.consents(subjectID: recentSubject).allSatisfy { $0.sealedDetails == nil })
         XCTAssertNotNil(fixture.tables.subjectKeys[recentSubject], "erasing consent details leaves the subject")
         XCTAssertEqual(fixture.tables.log.first?.seq, checkpointSeq + 1)
         XCTAssertEqual(fixture.tables.logAnchor?.seq, checkpointSeq)
         XCTAssertEqual(fixture.tables.logAnchor?.hash, hash)
         let status = try await fixture.exchange.retentionStatus(RetentionPolicy(log: .seconds(86_400)))
-        XCTAssertEqual(status["logAnchor"]?["seq"], .number(JSONNumber(checkpointSeq)))
+        XCTAssertEqual(status.logAnchor?.seq, checkpointSeq)
         try await fixture.assertLogVerifies(logRetention: .seconds(86_400))
     }
 }
