@@ -54,7 +54,7 @@ final class OpsResponderTests: XCTestCase {
 
     func testAnotherMethodIs405OnAnyPathAndAnUnknownPath404Unmatched() async throws {
         let (responder, log) = responder()
-        for (method, target, status, route) in [
+        for (method, target, status, _) in [
             (HTTPMethod.post, "/healthz", 405, "/healthz"), (.delete, "/nothing", 405, "unmatched"), (.get, "/nothing", 404, "unmatched"),
             (.get, "/healthz/", 404, "unmatched"),
         ] {
