@@ -9,8 +9,8 @@ import Store
 /// Every request meets, in order: recording (`RecordingMiddleware`: one log line and the
 /// metrics), the request id and security headers, error mapping (a thrown `Problem` as itself, a
 /// store that cannot commit as 503, anything else as a logged 500), authentication (certificate →
-/// partner), then the router (404, or 405 with `Allow`), and for a route its own middleware: the
-/// roles it needs (`RoleMiddleware`) and a JSON body (`ContentTypeMiddleware`).
+/// partner), then the router (404, or 405 with `Allow`), and for a route the roles it needs
+/// (`RoleMiddleware`) and its own middleware (`Endpoint.middleware`: a JSON body, by default).
 package final class APIResponder: HTTPResponder {
     private let router: Router<RequestHandler<RequestContext>>
     private let authentication: PartnerAuthenticationMiddleware
@@ -58,20 +58,19 @@ package final class APIResponder: HTTPResponder {
         }
     }
 
-    /// An endpoint behind its own middleware: the roles it needs, then a JSON body.
+    /// An endpoint behind the role check, then its own middleware (a JSON body, by default).
     private static func routeHandler(for endpoint: Endpoint, route: String) -> RequestHandler<RequestContext> {
-        var chain = MiddlewareChain<RequestContext>()
-        chain.add(RoleMiddleware(endpoint.roles))
-        chain.add(ContentTypeMiddleware.json)
+        let body: RequestHandler<RequestContext>
         switch endpoint.work {
-        case .immediate(let body):
-            return chain.handler { _, context in .catching { try body(context) } }
-        case .deferred(let body):
+        case .immediate(let work):
+            body = { _, context in .catching { try work(context) } }
+        case .deferred(let work):
             let priority: StoreWritePriority = essentialRoutes.contains(route) ? .essential : .normal
-            return chain.handler { _, context in
-                .later { try await StoreWritePriority.$current.withValue(priority) { try await body(context) } }
+            body = { _, context in
+                .later { try await StoreWritePriority.$current.withValue(priority) { try await work(context) } }
             }
         }
+        return MiddlewareChain<RequestContext>([RoleMiddleware(endpoint.roles)]).handler(around: endpoint.middleware.handler(around: body))
     }
 
     /// The partner a connection's verified chain belongs to, if any (its connection budget).

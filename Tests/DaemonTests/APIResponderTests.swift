@@ -271,6 +271,56 @@ final class APIResponderTests: XCTestCase {
         assertAnswered(response, in: harness, partner: "auditor", route: "/v1/disclosures")
     }
 
+    /// A route with its own middleware (as the console's will have: a same-origin check, CSRF):
+    /// it runs after authentication and the role check, instead of the JSON body check, and its
+    /// refusals are recorded, carry the security headers and get the request id like any answer.
+    func testARouteBringsItsOwnMiddlewareAfterTheRoleCheck() async throws {
+        struct SameOrigin: Middleware {
+            func handle(_ request: HTTPRequest, context: RequestContext, next: @escaping RequestHandler<RequestContext>) -> PendingResponse {
+                guard request.headers["origin"] == "https://refex.test" else {
+                    return .response(Problem(.forbidden, slug: "cross-origin", title: "Cross-origin", detail: "Same origin only.").response)
+                }
+                return next(request, context)
+            }
+        }
+        let certificates = try certificates
+        let log = InMemoryLogSink()
+        let logger = Logger(sink: log)
+        let metrics = MetricsRegistry()
+        var router = Router<Endpoint>()
+        router.add(.post, "/console/erase", .immediate(roles: [.admin], middleware: MiddlewareChain([SameOrigin()])) { context in
+            HTTPResponse(text: "erased by \(context.partner.id)")
+        })
+        let responder = APIResponder(
+            router: router, partners: PartnerDirectory([
+                Partner(id: "auditor", name: "A", roles: [.admin], certificates: [.fingerprint(certificates.auditor.sha256Fingerprint)]),
+                Partner(id: "police", name: "P", roles: [.refer], certificates: [.fingerprint(certificates.police.sha256Fingerprint)]),
+            ]),
+            recorder: RequestRecorder(logger: logger, metrics: metrics), logger: logger
+        )
+        let harness = Harness(responder: responder, log: log, metrics: metrics)
+        func post(_ certificate: Certificate, origin: String?) async throws -> HTTPResponse {
+            var headers: HTTPHeaders = ["host": "refex.test", "content-type": "application/x-www-form-urlencoded"]
+            if let origin { headers.set("origin", origin) }
+            let request = HTTPRequest(method: .post, target: "/console/erase", headers: headers, body: Array("token=1".utf8))
+            guard case .now(let response) = responder.reply(to: request, on: try connection(certificate)) else {
+                XCTFail("an immediate route answers now")
+                return HTTPResponse()
+            }
+            return response
+        }
+        let police = try await post(certificates.police, origin: "https://refex.test")
+        XCTAssertEqual(try problemType(police), "urn:refex:problem:role-required", "the role is checked first")
+        let crossOrigin = try await post(certificates.auditor, origin: "https://elsewhere.test")
+        XCTAssertEqual(crossOrigin.status.code, 403)
+        XCTAssertEqual(try problemType(crossOrigin), "urn:refex:problem:cross-origin")
+        assertAnswered(crossOrigin, in: harness, partner: "auditor", route: "/console/erase", method: "POST")
+        let erased = try await post(certificates.auditor, origin: "https://refex.test")
+        XCTAssertEqual(erased.status.code, 200, "a form body passes: this route does not take JSON")
+        XCTAssertEqual(erased.body, Array("erased by auditor".utf8))
+        assertAnswered(erased, in: harness, partner: "auditor", route: "/console/erase", method: "POST")
+    }
+
     func testAMalformedRequestIsRecordedUnderTheRouteItsRequestLineNamed() throws {
         let harness = try harness()
         let error = HTTPParseError(.bodyTooLarge, "Too large.", method: .post, target: "/v1/referrals")
