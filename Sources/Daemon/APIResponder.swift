@@ -63,11 +63,17 @@ package final class APIResponder: HTTPResponder {
         let body: RequestHandler<RequestContext>
         switch endpoint.work {
         case .immediate(let work):
-            body = { _, context in .catching { try work(context) } }
+            body = { request, context in
+                var context = context
+                context.request = request
+                return .catching { try work(context) }
+            }
         case .deferred(let work):
             let priority: StoreWritePriority = essentialRoutes.contains(route) ? .essential : .normal
-            body = { _, context in
-                .later { try await StoreWritePriority.$current.withValue(priority) { try await work(context) } }
+            body = { request, context in
+                var context = context
+                context.request = request
+                return .later { [context] in try await StoreWritePriority.$current.withValue(priority) { try await work(context) } }
             }
         }
         return MiddlewareChain<RequestContext>([RoleMiddleware(endpoint.roles)]).handler(around: endpoint.middleware.handler(around: body))

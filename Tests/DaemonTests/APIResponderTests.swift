@@ -280,7 +280,9 @@ final class APIResponderTests: XCTestCase {
                 guard request.headers["origin"] == "https://refex.test" else {
                     return .response(Problem(.forbidden, slug: "cross-origin", title: "Cross-origin", detail: "Same origin only.").response)
                 }
-                return next(request, context)
+                var checked = request
+                checked.headers.set("x-origin-checked", "yes")
+                return next(checked, context)
             }
         }
         let certificates = try certificates
@@ -289,7 +291,7 @@ final class APIResponderTests: XCTestCase {
         let metrics = MetricsRegistry()
         var router = Router<Endpoint>()
         router.add(.post, "/console/erase", .immediate(roles: [.admin], middleware: MiddlewareChain([SameOrigin()])) { context in
-            HTTPResponse(text: "erased by \(context.partner.id)")
+            HTTPResponse(text: "erased by \(context.partner.id), origin checked: \(context.request.headers["x-origin-checked"] ?? "no")")
         })
         let responder = APIResponder(
             router: router, partners: PartnerDirectory([
@@ -317,7 +319,7 @@ final class APIResponderTests: XCTestCase {
         assertAnswered(crossOrigin, in: harness, partner: "auditor", route: "/console/erase", method: "POST")
         let erased = try await post(certificates.auditor, origin: "https://refex.test")
         XCTAssertEqual(erased.status.code, 200, "a form body passes: this route does not take JSON")
-        XCTAssertEqual(erased.body, Array("erased by auditor".utf8))
+        XCTAssertEqual(String(decoding: erased.body, as: UTF8.self), "erased by auditor, origin checked: yes", "the handler gets the request the middleware passed on")
         assertAnswered(erased, in: harness, partner: "auditor", route: "/console/erase", method: "POST")
     }
 
