@@ -3,135 +3,98 @@ import HTTP
 import Logging
 import Server
 import Store
-import Synchronization
-import TLS
 
-/// The partner listener: identifies the partner by certificate, routes, checks roles and
-/// media types, runs the endpoint, and records every answer.
+/// The partner listener: a `MiddlewareChain` around the router.
+///
+/// Every request meets, in order: recording (`RecordingMiddleware`: one log line and the
+/// metrics), the request id and security headers, error mapping (a thrown `Problem` as itself, a
+/// store that cannot commit as 503, anything else as a logged 500), authentication (certificate →
+/// partner), then the router (404, or 405 with `Allow`), and for a route the roles it needs
+/// (`RoleMiddleware`) and its own middleware (`Endpoint.middleware`: a JSON body, by default).
 package final class APIResponder: HTTPResponder {
-    private let router: Router<Endpoint>
-    private let directory: Mutex<PartnerDirectory>
+    private let router: Router<RequestHandler<RequestContext>>
+    private let authentication: PartnerAuthenticationMiddleware
+    private let handler: RequestHandler<APIRequestContext>
     private let recorder: RequestRecorder
-    private let logger: Logger
-    private let partnerCertificates: PartnerCertificateExpiry?
 
     package init(
         router: Router<Endpoint>, partners: PartnerDirectory, recorder: RequestRecorder, logger: Logger,
         partnerCertificates: PartnerCertificateExpiry? = nil
     ) {
-        self.router = router
-        directory = Mutex(partners)
+        var routes = Router<RequestHandler<RequestContext>>()
+        for route in router.routes {
+            routes.add(route.method, route.pattern, Self.routeHandler(for: route.handler, route: route.pattern))
+        }
+        self.router = routes
         self.recorder = recorder
-        self.logger = logger
-        self.partnerCertificates = partnerCertificates
-    }
+        let authentication = PartnerAuthenticationMiddleware(partners: partners, logger: logger, partnerCertificates: partnerCertificates)
+        self.authentication = authentication
 
-    /// The partner a connection's verified chain belongs to, if any (its connection budget).
-    package func partnerID(for connection: ConnectionContext) -> String? {
-        directory.withLock { $0.partner(for: connection.peerChain) }?.id
-    }
-
-    /// Swaps in a reloaded partner list; the next request on any connection uses it.
-    package func replacePartners(_ partners: PartnerDirectory) {
-        directory.withLock { $0 = partners }
-    }
-
-    package func reply(to request: HTTPRequest, on connection: ConnectionContext) -> Reply {
-        let startedAt = MonotonicClock.now()
-        let requestID = makeRequestID()
-
-        let recorder = self.recorder
-        let method = request.method.rawValue
-        @Sendable func answer(_ response: HTTPResponse, route: String, partner: String?) -> HTTPResponse {
-            var response = response
-            response.setStandardHeaders(requestID: requestID)
-            recorder.record(
-                listener: connection.listener, requestID: requestID, partner: partner, method: method,
-                route: route, status: response.status.code, startedAt: startedAt
-            )
-            return response
-        }
-
-        guard let partner = directory.withLock({ $0.partner(for: connection.peerChain) }) else {
-            let fingerprint = connection.peerCertificate?.sha256Fingerprint ?? "none"
-            let route: String
-            route = routeLabel(request.method, request.path)
-            logger.warning("certificate not registered: 403", [
-                ("sha256", fingerprint), ("route", route), ("peer", connection.remoteAddress?.description ?? "-"),
-            ])
-            return .now(answer(Problem(
-                .forbidden, slug: "unknown-certificate", title: "Certificate not registered",
-                detail: "This client certificate is valid but belongs to no partner. Ask the refex operator to register it (SHA-256 \(fingerprint))."
-            ).response, route: route, partner: nil))
-        }
-
-        if let certificate = connection.peerCertificate {
-            partnerCertificates?.observe(partner: partner.id, fingerprint: certificate.sha256Fingerprint, notAfter: certificate.notAfter)
-        }
-
-        let endpoint: Endpoint
-        let route: String
-        let parameters: [String: String]
-        switch router.match(request.method, path: request.path) {
-        case .notFound:
-            return .now(answer(Problem.notFound().response, route: "unmatched", partner: partner.id))
-        case .methodNotAllowed(let allowed, let pattern):
-            return .now(answer(Problem.methodNotAllowed(allowed: allowed).response, route: pattern, partner: partner.id))
-        case .found(let found, let pattern, let values):
-            endpoint = found
-            route = pattern
-            parameters = values
-        }
-        if !endpoint.roles.isEmpty && endpoint.roles.isDisjoint(with: partner.roles) {
-            let needed = endpoint.roles.sorted().map(\.rawValue).joined(separator: " or ")
-            return .now(answer(Problem(
-                .forbidden, slug: "role-required", title: "Role required",
-                detail: "This needs the \(needed) role, which partner \(partner.id) does not have."
-            ).response, route: route, partner: partner.id))
-        }
-        if !request.body.isEmpty && !request.hasJSONBody {
-            return .now(answer(Problem.unsupportedMediaType().response, route: route, partner: partner.id))
-        }
-
-        let context = RequestContext(
-            request: request, partner: partner, parameters: parameters, requestID: requestID,
-            connection: connection, logger: logger.with("request", requestID)
-        )
-        switch endpoint.work {
-        case .immediate(let body):
-            return .now(answer(run(context) { try body(context) }, route: route, partner: partner.id))
-        case .deferred(let body):
-            let logger = self.logger
-            let partnerID = partner.id
-            return .later {
-                let response: HTTPResponse
-                do {
-                    let priority: StoreWritePriority = Self.essentialRoutes.contains(route) ? .essential : .normal
-                    response = try await StoreWritePriority.$current.withValue(priority) { try await body(context) }
-                } catch let problem as Problem {
-                    response = problem.response
-                } catch let error as StoreError where error.isUnavailable {
-                    response = Self.storeUnavailable(error, requestID: requestID, logger: logger)
-                } catch {
-                    logger.error("request failed", [("request", requestID), ("error", String(describing: type(of: error)))])
-                    response = Problem.internalError(requestID: requestID).response
+        var chain = MiddlewareChain<APIRequestContext>()
+        chain.add(RecordingMiddleware(recorder))
+        chain.add(SecurityHeadersMiddleware())
+        chain.add(ErrorMappingMiddleware(logger: logger) { error, context in
+            guard let error = error as? StoreError, error.isUnavailable else { return nil }
+            return Self.storeUnavailable(error, requestID: context.requestID, logger: logger)
+        })
+        chain.add(authentication)
+        handler = chain.handler { request, context in
+            switch context.match {
+            case .notFound:
+                return .response(Problem.notFound().response)
+            case .methodNotAllowed(let allowed, _):
+                return .response(Problem.methodNotAllowed(allowed: allowed).response)
+            case .found(let route, _, let parameters):
+                // Authentication let the request through only with a partner; without one, refuse as it would.
+                guard let partner = context.partner else {
+                    return .response(PartnerAuthenticationMiddleware.unknownCertificate(context.connection).response)
                 }
-                return answer(response, route: route, partner: partnerID)
+                let handlerContext = RequestContext(
+                    request: request, partner: partner, parameters: parameters, requestID: context.requestID,
+                    connection: context.connection, logger: logger.with("request", context.requestID)
+                )
+                return route(request, handlerContext)
             }
         }
     }
 
-    private func run(_ context: RequestContext, _ body: () throws -> HTTPResponse) -> HTTPResponse {
-        do {
-            return try body()
-        } catch let problem as Problem {
-            return problem.response
-        } catch let error as StoreError where error.isUnavailable {
-            return Self.storeUnavailable(error, requestID: context.requestID, logger: logger)
-        } catch {
-            logger.error("request failed", [("request", context.requestID), ("error", String(describing: type(of: error)))])
-            return Problem.internalError(requestID: context.requestID).response
+    /// An endpoint behind the role check, then its own middleware (a JSON body, by default).
+    private static func routeHandler(for endpoint: Endpoint, route: String) -> RequestHandler<RequestContext> {
+        let body: RequestHandler<RequestContext>
+        switch endpoint.work {
+        case .immediate(let work):
+            body = { request, context in
+                var context = context
+                context.request = request
+                return .catching { try work(context) }
+            }
+        case .deferred(let work):
+            let priority: StoreWritePriority = essentialRoutes.contains(route) ? .essential : .normal
+            body = { request, context in
+                var context = context
+                context.request = request
+                return .later { [context] in try await StoreWritePriority.$current.withValue(priority) { try await work(context) } }
+            }
         }
+        return MiddlewareChain<RequestContext>([RoleMiddleware(endpoint.roles)]).handler(around: endpoint.middleware.handler(around: body))
+    }
+
+    /// The partner a connection's verified chain belongs to, if any (its connection budget).
+    package func partnerID(for connection: ConnectionContext) -> String? {
+        authentication.partner(for: connection)?.id
+    }
+
+    /// Swaps in a reloaded partner list; the next request on any connection uses it.
+    package func replacePartners(_ partners: PartnerDirectory) {
+        authentication.replacePartners(partners)
+    }
+
+    package func reply(to request: HTTPRequest, on connection: ConnectionContext) -> Reply {
+        let context = APIRequestContext(
+            requestID: makeRequestID(), startedAt: MonotonicClock.now(), connection: connection,
+            partner: authentication.partner(for: connection), match: router.match(request.method, path: request.path)
+        )
+        return handler(request, context).reply
     }
 
     /// Routes whose writes are stored on the disk reserve when nothing else is: the subject's
@@ -163,7 +126,7 @@ package final class APIResponder: HTTPResponder {
         let requestID = makeRequestID()
         var response = Problem(error).response
         response.setStandardHeaders(requestID: requestID)
-        let partner = directory.withLock { $0.partner(for: connection.peerChain) }
+        let partner = authentication.partner(for: connection)
         var method = "-"
         var route = error.kind == .requestTimeout ? "timeout" : "malformed"
         if let requestMethod = error.method, let target = error.target {
@@ -194,13 +157,8 @@ package final class APIResponder: HTTPResponder {
     }
 
     package func replyAtConnectionLimit(on connection: ConnectionContext) -> HTTPResponse {
-        var problem = Problem(
-            .serviceUnavailable, slug: "connection-limit", title: "Too many connections",
-            detail: "refex is at its connection limit; retry shortly, and reuse connections (keep-alive)."
-        )
-        problem.headers.set("retry-after", "1")
         let requestID = makeRequestID()
-        var response = problem.response
+        var response = Problem.connectionLimit().response
         response.setStandardHeaders(requestID: requestID)
         recorder.record(
             listener: connection.listener, requestID: requestID, partner: nil, method: "-",

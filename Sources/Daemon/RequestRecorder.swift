@@ -6,7 +6,8 @@ import Server
 
 /// One log line and the metrics for every answered request: ids, route, status and duration only.
 package struct RequestRecorder: Sendable {
-    private let logger: Logger
+    /// The operational log the lines go to.
+    package let logger: Logger
     private let requests: Counter
     private let durations: Histogram
 

@@ -34,15 +34,20 @@ package enum Reply: Sendable {
 }
 
 /// Turns requests into responses. Called on an event loop thread: `reply` must not block.
+///
+/// A responder is usually a `MiddlewareChain` around a router (see `APIResponder`); only
+/// `reply(to:on:)` is required: the answers to what never became a request have defaults.
 package protocol HTTPResponder: Sendable {
     func reply(to request: HTTPRequest, on connection: ConnectionContext) -> Reply
     /// The answer to a request that could not be read: malformed, over a limit, or too slow
     /// (`HTTPParseError.Kind.requestTimeout`); the connection closes after it.
+    /// Default: the error's problem.
     func reply(toMalformed error: HTTPParseError, on connection: ConnectionContext) -> HTTPResponse
     /// The answer when the server is at its connection limit (the connection closes after it).
+    /// Default: 503 `connection-limit` with `Retry-After: 1`.
     func replyAtConnectionLimit(on connection: ConnectionContext) -> HTTPResponse
     /// The answer to plain HTTP sent to a TLS port (the handshake failure is already logged);
-    /// the connection closes after it.
+    /// the connection closes after it. Default: 400 `https-required`, kept out of caches.
     func replyToPlainHTTP(on connection: ConnectionContext) -> HTTPResponse
 }
 
@@ -52,9 +57,24 @@ extension Problem {
         .badRequest, slug: "https-required", title: "This port speaks HTTPS",
         detail: "This port speaks HTTPS with a client certificate (mutual TLS); plain HTTP was sent. Use https:// and present your partner certificate."
     )
+
+    /// The server is at its connection limit; `Retry-After: 1`.
+    package static func connectionLimit(
+        detail: String = "refex is at its connection limit; retry shortly, and reuse connections (keep-alive)."
+    ) -> Problem {
+        Problem(.serviceUnavailable, slug: "connection-limit", title: "Too many connections", detail: detail, headers: ["retry-after": "1"])
+    }
 }
 
 extension HTTPResponder {
+    package func reply(toMalformed error: HTTPParseError, on connection: ConnectionContext) -> HTTPResponse {
+        Problem(error).response
+    }
+
+    package func replyAtConnectionLimit(on connection: ConnectionContext) -> HTTPResponse {
+        Problem.connectionLimit().response
+    }
+
     package func replyToPlainHTTP(on connection: ConnectionContext) -> HTTPResponse {
         var response = Problem.httpsRequired.response
         response.headers.set("cache-control", "no-store")

@@ -6,44 +6,32 @@ import Server
 import Synchronization
 
 /// The sample recipient's request handling: accepts deliveries and notices, writes each once.
+///
+/// A `MiddlewareChain`: the journal (`requests.log`, one line per request), the configured delay,
+/// POST only (405 on any path otherwise), the configured failures, then the delivery itself.
 final class SinkResponder: HTTPResponder {
-    private let configuration: SinkConfiguration
-    private let logger: Logger
     private let requests = Atomic<Int>(0)
-    private let writeLock = Mutex<Void>(())
+    private let handler: RequestHandler<SinkRequestContext>
 
     init(configuration: SinkConfiguration, logger: Logger) {
-        self.configuration = configuration
-        self.logger = logger
+        let writeLock = SinkWriteLock()
+        var chain = MiddlewareChain<SinkRequestContext>()
+        chain.add(SinkJournalMiddleware(directory: configuration.directory, writeLock: writeLock, logger: logger))
+        chain.add(SinkDelayMiddleware(milliseconds: configuration.delayMilliseconds))
+        chain.add(AllowedMethodsMiddleware([.post]))
+        chain.add(SinkFailureMiddleware(configuration: configuration))
+        handler = chain.handler { request, _ in
+            .response(Self.store(request, configuration: configuration, writeLock: writeLock, logger: logger))
+        }
     }
 
     func reply(to request: HTTPRequest, on connection: ConnectionContext) -> Reply {
-        let number = requests.add(1, ordering: .relaxed).newValue
-        guard configuration.delayMilliseconds > 0 else { return .now(handle(request, number: number)) }
-        let delay = configuration.delayMilliseconds
-        return .later { [self] in
-            try? await Task.sleep(for: .milliseconds(delay))
-            return handle(request, number: number)
-        }
+        handler(request, SinkRequestContext(number: requests.add(1, ordering: .relaxed).newValue)).reply
     }
 
-    private func handle(_ request: HTTPRequest, number: Int) -> HTTPResponse {
+    /// Writes a delivery or notice once: 201 the first time, 200 for a duplicate.
+    private static func store(_ request: HTTPRequest, configuration: SinkConfiguration, writeLock: SinkWriteLock, logger: Logger) -> HTTPResponse {
         let key = request.headers["idempotency-key"] ?? ""
-        let response = answer(request, number: number, key: key)
-        journal(number: number, key: key, status: response.status.code)
-        return response
-    }
-
-    private func answer(_ request: HTTPRequest, number: Int, key: String) -> HTTPResponse {
-        guard request.method == .post else {
-            return Problem.methodNotAllowed(allowed: [.post]).response
-        }
-        if let status = configuration.alwaysStatus {
-            return failure(status)
-        }
-        if number <= configuration.failFirst {
-            return failure(configuration.failStatus)
-        }
         guard isIdentifier(key) else {
             return Problem(.badRequest, slug: "idempotency-key", title: "Idempotency-Key required", detail: "Send Idempotency-Key.").response
         }
@@ -56,7 +44,7 @@ final class SinkResponder: HTTPResponder {
         }
         let name = type == "disclosure" ? "\(disclosure).json" : "\(disclosure).\(type).\(key).json"
         let path = "\(configuration.directory)/\(name)"
-        let written: Bool = writeLock.withLock { _ in
+        let written: Bool = writeLock.withLock {
             if FileManager.default.fileExists(atPath: path) { return false }
             let temporary = "\(path).tmp"
             guard FileManager.default.createFile(atPath: temporary, contents: Data(request.body)),
@@ -65,6 +53,76 @@ final class SinkResponder: HTTPResponder {
         }
         logger.info(written ? "received" : "duplicate", [("type", type), ("disclosure", disclosure), ("key", key)])
         return HTTPResponse(status: written ? .created : .ok, json: ["status": .string(written ? "stored" : "duplicate"), "key": .string(key)])
+    }
+
+}
+
+/// Serialises the sink's writes: deliveries (each written once) and journal lines.
+final class SinkWriteLock: Sendable {
+    private let mutex = Mutex<Void>(())
+
+    func withLock<Result: Sendable>(_ body: () -> Result) -> Result {
+        mutex.withLock { _ in body() }
+    }
+}
+
+/// The request's number, counted from 1 as requests arrive (before any delay).
+struct SinkRequestContext: Sendable {
+    var number: Int
+}
+
+/// `requests.log`: one line per request (number, key, status) once it is answered, for tests to
+/// count attempts.
+struct SinkJournalMiddleware: Middleware {
+    let directory: String
+    let writeLock: SinkWriteLock
+    let logger: Logger
+
+    func handle(_ request: HTTPRequest, context: SinkRequestContext, next: @escaping RequestHandler<SinkRequestContext>) -> PendingResponse {
+        let key = request.headers["idempotency-key"] ?? ""
+        return next(request, context).map { [self] result in
+            journal(number: context.number, key: key, status: (try? result.get())?.status.code ?? 500)
+            return result
+        }
+    }
+
+    private func journal(number: Int, key: String, status: Int) {
+        let line = "\(number) \(Int(Date().timeIntervalSince1970 * 1000)) \(isIdentifier(key) ? key : "-") \(status)\n"
+        writeLock.withLock {
+            let path = "\(directory)/requests.log"
+            if let handle = FileHandle(forWritingAtPath: path) {
+                handle.seekToEndOfFile()
+                handle.write(Data(line.utf8))
+                try? handle.close()
+            } else if !FileManager.default.createFile(atPath: path, contents: Data(line.utf8)) {
+                logger.error("cannot write the request journal", [("path", path)])
+            }
+        }
+    }
+}
+
+/// `--delay-ms`: answers after a pause, off the event loop.
+struct SinkDelayMiddleware: Middleware {
+    let milliseconds: Int
+
+    func handle(_ request: HTTPRequest, context: SinkRequestContext, next: @escaping RequestHandler<SinkRequestContext>) -> PendingResponse {
+        guard milliseconds > 0 else { return next(request, context) }
+        let milliseconds = self.milliseconds
+        return .later {
+            try? await Task.sleep(for: .milliseconds(milliseconds))
+            return try await next(request, context).value()
+        }
+    }
+}
+
+/// `--always-status`, `--fail-first`: failing on purpose, with the configured `Retry-After`.
+struct SinkFailureMiddleware: Middleware {
+    let configuration: SinkConfiguration
+
+    func handle(_ request: HTTPRequest, context: SinkRequestContext, next: @escaping RequestHandler<SinkRequestContext>) -> PendingResponse {
+        if let status = configuration.alwaysStatus { return .response(failure(status)) }
+        if context.number <= configuration.failFirst { return .response(failure(configuration.failStatus)) }
+        return next(request, context)
     }
 
     private func failure(_ status: Int) -> HTTPResponse {
@@ -78,24 +136,6 @@ final class SinkResponder: HTTPResponder {
         }
         return response
     }
-
-    /// `requests.log`: one line per request (number, key, status), for tests to count attempts.
-    private func journal(number: Int, key: String, status: Int) {
-        let line = "\(number) \(Int(Date().timeIntervalSince1970 * 1000)) \(isIdentifier(key) ? key : "-") \(status)\n"
-        writeLock.withLock { _ in
-            let path = "\(configuration.directory)/requests.log"
-            if let handle = FileHandle(forWritingAtPath: path) {
-                handle.seekToEndOfFile()
-                handle.write(Data(line.utf8))
-                try? handle.close()
-            } else if !FileManager.default.createFile(atPath: path, contents: Data(line.utf8)) {
-                logger.error("cannot write the request journal", [("path", path)])
-            }
-        }
-    }
-
-    func reply(toMalformed error: HTTPParseError, on connection: ConnectionContext) -> HTTPResponse { Problem(error).response }
-    func replyAtConnectionLimit(on connection: ConnectionContext) -> HTTPResponse { HTTPResponse(status: .serviceUnavailable) }
 }
 
 /// Ids and keys: UUID characters only, so that they are safe as file names.
