@@ -60,10 +60,7 @@ final class APIResponderTests: XCTestCase {
         let log = InMemoryLogSink()
         let logger = Logger(sink: log, level: .debug)
         let metrics = MetricsRegistry()
-        let store = try store ?? {
-            let folder = ProjectPaths.temporaryDirectory("refex-api-responder")
-            return try SQLiteStore(path: "\(folder)/refex.db", keysPath: "\(folder)/keys.db", logger: logger)
-        }()
+        let store = store ?? InMemoryStore()
         let exchange = Exchange(store: store, catalog: .empty, keyring: Keyring(masterKey: .random()), recipients: [])
         let partners = PartnerDirectory([
             Partner(id: "police", name: "Police", roles: [.refer], certificates: [.fingerprint(certificates.police.sha256Fingerprint)]),

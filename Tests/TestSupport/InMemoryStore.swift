@@ -5,7 +5,7 @@ import Synchronization
 /// An `ExchangeStore` held in memory, for testing the domain in process and as the second
 /// implementation the store conformance suite (`StoreConformance`) runs against.
 ///
-/// It behaves like `SQLiteStore` wherever the domain can tell: a write sees the committed
+/// It behaves like the SQLite store wherever the domain can tell: a write sees the committed
 /// state and its own changes; a write whose body throws leaves nothing (its copy of the tables
 /// is dropped) while the writes around it commit; reads see committed state only and cannot
 /// change anything; log entries are sealed into one hash chain that `LogVerifier` accepts;
@@ -14,10 +14,6 @@ import Synchronization
 ///
 /// Durability is the `InMemoryStoreState` object: a store opened again over the same state is
 /// the same store after a restart.
-///
-/// One difference, on purpose: once retention has pruned every entry, the next entry follows the
-/// log's anchor here, where `SQLiteStore` (today) starts again from the genesis hash; the
-/// conformance check `chainContinuesAfterTheWholeLogIsPruned` names it.
 package final class InMemoryStore: ExchangeStore {
     /// The committed state; another `InMemoryStore` over it is this store reopened.
     package let state: InMemoryStoreState

@@ -3,7 +3,7 @@ import Exchange
 
 /// The store conformance suite: what every `ExchangeStore` must do, written once over `any`
 /// store (GRDB runs one body over a queue and a pool the same way). Each store's test target
-/// calls every check with a harness for its store: `SQLiteStore` in StoreTests, the in-memory
+/// calls every check with a harness for its store: the SQLite store in StoreTests, the in-memory
 /// store, and later PostgreSQL, unchanged. A check throws `ConformanceFailure` naming what did
 /// not hold.
 package struct StoreConformance: Sendable {
