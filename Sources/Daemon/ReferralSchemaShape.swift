@@ -10,6 +10,8 @@ struct ReferralSchemaShape {
     static let idPrefix = "urn:refex:schema:referral:"
     /// How many `$ref`s one step may follow before the shape counts as unknown (a cycle).
     private static let maxReferences = 64
+    /// How many subschemas one step may consider before the shape counts as unknown.
+    private static let maxCandidates = 4096
 
     /// The referral schemas' ids, sorted.
     let ids: [String]
@@ -34,16 +36,24 @@ struct ReferralSchemaShape {
     /// Whether some referral schema lets a referral hold a value at `pointer`, where a `*` token
     /// stands for any member or index (as in a recipient's `fields`).
     func produces(_ pointer: JSONPointer) -> Bool {
-        roots.contains { produces(pointer.tokens[...], at: $0) }
-    }
-
-    private func produces(_ tokens: ArraySlice<String>, at node: SchemaDocuments.Node) -> Bool {
-        guard let token = tokens.first else { return true }
-        switch children(of: node, token, references: 0) {
-        case .none: return false
-        case .any: return true
-        case .some(let nodes): return nodes.contains { produces(tokens.dropFirst(), at: $0) }
+        // One step per token, over every subschema that may hold the value so far: no recursion
+        // as deep as a (hostile) pointer is long.
+        var frontier = roots
+        for token in pointer.tokens {
+            var next: [SchemaDocuments.Node] = []
+            for node in frontier {
+                switch children(of: node, token, references: 0) {
+                case .none: continue
+                case .any: return true
+                case .some(let nodes): next += nodes
+                }
+            }
+            guard !next.isEmpty else { return false }
+            // So many candidates that the shape is beyond telling: count it as possible.
+            guard next.count <= Self.maxCandidates else { return true }
+            frontier = next
         }
+        return !frontier.isEmpty
     }
 
     /// What a schema allows below a value at one member or index.
