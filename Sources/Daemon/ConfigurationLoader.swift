@@ -99,7 +99,12 @@ package enum ConfigurationLoader {
     /// The schemas the document names (`schemas`, else the installed ones), which hold the
     /// config's own schema: read before the document can be checked.
     private static func loadCatalog(for document: JSONValue, path: String, _ problems: inout ConfigurationProblems) -> SchemaCatalog? {
-        let folder = Configuration.schemasFolder(ConfigurationSection(document, path: "", folder: (path as NSString).deletingLastPathComponent))
+        let root = ConfigurationSection(document, path: "", folder: (path as NSString).deletingLastPathComponent)
+        if let named = root?.object["schemas"], (named.stringValue ?? "").isEmpty {
+            // The schema would say so, but it is in the folder this should have named.
+            problems.add("schemas", "must name a folder; the installed schemas are used to check the rest")
+        }
+        let folder = Configuration.schemasFolder(root)
         do {
             let catalog = try SchemaCatalog(folder: folder)
             for required in requiredSchemas where catalog.schema(required) == nil {

@@ -25,12 +25,12 @@ struct ConfigurationSchema {
     }
 
     /// Every problem the schema finds in `document`, in the validator's order: one per setting
-    /// (a number that is not whole is not also out of range).
+    /// (a number that is not whole is not also out of range), none about a setting already named.
     func check(_ document: JSONValue, into problems: inout ConfigurationProblems) {
         guard let result = catalog.validate(document, against: Self.id), !result.isValid else { return }
         var named: Set<String> = []
         for error in OneOfBranches.relevant(namingDiscriminators(result.errors)) {
-            for (setting, message) in render(error, in: document) where named.insert(setting).inserted {
+            for (setting, message) in render(error, in: document) where !problems.names(setting) && named.insert(setting).inserted {
                 problems.add(setting, message)
             }
         }

@@ -18,7 +18,7 @@ enum RecipientDisclosureCheck {
                     guard let pointer = try? JSONPointer(parsing: field), !shape.produces(pointer) else { continue }
                     problems.add(
                         "\(recipient.setting("fields"))[\(index)]",
-                        "no referral schema (\(schemas)) has \(field): recipient \(id) would never receive it; check it against the schema"
+                        "no referral schema (\(schemas)) has \(shortened(field)): recipient \(id) would never receive it; check it against the schema"
                     )
                 }
             }
@@ -27,7 +27,7 @@ enum RecipientDisclosureCheck {
                 for (index, category) in (recipient.strings("categories") ?? []).enumerated() where !shape.categories.contains(category) {
                     problems.add(
                         "\(recipient.setting("categories"))[\(index)]",
-                        "no referral schema (\(schemas)) marks the category \(category) (they mark: \(marked)): recipient \(id) would never receive it"
+                        "no referral schema (\(schemas)) marks the category \(shortened(category)) (they mark: \(marked)): recipient \(id) would never receive it"
                     )
                 }
             }
@@ -41,5 +41,10 @@ enum RecipientDisclosureCheck {
             let names = ConfigurationSchema.listed(given.map { "\($0.id) (\($0.path))" }, "and")
             return "service \(service) is given to \(given.count) recipients, \(names): a referral asking for it is disclosed to each"
         }
+    }
+
+    /// A setting's text as a problem quotes it: at most 120 characters.
+    static func shortened(_ text: String) -> String {
+        text.count <= 120 ? text : text.prefix(119) + "…"
     }
 }

@@ -105,6 +105,14 @@ final class ReferralSchemaShapeTests: XCTestCase {
         XCTAssertEqual(notices, [])
     }
 
+    func testALongPointerIsQuotedShortened() throws {
+        let long = "/" + Array(repeating: "a", count: 5000).joined(separator: "/")
+        let (problems, _) = try check([["id": "dv", "services": ["fraud"], "fields": [.string(long)]]])
+        XCTAssertEqual(problems.count, 1)
+        XCTAssertLessThan(problems.first?.count ?? .max, 300, "\(problems)")
+        XCTAssertTrue(problems.first?.contains("/a/a/a") == true && problems.first?.contains("…:") == true, "\(problems)")
+    }
+
     func testAServiceGivenToSeveralRecipientsIsANotice() throws {
         let (problems, notices) = try check([
             ["id": "a", "services": ["fraud", "translation"], "fields": ["/offence"]],
