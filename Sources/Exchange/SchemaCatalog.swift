@@ -10,12 +10,16 @@ package struct SchemaCatalog: Sendable {
     package static let contactKeyword = "x-refex-contact"
 
     private let schemas: [String: Schema]
+    /// Each schema's JSON document, by `$id`: for checks that read a schema's shape (which
+    /// pointers it can produce, which keywords it holds) rather than validate with it.
+    private let documents: [String: JSONValue]
 
     /// Every `*.json` file in `folder` that has an `$id` (examples and other files are skipped
     /// when they have none). Throws `SchemaCatalogError` naming the file and the problem.
     package init(folder: String) throws {
         let registry = SchemaRegistry()
         var ids: [String] = []
+        var documents: [String: JSONValue] = [:]
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         guard !names.isEmpty else { throw SchemaCatalogError(message: "no schema files in \(folder)") }
         for name in names.sorted() where name.hasSuffix(".json") {
@@ -31,7 +35,9 @@ package struct SchemaCatalog: Sendable {
             }
             guard document["$id"]?.stringValue != nil else { continue }
             do {
-                ids.append(try registry.register(schema: document, retrievalURI: "file://\(path)"))
+                let id = try registry.register(schema: document, retrievalURI: "file://\(path)")
+                ids.append(id)
+                documents[id] = document
             } catch {
                 throw SchemaCatalogError(message: "\(path): \(error)")
             }
@@ -48,16 +54,23 @@ package struct SchemaCatalog: Sendable {
             }
         }
         schemas = compiled
+        self.documents = documents
     }
 
     /// No schemas: for host commands that only read or manage what is stored.
-    package static let empty = SchemaCatalog(schemas: [:])
+    package static let empty = SchemaCatalog(schemas: [:], documents: [:])
 
-    private init(schemas: [String: Schema]) { self.schemas = schemas }
+    private init(schemas: [String: Schema], documents: [String: JSONValue]) {
+        self.schemas = schemas
+        self.documents = documents
+    }
 
     package var ids: [String] { schemas.keys.sorted() }
 
     package func schema(_ id: String) -> Schema? { schemas[id] }
+
+    /// The JSON document of schema `id`, as it was read.
+    package func document(_ id: String) -> JSONValue? { documents[id] }
 
     /// Validates `document` against schema `id`.
     package func validate(_ document: JSONValue, against id: String) -> ValidationResult? {

@@ -144,7 +144,9 @@ enum CommandLineTool {
     static func configCheck(_ arguments: [String]) -> Int32 {
         guard let path = configPath(arguments, command: "config check") else { return 2 }
         do {
-            let loaded = try ConfigurationLoader.load(path: path)
+            let loaded = try ConfigurationLoader.load(path: path, checkDisclosures: true)
+            // Notices do not fail the check; under the journal they are at notice priority.
+            for notice in loaded.notices { printError((journalPriority.isEmpty ? "" : "<5>") + "\(path): notice: \(notice)") }
             let configuration = loaded.configuration
             do {
                 // The store must be one store, and this master key's (never printed, only compared).

@@ -61,7 +61,10 @@ enum HelpText {
 
     Checks a config without starting anything: the file against config.v1.schema.json in the
     config's schemas folder (by default \(schemas)), then every file it names (certificates, keys, CRL, recipient CAs, the schemas folder, the
-    store's folder) as the daemon would read them. Every problem is listed, one per line, naming
+    store's folder) as the daemon would read them, and each recipient's fields and categories
+    against the referral schemas (a pointer no referral schema can produce, or a category none
+    marks, would never be disclosed; a service given to two recipients is a notice, not an
+    error). Every problem is listed, one per line, naming
     the key (e.g. tls.privateKey) and what to do; no secret is ever printed. systemd runs it as
     ExecStartPre, and a SIGHUP reload refuses a config it would refuse.
 

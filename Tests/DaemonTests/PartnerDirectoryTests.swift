@@ -73,12 +73,4 @@ final class PartnerDirectoryTests: XCTestCase {
         XCTAssertNil(CertificateMatch.normalizedFingerprint("12:34"))
         XCTAssertNil(CertificateMatch.normalizedFingerprint(String(repeating: "g", count: 64)))
     }
-
-    func testIdentifiersAreRestricted() {
-        XCTAssertTrue(ConfigurationLoader.isIdentifier("partner-b"))
-        XCTAssertFalse(ConfigurationLoader.isIdentifier("-b"))
-        XCTAssertFalse(ConfigurationLoader.isIdentifier("Partner"))
-        XCTAssertFalse(ConfigurationLoader.isIdentifier(""))
-        XCTAssertFalse(ConfigurationLoader.isIdentifier(String(repeating: "a", count: 65)))
-    }
 }

@@ -90,6 +90,64 @@ final class ConfigCheckTests: XCTestCase {
         XCTAssertTrue(result.errorOutput.contains("Address already in use"), result.errorOutput)
     }
 
+    // MARK: What would silently change a disclosure
+
+    /// The development config with recipient `index` changed.
+    private func withRecipient(_ index: Int, _ change: (inout JSONObject) -> Void) throws -> JSONObject {
+        var config = try RefexProcess.config()
+        var recipients = try RefexProcess.recipients()
+        guard case .object(var recipient) = recipients[index] else { throw XCTSkip("no recipient \(index)") }
+        change(&recipient)
+        recipients[index] = .object(recipient)
+        config["recipients"] = .array(recipients)
+        return config
+    }
+
+    func testAFieldNoReferralSchemaHasIsRefusedNamingTheRecipientAndThePointer() throws {
+        let result = try check(try withRecipient(1) { recipient in
+            recipient["fields"] = .array((recipient["fields"]?.arrayValue ?? []) + ["/subject/shoeSize", "/supportNeeds/*/servise"])
+        })
+        XCTAssertEqual(result.status, 1, result.output)
+        let lines = result.errorOutput.split(separator: "\n").filter { $0.contains("  - ") }
+        XCTAssertEqual(lines.count, 2, result.errorOutput)
+        XCTAssertTrue(lines[0].contains("recipients[1].fields[10]: no referral schema (urn:refex:schema:referral:1) has /subject/shoeSize"), result.errorOutput)
+        XCTAssertTrue(lines[1].contains("recipients[1].fields[11]: no referral schema (urn:refex:schema:referral:1) has /supportNeeds/*/servise"), result.errorOutput)
+        XCTAssertTrue(lines.allSatisfy { $0.contains("recipient victim-support would never receive it") }, result.errorOutput)
+        XCTAssertFalse(result.output.contains("OK"), result.output)
+    }
+
+    func testACategoryNoSchemaMarksIsRefusedNamingTheRecipientAndTheCategory() throws {
+        let result = try check(try withRecipient(0) { $0["categories"] = ["health", "helth"] })
+        XCTAssertEqual(result.status, 1, result.output)
+        let lines = result.errorOutput.split(separator: "\n").filter { $0.contains("  - ") }
+        XCTAssertEqual(lines.count, 1, result.errorOutput)
+        XCTAssertTrue(lines[0].contains("recipients[0].categories[1]: no referral schema (urn:refex:schema:referral:1) marks the category helth"), result.errorOutput)
+        XCTAssertTrue(lines[0].contains("(they mark: hate-crime-strand, health,"), result.errorOutput)
+        XCTAssertTrue(lines[0].contains("recipient dv-support would never receive it"), result.errorOutput)
+    }
+
+    func testAServiceGivenToTwoRecipientsIsANoticeThatDoesNotFailTheCheck() throws {
+        var config = try RefexProcess.config()
+        var recipients = try RefexProcess.recipients()
+        recipients.append([
+            "id": "fraud-desk", "name": "Fraud desk", "services": ["fraud"], "delivery": ["mode": "pull", "partner": "sink"],
+            "fields": ["/referenceId", "/offence"],
+        ])
+        config["recipients"] = .array(recipients)
+        let result = try check(config)
+        XCTAssertEqual(result.status, 0, result.errorOutput)
+        XCTAssertTrue(result.output.contains("OK (6 partners, 4 recipients"), result.output)
+        let notices = result.errorOutput.split(separator: "\n").filter { $0.contains("notice:") }
+        XCTAssertEqual(notices.count, 1, result.errorOutput)
+        XCTAssertTrue(notices[0].contains("service fraud is given to 2 recipients, victim-support (recipients[1]) and fraud-desk (recipients[3])"), result.errorOutput)
+    }
+
+    func testTheDevelopmentRecipientsPassWithoutANotice() throws {
+        let result = try check(try RefexProcess.config())
+        XCTAssertEqual(result.status, 0, result.errorOutput)
+        XCTAssertEqual(result.errorOutput, "")
+    }
+
     func testUnknownCommandAndOptionsExitTwo() throws {
         XCTAssertEqual(try Subprocess.run(ProjectPaths.refexBinary, ["frobnicate"]).status, 2)
         XCTAssertEqual(try Subprocess.run(ProjectPaths.refexBinary, ["serve", "--colour"]).status, 2)

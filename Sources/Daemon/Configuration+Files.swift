@@ -1,0 +1,42 @@
+import Foundation
+
+extension Configuration {
+    /// The `store` section: the store's two files.
+    package struct StoreFiles: Sendable, Hashable {
+        package var path: String
+        package var keysPath: String
+    }
+
+    /// The `tls` section: the listener's certificate, key, client CAs and CRL.
+    package struct TLSFiles: Sendable, Hashable {
+        package var certificate: String
+        /// Read from `$CREDENTIALS_DIRECTORY/tls-key` instead when systemd passes that credential.
+        package var privateKey: String
+        package var clientCA: String
+        package var crl: String?
+    }
+}
+
+extension Configuration.StoreFiles {
+    /// The `store` section; nil without a path (the schema has said so).
+    init?(section: ConfigurationSection?) {
+        guard let path = section?.file("path") else { return nil }
+        self.init(path: path, keysPath: section?.file("keysPath") ?? Self.defaultKeysPath(path))
+    }
+
+    /// `refex.db` → `refex-keys.db`.
+    static func defaultKeysPath(_ storePath: String) -> String {
+        let ext = (storePath as NSString).pathExtension
+        let base = ext.isEmpty ? storePath : String(storePath.dropLast(ext.count + 1))
+        return ext.isEmpty ? "\(base)-keys" : "\(base)-keys.\(ext)"
+    }
+}
+
+extension Configuration.TLSFiles {
+    /// The `tls` section; nil when a required file is not named (the schema has said so).
+    init?(section: ConfigurationSection?) {
+        guard let section, let certificate = section.file("certificate"), let privateKey = section.file("privateKey"),
+              let clientCA = section.file("clientCA") else { return nil }
+        self.init(certificate: certificate, privateKey: privateKey, clientCA: clientCA, crl: section.file("crl"))
+    }
+}
