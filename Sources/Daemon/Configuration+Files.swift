@@ -1,4 +1,5 @@
 import Foundation
+import Store
 
 extension Configuration {
     /// The `store` section: the store's two files.
@@ -21,14 +22,7 @@ extension Configuration.StoreFiles {
     /// The `store` section; nil without a path (the schema has said so).
     init?(section: ConfigurationSection?) {
         guard let path = section?.file("path") else { return nil }
-        self.init(path: path, keysPath: section?.file("keysPath") ?? Self.defaultKeysPath(path))
-    }
-
-    /// `refex.db` → `refex-keys.db`.
-    static func defaultKeysPath(_ storePath: String) -> String {
-        let ext = (storePath as NSString).pathExtension
-        let base = ext.isEmpty ? storePath : String(storePath.dropLast(ext.count + 1))
-        return ext.isEmpty ? "\(base)-keys" : "\(base)-keys.\(ext)"
+        self.init(path: path, keysPath: section?.file("keysPath") ?? StoreConfiguration.defaultKeysPath(forStoreAt: path))
     }
 }
 

@@ -1,6 +1,8 @@
 import Exchange
 import Foundation
+import HTTP
 import JSON
+import Logging
 import Server
 import TestSupport
 import XCTest

@@ -139,7 +139,8 @@ final class ExchangeConsentTests: XCTestCase {
         XCTAssertNil(entries[5].draft.consentID)
 
         let again = try await fixture.exchange.withdrawSubject(subjectID, by: InProcessExchange.police)
-        XCTAssertEqual(again, answer)
+        XCTAssertTrue(again.isRepeat)
+        XCTAssertEqual(again.firstAnswer, answer.json, "a repeat answers the first answer")
         XCTAssertEqual(fixture.headSeq, head + Int64(entries.count), "a repeat changes nothing")
         try await fixture.assertLogVerifies()
     }
