@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "Logging", dependencies: ["Timekeeping"], swiftSettings: strict),
         .target(name: "Metrics", swiftSettings: strict),
         // Long-running parts as services stopped in order, and the one sync-to-async bridge.
-        .target(name: "Services", dependencies: ["Logging"], swiftSettings: strict),
+        .target(name: "Services", dependencies: ["Logging", "Timekeeping"], swiftSettings: strict),
         .target(name: "JSON", swiftSettings: strict),
         .target(name: "JSONSchema", dependencies: ["JSON"], swiftSettings: strict),
         .target(name: "HTTP", dependencies: ["JSON"], swiftSettings: strict),
@@ -38,7 +38,7 @@ let package = Package(
 
         // The domain: no C, no SQL, no sockets.
         .target(name: "Exchange", dependencies: ["JSON", "JSONSchema", "Crypto", "Logging", "Timekeeping"], swiftSettings: strict),
-        .target(name: "Store", dependencies: ["SQLite", "Exchange", "JSON", "Crypto", "Logging"], swiftSettings: strict),
+        .target(name: "Store", dependencies: ["SQLite", "Exchange", "JSON", "Crypto", "Logging", "Timekeeping"], swiftSettings: strict),
 
         // I/O.
         .target(name: "HTTPClient", dependencies: ["CCurl", "Timekeeping"], swiftSettings: strict),

@@ -1,4 +1,5 @@
 import Crypto
+import Timekeeping
 
 /// When the disclosure log's head is signed (DESIGN.md, "The disclosure log"): every
 /// `everyEntries` entries, or once `every` has passed with new entries since the last checkpoint.
@@ -39,7 +40,7 @@ package struct CheckpointPolicy: Sendable {
         let lastTime = last?.time.milliseconds ?? 0
         guard head.seq > lastSeq else { return nil }
         let now = transaction.now
-        let everyMilliseconds = every.components.seconds * 1000
+        let everyMilliseconds = every.wholeMilliseconds
         guard head.seq - lastSeq >= everyEntries || now.milliseconds - lastTime >= everyMilliseconds else { return nil }
         let checkpoint = try Checkpoint(seq: head.seq, hash: head.hash, time: now, key: key)
         try transaction.insertCheckpoint(checkpoint)

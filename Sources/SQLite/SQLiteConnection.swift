@@ -1,4 +1,5 @@
 import Foundation
+import Timekeeping
 internal import CSQLite
 
 /// One SQLite database connection. Not thread-safe: made and used on one thread (the store's
@@ -87,7 +88,7 @@ package final class SQLiteConnection {
         // sqlite3_interrupt may be called from any thread while the connection is open, which it
         // is until `done` is signalled (the timer waits for that before it ends).
         nonisolated(unsafe) let database = self.database
-        let milliseconds = Int(limit.components.seconds) * 1000 + Int(limit.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int(limit.wholeMilliseconds)
         let timer = Thread {
             if done.wait(timeout: .now() + .milliseconds(milliseconds)) == .timedOut {
                 sqlite3_interrupt(database)

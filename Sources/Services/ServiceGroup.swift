@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import Timekeeping
 
 /// Runs services side by side and stops them in order (swift-service-lifecycle's `ServiceGroup`):
 /// started in the order given, stopped in the reverse, each waited for before the next is asked.
@@ -92,8 +93,7 @@ package final class ServiceGroup: Sendable {
             } else {
                 report.timedOut.append(name)
                 logger.error("a service did not stop in time; going on without it", [
-                    ("service", name), ("timeout_ms", String(member.stopTimeout.components.seconds * 1000
-                        + member.stopTimeout.components.attoseconds / 1_000_000_000_000_000)),
+                    ("service", name), ("timeout_ms", String(member.stopTimeout.wholeMilliseconds)),
                 ])
             }
         }

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import SQLite
 import Synchronization
+import Timekeeping
 
 /// The embedded store: SQLite in WAL mode with `synchronous=FULL`, one writer thread that
 /// commits concurrent writes together (group commit), and subject keys in a separate file.
@@ -26,6 +27,10 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
 
     /// Writes that share one commit, at most.
     static let maxBatch = 256
+    /// The WAL size past which the writer folds what is left of it into the database between
+    /// commits, so that the next commit starts the WAL again from its beginning (and SQLite
+    /// truncates the file to this size: `journal_size_limit`).
+    package static let defaultWALRestartBytes = 64 << 20
 
     package let path: String
     package let keysPath: String
@@ -43,6 +48,9 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
     private let checkpointStopped = DispatchSemaphore(value: 0)
     private let checkpointerFinished = DispatchSemaphore(value: 0)
     private let readers = DispatchQueue(label: "refex.store.reader")
+    /// See `defaultWALRestartBytes`; the writer's own reading of the WAL's size.
+    private let walRestartBytes: Int
+    private var walRestartTriedAt: ContinuousClock.Instant?
     private let readConnections: ReadConnections
     private let reserve: StoreReserve?
     /// Set for a copy opened read-only (`init(copyAt:)`): no writer, nothing changed.
@@ -78,9 +86,11 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
     package init(
         path: String, keysPath: String, logger: Logger, masterKey: SymmetricKey? = nil, creation: Creation = .whenBothMissing,
         integrityCheckLimit: Duration = .seconds(20), reserveBytes: Int = 0,
-        checkpoints: CheckpointPolicy? = nil, clock: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
+        checkpoints: CheckpointPolicy? = nil, walRestartBytes: Int = SQLiteStore.defaultWALRestartBytes,
+        clock: @escaping @Sendable () -> Timestamp = { Timestamp(Date()) }
     ) throws {
         self.checkpointPolicy = checkpoints
+        self.walRestartBytes = max(1 << 20, walRestartBytes)
         self.path = path
         self.keysPath = keysPath
         self.clock = clock
@@ -133,9 +143,7 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
         do {
             try main.query("PRAGMA journal_mode = WAL")
             // Checkpoints run beside the writer (see `checkpointWAL`), not inside its commits.
-            try main.execute(
-                "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 0;"
-            )
+            try main.execute(Self.mainSettings(walRestartBytes: self.walRestartBytes))
             // A rollback journal truncated after each commit: no old page (with a deleted key) outlives it.
             try keys.query("PRAGMA journal_mode = TRUNCATE")
             try keys.execute("PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;")
@@ -219,6 +227,7 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
         self.clock = { Timestamp(Date()) }
         self.checkpointPolicy = nil
         self.reserve = nil
+        self.walRestartBytes = Self.defaultWALRestartBytes
         self.copy = CopyAccess(live: live)
         self.wasCreated = false
         let files = FileManager.default
@@ -604,7 +613,7 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
             done.signal()
         }
         // Whole milliseconds of the timeout, fractions included (a half-second watchdog window is 500 ms, not 0).
-        let milliseconds = Int(timeout.components.seconds) * 1000 + Int(timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int(timeout.wholeMilliseconds)
         return done.wait(timeout: .now() + .milliseconds(milliseconds)) == .success
     }
 
@@ -659,11 +668,17 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
             return
         }
         _ = try? connection.execute("PRAGMA synchronous = FULL")
+        var pause = DispatchTimeInterval.milliseconds(500)
         while !queue.withLock({ $0.closing }) {
-            _ = checkpointStopped.wait(timeout: .now() + .milliseconds(500))
+            _ = checkpointStopped.wait(timeout: .now() + pause)
             do {
                 // PASSIVE never blocks the writer; frames in use by a reader wait for the next round.
-                _ = try connection.query("PRAGMA wal_checkpoint(PASSIVE)")
+                // Its answer is (busy, frames in the WAL, frames folded in).
+                let answer = try connection.first("PRAGMA wal_checkpoint(PASSIVE)")
+                let behind = (answer?.integer(1) ?? 0) - (answer?.integer(2) ?? 0)
+                // Under sustained writes, keep close behind the writer: what is left for its own
+                // fold (`restartWALIfLarge`) stays small.
+                pause = behind > 1024 ? .milliseconds(20) : .milliseconds(500)
             } catch where error.isCorruption {
                 markCorrupt(path, error)
             } catch {
@@ -695,11 +710,33 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
                 return (batch, pending.closing && pending.jobs.isEmpty)
             }
             if !batch.isEmpty || failing { commit(batch) }
+            if !batch.isEmpty { restartWALIfLarge() }
             if closing {
                 queue.withLock { $0.running = false }
                 finished.signal()
                 return
             }
+        }
+    }
+
+    /// Under sustained writes the checkpointer never finds the WAL wholly folded in at the moment
+    /// a commit begins (each round ends behind frames committed during it), so SQLite never starts
+    /// the WAL again from its beginning and the file grows without bound. Between commits, the
+    /// writer is the one connection that can change the WAL: when the file is past
+    /// `walRestartBytes`, it folds the rest in itself (PASSIVE: a reader's frames wait), and the
+    /// next commit starts the WAL again and cuts the file back (`journal_size_limit`). At most ten
+    /// times a second, and only after the writes of the commit before it were answered.
+    private func restartWALIfLarge() {
+        guard Self.fileSize(path + "-wal") > walRestartBytes else { return }
+        let now = ContinuousClock.now
+        if let tried = walRestartTriedAt, now - tried < .milliseconds(100) { return }
+        walRestartTriedAt = now
+        do {
+            _ = try main.query("PRAGMA wal_checkpoint(PASSIVE)")
+        } catch where error.isCorruption {
+            markCorrupt(path, error)
+        } catch {
+            logger.debug("WAL fold before restart failed", [("error", "\(error)")])
         }
     }
 
@@ -845,13 +882,19 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
         }
     }
 
+    /// The writer's settings on the main database: durable commits, no automatic checkpoint
+    /// inside them (the checkpointer and `restartWALIfLarge` fold the WAL), and a WAL file cut
+    /// back to `walRestartBytes` whenever it starts again from its beginning.
+    private static func mainSettings(walRestartBytes: Int) -> String {
+        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA cache_size = -65536; "
+            + "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = \(walRestartBytes);"
+    }
+
     private func reopen(_ file: String, journal: String) throws -> SQLiteConnection {
         let connection = try SQLiteConnection(path: file, mode: .readWriteExisting)
         try connection.query("PRAGMA journal_mode = \(journal)")
         try connection.execute(
-            journal == "WAL"
-                ? "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 0;"
-                : "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;"
+            journal == "WAL" ? Self.mainSettings(walRestartBytes: walRestartBytes) : "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;"
         )
         return connection
     }
