@@ -49,7 +49,7 @@ cat > "$dir/refex.json" <<JSON
   "schemas": "$(pwd)/schemas", "store": { "path": "refex.db" }, "masterKey": "master.key",
   "log": { "signingKey": "log.key" },
   "tls": { "certificate": "pki/server.crt", "privateKey": "pki/server.key", "clientCA": "pki/ca.crt", "crl": "pki/crl.pem" },
-  "limits": { "maxConnections": 4096, "idleTimeoutSeconds": 120 },
+  "limits": { "maxConnections": 4096, "maxConnectionsPerPartner": 4096, "idleTimeoutSeconds": 120 },
   "partners": [
     { "id": "police", "name": "Police", "roles": ["refer"], "certificates": [{ "sha256": "$(fp police)" }] },
     { "id": "sink", "name": "Mailbox", "roles": ["receive"], "certificates": [{ "sha256": "$(fp sink)" }] }
@@ -98,7 +98,8 @@ sleep 0.5
 client=(--cert "$pki/police.crt" --key "$pki/police.key" --ca "$pki/ca.crt" --duration "$duration" --warmup 1 --json)
 rows=()
 run() {  # run LABEL ARGS...
-  local json; json=$("$loadgen" "${client[@]}" "${@:2}")
+  local json
+  json=$("$loadgen" "${client[@]}" "${@:2}") || { echo "bench-intake: refex-bench failed: $1 (see $dir/refex.log)" >&2; exit 1; }
   rows+=("$(python3 -c 'import json,sys; r=json.loads(sys.argv[2]); print("| %s | %.0f | %.2f | %.2f | %d |" % (sys.argv[1], r["requestsPerSecond"], r["latencyMs"]["p50"], r["latencyMs"]["p99"], r["errors"]))' "$1" "$json")")
 }
 for c in 1 8 64; do

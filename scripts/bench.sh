@@ -69,7 +69,7 @@ cat > "$dir/refex.json" <<JSON
   "masterKey": "state/master.key",
   "log": { "signingKey": "state/log.key" },
   "tls": { "certificate": "pki/server.crt", "privateKey": "pki/server.key", "clientCA": "pki/ca.crt", "crl": "pki/crl.pem" },
-  "limits": { "maxConnections": 4096, "idleTimeoutSeconds": 120 },
+  "limits": { "maxConnections": 4096, "maxConnectionsPerPartner": 4096, "idleTimeoutSeconds": 120 },
   "partners": [
     { "id": "police", "name": "Development Constabulary", "roles": ["refer"], "certificates": [{ "sha256": "$fingerprint" }] }
   ]
