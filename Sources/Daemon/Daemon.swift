@@ -62,7 +62,7 @@ package final class Daemon: Sendable {
             store = try configuration.storeConfiguration.open(
                 logger: logger, masterKey: loaded.masterKey, creation: .whenBothMissing,
                 integrityCheckLimit: Self.integrityCheckLimit(environment), reserveBytes: Self.reserveBytes(environment),
-                checkpoints: checkpoints
+                checkpoints: checkpoints, walLimitBytes: Self.walLimitBytes(environment)
             )
             store.start()
         } catch {
@@ -375,6 +375,12 @@ extension Daemon {
     /// (default 20; the rest of the check then runs in the background).
     static func integrityCheckLimit(_ environment: [String: String]) -> Duration {
         .seconds(environment["REFEX_INTEGRITY_CHECK_SECONDS"].flatMap(Int.init).map { max(1, $0) } ?? 20)
+    }
+
+    /// `REFEX_STORE_WAL_LIMIT_BYTES`: the WAL size past which it is folded in and started again
+    /// (default 64 MiB, at least 1 MiB).
+    static func walLimitBytes(_ environment: [String: String]) -> Int? {
+        environment["REFEX_STORE_WAL_LIMIT_BYTES"].flatMap(Int.init)
     }
 
     /// `REFEX_STORE_RESERVE_BYTES`: the disk reserve beside the store (default 8 MiB; 0: none).

@@ -676,9 +676,10 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
                 // Its answer is (busy, frames in the WAL, frames folded in).
                 let answer = try connection.first("PRAGMA wal_checkpoint(PASSIVE)")
                 let behind = (answer?.integer(1) ?? 0) - (answer?.integer(2) ?? 0)
-                // Under sustained writes, keep close behind the writer: what is left for its own
+                // Under sustained writes, keep close behind the writer (ten rounds a second, each with
+                // an fsync of the database, rather than fifty): what is left for its own
                 // fold (`restartWALIfLarge`) stays small.
-                pause = behind > 1024 ? .milliseconds(20) : .milliseconds(500)
+                pause = behind > 1024 ? .milliseconds(100) : .milliseconds(500)
             } catch where error.isCorruption {
                 markCorrupt(path, error)
             } catch {

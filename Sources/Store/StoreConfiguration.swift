@@ -39,16 +39,20 @@ package enum StoreConfiguration: Sendable, Hashable {
     /// Opens the store, creating it only as `creation` allows, and checks that it is one store
     /// and `masterKey`'s (when given) and that its data is sound (within `integrityCheckLimit`;
     /// zero skips the check, for host commands beside a running daemon). `checkpoints`: the log
-    /// signing hook each commit calls. Throws `StoreError` naming the file and what to do.
+    /// signing hook each commit calls. `walLimitBytes`: for SQLite, the WAL size past which the
+    /// writer folds it in so that it starts again (`SQLiteStore.defaultWALRestartBytes` when nil).
+    /// Throws `StoreError` naming the file and what to do.
     package func open(
         logger: Logger, masterKey: SymmetricKey?, creation: StoreCreation = .whenBothMissing,
-        integrityCheckLimit: Duration = .seconds(20), reserveBytes: Int = 0, checkpoints: CheckpointPolicy? = nil
+        integrityCheckLimit: Duration = .seconds(20), reserveBytes: Int = 0, checkpoints: CheckpointPolicy? = nil,
+        walLimitBytes: Int? = nil
     ) throws -> any RefexStore {
         switch self {
         case .sqlite(let path, let keysPath):
             try SQLiteStore(
                 path: path, keysPath: keysPath, logger: logger, masterKey: masterKey, creation: creation,
-                integrityCheckLimit: integrityCheckLimit, reserveBytes: reserveBytes, checkpoints: checkpoints
+                integrityCheckLimit: integrityCheckLimit, reserveBytes: reserveBytes, checkpoints: checkpoints,
+                walRestartBytes: walLimitBytes ?? SQLiteStore.defaultWALRestartBytes
             )
         }
     }
