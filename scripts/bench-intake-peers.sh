@@ -229,9 +229,9 @@ for round in $(seq "$rounds"); do
 done
 
 # The sustained run: refex alone at 64 connections, its WAL's size every second, requests per interval
-# (a minute, or a quarter of a shorter run) to compare the first with the last.
+# (about a minute, or a quarter of a run shorter than two) to compare the first with the last.
 if [ "$sustained" -gt 0 ]; then
-  interval=$(awk -v s="$sustained" 'BEGIN { if (s >= 120) print 60; else printf "%g", s / 4 }')
+  interval=$(awk -v s="$sustained" 'BEGIN { n = s >= 120 ? int(s / 60 + 0.5) : 4; printf "%g", s / n }')
   echo "bench-intake-peers: sustained run, refex at 64 connections for ${sustained} s" >&2
   run_server refex sustained-64 1 --connections 64 --duration "$sustained" --interval "$interval"
 fi

@@ -147,8 +147,7 @@ def record(pairs: list) -> None:
                 result[key] = None
         elif key.endswith("@wal"):
             samples = wal_samples(value)
-            result[key[:-4]] = {"peakBytes": max((b for _, b in samples), default=0),
-                               "endBytes": samples[-1][1] if samples else 0, "samples": len(samples)}
+            result[key[:-4]] = {"peakBytes": max(b for _, b in samples), "endBytes": samples[-1][1], "samples": len(samples)} if samples else None
         else:
             try:
                 result[key] = int(value) if re.fullmatch(r"-?\d+", value) else float(value)
@@ -169,8 +168,9 @@ def progress(r: dict) -> str:
         return (f"{head} {r.get('referralsPerSecond', 0):>8.0f} referrals/s at group {r.get('group')}, commit p99 "
                 f"{r.get('commitMsP99', 0):.2f} ms, {r.get('cpuUsPerReferral', 0):.0f} µs CPU per referral")
     latency, wal = r.get("latencyMs", {}), r.get("wal") or {}
+    peak = "—" if not wal else f"{wal['peakBytes'] / 2**20:.1f} MiB"
     return (f"{head} {r.get('requestsPerSecond', 0):>8.0f} req/s  p99 {latency.get('p99', 0):7.2f} ms  202s {r.get('expectedResponses', '?')}  "
-            f"errors {r.get('errors')}  server CPU {r.get('serverCPUSeconds')} s  WAL peak {wal.get('peakBytes', 0) / 2**20:.1f} MiB")
+            f"errors {r.get('errors')}  server CPU {r.get('serverCPUSeconds')} s  WAL peak {peak}")
 
 
 # --- the table --------------------------------------------------------------------------------------
@@ -187,6 +187,13 @@ def mib(value) -> str:
     return "—" if value is None else f"{value / 2**20:,.1f} MiB"
 
 
+def intervals_of(run: dict) -> tuple:
+    """(requests per interval, the interval's seconds), padded with 0 for intervals in which nothing was answered."""
+    intervals, width = list(run.get("intervalRequests") or []), run.get("intervalSeconds") or 0
+    expected = round(run.get("measuredSeconds", 0) / width) if width else 0
+    return intervals + [0] * max(0, expected - len(intervals)), width
+
+
 def group_mean(before: dict, after: dict):
     """(metric name, mean group size over the run) from two scrapes, or None."""
     if not before or not after:
@@ -199,6 +206,43 @@ def group_mean(before: dict, after: dict):
         if end.get("value"):
             return name, end["value"]
     return None
+
+
+def targets(rates: dict, p99s: dict, ceiling_rate, storage_64, sustained) -> list:
+    """The issue's targets, each met or missed from this run's numbers (— where a number is missing)."""
+    lines = []
+
+    def verdict(ok):
+        return "—" if ok is None else ("met" if ok else "**missed**")
+
+    def ratio(a, b):
+        return a / b if a is not None and b else None
+
+    def shown(value, form):
+        return "—" if value is None else form.format(value)
+
+    r1, p1 = rates["keepalive-1"]
+    lines.append(f"- keep-alive, 1 connection: ≥ 1.5× the peer ({shown(ratio(r1, p1), '{:.2f}×')}: "
+                 f"{verdict(None if ratio(r1, p1) is None else ratio(r1, p1) >= 1.5)}) and ≥ half the one-row commit ceiling "
+                 f"({shown(ratio(r1, ceiling_rate), '{:.2f}')} of it: "
+                 f"{verdict(None if ratio(r1, ceiling_rate) is None else ratio(r1, ceiling_rate) >= 0.5)})")
+    r64, p64 = rates["keepalive-64"]
+    lines.append(f"- keep-alive, 64 connections: ≥ 2× the peer ({shown(ratio(r64, p64), '{:.2f}×')}: "
+                 f"{verdict(None if ratio(r64, p64) is None else ratio(r64, p64) >= 2)}) and ≥ 90% of the storage program "
+                 f"({shown(ratio(r64, storage_64), '{:.0%}')} of it at group 64, the write pattern the issue measured: "
+                 f"{verdict(None if ratio(r64, storage_64) is None else ratio(r64, storage_64) >= 0.9)})")
+    refex_p99, peer_p99 = p99s["open-500"]
+    lines.append(f"- 500/s open loop: p99 ≤ half the peer's ({shown(ratio(refex_p99, peer_p99), '{:.2f} of it')}: "
+                 f"{verdict(None if ratio(refex_p99, peer_p99) is None else ratio(refex_p99, peer_p99) <= 0.5)}) and < 10 ms "
+                 f"({verdict(None if refex_p99 is None else refex_p99 < 10)})")
+    if sustained:
+        intervals, width = intervals_of(sustained)
+        peak = (sustained.get("wal") or {}).get("peakBytes")
+        kept = intervals[-1] / intervals[0] if len(intervals) > 1 and intervals[0] else None
+        lines.append(f"- sustained at 64 connections for {sustained.get('measuredSeconds', 0):.0f} s (the target: 300 s): WAL under 512 MB "
+                     f"({verdict(None if peak is None else peak < 512e6)}), last {width:g} s ≥ 90% of the first "
+                     f"({shown(kept, '{:.0%}')}: {verdict(None if kept is None else kept >= 0.9)})")
+    return lines
 
 
 def summary(path: str) -> None:
@@ -286,10 +330,7 @@ def summary(path: str) -> None:
     sustained = pick("refex", "sustained-64")
     if sustained:
         s = sustained[0]
-        intervals = s.get("intervalRequests") or []
-        width = s.get("intervalSeconds") or 0
-        expected = round(s.get("measuredSeconds", 0) / width) if width else 0
-        intervals = intervals + [0] * max(0, expected - len(intervals))
+        intervals, width = intervals_of(s)
         first = intervals[0] / width if intervals and width else None
         last = intervals[-1] / width if intervals and width else None
         wal = s.get("wal") or {}
@@ -306,6 +347,14 @@ def summary(path: str) -> None:
             out.append("")
             out.append(f"refex req/s per {fmt(width)} s: " + ", ".join(fmt(n / width) for n in intervals) + ".")
 
+    out.append("")
+    out.append("Targets (issue 17):")
+    out += targets(
+        {scenario: (rps(pick("refex", scenario)), rps(pick("peer", scenario))) for scenario in SCENARIOS},
+        {scenario: (p99(pick("refex", scenario)), p99(pick("peer", scenario))) for scenario in SCENARIOS},
+        ceiling_rate, median([s.get("referralsPerSecond") for s in pick("storage", "keepalive-64")]),
+        sustained[0] if sustained else None,
+    )
     out.append("")
     if group_note:
         out.append(f"Group size: the mean of refex's `{group_note}` over each run (from /metrics before and after).")
