@@ -243,13 +243,28 @@ import json, sys
 total = sum(r.get("expectedResponses", 0) for r in map(json.loads, open(sys.argv[1])) if r.get("server") == sys.argv[2] and r.get("kind", "run") == "run")
 print(total)' "$raw" "$1"; }
 
+# verdict CLIENT-202S SERVER-202S STORED RECEIVED-ENTRIES VERIFY-STATUS: LOST is a broken promise (a 202 for a
+# referral the store does not hold); MORE is not (a commit whose 202 the client did not see, e.g. after a timeout).
+failed=0
+# Sets $verdict (and $failed), so it runs in this shell, not in a $(…) subshell.
+verdict() {
+  local acknowledged=$1
+  if [ "$2" -gt "$acknowledged" ]; then acknowledged=$2; fi
+  if [ "$3" -lt "$acknowledged" ] || [ "$4" -lt "$acknowledged" ]; then failed=1; verdict="LOST (fewer stored than acknowledged)"
+  elif [ "$5" -ne 0 ]; then failed=1; verdict="LOG CHECK FAILED"
+  elif [ "$1" = "$2" ] && [ "$1" = "$3" ] && [ "$1" = "$4" ]; then verdict="OK"
+  else verdict="MORE (stored beyond the 202s the client saw)"; fi
+}
+count() { sqlite3 "$1" "$2" 2>/dev/null || echo -1; }
+
 refex_server_202s=$(scrape | python3 -c 'import json, sys; print(int(json.load(sys.stdin)["accepted202"]))')
 kill -TERM "$refex_pid"; wait "$refex_pid" 2>/dev/null || true
-refex_stored=$(sqlite3 "$dir/refex.db" "SELECT count(*) FROM referrals")
-refex_logged=$(sqlite3 "$dir/refex.db" "SELECT count(*) FROM log_entries WHERE event = 'referral.received'")
+refex_stored=$(count "$dir/refex.db" "SELECT count(*) FROM referrals")
+refex_logged=$(count "$dir/refex.db" "SELECT count(*) FROM log_entries WHERE event = 'referral.received'")
 refex_202s=$(client_202s refex)
-refex_verify=$("$refex" log verify --config "$dir/refex.json" 2>&1 | head -1) && refex_verify_status=0 || refex_verify_status=$?
-if [ "$refex_stored" = "$refex_202s" ] && [ "$refex_logged" = "$refex_202s" ] && [ "$refex_server_202s" = "$refex_202s" ] && [ "$refex_verify_status" -eq 0 ]; then verdict=OK; else verdict=MISMATCH; fi
+"$refex" log verify --config "$dir/refex.json" > "$dir/refex-verify.txt" 2>&1 && refex_verify_status=0 || refex_verify_status=$?
+refex_verify=$(head -1 "$dir/refex-verify.txt")
+verdict "$refex_202s" "$refex_server_202s" "$refex_stored" "$refex_logged" "$refex_verify_status"
 check "refex $verdict: $refex_202s 202s counted by the client ($refex_server_202s by refex's metrics); $refex_stored referrals stored, $refex_logged referral.received entries; log verify (exit $refex_verify_status): $refex_verify"
 
 rm -f "$dir"/peer/count-*.json
@@ -260,11 +275,12 @@ peer_server_202s=$(python3 -c '
 import glob, json, sys
 print(sum(c["accepted"] + c["repeats"] for c in (json.load(open(p)) for p in glob.glob(sys.argv[1] + "/count-*.json"))))' "$dir/peer")
 kill -TERM "$peer_pid"; wait "$peer_pid" 2>/dev/null || true
-peer_stored=$(sqlite3 "$dir/peer/intake.db" "SELECT count(*) FROM referrals")
-peer_logged=$(sqlite3 "$dir/peer/intake.db" "SELECT count(*) FROM log_entries WHERE event = 'referral.received'")
+peer_stored=$(count "$dir/peer/intake.db" "SELECT count(*) FROM referrals")
+peer_logged=$(count "$dir/peer/intake.db" "SELECT count(*) FROM log_entries WHERE event = 'referral.received'")
 peer_202s=$(client_202s peer)
-peer_verify=$("$venv/bin/python" "$peer_src/verify_log.py" "$abs/peer" 2>&1 | tail -1) && peer_verify_status=0 || peer_verify_status=$?
-if [ "$peer_stored" = "$peer_202s" ] && [ "$peer_logged" = "$peer_202s" ] && [ "$peer_server_202s" = "$peer_202s" ] && [ "$peer_verify_status" -eq 0 ]; then verdict=OK; else verdict=MISMATCH; fi
+"$venv/bin/python" "$peer_src/verify_log.py" "$abs/peer" > "$dir/peer-verify.txt" 2>&1 && peer_verify_status=0 || peer_verify_status=$?
+peer_verify=$(tail -1 "$dir/peer-verify.txt")
+verdict "$peer_202s" "$peer_server_202s" "$peer_stored" "$peer_logged" "$peer_verify_status"
 check "peer $verdict: $peer_202s 202s counted by the client ($peer_server_202s by its workers); $peer_stored referrals stored, $peer_logged referral.received entries; verify_log.py (exit $peer_verify_status): $peer_verify"
 
 cleanup
@@ -273,3 +289,4 @@ table=".dev/bench/intake-peers-$stamp.md"
 python3 "$helper" summary "$raw" > "$table"
 cat "$table"
 echo "bench-intake-peers: wrote $table" >&2
+[ $failed -eq 0 ] || { echo "bench-intake-peers: a 202 is not matched by the store or a log check failed (see above)" >&2; exit 1; }
