@@ -127,7 +127,8 @@ JSON
 
 # --- start both servers ------------------------------------------------------------------------------
 pids=(); peer_pid=""; refex_pid=""
-peer_workers() { cat "$dir"/peer/worker-*.pid 2>/dev/null || true; }
+# The peer's worker pids, one a line (each worker-PID.pid file holds its pid without a newline).
+peer_workers() { local file; for file in "$dir"/peer/worker-*.pid; do if [ -f "$file" ]; then cat "$file"; echo; fi; done; }
 cleanup() {
   local pid
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done

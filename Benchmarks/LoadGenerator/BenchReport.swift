@@ -17,7 +17,7 @@ struct BenchReport {
     var wallSeconds: Double
     /// The longest a load generator thread woke late from a timed wait.
     var clientMaxOversleepMs: Double
-    /// Responses with the expected status, warm-up included (each one the server said it accepted).
+    /// Responses with the expected status, the probe and warm-up included (each one the server said it accepted).
     var expectedResponses: Int
     /// With `--interval`: measured successes per interval, by completion time.
     var intervalSuccesses: [Int]

@@ -65,7 +65,7 @@ func runBench(_ options: BenchOptions) throws -> BenchReport {
     var failures: [Failure: Int] = [:]
     var firstFailure: [Failure: String] = [:]
     var handshakes = 0
-    var expectedResponses = 0
+    var expectedResponses = 1 // the probe's
     var intervalSuccesses: [Int] = []
     var lastCompletion = plan.measureStart
     var maxOversleep: UInt64 = 0

@@ -290,7 +290,7 @@ def summary(path: str) -> None:
     rounds = meta.get("rounds", len({r.get("round") for r in runs}))
     out = [
         f"{rounds} round(s) of {meta.get('duration', '?')} s per scenario after {meta.get('warmup', '?')} s of warm-up; medians across "
-        f"rounds (p99: median, worst round in brackets). {meta.get('machine', '')}",
+        f"rounds (the open loop's p99: the median, the worst round in brackets). {meta.get('machine', '')}",
         "",
         "| scenario | refex req/s | peer req/s | refex ÷ peer | storage program, refex's write pattern | one-row commit ceiling "
         "| p99 ms refex / peer | CPU µs per referral refex / peer | refex group size | WAL peak refex / peer | errors refex / peer |",
