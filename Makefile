@@ -4,7 +4,7 @@ SWIFT ?= swift
 DEV := .dev
 CONFIG := $(DEV)/refex.json
 
-.PHONY: all deps build release dev run test fuzz bench bench-all bench-schema bench-intake bench-delivery bench-log bench-release install clean
+.PHONY: all deps build release dev run test fuzz bench bench-all bench-schema bench-intake bench-intake-peers bench-delivery bench-log bench-release install clean
 
 all: build
 
@@ -53,6 +53,10 @@ bench-schema:
 
 bench-intake: bench-release
 	scripts/bench-intake.sh
+
+# Issue 17: refex beside the Python peer and the storage program (about 12 minutes; BENCH_ARGS=--quick for a smoke test).
+bench-intake-peers: bench-release
+	scripts/bench-intake-peers.sh $(BENCH_ARGS)
 
 bench-delivery: bench-release
 	scripts/bench-delivery.sh

@@ -11,7 +11,8 @@ case "${1:-build}" in
   # promtool from Debian's prometheus package there (installing that package would start a
   # Prometheus server on port 9090, refex's ops port).
   test)  want+=(curl python3 python3-venv sqlite3 binutils procps iproute2 systemd make) ;;
-  bench) want+=(curl python3 sqlite3 binutils procps iproute2 nginx-light) ;;
+  # python3-venv, gcc, libc6-dev: the Python peer's venv and the storage program (bench-intake-peers.sh).
+  bench) want+=(curl python3 python3-venv sqlite3 binutils procps iproute2 nginx-light gcc libc6-dev) ;;
   *) echo "install-deps: unknown set '$1' (build, test or bench)" >&2; exit 2 ;;
 esac
 

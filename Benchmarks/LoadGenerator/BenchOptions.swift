@@ -33,6 +33,8 @@ struct BenchOptions: Sendable {
     var timeout: Double = 10
     var json = false
     var label: String?
+    /// With `--interval`: measured successes are also counted per interval of this many seconds (by completion time).
+    var interval: Double?
 
     static let usage = """
     refex-bench: a TLS load generator with a client certificate, for refex and its peers.
@@ -59,6 +61,8 @@ struct BenchOptions: Sendable {
       --expect-status CODE   the status every response must have (default 200)
       --timeout SECONDS      socket read/write timeout (default 10)
       --label TEXT           a name carried into the report
+      --interval SECONDS     also count measured successes per interval (by completion time), e.g.
+                             to compare a long run's first and last minute
       --json                 print one JSON object instead of text
     """
 
@@ -118,6 +122,10 @@ struct BenchOptions: Sendable {
             case "--timeout": options.timeout = try number(argument)
             case "--label": options.label = try value(argument)
             case "--json": options.json = true
+            case "--interval":
+                let seconds = try number(argument)
+                guard seconds > 0 else { throw UsageError("--interval must be more than 0") }
+                options.interval = seconds
             case "--help", "-h": throw UsageError(nil)
             default: throw UsageError("unknown option '\(argument)'")
             }

@@ -17,6 +17,10 @@ struct BenchReport {
     var wallSeconds: Double
     /// The longest a load generator thread woke late from a timed wait.
     var clientMaxOversleepMs: Double
+    /// Responses with the expected status, the probe and warm-up included (each one the server said it accepted).
+    var expectedResponses: Int
+    /// With `--interval`: measured successes per interval, by completion time.
+    var intervalSuccesses: [Int]
 
     var failureCount: Int { failures.values.reduce(0, +) }
     var requestsPerSecond: Double { measuredSeconds > 0 ? Double(successes) / measuredSeconds : 0 }
@@ -38,6 +42,9 @@ struct BenchReport {
             format: "  client CPU %.2f s in %.2f s wall (%.0f%% of one core); woke up to %.1f ms late",
             clientCPUSeconds, wallSeconds, 100 * clientCPUSeconds / max(wallSeconds, 1e-9), clientMaxOversleepMs
         ))
+        if let interval = options.interval {
+            lines.append("  per \(format(interval)) s  \(intervalSuccesses.map(String.init).joined(separator: " "))")
+        }
         for kind in Failure.allCases {
             if let count = failures[kind] {
                 lines.append("  failed: \(kind.rawValue) ×\(count), first: \(firstFailure[kind] ?? "")")
@@ -80,7 +87,12 @@ struct BenchReport {
             "clientCPUSeconds": number(clientCPUSeconds),
             "wallSeconds": number(wallSeconds),
             "clientMaxOversleepMs": number(clientMaxOversleepMs),
+            "expectedResponses": int(expectedResponses),
         ]
+        if let interval = options.interval {
+            object["intervalSeconds"] = number(interval)
+            object["intervalRequests"] = .array(intervalSuccesses.map(int))
+        }
         if let label = options.label { object["label"] = .string(label) }
         return JSONValue.object(object).serializedString()
     }

@@ -25,6 +25,10 @@ final class LoadWorker: @unchecked Sendable {
     private(set) var latencies: [UInt64] = []
     private(set) var failures: [Failure: Int] = [:]
     private(set) var firstFailure: [Failure: String] = [:]
+    /// Responses with the expected status, warm-up included: each one the server says it accepted.
+    private(set) var expectedResponses = 0
+    /// With `--interval`: measured successes per interval since the measured time began.
+    private(set) var intervalSuccesses: [Int] = []
     /// TLS handshakes completed (connections opened).
     private(set) var handshakes = 0
     /// When the last measured request finished (for runs limited by count).
@@ -246,9 +250,17 @@ final class LoadWorker: @unchecked Sendable {
             record(slot, FailureEvent(.status, "status \(response.status), expected \(options.expectedStatus)"))
             return
         }
+        expectedResponses += 1
         if slot.measured {
             latencies.append(done &- slot.startedAt)
             lastCompletion = max(lastCompletion, done)
+            if let interval = options.interval {
+                // Requests sent before the measured time ended and answered after it count in the last interval.
+                var index = Int(Double(done &- plan.measureStart) / 1e9 / interval)
+                if options.requests == nil { index = min(index, max(0, Int((options.duration / interval).rounded(.up)) - 1)) }
+                if index >= intervalSuccesses.count { intervalSuccesses += Array(repeating: 0, count: index + 1 - intervalSuccesses.count) }
+                intervalSuccesses[index] += 1
+            }
         }
         // Between requests nothing is expected: only the server closing wakes an idle connection.
         if slot.fd >= 0 { setInterest(slot, refex_EPOLLIN) }

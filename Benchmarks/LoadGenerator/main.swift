@@ -65,6 +65,8 @@ func runBench(_ options: BenchOptions) throws -> BenchReport {
     var failures: [Failure: Int] = [:]
     var firstFailure: [Failure: String] = [:]
     var handshakes = 0
+    var expectedResponses = 1 // the probe's
+    var intervalSuccesses: [Int] = []
     var lastCompletion = plan.measureStart
     var maxOversleep: UInt64 = 0
     for worker in workers {
@@ -73,6 +75,11 @@ func runBench(_ options: BenchOptions) throws -> BenchReport {
         failures.merge(worker.failures, uniquingKeysWith: +)
         firstFailure.merge(worker.firstFailure) { first, _ in first }
         handshakes += worker.handshakes
+        expectedResponses += worker.expectedResponses
+        for (index, count) in worker.intervalSuccesses.enumerated() {
+            if index >= intervalSuccesses.count { intervalSuccesses.append(0) }
+            intervalSuccesses[index] += count
+        }
         lastCompletion = max(lastCompletion, worker.lastCompletion)
     }
     let measuredSeconds = options.requests == nil
@@ -82,7 +89,7 @@ func runBench(_ options: BenchOptions) throws -> BenchReport {
         options: options, target: address.description, tlsVersion: tlsVersion, successes: latencies.count,
         failures: failures, firstFailure: firstFailure, handshakes: handshakes, measuredSeconds: measuredSeconds,
         latency: LatencySummary(latencies), clientCPUSeconds: cpu, wallSeconds: Double(finished - plan.start) / 1e9,
-        clientMaxOversleepMs: Double(maxOversleep) / 1e6
+        clientMaxOversleepMs: Double(maxOversleep) / 1e6, expectedResponses: expectedResponses, intervalSuccesses: intervalSuccesses
     )
 }
 
