@@ -441,12 +441,12 @@ final class DeliveryTests: XCTestCase {
         // another: its lane is replaced, and a new lane sends the next item to the new endpoint at
         // once. SIGTERM then must still wait for the old lane's attempt and record it, not close
         // the store under it.
-        let slow = try SinkProcess(options: ["--delay-ms", "6000"])
+        let slow = try SinkProcess(options: ["--delay-ms", "8000"])
         let fast = try SinkProcess()
         let refex = try RefexProcess(config: try config(dv: slow.endpoint, support: fast.endpoint) { config in
             if case .object(var delivery)? = config["delivery"] {
                 delivery["concurrency"] = 1
-                delivery["timeoutSeconds"] = 8
+                delivery["timeoutSeconds"] = 9
                 config["delivery"] = .object(delivery)
             }
         })
