@@ -70,7 +70,7 @@ package final class DeliveryService: Service {
         }
         let all = lanes.withLock { $0.values.map { $0 } } + retired.withLock { $0 }
         release(all.flatMap { $0.stop() })
-        // Bounded so that the drain and this stay within systemd's TimeoutStopSec (30 s); an
+        // Bounded so that the drain and this stay within systemd's TimeoutStopSec (45 s); an
         // attempt still under way after it is made again once its lease ends, under the same Idempotency-Key.
         let deadline = DispatchTime.now() + .seconds(min(Int(configuration.attemptTimeout.components.seconds) + 1, 10))
         for lane in all { lane.waitUntilStopped(deadline) }
