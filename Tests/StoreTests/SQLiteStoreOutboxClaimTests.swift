@@ -93,7 +93,8 @@ final class SQLiteStoreOutboxClaimTests: XCTestCase {
     func testReleaseMakesAnItemClaimableAtOnceButOnlyByItsHolder() async throws {
         let store = try await store(with: [item("a")])
         defer { store.close() }
-        let held = try XCTUnwrap(try await claim(store, "node-1").first?.claim)
+        let claimed = try await claim(store, "node-1")
+        let held = try XCTUnwrap(claimed.first?.claim)
         try await store.write { txn in try txn.releaseOutboxClaim(id: "a", claim: OutboxClaim(claimant: "node-2", until: held.until)) }
         let value7 = try await claim(store, "node-2").map(\.id)
         XCTAssertEqual(value7, [], "another claimant cannot end node-1's lease")
@@ -109,8 +110,10 @@ final class SQLiteStoreOutboxClaimTests: XCTestCase {
     func testReleasingAnEndedClaimLeavesTheSameClaimantsLaterClaimInPlace() async throws {
         let store = try await store(with: [item("a")])
         defer { store.close() }
-        let first = try XCTUnwrap(try await claim(store, "node-1", lease: 30_000).first?.claim)
-        let second = try XCTUnwrap(try await claim(store, "node-1", now: 30_000, lease: 30_000).first?.claim)
+        let firstClaims = try await claim(store, "node-1", lease: 30_000)
+        let secondClaims = try await claim(store, "node-1", now: 30_000, lease: 30_000)
+        let first = try XCTUnwrap(firstClaims.first?.claim)
+        let second = try XCTUnwrap(secondClaims.first?.claim)
         XCTAssertNotEqual(first, second)
         try await store.write { txn in try txn.releaseOutboxClaim(id: "a", claim: first) }
         let value = try await due(store, now: 30_001)
