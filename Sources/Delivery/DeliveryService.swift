@@ -28,6 +28,9 @@ package final class DeliveryService: Service {
     /// This process, as the holder of outbox claims.
     private let claimant: String
     private let lanes = Mutex<[String: RecipientLane]>([:])
+    /// Lanes replaced (their endpoint or CA changed) whose attempts may still be under way: the
+    /// stop waits for them too, so that none records into a closed store.
+    private let retired = Mutex<[RecipientLane]>([])
     private let stopping = Atomic<Bool>(false)
     private let wake = DispatchSemaphore(value: 0)
     private let metrics: DeliveryMetrics
@@ -65,9 +68,9 @@ package final class DeliveryService: Service {
             }
             _ = wake.wait(timeout: .now() + .milliseconds(Int(configuration.pollInterval.wholeMilliseconds)))
         }
-        let all = lanes.withLock { $0.values.map { $0 } }
+        let all = lanes.withLock { $0.values.map { $0 } } + retired.withLock { $0 }
         release(all.flatMap { $0.stop() })
-        // Bounded so that the drain and this stay within systemd's TimeoutStopSec (30 s); an
+        // Bounded so that the drain and this stay within systemd's TimeoutStopSec (45 s); an
         // attempt still under way after it is made again once its lease ends, under the same Idempotency-Key.
         let deadline = DispatchTime.now() + .seconds(min(Int(configuration.attemptTimeout.components.seconds) + 1, 10))
         for lane in all { lane.waitUntilStopped(deadline) }
@@ -118,6 +121,12 @@ package final class DeliveryService: Service {
         }
         // A lane whose endpoint or CA changed finishes what it started; what it had not is claimed again.
         release(replaced.flatMap { $0.stop() })
+        if !replaced.isEmpty {
+            retired.withLock { retired in
+                retired.removeAll { $0.hasStopped }
+                retired += replaced
+            }
+        }
         guard !room.isEmpty else { return }
         let claimed: [OutboxItem]
         do {
@@ -246,6 +255,11 @@ final class RecipientLane: Sendable {
     func waitUntilStopped(_ deadline: DispatchTime) {
         _ = running.wait(timeout: deadline)
         _ = recording.wait(timeout: deadline)
+    }
+
+    /// Stopped, every worker gone and every outcome recorded: nothing of this lane is left to wait for.
+    var hasStopped: Bool {
+        state.withLock { $0.stopped } && running.wait(timeout: .now()) == .success && recording.wait(timeout: .now()) == .success
     }
 
     private func runWorker(_ clientConfiguration: HTTPClientConfiguration) {

@@ -57,7 +57,7 @@ extension Exchange {
     package func recordDelivery(_ item: OutboxItem, decision: RetrySchedule.Decision, actor: Actor = .system) async throws {
         let recipients = self.recipients
         try await store.write { txn in
-            if let claim = item.claim { try txn.releaseOutboxClaim(id: item.id, claimant: claim.claimant) }
+            if let claim = item.claim { try txn.releaseOutboxClaim(id: item.id, claim: claim) }
             guard var current = try txn.outboxItem(id: item.id) else {
                 // Taken out of the outbox while this attempt was under way (consent withdrawn,
                 // subject erased or restricted): what the attempt came to must still be recorded.
@@ -236,7 +236,7 @@ extension Exchange {
     package func discard(_ item: OutboxItem) async throws {
         let recipients = self.recipients
         try await store.write { txn in
-            if let claim = item.claim { try txn.releaseOutboxClaim(id: item.id, claimant: claim.claimant) }
+            if let claim = item.claim { try txn.releaseOutboxClaim(id: item.id, claim: claim) }
             guard item.kind == .disclosure, var disclosure = try txn.disclosure(id: item.disclosureID), disclosure.state == .queued else {
                 try txn.dequeue(id: item.id)
                 return
@@ -401,10 +401,10 @@ extension Exchange {
     /// Gives claimed items back unattempted (a lane that stopped or changed), so that they are
     /// claimed again at once rather than when their lease ends.
     package func releaseClaims(_ items: [OutboxItem]) async throws {
-        let claimed = items.compactMap { item in item.claim.map { (item.id, $0.claimant) } }
+        let claimed = items.compactMap { item in item.claim.map { (item.id, $0) } }
         guard !claimed.isEmpty else { return }
         try await store.write { txn in
-            for (id, claimant) in claimed { try txn.releaseOutboxClaim(id: id, claimant: claimant) }
+            for (id, claim) in claimed { try txn.releaseOutboxClaim(id: id, claim: claim) }
         }
     }
 }

@@ -107,9 +107,11 @@ package protocol StoreTransaction: AnyObject {
     /// until `leaseUntil`; returns them with `claim` set. Within one write transaction, so that two
     /// claimants (two nodes) never hold the same item at once. Pull items are never claimed.
     func claimDueOutbox(recipientID: String, now: Timestamp, leaseUntil: Timestamp, claimant: String, limit: Int) throws -> [OutboxItem]
-    /// Ends `claimant`'s lease on an item, so that it can be claimed again as soon as it is due;
-    /// nothing if the item is gone or someone else holds it now.
-    func releaseOutboxClaim(id: String, claimant: String) throws
+    /// Ends the lease `claim` on an item, so that it can be claimed again as soon as it is due;
+    /// nothing if the item is gone or held under another claim now: another claimant's, or a
+    /// later claim by the same claimant (its earlier lease ended and it claimed the item again),
+    /// so that recording a late attempt never frees the item for a third while a second is under way.
+    func releaseOutboxClaim(id: String, claim: OutboxClaim) throws
     /// Pending pull items of `recipientIDs`, oldest first, after the item `afterID` (a cursor).
     func mailbox(recipientIDs: [String], afterID: String?, limit: Int) throws -> [OutboxItem]
     /// Items in `state`, oldest first (for `refex outbox list`).

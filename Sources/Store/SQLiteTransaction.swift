@@ -309,8 +309,11 @@ final class SQLiteTransaction: StoreTransaction {
         return items
     }
 
-    func releaseOutboxClaim(id: String, claimant: String) throws {
-        try main.query("UPDATE outbox SET lease_holder = NULL, lease_until = NULL WHERE id = ? AND lease_holder = ?", [id, claimant])
+    func releaseOutboxClaim(id: String, claim: OutboxClaim) throws {
+        try main.query(
+            "UPDATE outbox SET lease_holder = NULL, lease_until = NULL WHERE id = ? AND lease_holder = ? AND lease_until = ?",
+            [id, claim.claimant, claim.until.milliseconds]
+        )
     }
 
     func mailbox(recipientIDs: [String], afterID: String?, limit: Int) throws -> [OutboxItem] {

@@ -278,6 +278,11 @@ final class ConfigurationDecodingTests: XCTestCase {
         try assertRefused(partner(["certificates": [["sha256": .string(colons + "A")]]]), "partners[0].certificates[0].sha256: is not a SHA-256")
         try assertRefused(partner(["certificates": [["sha256": .string(colons), "subject": "CN=a", "issuer": "CN=b"]]]),
                           "partners[0].certificates[0]: give either sha256, or subject and issuer, not both")
+        // Half of a subject mapping beside a fingerprint is not a narrower match: it is refused, not ignored.
+        try assertRefused(partner(["certificates": [["sha256": .string(colons), "subject": "CN=a"]]]),
+                          "partners[0].certificates[0]: give either sha256, or subject and issuer, not both")
+        try assertRefused(partner(["certificates": [["sha256": .string(colons), "issuer": "CN=b"]]]),
+                          "partners[0].certificates[0]: give either sha256, or subject and issuer, not both")
         try assertRefused(partner(["certificates": [["subject": "CN=a"]]]), "partners[0].certificates[0]: give either sha256, or subject and issuer")
         try assertRefused(partner(["certificates": [[:]]]), "partners[0].certificates[0]: give either sha256, or subject and issuer")
         try assertRefused(partner(["certificates": [["sha256": .string(colons), "serial": "01"]]]),

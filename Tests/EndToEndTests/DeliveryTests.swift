@@ -436,6 +436,48 @@ final class DeliveryTests: XCTestCase {
         XCTAssertEqual(sink.requests.filter { $0.key == delivered.first }.count, 1, "what was recorded delivered is not sent again")
     }
 
+    func testSIGTERMWaitsForAnAttemptOfALaneAReloadReplaced() throws {
+        // An attempt is under way at the slow endpoint when a reload points the recipient at
+        // another: its lane is replaced, and a new lane sends the next item to the new endpoint at
+        // once. SIGTERM then must still wait for the old lane's attempt and record it, not close
+        // the store under it.
+        let slow = try SinkProcess(options: ["--delay-ms", "8000"])
+        let fast = try SinkProcess()
+        let refex = try RefexProcess(config: try config(dv: slow.endpoint, support: fast.endpoint) { config in
+            if case .object(var delivery)? = config["delivery"] {
+                delivery["concurrency"] = 1
+                delivery["timeoutSeconds"] = 9
+                config["delivery"] = .object(delivery)
+            }
+        })
+        let first = try XCTUnwrap(disclosureID(try submit(refex, try referral("LANE-1")), "dv-support"))
+        XCTAssertTrue(slow.wait { self.attempts(refex, "dv-support") >= 1 }, refex.logText)
+        let second = try XCTUnwrap(disclosureID(try submit(refex, try referral("LANE-2")), "dv-support"))
+
+        var config = try XCTUnwrap(try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: refex.configPath)))).objectValue)
+        var recipients = config["recipients"]?.arrayValue ?? []
+        for index in recipients.indices {
+            guard case .object(var recipient) = recipients[index], recipient["id"] == "dv-support",
+                  case .object(var delivery)? = recipient["delivery"] else { continue }
+            delivery["endpoint"] = .string(fast.endpoint)
+            recipient["delivery"] = .object(delivery)
+            recipients[index] = .object(recipient)
+        }
+        config["recipients"] = .array(recipients)
+        try refex.rewriteConfig(config)
+        refex.signal(SIGHUP)
+        XCTAssertTrue(refex.waitForLog("config reloaded"), refex.logText)
+        XCTAssertTrue(fast.wait { fast.files.contains("\(second).json") }, "the new lane sends the next item: \(refex.logText)")
+        XCTAssertFalse(slow.files.contains("\(first).json"), "the first attempt is still under way when SIGTERM arrives")
+
+        refex.signal(SIGTERM)
+        XCTAssertEqual(refex.waitForExit(), 0, refex.logText)
+        XCTAssertTrue(slow.files.contains("\(first).json"), "the attempt under way reached the recipient")
+        XCTAssertEqual(try refex.logCount(event: "disclosure.delivered", disclosure: first), 1, "and was recorded: \(refex.logText)")
+        XCTAssertFalse(refex.logText.contains("store is closed"), refex.logText)
+        XCTAssertFalse(refex.logText.contains("before stopping"), refex.logText)
+    }
+
     func testConsentThatLapsesBeforeSendingWithholdsTheDisclosure() throws {
         let endpoint = "https://localhost:\(try freePort())/deliveries"
         let refex = try RefexProcess(config: try config(dv: endpoint, support: endpoint))

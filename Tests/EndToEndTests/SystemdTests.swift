@@ -50,6 +50,10 @@ final class SystemdTests: XCTestCase {
             XCTAssertTrue(values(key).contains(value), "refex.service: \(key)=\(value) missing (has \(values(key)))")
         }
         XCTAssertFalse(values("WatchdogSec").isEmpty)
+        // SIGTERM's ordered stop must fit before systemd's SIGKILL: the default drain (15 s), the
+        // wait for delivery attempts (10 s) and the store's close (10 s).
+        let stopSeconds = values("TimeoutStopSec").first.flatMap { Int($0.replacingOccurrences(of: "s", with: "")) } ?? 0
+        XCTAssertGreaterThan(stopSeconds, 15 + 10 + 10, "TimeoutStopSec=\(values("TimeoutStopSec"))")
         XCTAssertTrue(values("ExecStartPre").contains { $0.hasSuffix("refex config check --config /etc/refex/refex.json") })
         XCTAssertEqual(Set(values("LoadCredential").map { String($0.split(separator: ":")[0]) }), ["master-key", "tls-key", "delivery-key", "log-signing-key"])
 

@@ -84,4 +84,29 @@ final class ExchangeDeliveryTests: XCTestCase {
         XCTAssertEqual(entries[2].draft.details?["possiblyReceived"], true, "an attempt was made: it may have arrived")
         try await fixture.assertLogVerifies()
     }
+
+    /// The lease of a first attempt ends before its outcome is recorded (a stalled writer), and
+    /// the same process claims the item again for a second attempt. Recording the first (a retry
+    /// due at once) must leave the second's claim in place: otherwise the item is claimed a third
+    /// time while the second attempt is still under way.
+    func testRecordingAnAttemptWhoseLeaseEndedLeavesTheNextClaimInPlace() async throws {
+        let fixture = try InProcessExchange()
+        let referral = try await fixture.exchange.submitReferral(try InProcessExchange.domesticAbuseReferral(), by: InProcessExchange.police)
+        let dv = try fixture.disclosure(referralID: referral.id, recipient: "dv-support")
+        XCTAssertEqual(fixture.tables.outbox[dv.id]?.record.mode, .push)
+
+        let first = try await fixture.exchange.claimDueOutbox(["dv-support": 10], claimant: "node", lease: .seconds(30))
+        XCTAssertEqual(first.map(\.id), [dv.id])
+        fixture.clock.advance(by: .seconds(31))
+        let second = try await fixture.exchange.claimDueOutbox(["dv-support": 10], claimant: "node", lease: .seconds(30))
+        XCTAssertEqual(second.map(\.id), [dv.id], "the first lease ended: the item is claimed again")
+
+        try await fixture.exchange.recordDelivery(try XCTUnwrap(first.first), decision: .retry(at: fixture.clock.now, reason: "HTTP 503"))
+        let third = try await fixture.exchange.claimDueOutbox(["dv-support": 10], claimant: "node", lease: .seconds(30))
+        XCTAssertEqual(third.map(\.id), [], "the second attempt still holds the item")
+
+        try await fixture.exchange.recordDelivery(try XCTUnwrap(second.first), decision: .retry(at: fixture.clock.now, reason: "HTTP 503"))
+        let fourth = try await fixture.exchange.claimDueOutbox(["dv-support": 10], claimant: "node", lease: .seconds(30))
+        XCTAssertEqual(fourth.map(\.id), [dv.id], "recorded: the item is anyone's again")
+    }
 }

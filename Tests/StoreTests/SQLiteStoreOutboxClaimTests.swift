@@ -93,14 +93,34 @@ final class SQLiteStoreOutboxClaimTests: XCTestCase {
     func testReleaseMakesAnItemClaimableAtOnceButOnlyByItsHolder() async throws {
         let store = try await store(with: [item("a")])
         defer { store.close() }
-        _ = try await claim(store, "node-1")
-        try await store.write { txn in try txn.releaseOutboxClaim(id: "a", claimant: "node-2") }
+        let claimed = try await claim(store, "node-1")
+        let held = try XCTUnwrap(claimed.first?.claim)
+        try await store.write { txn in try txn.releaseOutboxClaim(id: "a", claim: OutboxClaim(claimant: "node-2", until: held.until)) }
         let value7 = try await claim(store, "node-2").map(\.id)
         XCTAssertEqual(value7, [], "another claimant cannot end node-1's lease")
-        try await store.write { txn in try txn.releaseOutboxClaim(id: "a", claimant: "node-1") }
+        try await store.write { txn in try txn.releaseOutboxClaim(id: "a", claim: held) }
         let value8 = try await claim(store, "node-2").map(\.id)
         XCTAssertEqual(value8, ["a"])
-        try await store.write { txn in try txn.releaseOutboxClaim(id: "gone", claimant: "node-2") }  // nothing to release: no error
+        try await store.write { txn in try txn.releaseOutboxClaim(id: "gone", claim: held) }  // nothing to release: no error
+    }
+
+    /// One process claims an item, its lease ends before the attempt is recorded (a stalled
+    /// writer), and it claims the item again for a second attempt: recording the first must not
+    /// end the second's lease, or a third attempt could start beside the second.
+    func testReleasingAnEndedClaimLeavesTheSameClaimantsLaterClaimInPlace() async throws {
+        let store = try await store(with: [item("a")])
+        defer { store.close() }
+        let firstClaims = try await claim(store, "node-1", lease: 30_000)
+        let secondClaims = try await claim(store, "node-1", now: 30_000, lease: 30_000)
+        let first = try XCTUnwrap(firstClaims.first?.claim)
+        let second = try XCTUnwrap(secondClaims.first?.claim)
+        XCTAssertNotEqual(first, second)
+        try await store.write { txn in try txn.releaseOutboxClaim(id: "a", claim: first) }
+        let value = try await due(store, now: 30_001)
+        XCTAssertEqual(value, [], "the later claim still holds the item")
+        try await store.write { txn in try txn.releaseOutboxClaim(id: "a", claim: second) }
+        let released = try await due(store, now: 30_001)
+        XCTAssertEqual(released, ["a"])
     }
 
     func testPullFailedAndOtherRecipientsItemsAreNeverClaimed() async throws {

@@ -231,9 +231,9 @@ final class InMemoryTransaction: StoreTransaction {
         return items
     }
 
-    func releaseOutboxClaim(id: String, claimant: String) throws {
+    func releaseOutboxClaim(id: String, claim: OutboxClaim) throws {
         try change()
-        if tables.outboxLeases[id]?.claimant == claimant { tables.outboxLeases[id] = nil }
+        if tables.outboxLeases[id] == claim { tables.outboxLeases[id] = nil }
     }
 
     func mailbox(recipientIDs: [String], afterID: String?, limit: Int) throws -> [OutboxItem] {

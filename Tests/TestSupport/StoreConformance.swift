@@ -455,13 +455,13 @@ package struct StoreConformance: Sendable {
             try expectEqual(try txn.dueOutbox(recipientID: "dv", now: at(59), limit: 10).map(\.id), [], "leased items are not due")
             try expectEqual(try txn.claimDueOutbox(recipientID: "dv", now: at(30), leaseUntil: at(60), claimant: "node-2", limit: 0).map(\.id), [], "a limit of 0 claims nothing")
             try expectEqual(try txn.outboxItem(id: "b")?.claim, nil, "other reads do not carry the claim")
-            try txn.releaseOutboxClaim(id: "b", claimant: "node-2")  // not the holder: nothing changes
+            try txn.releaseOutboxClaim(id: "b", claim: OutboxClaim(claimant: "node-2", until: at(60)))  // not the holder: nothing changes
         }
         try await store.read { txn in
             try expectEqual(try txn.dueOutbox(recipientID: "dv", now: at(59), limit: 10).map(\.id), [], "only the holder can release")
         }
         try await store.write { txn in
-            try txn.releaseOutboxClaim(id: "b", claimant: "node-1")
+            try txn.releaseOutboxClaim(id: "b", claim: OutboxClaim(claimant: "node-1", until: at(60)))
             try txn.enqueue(ConformanceRecords.item("a", recipient: "dv", mode: .push, at: at(0), next: at(20)))
         }
         try await store.read { txn in
@@ -475,6 +475,19 @@ package struct StoreConformance: Sendable {
         }
         try expectEqual(afterExpiry.map(\.id), ["b", "a", "c"], "an ended lease lets another node claim (and a later item falls due)")
         try expectEqual(afterExpiry.map(\.claim?.claimant), ["node-2", "node-2", "node-2"], "the new claimant holds them")
+        // node-2's leases end; it claims "b" again for a second attempt while the first is still
+        // being recorded. Recording the first ends only the first lease: the second holds.
+        let again = try await store.write { txn in
+            try txn.claimDueOutbox(recipientID: "dv", now: at(200), leaseUntil: at(300), claimant: "node-2", limit: 1)
+        }
+        try expectEqual(again.map(\.id), ["b"], "an ended lease lets its own claimant claim again")
+        try await store.write { txn in try txn.releaseOutboxClaim(id: "b", claim: OutboxClaim(claimant: "node-2", until: at(200))) }
+        try await store.read { txn in
+            try expectEqual(
+                try txn.dueOutbox(recipientID: "dv", now: at(201), limit: 10).map(\.id), ["a", "c"],
+                "releasing an ended claim leaves the same claimant's later claim in place"
+            )
+        }
     }
 
     // MARK: Log filters
