@@ -37,12 +37,20 @@ package struct RequestRecorder: Sendable {
         let level: Logger.Level = status >= 500 && status != 501 && status != 505 ? .error : (routine && status < 400 ? .debug : .info)
         logger.log(level, "request", [
             ("id", requestID), ("listener", listener), ("partner", partner ?? "-"), ("method", method),
-            ("route", route), ("status", String(status)), ("duration_ms", String(format: "%.2f", seconds * 1000)),
+            ("route", route), ("status", String(status)), ("duration_ms", RequestRecorder.hundredths(seconds * 1000)),
         ])
     }
 }
 
 extension RequestRecorder {
+    /// `value` with two decimals (`12.34`), rounded half up, without a formatter per request.
+    static func hundredths(_ value: Double) -> String {
+        guard value.isFinite else { return "0.00" }
+        let hundredths = Int64((abs(value) * 100).rounded())
+        let fraction = hundredths % 100
+        return (value < 0 && hundredths > 0 ? "-" : "") + String(hundredths / 100) + (fraction < 10 ? ".0" : ".") + String(fraction)
+    }
+
     private static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "-"]
 
     /// The method as a label: the standard ones by name, anything else `other`, so that a client

@@ -45,6 +45,13 @@ package final class ServiceMetrics: Sendable {
             self?.refreshIfStale()
             return latest().map { [([], Double($0.statistics.referrals))] } ?? []
         }
+        // Group commit: the writes per commit the writer reaches is their ratio (issue 17).
+        registry.counter("refex_store_commit_groups_total", help: "Commits the store's writer made (each a group of writes).") {
+            store.commitGroupTotals.map { [([], Double($0.commits))] } ?? []
+        }
+        registry.counter("refex_store_commit_group_writes_total", help: "Writes (referrals and every other change) held by those commits.") {
+            store.commitGroupTotals.map { [([], Double($0.writes))] } ?? []
+        }
         registry.gauge("refex_disclosures", help: "Disclosures by their current state.", labelNames: ["state"]) {
             latest().map { current in
                 // Every known state, 0 when none, so that a rule can compare them.

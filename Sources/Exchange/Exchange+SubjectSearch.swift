@@ -74,8 +74,9 @@ extension Exchange {
         }
     }
 
-    /// Indexes the referrals stored before the blind indexes existed (a store made by an older
-    /// refex), in batches, once: afterwards it is one read of an empty table. Returns how many
+    /// Indexes the referrals whose entries are not written yet (see `queueSubjectIndex`), and the
+    /// referrals stored before the blind indexes existed (a store made by an older refex), in
+    /// batches, once: afterwards it is two reads of empty tables. Returns how many
     /// referrals it indexed. Erased subjects (no key) are skipped: there is nothing to index.
     @discardableResult
     package func backfillSubjectIndex(batch: Int = 200) async throws -> Int {
@@ -83,6 +84,27 @@ extension Exchange {
         let limits = self.limits
         let index = BlindIndex(keyring: keyring)
         var total = 0
+        // Referrals whose entries a crash (or a failed commit of the keys database) kept from
+        // being written after their own commit (`StoreTransaction.queueSubjectIndex`).
+        while true {
+            let (indexed, done) = try await store.write { txn -> (Int, Bool) in
+                let waiting = try txn.referralsAwaitingIndex(limit: batch)
+                var indexed = 0
+                for id in waiting {
+                    guard let referral = try txn.referral(id: id), let sealed = referral.sealedBody,
+                          let wrapped = try txn.subjectKey(subjectID: referral.subjectID),
+                          let key = try? keyring.unwrap(wrapped),
+                          let plaintext = try? keyring.open(sealed, key: key, context: "referral|\(referral.id)"),
+                          let document = try? JSONValue.parse(plaintext, limits: limits) else { continue }
+                    try txn.insertSubjectIndex(index.entries(for: document, subjectID: referral.subjectID, referralID: referral.id))
+                    indexed += 1
+                }
+                try txn.clearAwaitingIndex(referralIDs: waiting)
+                return (indexed, waiting.count < batch)
+            }
+            total += indexed
+            if done { break }
+        }
         while true {
             let (indexed, done) = try await store.write { txn -> (Int, Bool) in
                 guard let cursor = try txn.subjectIndexBackfillCursor() else { return (0, true) }

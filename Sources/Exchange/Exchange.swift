@@ -13,8 +13,14 @@ package final class Exchange: Sendable {
     let keyring: Keyring
     private let recipientList: Mutex<[Recipient]>
     let limits: JSONLimits
+    /// Keys for new subjects, stored ahead so that intake commits the main database alone.
+    package let keyPool: SubjectKeyPool
 
-    package init(store: any ExchangeStore, catalog: SchemaCatalog, keyring: Keyring, recipients: [Recipient], limits: JSONLimits = JSONLimits()) {
+    package init(
+        store: any ExchangeStore, catalog: SchemaCatalog, keyring: Keyring, recipients: [Recipient], limits: JSONLimits = JSONLimits(),
+        keyPool: SubjectKeyPool = SubjectKeyPool()
+    ) {
+        self.keyPool = keyPool
         self.store = store
         self.catalog = catalog
         self.keyring = keyring
@@ -82,8 +88,13 @@ package final class Exchange: Sendable {
         let bodyDigest = keyring.digest("referral-body", canonical)
         let referralID = SecureRandom.uuid()
         let requestedSubject = document["subjectId"]?.stringValue
-        let subjectID = requestedSubject ?? SecureRandom.uuid()
-        let fresh = try keyring.newSubjectKey(subjectID: subjectID)
+        // A new subject takes a key stored ahead (its commit then touches the main database
+        // alone), or, with none ready, makes one stored in its own commit as before.
+        let pooled = requestedSubject == nil ? keyPool.take(keyring: keyring, store: store) : nil
+        let subjectID = requestedSubject ?? pooled?.subjectID ?? SecureRandom.uuid()
+        let fresh: (key: SymmetricKey, wrapped: WrappedSubjectKey)? = try requestedSubject == nil
+            ? pooled.map { ($0.key, $0.wrapped) } ?? keyring.newSubjectKey(subjectID: subjectID) : nil
+        let storedAhead = pooled != nil
         let services = orderedServices(document)
         let recipients = self.recipients
         // Minimisation depends only on the document and the recipient: done before the commit.
@@ -96,8 +107,15 @@ package final class Exchange: Sendable {
         let consentDocument = document["consent"]
         let keyring = self.keyring
         let indexEntries = BlindIndex(keyring: keyring).entries(for: document, subjectID: subjectID, referralID: referralID)
+        // Sealed here, not on the store's writer, when the key is already known (a new subject).
+        let sealedForNewSubject = try fresh.map { try keyring.seal(plaintext, key: $0.key, context: "referral|\(referralID)") }
+        let receivedDraft = LogEntryDraft(
+            event: .referralReceived, actor: actor.id, referralID: referralID, subjectID: subjectID,
+            details: ["schema": .string(schemaID), "services": .array(services.map { .string($0) })]
+        ).prepared()
 
-        return try await store.write { txn in
+        // The write's answer, and whether it used the fresh key (a resubmission does not).
+        let intake: @Sendable (any StoreTransaction) throws -> (ReferralReceipt, Bool) = { txn in
             if let existing = try txn.referral(partnerID: actor.id, referenceKey: referenceKey) {
                 // The first answer is history once the subject is gone, whatever the body: say what is true now.
                 if let erasedAt = try txn.subject(id: existing.subjectID)?.erasedAt {
@@ -110,7 +128,7 @@ package final class Exchange: Sendable {
                     throw ExchangeError(.conflict, "referenceId was already used for a referral with a different body; use a new referenceId for a new referral.")
                 }
                 let known = ReferralReceipt(id: existing.id, status: "", subjectID: existing.subjectID, receivedAt: existing.receivedAt, disclosures: [])
-                return ReferralReceipt(stored: (try? JSONValue.parse(existing.receipt)) ?? .null, known: known)
+                return (ReferralReceipt(stored: (try? JSONValue.parse(existing.receipt)) ?? .null, known: known), false)
             }
             let now = txn.now
             let subjectKey: SymmetricKey
@@ -128,21 +146,24 @@ package final class Exchange: Sendable {
                 }
                 subject = known
                 subjectKey = try keyring.unwrap(wrapped)
-            } else {
+            } else if let fresh {
                 subject = SubjectRecord(id: subjectID, createdAt: now)
-                try txn.insertSubject(subject, key: fresh.wrapped)
+                if storedAhead {
+                    try txn.insertSubject(keyStoredAhead: subject)
+                } else {
+                    try txn.insertSubject(subject, key: fresh.wrapped)
+                }
                 subjectKey = fresh.key
+            } else {
+                preconditionFailure("a referral without subjectId has a fresh key")
             }
-            let sealed = try keyring.seal(plaintext, key: subjectKey, context: "referral|\(referralID)")
+            let sealed = try sealedForNewSubject ?? keyring.seal(plaintext, key: subjectKey, context: "referral|\(referralID)")
             try txn.insertReferral(ReferralRecord(
                 id: referralID, partnerID: actor.id, referenceKey: referenceKey, subjectID: subject.id, schemaID: schemaID,
                 bodyDigest: bodyDigest, sealedBody: sealed, receivedAt: now, receipt: []
             ))
-            try txn.insertSubjectIndex(indexEntries)
-            try txn.appendLog(LogEntryDraft(
-                event: .referralReceived, actor: actor.id, referralID: referralID, subjectID: subject.id,
-                details: ["schema": .string(schemaID), "services": .array(services.map { .string($0) })]
-            ))
+            try txn.queueSubjectIndex(indexEntries)
+            try txn.appendLog(receivedDraft)
             if let consentDocument {
                 let consent = try Exchange.consentRecord(
                     consentDocument, subjectID: subject.id, referralID: referralID, partnerID: actor.id,
@@ -195,8 +216,19 @@ package final class Exchange: Sendable {
                 disclosures: disclosures.map(DisclosureSummary.init)
             )
             try txn.setReceipt(referralID: referralID, receipt.json.serialized())
-            return receipt
+            return (receipt, true)
         }
+        let written: (ReferralReceipt, Bool)
+        do {
+            written = try await store.write(intake)
+        } catch let error as ExchangeError {
+            // Refused by the exchange: the write was undone, and no committed row names the key's subject.
+            if let pooled { keyPool.giveBack(pooled) }
+            throw error
+        }
+        let (receipt, usedFreshKey) = written
+        if let pooled, !usedFreshKey { keyPool.giveBack(pooled) }
+        return receipt
     }
 
     /// GET /v1/referrals/{id}: its state and each disclosure's; the reading is logged.

@@ -9,6 +9,17 @@ package protocol ExchangeStore: Sendable {
     /// Runs `body` in a read-only snapshot, beside the writer (it does not wait for commits).
     /// Anything `body` tries to change fails.
     func read<Result: Sendable>(_ body: @escaping @Sendable (any StoreTransaction) throws -> Result) async throws -> Result
+
+    /// Stores subject keys made ahead (for subjects not yet created) in their own durable commit,
+    /// apart from any write, so that a later write creating the subject
+    /// (`StoreTransaction.insertSubject(keyStoredAhead:)`) need not write a key. Returns false,
+    /// storing nothing, when the store gains nothing by it (its keys share the data's commit);
+    /// the default. Issue 17.
+    func storeSubjectKeysAhead(_ keys: [WrappedSubjectKey]) async throws -> Bool
+}
+
+extension ExchangeStore {
+    package func storeSubjectKeysAhead(_ keys: [WrappedSubjectKey]) async throws -> Bool { false }
 }
 
 /// A store as the daemon and the command line hold it (`any RefexStore`, opened from a
@@ -41,6 +52,25 @@ package protocol RefexStore: ExchangeStore {
     /// Whether commits have been failing for longer than `duration`: the watchdog then stops
     /// pinging, so that systemd restarts refex.
     func hasBeenFailing(longerThan duration: Duration) -> Bool
+
+    /// Commits made and the writes they held, since the store opened (the group size the writer
+    /// reaches is their ratio); nil when the store does not count them (the default).
+    var commitGroupTotals: CommitGroupTotals? { get }
+}
+
+extension RefexStore {
+    package var commitGroupTotals: CommitGroupTotals? { nil }
+}
+
+/// How many commits a store made and how many writes they held (group commit), since it opened.
+package struct CommitGroupTotals: Sendable, Equatable {
+    package var commits: Int
+    package var writes: Int
+
+    package init(commits: Int, writes: Int) {
+        self.commits = commits
+        self.writes = writes
+    }
 }
 
 /// The operations available inside a write transaction. Called on the store's writer only.
@@ -49,6 +79,9 @@ package protocol StoreTransaction: AnyObject {
     var now: Timestamp { get }
 
     func insertSubject(_ subject: SubjectRecord, key: WrappedSubjectKey) throws
+    /// Creates a subject whose key is already stored (`ExchangeStore.storeSubjectKeysAhead`, for
+    /// the same id); throws when that key is not there, storing nothing.
+    func insertSubject(keyStoredAhead subject: SubjectRecord) throws
     func subject(id: String) throws -> SubjectRecord?
     func subjectKey(subjectID: String) throws -> WrappedSubjectKey?
     func setRestricted(subjectID: String, _ restricted: Bool) throws
@@ -121,6 +154,9 @@ package protocol StoreTransaction: AnyObject {
     /// Appends to the hash chain; returns the sealed entry.
     @discardableResult
     func appendLog(_ draft: LogEntryDraft) throws -> LogEntry
+    /// Appends a draft whose canonical form was written ahead, off the writer. Default: `appendLog(draft)`.
+    @discardableResult
+    func appendLog(_ prepared: PreparedLogEntryDraft) throws -> LogEntry
 
     func insertCheckpoint(_ checkpoint: Checkpoint) throws
     /// Signed checkpoints, oldest first.
@@ -146,6 +182,14 @@ package protocol StoreTransaction: AnyObject {
     func distinctLogValues(_ column: LogValueColumn) throws -> [String]
     /// Adds blind-index entries (existing ones are kept).
     func insertSubjectIndex(_ entries: [SubjectIndexEntry]) throws
+    /// Adds blind-index entries durably, but possibly after this commit (a store that keeps them
+    /// apart from the data writes them in a later commit of their own, and remembers in this one
+    /// which referrals await them: `referralsAwaitingIndex`). Default: `insertSubjectIndex`.
+    func queueSubjectIndex(_ entries: [SubjectIndexEntry]) throws
+    /// Referrals whose blind-index entries may not be written yet (a crash came between), at most `limit`.
+    func referralsAwaitingIndex(limit: Int) throws -> [String]
+    /// Forgets that these referrals await their entries (they were written, or cannot be).
+    func clearAwaitingIndex(referralIDs: [String]) throws
     /// Replaces the entries that came from one referral (after rectification).
     func replaceSubjectIndex(referralID: String, with entries: [SubjectIndexEntry]) throws
     /// The entries with this kind and digest.
@@ -181,6 +225,24 @@ package protocol StoreTransaction: AnyObject {
 }
 
 extension StoreTransaction {
+    package func insertSubject(keyStoredAhead subject: SubjectRecord) throws {
+        // Only keys that `storeSubjectKeysAhead` stored (it returned true) are used so.
+        preconditionFailure("insertSubject(keyStoredAhead:) on a store that stores no keys ahead")
+    }
+
+    package func queueSubjectIndex(_ entries: [SubjectIndexEntry]) throws {
+        try insertSubjectIndex(entries)
+    }
+
+    package func referralsAwaitingIndex(limit: Int) throws -> [String] { [] }
+
+    @discardableResult
+    package func appendLog(_ prepared: PreparedLogEntryDraft) throws -> LogEntry {
+        try appendLog(prepared.draft)
+    }
+
+    package func clearAwaitingIndex(referralIDs: [String]) throws {}
+
     /// What the log lacks, checked against the rest of the store (see `LogCompleteness` in Store):
     /// rows without the entries their creation and changes of state appended, entries naming rows
     /// that never existed. Rows older than `prunedUpTo` (the log's retention cut) are excepted.

@@ -54,6 +54,12 @@ package struct LogEntryDraft: Sendable, Hashable {
     /// Anything else worth keeping, e.g. the filter a log read used.
     package var details: JSONObject?
 
+    /// This draft with its canonical form written now, on the request's thread, so that the
+    /// store's writer only adds the chain link and hashes (`StoreTransaction.appendLog(_:)`).
+    package func prepared() -> PreparedLogEntryDraft {
+        PreparedLogEntryDraft(self)
+    }
+
     package init(
         event: LogEvent, actor: String, referralID: String? = nil, subjectID: String? = nil, disclosureID: String? = nil,
         recipientID: String? = nil, service: String? = nil, lawfulBasis: LawfulBasis? = nil, consentID: String? = nil,
@@ -106,63 +112,35 @@ package struct LogEntry: Sendable, Hashable {
 
     /// Seals `draft` as entry `seq` after an entry whose hash is `prevHash`.
     package init(sealing draft: LogEntryDraft, seq: Int64, time: Timestamp, prevHash: String) {
+        self.init(sealing: PreparedLogEntryDraft(draft), seq: seq, time: time, prevHash: prevHash)
+    }
+
+    /// Seals a draft whose canonical form was written ahead.
+    package init(sealing prepared: PreparedLogEntryDraft, seq: Int64, time: Timestamp, prevHash: String) {
         self.seq = seq
         self.time = time
-        self.draft = draft
+        self.draft = prepared.draft
         self.prevHash = prevHash
-        canonical = LogEntry.canonicalBytes(draft, seq: seq, time: time, prevHash: prevHash)
+        canonical = LogEntry.canonicalBytes(prepared.parts, seq: seq, time: time, prevHash: prevHash)
         hash = SHA256.hash(canonical).hexString
     }
 
     /// The RFC 8785 form of `body(...)`, written directly: the members in their sorted order, the
     /// strings with JCS escaping (what `JSONValue.canonicalized()` gives, without building values).
     static func canonicalBytes(_ draft: LogEntryDraft, seq: Int64, time: Timestamp, prevHash: String) -> [UInt8] {
+        canonicalBytes(CanonicalParts(draft), seq: seq, time: time, prevHash: prevHash)
+    }
+
+    /// The canonical bytes from parts written ahead: only the chain link is added here.
+    static func canonicalBytes(_ parts: CanonicalParts, seq: Int64, time: Timestamp, prevHash: String) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(512)
-        var first = true
-        func key(_ name: StaticString) {
-            out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
-            first = false
-            out.append(UInt8(ascii: "\""))
-            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
-        }
-        func string(_ name: StaticString, _ value: String?) {
-            guard let value else { return }
-            key(name)
-            appendJCSString(value, to: &out)
-        }
-        func strings(_ name: StaticString, _ values: [String]?) {
-            guard let values else { return }
-            key(name)
-            out.append(UInt8(ascii: "["))
-            for (index, value) in values.enumerated() {
-                if index > 0 { out.append(UInt8(ascii: ",")) }
-                appendJCSString(value, to: &out)
-            }
-            out.append(UInt8(ascii: "]"))
-        }
-        string("actor", draft.actor)
-        strings("categories", draft.categories)
-        string("consentId", draft.consentID)
-        if let details = draft.details {
-            key("details")
-            out.append(contentsOf: JSONValue.object(details).canonicalized())
-        }
-        string("disclosureId", draft.disclosureID)
-        string("event", draft.event.rawValue)
-        string("justificationDigest", draft.justificationDigest)
-        string("lawfulBasis", draft.lawfulBasis?.rawValue)
-        strings("pointers", draft.pointers)
-        string("prevHash", prevHash)
-        string("reason", draft.reason)
-        string("recipient", draft.recipientID)
-        string("referralId", draft.referralID)
-        key("seq")
+        out.reserveCapacity(parts.beforePrevHash.count + parts.beforeSeq.count + parts.beforeTime.count + 120)
+        out.append(contentsOf: parts.beforePrevHash)
+        appendJCSString(prevHash, to: &out)
+        out.append(contentsOf: parts.beforeSeq)
         out.append(contentsOf: String(seq).utf8)
-        string("service", draft.service)
-        string("subjectId", draft.subjectID)
-        string("time", time.description)
+        out.append(contentsOf: parts.beforeTime)
+        appendJCSString(time.description, to: &out)
         out.append(UInt8(ascii: "}"))
         return out
     }
@@ -229,6 +207,83 @@ package struct LogEntry: Sendable, Hashable {
         self.prevHash = prevHash
         self.hash = hash
         self.canonical = canonical
+    }
+}
+
+/// A log entry's RFC 8785 bytes without the three members the chain gives it (`prevHash`, `seq`,
+/// `time`), in the three runs around them. Members sort as: actor, categories, consentId,
+/// details, disclosureId, event, justificationDigest, lawfulBasis, pointers, **prevHash**,
+/// reason, recipient, referralId, **seq**, service, subjectId, **time**.
+struct CanonicalParts: Sendable {
+    /// From `{` to `"prevHash":`.
+    var beforePrevHash: [UInt8] = []
+    /// From after the prevHash value to `"seq":`.
+    var beforeSeq: [UInt8] = []
+    /// From after the seq value to `"time":`.
+    var beforeTime: [UInt8] = []
+    init(_ draft: LogEntryDraft) {
+        var out: [UInt8] = []
+        out.reserveCapacity(384)
+        var first = true
+        func key(_ name: StaticString) {
+            out.append(first ? UInt8(ascii: "{") : UInt8(ascii: ","))
+            first = false
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        }
+        func string(_ name: StaticString, _ value: String?) {
+            guard let value else { return }
+            key(name)
+            appendJCSString(value, to: &out)
+        }
+        func strings(_ name: StaticString, _ values: [String]?) {
+            guard let values else { return }
+            key(name)
+            out.append(UInt8(ascii: "["))
+            for (index, value) in values.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                appendJCSString(value, to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        string("actor", draft.actor)
+        strings("categories", draft.categories)
+        string("consentId", draft.consentID)
+        if let details = draft.details {
+            key("details")
+            out.append(contentsOf: JSONValue.object(details).canonicalized())
+        }
+        string("disclosureId", draft.disclosureID)
+        string("event", draft.event.rawValue)
+        string("justificationDigest", draft.justificationDigest)
+        string("lawfulBasis", draft.lawfulBasis?.rawValue)
+        strings("pointers", draft.pointers)
+        key("prevHash")
+        beforePrevHash = out
+        out = []
+        string("reason", draft.reason)
+        string("recipient", draft.recipientID)
+        string("referralId", draft.referralID)
+        key("seq")
+        beforeSeq = out
+        out = []
+        string("service", draft.service)
+        string("subjectId", draft.subjectID)
+        key("time")
+        beforeTime = out
+    }
+
+}
+
+/// A draft and its canonical form around the chain link, written once (`LogEntryDraft.prepared()`).
+package struct PreparedLogEntryDraft: Sendable {
+    package let draft: LogEntryDraft
+    let parts: CanonicalParts
+
+    package init(_ draft: LogEntryDraft) {
+        self.draft = draft
+        parts = CanonicalParts(draft)
     }
 }
 

@@ -37,6 +37,7 @@ extension SQLiteTransaction {
     }
 
     func insertSubjectIndex(_ entries: [SubjectIndexEntry]) throws {
+        if !entries.isEmpty { try writingKeys() }
         for entry in entries {
             try keys.query(
                 "INSERT OR IGNORE INTO subject_index (kind, digest, subject_id, referral_id) VALUES (?, ?, ?, ?)",
@@ -45,7 +46,27 @@ extension SQLiteTransaction {
         }
     }
 
+    func queueSubjectIndex(_ entries: [SubjectIndexEntry]) throws {
+        // The referrals whose entries are not yet in the keys database: ids only, in this commit,
+        // so that entries lost to a crash before they were written are made again from the
+        // sealed bodies (`Exchange.backfillSubjectIndex`).
+        for referralID in Set(entries.map(\.referralID)) {
+            try main.query("INSERT OR IGNORE INTO subject_index_pending (referral_id) VALUES (?)", [referralID])
+        }
+        deferredIndex += entries
+    }
+
+    func referralsAwaitingIndex(limit: Int) throws -> [String] {
+        try main.query("SELECT referral_id FROM subject_index_pending ORDER BY referral_id LIMIT ?", [limit])
+            .map { try StrictRow($0, table: "subject_index_pending", columns: ["referral_id"]).text(0) }
+    }
+
+    func clearAwaitingIndex(referralIDs: [String]) throws {
+        for id in referralIDs { try main.query("DELETE FROM subject_index_pending WHERE referral_id = ?", [id]) }
+    }
+
     func replaceSubjectIndex(referralID: String, with entries: [SubjectIndexEntry]) throws {
+        try writingKeys()
         try keys.query("DELETE FROM subject_index WHERE referral_id = ?", [referralID])
         try insertSubjectIndex(entries)
     }
@@ -65,6 +86,7 @@ extension SQLiteTransaction {
     }
 
     func setSubjectIndexBackfillCursor(_ cursor: String?) throws {
+        try writingKeys()
         if let cursor {
             try keys.query("UPDATE subject_index_backfill SET after_referral = ? WHERE id = 1", [cursor])
         } else {

@@ -11,22 +11,49 @@ final class SQLiteTransaction: StoreTransaction {
     /// For a copy opened read-only: where log entries go instead of its own log (kept for the
     /// live store, or dropped). Nil: appended here.
     private let redirectedLog: ((LogEntryDraft, Timestamp) throws -> LogEntry)?
+    /// Called before every change to the keys database: the writer opens its keys transaction (and
+    /// the job's savepoint in it) only then, so that a commit that changes nothing there (intake
+    /// with a key stored ahead) syncs the main database alone.
+    private let keysWritable: () throws -> Void
+    /// Blind-index entries to write to the keys database after the commit (`queueSubjectIndex`).
+    var deferredIndex: [SubjectIndexEntry] = []
 
     init(
         now: Timestamp, main: SQLiteConnection, keys: SQLiteConnection, chain: LogChain,
+        keysWritable: @escaping () throws -> Void = {},
         redirectedLog: ((LogEntryDraft, Timestamp) throws -> LogEntry)? = nil
     ) {
         self.now = now
         self.main = main
         self.keys = keys
         self.chain = chain
+        self.keysWritable = keysWritable
         self.redirectedLog = redirectedLog
+    }
+
+    /// Makes the keys database writable in this transaction (see `keysWritable`).
+    func writingKeys() throws {
+        try keysWritable()
     }
 
     // MARK: Subjects
 
     func insertSubject(_ subject: SubjectRecord, key: WrappedSubjectKey) throws {
+        try writingKeys()
         try keys.query("INSERT INTO subject_keys (subject_id, wrapped, created_at) VALUES (?, ?, ?)", [key.subjectID, key.wrapped, now.milliseconds])
+        try insertSubjectRow(subject)
+    }
+
+    func insertSubject(keyStoredAhead subject: SubjectRecord) throws {
+        // A read, not a write: the key was committed to the keys database before it was handed
+        // out (`storeSubjectKeysAhead`); a subject is never stored without the key that opens it.
+        guard try keys.first("SELECT 1 FROM subject_keys WHERE subject_id = ?", [subject.id]) != nil else {
+            throw StoreError("the subject key stored ahead for a new subject is missing from the keys database; the referral was not stored", kind: .unavailable)
+        }
+        try insertSubjectRow(subject)
+    }
+
+    private func insertSubjectRow(_ subject: SubjectRecord) throws {
         try main.query(
             "INSERT INTO subjects (id, created_at, restricted, erased_at) VALUES (?, ?, ?, ?)",
             [subject.id, subject.createdAt.milliseconds, subject.restricted, subject.erasedAt?.milliseconds]
@@ -382,7 +409,17 @@ final class SQLiteTransaction: StoreTransaction {
 
     func appendLog(_ draft: LogEntryDraft) throws -> LogEntry {
         if let redirectedLog { return try redirectedLog(draft, now) }
-        let entry = LogEntry(sealing: draft, seq: chain.lastSeq + 1, time: now, prevHash: chain.lastHash)
+        return try append(LogEntry(sealing: draft, seq: chain.lastSeq + 1, time: now, prevHash: chain.lastHash))
+    }
+
+    func appendLog(_ prepared: PreparedLogEntryDraft) throws -> LogEntry {
+        if let redirectedLog { return try redirectedLog(prepared.draft, now) }
+        return try append(LogEntry(sealing: prepared, seq: chain.lastSeq + 1, time: now, prevHash: chain.lastHash))
+    }
+
+    /// Inserts a sealed entry at the head of the chain.
+    private func append(_ entry: LogEntry) throws -> LogEntry {
+        let draft = entry.draft
         try main.query(
             """
             INSERT INTO log_entries (seq, time, event, actor, referral_id, subject_id, disclosure_id, recipient_id, lawful_basis, entry, hash)
@@ -554,6 +591,7 @@ final class SQLiteTransaction: StoreTransaction {
     // MARK: Erasure
 
     func eraseSubject(id: String, at time: Timestamp) throws {
+        try writingKeys()
         try keys.query("DELETE FROM subject_keys WHERE subject_id = ?", [id])
         try keys.query("DELETE FROM subject_index WHERE subject_id = ?", [id])
         try main.query("UPDATE referrals SET sealed_body = NULL WHERE subject_id = ?", [id])

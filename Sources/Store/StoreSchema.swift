@@ -163,6 +163,14 @@ enum StoreSchema {
         ALTER TABLE outbox ADD COLUMN lease_holder TEXT;
         ALTER TABLE outbox ADD COLUMN lease_until INTEGER;
         """,
+        // Intake in one commit of the main database (issue 17): a referral's blind-index entries
+        // are written to the keys database after its commit, in one of their own; until then its
+        // id waits here (ids only), so that entries a crash lost are made again from the body.
+        """
+        CREATE TABLE subject_index_pending (
+            referral_id TEXT PRIMARY KEY
+        ) STRICT;
+        """,
     ])
 
     /// Subject keys live in their own file, so that a copy of the main database cannot be read

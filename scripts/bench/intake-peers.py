@@ -116,6 +116,11 @@ def metrics(scrape_path: str) -> None:
             continue
         if name == "refex_http_requests_total" and 'status="202"' in labels and 'method="POST"' in labels:
             accepted += number
+        # refex's counter pair: commits (count) and the writes they held (sum); mean = Δwrites ÷ Δcommits.
+        if not wanted and name in ("refex_store_commit_groups_total", "refex_store_commit_group_writes_total"):
+            entry = groups.setdefault("refex_store_commit_group", {"sum": 0.0, "count": 0.0, "value": 0.0})
+            entry["count" if name == "refex_store_commit_groups_total" else "sum"] += number
+            continue
         base = re.sub(r"_(sum|count|bucket)$", "", name)
         if (wanted and base == wanted) or (not wanted and GROUP_NAME.match(base) and not name.endswith("_bucket")):
             if name.endswith("_bucket"):
