@@ -5,9 +5,12 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <signal.h>
+#include <pthread.h>
 
 // accept4 is declared only under _GNU_SOURCE, which Swift's Glibc module is built without.
 extern int accept4(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+// Likewise pthread_setname_np (glibc 2.12+): the kernel's name for a thread, at most 15 bytes.
+extern int pthread_setname_np(pthread_t thread, const char *name);
 
 static const uint32_t refex_EPOLLIN = EPOLLIN;
 static const uint32_t refex_EPOLLOUT = EPOLLOUT;

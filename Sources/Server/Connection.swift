@@ -321,9 +321,15 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
             finish(response)
         case .later(let work):
             let loop = self.loop
-            Task {
+            // On this loop (see `EventLoop: TaskExecutor`): after the handler's last await the
+            // task is back on the loop's thread and writes the answer without another hand-off.
+            Task(executorPreference: loop) {
                 let response = await work()
-                loop.execute { self.completeLater(response) }
+                if loop.inLoop {
+                    self.completeLater(response)
+                } else {
+                    loop.execute { self.completeLater(response) }
+                }
             }
         }
     }

@@ -29,6 +29,8 @@ final class EventLoop: @unchecked Sendable {
     /// Scratch space for reads, shared by the loop's connections (they run one at a time).
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
     private var cachedDate: (second: Int, text: String) = (0, "")
+    /// Set once the loop's thread has left `run()`: jobs then run where they are enqueued.
+    private let exited = Atomic<Bool>(false)
 
     init(index: Int) throws {
         self.index = index
@@ -71,7 +73,12 @@ final class EventLoop: @unchecked Sendable {
     func start(name: String) {
         let thread = Thread { [self] in
             threadID.withLock { $0 = pthread_self() }
+            // The kernel's name for the thread too (top -H, perf, /proc): at most 15 bytes.
+            _ = pthread_setname_np(pthread_self(), String(name.utf8.prefix(15)) ?? "refex-loop")
             run()
+            exited.store(true, ordering: .releasing)
+            // Work queued while the loop was ending runs here, not never (see `enqueue`).
+            runPendingTasks()
             finished.signal()
         }
         thread.name = name
@@ -185,6 +192,26 @@ final class EventLoop: @unchecked Sendable {
             }
             if tasks.isEmpty { return }
             for task in tasks { task() }
+        }
+    }
+}
+
+/// A request's task runs on the loop that read it (`Task(executorPreference:)` in `Connection`):
+/// its handler's synchronous work (parsing, validation, sealing) runs on the loop thread, a store
+/// write hands it to the writer, and the writer's answer resumes it here, where the response is
+/// written at once. Two thread hand-offs between a request's last byte in and its first byte
+/// out: loop → store writer → loop (see BENCHMARKS.md, issue 17), not four (a task on the
+/// cooperative pool, the writer, the pool again, the loop).
+extension EventLoop: TaskExecutor {
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        if exited.load(ordering: .acquiring) {
+            // The loop is gone (shutdown): run the job here rather than leave its task waiting forever.
+            job.runSynchronously(on: asUnownedTaskExecutor())
+            return
+        }
+        execute { [self] in
+            job.runSynchronously(on: asUnownedTaskExecutor())
         }
     }
 }

@@ -15,6 +15,16 @@ final class HTTPServerTests: XCTestCase {
                     return HTTPResponse(text: "slow")
                 }
             }
+            if request.path == "/threads" {
+                // As a store write: the work waits on another thread (the writer) that resumes it.
+                return .later {
+                    let before = currentThreadName()
+                    let writer = await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+                        Thread { continuation.resume(returning: currentThreadName()) }.start()
+                    }
+                    return HTTPResponse(text: "\(before)|\(writer)|\(currentThreadName())")
+                }
+            }
             return .now(HTTPResponse(text: String(request.path)))
         }
         func reply(toMalformed error: HTTPParseError, on connection: ConnectionContext) -> HTTPResponse { Problem(error).response }
@@ -93,6 +103,21 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertEqual(bodies, ["/a", "slow", "/c"])
     }
 
+    /// Issue 17: a deferred answer crosses two thread hand-offs, loop → writer → loop: the
+    /// handler starts on the loop that read the request, and the writer's answer resumes it on
+    /// that loop, which writes the response itself (no cooperative-pool thread in between).
+    func testADeferredAnswerStartsAndFinishesOnTheLoopThatReadTheRequest() throws {
+        let (server, port) = try start()
+        defer { server.shutdown() }
+        let text = try exchange(port, "GET /threads HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let body = try XCTUnwrap(text.components(separatedBy: "\r\n\r\n").last)
+        let names = body.split(separator: "|").map(String.init)
+        XCTAssertEqual(names.count, 3, text)
+        XCTAssertTrue(names[0].hasPrefix("refex-loop-"), "the handler ran on \(names[0])")
+        XCTAssertNotEqual(names[1], names[0], "the stand-in writer is another thread")
+        XCTAssertEqual(names[2], names[0], "resumed on the same loop thread, not a pool thread")
+    }
+
     func testMalformedRequestGetsItsStatusAndTheConnectionCloses() throws {
         let (server, port) = try start()
         defer { server.shutdown() }
@@ -135,4 +160,10 @@ final class HTTPServerTests: XCTestCase {
         var byte: UInt8 = 0
         XCTAssertEqual(recv(fd, &byte, 1, 0), 0, "the client sees the connection closed, and nothing more")
     }
+}
+
+/// The calling thread's name as the kernel knows it, and its id.
+private func currentThreadName() -> String {
+    let name = ((try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+    return "\(name)#\(pthread_self())"
 }

@@ -162,7 +162,7 @@ final class SQLiteStoreOutboxClaimTests: XCTestCase {
         let connection = try SQLiteConnection(path: "\(folder)/refex.db")
         let columns = try connection.query("SELECT name FROM pragma_table_info('outbox') WHERE name LIKE 'lease%' ORDER BY name").compactMap { $0.text(0) }
         XCTAssertEqual(columns, ["lease_holder", "lease_until"])
-        XCTAssertEqual(try connection.first("PRAGMA user_version")?.integer(0), 5)
+        XCTAssertEqual(try connection.first("PRAGMA user_version")?.integer(0), 6, "migration 6 (issue 17) follows")
     }
 
     func testItemsQueuedBeforeClaimsExistedAreClaimableAfterTheMigration() async throws {
@@ -171,7 +171,7 @@ final class SQLiteStoreOutboxClaimTests: XCTestCase {
         before.close()
         // As refex before migration 5 left it.
         let connection = try SQLiteConnection(path: path)
-        try connection.execute("ALTER TABLE outbox DROP COLUMN lease_holder; ALTER TABLE outbox DROP COLUMN lease_until; PRAGMA user_version = 4;")
+        try connection.execute("DROP TABLE subject_index_pending; ALTER TABLE outbox DROP COLUMN lease_holder; ALTER TABLE outbox DROP COLUMN lease_until; PRAGMA user_version = 4;")
         let after = try open(URL(fileURLWithPath: path).deletingLastPathComponent().path)
         defer { after.close() }
         let claimed = try await claim(after, "node-1")

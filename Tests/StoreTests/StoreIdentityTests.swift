@@ -55,7 +55,7 @@ final class StoreIdentityTests: XCTestCase {
         // As the identity migration (the fourth of the main file, the last of the keys file) found
         // them: the main file's later migration (outbox claims) undone too.
         for (name, undo) in [
-            ("refex.db", "ALTER TABLE outbox DROP COLUMN lease_holder; ALTER TABLE outbox DROP COLUMN lease_until; PRAGMA user_version = 3;"),
+            ("refex.db", "DROP TABLE subject_index_pending; ALTER TABLE outbox DROP COLUMN lease_holder; ALTER TABLE outbox DROP COLUMN lease_until; PRAGMA user_version = 3;"),
             ("refex-keys.db", "PRAGMA user_version = \(StoreSchema.keys.latestVersion - 1);"),
         ] {
             let connection = try SQLiteConnection(path: "\(folder)/\(name)")
