@@ -63,14 +63,19 @@ final class KeysCommitter: @unchecked Sendable {
         }
     }
 
-    /// Writes `entries` soon, in a commit of their own (several calls may share one).
+    /// How long entries wait to share a commit: at most ten commits of the keys database a second,
+    /// whatever the intake rate, so that its syncs do not compete with the main database's.
+    /// A search does not wait for them (it indexes what is still pending itself).
+    static let indexDelay: DispatchTimeInterval = .milliseconds(100)
+
+    /// Writes `entries` soon (within `indexDelay`), in a commit they share with others.
     func index(_ entries: [SubjectIndexEntry]) {
         let schedule = pending.withLock { state -> Bool in
             state.entries += entries
             defer { state.scheduled = true }
             return !state.scheduled
         }
-        if schedule { queue.async { [self] in flushIndex() } }
+        if schedule { queue.asyncAfter(deadline: .now() + Self.indexDelay) { [self] in flushIndex() } }
     }
 
     /// The referrals whose entries were committed since the last call.
@@ -81,9 +86,9 @@ final class KeysCommitter: @unchecked Sendable {
         }
     }
 
-    /// Waits for what was handed over to be written (or to fail).
+    /// Writes what was handed over now, and waits for it (or for its failure).
     func drain() {
-        queue.sync {}
+        queue.sync { flushIndex() }
     }
 
     private func flushIndex() {

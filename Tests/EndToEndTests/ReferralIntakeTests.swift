@@ -310,4 +310,64 @@ final class ReferralIntakeTests: XCTestCase {
         }
         XCTAssertEqual(try restarted.recomputedLogChain()["problems"], [])
     }
+
+    /// Issue 17: a new subject's key is made ahead and stored before it is handed out, so that
+    /// intake commits the main database alone. Under kill -9 in a burst: every acknowledged
+    /// referral's subject still has its key (its data opens), and no key left unassigned by the
+    /// crash (one taken by a commit that never finished among them) is handed out after restart.
+    func testKillDuringABurstLeavesEverySubjectItsKeyAndNoKeyIsHandedOutTwice() throws {
+        try sqliteOnly()
+        let template = ProjectPaths.temporaryDirectory() + "/referral.json"
+        try Data(try referral().serialized()).write(to: URL(fileURLWithPath: template))
+        let burst = try InteractiveProcess("python3", [
+            "\(ProjectPaths.root)/Tests/scripts/burst.py", "--port", String(refex.apiPort), "--ca", try TestPKI.certificate("ca"),
+            "--cert", try TestPKI.certificate("police"), "--key", try TestPKI.key("police"), "--template", template,
+            "--count", "2000", "--concurrency", "16", "--prefix", "POOL",
+        ])
+        var acknowledged: Set<String> = []
+        while acknowledged.count < 300, let line = burst.readLine(timeout: 60) {
+            if let answer = try? JSONValue.parse(line), answer["status"]?.int64Value == 202, let id = answer["id"]?.stringValue {
+                acknowledged.insert(id)
+            }
+        }
+        refex.signal(SIGKILL)
+        while let line = burst.readLine(timeout: 10) {
+            if let answer = try? JSONValue.parse(line), answer["status"]?.int64Value == 202, let id = answer["id"]?.stringValue {
+                acknowledged.insert(id)
+            }
+        }
+        XCTAssertNotNil(refex.waitForExit())
+        let storePath = refex.storePath
+        let keysPath = refex.keysPath
+        // Past the first few hundred, intake ran on keys stored ahead (refills of 256).
+        let subjects = Set(try SQLiteFiles.run(storePath, "SELECT id FROM subjects").split(separator: "\n").map(String.init))
+        let keys = Set(try SQLiteFiles.run(keysPath, "SELECT subject_id FROM subject_keys").split(separator: "\n").map(String.init))
+        XCTAssertGreaterThanOrEqual(subjects.count, acknowledged.count)
+        XCTAssertTrue(subjects.isSubset(of: keys), "every stored subject has its key: \(subjects.subtracting(keys).prefix(3))")
+        let unassigned = keys.subtracting(subjects)
+        XCTAssertFalse(unassigned.isEmpty, "keys made ahead and not yet handed out when refex was killed")
+
+        let config = try JSONValue.parse(Array(try Data(contentsOf: URL(fileURLWithPath: refex.configPath))))
+        let restarted = try RefexProcess(config: try XCTUnwrap(config.objectValue))
+        defer { restarted.stop() }
+        // Every acknowledged referral's body opens under its subject's key (a subject access export).
+        let statuses = try restarted.referralReadStatuses(Array(acknowledged))
+        XCTAssertEqual(Set(statuses.values), [200])
+        for id in acknowledged.sorted().prefix(5) {
+            let subject = try XCTUnwrap(try restarted.referralStatus(id)["subjectId"]?.stringValue)
+            let export = try restarted.subjectExport(subject)
+            XCTAssertNotNil(export["referrals"]?.arrayValue?.first?["document"]?.objectValue, "the referral opens: \(export)")
+        }
+        // New subjects after the restart: none takes a key the killed process had made.
+        var after: [String] = []
+        for index in 0..<300 {
+            let response = try restarted.request("POST", "/v1/referrals", try referral("AFTER-\(index)"))
+            XCTAssertEqual(response.status, 202, response.body)
+            if let subject = response.json?["subjectId"]?.stringValue { after.append(subject) }
+        }
+        XCTAssertEqual(after.count, 300)
+        XCTAssertTrue(Set(after).isDisjoint(with: unassigned), "a key left unassigned by the crash was handed out again")
+        XCTAssertTrue(Set(after).isDisjoint(with: subjects))
+        XCTAssertEqual(try restarted.recomputedLogChain()["problems"], [])
+    }
 }
