@@ -43,10 +43,10 @@ package struct RequestRecorder: Sendable {
 }
 
 extension RequestRecorder {
-    /// `value` with two decimals (`12.34`), rounded half up, without a formatter per request.
+    /// `value` with two decimals (`12.34`), ties to even as printf, without a formatter per request.
     static func hundredths(_ value: Double) -> String {
-        guard value.isFinite else { return "0.00" }
-        let hundredths = Int64((abs(value) * 100).rounded())
+        guard value.isFinite, abs(value) < 1e15 else { return "0.00" }
+        let hundredths = Int64((abs(value) * 100).rounded(.toNearestOrEven))
         let fraction = hundredths % 100
         return (value < 0 && hundredths > 0 ? "-" : "") + String(hundredths / 100) + (fraction < 10 ? ".0" : ".") + String(fraction)
     }

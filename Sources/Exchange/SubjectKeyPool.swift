@@ -6,7 +6,7 @@ import Synchronization
 /// keys database (`ExchangeStore.storeSubjectKeysAhead`), so that a referral for a new subject
 /// commits its data alone: one sync per referral instead of one in each of two files (issue 17).
 ///
-/// Refilled in batches off the request path, by a task started when fewer than `lowWater` are
+/// Refilled in batches off the request path, by a task started when no more than `lowWater` are
 /// left. Taking never waits: with none ready (a burst faster than refilling, a store that
 /// cannot store keys now) intake makes its key itself and stores it in its own commit, as
 /// before. A key is handed out once (taken under a lock) and the pool is never read back from
@@ -30,7 +30,7 @@ package final class SubjectKeyPool: Sendable {
 
     /// Keys made in one refill (one commit of the keys database).
     package let batch: Int
-    /// A refill starts when fewer than this are ready.
+    /// A refill starts when no more than this are ready (0: when none is).
     package let lowWater: Int
     private let state = Mutex<State>(State())
 
@@ -44,7 +44,7 @@ package final class SubjectKeyPool: Sendable {
         let (fresh, refill) = state.withLock { state -> (Fresh?, Bool) in
             guard !state.unsupported else { return (nil, false) }
             let fresh = state.ready.popLast()
-            let refill = state.ready.count < lowWater && !state.refilling
+            let refill = state.ready.count <= lowWater && !state.refilling
             if refill { state.refilling = true }
             return (fresh, refill)
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import XCTest
+@testable import Daemon
 
 /// The log line's shape: priority, message, fields, and the time when asked.
 final class LogLineTests: XCTestCase {
@@ -23,5 +24,18 @@ final class LogLineTests: XCTestCase {
         XCTAssertFalse(StandardErrorLogSink.isJournalStream("\(status.st_dev):\(status.st_ino &+ 1)"))
         XCTAssertFalse(StandardErrorLogSink(environment: ["JOURNAL_STREAM": "\(status.st_dev):\(status.st_ino)"]).stampsTime)
         XCTAssertTrue(StandardErrorLogSink(environment: [:]).stampsTime)
+    }
+
+    /// The request line's duration, written without `String(format:)` (issue 17): two decimals,
+    /// as "%.2f" writes values it can write exactly, and within half a hundredth of any other.
+    func testRequestDurationsHaveTwoDecimals() {
+        for value in [0, 0.25, 1, 1.5, 12.75, 1234.5, 0.125, 3.0625] {
+            XCTAssertEqual(RequestRecorder.hundredths(value), String(format: "%.2f", value), "\(value)")
+        }
+        for value in [0.004, 0.994, 0.995, 12.345, 99.999, 1234.5678, 0.1, 7.07] {
+            let text = RequestRecorder.hundredths(value)
+            XCTAssertNotNil(text.wholeMatch(of: /[0-9]+\.[0-9][0-9]/), text)
+            XCTAssertEqual(Double(text) ?? -1, value, accuracy: 0.0051, text)
+        }
     }
 }

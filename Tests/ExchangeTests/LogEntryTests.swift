@@ -32,6 +32,29 @@ final class LogEntryTests: XCTestCase {
         }
     }
 
+    /// Issue 17: a draft prepared on the request's thread seals to the same bytes and hash as the
+    /// draft sealed whole on the writer, for every shape of member around the chain link.
+    func testAPreparedDraftSealsToTheSameEntry() {
+        let drafts = [
+            LogEntryDraft(event: .referralReceived, actor: "police"),
+            LogEntryDraft(event: .referralReceived, actor: "police", referralID: "r", subjectID: "s", details: ["schema": "urn:x", "services": ["a"]]),
+            LogEntryDraft(
+                event: .disclosureWithheld, actor: "system", referralID: "r\"", subjectID: "s", disclosureID: "d", recipientID: "x",
+                service: "fraud", lawfulBasis: .publicTask, consentID: "c", justificationDigest: "j", pointers: ["/a", "/b"],
+                categories: ["health"], reason: "no-consent\n"
+            ),
+        ]
+        for (index, draft) in drafts.enumerated() {
+            let time = Timestamp(milliseconds: 1_795_910_400_123 + Int64(index))
+            let prevHash = String(repeating: "ab", count: 32)
+            let whole = LogEntry(sealing: draft, seq: Int64(100 + index), time: time, prevHash: prevHash)
+            let prepared = LogEntry(sealing: draft.prepared(), seq: Int64(100 + index), time: time, prevHash: prevHash)
+            XCTAssertEqual(prepared.canonical, whole.canonical, "draft \(index)")
+            XCTAssertEqual(prepared.hash, whole.hash)
+            XCTAssertEqual(whole.canonical, LogEntry.body(draft, seq: Int64(100 + index), time: time, prevHash: prevHash).canonicalized())
+        }
+    }
+
     func testEntryReadsBackFromItsCanonicalBytes() throws {
         let draft = LogEntryDraft(event: .logViewed, actor: "hub-admin", details: ["filter": ["subject": "s"]])
         let entry = LogEntry(sealing: draft, seq: 1, time: Timestamp(milliseconds: 0), prevHash: LogEntry.genesisHash)
