@@ -6,10 +6,12 @@ extension SQLiteStore {
     /// a stopped one) to `destination` and `keysDestination`, which must not exist yet.
     ///
     /// The two databases are copied one after the other, each as of one commit: **the main database
-    /// first, then the keys**. The writer commits keys before the data they open (see `commit`), so
-    /// every subject in the copied main database already has its key when the keys are copied a
-    /// moment later. What the keys copy may hold beyond that is a key for a subject the main copy
-    /// does not know yet: harmless, it opens nothing. (A key erased in between is missing from the
+    /// first, then the keys**. Every key is committed before the data it opens: in the writer's
+    /// commit, keys first (see `attempt`), or, for a new subject's key made ahead, in its own
+    /// commit before it is handed out (`KeysCommitter`). So every subject in the copied main
+    /// database already has its key when the keys are copied a moment later. What the keys copy
+    /// may hold beyond that is a key for a subject the main copy does not know yet (or a key made
+    /// ahead and never handed out): harmless, it opens nothing. (A key erased in between is missing from the
     /// copy: that subject is erased in the copy too, as it is in the store.) Copying the keys first
     /// would do the opposite: data committed between the two copies would have no key, unreadable.
     ///

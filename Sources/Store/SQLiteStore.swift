@@ -9,8 +9,10 @@ import Timekeeping
 /// The embedded store: SQLite in WAL mode with `synchronous=FULL`, one writer thread that
 /// commits concurrent writes together (group commit), and subject keys in a separate file.
 ///
-/// `write` returns only after its commit is durable; a failing write is rolled back to its
-/// savepoint without disturbing the others in the same commit.
+/// `write` returns only after its commit is durable; a failing write is rolled back without
+/// disturbing the others in the same commit (the group runs again, each write in a savepoint).
+/// A commit touches the keys file only when a write changes it: intake's does not (keys made
+/// ahead and index entries go through `KeysCommitter`), so it syncs the main database alone.
 ///
 /// Failures of the disk are a pause, not an outage: a commit that fails (a full disk, an I/O
 /// error) leaves both connections out of any transaction (rolled back, or reopened), fails its
