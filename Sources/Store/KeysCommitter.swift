@@ -43,6 +43,12 @@ final class KeysCommitter: @unchecked Sendable {
         self.logger = logger
     }
 
+    /// The ids of keys stored ahead by this process and not yet given to a committed subject: the
+    /// writer checks a new subject's key against it without reading the keys database (a read
+    /// there would wait whenever this queue commits). Keys stored by an earlier process are not in
+    /// it, so they are never given to a subject (see the type's comment).
+    let storedAhead = StoredAheadKeys()
+
     /// Stores `keys` in one durable commit of the keys database.
     func store(_ keys: [WrappedSubjectKey], now: Int64) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
@@ -55,6 +61,7 @@ final class KeysCommitter: @unchecked Sendable {
                             )
                         }
                     }
+                    storedAhead.add(keys.map(\.subjectID))
                     continuation.resume()
                 } catch {
                     continuation.resume(throwing: error)
@@ -156,5 +163,24 @@ final class CommitGroupCounter: Sendable {
 
     var totals: CommitGroupTotals {
         CommitGroupTotals(commits: commits.load(ordering: .relaxed), writes: writes.load(ordering: .relaxed))
+    }
+}
+
+/// Subject ids whose keys this process stored ahead and no committed subject has taken yet.
+final class StoredAheadKeys: Sendable {
+    private let ids = Mutex<Set<String>>([])
+
+    func add(_ new: [String]) {
+        ids.withLock { $0.formUnion(new) }
+    }
+
+    func contains(_ id: String) -> Bool {
+        ids.withLock { $0.contains(id) }
+    }
+
+    /// Forgets ids now named by committed subjects.
+    func remove(_ taken: [String]) {
+        guard !taken.isEmpty else { return }
+        ids.withLock { $0.subtract(taken) }
     }
 }

@@ -854,7 +854,7 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
                 rollBackGroup()
                 run = try runGroup(jobs, savepoints: true)
             }
-            guard let (outcomes, deferredIndex) = run else { preconditionFailure("a group run with savepoints always finishes") }
+            guard let (outcomes, deferredIndex, takenFromAhead) = run else { preconditionFailure("a group run with savepoints always finishes") }
             if let checkpointPolicy {
                 // The log's signing policy is the domain's (Exchange): the store only gives it the head, inside the commit.
                 let transaction = SQLiteTransaction(now: clock(), main: main, keys: keys, chain: chain, keysWritable: openKeysTransaction)
@@ -876,6 +876,7 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
             if keys.isInTransaction { try keys.execute("COMMIT") }
             try main.execute("COMMIT")
             groupCounts.add(jobs.count)
+            keysAhead.storedAhead.remove(takenFromAhead)
             if !deferredIndex.isEmpty { keysAhead.index(deferredIndex) }
             return .committed(outcomes)
         } catch {
@@ -889,7 +890,9 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
     /// again with them); with them, a job that throws is undone alone and its error is its outcome.
     /// Storage errors (a full disk, an I/O error, damage) fail the group: SQLite may have rolled
     /// back the whole transaction.
-    private func runGroup(_ jobs: [WriteJob], savepoints: Bool) throws -> ([Result<any Sendable, any Error>], [SubjectIndexEntry])? {
+    private func runGroup(
+        _ jobs: [WriteJob], savepoints: Bool
+    ) throws -> ([Result<any Sendable, any Error>], [SubjectIndexEntry], [String])? {
         try main.execute("BEGIN IMMEDIATE")
         // Host commands (refex log, outbox retry) may have appended since: take the head now,
         // under the write lock, so that the chain stays whole across processes.
@@ -898,6 +901,7 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
         var outcomes: [Result<any Sendable, any Error>] = []
         outcomes.reserveCapacity(jobs.count)
         var deferredIndex: [SubjectIndexEntry] = []
+        var takenFromAhead: [String] = []
         for job in jobs {
             let jobHead = (chain.lastSeq, chain.lastHash)
             var keysSavepoint = false
@@ -910,11 +914,14 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
             }
             do {
                 if savepoints { try main.query("SAVEPOINT job") }
-                let transaction = SQLiteTransaction(now: clock(), main: main, keys: keys, chain: chain, keysWritable: keysWritable)
+                let transaction = SQLiteTransaction(
+                    now: clock(), main: main, keys: keys, chain: chain, keysWritable: keysWritable, storedAhead: keysAhead.storedAhead
+                )
                 let value = try job.body(transaction)
                 if keysSavepoint { try keys.query("RELEASE job") }
                 if savepoints { try main.query("RELEASE job") }
                 deferredIndex += transaction.deferredIndex
+                takenFromAhead += transaction.keysTakenFromAhead
                 outcomes.append(.success(value))
             } catch {
                 if let sqlite = error as? SQLiteError, sqlite.isDiskFull || sqlite.isIOError || sqlite.isCorruption { throw sqlite }
@@ -926,7 +933,7 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
                 outcomes.append(.failure(error))
             }
         }
-        return (outcomes, deferredIndex)
+        return (outcomes, deferredIndex, takenFromAhead)
     }
 
     /// Opens the writer's transaction on the keys database, if not open yet (after the main

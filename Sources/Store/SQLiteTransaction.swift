@@ -17,12 +17,16 @@ final class SQLiteTransaction: StoreTransaction {
     private let keysWritable: () throws -> Void
     /// Blind-index entries to write to the keys database after the commit (`queueSubjectIndex`).
     var deferredIndex: [SubjectIndexEntry] = []
+    /// Keys stored ahead by this process (nil: none may be used here), and those this transaction gave to subjects.
+    private let storedAhead: StoredAheadKeys?
+    var keysTakenFromAhead: [String] = []
 
     init(
         now: Timestamp, main: SQLiteConnection, keys: SQLiteConnection, chain: LogChain,
-        keysWritable: @escaping () throws -> Void = {},
+        keysWritable: @escaping () throws -> Void = {}, storedAhead: StoredAheadKeys? = nil,
         redirectedLog: ((LogEntryDraft, Timestamp) throws -> LogEntry)? = nil
     ) {
+        self.storedAhead = storedAhead
         self.now = now
         self.main = main
         self.keys = keys
@@ -45,12 +49,14 @@ final class SQLiteTransaction: StoreTransaction {
     }
 
     func insertSubject(keyStoredAhead subject: SubjectRecord) throws {
-        // A read, not a write: the key was committed to the keys database before it was handed
-        // out (`storeSubjectKeysAhead`); a subject is never stored without the key that opens it.
-        guard try keys.first("SELECT 1 FROM subject_keys WHERE subject_id = ?", [subject.id]) != nil else {
-            throw StoreError("the subject key stored ahead for a new subject is missing from the keys database; the referral was not stored", kind: .unavailable)
+        // The key was committed to the keys database before it was handed out (this process's
+        // `storeSubjectKeysAhead`): a subject is never stored without the key that opens it, and
+        // the check reads no file (a read of the keys database would wait on its commits).
+        guard let storedAhead, storedAhead.contains(subject.id) else {
+            throw StoreError("the subject key for a new subject was not stored ahead by this store; the referral was not stored", kind: .unavailable)
         }
         try insertSubjectRow(subject)
+        keysTakenFromAhead.append(subject.id)
     }
 
     private func insertSubjectRow(_ subject: SubjectRecord) throws {

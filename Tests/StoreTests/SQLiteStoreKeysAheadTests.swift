@@ -69,7 +69,7 @@ final class SQLiteStoreKeysAheadTests: XCTestCase {
             try await store.write { txn in try txn.insertSubject(keyStoredAhead: SubjectRecord(id: "never-stored", createdAt: txn.now)) }
             XCTFail("a subject without its key was stored")
         } catch let error as StoreError {
-            XCTAssertTrue(error.description.contains("missing"), error.description)
+            XCTAssertTrue(error.description.contains("not stored ahead"), error.description)
         }
         let subject = try await store.read { txn in try txn.subject(id: "never-stored") }
         XCTAssertNil(subject)
@@ -233,6 +233,19 @@ final class SQLiteStoreKeysAheadTests: XCTestCase {
         for _ in 0..<16 { if let fresh = after.take(keyring: keyring, store: second) { handed.insert(fresh.subjectID) } }
         XCTAssertEqual(handed.count, 16)
         XCTAssertFalse(handed.contains(takenByAnUnfinishedCommit.subjectID))
+        // Even offered again (a bug, a stale pool), the store refuses a key an earlier process stored ahead.
+        let stale = takenByAnUnfinishedCommit.subjectID
+        do {
+            try await second.write { txn in try txn.insertSubject(keyStoredAhead: SubjectRecord(id: stale, createdAt: txn.now)) }
+            XCTFail("a key stored ahead before the restart was given to a subject")
+        } catch is StoreError {}
+        // And one of this process's keys is given to one subject only.
+        let once = try XCTUnwrap(handed.first)
+        try await second.write { txn in try txn.insertSubject(keyStoredAhead: SubjectRecord(id: once, createdAt: txn.now)) }
+        do {
+            try await second.write { txn in try txn.insertSubject(keyStoredAhead: SubjectRecord(id: once, createdAt: txn.now)) }
+            XCTFail("a key stored ahead was given twice")
+        } catch is StoreError {}
         let orphans = try await second.read { txn in
             try XCTUnwrap(txn as? SQLiteTransaction).keys.query("SELECT subject_id FROM subject_keys").compactMap { $0.text(0) }
         }
