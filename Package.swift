@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: strict),
         .testTarget(name: "ExchangeTests", dependencies: ["Exchange", "JSON", "JSONSchema", "Crypto", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Exchange", "JSON", "Crypto", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Exchange", "Crypto", "HTTP", "JSON", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Exchange", "Crypto", "HTTP", "JSON", "Store", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: ["JSON", "TestSupport"], swiftSettings: strict),
     ]
 )
