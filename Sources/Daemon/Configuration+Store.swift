@@ -44,6 +44,15 @@ extension Configuration {
         /// The path of the credential `postgres-client-key` (libpq's `sslkey`), when passed.
         package var clientKeyPath: String?
 
+        /// `connection` as libpq is given it: with the credentials' password and client key added
+        /// (a secret from here on: only ever handed to the store, never shown).
+        func connectionWithSecrets(_ connection: PostgresConnectionString) -> String {
+            var text = connection.unredacted
+            if let password { text = connection.setting("password", to: password.value) }
+            if let clientKeyPath, let withPassword = try? PostgresConnectionString(text) { text = withPassword.setting("sslkey", to: clientKeyPath) }
+            return text
+        }
+
         /// The default `store.nodeId`: the host's name and this process's id.
         package static var defaultNodeID: String {
             let host = ProcessInfo.processInfo.hostName.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }
@@ -68,9 +77,12 @@ extension Configuration {
         switch store {
         case .sqlite(let files):
             return .sqlite(path: files.path, keysPath: files.keysPath)
-        case .postgres:
-            // The loader refuses `store.postgres` while this build has no PostgreSQL store.
-            preconditionFailure("store.postgres reached a build without the PostgreSQL store")
+        case .postgres(let settings):
+            return .postgres(PostgresStoreSettings(
+                connectionString: settings.connectionWithSecrets(settings.connection),
+                keysConnectionString: settings.connectionWithSecrets(settings.keysConnection),
+                poolSize: settings.poolSize, nodeID: settings.nodeID
+            ))
         }
     }
 }
@@ -156,5 +168,5 @@ extension Configuration.StoreSettings {
 
 /// Whether this build has the PostgreSQL store (`store.postgres`).
 package enum PostgresSupport {
-    package static let isBuilt = false
+    package static let isBuilt = true
 }

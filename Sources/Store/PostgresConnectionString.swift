@@ -19,6 +19,9 @@ package struct PostgresConnectionString: Sendable, Hashable {
     /// The text as given (holds any secret: never shown).
     private let text: String
 
+    /// The text as given, for libpq alone: it may hold a secret (never show it; show `redacted`).
+    package var unredacted: String { text }
+
     /// What shows in place of a secret.
     package static let mask = "***"
     /// Settings whose value is a secret, in any form.
@@ -71,6 +74,13 @@ package struct PostgresConnectionString: Sendable, Hashable {
     /// cannot be read (its secret could be anywhere).
     package static func redact(_ text: String) -> String {
         (try? PostgresConnectionString(text))?.redacted ?? "(unreadable connection string)"
+    }
+
+    /// The `dbname` of a connection string (keyword form, or a URL's path or `dbname` parameter);
+    /// nil when it names none (libpq then uses the user's name) or cannot be read.
+    package static func databaseName(_ string: String) -> String? {
+        guard let name = (try? PostgresConnectionString(string))?.value("dbname"), !name.isEmpty else { return nil }
+        return name
     }
 
     /// This connection string with `key` set to `value` (replacing what was given), in the same form.

@@ -8,6 +8,8 @@ extension StoreConfiguration {
         switch self {
         case .sqlite(let path, let keysPath):
             try SQLiteStoreImport(path: path, keysPath: keysPath, masterKey: masterKey)
+        case .postgres(let settings):
+            try PostgresStoreImport(settings: settings, masterKey: masterKey)
         }
     }
 

@@ -32,16 +32,16 @@ package struct StoreTable: Sendable, Hashable {
     /// (`store_identity`) is not among them: the target keeps its own, made for the same master key.
     /// A test checks this against the schema, so that a new column cannot be left behind.
     package static let all: [StoreTable] = [
-        StoreTable(database: .keys, name: "subject_keys", columns: ["subject_id", "wrapped", "created_at"], order: "subject_id"),
+        StoreTable(database: .keys, name: "subject_keys", columns: ["subject_id", "wrapped", "created_at"], order: "rowid"),
         StoreTable(database: .keys, name: "subject_index", columns: ["kind", "digest", "subject_id", "referral_id"], order: "rowid"),
         StoreTable(
-            database: .keys, name: "subject_index_backfill", columns: ["id", "after_referral"], order: "id", replacesTargetRows: true
+            database: .keys, name: "subject_index_backfill", columns: ["id", "after_referral"], order: "rowid", replacesTargetRows: true
         ),
-        StoreTable(database: .data, name: "subjects", columns: ["id", "created_at", "restricted", "erased_at", "withdrawal_receipt"], order: "id"),
+        StoreTable(database: .data, name: "subjects", columns: ["id", "created_at", "restricted", "erased_at", "withdrawal_receipt"], order: "rowid"),
         StoreTable(
             database: .data, name: "referrals",
             columns: ["id", "partner_id", "reference_key", "subject_id", "schema_id", "body_digest", "sealed_body", "received_at", "receipt"],
-            order: "id"
+            order: "rowid"
         ),
         StoreTable(
             database: .data, name: "consents",
@@ -49,7 +49,7 @@ package struct StoreTable: Sendable, Hashable {
                 "id", "subject_id", "referral_id", "partner_id", "purposes", "recipients", "method", "obtained_at", "expires_at",
                 "withdrawn_at", "sealed_details", "recorded_at", "document_digest", "receipt", "withdrawal_receipt",
             ],
-            order: "id"
+            order: "rowid"
         ),
         StoreTable(
             database: .data, name: "disclosures",
@@ -57,27 +57,27 @@ package struct StoreTable: Sendable, Hashable {
                 "id", "referral_id", "subject_id", "recipient_id", "service", "state", "lawful_basis", "consent_id", "justification", "actor",
                 "pointers", "categories", "reason", "created_at", "updated_at", "justification_digest",
             ],
-            order: "id"
+            order: "rowid"
         ),
-        StoreTable(database: .data, name: "free_texts", columns: ["digest", "subject_id", "sealed", "created_at"], order: "digest"),
+        StoreTable(database: .data, name: "free_texts", columns: ["digest", "subject_id", "sealed", "created_at"], order: "rowid"),
         StoreTable(
             database: .data, name: "outbox",
             columns: [
                 "id", "kind", "disclosure_id", "recipient_id", "mode", "payload", "state", "enqueued_at", "next_attempt_at", "attempts",
                 "last_error", "lease_holder", "lease_until",
             ],
-            order: "id"
+            order: "rowid"
         ),
-        StoreTable(database: .data, name: "acknowledgements", columns: ["item_id", "recipient_id", "acknowledged_at"], order: "item_id"),
+        StoreTable(database: .data, name: "acknowledgements", columns: ["item_id", "recipient_id", "acknowledged_at"], order: "rowid"),
         StoreTable(
             database: .data, name: "log_entries",
             columns: [
                 "seq", "time", "event", "actor", "referral_id", "subject_id", "disclosure_id", "recipient_id", "lawful_basis", "entry", "hash",
             ],
-            order: "seq"
+            order: "rowid"
         ),
-        StoreTable(database: .data, name: "log_anchor", columns: ["id", "seq", "hash"], order: "id"),
-        StoreTable(database: .data, name: "checkpoints", columns: ["seq", "hash", "time", "signature", "key_id"], order: "seq"),
+        StoreTable(database: .data, name: "log_anchor", columns: ["id", "seq", "hash"], order: "rowid"),
+        StoreTable(database: .data, name: "checkpoints", columns: ["seq", "hash", "time", "signature", "key_id"], order: "rowid"),
     ]
 }
 

@@ -49,6 +49,13 @@ enum BackupCommand {
         let source: (path: String, keysPath: String)
         switch store {
         case .sqlite(let path, let keysPath): source = (path, keysPath)
+        case .postgres:
+            do {
+                _ = try store.backup(to: store)
+            } catch {
+                printError("refex backup: \(error)")
+            }
+            return 1
         }
         if FileManager.default.fileExists(atPath: destination, isDirectory: &isDirectory), isDirectory.boolValue {
             let folder = URL(fileURLWithPath: destination)

@@ -137,7 +137,13 @@ enum StoreCommand {
                 ))
             }
         }
-        return .failure(MigrationProblem(description: "this build of refex has no PostgreSQL store; --to can only name a SQLite store"))
+        let keysConnection = keys ?? (try? PostgresConnectionString(to)).flatMap { parsed in
+            parsed.value("dbname").map { parsed.setting("dbname", to: "\($0)_keys") }
+        }
+        guard let keysConnection else {
+            return .failure(MigrationProblem(description: "--to names no database (dbname=..., or /NAME in a URL): name it, or give --to-keys too"))
+        }
+        return .success(.postgres(PostgresStoreSettings(connectionString: to, keysConnectionString: keysConnection, nodeID: "refex-store-migrate")))
     }
 
     struct MigrationProblem: Error, CustomStringConvertible {
@@ -201,6 +207,8 @@ extension StoreConfiguration {
     var shownLocation: String {
         switch self {
         case .sqlite(let path, let keysPath): "\(path) (keys \(keysPath))"
+        case .postgres(let settings):
+            "\(PostgresConnectionString.redact(settings.connectionString)) (keys \(PostgresConnectionString.redact(settings.keysConnectionString ?? "")))"
         }
     }
 }
