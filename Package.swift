@@ -19,6 +19,7 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CLinux"),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
 
         // Pure Swift on Foundation.
         .target(name: "Timekeeping", swiftSettings: strict),
@@ -35,10 +36,11 @@ let package = Package(
         .target(name: "TLS", dependencies: ["COpenSSL", "Crypto"], swiftSettings: strict),
 
         .target(name: "SQLite", dependencies: ["CSQLite", "Timekeeping"], swiftSettings: strict),
+        .target(name: "Postgres", dependencies: ["CLibPQ"], swiftSettings: strict),
 
         // The domain: no C, no SQL, no sockets.
         .target(name: "Exchange", dependencies: ["JSON", "JSONSchema", "Crypto", "Logging", "Timekeeping"], swiftSettings: strict),
-        .target(name: "Store", dependencies: ["SQLite", "Exchange", "JSON", "Crypto", "Logging", "Timekeeping"], swiftSettings: strict),
+        .target(name: "Store", dependencies: ["SQLite", "Postgres", "Exchange", "JSON", "Crypto", "Logging", "Timekeeping"], swiftSettings: strict),
 
         // I/O.
         .target(name: "HTTPClient", dependencies: ["CCurl", "Timekeeping"], swiftSettings: strict),
@@ -64,7 +66,7 @@ let package = Package(
         ),
 
         // Tests.
-        .target(name: "TestSupport", dependencies: ["JSON", "Exchange", "Crypto", "Timekeeping"], path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["JSON", "Exchange", "Crypto", "Timekeeping", "Postgres"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "JSONSchemaTests", dependencies: ["JSONSchema", "JSON", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "JSON"], swiftSettings: strict),
@@ -74,9 +76,10 @@ let package = Package(
         .testTarget(name: "ServerTests", dependencies: ["Server", "HTTP"], swiftSettings: strict),
         .testTarget(name: "ServicesTests", dependencies: ["Services", "Logging"], swiftSettings: strict),
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: strict),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ExchangeTests", dependencies: ["Exchange", "JSON", "JSONSchema", "Crypto", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Exchange", "JSON", "Crypto", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Exchange", "Crypto", "HTTP", "JSON", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Postgres", "Exchange", "JSON", "Crypto", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Exchange", "Crypto", "HTTP", "JSON", "Store", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: ["JSON", "TestSupport"], swiftSettings: strict),
     ]
 )

@@ -3,16 +3,18 @@
 # Usage: scripts/install-deps.sh [build|test|bench]   (each set includes the ones before it)
 set -euo pipefail
 
-want=(libssl-dev libcurl4-openssl-dev libsqlite3-dev pkg-config openssl)
+want=(libssl-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev pkg-config openssl)
 case "${1:-build}" in
   build) ;;
   # systemd: systemd-analyze and systemd-socket-activate for the unit and socket activation tests.
   # python3-venv: the venv under .dev/ for the PyPI test tools; scripts/test-tools.sh also unpacks
   # promtool from Debian's prometheus package there (installing that package would start a
   # Prometheus server on port 9090, refex's ops port).
-  test)  want+=(curl python3 python3-venv sqlite3 binutils procps iproute2 systemd make) ;;
+  # postgresql: initdb and pg_ctl for the PostgreSQL store tests, which start a throwaway cluster of
+  # their own (Debian's own cluster, if the package starts one, is not used).
+  test)  want+=(curl python3 python3-venv sqlite3 binutils procps iproute2 systemd make postgresql) ;;
   # python3-venv, gcc, libc6-dev: the Python peer's venv and the storage program (bench-intake-peers.sh).
-  bench) want+=(curl python3 python3-venv sqlite3 binutils procps iproute2 nginx-light gcc libc6-dev) ;;
+  bench) want+=(curl python3 python3-venv sqlite3 binutils procps iproute2 nginx-light gcc libc6-dev postgresql) ;;
   *) echo "install-deps: unknown set '$1' (build, test or bench)" >&2; exit 2 ;;
 esac
 

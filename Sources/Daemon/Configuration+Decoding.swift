@@ -33,7 +33,7 @@ extension Configuration {
         let tls = TLSFiles(section: root.section("tls"))
         let partners = Partner.configured(root.sections("partners"), &problems)
         let recipients = Recipient.configured(root.sections("recipients"), partners: partners, &problems)
-        let store = StoreFiles(section: root.section("store"))
+        let store = StoreSettings(section: root.section("store"), &problems)
         let retention = RetentionSettings(section: root.section("retention"), &problems)
         guard let listen, let ops, let tls, let store, let masterKey = root.file("masterKey") else { return nil }
         self.init(

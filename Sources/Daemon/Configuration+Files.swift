@@ -2,7 +2,7 @@ import Foundation
 import Store
 
 extension Configuration {
-    /// The `store` section: the store's two files.
+    /// The SQLite store's two files (`store.path`, `store.keysPath`).
     package struct StoreFiles: Sendable, Hashable {
         package var path: String
         package var keysPath: String
@@ -15,14 +15,6 @@ extension Configuration {
         package var privateKey: String
         package var clientCA: String
         package var crl: String?
-    }
-}
-
-extension Configuration.StoreFiles {
-    /// The `store` section; nil without a path (the schema has said so).
-    init?(section: ConfigurationSection?) {
-        guard let path = section?.file("path") else { return nil }
-        self.init(path: path, keysPath: section?.file("keysPath") ?? StoreConfiguration.defaultKeysPath(forStoreAt: path))
     }
 }
 

@@ -22,7 +22,7 @@ package struct Configuration: Sendable {
     package var recipients: [Recipient]
     /// The folder of JSON Schemas.
     package var schemas: String
-    package var store: StoreFiles
+    package var store: StoreSettings
     /// The master key file; `$CREDENTIALS_DIRECTORY/master-key` is used instead when present.
     package var masterKey: String
     package var delivery: DeliverySettings?

@@ -62,7 +62,7 @@ package enum ConfigurationLoader {
         }
         let masterKey = loadMasterKey(configuration.masterKey, environment: environment, &problems)
         checkRecipientCAs(document, path: path, &problems)
-        checkStore(configuration.store, &problems)
+        configuration.store = checkStore(configuration.store, environment: environment, &problems)
         let deliveryCredentials = loadDeliveryCredentials(configuration, environment: environment, &problems)
         let logSigningKey = loadLogSigningKey(configuration.log, environment: environment, &problems)
         var notices: [String] = []
@@ -87,7 +87,8 @@ package enum ConfigurationLoader {
         guard let document = ConfigurationFiles.document(path, &problems) else { throw ConfigurationError(path: path, problems: problems.lines) }
         let catalog = loadCatalog(for: document, path: path, &problems)
         let decoded = Configuration(document: document, path: path, schema: catalog.flatMap(ConfigurationSchema.init(catalog:)), &problems)
-        guard let configuration = decoded else { throw ConfigurationError(path: path, problems: problems.lines) }
+        guard var configuration = decoded else { throw ConfigurationError(path: path, problems: problems.lines) }
+        configuration.store = loadStoreCredentials(configuration.store, environment: environment, &problems)
         let masterKey = loadMasterKey(configuration.masterKey, environment: environment, &problems)
         let logSigningKey = loadLogSigningKey(configuration.log, environment: environment, &problems)
         guard problems.isEmpty, let catalog, let masterKey else { throw ConfigurationError(path: path, problems: problems.lines) }
@@ -189,7 +190,42 @@ package enum ConfigurationLoader {
         }
     }
 
-    private static func checkStore(_ store: Configuration.StoreFiles, _ problems: inout ConfigurationProblems) {
+    /// The store's folder must be writable (SQLite); a PostgreSQL store gets its credentials.
+    private static func checkStore(
+        _ store: Configuration.StoreSettings, environment: [String: String], _ problems: inout ConfigurationProblems
+    ) -> Configuration.StoreSettings {
+        guard case .sqlite(let files) = store else { return loadStoreCredentials(store, environment: environment, &problems) }
+        checkStoreFiles(files, &problems)
+        return store
+    }
+
+    /// A PostgreSQL store's secrets, from systemd credentials: the password (`postgres-password`)
+    /// and the client key (`postgres-client-key`, given to libpq as `sslkey`). Neither is
+    /// required: a passfile, a certificate alone or a trusted local socket may do instead.
+    static func loadStoreCredentials(
+        _ store: Configuration.StoreSettings, environment: [String: String], _ problems: inout ConfigurationProblems
+    ) -> Configuration.StoreSettings {
+        guard case .postgres(var settings) = store else { return store }
+        if Credentials.isPassed("postgres-password", environment: environment),
+           let bytes = Credentials.read("postgres-password", fallbackPath: nil, setting: "store.postgres", environment: environment, &problems) {
+            var text = String(decoding: bytes, as: UTF8.self)
+            while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+            if text.isEmpty || text.contains("\n") || text.contains("\0") {
+                problems.add("credential postgres-password", "must hold the password on one line")
+            } else {
+                settings.password = Configuration.PostgresPassword(text)
+            }
+        }
+        if let directory = environment["CREDENTIALS_DIRECTORY"], Credentials.isPassed("postgres-client-key", environment: environment) {
+            settings.clientKeyPath = "\(directory)/postgres-client-key"
+        }
+        if !PostgresSupport.isBuilt {
+            problems.add("store.postgres", "this build of refex has no PostgreSQL store; use store.path (SQLite)")
+        }
+        return .postgres(settings)
+    }
+
+    private static func checkStoreFiles(_ store: Configuration.StoreFiles, _ problems: inout ConfigurationProblems) {
         for (file, setting) in [(store.path, "store.path"), (store.keysPath, "store.keysPath")] {
             let folder = (file as NSString).deletingLastPathComponent
             let directory = folder.isEmpty ? "." : folder

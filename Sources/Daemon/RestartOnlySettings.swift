@@ -30,12 +30,20 @@ enum RestartOnlySettings {
         check("limits.drainTimeoutSeconds") { $0.server.drainTimeout }
         check("limits.eventLoops") { $0.server.eventLoops }
         check("schemas") { $0.schemas }
-        check("store.path") { $0.store.path }
-        check("store.keysPath") { $0.store.keysPath }
+        check("store.path") { $0.store.files?.path }
+        check("store.keysPath") { $0.store.files?.keysPath }
+        check("store.postgres") { Self.postgres($0)?.connection }
+        check("store.postgresKeys") { Self.postgres($0)?.keysConnection }
+        check("store.poolSize") { Self.postgres($0)?.poolSize }
+        check("store.nodeId") { Self.postgres($0)?.nodeID }
         check("masterKey") { $0.masterKey }
         check("delivery") { $0.delivery }
         check("log") { $0.log }
         check("retention") { $0.retention }
         return keys
+    }
+
+    private static func postgres(_ configuration: Configuration) -> Configuration.PostgresSettings? {
+        if case .postgres(let settings) = configuration.store { settings } else { nil }
     }
 }

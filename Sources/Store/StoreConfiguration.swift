@@ -11,6 +11,10 @@ package enum StoreConfiguration: Sendable, Hashable {
     /// `keysPath` (SQLite, rollback journal). The two files are one store (`StoreIdentity`).
     case sqlite(path: String, keysPath: String)
 
+    /// PostgreSQL (several nodes on one database): the data and the subject keys in two
+    /// databases (`PostgresStoreSettings`), one store (`StoreIdentity`).
+    case postgres(PostgresStoreSettings)
+
     /// An embedded store whose subject keys are beside it under their default name.
     package static func sqliteWithDefaultKeys(path: String) -> StoreConfiguration {
         .sqlite(path: path, keysPath: defaultKeysPath(forStoreAt: path))
@@ -29,6 +33,8 @@ package enum StoreConfiguration: Sendable, Hashable {
     package var location: String {
         switch self {
         case .sqlite(let path, _): path
+        // The database's name, never the connection string (it may hold a password).
+        case .postgres(let settings): "postgresql:\(PostgresConnectionString.databaseName(settings.connectionString) ?? "(default database)")"
         }
     }
 
@@ -54,6 +60,8 @@ package enum StoreConfiguration: Sendable, Hashable {
                 integrityCheckLimit: integrityCheckLimit, reserveBytes: reserveBytes, checkpoints: checkpoints,
                 walRestartBytes: walLimitBytes ?? SQLiteStore.defaultWALRestartBytes
             )
+        case .postgres(let settings):
+            try PostgresStore(settings: settings, logger: logger, masterKey: masterKey, creation: creation, checkpoints: checkpoints)
         }
     }
 
@@ -64,6 +72,8 @@ package enum StoreConfiguration: Sendable, Hashable {
         switch self {
         case .sqlite(let path, let keysPath):
             try SQLiteStore(copyAt: path, keysPath: keysPath, logger: logger, recordingReadsIn: live, checkIntegrity: checkIntegrity)
+        case .postgres:
+            throw StoreError("a copy to open read-only is a SQLite store (two files); restore a pg_dump into a new database to inspect a PostgreSQL one", kind: .other)
         }
     }
 
@@ -72,6 +82,8 @@ package enum StoreConfiguration: Sendable, Hashable {
         switch self {
         case .sqlite(let path, let keysPath):
             try SQLiteStore.create(path: path, keysPath: keysPath, masterKey: masterKey, now: now.milliseconds)
+        case .postgres(let settings):
+            try PostgresStore.create(settings: settings, masterKey: masterKey, now: now)
         }
     }
 
@@ -81,6 +93,8 @@ package enum StoreConfiguration: Sendable, Hashable {
         switch self {
         case .sqlite(let path, let keysPath):
             try SQLiteStore.checkIdentity(path: path, keysPath: keysPath, masterKey: masterKey)
+        case .postgres(let settings):
+            try PostgresStore.checkIdentity(settings: settings, masterKey: masterKey)
         }
     }
 
@@ -90,6 +104,10 @@ package enum StoreConfiguration: Sendable, Hashable {
         switch (self, destination) {
         case (.sqlite(let path, let keysPath), .sqlite(let target, let keysTarget)):
             try SQLiteStore.backup(path: path, keysPath: keysPath, to: target, keysDestination: keysTarget, timeout: timeout)
+        case (.postgres(let settings), _):
+            throw PostgresStore.backupAdvice(database: PostgresConnectionString.databaseName(settings.connectionString) ?? "the data database")
+        case (.sqlite, .postgres):
+            throw StoreError("refex backup writes a SQLite copy; to move a store to PostgreSQL use refex store migrate", kind: .other)
         }
     }
 }

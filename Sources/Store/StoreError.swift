@@ -18,6 +18,9 @@ package struct StoreError: Error, Sendable, CustomStringConvertible {
         /// A row holds what refex cannot read (an unknown state, a wrong type): the description
         /// names the table and column.
         case malformedRow
+        /// The database server or session is set up so that a commit may not be durable
+        /// (PostgreSQL `fsync=off`, `synchronous_commit=off`): the description names the setting.
+        case unsafeSetting
     }
 
     package var kind: Kind

@@ -35,6 +35,9 @@ enum BackupCommand {
             let configPath = options.configPath ?? "/etc/refex/refex.json"
             do {
                 store = try storeFiles(configPath: configPath)
+            } catch let problem as PostgresBackupAdvice {
+                printError("refex backup: \(problem)")
+                return 1
             } catch {
                 printError("refex backup: config \(configPath): \(error)")
                 return 1
@@ -46,6 +49,13 @@ enum BackupCommand {
         let source: (path: String, keysPath: String)
         switch store {
         case .sqlite(let path, let keysPath): source = (path, keysPath)
+        case .postgres:
+            do {
+                _ = try store.backup(to: store)
+            } catch {
+                printError("refex backup: \(error)")
+            }
+            return 1
         }
         if FileManager.default.fileExists(atPath: destination, isDirectory: &isDirectory), isDirectory.boolValue {
             let folder = URL(fileURLWithPath: destination)
@@ -85,6 +95,9 @@ enum BackupCommand {
         } catch {
             throw ConfigProblem("not valid JSON: \(error)")
         }
+        if let connection = document["store"]?["postgres"]?.stringValue {
+            throw PostgresBackupAdvice(connection: connection, keysConnection: document["store"]?["postgresKeys"]?.stringValue)
+        }
         guard let path = document["store"]?["path"]?.stringValue, !path.isEmpty else {
             throw ConfigProblem("store.path is missing")
         }
@@ -96,6 +109,31 @@ enum BackupCommand {
             return .sqliteWithDefaultKeys(path: resolve(path))
         }
         return .sqlite(path: resolve(path), keysPath: keysPath)
+    }
+
+    /// A PostgreSQL store is backed up with PostgreSQL's tools, not by refex: what to run instead.
+    /// The connection strings are shown redacted.
+    struct PostgresBackupAdvice: Error, CustomStringConvertible {
+        var connection: String
+        var keysConnection: String?
+
+        var description: String {
+            let data = PostgresConnectionString.redact(connection)
+            let keys: String
+            if let keysConnection {
+                keys = PostgresConnectionString.redact(keysConnection)
+            } else if let parsed = try? PostgresConnectionString(connection), let name = parsed.value("dbname") {
+                keys = PostgresConnectionString.redact(parsed.setting("dbname", to: "\(name)_keys"))
+            } else {
+                keys = "(store.postgresKeys)"
+            }
+            return """
+            the store is PostgreSQL (store.postgres): refex backup copies SQLite stores only. Back up both databases with PostgreSQL's tools, the data first and the keys after it (so that every subject in the data copy has its key):
+              pg_dump --format=custom --file=refex-data-$(date +%F).dump '\(data)'
+              pg_dump --format=custom --file=refex-keys-$(date +%F).dump '\(keys)'
+            (or continuous archiving: pg_basebackup with WAL archiving, keys kept on a shorter schedule). See README, "The store on PostgreSQL".
+            """
+        }
     }
 
     /// Why the config names no store, in one line.

@@ -130,11 +130,13 @@ final class ConfigurationDecodingTests: XCTestCase {
         ("retention.consentsDays", 1, 36_500, { $0.retention.consentsDays }),
         ("retention.logDays", 1, 36_500, { $0.retention.logDays }),
         ("retention.runEveryMinutes", 1, 10_080, { $0.retention.runEveryMinutes }),
+        ("store.poolSize", 1, 256, { if case .postgres(let settings) = $0.store { Int64(settings.poolSize) } else { nil } }),
     ]
 
     private func document(setting: String, _ value: JSONValue) -> JSONObject {
         let parts = setting.split(separator: ".").map(String.init)
         var section: JSONObject = parts[0] == "delivery" ? ["clientCertificate": "c.crt", "clientKey": "c.key"] : [:]
+        if parts[0] == "store" { section["postgres"] = "host=db1 dbname=refex" }
         section[parts[1]] = value
         return document([parts[0]: .object(section)])
     }

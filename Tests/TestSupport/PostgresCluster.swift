@@ -1,0 +1,109 @@
+import Foundation
+import Postgres
+
+/// A throwaway PostgreSQL cluster for tests: `initdb` into a temporary folder, started with
+/// `pg_ctl` as an unprivileged user (`nobody` when the tests run as root, since PostgreSQL
+/// refuses to run as root), listening only on a Unix socket in that folder, `fsync` on.
+/// `stop()` (also at deinit) stops it and removes the folder. One per test class: each test
+/// makes its own databases with `createStore()`.
+package final class PostgresCluster: @unchecked Sendable {
+    // @unchecked: `running` changes only in start/stop, called from a test's own thread.
+    package let folder: String
+    private let bin: String
+    private var running = false
+    /// The port that names the socket file (`.s.PGSQL.<port>`); no TCP is listened on.
+    package let port = 5432
+    package static let user = "refex"
+
+    /// Starts a new cluster. Throws when PostgreSQL is not installed (`scripts/install-deps.sh test`)
+    /// or does not start; the error carries the server's log.
+    package init() throws {
+        bin = try Self.binFolder()
+        folder = ProjectPaths.temporaryDirectory("refex-pg")
+        chmod(folder, 0o700)
+        Unprivileged.handOver(folder)
+        let initdb = try run(
+            "\(bin)/initdb",
+            ["-D", "\(folder)/data", "-U", Self.user, "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions"]
+        )
+        guard initdb.status == 0 else {
+            remove()
+            throw SubprocessError(description: "initdb failed: \(initdb.errorOutput)\(initdb.output)")
+        }
+        try start()
+    }
+
+    deinit { stop() }
+
+    /// A libpq connection string for `database` over the cluster's socket.
+    package func connectionString(database: String = "postgres") -> String {
+        "host=\(folder) port=\(port) user=\(Self.user) dbname=\(database)"
+    }
+
+    /// A new database with a unique name (and its `_keys` database beside it, as a store's
+    /// default); returns the data database's name.
+    package func createDatabase(prefix: String = "refex") throws -> String {
+        let name = "\(prefix)_\(UUID().uuidString.prefix(8).lowercased())"
+        let admin = try PostgresConnection(connectionString: connectionString())
+        try admin.execute("CREATE DATABASE \(name)")
+        try admin.execute("CREATE DATABASE \(name)_keys")
+        return name
+    }
+
+    /// Runs `sql` in the `postgres` database as the superuser.
+    package func administer(_ sql: String) throws {
+        try PostgresConnection(connectionString: connectionString()).execute(sql)
+    }
+
+    /// Starts the server (again, after `stopServer`), waiting until it takes connections.
+    package func start() throws {
+        let options = [
+            "-c listen_addresses=''", "-c unix_socket_directories='\(folder)'", "-c port=\(port)",
+            "-c fsync=on", "-c synchronous_commit=on", "-c shared_buffers=16MB", "-c max_connections=60",
+            "-c max_wal_size=256MB", "-c log_min_messages=warning",
+        ].joined(separator: " ")
+        let result = try run("\(bin)/pg_ctl", ["-D", "\(folder)/data", "-l", "\(folder)/server.log", "-w", "-t", "60", "-o", options, "start"])
+        guard result.status == 0 else {
+            let log = (try? String(contentsOfFile: "\(folder)/server.log", encoding: .utf8)) ?? ""
+            throw SubprocessError(description: "pg_ctl start failed: \(result.errorOutput)\(result.output)\n\(log.suffix(2000))")
+        }
+        running = true
+    }
+
+    /// Stops the server, keeping its files (to test a database that went away); `start()` again.
+    package func stopServer(mode: String = "fast") {
+        guard running else { return }
+        _ = try? run("\(bin)/pg_ctl", ["-D", "\(folder)/data", "-w", "-t", "60", "-m", mode, "stop"])
+        running = false
+    }
+
+    /// Stops the server and removes its folder. Calling it again does nothing.
+    package func stop() {
+        stopServer()
+        remove()
+    }
+
+    private func remove() {
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    private func run(_ executable: String, _ arguments: [String]) throws -> SubprocessResult {
+        let command = Unprivileged.command([executable] + arguments)
+        return try Subprocess.run(command[0], Array(command.dropFirst()), timeout: 120, currentDirectory: folder)
+    }
+
+    /// Debian's server programs: /usr/lib/postgresql/<version>/bin, the newest installed
+    /// (`$REFEX_POSTGRES_BIN` overrides).
+    private static func binFolder() throws -> String {
+        if let override = ProcessInfo.processInfo.environment["REFEX_POSTGRES_BIN"], !override.isEmpty { return override }
+        let root = "/usr/lib/postgresql"
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? [])
+            .compactMap { Int($0) }
+            .filter { FileManager.default.isExecutableFile(atPath: "\(root)/\($0)/bin/initdb") }
+            .sorted()
+        guard let newest = versions.last else {
+            throw SubprocessError(description: "PostgreSQL's initdb is not installed under \(root) (scripts/install-deps.sh test installs it)")
+        }
+        return "\(root)/\(newest)/bin"
+    }
+}
