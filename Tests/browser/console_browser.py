@@ -329,7 +329,17 @@ class Browser:
         """Serves, from another origin (http://127.0.0.1:PORT), a page whose form posts `fields`
         to `action` on refex as soon as it loads, opens it, and reports what refex answered."""
         action = self.url(step["action"])
-        inputs = "".join(f'<input type="hidden" name="{_attr(k)}" value="{_attr(v)}">' for k, v in step.get("fields", {}).items())
+        fields = dict(step.get("fields", {}))
+        found = None
+        if step.get("csrfFrom"):
+            # The worst case: a token the attacker somehow holds, lifted from the admin's own page.
+            self.driver.get(self.url(step["csrfFrom"]))
+            tokens = self.driver.find_elements(By.CSS_SELECTOR, "input[name=csrf]")
+            found = bool(tokens)
+            if tokens:
+                fields["csrf"] = tokens[0].get_attribute("value")
+            self.document_response()
+        inputs = "".join(f'<input type="hidden" name="{_attr(k)}" value="{_attr(v)}">' for k, v in fields.items())
         page = (f'<!doctype html><html lang="en"><title>elsewhere</title><body>'
                 f'<form id="f" method="post" action="{_attr(action)}">{inputs}</form>'
                 f'<script>document.getElementById("f").submit()</script></body></html>').encode()
@@ -351,7 +361,9 @@ class Browser:
         try:
             self.driver.get(f"http://127.0.0.1:{server.server_address[1]}/attack.html")
             WebDriverWait(self.driver, WAIT).until(lambda d: d.current_url.startswith(self.base))
-            return self.observe(step)
+            result = self.observe(step)
+            result["csrfFound"] = found
+            return result
         finally:
             server.shutdown()
             server.server_close()
