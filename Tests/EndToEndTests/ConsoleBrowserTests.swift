@@ -343,6 +343,8 @@ private final class ConsoleFixture {
     static let justification = "Repeat victim at high risk; support cannot wait for consent to be sought again."
     static let scriptPayload = "<script>alert(1)</script>"
     static let imagePayload = "\"><img src=x onerror=alert(1)>"
+    /// Free text that names no one (refex refuses a justification holding the referral's names).
+    static let hostileJustification = "Risk assessed as high at the meeting <svg onload=confirm(3)> <a href=javascript:confirm(4)>link</a> \u{202E}gnp.exe"
 
     let sink: SinkProcess
     let refex: RefexProcess
@@ -372,6 +374,7 @@ private final class ConsoleFixture {
         config["delivery"] = [
             "clientCertificate": .string(try TestPKI.certificate("refex-client")), "clientKey": .string(try TestPKI.key("refex-client")),
             "backoffBaseMilliseconds": 100, "backoffMaxSeconds": 1, "pollIntervalMilliseconds": 50, "maxAgeSeconds": 2,
+            "circuitFailures": 1000,
         ]
         refex = try RefexProcess(config: config)
         do {
@@ -397,7 +400,7 @@ private final class ConsoleFixture {
                 object["referenceId"] = "HOSTILE-1"
                 object["subject"]?.set("name", ["given": .string(Self.scriptPayload), "family": .string(Self.imagePayload)])
                 object["offence"]?.set("description", "See javascript:alert(1) and \u{202E}gnp.exe")
-                object["supportNeeds"] = [["service": "domestic-abuse", "notes": .string("\(Self.scriptPayload) javascript:alert(1)")]]
+                object["supportNeeds"] = [["service": "domestic-abuse", "notes": .string("\(Self.scriptPayload) javascript:alert(1)")], ["service": "general-victim-support"]]
                 object["consent"]?.set("obtainedBy", .string(Self.imagePayload))
                 object["consent"]?.set("notes", .string("\(Self.scriptPayload) \u{202E}txet"))
             })
@@ -405,8 +408,8 @@ private final class ConsoleFixture {
             let hostileReferral = try Self.string(hostile, "id")
             _ = try Self.post(refex, "/v1/referrals/\(hostileReferral)/overrides", [
                 "recipient": "victim-support", "service": "general-victim-support", "lawfulBasis": "vital-interests",
-                "justification": .string("\(Self.scriptPayload) \(Self.imagePayload) \u{202E}"),
-            ], as: "hub-admin", expect: [201, 422])
+                "justification": .string(Self.hostileJustification),
+            ], as: "hub-admin", expect: 201)
 
             // Wait for what delivery does: dv-support delivered, victim-support failed.
             let settled = waitUntil(timeout: 30) { [refex, referralID] in
