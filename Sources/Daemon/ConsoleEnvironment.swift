@@ -39,13 +39,17 @@ package final class ConsoleEnvironment: Sendable {
     package let tls: TLSContextHolder?
     package let partnerCertificates: PartnerCertificateExpiry?
     package let publicKey: Ed25519PublicKey?
+    /// The recipients whose delivery circuit is open now.
+    package let openCircuits: @Sendable () -> Set<String>
     /// The newest verification recorded in the log, and the head it was looked for up to.
     private let verification = Mutex<(scannedThrough: Int64?, found: RecordedVerification?)>((nil, nil))
 
     package init(
         settings: Settings, tokens: CSRFTokens = CSRFTokens(), tls: TLSContextHolder? = nil,
-        partnerCertificates: PartnerCertificateExpiry? = nil, publicKey: Ed25519PublicKey? = nil
+        partnerCertificates: PartnerCertificateExpiry? = nil, publicKey: Ed25519PublicKey? = nil,
+        openCircuits: @escaping @Sendable () -> Set<String> = { [] }
     ) {
+        self.openCircuits = openCircuits
         current = Mutex(settings)
         self.tokens = tokens
         self.tls = tls

@@ -67,7 +67,7 @@ package enum ConsoleRoutes {
             )
             let snapshot = try await exchange.snapshot()
             let facts = OverviewPage.Facts(
-                now: now, counts: counts, statistics: snapshot.statistics, outbox: try await exchange.outboxDepths(),
+                now: now, counts: counts, statistics: snapshot.statistics, outbox: try await exchange.outboxDepths(), openCircuits: console.openCircuits(),
                 verification: try await console.lastVerification(exchange), logHead: snapshot.logHeadSeq,
                 checkpoint: snapshot.lastCheckpointSeq.flatMap { seq in snapshot.lastCheckpointTime.map { (seq, $0) } },
                 retention: try await exchange.retentionStatus(settings.retention),

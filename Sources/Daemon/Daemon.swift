@@ -108,7 +108,7 @@ package final class Daemon: Sendable {
         let delivery = self.delivery
         console = ConsoleEnvironment(
             settings: ConsoleEnvironment.Settings(configuration), tls: tls, partnerCertificates: serviceMetrics.partnerCertificates,
-            publicKey: loaded.logSigningKey?.publicKey
+            publicKey: loaded.logSigningKey?.publicKey, openCircuits: { delivery?.openCircuits() ?? [] }
         )
         api = APIResponder(
             router: Routes.make(
