@@ -93,7 +93,8 @@ package enum EventSentence {
         case .consentRecorded:
             let purposes = (draft.details?["purposes"]?.arrayValue ?? []).compactMap(\.stringValue).map(serviceWords)
             let what = purposes.isEmpty ? "" : " for \(list(purposes))"
-            return "The subject's consent\(what) was recorded by \(actor) on \(when)\(consentWords(draft.consentID, context))."
+            let obtained = consentWords(draft.consentID, context, verb: "obtained")
+            return "The subject's consent\(what)\(obtained.isEmpty ? "" : ",\(obtained),") was recorded by \(actor) on \(when)."
         case .consentWithdrawn:
             return "The subject's consent was withdrawn, recorded by \(actor) on \(when)\(reason)."
         case .consentViewed:
@@ -138,10 +139,11 @@ package enum EventSentence {
         return "without consent, on the lawful basis of \(basisName(basis))" + (draft.justification.map { " (justification: \($0))" } ?? "") + "."
     }
 
-    static func consentWords(_ id: String?, _ context: SentenceContext) -> String {
+    /// ` recorded by PC 4312 on 2 March 2026 (verbal)`, or nothing when the consent is not known.
+    static func consentWords(_ id: String?, _ context: SentenceContext, verb: String = "recorded") -> String {
         guard let id, let facts = context.consents[id] else { return "" }
         let by = facts.obtainedBy.map { " by \($0)" } ?? ""
-        return " recorded\(by) on \(context.time.date(facts.obtainedAt)) (\(facts.method))"
+        return " \(verb)\(by) on \(context.time.date(facts.obtainedAt)) (\(facts.method))"
     }
 
     /// `vital interests` etc., as UK GDPR Art. 6(1) names them.

@@ -143,3 +143,19 @@ extension Exchange {
         }
     }
 }
+
+extension Exchange {
+    /// The subject's record and where each of its disclosures stands (ids, states, reasons:
+    /// no personal data), for the console's confirmation pages. Not logged.
+    package func subjectStanding(_ subjectID: String) async throws -> (subject: SubjectRecord, disclosures: [DisclosureSummary]) {
+        try await store.read { txn in
+            guard let subject = try txn.subject(id: subjectID) else { throw ExchangeError(.notFound, "There is no subject \(subjectID).") }
+            return (subject, try txn.disclosures(subjectID: subjectID).map(DisclosureSummary.init))
+        }
+    }
+
+    /// The seq of the log's newest entry (nil when empty).
+    package func logHead() async throws -> Int64? {
+        try await store.read { txn in try txn.logBounds()?.last }
+    }
+}

@@ -49,6 +49,15 @@ package struct RevealedReferral: Sendable, Hashable {
     package var receivedAt: Timestamp
     /// Nil once erased.
     package var document: JSONValue?
+
+    package init(id: String, subjectID: String, partnerID: String, schemaID: String, receivedAt: Timestamp, document: JSONValue?) {
+        self.id = id
+        self.subjectID = subjectID
+        self.partnerID = partnerID
+        self.schemaID = schemaID
+        self.receivedAt = receivedAt
+        self.document = document
+    }
 }
 
 /// The newest log verification recorded in the log (a `log.viewed` entry whose action is `verify`).

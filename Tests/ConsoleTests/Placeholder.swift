@@ -1,3 +1,0 @@
-import XCTest
-@testable import Console
-final class PlaceholderConsoleTests: XCTestCase { func testNothing() {} }
