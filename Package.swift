@@ -40,6 +40,8 @@ let package = Package(
 
         // The domain: no C, no SQL, no sockets.
         .target(name: "Exchange", dependencies: ["JSON", "JSONSchema", "Crypto", "Logging", "Timekeeping"], swiftSettings: strict),
+        // The admin console: HTML pages over Exchange's typed answers; no C, no SQL, no sockets.
+        .target(name: "Console", dependencies: ["Exchange", "JSON", "Crypto", "Timekeeping"], swiftSettings: strict),
         .target(name: "Store", dependencies: ["SQLite", "Postgres", "Exchange", "JSON", "Crypto", "Logging", "Timekeeping"], swiftSettings: strict),
 
         // I/O.
@@ -52,7 +54,7 @@ let package = Package(
         // The daemon and the command line.
         .target(
             name: "Daemon",
-            dependencies: ["Server", "HTTP", "TLS", "Crypto", "JSON", "JSONSchema", "Logging", "Metrics", "Timekeeping", "Exchange", "Store", "Delivery", "Services"],
+            dependencies: ["Server", "HTTP", "TLS", "Crypto", "JSON", "JSONSchema", "Logging", "Metrics", "Timekeeping", "Exchange", "Store", "Delivery", "Services", "Console"],
             swiftSettings: strict
         ),
         .executableTarget(name: "refex", dependencies: ["Daemon", "Sink", "Server", "HTTP", "Exchange", "Store", "JSON", "JSONSchema", "Services"], swiftSettings: strict),
@@ -78,6 +80,7 @@ let package = Package(
         .testTarget(name: "SQLiteTests", dependencies: ["SQLite"], swiftSettings: strict),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ExchangeTests", dependencies: ["Exchange", "JSON", "JSONSchema", "Crypto", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ConsoleTests", dependencies: ["Console", "Exchange", "JSON", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Postgres", "Exchange", "JSON", "Crypto", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Exchange", "Crypto", "HTTP", "JSON", "Store", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "EndToEndTests", dependencies: ["JSON", "TestSupport"], swiftSettings: strict),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test tools that are not Debian packages to install system-wide, under .dev/tools (idempotent):
-#   .dev/tools/venv/bin/python    a venv with openapi-spec-validator (PyPI), which checks schemas/openapi.v1.json
+#   .dev/tools/venv/bin/python    a venv with openapi-spec-validator (PyPI), which checks schemas/openapi.v1.json,
+#                                 and Tests/browser/requirements.txt (Selenium, axe-core) for the console's browser tests
 #   .dev/tools/bin/promtool       from Debian's prometheus package, unpacked rather than installed:
 #                                 installing it would start a Prometheus server on port 9090 (refex's
 #                                 ops port). It checks the alert rules in contrib/prometheus/.
@@ -17,6 +18,14 @@ if ! "$venv/bin/python" -c 'import openapi_spec_validator' 2>/dev/null; then
   rm -rf "$venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check 'openapi-spec-validator>=0.7,<1' >&2
+fi
+
+# The pinned browser-test packages, reinstalled whenever the requirements file changes.
+browser_requirements=Tests/browser/requirements.txt
+if ! cmp -s "$browser_requirements" "$venv/browser-requirements.txt"; then
+  echo "test-tools: installing $browser_requirements into $venv" >&2
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$browser_requirements" >&2
+  cp "$browser_requirements" "$venv/browser-requirements.txt"
 fi
 
 if ! "$tools/bin/promtool" --version >/dev/null 2>&1; then

@@ -33,12 +33,17 @@ package final class APIResponder: HTTPResponder {
         var chain = MiddlewareChain<APIRequestContext>()
         chain.add(RecordingMiddleware(recorder))
         chain.add(SecurityHeadersMiddleware())
+        chain.add(ConsoleHeadersMiddleware())
         chain.add(ErrorMappingMiddleware(logger: logger) { error, context in
             guard let error = error as? StoreError, error.isUnavailable else { return nil }
             return Self.storeUnavailable(error, requestID: context.requestID, logger: logger)
         })
         chain.add(authentication)
         handler = chain.handler { request, context in
+            // The console exists only for admins: to anyone else its paths answer as unknown paths do.
+            if ConsoleHeadersMiddleware.isConsole(request.path), context.partner?.roles.contains(.admin) != true {
+                return .response(Problem.notFound().response)
+            }
             switch context.match {
             case .notFound:
                 return .response(Problem.notFound().response)

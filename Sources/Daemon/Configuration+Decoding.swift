@@ -35,13 +35,14 @@ extension Configuration {
         let recipients = Recipient.configured(root.sections("recipients"), partners: partners, &problems)
         let store = StoreSettings(section: root.section("store"), &problems)
         let retention = RetentionSettings(section: root.section("retention"), &problems)
+        let console = ConsoleSettings(section: root.section("console"), &problems)
         guard let listen, let ops, let tls, let store, let masterKey = root.file("masterKey") else { return nil }
         self.init(
             path: path, listen: listen, ops: ops, tls: tls, server: ServerConfiguration(limits: root.section("limits")),
             logLevel: root.string("logLevel").flatMap(Logger.Level.init(name:)) ?? .info, partners: partners, recipients: recipients,
             schemas: Self.schemasFolder(root), store: store, masterKey: masterKey,
             delivery: root.section("delivery").flatMap(DeliverySettings.init(section:)), log: LogSettings(section: root.section("log")),
-            retention: retention
+            retention: retention, console: console
         )
     }
 

@@ -28,4 +28,5 @@ package struct Configuration: Sendable {
     package var delivery: DeliverySettings?
     package var log: LogSettings
     package var retention: RetentionSettings
+    package var console = ConsoleSettings()
 }

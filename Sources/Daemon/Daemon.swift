@@ -32,6 +32,8 @@ package final class Daemon: Sendable {
     private let stalledForTesting = Atomic<Bool>(false)
     private let reloads: Counter
     private let serviceMetrics: ServiceMetrics
+    /// The admin console's settings, form key and cached verification.
+    private let console: ConsoleEnvironment
     private let boundAddresses: (api: ListenAddress, ops: ListenAddress)
     private let listenerOrigins: String
     /// `REFEX_TEST_HOOKS=1`: SIGUSR2 stalls and unstalls the store writer, for the watchdog test.
@@ -104,11 +106,15 @@ package final class Daemon: Sendable {
             delivery = nil
         }
         let delivery = self.delivery
+        console = ConsoleEnvironment(
+            settings: ConsoleEnvironment.Settings(configuration), tls: tls, partnerCertificates: serviceMetrics.partnerCertificates,
+            publicKey: loaded.logSigningKey?.publicKey, openCircuits: { delivery?.openCircuits() ?? [] }
+        )
         api = APIResponder(
             router: Routes.make(
                 exchange: exchange, publicKey: loaded.logSigningKey?.publicKey, logRetention: configuration.retention.policy.log,
                 openAPI: OpenAPIDocument(schemasFolder: configuration.schemas),
-                partners: partnerRoster
+                partners: partnerRoster, console: console
             ) { delivery?.nudge() },
             partners: loaded.partners, recorder: recorder, logger: logger, partnerCertificates: serviceMetrics.partnerCertificates
         )
@@ -285,6 +291,7 @@ package final class Daemon: Sendable {
         serviceMetrics.partnerCertificates.keep(partners: Set(new.partners.map(\.id)))
         partnerRoster.replace(new.partners.map(\.id))
         exchange.replaceRecipients(new.recipients)
+        console.replace(new)
         current.withLock { $0 = loaded }
         reloads.increment(["applied"])
         logger.notice("config reloaded", [("partners", String(new.partners.count))])

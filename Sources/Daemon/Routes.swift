@@ -25,10 +25,13 @@ package enum Routes {
     /// `enqueued` is called after a commit that may have put something in the outbox.
     package static func make(
         exchange: Exchange, publicKey: Ed25519PublicKey? = nil, logRetention: Duration? = nil, openAPI: OpenAPIDocument = .missing,
-        partners: PartnerRoster = PartnerRoster([]),
+        partners: PartnerRoster = PartnerRoster([]), console: ConsoleEnvironment? = nil,
         enqueued: @escaping @Sendable () -> Void = {}
     ) -> Router<Endpoint> {
         var router = Router<Endpoint>()
+        if let console {
+            ConsoleRoutes.add(to: &router, exchange: exchange, console: console, partners: partners, logRetention: logRetention, enqueued: enqueued)
+        }
         router.add(.get, "/v1/whoami", .immediate(whoami))
         router.add(.get, "/v1/openapi.json", .immediate { _ in try openAPI.response() })
 

@@ -162,6 +162,16 @@ package final class PartnerCertificateExpiry: Sendable {
         seen.withLock { all in all = all.filter { partners.contains($0.key) } }
     }
 
+    /// Per partner, every certificate seen within `memory` of `now`: fingerprint and expiry (the console's partners page).
+    package func seen(now: Date) -> [String: [(fingerprint: String, notAfter: Date)]] {
+        seen.withLock { all in
+            all.mapValues { certificates in
+                certificates.filter { now.timeIntervalSince($0.value.lastSeen) <= PartnerCertificateExpiry.memory }
+                    .map { ($0.key, $0.value.notAfter) }.sorted { $0.0 < $1.0 }
+            }.filter { !$0.value.isEmpty }
+        }
+    }
+
     /// Per partner, the soonest expiry among certificates seen within `memory` of `now`.
     package func soonest(now: Date) -> [(partner: String, notAfter: Date)] {
         seen.withLock { all in

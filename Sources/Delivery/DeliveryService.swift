@@ -51,6 +51,11 @@ package final class DeliveryService: Service {
     /// Something was enqueued: look now rather than at the next poll.
     package func nudge() { wake.signal() }
 
+    /// The recipients whose circuit is open now: their deliveries wait (the console's overview).
+    package func openCircuits() -> Set<String> {
+        Set(lanes.withLock { $0 }.values.filter(\.isCircuitOpen).map(\.recipientID))
+    }
+
     /// Dispatches until `stop()`; then stops taking items, gives back the claims not yet started,
     /// and waits for attempts under way (each bounded by its timeout) and for their outcomes to
     /// be recorded: a worker still inside libcurl and OpenSSL when the process exits crashes it,
@@ -223,6 +228,9 @@ final class RecipientLane: Sendable {
             return breaker.permits(now: now, inFlight: state.inFlight + state.queue.count, limit: max(1, configuration.concurrencyPerRecipient))
         }
     }
+
+    /// Whether the circuit breaker holds deliveries back now.
+    var isCircuitOpen: Bool { state.withLock { $0.breaker.isOpen } }
 
     /// Takes a claimed `item` if the circuit and the concurrency limit allow; false: the caller gives the claim back.
     func offer(_ item: OutboxItem, now: Timestamp) -> Bool {

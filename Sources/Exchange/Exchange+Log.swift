@@ -7,7 +7,7 @@ extension Exchange {
     /// only when it names something refex knows (a subject, referral or disclosure that exists,
     /// a known event, basis, recipient or actor): whatever else was typed into a filter (a
     /// person's name, say) must not enter a log that is never deleted.
-    private func recordViewing(_ action: String, filter: LogFilter?, extra: [(String, JSONValue)] = [], by actor: Actor) async throws {
+    func recordViewing(_ action: String, filter: LogFilter?, extra: [(String, JSONValue)] = [], by actor: Actor) async throws {
         let recipientIDs = Set(recipients.map(\.id))
         try await store.write { txn in
             var details: JSONObject = ["action": .string(action)]
@@ -256,7 +256,12 @@ extension Exchange {
                 failure: failure
             )
         }
-        if recordsReading { try await recordViewing("verify", filter: nil, extra: [("valid", .bool(report.isValid))], by: actor) }
+        // The entry is where the last verification is kept (the console's overview reads it back).
+        if recordsReading {
+            try await recordViewing("verify", filter: nil, extra: [
+                ("valid", .bool(report.isValid)), ("entries", .number(JSONNumber(report.entries))), ("lastSeq", .number(JSONNumber(report.lastSeq))),
+            ], by: actor)
+        }
         return report
     }
 }

@@ -168,6 +168,10 @@ package protocol StoreTransaction: AnyObject {
     /// Entries matching `filter`, in seq order, after `filter.afterSeq`, at most `limit`.
     func logEntries(_ filter: LogFilter, limit: Int) throws -> [LogEntry]
     func logEntry(seq: Int64) throws -> LogEntry?
+    /// How many entries of each of `events` fell on each day from `since` up to `until` (days
+    /// begin `utcOffsetMilliseconds` past midnight UTC), by recipient and lawful basis (the
+    /// console's charts and overview; read by the time index).
+    func logEventCounts(since: Timestamp, until: Timestamp, events: [String], utcOffsetMilliseconds: Int64) throws -> [LogEventCount]
     /// The first and last entries (seq and hash), if any.
     func logBounds() throws -> (first: Int64, last: Int64, lastHash: String)?
     /// The log checked against the rest of the store (default: nothing found); see the extension.

@@ -22,9 +22,11 @@ package struct Router<Handler: Sendable>: Sendable {
     package init() {}
 
     package mutating func add(_ method: HTTPMethod, _ pattern: String, _ handler: Handler) {
-        let segments = pattern.split(separator: "/", omittingEmptySubsequences: true).map { part -> Segment in
+        var segments = pattern.split(separator: "/", omittingEmptySubsequences: true).map { part -> Segment in
             part.hasPrefix(":") ? .parameter(String(part.dropFirst())) : .literal(String(part))
         }
+        // A trailing slash is a different resource: "/console/" has an empty last segment.
+        if pattern.count > 1, pattern.hasSuffix("/") { segments.append(.literal("")) }
         precondition(!entries.contains { $0.method == method && $0.segments == segments }, "route \(method) \(pattern) added twice")
         entries.append(Entry(method: method, pattern: pattern, segments: segments, handler: handler))
         if !segments.contains(where: { if case .parameter = $0 { return true } else { return false } }) {

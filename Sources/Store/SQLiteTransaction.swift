@@ -511,6 +511,24 @@ final class SQLiteTransaction: StoreTransaction {
         return try main.query("SELECT seq, entry, hash FROM log_entries \(whereClause) ORDER BY seq \(order) LIMIT ?", values).map(Self.logEntry)
     }
 
+    func logEventCounts(since: Timestamp, until: Timestamp, events: [String], utcOffsetMilliseconds: Int64) throws -> [LogEventCount] {
+        guard !events.isEmpty else { return [] }
+        var values: [any SQLiteBindable] = [utcOffsetMilliseconds, since.milliseconds, until.milliseconds]
+        values.append(contentsOf: events.map { $0 as any SQLiteBindable })
+        let sql = """
+            SELECT (time + ?) / 86400000, event, recipient_id, lawful_basis, count(*) FROM log_entries
+            WHERE time >= ? AND time < ? AND event IN (\(events.map { _ in "?" }.joined(separator: ", ")))
+            GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+            """
+        return try main.query(sql, values).map { found in
+            let row = StrictRow(found, table: "log_entries", columns: ["day", "event", "recipient_id", "lawful_basis", "count(*)"])
+            return LogEventCount(
+                day: try row.integer(0), event: try row.text(1), recipientID: try row.optionalText(2), lawfulBasis: try row.optionalText(3),
+                count: try row.count(4)
+            )
+        }
+    }
+
     func logEntry(seq: Int64) throws -> LogEntry? {
         try main.first("SELECT seq, entry, hash FROM log_entries WHERE seq = ?", [seq]).map(Self.logEntry)
     }

@@ -291,35 +291,12 @@ enum LogCommand {
             .joined(separator: "\n")
     }
 
-    /// Every member an entry's JSON can hold, in the JSONL export's names; anything else an entry
-    /// holds goes, as a JSON object, in the last column, so that the CSV loses nothing.
-    static let csvHeader = [
-        "seq", "time", "event", "actor", "referralId", "subjectId", "disclosureId", "recipient", "service", "lawfulBasis", "consentId",
-        "justification", "pointers", "categories", "reason", "details", "prevHash", "hash", "other",
-    ]
+    /// The CSV export's columns and rows: `LogCSV` (shared with the console's `log.csv`).
+    static var csvHeader: [String] { LogCSV.header }
 
-    /// Strings as they are; numbers as JSON; arrays and objects as JSON text (a pointer may hold a space).
-    static func csvRow(_ entry: LogEntry) -> String {
-        guard case .object(let object) = entry.json else { return "" }
-        var other = JSONObject()
-        for (key, value) in object where !csvHeader.contains(key) { other[key] = value }
-        let fields: [String] = csvHeader.map { key in
-            if key == "other" { return other.isEmpty ? "" : JSONValue.object(other).serializedString() }
-            guard let value = object[key] else { return "" }
-            return value.stringValue ?? value.serializedString()
-        }
-        return fields.map(csvField).joined(separator: ",")
-    }
+    static func csvRow(_ entry: LogEntry) -> String { LogCSV.row(entry) }
 
-    /// RFC 4180 quoting. A value starting with = + - @ tab or CR gets a leading ' so that a
-    /// spreadsheet does not run it as a formula, and one starting with ' gets another, so that
-    /// removing one leading ' always gives the value back.
-    static func csvField(_ text: String) -> String {
-        var value = text
-        if let first = value.first, "=+-@\t\r'".contains(first) { value = "'" + value }
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
+    static func csvField(_ text: String) -> String { LogCSV.field(text) }
 }
 
 /// The actor recorded for host commands: the Unix user who ran them.

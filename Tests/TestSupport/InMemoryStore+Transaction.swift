@@ -458,6 +458,20 @@ final class InMemoryTransaction: StoreTransaction {
         if tables.subjects[id]?.record.erasedAt == nil { tables.subjects[id]?.record.erasedAt = time }
     }
 
+    func logEventCounts(since: Timestamp, until: Timestamp, events: [String], utcOffsetMilliseconds: Int64) throws -> [LogEventCount] {
+        struct Key: Hashable { var day: Int64; var event: String; var recipient: String?; var basis: String? }
+        var counts: [Key: Int] = [:]
+        for entry in tables.log where events.contains(entry.event) {
+            let time = entry.indexed.timeMilliseconds
+            guard time >= since.milliseconds, time < until.milliseconds else { continue }
+            let shifted = time + utcOffsetMilliseconds
+            // SQLite's integer division truncates towards zero, as Swift's does.
+            counts[Key(day: shifted / 86_400_000, event: entry.event, recipient: entry.indexed.recipientID, basis: entry.indexed.lawfulBasis), default: 0] += 1
+        }
+        return counts.map { LogEventCount(day: $0.key.day, event: $0.key.event, recipientID: $0.key.recipient, lawfulBasis: $0.key.basis, count: $0.value) }
+            .sorted { ($0.day, $0.event, $0.recipientID ?? "", $0.lawfulBasis ?? "") < ($1.day, $1.event, $1.recipientID ?? "", $1.lawfulBasis ?? "") }
+    }
+
     func statistics() throws -> StoreStatistics {
         var states: [String: Int] = [:]
         for row in tables.disclosures.values { states[row.record.state.rawValue, default: 0] += 1 }
