@@ -13,7 +13,7 @@ extension PostgresTransaction {
         let sql = """
             SELECT (time + $1) / 86400000, event, recipient_id, lawful_basis, count(*) FROM log_entries
             WHERE time >= $2 AND time < $3 AND event IN (\(placeholders))
-            GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+            GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3 NULLS FIRST, 4 NULLS FIRST
             """
         return try main.query(sql, values).map { found in
             let row = StrictRow(found, table: "log_entries", columns: ["day", "event", "recipient_id", "lawful_basis", "count(*)"])
