@@ -13,10 +13,15 @@ import XCTest
 /// database can show: two stores ("nodes") on one database at once.
 final class PostgresStoreConformanceTests: XCTestCase {
     nonisolated(unsafe) private static var cluster: PostgresCluster?
+    nonisolated(unsafe) private static var startError = ""
 
     override class func setUp() {
         super.setUp()
-        cluster = try? PostgresCluster()
+        do {
+            cluster = try PostgresCluster()
+        } catch {
+            startError = "\(error)"
+        }
     }
 
     override class func tearDown() {
@@ -27,7 +32,7 @@ final class PostgresStoreConformanceTests: XCTestCase {
 
     private static func running() throws -> PostgresCluster {
         guard let cluster else {
-            throw SubprocessError(description: "the throwaway PostgreSQL cluster did not start (scripts/install-deps.sh test installs PostgreSQL)")
+            throw SubprocessError(description: "the throwaway PostgreSQL cluster did not start: \(startError)")
         }
         return cluster
     }
