@@ -15,13 +15,14 @@ package final class PostgresConnection: @unchecked Sendable {
     private static let preparedLimit = 512
 
     /// Connects with `connectionString` (a libpq keyword/value string or a `postgresql://` URL).
-    /// `defaults` apply where the string says nothing; `overrides` replace what it says (e.g.
+    /// `defaults` (other than `dbname`) apply where the string says nothing; `overrides` replace what it says (e.g.
     /// another `dbname` on the same server). Throws `PostgresError` kind `connectionFailed`,
     /// whose message never holds the connection string.
     package init(connectionString: String, defaults: [(String, String)] = [], overrides: [(String, String)] = []) throws(PostgresError) {
         // Keywords are taken in order: the expanded string overrides the defaults before it, and
-        // the overrides after it override the string.
-        let pairs = defaults + [("dbname", connectionString)] + overrides
+        // the overrides after it override the string. libpq expands only the first `dbname`: a
+        // default `dbname` would be taken for the connection string, so there is none.
+        let pairs = defaults.filter { $0.0 != "dbname" } + [("dbname", connectionString)] + overrides
         let keywords = pairs.map { strdup($0.0) }
         let values = pairs.map { strdup($0.1) }
         defer {

@@ -5,11 +5,16 @@ import XCTest
 /// The libpq wrapper against a real server (a throwaway cluster shared by these tests).
 final class PostgresConnectionTests: XCTestCase {
     nonisolated(unsafe) private static var cluster: PostgresCluster?
+    nonisolated(unsafe) private static var startError = ""
     private var connection: PostgresConnection!
 
     override class func setUp() {
         super.setUp()
-        cluster = try? PostgresCluster()
+        do {
+            cluster = try PostgresCluster()
+        } catch {
+            startError = "\(error)"
+        }
     }
 
     override class func tearDown() {
@@ -19,7 +24,7 @@ final class PostgresConnectionTests: XCTestCase {
     }
 
     override func setUpWithError() throws {
-        let cluster = try XCTUnwrap(Self.cluster, "the throwaway PostgreSQL cluster did not start (scripts/install-deps.sh test)")
+        let cluster = try XCTUnwrap(Self.cluster, "the throwaway PostgreSQL cluster did not start: \(Self.startError)")
         connection = try PostgresConnection(connectionString: cluster.connectionString(database: try cluster.createDatabase(prefix: "conn")))
     }
 

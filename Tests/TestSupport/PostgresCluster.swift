@@ -87,9 +87,29 @@ package final class PostgresCluster: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: folder)
     }
 
+    /// Runs a server program as the unprivileged user in the cluster's folder and waits for it.
+    /// Not through `Process`: `pg_ctl start` leaves the server running in the background, and
+    /// Foundation's `Process` was seen never to notice pg_ctl's exit then (a zombie, and a hang).
     private func run(_ executable: String, _ arguments: [String]) throws -> SubprocessResult {
-        let command = Unprivileged.command([executable] + arguments)
-        return try Subprocess.run(command[0], Array(command.dropFirst()), timeout: 120, currentDirectory: folder)
+        let name = (executable as NSString).lastPathComponent
+        let outputPath = "\(folder)/\(name).out"
+        let command = Unprivileged.command(["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", folder, executable] + arguments)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = command.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid = pid_t()
+        let spawned = posix_spawnp(&pid, command[0], &actions, nil, argv, environ)
+        guard spawned == 0 else { throw SubprocessError(description: "cannot run \(name): \(String(cString: strerror(spawned)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let output = (try? Data(contentsOf: URL(fileURLWithPath: outputPath))) ?? Data()
+        let exitStatus: Int32 = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return SubprocessResult(status: exitStatus, stdout: output, stderr: Data(), timedOut: false)
     }
 
     /// Debian's server programs: /usr/lib/postgresql/<version>/bin, the newest installed
