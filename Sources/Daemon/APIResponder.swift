@@ -117,7 +117,7 @@ package final class APIResponder: HTTPResponder {
             .serviceUnavailable, slug: "store-unavailable", title: "Cannot store this now",
             detail: error.kind == .corrupt
                 ? "refex has stopped acknowledging: its store needs the operator's attention. Nothing was stored; send the request again later."
-                : "refex cannot store anything at the moment (its disk is full or failing). Nothing was stored; send the same request again after the time in Retry-After."
+                : "refex cannot store anything at the moment (its disk or its database is unavailable). Nothing was stored; send the same request again after the time in Retry-After."
         )
         problem.headers.set("retry-after", String(error.retryAfterSeconds))
         return problem.response

@@ -38,6 +38,7 @@ package final class ServiceMetrics: Sendable {
         self.store = store
         self.logger = logger
         storeWritable = registry.gauge("refex_store_writable", help: "1 while the store commits a write within 2 seconds, else 0.")
+        Self.registerSharedStoreMetrics(registry, store: store)
         let box = self.latest
         let latest: @Sendable () -> ExchangeSnapshot? = { box.value.withLock { $0 } }
 
