@@ -32,7 +32,8 @@ final class ConsoleActionTests: XCTestCase {
         let restrictToken = try ConsoleClient.token(in: try ConsoleClient.get(refex, "/console/subjects/\(subject)/restrict").body, action: "/console/subjects/\(subject)/restrict")
         let otherAdminsToken = try ConsoleClient.token(in: try ConsoleClient.get(refex, erase, as: "partner-b").body, action: erase)
         XCTAssertNotEqual(token, otherAdminsToken)
-        let before = try refex.logEntries().count
+        func notByHost() throws -> Int { try refex.logEntries().filter { $0["actor"]?.stringValue?.hasPrefix("host:") != true }.count }
+        let before = try notByHost()
 
         let refusals: [(String, String, [String], Int)] = [
             ("no token", ConsoleClient.form([("reason", "Requested by the subject in writing.")]), [], 403),
@@ -57,10 +58,10 @@ final class ConsoleActionTests: XCTestCase {
         }
         // A text/plain post (what a cross-site form can send without a preflight) is not a console form.
         let plain = try ConsoleClient.request(refex, "POST", erase, headers: ["Content-Type: text/plain"])
-        XCTAssertEqual(plain.status, 403, "no token in it")
+        XCTAssertEqual(plain.status, 415, "not a form")
         // The token from partner-b's page is good for partner-b: the refusal above was the certificate.
         // Nothing happened: no entry, the subject not erased.
-        XCTAssertEqual(try refex.logEntries().count - before, 0, "a refused form neither changes nor reads anything")
+        XCTAssertEqual(try notByHost() - before, 0, "a refused form neither changes nor reads anything")
         XCTAssertEqual(try refex.logCount(event: "subject.erased"), 0)
         XCTAssertFalse(try ConsoleClient.get(refex, "/console/subjects/\(subject)").body.contains("only the pseudonymous log remains"))
 
