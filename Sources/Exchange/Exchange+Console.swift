@@ -88,6 +88,23 @@ extension Exchange {
         }
     }
 
+    /// Counts of `events` on each of `days` (a day number and the instants it runs between, as
+    /// the caller's time zone has them: a day may last 23 or 25 hours), by recipient and lawful
+    /// basis, in one reading. Each count carries its day's number. Not logged, as above.
+    package func logEventCounts(days: [(day: Int64, since: Timestamp, until: Timestamp)], events: [LogEvent]) async throws -> [LogEventCount] {
+        guard !days.isEmpty else { return [] }
+        return try await store.read { txn in
+            var out: [LogEventCount] = []
+            for range in days {
+                for var count in try txn.logEventCounts(since: range.since, until: range.until, events: events.map(\.rawValue), utcOffsetMilliseconds: 0) {
+                    count.day = range.day
+                    out.append(count)
+                }
+            }
+            return out
+        }
+    }
+
     /// The disclosures made without consent (an override's lawful basis) from `since` up to
     /// `until`, newest first, at most `limit`: a DPO's monthly review. Logged `log.viewed` with
     /// the event and basis as the filter.
