@@ -61,8 +61,62 @@ package final class ConsoleEnvironment: Sendable {
 
     /// Swaps in a reloaded config's settings.
     package func replace(_ configuration: Configuration) {
-        let settings = Settings(configuration)
-        current.withLock { $0 = settings }
+        var settings = Settings(configuration)
+        current.withLock { old in
+            // Retention takes effect on restart only: show the one in force.
+            settings.retention = old.retention
+            old = settings
+        }
+    }
+
+    /// The events the console counts by day (the overview's and the charts').
+    package static let countedEvents: [LogEvent] = [.referralReceived, .disclosureAuthorised, .disclosureWithheld, .disclosureFailed, .disclosureDelivered]
+
+    /// Counts of whole past days, by time zone and day: the log only grows, so a day that has
+    /// ended keeps its counts (retention prunes whole old days, which the pages still count as
+    /// they were). Today is always read afresh.
+    private let pastDays = Mutex<(zone: String, days: [Int64: [LogEventCount]])>(("", [:]))
+    /// The store's counts (`Exchange.snapshot`), kept for a few seconds: disclosures by state are
+    /// counted over the whole table.
+    private let snapshotCache = Mutex<(at: UInt64, value: ExchangeSnapshot)?>(nil)
+
+    /// The daily counts of `countedEvents` from local day `firstDay` to `lastDay` (day numbers
+    /// in `time`'s zone), whole past days from memory, the rest from the store.
+    package func dailyCounts(_ exchange: Exchange, time: LocalTime, firstDay: Int64, lastDay: Int64, now: Timestamp) async throws -> [LogEventCount] {
+        let today = time.dayNumber(now)
+        let zone = time.identifier
+        let known = pastDays.withLock { cache -> [Int64: [LogEventCount]] in
+            if cache.zone != zone { cache = (zone, [:]) }
+            return cache.days
+        }
+        var ranges: [(day: Int64, since: Timestamp, until: Timestamp)] = []
+        for day in firstDay...max(firstDay, lastDay) where known[day] == nil || day >= today {
+            guard let since = time.startOfDay(LocalTime.isoDate(dayNumber: day)),
+                  let until = time.startOfDay(LocalTime.isoDate(dayNumber: day + 1)) else { continue }
+            ranges.append((day, since, until))
+        }
+        let fresh = try await exchange.logEventCounts(days: ranges, events: Self.countedEvents)
+        var byDay: [Int64: [LogEventCount]] = [:]
+        for range in ranges { byDay[range.day] = [] }
+        for count in fresh { byDay[count.day, default: []].append(count) }
+        pastDays.withLock { cache in
+            guard cache.zone == zone else { return }
+            if cache.days.count > 5000 { cache.days = [:] }
+            for (day, counts) in byDay where day < today { cache.days[day] = counts }
+        }
+        var out: [LogEventCount] = []
+        for day in firstDay...max(firstDay, lastDay) { out += byDay[day] ?? known[day] ?? [] }
+        return out
+    }
+
+    /// `Exchange.snapshot`, at most `maxAge` old.
+    package func snapshot(_ exchange: Exchange, maxAge: Duration = .seconds(5)) async throws -> ExchangeSnapshot {
+        let now = MonotonicClock.now()
+        let limit = UInt64(maxAge.components.seconds) * 1_000_000_000
+        if let cached = snapshotCache.withLock({ $0 }), now &- cached.at < limit { return cached.value }
+        let value = try await exchange.snapshot()
+        snapshotCache.withLock { $0 = (now, value) }
+        return value
     }
 
     /// The newest verification the log records: read from the log (where each verification is

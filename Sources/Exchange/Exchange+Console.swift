@@ -16,6 +16,16 @@ extension Exchange {
             let referrals = try txn.referrals(subjectID: subjectID).map {
                 SubjectTimeline.Referral(id: $0.id, partnerID: $0.partnerID, receivedAt: $0.receivedAt, isReadable: key != nil && $0.sealedBody != nil)
             }
+            // Read before this reading's own entries are appended.
+            var keys: [String: SymmetricKey?] = [:]
+            let disclosures = try txn.disclosures(subjectID: subjectID).map {
+                DisclosureDetail($0, justification: Exchange.justification(of: $0, keyring: keyring, txn: txn, keys: &keys))
+            }
+            var filter = LogFilter()
+            filter.subjectID = subjectID
+            filter.newestFirst = true
+            let page = max(1, min(logLimit, 10_000))
+            let entries = Exchange.revealed(try txn.logEntries(filter, limit: page + 1), keyring: keyring, txn: txn)
             let now = txn.now
             let consents = try txn.consents(subjectID: subjectID).map { consent -> ConsentView in
                 let state: ConsentView.State = consent.withdrawnAt != nil ? .withdrawn : subject.erasedAt != nil ? .erased
@@ -31,15 +41,6 @@ extension Exchange {
                 ))
                 return ConsentView(record: consent, state: state, details: details)
             }
-            var keys: [String: SymmetricKey?] = [:]
-            let disclosures = try txn.disclosures(subjectID: subjectID).map {
-                DisclosureDetail($0, justification: Exchange.justification(of: $0, keyring: keyring, txn: txn, keys: &keys))
-            }
-            var filter = LogFilter()
-            filter.subjectID = subjectID
-            filter.newestFirst = true
-            let page = max(1, min(logLimit, 10_000))
-            let entries = Exchange.revealed(try txn.logEntries(filter, limit: page + 1), keyring: keyring, txn: txn)
             return SubjectTimeline(
                 subject: subject, referrals: referrals, consents: consents, disclosures: disclosures,
                 log: Array(entries.prefix(page)), logTruncated: entries.count > page
@@ -84,6 +85,23 @@ extension Exchange {
     ) async throws -> [LogEventCount] {
         try await store.read { txn in
             try txn.logEventCounts(since: since, until: until, events: events.map(\.rawValue), utcOffsetMilliseconds: utcOffsetMilliseconds)
+        }
+    }
+
+    /// Counts of `events` on each of `days` (a day number and the instants it runs between, as
+    /// the caller's time zone has them: a day may last 23 or 25 hours), by recipient and lawful
+    /// basis, in one reading. Each count carries its day's number. Not logged, as above.
+    package func logEventCounts(days: [(day: Int64, since: Timestamp, until: Timestamp)], events: [LogEvent]) async throws -> [LogEventCount] {
+        guard !days.isEmpty else { return [] }
+        return try await store.read { txn in
+            var out: [LogEventCount] = []
+            for range in days {
+                for var count in try txn.logEventCounts(since: range.since, until: range.until, events: events.map(\.rawValue), utcOffsetMilliseconds: 0) {
+                    count.day = range.day
+                    out.append(count)
+                }
+            }
+            return out
         }
     }
 
