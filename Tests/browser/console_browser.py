@@ -24,7 +24,6 @@ import json
 import os
 import shutil
 import signal
-import socketserver
 import subprocess
 import sys
 import tempfile
@@ -188,12 +187,20 @@ class Browser:
     # DevTools performance log (which Chrome empties on each read).
     def document_response(self):
         response = None
+        sent = {}
         for entry in self.driver.get_log("performance"):
             message = json.loads(entry["message"])["message"]
-            if message.get("method") == "Network.responseReceived" and message["params"].get("type") == "Document":
-                r = message["params"]["response"]
-                response = {"url": r["url"], "status": r["status"],
+            method, params = message.get("method"), message.get("params", {})
+            if method == "Network.requestWillBeSentExtraInfo":
+                sent[params.get("requestId")] = {k.lower(): v for k, v in params.get("headers", {}).items()}
+            if method == "Network.responseReceived" and params.get("type") == "Document":
+                r = params["response"]
+                response = {"url": r["url"], "status": r["status"], "requestId": params.get("requestId"),
                             "headers": {k.lower(): v for k, v in r.get("headers", {}).items()}}
+        if response is not None:
+            # What the browser sent for it (Origin, Sec-Fetch-Site), as the server received it.
+            response["requestHeaders"] = {k: v for k, v in sent.get(response.pop("requestId"), {}).items()
+                                          if k in ("origin", "sec-fetch-site", "sec-fetch-mode", "referer")}
         return response
 
     def alert(self):
@@ -225,7 +232,9 @@ class Browser:
             result["select"] = self.driver.execute_script(SELECT, step["select"])
         if step.get("axe"):
             result["axe"] = self.axe()
-        result["console"] = [e["message"] for e in self.driver.get_log("browser") if e.get("level") in ("SEVERE", "WARNING")]
+        # The browser's own request for /favicon.ico (a 404) is no complaint about the page.
+        result["console"] = [e["message"] for e in self.driver.get_log("browser")
+                             if e.get("level") in ("SEVERE", "WARNING") and "/favicon.ico" not in e["message"]]
         if step.get("screenshot"):
             self.screenshot(step["screenshot"])
         return result
@@ -251,7 +260,7 @@ class Browser:
         """Runs `action` (which leaves the page) and waits for the next document."""
         old = self.driver.find_element(By.TAG_NAME, "html")
         action()
-        WebDriverWait(self.driver, WAIT).until(lambda d: _stale(old) or d.switch_to.alert)
+        WebDriverWait(self.driver, WAIT).until(lambda d: _stale(old) or _alert_open(d))
 
     # Steps --------------------------------------------------------------------------------------
 
@@ -267,7 +276,9 @@ class Browser:
         form = self.driver.find_element(By.CSS_SELECTOR, step["form"])
         for name, value in step.get("fill", {}).items():
             field = form.find_element(By.NAME, name)
-            if field.tag_name == "select":
+            if field.tag_name == "select" or field.get_attribute("type") in ("date", "month", "datetime-local", "time"):
+                # Typing into a date input follows the browser's locale (dd/mm/yyyy in en-GB):
+                # set the value as the date picker would.
                 self.driver.execute_script("arguments[0].value = arguments[1]", field, value)
             else:
                 field.clear()
@@ -355,7 +366,10 @@ class Browser:
             def log_message(self, *args):
                 pass
 
-        server = socketserver.TCPServer(("127.0.0.1", 0), Handler)
+        # Threads: Chromium opens more than one connection (a speculative one, the favicon), and
+        # a server answering one at a time would stall on the idle one.
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
@@ -367,6 +381,14 @@ class Browser:
         finally:
             server.shutdown()
             server.server_close()
+
+
+def _alert_open(driver):
+    try:
+        driver.switch_to.alert
+        return True
+    except NoAlertPresentException:
+        return False
 
 
 def _stale(element):
@@ -423,9 +445,14 @@ def main():
     browser = None
     results = []
     try:
+        started = time.monotonic()
         browser = Browser(args.base, args.ca, args.cert, args.key)
+        print(f"console_browser: the browser started in {time.monotonic() - started:.1f} s", file=sys.stderr)
         for step in plan:
-            results.append(run_step(browser, step))
+            started = time.monotonic()
+            result = run_step(browser, step)
+            result["seconds"] = round(time.monotonic() - started, 2)
+            results.append(result)
     except Deadline as error:
         results.append({"error": str(error)})
     except Exception as error:  # the browser could not be driven at all
