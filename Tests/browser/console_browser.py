@@ -96,7 +96,7 @@ const el = document.activeElement;
 if (!el || el === document.body) return null;
 const style = getComputedStyle(el);
 return {
-  tag: el.tagName.toLowerCase(), id: el.id || null, name: el.getAttribute('name'), href: el.getAttribute('href'),
+  tag: el.tagName.toLowerCase(), type: el.getAttribute('type'), id: el.id || null, name: el.getAttribute('name'), href: el.getAttribute('href'),
   text: (el.innerText || el.value || '').trim().slice(0, 80),
   insideNav: !!el.closest('nav'), form: el.form ? (el.form.id || el.form.getAttribute('action')) : null,
   focusVisible: el.matches(':focus-visible'),
