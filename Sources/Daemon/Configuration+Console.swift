@@ -15,7 +15,8 @@ extension Configuration.ConsoleSettings {
     /// system's time-zone database must know it.
     init(section: ConfigurationSection?, _ problems: inout ConfigurationProblems) {
         guard let section else { return }
-        if let zone = section.string("timeZone") {
+        // A name of the wrong shape is the schema's problem, named once.
+        if let zone = section.string("timeZone"), !problems.names(section.setting("timeZone")) {
             if TimeZone(identifier: zone) == nil {
                 problems.add(section.setting("timeZone"), "must be an IANA time-zone name this system knows, such as Europe/London")
             } else {

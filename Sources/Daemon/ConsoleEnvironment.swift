@@ -61,8 +61,12 @@ package final class ConsoleEnvironment: Sendable {
 
     /// Swaps in a reloaded config's settings.
     package func replace(_ configuration: Configuration) {
-        let settings = Settings(configuration)
-        current.withLock { $0 = settings }
+        var settings = Settings(configuration)
+        current.withLock { old in
+            // Retention takes effect on restart only: show the one in force.
+            settings.retention = old.retention
+            old = settings
+        }
     }
 
     /// The newest verification the log records: read from the log (where each verification is

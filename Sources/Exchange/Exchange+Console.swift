@@ -16,6 +16,16 @@ extension Exchange {
             let referrals = try txn.referrals(subjectID: subjectID).map {
                 SubjectTimeline.Referral(id: $0.id, partnerID: $0.partnerID, receivedAt: $0.receivedAt, isReadable: key != nil && $0.sealedBody != nil)
             }
+            // Read before this reading's own entries are appended.
+            var keys: [String: SymmetricKey?] = [:]
+            let disclosures = try txn.disclosures(subjectID: subjectID).map {
+                DisclosureDetail($0, justification: Exchange.justification(of: $0, keyring: keyring, txn: txn, keys: &keys))
+            }
+            var filter = LogFilter()
+            filter.subjectID = subjectID
+            filter.newestFirst = true
+            let page = max(1, min(logLimit, 10_000))
+            let entries = Exchange.revealed(try txn.logEntries(filter, limit: page + 1), keyring: keyring, txn: txn)
             let now = txn.now
             let consents = try txn.consents(subjectID: subjectID).map { consent -> ConsentView in
                 let state: ConsentView.State = consent.withdrawnAt != nil ? .withdrawn : subject.erasedAt != nil ? .erased
@@ -31,15 +41,6 @@ extension Exchange {
                 ))
                 return ConsentView(record: consent, state: state, details: details)
             }
-            var keys: [String: SymmetricKey?] = [:]
-            let disclosures = try txn.disclosures(subjectID: subjectID).map {
-                DisclosureDetail($0, justification: Exchange.justification(of: $0, keyring: keyring, txn: txn, keys: &keys))
-            }
-            var filter = LogFilter()
-            filter.subjectID = subjectID
-            filter.newestFirst = true
-            let page = max(1, min(logLimit, 10_000))
-            let entries = Exchange.revealed(try txn.logEntries(filter, limit: page + 1), keyring: keyring, txn: txn)
             return SubjectTimeline(
                 subject: subject, referrals: referrals, consents: consents, disclosures: disclosures,
                 log: Array(entries.prefix(page)), logTruncated: entries.count > page

@@ -96,6 +96,19 @@ final class ConfigurationDecodingTests: XCTestCase {
         XCTAssertEqual(configuration.store, .init(path: "/s/r.db", keysPath: "/s/k.db"))
     }
 
+    func testTheConsoleTimeZoneIsAnIANANameTheSystemKnows() throws {
+        XCTAssertEqual(try XCTUnwrap(try assertAccepted(document())).console.timeZone, "Europe/London", "the default")
+        let configured = try XCTUnwrap(try assertAccepted(document(["console": ["timeZone": "America/New_York", "controllerName": "Example Hub"]])))
+        XCTAssertEqual(configured.console.timeZone, "America/New_York")
+        XCTAssertEqual(configured.console.controllerName, "Example Hub")
+        XCTAssertEqual(try XCTUnwrap(try assertAccepted(document(["console": ["timeZone": "UTC"]]))).console.timeZone, "UTC")
+        try assertRefused(document(["console": ["timeZone": "Europe/Atlantis"]]), "console.timeZone: must be an IANA time-zone name this system knows")
+        for shape in ["../../etc/passwd", "Europe/London ", "", "+01:00", "Europe//London"] {
+            try assertRefused(document(["console": ["timeZone": .string(shape)]]), "console.timeZone: must be an IANA time-zone name")
+        }
+        try assertRefused(document(["console": ["timezone": "UTC"]]), "console.timezone: unknown key (known: controllerName, timeZone)")
+    }
+
     // MARK: Ranges: each bound and its neighbours
 
     /// Every whole-number setting, its range, and where its value lands.
@@ -181,7 +194,7 @@ final class ConfigurationDecodingTests: XCTestCase {
     // MARK: Keys: unknown, missing, wrong type
 
     func testAnUnknownKeyIsNamedWithTheKeysTheSchemaKnowsThere() throws {
-        try assertRefused(document(["colour": "blue"]), "colour: unknown key (known: $schema, delivery, limits, listen")
+        try assertRefused(document(["colour": "blue"]), "colour: unknown key (known: $schema, console, delivery, limits, listen")
         for section in ["tls", "store", "limits", "log", "retention"] {
             var changed = document()
             var object = changed[section]?.objectValue ?? [:]

@@ -25,4 +25,17 @@ final class RouterTests: XCTestCase {
         guard case .notFound = router.match(.get, path: "/v1/whoami/") else { return XCTFail("trailing slash is another path") }
         guard case .notFound = router.match(.get, path: "/v1/nothing") else { return XCTFail() }
     }
+
+    func testAPatternWithATrailingSlashMatchesOnlyThatPath() {
+        var router = Router<String>()
+        router.add(.get, "/console/", "overview")
+        router.add(.get, "/console", "redirect")
+        router.add(.get, "/console/log", "log")
+        guard case .found("overview", "/console/", _) = router.match(.get, path: "/console/") else { return XCTFail() }
+        guard case .found("redirect", "/console", _) = router.match(.get, path: "/console") else { return XCTFail() }
+        guard case .found("overview", _, _) = router.match(.get, path: "/%63onsole/") else { return XCTFail("escaped, the slow path") }
+        guard case .found("log", _, _) = router.match(.get, path: "/console/log") else { return XCTFail() }
+        guard case .notFound = router.match(.get, path: "/console/log/") else { return XCTFail() }
+        guard case .notFound = router.match(.get, path: "/console//") else { return XCTFail() }
+    }
 }

@@ -27,6 +27,8 @@ final class InMemoryStoreConformanceTests: XCTestCase {
 
     func testEveryLogFilterSelectsByItsColumn() async throws { try await suite.everyLogFilterSelectsByItsColumn() }
 
+    func testLogEventCountsByDayRecipientAndBasis() async throws { try await suite.logEventCountsByDayRecipientAndBasis() }
+
     func testFindingByPrefixAndBlindIndex() async throws { try await suite.findingByPrefixAndBlindIndex() }
 
     func testRetentionQueriesAndPruning() async throws { try await suite.retentionQueriesAndPruning() }

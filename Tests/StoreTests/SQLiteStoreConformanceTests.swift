@@ -39,6 +39,8 @@ final class SQLiteStoreConformanceTests: XCTestCase {
 
     func testEveryLogFilterSelectsByItsColumn() async throws { try await suite.everyLogFilterSelectsByItsColumn() }
 
+    func testLogEventCountsByDayRecipientAndBasis() async throws { try await suite.logEventCountsByDayRecipientAndBasis() }
+
     func testFindingByPrefixAndBlindIndex() async throws { try await suite.findingByPrefixAndBlindIndex() }
 
     func testRetentionQueriesAndPruning() async throws { try await suite.retentionQueriesAndPruning() }

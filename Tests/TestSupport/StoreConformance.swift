@@ -558,6 +558,50 @@ package struct StoreConformance: Sendable {
         try await expectChainVerifies(store)
     }
 
+    /// The console's daily counts: by day (in the offset asked for), event, recipient and basis,
+    /// within [since, until), of the events asked for only.
+    package func logEventCountsByDayRecipientAndBasis() async throws {
+        let clock = TestClock()
+        let (harness, store) = try fresh(clock)
+        defer { harness.close(store) }
+        let t0 = clock.now  // 2026-11-20T12:00:00Z, day 20777
+        let hour: Int64 = 3_600_000
+        let entries: [(Int64, LogEntryDraft)] = [
+            (0, LogEntryDraft(event: .disclosureAuthorised, actor: "police", recipientID: "dv", lawfulBasis: .consent)),
+            (11 * hour + hour / 2, LogEntryDraft(event: .disclosureAuthorised, actor: "police", recipientID: "dv", lawfulBasis: .consent)),
+            (12 * hour, LogEntryDraft(event: .disclosureAuthorised, actor: "officer", recipientID: "vs", lawfulBasis: .vitalInterests)),
+            (13 * hour, LogEntryDraft(event: .disclosureWithheld, actor: "police", recipientID: "vs", reason: "awaiting-consent")),
+            (14 * hour, LogEntryDraft(event: .logViewed, actor: "admin")),
+            (36 * hour, LogEntryDraft(event: .disclosureAuthorised, actor: "police", recipientID: "dv", lawfulBasis: .consent)),
+        ]
+        for (offset, draft) in entries {
+            clock.set(Timestamp(milliseconds: t0.milliseconds + offset))
+            _ = try await store.write { try $0.appendLog(draft) }
+        }
+        let until = Timestamp(milliseconds: t0.milliseconds + 36 * hour)
+        let events = [LogEvent.disclosureAuthorised.rawValue, LogEvent.disclosureWithheld.rawValue]
+        func counts(_ offset: Int64, events: [String] = events, since: Timestamp = t0) async throws -> Set<LogEventCount> {
+            Set(try await store.read { try $0.logEventCounts(since: since, until: until, events: events, utcOffsetMilliseconds: offset) })
+        }
+        try expectEqual(try await counts(0), [
+            LogEventCount(day: 20777, event: "disclosure.authorised", recipientID: "dv", lawfulBasis: "consent", count: 2),
+            LogEventCount(day: 20778, event: "disclosure.authorised", recipientID: "vs", lawfulBasis: "vital-interests", count: 1),
+            LogEventCount(day: 20778, event: "disclosure.withheld", recipientID: "vs", lawfulBasis: nil, count: 1),
+        ], "UTC days; until is exclusive; other events left out")
+        try expectEqual(try await counts(hour), [
+            LogEventCount(day: 20777, event: "disclosure.authorised", recipientID: "dv", lawfulBasis: "consent", count: 1),
+            LogEventCount(day: 20778, event: "disclosure.authorised", recipientID: "dv", lawfulBasis: "consent", count: 1),
+            LogEventCount(day: 20778, event: "disclosure.authorised", recipientID: "vs", lawfulBasis: "vital-interests", count: 1),
+            LogEventCount(day: 20778, event: "disclosure.withheld", recipientID: "vs", lawfulBasis: nil, count: 1),
+        ], "days an hour ahead of UTC: 23:30 UTC is the next day")
+        try expectEqual(try await counts(0, since: Timestamp(milliseconds: t0.milliseconds + 1)).count, 3, "since is inclusive")
+        try expectEqual(try await counts(0, since: Timestamp(milliseconds: t0.milliseconds + 1)).first { $0.day == 20777 }?.count, 1)
+        try expectEqual(try await counts(0, events: [LogEvent.logViewed.rawValue]), [
+            LogEventCount(day: 20778, event: "log.viewed", recipientID: nil, lawfulBasis: nil, count: 1),
+        ], "one event")
+        try expectEqual(try await counts(0, events: []), [], "no event asked for")
+    }
+
     // MARK: Finding
 
     /// Ids by prefix and their neighbours, the distinct values filters take, the blind index and
