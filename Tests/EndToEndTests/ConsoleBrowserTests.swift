@@ -28,12 +28,17 @@ final class ConsoleBrowserTests: XCTestCase {
     }
 
     /// Every page a GET reaches, for the fixture's rich subject.
-    private func pages(_ fixture: ConsoleFixture) -> [String] {
+    private func pages(_ fixture: ConsoleFixture) -> [String] { namedPages(fixture).map(\.path) }
+
+    /// The pages with a name for each one's screenshot.
+    private func namedPages(_ fixture: ConsoleFixture) -> [(name: String, path: String)] {
         let subject = "/console/subjects/\(fixture.subjectID)"
         return [
-            "/console/", "/console/log", "/console/log?subject=\(fixture.subjectID)", "/console/log/\(fixture.firstSeq)",
-            subject, "\(subject)/letter", "\(subject)/restrict", "\(subject)/lift", "\(subject)/rectify", "\(subject)/erase",
-            "/console/overrides?month=\(fixture.month)", "/console/charts", "/console/partners",
+            ("overview", "/console/"), ("log", "/console/log"), ("log-one-subject", "/console/log?subject=\(fixture.subjectID)"),
+            ("log-entry", "/console/log/\(fixture.firstSeq)"), ("subject", subject), ("subject-letter", "\(subject)/letter"),
+            ("subject-restrict", "\(subject)/restrict"), ("subject-lift", "\(subject)/lift"), ("subject-rectify", "\(subject)/rectify"),
+            ("subject-erase", "\(subject)/erase"), ("overrides", "/console/overrides?month=\(fixture.month)"), ("charts", "/console/charts"),
+            ("partners", "/console/partners"),
         ]
     }
 
@@ -290,10 +295,11 @@ final class ConsoleBrowserTests: XCTestCase {
     func testAxeFindsNoSeriousOrCriticalViolationOnAnyPage() throws {
         let fixture = try start()
         let shots = ProcessInfo.processInfo.environment["REFEX_CONSOLE_SHOTS"].flatMap { $0.isEmpty ? nil : $0 }
-        let paths = pages(fixture) + ["/console/subjects/\(fixture.hostileSubjectID)"]
-        var plan: [JSONValue] = paths.enumerated().map { index, path in
-            var step: JSONObject = ["op": "visit", "path": .string(path), "axe": true, "text": false]
-            if let shots { step["screenshot"] = .string("\(shots)/\(String(format: "%02d", index + 1))-\(ConsoleFixture.shotName(path)).png") }
+        let named = namedPages(fixture) + [("hostile-subject", "/console/subjects/\(fixture.hostileSubjectID)")]
+        let paths = named.map(\.path)
+        var plan: [JSONValue] = named.enumerated().map { index, page in
+            var step: JSONObject = ["op": "visit", "path": .string(page.path), "axe": true, "text": false]
+            if let shots { step["screenshot"] = .string("\(shots)/\(String(format: "%02d", index + 1))-\(page.name).png") }
             return .object(step)
         }
         var revealStep: JSONObject = ["op": "submit", "path": .string("/console/subjects/\(fixture.subjectID)"), "form": "form[action$='/reveal']", "axe": true, "text": false]
@@ -483,13 +489,6 @@ private final class ConsoleFixture {
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         return UInt16(bigEndian: address.sin_port)
-    }
-
-    /// A file name for a page's screenshot.
-    static func shotName(_ path: String) -> String {
-        let name = path.replacingOccurrences(of: "/console/", with: "").split(whereSeparator: { !$0.isLetter && !$0.isNumber }).prefix(4)
-            .map { String($0.prefix(12)) }.joined(separator: "-")
-        return name.isEmpty ? "overview" : name
     }
 }
 
