@@ -19,6 +19,7 @@ the results on stdout, 2 for a usage error, 1 when the browser could not be driv
 """
 
 import argparse
+import base64
 import http.server
 import json
 import os
@@ -250,11 +251,15 @@ class Browser:
                 for v in results["violations"] if v.get("impact") in ("serious", "critical")]
 
     def screenshot(self, path):
-        height = self.driver.execute_script("return Math.max(document.documentElement.scrollHeight, 600)")
-        self.driver.set_window_size(1280, min(height, 6000))
+        """The whole page, not only the window (DevTools' capture beyond the viewport)."""
+        width, height = self.driver.execute_script(
+            "return [document.documentElement.scrollWidth, Math.max(document.documentElement.scrollHeight, 600)]")
+        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": width, "height": min(height, 8000), "scale": 1}})
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        self.driver.save_screenshot(path)
-        self.driver.set_window_size(1280, 900)
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
 
     def navigate_and_wait(self, action):
         """Runs `action` (which leaves the page) and waits for the next document."""
