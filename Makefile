@@ -4,7 +4,7 @@ SWIFT ?= swift
 DEV := .dev
 CONFIG := $(DEV)/refex.json
 
-.PHONY: all deps build release dev run test fuzz bench bench-all bench-schema bench-intake bench-intake-peers bench-delivery bench-log bench-release install clean
+.PHONY: all deps build release dev run test console-shots fuzz bench bench-all bench-schema bench-intake bench-intake-peers bench-delivery bench-log bench-release install clean
 
 all: build
 
@@ -33,6 +33,17 @@ test:
 	@scripts/test-tools.sh
 	$(SWIFT) build --build-tests
 	@SWIFT="$(SWIFT)" REFEX_BINARY=$(CURDIR)/.build/debug/refex scripts/run-tests.sh $(TEST_ARGS)
+
+# Screenshots of every console page in headless Chromium, under .dev/console-shots/ (not part of
+# `make test`): the browser test that visits each page, asked to save them.
+console-shots:
+	@scripts/install-deps.sh test
+	@scripts/test-tools.sh
+	$(SWIFT) build --build-tests
+	rm -rf $(DEV)/console-shots && mkdir -p $(DEV)/console-shots
+	REFEX_CONSOLE_SHOTS=$(CURDIR)/$(DEV)/console-shots REFEX_BINARY=$(CURDIR)/.build/debug/refex \
+	  $(SWIFT) test --skip-build --filter ConsoleBrowserTests/testAxeFindsNoSeriousOrCriticalViolationOnAnyPage
+	@ls $(DEV)/console-shots
 
 fuzz:
 	@scripts/install-deps.sh build

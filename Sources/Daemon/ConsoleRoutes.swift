@@ -302,7 +302,9 @@ package enum ConsoleRoutes {
             detail: "This form did not come from the console page it belongs to, or it is too old. Open the page again and resubmit; nothing was changed."
         )
         if let site = request.headers["sec-fetch-site"], site != "same-origin" { throw refused }
-        if let origin = request.headers["origin"] {
+        // A browser sends `Origin: null` on a same-origin POST from a page whose referrer policy
+        // is no-referrer (the console's own); Sec-Fetch-Site above and the token stand for it then.
+        if let origin = request.headers["origin"], origin != "null" {
             guard let host = request.headers["host"], origin == "https://" + host else { throw refused }
         }
         guard request.mediaType == "application/x-www-form-urlencoded" else {

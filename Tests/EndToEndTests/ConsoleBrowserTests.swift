@@ -28,12 +28,17 @@ final class ConsoleBrowserTests: XCTestCase {
     }
 
     /// Every page a GET reaches, for the fixture's rich subject.
-    private func pages(_ fixture: ConsoleFixture) -> [String] {
+    private func pages(_ fixture: ConsoleFixture) -> [String] { namedPages(fixture).map(\.path) }
+
+    /// The pages with a name for each one's screenshot.
+    private func namedPages(_ fixture: ConsoleFixture) -> [(name: String, path: String)] {
         let subject = "/console/subjects/\(fixture.subjectID)"
         return [
-            "/console/", "/console/log", "/console/log?subject=\(fixture.subjectID)", "/console/log/\(fixture.firstSeq)",
-            subject, "\(subject)/letter", "\(subject)/restrict", "\(subject)/lift", "\(subject)/rectify", "\(subject)/erase",
-            "/console/overrides?month=\(fixture.month)", "/console/charts", "/console/partners",
+            ("overview", "/console/"), ("log", "/console/log"), ("log-one-subject", "/console/log?subject=\(fixture.subjectID)"),
+            ("log-entry", "/console/log/\(fixture.firstSeq)"), ("subject", subject), ("subject-letter", "\(subject)/letter"),
+            ("subject-restrict", "\(subject)/restrict"), ("subject-lift", "\(subject)/lift"), ("subject-rectify", "\(subject)/rectify"),
+            ("subject-erase", "\(subject)/erase"), ("overrides", "/console/overrides?month=\(fixture.month)"), ("charts", "/console/charts"),
+            ("partners", "/console/partners"),
         ]
     }
 
@@ -45,7 +50,7 @@ final class ConsoleBrowserTests: XCTestCase {
         defer { refex.stop() }
         for partner in ["hub-admin", "police"] {
             let results = try browse(refex, as: partner, [["op": "visit", "path": "/v1/whoami"]])
-            XCTAssertEqual(ConsoleBrowser.status(results[0]), 200, "\(results[0])")
+            XCTAssertEqual(ConsoleBrowser.status(results[0]), 200, "\(ConsoleBrowser.show(results[0]))")
             let text = results[0]["text"]?.stringValue ?? ""
             XCTAssertEqual((try? JSONValue.parse(text))?["partner"]?.stringValue, partner, text)
         }
@@ -58,8 +63,8 @@ final class ConsoleBrowserTests: XCTestCase {
         let paths = pages(fixture) + ["/console/static/console.css"]
         let admin = try browse(fixture.refex, paths.map { ["op": "visit", "path": .string($0)] })
         for (path, page) in zip(paths, admin) {
-            XCTAssertNil(page["error"], "\(path): \(page)")
-            XCTAssertEqual(ConsoleBrowser.status(page), 200, "\(path): \(page)")
+            XCTAssertNil(page["error"], "\(path): \(ConsoleBrowser.show(page))")
+            XCTAssertEqual(ConsoleBrowser.status(page), 200, "\(path): \(ConsoleBrowser.show(page))")
             let headers = page["response"]?["headers"]
             XCTAssertEqual(headers?["cache-control"]?.stringValue, "no-store", path)
             XCTAssertEqual(headers?["x-content-type-options"]?.stringValue, "nosniff", path)
@@ -71,7 +76,7 @@ final class ConsoleBrowserTests: XCTestCase {
             XCTAssertEqual(headers?["referrer-policy"]?.stringValue, "no-referrer", path)
             XCTAssertEqual(page["lang"]?.stringValue, "en-GB", path)
             XCTAssertFalse((page["title"]?.stringValue ?? "").isEmpty, path)
-            XCTAssertEqual(page["h1"]?.arrayValue?.count, 1, "\(path): \(page["h1"] ?? .null)")
+            XCTAssertEqual(page["h1"]?.arrayValue?.count, 1, "\(path): \(ConsoleBrowser.show(page["h1"]))")
             XCTAssertEqual(page["mainId"]?.stringValue, "main", path)
             XCTAssertGreaterThanOrEqual(page["nav"]?.int64Value ?? 0, 1, path)
             XCTAssertEqual(page["firstLink"]?["href"]?.stringValue, "#main", "\(path): the skip link comes first")
@@ -82,9 +87,9 @@ final class ConsoleBrowserTests: XCTestCase {
         let unknown = "/console/no-such-page"
         let refused = try browse(fixture.refex, as: "police", (paths + [unknown]).map { ["op": "visit", "path": .string($0)] })
         let unknownPage = try XCTUnwrap(refused.last)
-        XCTAssertEqual(ConsoleBrowser.status(unknownPage), 404, "\(unknownPage)")
+        XCTAssertEqual(ConsoleBrowser.status(unknownPage), 404, "\(ConsoleBrowser.show(unknownPage))")
         for (path, page) in zip(paths, refused) {
-            XCTAssertEqual(ConsoleBrowser.status(page), 404, "\(path) as police: \(page)")
+            XCTAssertEqual(ConsoleBrowser.status(page), 404, "\(path) as police: \(ConsoleBrowser.show(page))")
             XCTAssertEqual(page["text"], unknownPage["text"], "\(path) as police: not the unknown path's 404")
             XCTAssertFalse((page["text"]?.stringValue ?? "").contains(fixture.subjectID), path)
         }
@@ -116,8 +121,8 @@ final class ConsoleBrowserTests: XCTestCase {
         }
         let results = try browse(fixture.refex, plan)
         for (filter, page) in zip(filters, results) {
-            XCTAssertNil(page["error"], "\(filter.form): \(page)")
-            XCTAssertEqual(ConsoleBrowser.status(page), 200, "\(filter.form): \(page)")
+            XCTAssertNil(page["error"], "\(filter.form): \(ConsoleBrowser.show(page))")
+            XCTAssertEqual(ConsoleBrowser.status(page), 200, "\(filter.form): \(ConsoleBrowser.show(page))")
             let shown = (page["select"]?["rows"]?.arrayValue ?? []).compactMap { $0["attrs"]?["data-seq"]?.stringValue.flatMap { Int64($0) } }
             XCTAssertFalse(shown.isEmpty, "\(filter.form): the fixture has entries for every filter")
             XCTAssertEqual(shown, shown.sorted(by: >), "\(filter.form): newest first")
@@ -127,10 +132,10 @@ final class ConsoleBrowserTests: XCTestCase {
             // The CLI, afterwards, up to the newest entry the page showed: entries appended since
             // (the reads themselves, log.viewed) are newer than every entry the page could show.
             let newest = shown.max() ?? 0
-            let listed = try fixture.cli(["log", "list"] + filter.cli + ["--before", String(newest + 1), "--limit", "1000", "--json"])
+            let listed = try fixture.cli(["log", "list"] + filter.cli + ["--newest-first", "--before", String(newest + 1), "--limit", "1000", "--json"])
             XCTAssertEqual(listed.status, 0, listed.errorOutput)
             let expected = listed.output.split(separator: "\n").compactMap { (try? JSONValue.parse(String($0)))?["seq"]?.int64Value }
-            XCTAssertEqual(shown, expected.sorted(by: >), "\(filter.form) against refex log list \(filter.cli.joined(separator: " "))")
+            XCTAssertEqual(shown, expected, "\(filter.form) against refex log list \(filter.cli.joined(separator: " "))")
         }
     }
 
@@ -145,7 +150,7 @@ final class ConsoleBrowserTests: XCTestCase {
             "select": ["timelines": "section.timeline[data-recipient]", "disclosures": "[data-disclosure]"],
         ]])
         let page = results[0]
-        XCTAssertEqual(ConsoleBrowser.status(page), 200, "\(page)")
+        XCTAssertEqual(ConsoleBrowser.status(page), 200, "\(ConsoleBrowser.show(page))")
         let timelines = page["select"]?["timelines"]?.arrayValue ?? []
         XCTAssertEqual(Set(timelines.compactMap { $0["attrs"]?["data-recipient"]?.stringValue }), ["dv-support", "victim-support", "translation"])
         let disclosures = page["select"]?["disclosures"]?.arrayValue ?? []
@@ -161,8 +166,8 @@ final class ConsoleBrowserTests: XCTestCase {
         }
         let overridden = disclosure("victim-support")
         XCTAssertEqual(overridden.state, "failed", overridden.text)
-        for words in ["Delivery failed", "Legitimate interests", ConsoleFixture.justification, "Authorised by"] {
-            XCTAssertTrue(overridden.text.contains(words), "victim-support lacks \(words): \(overridden.text)")
+        for words in ["Delivery failed", "legitimate interests", ConsoleFixture.justification, "Authorised by"] {
+            XCTAssertTrue(overridden.text.localizedCaseInsensitiveContains(words), "victim-support lacks \(words): \(overridden.text)")
         }
         let withheld = disclosure("translation")
         XCTAssertEqual(withheld.state, "awaiting-consent", withheld.text)
@@ -178,10 +183,10 @@ final class ConsoleBrowserTests: XCTestCase {
             "op": "download", "path": .string("/console/subjects/\(fixture.subjectID)"), "selector": "a[href$='/export.json']",
         ]])
         let download = results[0]
-        XCTAssertNotNil(download["file"]?.stringValue, "no file was downloaded: \(download)")
+        XCTAssertNotNil(download["file"]?.stringValue, "no file was downloaded: \(ConsoleBrowser.show(download))")
         let export = try JSONValue.parse(download["text"]?.stringValue ?? "")
         XCTAssertEqual(export["subjectId"]?.stringValue, fixture.subjectID)
-        XCTAssertEqual(export["referrals"]?.arrayValue?.count, 1, "\(export)")
+        XCTAssertEqual(export["referrals"]?.arrayValue?.count, 1, "\(ConsoleBrowser.show(export))")
         let logged = try fixture.cli(["log", "list", "--subject", fixture.subjectID, "--event", "subject.exported", "--json"])
         let entries = logged.output.split(separator: "\n").compactMap { try? JSONValue.parse(String($0)) }
         XCTAssertEqual(entries.count, 1, logged.output + logged.errorOutput)
@@ -201,15 +206,16 @@ final class ConsoleBrowserTests: XCTestCase {
             ]],
         ])
         let confirmation = results[0]
-        XCTAssertEqual(ConsoleBrowser.status(confirmation), 200, "\(confirmation)")
+        XCTAssertEqual(ConsoleBrowser.status(confirmation), 200, "\(ConsoleBrowser.show(confirmation))")
         let confirmationText = confirmation["text"]?.stringValue ?? ""
         XCTAssertTrue(confirmationText.contains("DV service"), "the confirmation names who will be told: \(confirmationText)")
         let done = results[1]
-        XCTAssertEqual(ConsoleBrowser.status(done), 200, "\(done)")
-        XCTAssertTrue((done["text"]?.stringValue ?? "").contains("Done"), "\(done)")
+        XCTAssertEqual(ConsoleBrowser.status(done), 200, "\(ConsoleBrowser.show(done))")
+        XCTAssertTrue((done["text"]?.stringValue ?? "").contains("Done"), "\(ConsoleBrowser.show(done))")
 
-        let state = try fixture.refex.request("GET", "/v1/subjects/\(fixture.subjectID)", as: "hub-admin")
-        XCTAssertNotNil(state.json?["erasedAt"]?.stringValue, state.body)
+        let erased = try fixture.cli(["log", "list", "--subject", fixture.subjectID, "--event", "subject.erased", "--json"])
+        XCTAssertEqual(erased.output.split(separator: "\n").count, 1, erased.output + erased.errorOutput)
+        XCTAssertTrue(erased.output.contains("hub-admin"), "erased by the admin: \(erased.output)")
         let notices = try fixture.cli(["log", "list", "--subject", fixture.subjectID, "--event", "notice.queued", "--json"])
         let queued = notices.output.split(separator: "\n").compactMap { (try? JSONValue.parse(String($0)))?["recipient"]?.stringValue }
         XCTAssertTrue(queued.contains("dv-support"), "an erasure notice for the recipient that received the data: \(notices.output)")
@@ -217,7 +223,7 @@ final class ConsoleBrowserTests: XCTestCase {
         XCTAssertTrue(fixture.sink.wait { fixture.sink.files.contains { $0.hasPrefix("\(dvDisclosure).erasure-notice.") } }, "\(fixture.sink.files)")
 
         let after = results[2]
-        XCTAssertEqual(ConsoleBrowser.status(after), 200, "\(after)")
+        XCTAssertEqual(ConsoleBrowser.status(after), 200, "\(ConsoleBrowser.show(after))")
         XCTAssertEqual(after["select"]?["reveal"]?.arrayValue?.count, 0, "nothing left to reveal")
         XCTAssertFalse(after["select"]?["rows"]?.arrayValue?.isEmpty ?? true, "the pseudonymous log remains")
         let text = after["text"]?.stringValue ?? ""
@@ -240,16 +246,16 @@ final class ConsoleBrowserTests: XCTestCase {
         let results = try browse(fixture.refex, plan)
         for (index, page) in results.enumerated() {
             let name = index < paths.count ? paths[index] : "the revealed referral"
-            XCTAssertNil(page["error"], "\(name): \(page)")
-            XCTAssertEqual(ConsoleBrowser.status(page), 200, "\(name): \(page)")
+            XCTAssertNil(page["error"], "\(name): \(ConsoleBrowser.show(page))")
+            XCTAssertEqual(ConsoleBrowser.status(page), 200, "\(name): \(ConsoleBrowser.show(page))")
             XCTAssertEqual(page["alert"], .null, "\(name): an alert ran")
             let probe = page["probe"]
-            XCTAssertEqual(probe?["inlineScripts"]?.int64Value, 0, "\(name): \(probe ?? .null)")
-            XCTAssertEqual(probe?["scripts"]?.arrayValue?.filter { !($0.stringValue ?? "").hasPrefix(fixture.refex.baseURL) }, [], "\(name): \(probe ?? .null)")
-            XCTAssertEqual(probe?["eventHandlerAttributes"]?.int64Value, 0, "\(name): \(probe ?? .null)")
-            XCTAssertEqual(probe?["javascriptURLs"]?.int64Value, 0, "\(name): \(probe ?? .null)")
-            XCTAssertEqual(probe?["imagesWithSrcX"]?.int64Value, 0, "\(name): \(probe ?? .null)")
-            XCTAssertEqual(probe?["frames"]?.int64Value, 0, "\(name): \(probe ?? .null)")
+            XCTAssertEqual(probe?["inlineScripts"]?.int64Value, 0, "\(name): \(ConsoleBrowser.show(probe))")
+            XCTAssertEqual(probe?["scripts"]?.arrayValue?.filter { !($0.stringValue ?? "").hasPrefix(fixture.refex.baseURL) }, [], "\(name): \(ConsoleBrowser.show(probe))")
+            XCTAssertEqual(probe?["eventHandlerAttributes"]?.int64Value, 0, "\(name): \(ConsoleBrowser.show(probe))")
+            XCTAssertEqual(probe?["javascriptURLs"]?.int64Value, 0, "\(name): \(ConsoleBrowser.show(probe))")
+            XCTAssertEqual(probe?["imagesWithSrcX"]?.int64Value, 0, "\(name): \(ConsoleBrowser.show(probe))")
+            XCTAssertEqual(probe?["frames"]?.int64Value, 0, "\(name): \(ConsoleBrowser.show(probe))")
             XCTAssertFalse((page["text"]?.stringValue ?? "").contains("\u{202E}"), "\(name): a raw right-to-left override")
         }
         // Readable: the payloads are there as text where the page shows them.
@@ -269,16 +275,15 @@ final class ConsoleBrowserTests: XCTestCase {
         let action = "/console/subjects/\(fixture.subjectID)/erase"
         let before = try fixture.cli(["log", "list", "--subject", fixture.subjectID, "--json"]).output.split(separator: "\n").count
         let results = try browse(fixture.refex, [[
-            "op": "crossOriginPost", "action": .string(action), "csrfFrom": .string(action), "fields": ["reason": "forged"],
+            "op": "crossOriginPost", "action": .string(action), "csrfFrom": .string(action), "fields": ["reason": "The subject asked to be forgotten by phone"],
         ]])
         let page = results[0]
-        XCTAssertNil(page["error"], "\(page)")
-        XCTAssertEqual(page["csrfFound"], true, "the token was lifted from the confirmation page: \(page)")
-        let status = ConsoleBrowser.status(page) ?? 0
-        XCTAssertTrue((400..<500).contains(status), "a cross-site POST answered \(status): \(page)")
-        let state = try fixture.refex.request("GET", "/v1/subjects/\(fixture.subjectID)", as: "hub-admin")
-        XCTAssertEqual(state.status, 200, state.body)
-        XCTAssertNil(state.json?["erasedAt"]?.stringValue, state.body)
+        XCTAssertNil(page["error"], "\(ConsoleBrowser.show(page))")
+        XCTAssertEqual(page["csrfFound"], true, "the token was lifted from the confirmation page: \(ConsoleBrowser.show(page))")
+        // 403, the form refused: a form that would pass every other check (a valid token, a reason
+        // refex accepts), so that nothing but its origin stands between it and the erasure.
+        XCTAssertEqual(ConsoleBrowser.status(page), 403, "a cross-site POST: \(ConsoleBrowser.show(page))")
+        XCTAssertEqual(page["response"]?["requestHeaders"]?["sec-fetch-site"]?.stringValue, "cross-site", "\(ConsoleBrowser.show(page))")
         let after = try fixture.cli(["log", "list", "--subject", fixture.subjectID, "--exclude-event", "log.viewed", "--json"])
         XCTAssertFalse(after.output.contains("subject.erased"), after.output)
         XCTAssertFalse(after.output.contains("notice.queued"), after.output)
@@ -291,10 +296,11 @@ final class ConsoleBrowserTests: XCTestCase {
     func testAxeFindsNoSeriousOrCriticalViolationOnAnyPage() throws {
         let fixture = try start()
         let shots = ProcessInfo.processInfo.environment["REFEX_CONSOLE_SHOTS"].flatMap { $0.isEmpty ? nil : $0 }
-        let paths = pages(fixture) + ["/console/subjects/\(fixture.hostileSubjectID)"]
-        var plan: [JSONValue] = paths.enumerated().map { index, path in
-            var step: JSONObject = ["op": "visit", "path": .string(path), "axe": true, "text": false]
-            if let shots { step["screenshot"] = .string("\(shots)/\(String(format: "%02d", index + 1))-\(ConsoleFixture.shotName(path)).png") }
+        let named = namedPages(fixture) + [("hostile-subject", "/console/subjects/\(fixture.hostileSubjectID)")]
+        let paths = named.map(\.path)
+        var plan: [JSONValue] = named.enumerated().map { index, page in
+            var step: JSONObject = ["op": "visit", "path": .string(page.path), "axe": true, "text": false]
+            if let shots { step["screenshot"] = .string("\(shots)/\(String(format: "%02d", index + 1))-\(page.name).png") }
             return .object(step)
         }
         var revealStep: JSONObject = ["op": "submit", "path": .string("/console/subjects/\(fixture.subjectID)"), "form": "form[action$='/reveal']", "axe": true, "text": false]
@@ -303,9 +309,9 @@ final class ConsoleBrowserTests: XCTestCase {
         let results = try browse(fixture.refex, plan)
         for (index, page) in results.enumerated() {
             let name = index < paths.count ? paths[index] : "the revealed referral"
-            XCTAssertNil(page["error"], "\(name): \(page)")
-            XCTAssertEqual(ConsoleBrowser.status(page), 200, "\(name): \(page)")
-            XCTAssertEqual(page["axe"], [], "\(name): \(page["axe"] ?? .null)")
+            XCTAssertNil(page["error"], "\(name): \(ConsoleBrowser.show(page))")
+            XCTAssertEqual(ConsoleBrowser.status(page), 200, "\(name): \(ConsoleBrowser.show(page))")
+            XCTAssertEqual(page["axe"], [], "\(name): \(ConsoleBrowser.show(page["axe"]))")
         }
     }
 
@@ -318,21 +324,24 @@ final class ConsoleBrowserTests: XCTestCase {
             ["op": "keyboard", "path": "/console/log", "tabs": 1, "activate": true],
         ])
         let focused = results[0]["focused"]?.arrayValue ?? []
-        XCTAssertEqual(focused.first?["href"]?.stringValue, "#main", "the skip link first: \(focused)")
+        XCTAssertEqual(focused.first?["href"]?.stringValue, "#main", "the skip link first: \(ConsoleBrowser.show(focused))")
         let navLinks = Set(focused.filter { $0["insideNav"]?.boolValue == true }.compactMap { $0["href"]?.stringValue })
         for page in ["/console/", "/console/log", "/console/overrides", "/console/charts", "/console/partners"] {
             XCTAssertTrue(navLinks.contains { $0.hasPrefix(page) && !$0.dropFirst(page.count).contains("/") }, "Tab never reached \(page): \(navLinks)")
         }
-        XCTAssertTrue(focused.contains { $0["form"]?.stringValue == "log-filters" }, "Tab never reached the filter form: \(focused)")
+        XCTAssertTrue(focused.contains { $0["form"]?.stringValue == "log-filters" }, "Tab never reached the filter form: \(ConsoleBrowser.show(focused))")
         for element in focused where element != .null {
-            XCTAssertEqual(element["focusVisible"], true, "\(element)")
+            // Chromium gives a date input's focus to the segment inside it (day, month, year),
+            // which it highlights itself; the input then matches :focus but not :focus-visible.
+            if ["date", "time", "datetime-local", "month"].contains(element["type"]?.stringValue ?? "") { continue }
+            XCTAssertEqual(element["focusVisible"], true, "\(ConsoleBrowser.show(element))")
             let outline = element["outlineStyle"]?.stringValue ?? "none"
             let shadow = element["boxShadow"]?.stringValue ?? "none"
-            XCTAssertTrue(outline != "none" || shadow != "none", "no visible focus indicator: \(element)")
+            XCTAssertTrue(outline != "none" || shadow != "none", "no visible focus indicator: \(ConsoleBrowser.show(element))")
         }
         let skipped = results[1]["afterEnter"]
-        XCTAssertEqual(skipped?["hash"]?.stringValue, "#main", "\(skipped ?? .null)")
-        XCTAssertEqual(skipped?["focused"]?["id"]?.stringValue, "main", "focus moves to the main content: \(skipped ?? .null)")
+        XCTAssertEqual(skipped?["hash"]?.stringValue, "#main", "\(ConsoleBrowser.show(skipped))")
+        XCTAssertEqual(skipped?["focused"]?["id"]?.stringValue, "main", "focus moves to the main content: \(ConsoleBrowser.show(skipped))")
     }
 }
 
@@ -481,13 +490,6 @@ private final class ConsoleFixture {
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
         _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
         return UInt16(bigEndian: address.sin_port)
-    }
-
-    /// A file name for a page's screenshot.
-    static func shotName(_ path: String) -> String {
-        let name = path.replacingOccurrences(of: "/console/", with: "").split(whereSeparator: { !$0.isLetter && !$0.isNumber }).prefix(4)
-            .map { String($0.prefix(12)) }.joined(separator: "-")
-        return name.isEmpty ? "overview" : name
     }
 }
 

@@ -42,3 +42,14 @@ package enum ConsoleBrowser {
         result["response"]?["status"]?.int64Value.map { Int($0) }
     }
 }
+
+extension ConsoleBrowser {
+    /// A result as JSON text for a failure message (cut at `limit` characters).
+    package static func show(_ value: JSONValue?, limit: Int = 3000) -> String {
+        guard let value else { return "nil" }
+        let text = value.serializedString()
+        return text.count > limit ? String(text.prefix(limit)) + "…" : text
+    }
+
+    package static func show(_ values: [JSONValue]) -> String { show(.array(values)) }
+}

@@ -19,12 +19,12 @@ the results on stdout, 2 for a usage error, 1 when the browser could not be driv
 """
 
 import argparse
+import base64
 import http.server
 import json
 import os
 import shutil
 import signal
-import socketserver
 import subprocess
 import sys
 import tempfile
@@ -97,7 +97,7 @@ const el = document.activeElement;
 if (!el || el === document.body) return null;
 const style = getComputedStyle(el);
 return {
-  tag: el.tagName.toLowerCase(), id: el.id || null, name: el.getAttribute('name'), href: el.getAttribute('href'),
+  tag: el.tagName.toLowerCase(), type: el.getAttribute('type'), id: el.id || null, name: el.getAttribute('name'), href: el.getAttribute('href'),
   text: (el.innerText || el.value || '').trim().slice(0, 80),
   insideNav: !!el.closest('nav'), form: el.form ? (el.form.id || el.form.getAttribute('action')) : null,
   focusVisible: el.matches(':focus-visible'),
@@ -188,12 +188,20 @@ class Browser:
     # DevTools performance log (which Chrome empties on each read).
     def document_response(self):
         response = None
+        sent = {}
         for entry in self.driver.get_log("performance"):
             message = json.loads(entry["message"])["message"]
-            if message.get("method") == "Network.responseReceived" and message["params"].get("type") == "Document":
-                r = message["params"]["response"]
-                response = {"url": r["url"], "status": r["status"],
+            method, params = message.get("method"), message.get("params", {})
+            if method == "Network.requestWillBeSentExtraInfo":
+                sent[params.get("requestId")] = {k.lower(): v for k, v in params.get("headers", {}).items()}
+            if method == "Network.responseReceived" and params.get("type") == "Document":
+                r = params["response"]
+                response = {"url": r["url"], "status": r["status"], "requestId": params.get("requestId"),
                             "headers": {k.lower(): v for k, v in r.get("headers", {}).items()}}
+        if response is not None:
+            # What the browser sent for it (Origin, Sec-Fetch-Site), as the server received it.
+            response["requestHeaders"] = {k: v for k, v in sent.get(response.pop("requestId"), {}).items()
+                                          if k in ("origin", "sec-fetch-site", "sec-fetch-mode", "referer")}
         return response
 
     def alert(self):
@@ -225,7 +233,9 @@ class Browser:
             result["select"] = self.driver.execute_script(SELECT, step["select"])
         if step.get("axe"):
             result["axe"] = self.axe()
-        result["console"] = [e["message"] for e in self.driver.get_log("browser") if e.get("level") in ("SEVERE", "WARNING")]
+        # The browser's own request for /favicon.ico (a 404) is no complaint about the page.
+        result["console"] = [e["message"] for e in self.driver.get_log("browser")
+                             if e.get("level") in ("SEVERE", "WARNING") and "/favicon.ico" not in e["message"]]
         if step.get("screenshot"):
             self.screenshot(step["screenshot"])
         return result
@@ -241,17 +251,21 @@ class Browser:
                 for v in results["violations"] if v.get("impact") in ("serious", "critical")]
 
     def screenshot(self, path):
-        height = self.driver.execute_script("return Math.max(document.documentElement.scrollHeight, 600)")
-        self.driver.set_window_size(1280, min(height, 6000))
+        """The whole page, not only the window (DevTools' capture beyond the viewport)."""
+        width, height = self.driver.execute_script(
+            "return [document.documentElement.scrollWidth, Math.max(document.documentElement.scrollHeight, 600)]")
+        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": width, "height": min(height, 8000), "scale": 1}})
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        self.driver.save_screenshot(path)
-        self.driver.set_window_size(1280, 900)
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
 
     def navigate_and_wait(self, action):
         """Runs `action` (which leaves the page) and waits for the next document."""
         old = self.driver.find_element(By.TAG_NAME, "html")
         action()
-        WebDriverWait(self.driver, WAIT).until(lambda d: _stale(old) or d.switch_to.alert)
+        WebDriverWait(self.driver, WAIT).until(lambda d: _stale(old) or _alert_open(d))
 
     # Steps --------------------------------------------------------------------------------------
 
@@ -267,7 +281,9 @@ class Browser:
         form = self.driver.find_element(By.CSS_SELECTOR, step["form"])
         for name, value in step.get("fill", {}).items():
             field = form.find_element(By.NAME, name)
-            if field.tag_name == "select":
+            if field.tag_name == "select" or field.get_attribute("type") in ("date", "month", "datetime-local", "time"):
+                # Typing into a date input follows the browser's locale (dd/mm/yyyy in en-GB):
+                # set the value as the date picker would.
                 self.driver.execute_script("arguments[0].value = arguments[1]", field, value)
             else:
                 field.clear()
@@ -355,7 +371,10 @@ class Browser:
             def log_message(self, *args):
                 pass
 
-        server = socketserver.TCPServer(("127.0.0.1", 0), Handler)
+        # Threads: Chromium opens more than one connection (a speculative one, the favicon), and
+        # a server answering one at a time would stall on the idle one.
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
@@ -367,6 +386,14 @@ class Browser:
         finally:
             server.shutdown()
             server.server_close()
+
+
+def _alert_open(driver):
+    try:
+        driver.switch_to.alert
+        return True
+    except NoAlertPresentException:
+        return False
 
 
 def _stale(element):
@@ -423,9 +450,14 @@ def main():
     browser = None
     results = []
     try:
+        started = time.monotonic()
         browser = Browser(args.base, args.ca, args.cert, args.key)
+        print(f"console_browser: the browser started in {time.monotonic() - started:.1f} s", file=sys.stderr)
         for step in plan:
-            results.append(run_step(browser, step))
+            started = time.monotonic()
+            result = run_step(browser, step)
+            result["seconds"] = round(time.monotonic() - started, 2)
+            results.append(result)
     except Deadline as error:
         results.append({"error": str(error)})
     except Exception as error:  # the browser could not be driven at all
