@@ -38,9 +38,14 @@ final class KeysCommitter: @unchecked Sendable {
         var indexed: [String] = []
     }
 
-    init(keysPath: String, logger: Logger) {
+    /// Told of a commit here that failed for the disk's sake (full, I/O error, damage), so that the
+    /// store pauses as when its own commit fails: every write answers 503 until a probe commits.
+    private let storageFailed: @Sendable (SQLiteError) -> Void
+
+    init(keysPath: String, logger: Logger, storageFailed: @escaping @Sendable (SQLiteError) -> Void) {
         self.keysPath = keysPath
         self.logger = logger
+        self.storageFailed = storageFailed
     }
 
     /// The ids of keys stored ahead by this process and not yet given to a committed subject: the
@@ -137,6 +142,7 @@ final class KeysCommitter: @unchecked Sendable {
         } catch {
             if connection.isInTransaction { try? connection.execute("ROLLBACK") }
             if connection.isInTransaction { self.connection = nil }
+            if let sqlite = error as? SQLiteError, sqlite.isDiskFull || sqlite.isIOError || sqlite.isCorruption { storageFailed(sqlite) }
             throw error
         }
     }

@@ -61,6 +61,8 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
     package let wasCreated: Bool
     /// Keys made ahead and blind-index entries, committed beside the writer (issue 17).
     private let keysAhead: KeysCommitter
+    /// Where `keysAhead` reports a failed commit; connected to this store once it is whole.
+    private let storageFailures: StorageFailureRelay
     private let groupCounts = CommitGroupCounter()
 
     private struct Pending {
@@ -101,7 +103,9 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
         self.clock = clock
         self.logger = logger
         self.copy = nil
-        keysAhead = KeysCommitter(keysPath: keysPath, logger: logger)
+        let failures = StorageFailureRelay()
+        keysAhead = KeysCommitter(keysPath: keysPath, logger: logger, storageFailed: { failures.report($0) })
+        storageFailures = failures
         readConnections = ReadConnections(mode: .readOnly)
         let files = FileManager.default
         var created = false
@@ -199,6 +203,17 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
         }
         wasCreated = created
         if checkUnfinished { finishIntegrityCheckInBackground() }
+        // A keys commit beside the writer that fails for the disk's sake pauses the store as the
+        // writer's own would: the writer then probes (both files) until a commit succeeds.
+        storageFailures.connect { [weak self] error in
+            guard let self else { return }
+            if error.isCorruption {
+                markCorrupt(keysPath, error)
+            } else {
+                markFailing(error)
+                wake.signal()
+            }
+        }
     }
 
     package func start() {
@@ -236,7 +251,8 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
         self.walRestartBytes = Self.defaultWALRestartBytes
         self.copy = CopyAccess(live: live)
         self.wasCreated = false
-        keysAhead = KeysCommitter(keysPath: keysPath, logger: logger)
+        storageFailures = StorageFailureRelay()
+        keysAhead = KeysCommitter(keysPath: keysPath, logger: logger, storageFailed: { _ in })
         let files = FileManager.default
         guard files.fileExists(atPath: path) else { throw StoreError("there is no store at \(path)", kind: .missing) }
         // A copy with a -wal beside it holds commits only a WAL reader sees; reading it
@@ -979,6 +995,19 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
             journal == "WAL" ? Self.mainSettings(walRestartBytes: walRestartBytes) : "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON; PRAGMA temp_store = MEMORY;"
         )
         return connection
+    }
+}
+
+/// Forwards a storage failure to a handler connected after it was made.
+final class StorageFailureRelay: Sendable {
+    private let handler = Mutex<(@Sendable (SQLiteError) -> Void)?>(nil)
+
+    func connect(_ handler: @escaping @Sendable (SQLiteError) -> Void) {
+        self.handler.withLock { $0 = handler }
+    }
+
+    func report(_ error: SQLiteError) {
+        handler.withLock { $0 }?(error)
     }
 }
 

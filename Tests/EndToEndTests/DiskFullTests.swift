@@ -121,6 +121,17 @@ final class DiskFullTests: XCTestCase {
 
         let filled = try Subprocess.run("dd", ["if=/dev/zero", "of=\(mount)/filler", "bs=4k"], timeout: 60)
         XCTAssertTrue(filled.errorOutput.contains("No space left"), filled.errorOutput)
+        // A referral for a new subject commits the data alone (its key was stored ahead, issue 17),
+        // so the first few may still be accepted, durably; the first commit to the keys file that
+        // fails (its blind-index entries, within 100 ms) pauses the store as before.
+        var acceptedWhileFull: [String] = []
+        for index in 0..<20 {
+            let answer = try XCTUnwrap(try post(refex, reference: "KEYS-FULLING-\(index)"))
+            if answer.status == 503 { break }
+            XCTAssertEqual(answer.status, 202, answer.body)
+            if let id = answer.json?["id"]?.stringValue { acceptedWhileFull.append(id) }
+        }
+        XCTAssertLessThan(acceptedWhileFull.count, 20, "a full keys file never paused the store")
         for index in 0..<6 {
             let refused = try XCTUnwrap(try post(refex, reference: "KEYS-FULL-\(index)"))
             XCTAssertEqual(refused.status, 503, refused.body)
@@ -137,6 +148,8 @@ final class DiskFullTests: XCTestCase {
         XCTAssertTrue(refex.waitForLog("store commits succeed again", timeout: 30), refex.logText)
         XCTAssertEqual(try post(refex, reference: "KEYS-AFTER")?.status, 202)
         XCTAssertEqual(try readiness(refex).status, "200")
+        let held = try refex.referralReadStatuses(acceptedWhileFull)
+        XCTAssertEqual(held.filter { $0.value == 200 }.count, acceptedWhileFull.count, "accepted while the keys file was full, and held")
     }
 
     func testAReserveDeletedWhileRunningIsAllocatedAgain() throws {

@@ -151,19 +151,23 @@ final class StoreIntegrityTests: XCTestCase {
         let data = refex.storePath
         let keys = data.replacingOccurrences(of: ".db", with: "-keys.db")
         let aside = ProjectPaths.temporaryDirectory()
+        // The older keys may already hold the second subject's key: keys are made ahead in batches
+        // (issue 17), before the subject that takes one. Then the erased subject's key, back in it,
+        // is what gives the older keys away.
+        let erasedKeyBack = "holds the key of subject \(firstSubject), which"
         let cases = [
-            (keys, "\(older)/refex-keys.db", "has no key for subject \(secondSubject)"),  // subjects created since have no key
-            (data, "\(older)/refex.db", "has no key for subject \(firstSubject)"),  // the key of a subject erased since is gone
-            (keys, "\(beforeErasure)/refex-keys.db", "holds the key of subject \(firstSubject), which"),  // an erased subject's key is back
+            (keys, "\(older)/refex-keys.db", ["has no key for subject \(secondSubject)", erasedKeyBack]),  // from before both
+            (data, "\(older)/refex.db", ["has no key for subject \(firstSubject)"]),  // the key of a subject erased since is gone
+            (keys, "\(beforeErasure)/refex-keys.db", [erasedKeyBack]),  // an erased subject's key is back
         ]
-        for (replaced, stale, reason) in cases {
+        for (replaced, stale, reasons) in cases {
             try FileManager.default.moveItem(atPath: replaced, toPath: "\(aside)/own")
             try FileManager.default.copyItem(atPath: stale, toPath: replaced)
             let refused = try serveFails(refex.configPath)
-            XCTAssertTrue(refused.contains(reason) && refused.contains("restore both files from the same backup"), refused)
+            XCTAssertTrue(reasons.contains { refused.contains($0) } && refused.contains("restore both files from the same backup"), refused)
             let check = try cli(["config", "check", "--config", refex.configPath])
             XCTAssertEqual(check.status, 1, check.output)
-            XCTAssertTrue(check.errorOutput.contains(reason), check.errorOutput)
+            XCTAssertTrue(reasons.contains { check.errorOutput.contains($0) }, check.errorOutput)
             try FileManager.default.removeItem(atPath: replaced)
             try FileManager.default.moveItem(atPath: "\(aside)/own", toPath: replaced)
         }
