@@ -70,6 +70,8 @@ final class PostgresStoreConformanceTests: XCTestCase {
 
     func testRetentionQueriesAndPruning() async throws { try await suite.retentionQueriesAndPruning() }
 
+    func testLogEventCountsByDayRecipientAndBasis() async throws { try await suite.logEventCountsByDayRecipientAndBasis() }
+
     // MARK: Several nodes on one database
 
     private let t0 = Timestamp(milliseconds: 1_795_176_000_000)
