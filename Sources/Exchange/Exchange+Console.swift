@@ -3,7 +3,7 @@ import JSON
 
 /// The reads the console needs beyond the API's: each logged as the API logs the same reading.
 extension Exchange {
-    /// The subject page: the subject's records, consents (details opened, each logged
+    /// The subject page: the subject's records, consents (details opened, each one opened logged
     /// `consent.viewed` as `GET /v1/consents/{id}?details=true` logs it), disclosures, and its
     /// newest `logLimit` log entries (logged `log.viewed` with the subject as the filter, as
     /// `GET /v1/disclosures?subject=` logs it). Referral bodies stay sealed (`revealReferral`).
@@ -34,11 +34,12 @@ extension Exchange {
                 if let key, let sealed = consent.sealedDetails,
                    let opened = try? JSONValue.parse(try keyring.open(sealed, key: key, context: "consent|\(consent.id)"), limits: limits) {
                     details = .shown(opened)
+                    // Logged only when personal data was opened: an erased consent shows none.
+                    try txn.appendLog(LogEntryDraft(
+                        event: .consentViewed, actor: actor.id, referralID: consent.referralID, subjectID: consent.subjectID, consentID: consent.id,
+                        details: ["sealedDetails": .bool(true)]
+                    ))
                 }
-                try txn.appendLog(LogEntryDraft(
-                    event: .consentViewed, actor: actor.id, referralID: consent.referralID, subjectID: consent.subjectID, consentID: consent.id,
-                    details: ["sealedDetails": .bool(true)]
-                ))
                 return ConsentView(record: consent, state: state, details: details)
             }
             return SubjectTimeline(
