@@ -70,6 +70,34 @@ final class ConsoleAccessTests: XCTestCase {
         XCTAssertFalse(bad.body.contains("Alex"))
         XCTAssertEqual(try ConsoleClient.get(refex, "/console/subjects/00000000-0000-7000-8000-000000000000").status, 404)
         XCTAssertEqual(try ConsoleClient.get(refex, "/console/log/999999").status, 404)
+        // The overview's counts follow the log: another referral is counted at once.
+        func receivedIn30Days() throws -> String? {
+            let body = try ConsoleClient.get(refex, "/console/").body
+            guard let row = body.range(of: "<th scope=\"row\">Referrals received</th>") else { return nil }
+            let cells = body[row.upperBound...].prefix { $0 != "\n" }.components(separatedBy: "<td>").dropFirst().map { $0.prefix { $0 != "<" } }
+            return cells.count == 3 ? String(cells[2]) : nil
+        }
+        XCTAssertEqual(try receivedIn30Days(), "1")
+        _ = try ConsoleClient.submit(refex, reference: "CONSOLE-PAGES-2")
+        XCTAssertEqual(try receivedIn30Days(), "2")
+        XCTAssertEqual(try receivedIn30Days(), "2", "counted once")
+        // Opening a subject by the start of its id; a name is refused without being repeated.
+        let opened = try ConsoleClient.get(refex, "/console/subjects?id=\(subject)")
+        XCTAssertEqual(opened.status, 303)
+        XCTAssertEqual(opened.header("location"), "/console/subjects/\(subject)")
+        let byName = try ConsoleClient.get(refex, "/console/subjects?id=Alex")
+        XCTAssertEqual(byName.status, 400)
+        XCTAssertFalse(byName.body.contains("Alex"))
+        XCTAssertEqual(try ConsoleClient.get(refex, "/console/subjects?id=ffffffff").status, 400)
+
+        // The charts' tables hold the numbers the log has: today's authorisations under consent.
+        let charts = try ConsoleClient.get(refex, "/console/charts").body
+        XCTAssertTrue(charts.contains("<table class=\"chart-data\" id=\"by-basis-table\">"))
+        let byBasis = try XCTUnwrap(charts.range(of: "id=\"by-basis-table\"").map { String(charts[$0.upperBound...]) })
+        let lastRow = try XCTUnwrap(byBasis.components(separatedBy: "</tbody>").first?.components(separatedBy: "<tr>").last)
+        XCTAssertTrue(lastRow.hasPrefix("<th scope=\"row\">"), lastRow)
+        XCTAssertTrue(lastRow.contains("<td>2</td><td>0</td><td>0</td><td>0</td><td>0</td><td>2</td>"), "two authorised under consent today: \(lastRow)")
+
         let redirect = try ConsoleClient.get(refex, "/console")
         XCTAssertEqual(redirect.status, 308)
         XCTAssertEqual(redirect.header("location"), "/console/")
