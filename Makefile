@@ -4,7 +4,7 @@ SWIFT ?= swift
 DEV := .dev
 CONFIG := $(DEV)/refex.json
 
-.PHONY: all deps build release dev run test console-shots fuzz bench bench-all bench-schema bench-intake bench-intake-peers bench-delivery bench-log bench-release install clean
+.PHONY: all deps build release dev run test console-shots fuzz bench bench-all bench-schema bench-intake bench-intake-peers bench-delivery bench-log bench-console bench-release install clean
 
 all: build
 
@@ -75,7 +75,11 @@ bench-delivery: bench-release
 bench-log: bench-release
 	scripts/bench-log.sh
 
-bench-all: bench bench-schema bench-intake bench-delivery bench-log
+# Issue 16: the console's overview, log and subject pages on a log of a million entries, beside refex log list.
+bench-console: bench-release
+	scripts/bench-console.sh $(BENCH_ARGS)
+
+bench-all: bench bench-schema bench-intake bench-delivery bench-log bench-console
 
 # Installs the binary, schemas, systemd units, sysusers and tmpfiles snippets and an example config
 # (see scripts/install.sh): make install PREFIX=/usr DESTDIR=/tmp/stage. Builds release first,

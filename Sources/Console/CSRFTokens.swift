@@ -26,7 +26,11 @@ package struct CSRFTokens: Sendable {
 
     /// Whether `token` was made by this process for `fingerprint` and `action`, and has not expired at `now`.
     package func isValid(_ token: String, fingerprint: String, action: String, now: Timestamp) -> Bool {
-        guard token.utf8.count == 54, let decoded = Self.decodeBase64url(token), decoded.count == 40 else { return false }
+        // Only the one spelling this process writes: base64url leaves spare bits in the last
+        // character, and a token spelt two ways is not the token that was given out.
+        guard token.utf8.count == 54, let decoded = Self.decodeBase64url(token), decoded.count == 40, Self.base64url(decoded) == token else {
+            return false
+        }
         let expiry = decoded.prefix(8).reduce(Int64(0)) { $0 << 8 | Int64($1) }
         guard expiry > now.milliseconds / 1000 else { return false }
         return constantTimeEquals(Array(decoded.suffix(32)), mac(fingerprint: fingerprint, action: action, expiry: expiry))

@@ -65,6 +65,7 @@ package enum Escape {
     /// text reads or is parsed (NUL and other controls, bidirectional overrides and isolates) made
     /// visible as `[U+202E]`, so that a value renders inert and readable.
     package static func text(_ value: String) -> String {
+        if isPlain(value) { return value }
         var out = ""
         out.reserveCapacity(value.utf8.count + 8)
         for scalar in value.unicodeScalars {
@@ -84,6 +85,7 @@ package enum Escape {
     /// A double-quoted attribute value: as text, and tab, line feed and carriage return as
     /// character references too (so that a value keeps its shape in `title`).
     package static func attribute(_ value: String) -> String {
+        if isPlain(value) && !value.utf8.contains(where: { $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { return value }
         var out = ""
         out.reserveCapacity(value.utf8.count + 8)
         for scalar in value.unicodeScalars {
@@ -124,6 +126,18 @@ package enum Escape {
     }
 
     /// Text for a CSV cell is `CSVFormat.field`; SVG text is element text (`text`).
+
+    /// Whether `value` needs nothing done in text: printable ASCII (and tab, line feed, carriage
+    /// return) without `& < > " '`. Anything beyond ASCII takes the careful path.
+    static func isPlain(_ value: String) -> Bool {
+        value.utf8.allSatisfy { byte in
+            switch byte {
+            case 0x20...0x7E: byte != 0x26 && byte != 0x3C && byte != 0x3E && byte != 0x22 && byte != 0x27
+            case 0x09, 0x0A, 0x0D: true
+            default: false
+            }
+        }
+    }
 
     /// Controls (but tab, line feed and carriage return in text) and bidirectional formatting
     /// characters, as `[U+XXXX]`; nil for anything else.

@@ -99,6 +99,15 @@ package enum SubjectPages {
             byRecipient[recipient, default: []].append(disclosure)
         }
         guard !order.isEmpty else { return "<p>Nothing about this subject was disclosed or withheld.</p>" }
+        // The same pointers recur in every disclosure: name each once.
+        var names: [String: String] = [:]
+        func fieldName(_ pointer: String) -> String {
+            if let known = names[pointer] { return known }
+            let name = context.fieldNames.name(of: pointer)
+            names[pointer] = name
+            return name
+        }
+        let consentsByID = Dictionary(timeline.consents.map { ($0.record.id, $0) }, uniquingKeysWith: { first, _ in first })
         var entriesByDisclosure: [String: [LogEntry]] = [:]
         for entry in timeline.log.reversed() {
             if let disclosure = entry.draft.disclosureID { entriesByDisclosure[disclosure, default: []].append(entry) }
@@ -111,13 +120,13 @@ package enum SubjectPages {
                     ("Service", HTML(text: EventSentence.serviceWords(summary.service))),
                     ("State", HTML(text: stateWords(summary.state)) + (summary.reason.map { HTML(text: " – " + EventSentence.reasonWords($0)) } ?? "")),
                 ]
-                let fields: [HTML] = disclosure.pointers.map { "<li title=\"\(attribute: $0)\">\(context.fieldNames.name(of: $0))</li>" }
+                let fields: [HTML] = disclosure.pointers.map { "<li title=\"\(attribute: $0)\">\(fieldName($0))</li>" }
                 facts.append(("Fields", fields.isEmpty ? "None" : "<ul class=\"plain\">\(fields)</ul>"))
                 if !disclosure.categories.isEmpty { facts.append(("Special categories", HTML(text: disclosure.categories.joined(separator: ", ")))) }
                 if let basis = disclosure.lawfulBasis {
                     facts.append(("Lawful basis", HTML(text: EventSentence.basisName(basis))))
                     if basis == .consent, let consentID = disclosure.consentID {
-                        let consent = timeline.consents.first { $0.record.id == consentID }
+                        let consent = consentsByID[consentID]
                         var words = ""
                         if let record = consent?.record {
                             var by = ""

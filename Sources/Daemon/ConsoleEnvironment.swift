@@ -69,6 +69,93 @@ package final class ConsoleEnvironment: Sendable {
         }
     }
 
+    /// The events the console counts by day (the overview's and the charts').
+    package static let countedEvents: [LogEvent] = [.referralReceived, .disclosureAuthorised, .disclosureWithheld, .disclosureFailed, .disclosureDelivered]
+
+    /// Counts of whole past days, by time zone and day: the log only grows, so a day that has
+    /// ended keeps its counts (retention prunes whole old days, which the pages still count as
+    /// they were). Today is always read afresh.
+    private let pastDays = Mutex<(zone: String, days: [Int64: [LogEventCount]])>(("", [:]))
+    /// The store's counts (`Exchange.snapshot`), kept for a few seconds: disclosures by state are
+    /// counted over the whole table.
+    private let snapshotCache = Mutex<(at: UInt64, value: ExchangeSnapshot)?>(nil)
+
+    /// The daily counts of `countedEvents` from local day `firstDay` to `lastDay` (day numbers
+    /// in `time`'s zone): whole past days from memory once read; today from memory plus what
+    /// was appended since (read by seq), so that a page costs the entries added since the last.
+    package func dailyCounts(_ exchange: Exchange, time: LocalTime, firstDay: Int64, lastDay: Int64, now: Timestamp) async throws -> [LogEventCount] {
+        let today = time.dayNumber(now)
+        let zone = time.identifier
+        let known = pastDays.withLock { cache -> [Int64: [LogEventCount]] in
+            if cache.zone != zone { cache = (zone, [:]) }
+            return cache.days
+        }
+        let todaySoFar = todayCache.withLock { $0 }.flatMap { $0.zone == zone ? $0 : nil }
+        func range(_ day: Int64) -> (day: Int64, since: Timestamp, until: Timestamp)? {
+            guard let since = time.startOfDay(LocalTime.isoDate(dayNumber: day)),
+                  let until = time.startOfDay(LocalTime.isoDate(dayNumber: day + 1)) else { return nil }
+            return (day, since, until)
+        }
+        let days = Array(firstDay...max(firstDay, lastDay))
+        var byDay: [Int64: [LogEventCount]] = [:]
+        let missing = days.filter { $0 < today && known[$0] == nil }.compactMap(range)
+        if !missing.isEmpty {
+            for day in missing { byDay[day.day] = [] }
+            for count in try await exchange.logEventCounts(days: missing, events: Self.countedEvents).counts {
+                byDay[count.day, default: []].append(count)
+            }
+            pastDays.withLock { cache in
+                guard cache.zone == zone else { return }
+                if cache.days.count > 5000 { cache.days = [:] }
+                for (day, counts) in byDay { cache.days[day] = counts }
+            }
+        }
+        if days.contains(today), let todayRange = range(today) {
+            let carried = todaySoFar?.day == today ? todaySoFar : nil
+            let (fresh, head) = try await exchange.logEventCounts(days: [todayRange], afterSeq: carried?.through, events: Self.countedEvents)
+            let merged = Self.merged((carried?.counts ?? []) + fresh)
+            byDay[today] = merged
+            todayCache.withLock { cache in
+                // Keep the newer of two readings made at once.
+                if let cache, cache.zone == zone, cache.day == today, (cache.through ?? 0) > (head ?? 0) { return }
+                cache = (zone, today, head, merged)
+            }
+        }
+        var out: [LogEventCount] = []
+        for day in days { out += byDay[day] ?? known[day] ?? [] }
+        return out
+    }
+
+    /// Today's counts and the head they were counted up to.
+    private let todayCache = Mutex<(zone: String, day: Int64, through: Int64?, counts: [LogEventCount])?>(nil)
+
+    /// One count per day, event, recipient and basis.
+    static func merged(_ counts: [LogEventCount]) -> [LogEventCount] {
+        var order: [LogEventCount] = []
+        var index: [LogEventCount: Int] = [:]
+        for count in counts {
+            var key = count
+            key.count = 0
+            if let at = index[key] {
+                order[at].count += count.count
+            } else {
+                index[key] = order.count
+                order.append(count)
+            }
+        }
+        return order
+    }
+
+    /// `Exchange.snapshot`, at most `maxAge` old.
+    package func snapshot(_ exchange: Exchange, maxAge: Duration = .seconds(5)) async throws -> ExchangeSnapshot {
+        let now = MonotonicClock.now()
+        let limit = UInt64(maxAge.components.seconds) * 1_000_000_000
+        if let cached = snapshotCache.withLock({ $0 }), now &- cached.at < limit { return cached.value }
+        let value = try await exchange.snapshot()
+        snapshotCache.withLock { $0 = (now, value) }
+        return value
+    }
+
     /// The newest verification the log records: read from the log (where each verification is
     /// kept, as a `log.viewed` entry), looking only at entries newer than those already read.
     package func lastVerification(_ exchange: Exchange) async throws -> RecordedVerification? {

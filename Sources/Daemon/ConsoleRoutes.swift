@@ -60,12 +60,8 @@ package enum ConsoleRoutes {
             let now = Timestamp(Date())
             let time = settings.time
             let today = time.dayNumber(now)
-            let since = time.startOfDay(LocalTime.isoDate(dayNumber: today - 29)) ?? Timestamp(milliseconds: now.milliseconds - 30 * 86_400_000)
-            let counts = try await exchange.logEventCounts(
-                since: since, until: Timestamp(milliseconds: now.milliseconds + 1), events: OverviewPage.countedEvents,
-                utcOffsetMilliseconds: Int64(time.offsetSeconds(at: now)) * 1000
-            )
-            let snapshot = try await exchange.snapshot()
+            let counts = try await console.dailyCounts(exchange, time: time, firstDay: today - 29, lastDay: today, now: now)
+            let snapshot = try await console.snapshot(exchange)
             let facts = OverviewPage.Facts(
                 now: now, counts: counts, statistics: snapshot.statistics, outbox: try await exchange.outboxDepths(), openCircuits: console.openCircuits(),
                 verification: try await console.lastVerification(exchange), logHead: snapshot.logHeadSeq,
@@ -259,11 +255,7 @@ package enum ConsoleRoutes {
             let firstDay = time.dayNumber(start), lastDay = time.dayNumber(end)
             guard firstDay <= lastDay else { throw Problem(FilterError("from", "from must not be after to.")) }
             guard lastDay - firstDay < 366 else { throw Problem(FilterError("to", "The charts show at most 366 days.")) }
-            let until = time.startOfDay(LocalTime.isoDate(dayNumber: lastDay + 1)) ?? end
-            let counts = try await exchange.logEventCounts(
-                since: start, until: until, events: [.disclosureAuthorised, .disclosureDelivered, .disclosureWithheld],
-                utcOffsetMilliseconds: Int64(time.offsetSeconds(at: end)) * 1000
-            )
+            let counts = try await console.dailyCounts(exchange, time: time, firstDay: firstDay, lastDay: lastDay, now: Timestamp(Date()))
             return htmlResponse(ChartsPage.page(counts: counts, firstDay: firstDay, lastDay: lastDay, from: from, to: to, context: sentenceContext(settings, exchange)))
         }
         page(.get, "/console/partners") { _, _ in

@@ -3,7 +3,7 @@ import JSON
 
 /// The reads the console needs beyond the API's: each logged as the API logs the same reading.
 extension Exchange {
-    /// The subject page: the subject's records, consents (details opened, each logged
+    /// The subject page: the subject's records, consents (details opened, each one opened logged
     /// `consent.viewed` as `GET /v1/consents/{id}?details=true` logs it), disclosures, and its
     /// newest `logLimit` log entries (logged `log.viewed` with the subject as the filter, as
     /// `GET /v1/disclosures?subject=` logs it). Referral bodies stay sealed (`revealReferral`).
@@ -34,11 +34,12 @@ extension Exchange {
                 if let key, let sealed = consent.sealedDetails,
                    let opened = try? JSONValue.parse(try keyring.open(sealed, key: key, context: "consent|\(consent.id)"), limits: limits) {
                     details = .shown(opened)
+                    // Logged only when personal data was opened: an erased consent shows none.
+                    try txn.appendLog(LogEntryDraft(
+                        event: .consentViewed, actor: actor.id, referralID: consent.referralID, subjectID: consent.subjectID, consentID: consent.id,
+                        details: ["sealedDetails": .bool(true)]
+                    ))
                 }
-                try txn.appendLog(LogEntryDraft(
-                    event: .consentViewed, actor: actor.id, referralID: consent.referralID, subjectID: consent.subjectID, consentID: consent.id,
-                    details: ["sealedDetails": .bool(true)]
-                ))
                 return ConsentView(record: consent, state: state, details: details)
             }
             return SubjectTimeline(
@@ -84,7 +85,31 @@ extension Exchange {
         since: Timestamp, until: Timestamp, events: [LogEvent], utcOffsetMilliseconds: Int64
     ) async throws -> [LogEventCount] {
         try await store.read { txn in
-            try txn.logEventCounts(since: since, until: until, events: events.map(\.rawValue), utcOffsetMilliseconds: utcOffsetMilliseconds)
+            try txn.logEventCounts(since: since, until: until, afterSeq: nil, events: events.map(\.rawValue), utcOffsetMilliseconds: utcOffsetMilliseconds)
+        }
+    }
+
+    /// Counts of `events` on each of `days` (a day number and the instants it runs between, as
+    /// the caller's time zone has them: a day may last 23 or 25 hours), by recipient and lawful
+    /// basis, in one reading, of the entries after `afterSeq` (all when nil); and the log's head
+    /// seq when they were read, to ask for only what came after next time. Each count carries
+    /// its day's number. Not logged, as above.
+    package func logEventCounts(
+        days: [(day: Int64, since: Timestamp, until: Timestamp)], afterSeq: Int64? = nil, events: [LogEvent]
+    ) async throws -> (counts: [LogEventCount], head: Int64?) {
+        try await store.read { txn in
+            let head = try txn.logBounds()?.last
+            var out: [LogEventCount] = []
+            for range in days {
+                let found = try txn.logEventCounts(
+                    since: range.since, until: range.until, afterSeq: afterSeq, events: events.map(\.rawValue), utcOffsetMilliseconds: 0
+                )
+                for var count in found {
+                    count.day = range.day
+                    out.append(count)
+                }
+            }
+            return (out, head)
         }
     }
 

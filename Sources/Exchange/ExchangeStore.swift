@@ -134,8 +134,9 @@ package protocol StoreTransaction: AnyObject {
     func logEntry(seq: Int64) throws -> LogEntry?
     /// How many entries of each of `events` fell on each day from `since` up to `until` (days
     /// begin `utcOffsetMilliseconds` past midnight UTC), by recipient and lawful basis (the
-    /// console's charts and overview; read by the time index).
-    func logEventCounts(since: Timestamp, until: Timestamp, events: [String], utcOffsetMilliseconds: Int64) throws -> [LogEventCount]
+    /// console's charts and overview). With `afterSeq`, only entries after that seq (what was
+    /// appended since a count was last taken: read from the seq, not the time index).
+    func logEventCounts(since: Timestamp, until: Timestamp, afterSeq: Int64?, events: [String], utcOffsetMilliseconds: Int64) throws -> [LogEventCount]
     /// The first and last entries (seq and hash), if any.
     func logBounds() throws -> (first: Int64, last: Int64, lastHash: String)?
     /// The log checked against the rest of the store (default: nothing found); see the extension.

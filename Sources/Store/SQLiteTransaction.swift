@@ -468,13 +468,22 @@ final class SQLiteTransaction: StoreTransaction {
         return try main.query("SELECT seq, entry, hash FROM log_entries \(whereClause) ORDER BY seq \(order) LIMIT ?", values).map(Self.logEntry)
     }
 
-    func logEventCounts(since: Timestamp, until: Timestamp, events: [String], utcOffsetMilliseconds: Int64) throws -> [LogEventCount] {
+    func logEventCounts(since: Timestamp, until: Timestamp, afterSeq: Int64?, events: [String], utcOffsetMilliseconds: Int64) throws -> [LogEventCount] {
         guard !events.isEmpty else { return [] }
         var values: [any SQLiteBindable] = [utcOffsetMilliseconds, since.milliseconds, until.milliseconds]
         values.append(contentsOf: events.map { $0 as any SQLiteBindable })
+        // After a seq: the few entries appended since, by the primary key (NOT INDEXED keeps the
+        // planner off the time index, which would read the whole range); else the time index.
+        var source = "log_entries"
+        var seqCondition = ""
+        if let afterSeq {
+            source = "log_entries NOT INDEXED"
+            seqCondition = " AND seq > ?"
+            values.append(afterSeq)
+        }
         let sql = """
-            SELECT (time + ?) / 86400000, event, recipient_id, lawful_basis, count(*) FROM log_entries
-            WHERE time >= ? AND time < ? AND event IN (\(events.map { _ in "?" }.joined(separator: ", ")))
+            SELECT (time + ?) / 86400000, event, recipient_id, lawful_basis, count(*) FROM \(source)
+            WHERE time >= ? AND time < ? AND event IN (\(events.map { _ in "?" }.joined(separator: ", ")))\(seqCondition)
             GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
             """
         return try main.query(sql, values).map { found in

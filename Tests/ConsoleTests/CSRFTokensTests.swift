@@ -37,6 +37,13 @@ final class CSRFTokensTests: XCTestCase {
         bytes = Array(token.utf8)
         bytes[bytes.count - 2] = bytes[bytes.count - 2] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
         XCTAssertFalse(tokens.isValid(String(decoding: bytes, as: UTF8.self), fingerprint: admin, action: erase, now: now), "MAC changed")
+        // The last character carries two bits and four spare ones: another spelling of the same bytes is refused too.
+        let last = token.last ?? "A"
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        let index = alphabet.firstIndex(of: last) ?? 0
+        let respelt = String(token.dropLast()) + String(alphabet[(index & ~0x0F) | ((index + 1) & 0x0F)])
+        XCTAssertNotEqual(respelt, token)
+        XCTAssertFalse(tokens.isValid(respelt, fingerprint: admin, action: erase, now: now), "the same bytes spelt another way")
         for bad in ["", "x", String(repeating: "A", count: 54), token + "A", String(token.dropLast()), token + "=", "BBBB" + String(token.dropFirst(4)), "<script>"] {
             XCTAssertFalse(tokens.isValid(bad, fingerprint: admin, action: erase, now: now), bad)
         }

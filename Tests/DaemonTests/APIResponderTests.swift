@@ -287,7 +287,7 @@ final class APIResponderTests: XCTestCase {
         let logger = Logger(sink: log)
         let metrics = MetricsRegistry()
         var router = Router<Endpoint>()
-        router.add(.post, "/console/erase", .immediate(roles: [.admin], middleware: MiddlewareChain([SameOrigin()])) { context in
+        router.add(.post, "/v1/forms/erase", .immediate(roles: [.admin], middleware: MiddlewareChain([SameOrigin()])) { context in
             HTTPResponse(text: "erased by \(context.partner.id), origin checked: \(context.request.headers["x-origin-checked"] ?? "no")")
         })
         let responder = APIResponder(
@@ -301,7 +301,7 @@ final class APIResponderTests: XCTestCase {
         func post(_ certificate: Certificate, origin: String?) async throws -> HTTPResponse {
             var headers: HTTPHeaders = ["host": "refex.test", "content-type": "application/x-www-form-urlencoded"]
             if let origin { headers.set("origin", origin) }
-            let request = HTTPRequest(method: .post, target: "/console/erase", headers: headers, body: Array("token=1".utf8))
+            let request = HTTPRequest(method: .post, target: "/v1/forms/erase", headers: headers, body: Array("token=1".utf8))
             guard case .now(let response) = responder.reply(to: request, on: try connection(certificate)) else {
                 XCTFail("an immediate route answers now")
                 return HTTPResponse()
@@ -313,11 +313,11 @@ final class APIResponderTests: XCTestCase {
         let crossOrigin = try await post(certificates.auditor, origin: "https://elsewhere.test")
         XCTAssertEqual(crossOrigin.status.code, 403)
         XCTAssertEqual(try problemType(crossOrigin), "urn:refex:problem:cross-origin")
-        assertAnswered(crossOrigin, in: harness, partner: "auditor", route: "/console/erase", method: "POST")
+        assertAnswered(crossOrigin, in: harness, partner: "auditor", route: "/v1/forms/erase", method: "POST")
         let erased = try await post(certificates.auditor, origin: "https://refex.test")
         XCTAssertEqual(erased.status.code, 200, "a form body passes: this route does not take JSON")
         XCTAssertEqual(String(decoding: erased.body, as: UTF8.self), "erased by auditor, origin checked: yes", "the handler gets the request the middleware passed on")
-        assertAnswered(erased, in: harness, partner: "auditor", route: "/console/erase", method: "POST")
+        assertAnswered(erased, in: harness, partner: "auditor", route: "/v1/forms/erase", method: "POST")
     }
 
     func testAMalformedRequestIsRecordedUnderTheRouteItsRequestLineNamed() throws {

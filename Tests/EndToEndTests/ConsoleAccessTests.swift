@@ -70,6 +70,17 @@ final class ConsoleAccessTests: XCTestCase {
         XCTAssertFalse(bad.body.contains("Alex"))
         XCTAssertEqual(try ConsoleClient.get(refex, "/console/subjects/00000000-0000-7000-8000-000000000000").status, 404)
         XCTAssertEqual(try ConsoleClient.get(refex, "/console/log/999999").status, 404)
+        // The overview's counts follow the log: another referral is counted at once.
+        func receivedIn30Days() throws -> String? {
+            let body = try ConsoleClient.get(refex, "/console/").body
+            guard let row = body.range(of: "<th scope=\"row\">Referrals received</th>") else { return nil }
+            let cells = body[row.upperBound...].prefix { $0 != "\n" }.components(separatedBy: "<td>").dropFirst().map { $0.prefix { $0 != "<" } }
+            return cells.count == 3 ? String(cells[2]) : nil
+        }
+        XCTAssertEqual(try receivedIn30Days(), "1")
+        _ = try ConsoleClient.submit(refex, reference: "CONSOLE-PAGES-2")
+        XCTAssertEqual(try receivedIn30Days(), "2")
+        XCTAssertEqual(try receivedIn30Days(), "2", "counted once")
         let redirect = try ConsoleClient.get(refex, "/console")
         XCTAssertEqual(redirect.status, 308)
         XCTAssertEqual(redirect.header("location"), "/console/")

@@ -27,6 +27,16 @@ final class ExchangeConsoleTests: XCTestCase {
         XCTAssertEqual(written[1].draft.subjectID, referral.subjectID)
         XCTAssertEqual(written[1].draft.details?["filter"]?["subject"]?.stringValue, referral.subjectID)
 
+        // Once erased, nothing personal is opened: only the log read is recorded.
+        let erasedFixture = try InProcessExchange()
+        let gone = try await erasedFixture.exchange.submitReferral(try InProcessExchange.domesticAbuseReferral(), by: InProcessExchange.police)
+        _ = try await erasedFixture.exchange.eraseSubject(gone.subjectID, by: InProcessExchange.admin)
+        let before = erasedFixture.headSeq
+        let erased = try await erasedFixture.exchange.subjectTimeline(gone.subjectID, by: InProcessExchange.admin)
+        XCTAssertEqual(erasedFixture.entries(after: before).map(\.draft.event), [.logViewed])
+        XCTAssertFalse(erased.referrals[0].isReadable)
+        guard case .erased = erased.consents[0].details else { return XCTFail("details erased") }
+
         let shorter = try await fixture.exchange.subjectTimeline(referral.subjectID, logLimit: 2, by: InProcessExchange.admin)
         XCTAssertEqual(shorter.log.count, 2)
         XCTAssertTrue(shorter.logTruncated)

@@ -458,10 +458,10 @@ final class InMemoryTransaction: StoreTransaction {
         if tables.subjects[id]?.record.erasedAt == nil { tables.subjects[id]?.record.erasedAt = time }
     }
 
-    func logEventCounts(since: Timestamp, until: Timestamp, events: [String], utcOffsetMilliseconds: Int64) throws -> [LogEventCount] {
+    func logEventCounts(since: Timestamp, until: Timestamp, afterSeq: Int64?, events: [String], utcOffsetMilliseconds: Int64) throws -> [LogEventCount] {
         struct Key: Hashable { var day: Int64; var event: String; var recipient: String?; var basis: String? }
         var counts: [Key: Int] = [:]
-        for entry in tables.log where events.contains(entry.event) {
+        for entry in tables.log where events.contains(entry.event) && entry.seq > (afterSeq ?? 0) {
             let time = entry.indexed.timeMilliseconds
             guard time >= since.milliseconds, time < until.milliseconds else { continue }
             let shifted = time + utcOffsetMilliseconds

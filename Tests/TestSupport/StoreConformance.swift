@@ -580,8 +580,8 @@ package struct StoreConformance: Sendable {
         }
         let until = Timestamp(milliseconds: t0.milliseconds + 36 * hour)
         let events = [LogEvent.disclosureAuthorised.rawValue, LogEvent.disclosureWithheld.rawValue]
-        func counts(_ offset: Int64, events: [String] = events, since: Timestamp = t0) async throws -> Set<LogEventCount> {
-            Set(try await store.read { try $0.logEventCounts(since: since, until: until, events: events, utcOffsetMilliseconds: offset) })
+        func counts(_ offset: Int64, events: [String] = events, since: Timestamp = t0, afterSeq: Int64? = nil) async throws -> Set<LogEventCount> {
+            Set(try await store.read { try $0.logEventCounts(since: since, until: until, afterSeq: afterSeq, events: events, utcOffsetMilliseconds: offset) })
         }
         try expectEqual(try await counts(0), [
             LogEventCount(day: 20777, event: "disclosure.authorised", recipientID: "dv", lawfulBasis: "consent", count: 2),
@@ -600,6 +600,11 @@ package struct StoreConformance: Sendable {
             LogEventCount(day: 20778, event: "log.viewed", recipientID: nil, lawfulBasis: nil, count: 1),
         ], "one event")
         try expectEqual(try await counts(0, events: []), [], "no event asked for")
+        try expectEqual(try await counts(0, afterSeq: 2), [
+            LogEventCount(day: 20778, event: "disclosure.authorised", recipientID: "vs", lawfulBasis: "vital-interests", count: 1),
+            LogEventCount(day: 20778, event: "disclosure.withheld", recipientID: "vs", lawfulBasis: nil, count: 1),
+        ], "only the entries after a seq")
+        try expectEqual(try await counts(0, afterSeq: 6), [], "nothing after the head")
     }
 
     // MARK: Finding
