@@ -83,6 +83,14 @@ package enum OverviewPage {
             ?? "<p>No signed checkpoint yet.</p>"
         let body: HTML = """
             \(warningList)
+            <form id="find-subject" method="get" action="\(ConsoleURL(["subjects"]))">
+            <fieldset><legend>Open a subject</legend>
+            <div class="field"><label for="find-subject-id">Subject id</label>
+            <span class="hint" id="find-subject-id-hint">The whole id or its start (ids only; to find someone by name, use refex subject find on the host)</span>
+            <input type="text" id="find-subject-id" name="id" aria-describedby="find-subject-id-hint" autocomplete="off" spellcheck="false"></div>
+            <div class="actions"><button type="submit" class="button">Open</button></div>
+            </fieldset>
+            </form>
             <h2>Activity</h2>
             <div class="table-wrap"><table id="activity"><caption>Activity today, in the last 7 days and in the last 30 days (days in \(context.time.identifier))</caption>
             <thead><tr><th scope="col">What</th><th scope="col">Today</th><th scope="col">7 days</th><th scope="col">30 days</th></tr></thead>

@@ -120,6 +120,17 @@ package enum ConsoleRoutes {
 
         // MARK: A subject
 
+        // "Open a subject": an id, or the start of one, to its page (ids only: a name is refused).
+        page(.get, "/console/subjects") { context, _ in
+            var given: String?
+            for (name, value) in context.request.queryItems {
+                guard name == "id", given == nil else { throw Problem(FilterError("id", "Give one subject id (or its start) as id.")) }
+                given = value.trimmingCharacters(in: .whitespaces)
+            }
+            guard let text = given, !text.isEmpty else { throw Problem(FilterError("id", "Give a subject id (or its start) as id.")) }
+            let id = try await Routes.mapped { try await exchange.resolveStoredID(text, .subject) }
+            return HTTPResponse(status: HTTPStatus(303, "See Other"), headers: ["location": ConsoleURL.subject(id).text])
+        }
         page(.get, "/console/subjects/:id") { context, actor in
             let id = try Routes.identifier(context)
             let settings = console.settings

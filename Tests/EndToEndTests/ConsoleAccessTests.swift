@@ -81,6 +81,23 @@ final class ConsoleAccessTests: XCTestCase {
         _ = try ConsoleClient.submit(refex, reference: "CONSOLE-PAGES-2")
         XCTAssertEqual(try receivedIn30Days(), "2")
         XCTAssertEqual(try receivedIn30Days(), "2", "counted once")
+        // Opening a subject by the start of its id; a name is refused without being repeated.
+        let opened = try ConsoleClient.get(refex, "/console/subjects?id=\(subject)")
+        XCTAssertEqual(opened.status, 303)
+        XCTAssertEqual(opened.header("location"), "/console/subjects/\(subject)")
+        let byName = try ConsoleClient.get(refex, "/console/subjects?id=Alex")
+        XCTAssertEqual(byName.status, 400)
+        XCTAssertFalse(byName.body.contains("Alex"))
+        XCTAssertEqual(try ConsoleClient.get(refex, "/console/subjects?id=ffffffff").status, 400)
+
+        // The charts' tables hold the numbers the log has: today's authorisations under consent.
+        let charts = try ConsoleClient.get(refex, "/console/charts").body
+        XCTAssertTrue(charts.contains("<table class=\"chart-data\" id=\"by-basis-table\">"))
+        let byBasis = try XCTUnwrap(charts.range(of: "id=\"by-basis-table\"").map { String(charts[$0.upperBound...]) })
+        let lastRow = try XCTUnwrap(byBasis.components(separatedBy: "</tbody>").first?.components(separatedBy: "<tr>").last)
+        XCTAssertTrue(lastRow.hasPrefix("<th scope=\"row\">"), lastRow)
+        XCTAssertTrue(lastRow.contains("<td>2</td><td>0</td><td>0</td><td>0</td><td>0</td><td>2</td>"), "two authorised under consent today: \(lastRow)")
+
         let redirect = try ConsoleClient.get(refex, "/console")
         XCTAssertEqual(redirect.status, 308)
         XCTAssertEqual(redirect.header("location"), "/console/")
