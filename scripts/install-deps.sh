@@ -13,9 +13,10 @@ case "${1:-build}" in
   # postgresql: initdb and pg_ctl for the PostgreSQL store tests, which start a throwaway cluster of
   # their own (Debian's own cluster, if the package starts one, is not used).
   # chromium, chromium-driver, libnss3-tools (certutil, pk12util): the console's real-browser
-  # tests (Tests/browser/), Selenium driving headless Chromium that presents a client certificate.
+  # tests (Tests/browser/), Selenium driving headless Chromium that presents a client certificate;
+  # fonts-liberation (only recommended by chromium) so that pages and screenshots have text.
   test)  want+=(curl python3 python3-venv sqlite3 binutils procps iproute2 systemd make postgresql
-                chromium chromium-driver libnss3-tools) ;;
+                chromium chromium-driver libnss3-tools fonts-liberation) ;;
   # python3-venv, gcc, libc6-dev: the Python peer's venv and the storage program (bench-intake-peers.sh).
   bench) want+=(curl python3 python3-venv sqlite3 binutils procps iproute2 nginx-light gcc libc6-dev postgresql) ;;
   *) echo "install-deps: unknown set '$1' (build, test or bench)" >&2; exit 2 ;;

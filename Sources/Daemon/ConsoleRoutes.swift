@@ -314,8 +314,8 @@ package enum ConsoleRoutes {
         )
         if let site = request.headers["sec-fetch-site"], site != "same-origin" { throw refused }
         // A browser sends `Origin: null` on a same-origin POST from a page whose referrer policy
-        // is no-referrer (the console's own); Sec-Fetch-Site above and the token stand for it then.
-        if let origin = request.headers["origin"], origin != "null" {
+        // is no-referrer (the console's own); it is taken only beside `Sec-Fetch-Site: same-origin`.
+        if let origin = request.headers["origin"], !(origin == "null" && request.headers["sec-fetch-site"] == "same-origin") {
             guard let host = request.headers["host"], origin == "https://" + host else { throw refused }
         }
         guard request.mediaType == "application/x-www-form-urlencoded" else {

@@ -83,16 +83,38 @@ final class ConsoleBrowserTests: XCTestCase {
             XCTAssertEqual(page["console"]?.arrayValue ?? [], [], "\(path): the browser complained (CSP, a missing file)")
         }
 
-        // A refer-only partner: the same 404 as a path that does not exist, on every page.
+        // A refer-only partner: the same 404 as a path that does not exist, on every page and
+        // every download.
         let unknown = "/console/no-such-page"
-        let refused = try browse(fixture.refex, as: "police", (paths + [unknown]).map { ["op": "visit", "path": .string($0)] })
+        let downloads = [
+            "/console/log.csv", "/console/overrides.csv?month=\(fixture.month)", "/console/subjects/\(fixture.subjectID)/export.json",
+        ]
+        let refusedPaths = paths + downloads
+        // What the admin's visits recorded (the letter is an export): police's must add nothing.
+        func recorded() throws -> [String] {
+            let log = try fixture.cli(["log", "list", "--subject", fixture.subjectID, "--exclude-event", "log.viewed", "--limit", "1000", "--json"])
+            return log.output.split(separator: "\n").compactMap { (try? JSONValue.parse(String($0)))?["event"]?.stringValue }
+        }
+        let before = try recorded()
+        let refused = try browse(fixture.refex, as: "police", (refusedPaths + [unknown]).map { ["op": "visit", "path": .string($0)] })
         let unknownPage = try XCTUnwrap(refused.last)
         XCTAssertEqual(ConsoleBrowser.status(unknownPage), 404, "\(ConsoleBrowser.show(unknownPage))")
-        for (path, page) in zip(paths, refused) {
+        for (path, page) in zip(refusedPaths, refused) {
             XCTAssertEqual(ConsoleBrowser.status(page), 404, "\(path) as police: \(ConsoleBrowser.show(page))")
             XCTAssertEqual(page["text"], unknownPage["text"], "\(path) as police: not the unknown path's 404")
             XCTAssertFalse((page["text"]?.stringValue ?? "").contains(fixture.subjectID), path)
         }
+        // Every action too (curl: a browser posts only from a form, and police has none to post).
+        let subject = "/console/subjects/\(fixture.subjectID)"
+        let unknownPost = try fixture.refex.request("POST", "/console/no-such-page", as: "police")
+        for path in ["\(subject)/referrals/\(fixture.referralID)/reveal", "\(subject)/erase", "\(subject)/restrict", "\(subject)/lift",
+                     "\(subject)/rectify", "/console/verify"] {
+            let answer = try fixture.refex.request("POST", path, as: "police")
+            XCTAssertEqual(answer.status, 404, "POST \(path) as police: \(answer.body)")
+            XCTAssertEqual(answer.body, unknownPost.body, "POST \(path) as police: not the unknown path's 404")
+        }
+        XCTAssertEqual(try recorded(), before, "police's requests changed or read something")
+        XCTAssertFalse(before.isEmpty)
     }
 
     // MARK: The log
@@ -119,7 +141,20 @@ final class ConsoleBrowserTests: XCTestCase {
                 "select": ["rows": "#log-entries tr[data-seq]"], "text": false,
             ]
         }
-        let results = try browse(fixture.refex, plan)
+        // The first filter's page again, and its CSV link: the same entries, every one that matches.
+        let csvStep: JSONValue = ["op": "download", "selector": "a[href*='log.csv']"]
+        let all = try browse(fixture.refex, plan + [csvStep])
+        let results = Array(all.prefix(filters.count))
+        let csv = try XCTUnwrap(all.last)
+        XCTAssertNotNil(csv["file"]?.stringValue, "no CSV was downloaded: \(ConsoleBrowser.show(csv))")
+        let lines = (csv["text"]?.stringValue ?? "").split(whereSeparator: \.isNewline)
+        XCTAssertEqual(lines.first?.hasPrefix("seq,time,event,"), true, "\(lines.prefix(2))")
+        let csvSeqs = lines.dropFirst().compactMap { Int64($0.prefix { $0 != "," }) }
+        let lastPageSeqs = (results.last?["select"]?["rows"]?.arrayValue ?? []).compactMap { $0["attrs"]?["data-seq"]?.stringValue.flatMap { Int64($0) } }
+        // Up to the page's newest entry: the reads since (log.viewed) are today's entries too.
+        let newestShown = lastPageSeqs.max() ?? 0
+        XCTAssertEqual(Set(csvSeqs.filter { $0 <= newestShown }), Set(lastPageSeqs), "the CSV of the date filter's view has the page's entries")
+        XCTAssertFalse(lastPageSeqs.isEmpty)
         for (filter, page) in zip(filters, results) {
             XCTAssertNil(page["error"], "\(filter.form): \(ConsoleBrowser.show(page))")
             XCTAssertEqual(ConsoleBrowser.status(page), 200, "\(filter.form): \(ConsoleBrowser.show(page))")

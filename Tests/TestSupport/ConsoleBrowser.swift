@@ -24,7 +24,9 @@ package enum ConsoleBrowser {
     /// `partner`'s certificate to `refex`; one result per step. Throws when the browser could not be driven.
     package static func run(_ refex: RefexProcess, as partner: String, _ plan: [JSONValue], deadline: Int = 150) throws -> [JSONValue] {
         if let missing { throw SubprocessError(description: missing) }
-        let planFile = ProjectPaths.temporaryDirectory("refex-browser-plan") + "/plan.json"
+        let planFolder = ProjectPaths.temporaryDirectory("refex-browser-plan")
+        defer { try? FileManager.default.removeItem(atPath: planFolder) }
+        let planFile = planFolder + "/plan.json"
         try Data(JSONValue.array(plan).serialized()).write(to: URL(fileURLWithPath: planFile))
         let result = try Subprocess.run(python, [
             script, "--base", refex.baseURL, "--ca", try TestPKI.certificate("ca"),

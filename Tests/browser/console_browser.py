@@ -149,6 +149,13 @@ class Browser:
         self.downloads = os.path.join(self.home, "downloads")
         os.makedirs(self.downloads)
         self.driver = None
+        try:
+            self.start(ca, cert, key)
+        except BaseException:
+            self.close()
+            raise
+
+    def start(self, ca, cert, key):
         profile = make_profile(self.home, self.base, ca, cert, key)
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
