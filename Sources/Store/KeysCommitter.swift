@@ -98,9 +98,13 @@ final class KeysCommitter: @unchecked Sendable {
         }
     }
 
-    /// Writes what was handed over now, and waits for it (or for its failure).
+    /// Writes what was handed over now, waits for it (or for its failure), and closes the
+    /// connection (a stopped store holds its files open no longer).
     func drain() {
-        queue.sync { flushIndex() }
+        queue.sync {
+            flushIndex()
+            connection = nil
+        }
     }
 
     private func flushIndex() {

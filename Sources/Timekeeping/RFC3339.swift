@@ -12,31 +12,34 @@ package enum RFC3339 {
         let (seconds, millis) = floorDivision(clamped, 1000)
         let (days, secondOfDay) = floorDivision(seconds, 86_400)
         let (year, month, day) = civilDate(daysSinceEpoch: days)
-        var out = [UInt8](repeating: UInt8(ascii: "0"), count: fraction ? 24 : 20)
-        func put(_ value: Int64, at offset: Int, width: Int) {
-            var rest = value
-            for index in stride(from: offset + width - 1, through: offset, by: -1) {
-                out[index] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
+        let count = fraction ? 24 : 20
+        // Written straight into the string's own storage: one allocation, no intermediate array.
+        return String(unsafeUninitializedCapacity: count) { out in
+            func put(_ value: Int64, at offset: Int, width: Int) {
+                var rest = value
+                for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                    out[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
             }
+            put(year, at: 0, width: 4)
+            out[4] = UInt8(ascii: "-")
+            put(month, at: 5, width: 2)
+            out[7] = UInt8(ascii: "-")
+            put(day, at: 8, width: 2)
+            out[10] = UInt8(ascii: "T")
+            put(secondOfDay / 3600, at: 11, width: 2)
+            out[13] = UInt8(ascii: ":")
+            put(secondOfDay / 60 % 60, at: 14, width: 2)
+            out[16] = UInt8(ascii: ":")
+            put(secondOfDay % 60, at: 17, width: 2)
+            if fraction {
+                out[19] = UInt8(ascii: ".")
+                put(millis, at: 20, width: 3)
+            }
+            out[count - 1] = UInt8(ascii: "Z")
+            return count
         }
-        put(year, at: 0, width: 4)
-        out[4] = UInt8(ascii: "-")
-        put(month, at: 5, width: 2)
-        out[7] = UInt8(ascii: "-")
-        put(day, at: 8, width: 2)
-        out[10] = UInt8(ascii: "T")
-        put(secondOfDay / 3600, at: 11, width: 2)
-        out[13] = UInt8(ascii: ":")
-        put(secondOfDay / 60 % 60, at: 14, width: 2)
-        out[16] = UInt8(ascii: ":")
-        put(secondOfDay % 60, at: 17, width: 2)
-        if fraction {
-            out[19] = UInt8(ascii: ".")
-            put(millis, at: 20, width: 3)
-        }
-        out[out.count - 1] = UInt8(ascii: "Z")
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// Year, month (1...12) and day (1...31) of a day count from 1970-01-01 (Howard Hinnant's
