@@ -343,7 +343,16 @@ package final class PostgresStore: RefexStore, @unchecked Sendable {
     private func commit(_ jobs: [WriteJob]) {
         let probing = health.withLock { $0.failingSince != nil }
         do {
-            let pair = try writerPair()
+            var pair = try writerPair()
+            do {
+                try begin(pair)
+            } catch let error as PostgresError where error.isUnavailable {
+                // A kept connection the server dropped since (a restart, a failover, an idle
+                // timeout) fails on its first use: nothing ran yet, so once more on a new one.
+                writer = nil
+                pair = try writerPair()
+                try begin(pair)
+            }
             let (outcomes, erased) = try attempt(jobs, on: pair, probe: probing)
             if probing { markRecovered() }
             for (job, outcome) in zip(jobs, outcomes) { job.continuation.resume(with: outcome) }
@@ -387,15 +396,19 @@ package final class PostgresStore: RefexStore, @unchecked Sendable {
         return pair
     }
 
-    /// One commit of `jobs`, each in its own savepoint; with `probe`, a real write to both
+    /// Opens the commit's transactions on both databases.
+    private func begin(_ pair: ConnectionPair) throws {
+        try pair.keys.execute("BEGIN")
+        try pair.main.execute("BEGIN")
+    }
+
+    /// One commit of `jobs` (the transactions begun), each in its own savepoint; with `probe`, a real write to both
     /// databases that proves they take writes again. Returns each job's outcome, and whether a
     /// subject was erased. Throws when the commit as a whole failed (nothing was stored).
     private func attempt(_ jobs: [WriteJob], on pair: ConnectionPair, probe: Bool) throws -> ([Result<any Sendable, any Error>], Bool) {
         var outcomes: [Result<any Sendable, any Error>] = []
         var erased = false
         let chain = PostgresLogChain()
-        try pair.keys.execute("BEGIN")
-        try pair.main.execute("BEGIN")
         for job in jobs {
             var tries = 0
             while true {
@@ -411,7 +424,8 @@ package final class PostgresStore: RefexStore, @unchecked Sendable {
                     outcomes.append(.success(value))
                     break
                 } catch {
-                    if let postgres = error as? PostgresError, postgres.isUnavailable { throw postgres }
+                    // The database away or read-only (a standby): the whole commit fails, and `problem` says why.
+                    if let postgres = error as? PostgresError, postgres.isUnavailable || postgres ~= SQLState.readOnlySQLTransaction { throw postgres }
                     // The savepoint's rollback also gives back the log head's lock if this write took it.
                     try pair.keys.execute("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")
                     try pair.main.execute("ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")
@@ -472,7 +486,10 @@ package final class PostgresStore: RefexStore, @unchecked Sendable {
         do {
             return try PostgresConnection(connectionString: string, defaults: defaults, overrides: overrides)
         } catch {
-            throw StoreError("cannot reach the PostgreSQL \(what) database (\(error.message)); refex retries by itself", kind: .unavailable)
+            let name = overrides.last { $0.0 == "dbname" }?.1 ?? PostgresConnectionString.databaseName(string)
+            throw StoreError(
+                "cannot reach the PostgreSQL \(what) database\(name.map { " \($0)" } ?? "") (\(error.message)); refex retries by itself", kind: .unavailable
+            )
         }
     }
 
@@ -557,6 +574,11 @@ final class ConnectionPair: @unchecked Sendable {
     }
 
     var isUsable: Bool { main.isConnected && keys.isConnected && !main.isInTransaction && !keys.isInTransaction }
+
+    /// Whether both connections still reach the server (a round trip each).
+    func answers() -> Bool {
+        (try? main.execute("")) != nil && (try? keys.execute("")) != nil && main.isConnected && keys.isConnected
+    }
 }
 
 /// The readers' connections: at most `size` pairs in use at once, each opened on first need and
@@ -585,7 +607,11 @@ final class PostgresReaderPool: Sendable {
                 slots.signal()
             }
             do {
-                let pair = try idle.withLock { $0.popLast() } ?? connect()
+                var pair = try idle.withLock { $0.popLast() } ?? connect()
+                if !pair.answers() {
+                    // Kept while the server dropped it (a restart, a failover): a new one.
+                    pair = try connect()
+                }
                 defer { if pair.isUsable { idle.withLock { $0.append(pair) } } }
                 continuation.resume(returning: try body(pair))
             } catch {

@@ -555,6 +555,10 @@ final class PostgresTransaction: StoreTransaction {
             .flatMap { try StrictRow($0, table: "consents", columns: ["withdrawn_at, expires_at or recorded_at"]).optionalTimestamp(0) }
     }
 
+    func logCompletenessProblems(prunedUpTo: Timestamp?, limit: Int) throws -> [String] {
+        try LogCompleteness.problems(main, prunedUpTo: prunedUpTo?.milliseconds, limit: limit)
+    }
+
     func logAnchor() throws -> (seq: Int64, hash: String)? {
         guard let found = try main.first("SELECT seq, hash FROM log_anchor WHERE id = 1") else { return nil }
         let row = StrictRow(found, table: "log_anchor", columns: ["seq", "hash"])

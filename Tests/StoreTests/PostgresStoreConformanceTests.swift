@@ -58,6 +58,8 @@ final class PostgresStoreConformanceTests: XCTestCase {
 
     func testErasureShredsTheSubjectAndNoOneElse() async throws { try await suite.erasureShredsTheSubjectAndNoOneElse() }
 
+    func testLogCompletenessNamesWhatIsMissing() async throws { try await suite.logCompletenessNamesWhatIsMissing() }
+
     func testOutboxDueItemsAndMailboxPaging() async throws { try await suite.outboxDueItemsAndMailboxPaging() }
 
     func testOutboxClaimsHoldUntilTheLeaseEnds() async throws { try await suite.outboxClaimsHoldUntilTheLeaseEnds() }

@@ -59,7 +59,9 @@ package final class PostgresCluster: @unchecked Sendable {
     package func start() throws {
         let options = [
             "-c listen_addresses=''", "-c unix_socket_directories='\(folder)'", "-c port=\(port)",
-            "-c fsync=on", "-c synchronous_commit=on", "-c shared_buffers=16MB", "-c max_connections=60",
+            // fsync and synchronous_commit stay at their defaults (on), not set here: a setting on the
+            // command line would override ALTER SYSTEM, which the refusal tests use.
+            "-c shared_buffers=16MB", "-c max_connections=60",
             "-c max_wal_size=256MB", "-c log_min_messages=warning",
         ].joined(separator: " ")
         let result = try run("\(bin)/pg_ctl", ["-D", "\(folder)/data", "-l", "\(folder)/server.log", "-w", "-t", "60", "-o", options, "start"])
