@@ -106,6 +106,10 @@ package final class PostgresStore: RefexStore, @unchecked Sendable {
             if creation == .never && versions == (0, 0) {
                 throw StoreError("there is no refex store in the PostgreSQL database \(databaseName) yet: start `refex serve` once, or run `refex store init`", kind: .missing)
             }
+            // Nodes starting at once take turns from here (the lock is the migrations'; a session
+            // may hold it again inside, in `migrate`): one creates, the others find its identity.
+            try main.query("SELECT true FROM pg_advisory_lock($1)", [PostgresSchema.migrationLock])
+            defer { _ = try? main.query("SELECT pg_advisory_unlock($1)", [PostgresSchema.migrationLock]) }
             try PostgresSchema.main.migrate(main, name: databaseName)
             try PostgresSchema.keys.migrate(keys, name: keysDatabaseName)
             var identities = (try Self.identity(main), try Self.identity(keys))
