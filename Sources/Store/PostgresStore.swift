@@ -371,8 +371,11 @@ package final class PostgresStore: RefexStore, @unchecked Sendable {
             for (job, outcome) in zip(jobs, outcomes) { job.continuation.resume(with: outcome) }
             if erased { vacuumKeys(pair) }
         } catch {
+            // On a read-only server (a standby) a new connection may reach the primary (a host
+            // list with target_session_attrs=read-write): this one is not kept.
+            let readOnly = (error as? PostgresError).map { $0 ~= SQLState.readOnlySQLTransaction } ?? false
             if let pair = writer {
-                if pair.main.isConnected && pair.keys.isConnected {
+                if pair.main.isConnected && pair.keys.isConnected && !readOnly {
                     _ = try? pair.keys.execute("ROLLBACK")
                     _ = try? pair.main.execute("ROLLBACK")
                 } else {
