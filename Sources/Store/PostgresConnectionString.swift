@@ -5,11 +5,18 @@ package enum PostgresConnectionString {
     /// The `dbname` of a keyword/value string, or the path of a `postgresql://` URL; nil when
     /// it names none (libpq then uses the user's name).
     package static func databaseName(_ string: String) -> String? {
-        if string.hasPrefix("postgresql://") || string.hasPrefix("postgres://") {
-            guard let components = URLComponents(string: string) else { return nil }
-            if let name = components.queryItems?.first(where: { $0.name == "dbname" })?.value { return name }
-            let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
-            return path.isEmpty ? nil : path
+        if let scheme = ["postgresql://", "postgres://"].first(where: string.hasPrefix) {
+            // By hand: URLComponents refuses libpq's several hosts (`db1:5432,db2:5432`).
+            let rest = string.dropFirst(scheme.count)
+            let (beforeQuery, query) = rest.firstIndex(of: "?").map { (rest[..<$0], rest[rest.index(after: $0)...]) } ?? (rest, "")
+            for item in query.split(separator: "&") where item.hasPrefix("dbname=") {
+                return String(item.dropFirst("dbname=".count)).removingPercentEncoding
+            }
+            // After the user and password (even one with an unescaped '/'), never inside them.
+            let hosts = beforeQuery.lastIndex(of: "@").map { beforeQuery[beforeQuery.index(after: $0)...] } ?? beforeQuery
+            guard let slash = hosts.firstIndex(of: "/") else { return nil }
+            let path = hosts[hosts.index(after: slash)...]
+            return path.isEmpty ? nil : String(path).removingPercentEncoding
         }
         // keyword = value pairs, values optionally single-quoted.
         var scanner = Substring(string)
