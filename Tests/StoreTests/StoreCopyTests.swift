@@ -74,7 +74,13 @@ final class StoreCopyTests: XCTestCase {
             open.close()
         }
 
-        let summary = try target.copy(fromSQLite: "\(folder)/source.db", keysPath: "\(folder)/source-keys.db", masterKey: key)
+        // Closed, its threads let go of the files a moment later: then the copy goes through.
+        var copied: StoreCopySummary?
+        XCTAssertTrue(waitUntil(timeout: 10) {
+            copied = try? target.copy(fromSQLite: "\(folder)/source.db", keysPath: "\(folder)/source-keys.db", masterKey: key)
+            return copied != nil
+        })
+        let summary = try XCTUnwrap(copied)
         XCTAssertEqual(summary.count("subjects"), 0)
         XCTAssertEqual(summary.count("subject_index_backfill"), 1, "the source's cursor replaces the new store's")
         // Another key than the source's is refused before anything is read.
