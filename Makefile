@@ -4,7 +4,7 @@ SWIFT ?= swift
 DEV := .dev
 CONFIG := $(DEV)/refex.json
 
-.PHONY: all deps build release dev run test console-shots fuzz bench bench-all bench-schema bench-intake bench-intake-peers bench-delivery bench-log bench-console bench-release install clean
+.PHONY: all deps build release dev run run-postgres test console-shots fuzz bench bench-all bench-schema bench-intake bench-intake-peers bench-delivery bench-log bench-console bench-release install clean
 
 all: build
 
@@ -21,9 +21,13 @@ release: deps
 dev: release
 	@scripts/dev-setup.sh $(DEV)
 
+# STORE=postgres: two nodes on a throwaway PostgreSQL under .dev/postgres (as make run-postgres).
 run: dev
 	@scripts/dev-setup.sh --print-curl $(DEV)
-	@scripts/dev-run.sh $(DEV)
+	@if [ "$(STORE)" = postgres ]; then scripts/install-deps.sh test && scripts/dev-run-postgres.sh $(DEV); else scripts/dev-run.sh $(DEV); fi
+
+run-postgres:
+	@$(MAKE) --no-print-directory run STORE=postgres
 
 # Builds once, then runs every test once (the end-to-end tests start the built binary), and ends
 # with one line, `N passed, M failed`, counting XCTest and Swift Testing; exits non-zero on a failure.

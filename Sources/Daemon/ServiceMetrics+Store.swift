@@ -13,6 +13,9 @@ extension ServiceMetrics {
         registry.gauge("refex_store_pool_connections_in_use", help: "Read connections in use now.") {
             [([], Double(shared.poolConnections.inUse))]
         }
+        registry.counter("refex_store_pool_wait_seconds_total", help: "Seconds reads waited for a free pool connection.") {
+            [([], shared.poolConnections.waitSeconds)]
+        }
         registry.counter("refex_store_log_head_lock_commits_total", help: "Commits that took the lock on the disclosure log's head.") {
             [([], Double(shared.logHeadLock.commits))]
         }

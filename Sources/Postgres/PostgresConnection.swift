@@ -23,6 +23,9 @@ package final class PostgresConnection: @unchecked Sendable {
         // the overrides after it override the string. libpq expands only the first `dbname`: a
         // default `dbname` would be taken for the connection string, so there is none.
         let pairs = defaults.filter { $0.0 != "dbname" } + [("dbname", connectionString)] + overrides
+        // libpq's parse errors quote the part they could not read, which may be the password:
+        // parse first and say only that it failed; later messages have every secret blanked.
+        let secrets = try Self.secrets(of: connectionString) + overrides.filter { Self.secretKeywords.contains($0.0) }.map(\.1)
         let keywords = pairs.map { strdup($0.0) }
         let values = pairs.map { strdup($0.1) }
         defer {
@@ -36,7 +39,7 @@ package final class PostgresConnection: @unchecked Sendable {
         }
         guard let connection else { throw PostgresError(.connectionFailed, message: "libpq could not allocate a connection") }
         guard PQstatus(connection) == CONNECTION_OK else {
-            let message = Self.trimmed(PQerrorMessage(connection))
+            let message = Self.redacted(Self.trimmed(PQerrorMessage(connection)), secrets)
             PQfinish(connection)
             throw PostgresError(.connectionFailed, message: "cannot connect: \(message)")
         }
@@ -47,6 +50,36 @@ package final class PostgresConnection: @unchecked Sendable {
 
     deinit {
         PQfinish(handle)
+    }
+
+    private static let secretKeywords: Set<String> = ["password", "sslpassword", "sslkey"]
+
+    /// The values of the secret keywords `connectionString` sets. Throws, without libpq's
+    /// message, when it cannot be parsed.
+    private static func secrets(of connectionString: String) throws(PostgresError) -> [String] {
+        var error: UnsafeMutablePointer<CChar>?
+        guard let options = PQconninfoParse(connectionString, &error) else {
+            if let error { PQfreemem(error) }
+            throw PostgresError(
+                .connectionFailed,
+                message: "the connection string is malformed (libpq cannot parse it; check its keywords, quoting and %-escapes): it is not shown, as it may hold a password"
+            )
+        }
+        defer { PQconninfoFree(options) }
+        var secrets: [String] = []
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if secretKeywords.contains(String(cString: keyword)), let value = option.pointee.val {
+                let text = String(cString: value)
+                if !text.isEmpty { secrets.append(text) }
+            }
+            option += 1
+        }
+        return secrets
+    }
+
+    private static func redacted(_ message: String, _ secrets: [String]) -> String {
+        secrets.reduce(message) { $0.replacingOccurrences(of: $1, with: "(hidden)") }
     }
 
     /// Whether the connection is still good (false once the server went away).

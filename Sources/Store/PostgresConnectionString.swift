@@ -173,14 +173,18 @@ package struct PostgresConnectionString: Sendable, Hashable {
             query = rest[rest.index(after: mark)...]
             rest = rest[..<mark]
         }
+        // userinfo ends at the last '@' (a password should percent-encode '@' and '/', but one that
+        // does not must still never be read as a host or a database name, nor shown).
+        var userinfo: Substring?
+        if let at = rest.lastIndex(of: "@") {
+            userinfo = rest[..<at]
+            rest = rest[rest.index(after: at)...]
+        }
         if let slash = rest.firstIndex(of: "/") {
             urlPath = String(rest[rest.index(after: slash)...])
             rest = rest[..<slash]
         }
-        // userinfo ends at the last '@' before the path (a password may hold '@' only percent-encoded, but be generous).
-        if let at = rest.lastIndex(of: "@") {
-            let userinfo = rest[..<at]
-            rest = rest[rest.index(after: at)...]
+        if let userinfo {
             if let colon = userinfo.firstIndex(of: ":") {
                 urlUser = String(userinfo[..<colon])
                 urlPassword = try Self.percentDecode(userinfo[userinfo.index(after: colon)...])

@@ -20,7 +20,14 @@ package struct PostgresStoreSettings: Sendable, Hashable {
 
     package static let defaultPoolSize = 4
 
-    package init(connectionString: String, keysConnectionString: String? = nil, poolSize: Int = defaultPoolSize, nodeID: String = ProcessInfo.processInfo.hostName) {
+    /// This machine's name (gethostname: no name lookup), the default node id.
+    package static var hostName: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "refex" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    package init(connectionString: String, keysConnectionString: String? = nil, poolSize: Int = defaultPoolSize, nodeID: String = PostgresStoreSettings.hostName) {
         self.connectionString = connectionString
         self.keysConnectionString = keysConnectionString
         self.poolSize = max(1, poolSize)
@@ -106,6 +113,10 @@ package final class PostgresStore: RefexStore, @unchecked Sendable {
             if creation == .never && versions == (0, 0) {
                 throw StoreError("there is no refex store in the PostgreSQL database \(databaseName) yet: start `refex serve` once, or run `refex store init`", kind: .missing)
             }
+            // Nodes starting at once take turns from here (the lock is the migrations'; a session
+            // may hold it again inside, in `migrate`): one creates, the others find its identity.
+            try main.query("SELECT true FROM pg_advisory_lock($1)", [PostgresSchema.migrationLock])
+            defer { _ = try? main.query("SELECT pg_advisory_unlock($1)", [PostgresSchema.migrationLock]) }
             try PostgresSchema.main.migrate(main, name: databaseName)
             try PostgresSchema.keys.migrate(keys, name: keysDatabaseName)
             var identities = (try Self.identity(main), try Self.identity(keys))
@@ -289,8 +300,10 @@ package final class PostgresStore: RefexStore, @unchecked Sendable {
     /// How long commits held the log head's lock, and waited for it (for metrics).
     package var logHeadLock: LogHeadLockStatistics { lockStatistics.withLock { $0 } }
 
-    /// Read connections (pairs) in use now, and the pool's size (for metrics).
-    package var readPool: (inUse: Int, size: Int) { (readers.inUse, settings.poolSize) }
+    /// The read pool now (for metrics).
+    package var readPool: PostgresPoolStatistics {
+        PostgresPoolStatistics(inUse: readers.inUse, size: settings.poolSize, waitSeconds: readers.waitSeconds)
+    }
 
     private func markFailing(_ reason: String) {
         let first = health.withLock { state -> Bool in
@@ -358,8 +371,11 @@ package final class PostgresStore: RefexStore, @unchecked Sendable {
             for (job, outcome) in zip(jobs, outcomes) { job.continuation.resume(with: outcome) }
             if erased { vacuumKeys(pair) }
         } catch {
+            // On a read-only server (a standby) a new connection may reach the primary (a host
+            // list with target_session_attrs=read-write): this one is not kept.
+            let readOnly = (error as? PostgresError).map { $0 ~= SQLState.readOnlySQLTransaction } ?? false
             if let pair = writer {
-                if pair.main.isConnected && pair.keys.isConnected {
+                if pair.main.isConnected && pair.keys.isConnected && !readOnly {
                     _ = try? pair.keys.execute("ROLLBACK")
                     _ = try? pair.main.execute("ROLLBACK")
                 } else {
@@ -563,6 +579,14 @@ package final class PostgresStore: RefexStore, @unchecked Sendable {
     }
 }
 
+/// A node's read pool: pairs in use now, its size, and the seconds reads waited for a free pair
+/// (summed since the store opened).
+package struct PostgresPoolStatistics: Sendable, Hashable {
+    package var inUse: Int
+    package var size: Int
+    package var waitSeconds: Double
+}
+
 /// A node's connections to the two databases, used together by one thread at a time.
 final class ConnectionPair: @unchecked Sendable {
     let main: PostgresConnection
@@ -586,6 +610,7 @@ final class ConnectionPair: @unchecked Sendable {
 final class PostgresReaderPool: Sendable {
     private let idle = Mutex<[ConnectionPair]>([])
     private let used = Atomic<Int>(0)
+    private let waitedNanoseconds = Atomic<Int>(0)
     private let slots: DispatchSemaphore
     private let threads = DispatchQueue(label: "refex.store.postgres.readers", attributes: .concurrent)
     private let connect: @Sendable () throws -> ConnectionPair
@@ -596,27 +621,34 @@ final class PostgresReaderPool: Sendable {
     }
 
     var inUse: Int { used.load(ordering: .relaxed) }
+    var waitSeconds: Double { Double(waitedNanoseconds.load(ordering: .relaxed)) / 1e9 }
 
     /// Runs `body` on a pooled pair off the caller's thread and resumes `continuation` with its answer.
     func run<Result: Sendable>(_ continuation: CheckedContinuation<Result, any Error>, _ body: @escaping @Sendable (ConnectionPair) throws -> Result) {
         threads.async { [self] in
+            let asked = DispatchTime.now().uptimeNanoseconds
             slots.wait()
+            waitedNanoseconds.add(Int(DispatchTime.now().uptimeNanoseconds - asked), ordering: .relaxed)
             used.add(1, ordering: .relaxed)
-            defer {
-                used.subtract(1, ordering: .relaxed)
-                slots.signal()
-            }
+            let outcome: Swift.Result<Result, any Error>
+            var pair: ConnectionPair?
             do {
-                var pair = try idle.withLock { $0.popLast() } ?? connect()
-                if !pair.answers() {
+                pair = try idle.withLock { $0.popLast() } ?? connect()
+                if pair?.answers() != true {
                     // Kept while the server dropped it (a restart, a failover): a new one.
                     pair = try connect()
                 }
-                defer { if pair.isUsable { idle.withLock { $0.append(pair) } } }
-                continuation.resume(returning: try body(pair))
+                guard let pair else { preconditionFailure("a read connection was just made") }
+                outcome = .success(try body(pair))
             } catch {
-                continuation.resume(throwing: error)
+                outcome = .failure(error)
             }
+            // Kept unless broken (a read that threw has been rolled back: the pair is fine).
+            if let pair, pair.isUsable { idle.withLock { $0.append(pair) } }
+            // The pair is back before the reader hears its answer.
+            used.subtract(1, ordering: .relaxed)
+            slots.signal()
+            continuation.resume(with: outcome)
         }
     }
 

@@ -268,6 +268,10 @@ enum HelpText {
       /etc/credstore/refex.delivery-key        the delivery client certificate's key (delivery-key)
       /etc/credstore/refex.log-signing-key     the log's checkpoint signing key (log-signing-key;
                                                make it with refex keys generate)
+      /etc/credstore/refex.postgres-password   with store.postgres: the database password
+                                               (postgres-password; never in refex.json)
+      /etc/credstore/refex.postgres-client-key with store.postgres: the key of sslcert
+                                               (postgres-client-key, given to libpq as sslkey)
       /etc/refex/tls/                          certificates: server chain, partner CA, CRL,
                                                delivery client certificate, recipient CAs
       /var/lib/refex/refex.db                  the store (SQLite, WAL, with -wal and -shm beside it);

@@ -148,10 +148,8 @@ final class PostgresNodesTests: XCTestCase {
         let repeated = byKey.filter { $0.value > 1 }
         XCTAssertLessThanOrEqual(repeated.count, 2, "only what a's lanes had in flight when it died is sent again: \(repeated)")
         XCTAssertTrue(waitUntil(timeout: 90) {
-            (try? b.host(["outbox", "list", "--json"]).output).map { output in
-                (try? JSONValue.parse(output))?.arrayValue?.allSatisfy { $0["recipient"] == "translation" } ?? false
-            } ?? false
-        }, "the push items leave the outbox (translation's are pull: they wait in its mailbox)")
+            (try? b.outboxItems())?.allSatisfy { $0["recipient"] == "translation" } ?? false
+        }, "the push items leave the outbox (translation's are pull: they wait in its mailbox): \((try? b.outboxItems()) ?? [])")
         XCTAssertEqual(try b.logEntries(event: "disclosure.delivered").filter { expected.contains($0["disclosureId"]?.stringValue ?? "") }.count,
                        expected.count, "each delivered once in the log")
     }

@@ -92,9 +92,15 @@ final class PostgresConnectionTests: XCTestCase {
             XCTAssertFalse("\(error)".contains(secret), "\(error)")
             XCTAssertFalse("\(error)".contains("password="), "\(error)")
         }
-        let url = "postgresql://refex:\(secret)@localhost:1/nowhere?connect_timeout=2"
-        XCTAssertThrowsError(try PostgresConnection(connectionString: url)) { error in
-            XCTAssertFalse("\(error)".contains(secret), "\(error)")
+        for string in [
+            "postgresql://refex:\(secret)@localhost:1/nowhere?connect_timeout=2",
+            // A malformed string: libpq's own message would quote the bad part, here the password.
+            "postgresql://refex:\(secret)%zz@localhost:1/nowhere", "host=x password='\(secret) dbname=y", "host=x \(secret)=1",
+        ] {
+            XCTAssertThrowsError(try PostgresConnection(connectionString: string)) { error in
+                XCTAssertEqual((error as? PostgresError)?.kind, .connectionFailed)
+                XCTAssertFalse("\(error)".contains(secret), "\(error)")
+            }
         }
     }
 

@@ -122,6 +122,8 @@ final class PostgresStoreConformanceTests: XCTestCase {
         let lock = nodes[0].logHeadLock
         XCTAssertGreaterThan(lock.commits, 0, "the log head's lock is measured")
         XCTAssertEqual(lock.heldBuckets.last ?? 0, lock.commits, "no hold above a second: \(lock)")
+        XCTAssertEqual(nodes[1].readPool.size, 2)
+        XCTAssertEqual(nodes[1].readPool.inUse, 0, "reads give their connections back")
     }
 
     func testConcurrentClaimsFromTwoNodesNeverHandOneItemToBoth() async throws {
