@@ -189,7 +189,11 @@ package final class Daemon: Sendable {
         let serviceMetrics = self.serviceMetrics
         var members: [ServiceGroup.Member] = [
             // Close finishes queued writes and folds the WAL in (up to 10 s).
-            ServiceGroup.Member(StartStopService(name: "store", stop: { store.close() }), stopTimeout: .seconds(15)),
+            // The key pool's refill (if one runs) ends before the store closes.
+            ServiceGroup.Member(StartStopService(name: "store", stop: {
+                _ = try? runAsync { await exchange.keyPool.stop() }
+                store.close()
+            }), stopTimeout: .seconds(15)),
             ServiceGroup.Member(
                 StartStopService(name: "metrics", start: { serviceMetrics.start() }, stop: { serviceMetrics.stop() }), stopTimeout: .seconds(5)
             ),

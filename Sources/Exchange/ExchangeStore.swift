@@ -16,10 +16,13 @@ package protocol ExchangeStore: Sendable {
     /// storing nothing, when the store gains nothing by it (its keys share the data's commit);
     /// the default. Issue 17.
     func storeSubjectKeysAhead(_ keys: [WrappedSubjectKey]) async throws -> Bool
+    /// Whether `storeSubjectKeysAhead` can store keys at all (asked before any key is made).
+    var storesSubjectKeysAhead: Bool { get }
 }
 
 extension ExchangeStore {
     package func storeSubjectKeysAhead(_ keys: [WrappedSubjectKey]) async throws -> Bool { false }
+    package var storesSubjectKeysAhead: Bool { false }
 }
 
 /// A store as the daemon and the command line hold it (`any RefexStore`, opened from a

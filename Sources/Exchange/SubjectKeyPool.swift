@@ -26,6 +26,10 @@ package final class SubjectKeyPool: Sendable {
         /// The store stores no keys ahead: stop asking.
         var unsupported = false
         var refills = 0
+        /// The refill under way, awaited by `stop()`.
+        var running: Task<Void, Never>?
+        /// Stopped: no refill starts any more.
+        var stopped = false
     }
 
     /// Keys made in one refill (one commit of the keys database).
@@ -41,8 +45,10 @@ package final class SubjectKeyPool: Sendable {
 
     /// A ready key, or nil when none is (the caller makes one itself); starts a refill when low.
     package func take(keyring: Keyring, store: any ExchangeStore) -> Fresh? {
+        let supported = store.storesSubjectKeysAhead
         let (fresh, refill) = state.withLock { state -> (Fresh?, Bool) in
-            guard !state.unsupported else { return (nil, false) }
+            if !supported { state.unsupported = true }
+            guard !state.unsupported, !state.stopped else { return (nil, false) }
             let fresh = state.ready.popLast()
             let refill = state.ready.count <= lowWater && !state.refilling
             if refill { state.refilling = true }
@@ -65,16 +71,34 @@ package final class SubjectKeyPool: Sendable {
 
     /// Makes and stores one batch now (tests; `take` does this in the background).
     package func refill(keyring: Keyring, store: any ExchangeStore) async {
+        let supported = store.storesSubjectKeysAhead
         let claimed = state.withLock { state -> Bool in
-            guard !state.refilling, !state.unsupported else { return false }
+            if !supported { state.unsupported = true }
+            guard !state.refilling, !state.unsupported, !state.stopped else { return false }
             state.refilling = true
             return true
         }
         if claimed { await runRefill(keyring: keyring, store: store) }
     }
 
+    /// Starts no more refills and waits for the one under way (before the store closes and the
+    /// process exits: a refill still making keys then would race the C library's teardown).
+    package func stop() async {
+        let running = state.withLock { state -> Task<Void, Never>? in
+            state.stopped = true
+            return state.running
+        }
+        await running?.value
+    }
+
     private func startRefill(keyring: Keyring, store: any ExchangeStore) {
-        Task.detached(priority: .utility) { [self] in await runRefill(keyring: keyring, store: store) }
+        state.withLock { state in
+            guard !state.stopped else {
+                state.refilling = false
+                return
+            }
+            state.running = Task.detached(priority: .utility) { [self] in await runRefill(keyring: keyring, store: store) }
+        }
     }
 
     private func runRefill(keyring: Keyring, store: any ExchangeStore) async {

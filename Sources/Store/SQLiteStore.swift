@@ -553,6 +553,8 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
 
     package var commitGroupTotals: CommitGroupTotals? { groupCounts.totals }
 
+    package var storesSubjectKeysAhead: Bool { copy == nil }
+
     /// Whether this is a copy opened read-only (`init(copyAt:)`).
     package var isReadOnlyCopy: Bool { copy != nil }
 

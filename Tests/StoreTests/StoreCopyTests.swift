@@ -35,6 +35,9 @@ final class StoreCopyTests: XCTestCase {
         var keys = try sqliteColumns("\(folder)/refex-keys.db")
         data["store_identity"] = nil
         keys["store_identity"] = nil
+        // Derived: refex writes the waiting blind-index entries at its next start; a copy refuses a
+        // source that still has any (testASourceWithBlindIndexEntriesStillToWriteIsRefused).
+        data["subject_index_pending"] = nil
         XCTAssertEqual(data, catalogue(.data))
         XCTAssertEqual(keys, catalogue(.keys))
     }
@@ -88,5 +91,25 @@ final class StoreCopyTests: XCTestCase {
             .copy(fromSQLite: "\(folder)/source.db", keysPath: "\(folder)/source-keys.db", masterKey: .random()))
         // Into itself: refused.
         XCTAssertThrowsError(try source.copy(fromSQLite: "\(folder)/source.db", keysPath: "\(folder)/source-keys.db", masterKey: key))
+    }
+
+    func testASourceWithBlindIndexEntriesStillToWriteIsRefused() throws {
+        let folder = ProjectPaths.temporaryDirectory("refex-copy-pending")
+        let key = SymmetricKey.random()
+        let source = StoreConfiguration.sqlite(path: "\(folder)/source.db", keysPath: "\(folder)/source-keys.db")
+        try source.create(masterKey: key)
+        // As a refex killed between a referral's commit and its blind-index entries leaves it.
+        let insert = try Subprocess.run("python3", [
+            "-c",
+            "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute(\"INSERT INTO subject_index_pending (referral_id) VALUES ('00000000-0000-4000-8000-000000000001')\"); db.commit()",
+            "\(folder)/source.db",
+        ])
+        XCTAssertEqual(insert.status, 0, insert.errorOutput)
+        let target = StoreConfiguration.sqlite(path: "\(folder)/target.db", keysPath: "\(folder)/target-keys.db")
+        XCTAssertThrowsError(try target.copy(fromSQLite: "\(folder)/source.db", keysPath: "\(folder)/source-keys.db", masterKey: key)) { error in
+            XCTAssertTrue("\(error)".contains("await their blind-index entries"), "\(error)")
+            XCTAssertTrue("\(error)".contains("start refex on this store once"), "\(error)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "\(folder)/target.db"), "nothing made for a copy that could not start")
     }
 }
