@@ -80,14 +80,14 @@ def lock_figures(run: dict):
     """Per run, from the change in the nodes' metrics: lock commits, referrals per commit, hold and
     wait per commit, and the ceiling that follows (referrals per second of lock held)."""
     before, after = run.get("metricsBefore") or {}, run.get("metricsAfter") or {}
-    if not (before.get("lockMetrics") and after.get("lockMetrics")):
+    if not after.get("lockMetrics"):
         return None
-    commits = after["lockCommits"] - before["lockCommits"]
-    held = after["lockHeldSeconds"] - before["lockHeldSeconds"]
-    waited = after["lockWaitSeconds"] - before["lockWaitSeconds"]
+    commits = after["lockCommits"] - before.get("lockCommits", 0)
+    held = after["lockHeldSeconds"] - before.get("lockHeldSeconds", 0)
+    waited = after["lockWaitSeconds"] - before.get("lockWaitSeconds", 0)
     referrals = int(run.get("storedAfter", 0)) - int(run.get("storedBefore", 0))
-    groups = after["commitGroups"] - before["commitGroups"]
-    writes = after["commitGroupWrites"] - before["commitGroupWrites"]
+    groups = after["commitGroups"] - before.get("commitGroups", 0)
+    writes = after["commitGroupWrites"] - before.get("commitGroupWrites", 0)
     if commits <= 0 or held <= 0:
         return None
     return {
