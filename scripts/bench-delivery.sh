@@ -43,7 +43,7 @@ rm -rf "$dir"; mkdir -p "$dir/bodies"
 abs="$(cd "$dir" && pwd)"; pki="$abs/pki"
 # The cluster's folder, where nobody (when root) must reach it: .dev/bench/delivery/postgres.
 [ "$(id -u)" = 0 ] && chmod o+x "$abs" "$abs/.." "$abs/../.."
-table="$abs/../delivery-$(date -u +%Y%m%d-%H%M%S).md"
+table="$(cd "$abs/.." && pwd)/delivery-$(date -u +%Y%m%d-%H%M%S).md"
 certs/dev-pki.sh "$pki" 2>/dev/null
 (umask 077; openssl rand -hex 32 > "$abs/master.key")
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

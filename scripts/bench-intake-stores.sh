@@ -51,7 +51,7 @@ abs="$(cd "$dir" && pwd)"; pki="$abs/pki"
 # The cluster's folder, where nobody (when root) must reach it: .dev/bench/intake-stores/postgres.
 [ "$(id -u)" = 0 ] && chmod o+x "$abs" "$abs/.." "$abs/../.."
 stamp=$(date -u +%Y%m%d-%H%M%S)
-raw="$abs/../intake-stores-$stamp.jsonl"; table="$abs/../intake-stores-$stamp.md"
+raw="$(cd "$abs/.." && pwd)/intake-stores-$stamp.jsonl"; table="${raw%.jsonl}.md"
 : > "$raw"
 certs/dev-pki.sh "$pki" 2>/dev/null
 (umask 077; openssl rand -hex 32 > "$abs/master.key"; openssl genpkey -algorithm ed25519 -out "$abs/log.key")
@@ -181,7 +181,7 @@ for store in "${store_list[@]}"; do
   stored=$(count "SELECT count(*) FROM referrals")
   logged=$(count "SELECT count(*) FROM log_entries WHERE event = 'referral.received'")
   "$refex" log verify --config "${configs[0]}" > "$abs/$store-verify.txt" 2>&1 && verify_status=0 || verify_status=$?
-  verify="exit $verify_status: $(head -1 "$abs/$store-verify.txt" | cut -c1-120)"
+  verify="exit $verify_status: $(head -1 "$abs/$store-verify.txt" | cut -d';' -f1 | cut -c1-100)"
   if [ "$stored" -lt "$client202" ]; then verdict="LOST: fewer stored than acknowledged"
   elif [ "$logged" -ne "$stored" ]; then verdict="DOUBLED: referral.received entries ≠ referrals"
   elif [ "$verify_status" -ne 0 ]; then verdict="LOG CHECK FAILED"
