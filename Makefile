@@ -4,7 +4,7 @@ SWIFT ?= swift
 DEV := .dev
 CONFIG := $(DEV)/refex.json
 
-.PHONY: all deps build release dev run run-postgres test console-shots fuzz bench bench-all bench-schema bench-intake bench-intake-peers bench-delivery bench-log bench-console bench-release install clean
+.PHONY: all deps build release dev run run-postgres test console-shots fuzz bench bench-all bench-schema bench-intake bench-intake-peers bench-intake-stores bench-delivery bench-log bench-console bench-release install clean
 
 all: build
 
@@ -73,8 +73,13 @@ bench-intake: bench-release
 bench-intake-peers: bench-release
 	scripts/bench-intake-peers.sh $(BENCH_ARGS)
 
+# Issue 15: SQLite beside PostgreSQL with one and two nodes (about 3 minutes; BENCH_ARGS=--quick for a smoke test).
+bench-intake-stores: bench-release
+	scripts/bench-intake-stores.sh $(BENCH_ARGS)
+
+# SQLite with one node, then PostgreSQL with two (BENCH_ARGS="--stores sqlite" for SQLite alone).
 bench-delivery: bench-release
-	scripts/bench-delivery.sh
+	scripts/bench-delivery.sh $(BENCH_ARGS)
 
 bench-log: bench-release
 	scripts/bench-log.sh
@@ -83,7 +88,7 @@ bench-log: bench-release
 bench-console: bench-release
 	scripts/bench-console.sh $(BENCH_ARGS)
 
-bench-all: bench bench-schema bench-intake bench-delivery bench-log bench-console
+bench-all: bench bench-schema bench-intake bench-intake-stores bench-delivery bench-log bench-console
 
 # Installs the binary, schemas, systemd units, sysusers and tmpfiles snippets and an example config
 # (see scripts/install.sh): make install PREFIX=/usr DESTDIR=/tmp/stage. Builds release first,

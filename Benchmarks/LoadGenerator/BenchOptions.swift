@@ -10,6 +10,9 @@ struct BenchOptions: Sendable {
     }
 
     var url = TargetURL(scheme: "https", host: "localhost", port: 8443, path: "/v1/whoami")
+    /// With `--port`: the ports of the URL's host to connect to instead of the URL's, connection i to
+    /// `ports[i % ports.count]` (several servers behind one name, e.g. two refex nodes on one store).
+    var ports: [UInt16] = []
     var certificatePath: String?
     var keyPath: String?
     var caPath: String?
@@ -42,6 +45,8 @@ struct BenchOptions: Sendable {
     Usage: refex-bench --url https://HOST:PORT/PATH --cert FILE --key FILE --ca FILE [options]
 
       --url URL              target (https only; default https://localhost:8443/v1/whoami)
+      --port N               connect to port N of the URL's host instead; repeat to spread the
+                             connections round-robin over several servers (e.g. two nodes)
       --cert FILE --key FILE client certificate and key (PEM)
       --ca FILE              CA bundle that the server certificate must chain to (PEM)
       --connections N        concurrent connections (default 16, at most 1024)
@@ -89,6 +94,10 @@ struct BenchOptions: Sendable {
             let argument = arguments[index]
             switch argument {
             case "--url": options.url = try TargetURL(parsing: value(argument))
+            case "--port":
+                let text = try value(argument)
+                guard let port = UInt16(text), port > 0 else { throw UsageError("--port: '\(text)' is not a port (1 to 65535)") }
+                options.ports.append(port)
             case "--cert": options.certificatePath = try value(argument)
             case "--key": options.keyPath = try value(argument)
             case "--ca": options.caPath = try value(argument)
@@ -134,6 +143,9 @@ struct BenchOptions: Sendable {
         if !options.bodyPaths.isEmpty && !methodGiven { options.method = "POST" }
         guard options.certificatePath != nil, options.keyPath != nil else { throw UsageError("--cert and --key are required") }
         guard options.caPath != nil else { throw UsageError("--ca is required") }
+        guard options.ports.count <= options.connections else {
+            throw UsageError("--port is given \(options.ports.count) times but there are only \(options.connections) connections")
+        }
         guard options.timeout > 0 else { throw UsageError("--timeout must be more than 0") }
         guard options.requests != nil || options.duration > 0 else { throw UsageError("--duration must be more than 0") }
         return options

@@ -12,7 +12,8 @@ final class LoadWorker: @unchecked Sendable {
     // @unchecked: every property is used only on the worker's own thread while `run()` runs, and read
     // by the main thread after `DispatchGroup.wait()`, which orders the two.
     private let options: BenchOptions
-    private let address: ServerAddress
+    /// The servers; a slot connects to `addresses[slot.index % addresses.count]`.
+    private let addresses: [ServerAddress]
     private let context: TLSClientContext
     private let requests: RequestSet
     private let plan: RunPlan
@@ -38,11 +39,11 @@ final class LoadWorker: @unchecked Sendable {
     private(set) var maxOversleep: UInt64 = 0
 
     init(
-        slotIndices: [Int], options: BenchOptions, address: ServerAddress, context: TLSClientContext,
+        slotIndices: [Int], options: BenchOptions, addresses: [ServerAddress], context: TLSClientContext,
         requests: RequestSet, plan: RunPlan
     ) throws {
         self.options = options
-        self.address = address
+        self.addresses = addresses
         self.context = context
         self.requests = requests
         self.plan = plan
@@ -146,7 +147,7 @@ final class LoadWorker: @unchecked Sendable {
 
     private func open(_ slot: ConnectionSlot) {
         do throws(FailureEvent) {
-            let (fd, connected) = try address.startConnect()
+            let (fd, connected) = try address(of: slot).startConnect()
             slot.fd = fd
             var event = epoll_event()
             event.events = refex_EPOLLOUT
@@ -186,7 +187,7 @@ final class LoadWorker: @unchecked Sendable {
                     var error: Int32 = 0
                     var length = socklen_t(MemoryLayout<Int32>.size)
                     _ = getsockopt(slot.fd, SOL_SOCKET, SO_ERROR, &error, &length)
-                    guard error == 0 else { throw FailureEvent(.connect, "connect to \(address.description): \(String(cString: strerror(error)))") }
+                    guard error == 0 else { throw FailureEvent(.connect, "connect to \(address(of: slot).description): \(String(cString: strerror(error)))") }
                     // No error yet: connected, or still connecting (then there is no peer yet).
                     var peer = sockaddr_storage()
                     var peerLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -289,6 +290,10 @@ final class LoadWorker: @unchecked Sendable {
     }
 
     // MARK: Sockets
+
+    private func address(of slot: ConnectionSlot) -> ServerAddress {
+        addresses[slot.index % addresses.count]
+    }
 
     private func setInterest(_ slot: ConnectionSlot, _ events: UInt32) {
         guard events != slot.interest, slot.fd >= 0 else { return }

@@ -27,16 +27,19 @@ func runBench(_ options: BenchOptions) throws -> BenchReport {
         privateKeyPEM: readFile(options.keyPath ?? "", "client key"),
         resumeSessions: false
     ))
-    let address = try ServerAddress(host: options.url.host, port: options.url.port)
+    let addresses = try (options.ports.isEmpty ? [options.url.port] : options.ports).map { try ServerAddress(host: options.url.host, port: $0) }
     let requests = try RequestSet(options: options)
 
-    // One probe first: a wrong certificate or a dead server fails here, clearly, instead of as N errors.
-    let probe = try BenchConnection(address: address, context: context, serverName: options.url.host, timeout: options.timeout)
-    let tlsVersion = probe.tls.protocolVersion
-    try probe.send(requests.request(slot: -1, counter: 0, sequence: 0))
-    let probeResponse = try probe.receive(ResponseReader(noBody: requests.expectsNoBody))
-    guard probeResponse.status == options.expectedStatus else {
-        throw BenchError("the first response has status \(probeResponse.status), expected \(options.expectedStatus)")
+    // One probe first, per server: a wrong certificate or a dead server fails here, clearly, instead of as N errors.
+    var tlsVersion = ""
+    for (index, address) in addresses.enumerated() {
+        let probe = try BenchConnection(address: address, context: context, serverName: options.url.host, timeout: options.timeout)
+        tlsVersion = probe.tls.protocolVersion
+        try probe.send(requests.request(slot: -1 - index, counter: 0, sequence: 0))
+        let probeResponse = try probe.receive(ResponseReader(noBody: requests.expectsNoBody))
+        guard probeResponse.status == options.expectedStatus else {
+            throw BenchError("the first response from \(address.description) has status \(probeResponse.status), expected \(options.expectedStatus)")
+        }
     }
 
     let cpuBefore = processCPUSeconds()
@@ -45,7 +48,7 @@ func runBench(_ options: BenchOptions) throws -> BenchReport {
     let workers = try (0..<threads).map { thread in
         try LoadWorker(
             slotIndices: Array(stride(from: thread, to: options.connections, by: threads)), options: options,
-            address: address, context: context, requests: requests, plan: plan
+            addresses: addresses, context: context, requests: requests, plan: plan
         )
     }
     let group = DispatchGroup()
@@ -65,7 +68,7 @@ func runBench(_ options: BenchOptions) throws -> BenchReport {
     var failures: [Failure: Int] = [:]
     var firstFailure: [Failure: String] = [:]
     var handshakes = 0
-    var expectedResponses = 1 // the probe's
+    var expectedResponses = addresses.count // the probes'
     var intervalSuccesses: [Int] = []
     var lastCompletion = plan.measureStart
     var maxOversleep: UInt64 = 0
@@ -86,7 +89,7 @@ func runBench(_ options: BenchOptions) throws -> BenchReport {
         ? options.duration
         : Double(lastCompletion - plan.measureStart) / 1e9
     return BenchReport(
-        options: options, target: address.description, tlsVersion: tlsVersion, successes: latencies.count,
+        options: options, target: addresses.map(\.description).joined(separator: ", "), tlsVersion: tlsVersion, successes: latencies.count,
         failures: failures, firstFailure: firstFailure, handshakes: handshakes, measuredSeconds: measuredSeconds,
         latency: LatencySummary(latencies), clientCPUSeconds: cpu, wallSeconds: Double(finished - plan.start) / 1e9,
         clientMaxOversleepMs: Double(maxOversleep) / 1e6, expectedResponses: expectedResponses, intervalSuccesses: intervalSuccesses
