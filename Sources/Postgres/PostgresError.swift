@@ -29,11 +29,13 @@ package struct PostgresError: Error, Sendable, CustomStringConvertible {
         return "PostgreSQL: \(message)\(state)"
     }
 
-    /// Whether the server is out of reach: no connection, a lost one, or a server shutting down
-    /// or starting (class 08, 57P01–57P03). Trying again later, on a new connection, may succeed.
+    /// Whether the server is out of reach: no connection, a lost one, a server shutting down or
+    /// starting (class 08, 57P01–57P03), or a failure libpq reports without any SQLSTATE (the
+    /// server sent no error: the connection broke mid-answer, as under an immediate shutdown,
+    /// before libpq marked it bad). Trying again later, on a new connection, may succeed.
     package var isUnavailable: Bool {
         if kind == .connectionFailed || kind == .connectionLost { return true }
-        guard let sqlState else { return false }
+        guard let sqlState else { return kind == .server }
         return sqlState.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300"].contains(sqlState)
     }
 

@@ -330,6 +330,13 @@ final class ReferralIntakeTests: XCTestCase {
                 acknowledged.insert(id)
             }
         }
+        // Killed once a refill has committed keys that are not yet handed out (the refill runs at
+        // utility priority: under load it may come late, so wait for it rather than assume it).
+        XCTAssertTrue(waitUntil(timeout: 60) {
+            let stored = (try? SQLiteFiles.run(refex.storePath, "SELECT count(*) FROM subjects")).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+            let made = (try? SQLiteFiles.run(refex.keysPath, "SELECT count(*) FROM subject_keys")).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+            return made > stored + 16
+        }, "a refill stored keys ahead during the burst")
         refex.signal(SIGKILL)
         while let line = burst.readLine(timeout: 10) {
             if let answer = try? JSONValue.parse(line), answer["status"]?.int64Value == 202, let id = answer["id"]?.stringValue {
