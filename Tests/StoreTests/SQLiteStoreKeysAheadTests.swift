@@ -189,6 +189,8 @@ final class SQLiteStoreKeysAheadTests: XCTestCase {
         XCTAssertTrue(refilled, "an exhausted pool refills on demand")
         while let fresh = pool.take(keyring: keyring, store: store), taken.count < 32 { taken.append(fresh.subjectID) }
         XCTAssertEqual(Set(taken).count, taken.count, "no key handed out twice")
+        // A refill still making keys when the process exits would race OpenSSL's teardown.
+        await pool.stop()
     }
 
     func testConcurrentTakersNeverShareAKey() async throws {
@@ -206,6 +208,7 @@ final class SQLiteStoreKeysAheadTests: XCTestCase {
         }
         XCTAssertGreaterThanOrEqual(ids.count, 64)
         XCTAssertEqual(Set(ids).count, ids.count, "a key was handed out twice")
+        await pool.stop()
     }
 
     func testAPoolOverAStoreThatKeepsNoKeysAheadStopsAsking() async throws {
@@ -224,6 +227,7 @@ final class SQLiteStoreKeysAheadTests: XCTestCase {
         XCTAssertEqual(before.counts.ready, 16)
         // One taken as a commit that never finished would take it; the rest never taken.
         let takenByAnUnfinishedCommit = try XCTUnwrap(before.take(keyring: keyring, store: first))
+        await before.stop()
         first.close()
         let second = try open(folder)
         defer { second.close() }
@@ -231,6 +235,7 @@ final class SQLiteStoreKeysAheadTests: XCTestCase {
         await after.refill(keyring: keyring, store: second)
         var handed: Set<String> = []
         for _ in 0..<16 { if let fresh = after.take(keyring: keyring, store: second) { handed.insert(fresh.subjectID) } }
+        await after.stop()
         XCTAssertEqual(handed.count, 16)
         XCTAssertFalse(handed.contains(takenByAnUnfinishedCommit.subjectID))
         // Even offered again (a bug, a stale pool), the store refuses a key an earlier process stored ahead.
