@@ -108,6 +108,7 @@ package enum Escape {
     /// A URL path segment or query component: every byte but RFC 3986's unreserved characters
     /// percent-encoded, so that no value can end the segment, start a query, or name a scheme.
     package static func urlComponent(_ value: String) -> String {
+        if value.utf8.allSatisfy(isUnreserved) { return value }
         var out = ""
         out.reserveCapacity(value.utf8.count)
         let hex = Array("0123456789ABCDEF")
@@ -127,16 +128,27 @@ package enum Escape {
 
     /// Text for a CSV cell is `CSVFormat.field`; SVG text is element text (`text`).
 
+    /// RFC 3986 §2.3's unreserved characters.
+    static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"): true
+        default: false
+        }
+    }
+
     /// Whether `value` needs nothing done in text: printable ASCII (and tab, line feed, carriage
     /// return) without `& < > " '`. Anything beyond ASCII takes the careful path.
     static func isPlain(_ value: String) -> Bool {
-        value.utf8.allSatisfy { byte in
+        func plain(_ byte: UInt8) -> Bool {
             switch byte {
             case 0x20...0x7E: byte != 0x26 && byte != 0x3C && byte != 0x3E && byte != 0x22 && byte != 0x27
             case 0x09, 0x0A, 0x0D: true
             default: false
             }
         }
+        if let answer = value.utf8.withContiguousStorageIfAvailable({ $0.allSatisfy(plain) }) { return answer }
+        return value.utf8.allSatisfy(plain)
     }
 
     /// Controls (but tab, line feed and carriage return in text) and bidirectional formatting
@@ -159,11 +171,19 @@ package struct ConsoleURL: Sendable, Hashable, CustomStringConvertible {
 
     /// `/console/` and the segments, each escaped (`ConsoleURL(["subjects", id])`).
     package init(_ segments: [String], query: [(String, String)] = [], trailingSlash: Bool = false) {
-        var text = "/console/" + segments.map(Escape.urlComponent).joined(separator: "/")
+        var text = "/console/"
+        for (index, segment) in segments.enumerated() {
+            if index > 0 { text += "/" }
+            text += Escape.urlComponent(segment)
+        }
         if trailingSlash && !segments.isEmpty { text += "/" }
-        let pairs = query.filter { !$0.1.isEmpty }
-        if !pairs.isEmpty {
-            text += "?" + pairs.map { Escape.urlComponent($0.0) + "=" + Escape.urlComponent($0.1) }.joined(separator: "&")
+        var separator = "?"
+        for (name, value) in query where !value.isEmpty {
+            text += separator
+            text += Escape.urlComponent(name)
+            text += "="
+            text += Escape.urlComponent(value)
+            separator = "&"
         }
         self.text = text
     }

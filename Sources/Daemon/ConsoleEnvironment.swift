@@ -76,9 +76,12 @@ package final class ConsoleEnvironment: Sendable {
     /// ended keeps its counts (retention prunes whole old days, which the pages still count as
     /// they were). Today is always read afresh.
     private let pastDays = Mutex<(zone: String, days: [Int64: [LogEventCount]])>(("", [:]))
-    /// The store's counts (`Exchange.snapshot`), kept for a few seconds: disclosures by state are
-    /// counted over the whole table.
-    private let snapshotCache = Mutex<(at: UInt64, value: ExchangeSnapshot)?>(nil)
+    /// The store's counts (`Exchange.snapshot`): disclosures by state are counted over the whole
+    /// table, so they are read again in the background, not by the page that finds them old.
+    private let snapshotCache = BackgroundRefreshed<ExchangeSnapshot>()
+    /// What retention purges next: the earliest last referral of a subject still held is a
+    /// reading in proportion to the referrals, so it is kept as the counts are.
+    private let retentionCache = BackgroundRefreshed<RetentionStatus>()
 
     /// The daily counts of `countedEvents` from local day `firstDay` to `lastDay` (day numbers
     /// in `time`'s zone): whole past days from memory once read; today from memory plus what
@@ -146,14 +149,16 @@ package final class ConsoleEnvironment: Sendable {
         return order
     }
 
-    /// `Exchange.snapshot`, at most `maxAge` old.
+    /// `Exchange.snapshot`: read at the first call, then the last reading, which is read again in
+    /// the background once `maxAge` old.
     package func snapshot(_ exchange: Exchange, maxAge: Duration = .seconds(5)) async throws -> ExchangeSnapshot {
-        let now = MonotonicClock.now()
-        let limit = UInt64(maxAge.components.seconds) * 1_000_000_000
-        if let cached = snapshotCache.withLock({ $0 }), now &- cached.at < limit { return cached.value }
-        let value = try await exchange.snapshot()
-        snapshotCache.withLock { $0 = (now, value) }
-        return value
+        try await snapshotCache.value(maxAge: maxAge) { try await exchange.snapshot() }
+    }
+
+    /// `Exchange.retentionStatus` for the retention in force, kept as `snapshot` is.
+    package func retentionStatus(_ exchange: Exchange, maxAge: Duration = .seconds(30)) async throws -> RetentionStatus {
+        let policy = settings.retention
+        return try await retentionCache.value(maxAge: maxAge) { try await exchange.retentionStatus(policy) }
     }
 
     /// The newest verification the log records: read from the log (where each verification is
@@ -165,6 +170,59 @@ package final class ConsoleEnvironment: Sendable {
             if let found, found.seq > (state.found?.seq ?? 0) { state.found = found }
             if let head, head > (state.scannedThrough ?? 0) { state.scannedThrough = head }
             return state.found ?? known
+        }
+    }
+}
+
+/// A value read at the first call and then served from memory; once older than the caller's
+/// `maxAge`, one call starts a reading in the background and every call meanwhile gets the old
+/// value. For readings whose cost grows with the store and whose freshness to the second does
+/// not matter (the console's counts): a page never waits for them but the first time.
+final class BackgroundRefreshed<Value: Sendable>: Sendable {
+    private struct State {
+        var value: Value?
+        var readAt: UInt64 = 0
+        var reading = false
+    }
+
+    private let state = Mutex(State())
+
+    func value(maxAge: Duration, _ read: @escaping @Sendable () async throws -> Value) async throws -> Value {
+        let now = MonotonicClock.now()
+        let limit = UInt64(max(0, maxAge.components.seconds)) * 1_000_000_000
+        let (cached, startReading) = state.withLock { state -> (Value?, Bool) in
+            guard let value = state.value else { return (nil, false) }
+            let start = now &- state.readAt >= limit && !state.reading
+            if start { state.reading = true }
+            return (value, start)
+        }
+        guard let cached else {
+            let value = try await read()
+            store(value, readAt: now)
+            return value
+        }
+        if startReading {
+            Task {
+                // A failed reading (the store closing, the disk away) leaves the old value, and
+                // the next call tries again.
+                let value = try? await read()
+                self.state.withLock { state in
+                    state.reading = false
+                    if let value, now >= state.readAt {
+                        state.value = value
+                        state.readAt = now
+                    }
+                }
+            }
+        }
+        return cached
+    }
+
+    private func store(_ value: Value, readAt: UInt64) {
+        state.withLock { state in
+            guard state.value == nil || readAt >= state.readAt else { return }
+            state.value = value
+            state.readAt = readAt
         }
     }
 }

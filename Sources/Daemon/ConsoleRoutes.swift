@@ -66,7 +66,7 @@ package enum ConsoleRoutes {
                 now: now, counts: counts, statistics: snapshot.statistics, outbox: try await exchange.outboxDepths(), openCircuits: console.openCircuits(),
                 verification: try await console.lastVerification(exchange), logHead: snapshot.logHeadSeq,
                 checkpoint: snapshot.lastCheckpointSeq.flatMap { seq in snapshot.lastCheckpointTime.map { (seq, $0) } },
-                retention: try await exchange.retentionStatus(settings.retention),
+                retention: try await console.retentionStatus(exchange),
                 warnings: warnings(console, settings: settings, now: Date())
             )
             let html = OverviewPage.page(facts, context: sentenceContext(settings, exchange), verifyToken: token(context, console, ConsoleURL.verify))

@@ -140,6 +140,20 @@ package final class SQLiteConnection {
         return count
     }
 
+    /// The virtual-machine operations SQLite has run for the statements prepared on this
+    /// connection now (`SQLITE_STMTSTATUS_VM_STEP`, summed; a finalized statement's are gone):
+    /// a measure of the work a reading did that, unlike its time, does not depend on the machine.
+    /// Tests compare it before and after an operation to prove the operation does not scan.
+    package var virtualMachineSteps: Int {
+        var steps = 0
+        var statement = sqlite3_next_stmt(database, nil)
+        while let current = statement {
+            steps += Int(sqlite3_stmt_status(current, Int32(SQLITE_STMTSTATUS_VM_STEP), 0))
+            statement = sqlite3_next_stmt(database, current)
+        }
+        return steps
+    }
+
     /// Runs one statement with `values` bound to ?1…?n and returns its rows.
     @discardableResult
     package func query(_ sql: String, _ values: [any SQLiteBindable] = []) throws(SQLiteError) -> [SQLiteRow] {

@@ -33,7 +33,7 @@ final class PostgresTransaction: StoreTransaction {
     func subject(id: String) throws -> SubjectRecord? {
         let columns = "id, created_at, restricted, erased_at, withdrawal_receipt"
         guard let found = try main.first("SELECT \(columns) FROM subjects WHERE id = $1", [id]) else { return nil }
-        let row = StrictRow(found, table: "subjects", columns: StrictRow.names(columns))
+        let row = StrictRow(found, table: "subjects", columnList: columns)
         return SubjectRecord(
             id: try row.text(0), createdAt: try row.timestamp(1), restricted: try row.flag(2), erasedAt: try row.optionalTimestamp(3),
             withdrawalReceipt: try row.optionalBlob(4)
@@ -87,7 +87,7 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     private static func referral(_ found: PostgresRow) throws -> ReferralRecord {
-        let row = StrictRow(found, table: "referrals", columns: StrictRow.names(referralColumns))
+        let row = StrictRow(found, table: "referrals", columnList: referralColumns)
         return ReferralRecord(
             id: try row.text(0), partnerID: try row.text(1), referenceKey: try row.blob(2), subjectID: try row.text(3),
             schemaID: try row.text(4), bodyDigest: try row.blob(5), sealedBody: try row.optionalBlob(6),
@@ -140,7 +140,7 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     private static func consent(_ found: PostgresRow) throws -> ConsentRecord {
-        let row = StrictRow(found, table: "consents", columns: StrictRow.names(consentColumns))
+        let row = StrictRow(found, table: "consents", columnList: consentColumns)
         return ConsentRecord(
             id: try row.text(0), subjectID: try row.text(1), referralID: try row.text(2), partnerID: try row.text(3),
             purposes: try row.stringList(4), recipients: try row.optionalStringList(5), method: try row.text(6),
@@ -241,7 +241,7 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     private static func disclosure(_ found: PostgresRow) throws -> DisclosureRecord {
-        let row = StrictRow(found, table: "disclosures", columns: StrictRow.names(disclosureColumns))
+        let row = StrictRow(found, table: "disclosures", columnList: disclosureColumns)
         return DisclosureRecord(
             id: try row.text(0), referralID: try row.text(1), subjectID: try row.text(2), recipientID: try row.optionalText(3),
             service: try row.text(4), state: try row.value(5, as: DisclosureState.self),
@@ -387,7 +387,7 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     private static func outboxItem(_ found: PostgresRow) throws -> OutboxItem {
-        let row = StrictRow(found, table: "outbox", columns: StrictRow.names(outboxColumns))
+        let row = StrictRow(found, table: "outbox", columnList: outboxColumns)
         return OutboxItem(
             id: try row.text(0), kind: try row.value(1, as: OutboxItem.Kind.self), disclosureID: try row.text(2),
             recipientID: try row.text(3), mode: try row.value(4, as: OutboxItem.Mode.self), payload: try row.optionalBlob(5),
@@ -512,7 +512,9 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     func logBounds() throws -> (first: Int64, last: Int64, lastHash: String)? {
-        guard let found = try main.first("SELECT min(seq), max(seq) FROM log_entries") else { return nil }
+        // Two subqueries: each is one step down the primary key, where `min(seq), max(seq)` in
+        // one SELECT is a scan of the whole log in SQLite.
+        guard let found = try main.first("SELECT (SELECT min(seq) FROM log_entries), (SELECT max(seq) FROM log_entries)") else { return nil }
         let bounds = StrictRow(found, table: "log_entries", columns: ["min(seq)", "max(seq)"])
         guard let first = try bounds.optionalInteger(0), let last = try bounds.optionalInteger(1) else { return nil }
         guard let head = try main.first("SELECT hash FROM log_entries WHERE seq = $1", [last]) else { return nil }

@@ -5,6 +5,15 @@ extension StrictRow {
     /// A PostgreSQL row read with the same strictness as a SQLite one: BIGINT as an integer,
     /// BYTEA as bytes, TEXT as text, a boolean as 0 or 1.
     init(_ row: PostgresRow, table: String, columns: [String]) {
+        self.init(Self.values(row), table: table, columns: columns)
+    }
+
+    /// As above, `columnList` the comma-separated SELECT list.
+    init(_ row: PostgresRow, table: String, columnList: String) {
+        self.init(Self.values(row), table: table, columnList: columnList)
+    }
+
+    private static func values(_ row: PostgresRow) -> SQLiteRow {
         let values = row.values.map { value -> SQLiteValue in
             switch value {
             case .null: .null
@@ -15,6 +24,6 @@ extension StrictRow {
             case .bytes(let bytes): .blob(bytes)
             }
         }
-        self.init(SQLiteRow(values: values), table: table, columns: columns)
+        return SQLiteRow(values: values)
     }
 }

@@ -11,13 +11,35 @@ import SQLite
 struct StrictRow {
     let row: SQLiteRow
     let table: String
-    let columns: [String]
+    /// The SELECT list, named only when an error needs a column's name (splitting it for every
+    /// row read was a quarter of the subject page's time).
+    private let columnNames: ColumnNames
+
+    private enum ColumnNames {
+        case names([String])
+        case selectList(String)
+    }
 
     /// `columns` names the row's columns in order (as in the SELECT list).
     init(_ row: SQLiteRow, table: String, columns: [String]) {
         self.row = row
         self.table = table
-        self.columns = columns
+        self.columnNames = .names(columns)
+    }
+
+    /// `columnList` is the comma-separated SELECT list the row was read with.
+    init(_ row: SQLiteRow, table: String, columnList: String) {
+        self.row = row
+        self.table = table
+        self.columnNames = .selectList(columnList)
+    }
+
+    /// The row's column names in order.
+    var columns: [String] {
+        switch columnNames {
+        case .names(let names): names
+        case .selectList(let list): Self.names(list)
+        }
     }
 
     /// A comma-separated SELECT list as column names.
@@ -129,7 +151,8 @@ struct StrictRow {
 
     /// The error for column `index`: "table T, column C <problem>".
     func malformed(_ index: Int, _ problem: String) -> StoreError {
-        let column = index < columns.count ? columns[index] : "#\(index)"
+        let names = columns
+        let column = index < names.count ? names[index] : "#\(index)"
         return StoreError(
             "the store holds a row refex cannot read: table \(table), column \(column) \(problem); the store was changed outside refex, or by a newer refex: restore it from a backup or run that refex",
             kind: .malformedRow

@@ -1,0 +1,80 @@
+import Exchange
+import Foundation
+import Logging
+import SQLite
+import TestSupport
+import XCTest
+@testable import Store
+
+/// The readings a page or a metrics scrape makes on every request cost the same on a log of a
+/// million entries as on one of ten: each is measured in SQLite's virtual-machine steps (the
+/// same on every machine), on a log far longer than the bound, so a scan fails the test.
+final class SQLiteStoreReadCostTests: XCTestCase {
+    private static let entries = 3_000
+    /// Far below one step per entry: a lookup down a b-tree and a few rows.
+    private static let bound = 300
+
+    private func filledStore() async throws -> SQLiteStore {
+        let folder = ProjectPaths.temporaryDirectory()
+        let store = try SQLiteStore(path: "\(folder)/refex.db", keysPath: "\(folder)/keys.db", logger: Logger(sink: InMemoryLogSink()))
+        try await store.write { txn in
+            for index in 0..<Self.entries {
+                let event: LogEvent = index % 3 == 0 ? .referralReceived : (index % 3 == 1 ? .disclosureAuthorised : .logViewed)
+                try txn.appendLog(LogEntryDraft(event: event, actor: "police", recipientID: index % 2 == 0 ? "a" : nil))
+            }
+        }
+        return store
+    }
+
+    /// The steps `body` ran on the reading's connection.
+    private func steps<Result: Sendable>(_ store: SQLiteStore, _ body: @escaping @Sendable (SQLiteTransaction) throws -> Result) async throws -> (Result, Int) {
+        try await store.read { txn in
+            guard let sqlite = txn as? SQLiteTransaction else { throw StoreError("not a SQLite transaction", kind: .other) }
+            let before = sqlite.main.virtualMachineSteps
+            let result = try body(sqlite)
+            return (result, sqlite.main.virtualMachineSteps - before)
+        }
+    }
+
+    func testTheLogsBoundsAreReadWithoutAScan() async throws {
+        let store = try await filledStore()
+        defer { store.close() }
+        let (bounds, cost) = try await steps(store) { try $0.logBounds() }
+        XCTAssertEqual(bounds?.first, 1)
+        XCTAssertEqual(bounds?.last, Int64(Self.entries))
+        XCTAssertLessThan(cost, Self.bound, "logBounds ran \(cost) steps over \(Self.entries) entries")
+    }
+
+    func testCountsAfterASeqReadOnlyTheEntriesAfterIt() async throws {
+        let store = try await filledStore()
+        defer { store.close() }
+        let events = [LogEvent.referralReceived.rawValue, LogEvent.disclosureAuthorised.rawValue]
+        let (counts, cost) = try await steps(store) {
+            try $0.logEventCounts(
+                since: Timestamp(milliseconds: 0), until: Timestamp(milliseconds: Int64.max / 2), afterSeq: Int64(Self.entries - 3),
+                events: events, utcOffsetMilliseconds: 0
+            )
+        }
+        XCTAssertEqual(counts.map(\.count).reduce(0, +), 2, "of the last three entries, one received and one authorised")
+        XCTAssertLessThan(cost, Self.bound)
+    }
+
+    func testTheNewestEntriesOfAnEventAfterASeqAreReadWithoutAScan() async throws {
+        let store = try await filledStore()
+        defer { store.close() }
+        var filter = LogFilter()
+        filter.event = LogEvent.logViewed.rawValue
+        filter.newestFirst = true
+        filter.afterSeq = Int64(Self.entries - 10)
+        let (entries, cost) = try await steps(store) { [filter] in try $0.logEntries(filter, limit: 500) }
+        XCTAssertEqual(entries.map(\.seq), Array(stride(from: Int64(Self.entries), to: Int64(Self.entries - 10), by: -3)), "log.viewed is every third entry")
+        XCTAssertLessThan(cost, Self.bound)
+    }
+
+    func testTheNewestCheckpointIsReadWithoutAScan() async throws {
+        let store = try await filledStore()
+        defer { store.close() }
+        let (_, cost) = try await steps(store) { try $0.latestCheckpoint() }
+        XCTAssertLessThan(cost, Self.bound)
+    }
+}
