@@ -166,7 +166,14 @@ package enum EventSentence {
 
     /// `domestic-abuse` → `domestic abuse`.
     package static func serviceWords(_ service: String) -> String {
-        service.replacingOccurrences(of: "-", with: " ")
+        hyphensAsSpaces(service)
+    }
+
+    /// `code` with each `-` a space (Foundation's `replacingOccurrences` cost a tenth of a
+    /// subject page of a thousand entries).
+    static func hyphensAsSpaces(_ code: String) -> String {
+        guard code.utf8.contains(UInt8(ascii: "-")) else { return code }
+        return String(decoding: code.utf8.map { $0 == UInt8(ascii: "-") ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
     }
 
     /// A reason code in words; a code refex does not know as it is, with dashes as spaces.
@@ -188,7 +195,7 @@ package enum EventSentence {
         case "retention": "the retention period ended"
         case "subject-withdrew": "the subject left the service"
         case "rectification": "the subject's data was corrected"
-        default: code.replacingOccurrences(of: "-", with: " ")
+        default: hyphensAsSpaces(code)
         }
     }
 

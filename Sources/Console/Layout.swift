@@ -65,9 +65,19 @@ package enum Layout {
     /// A shortened id (its first 8 characters, or as many as `length`), the whole id in `title`
     /// and, hidden from sight but there to copy, in the text itself.
     package static func shortID(_ id: String, length: Int = 8) -> HTML {
-        guard id.count > length else { return "<code class=\"id\">\(id)</code>" }
-        let shown = String(id.prefix(length))
-        let rest = String(id.dropFirst(length))
+        let shown: String
+        let rest: String
+        if id.utf8.allSatisfy({ $0 < 0x80 }) {
+            // ASCII, as ids are: a character is a byte.
+            guard id.utf8.count > length else { return "<code class=\"id\">\(id)</code>" }
+            let cut = id.utf8.index(id.utf8.startIndex, offsetBy: length)
+            shown = String(id[..<cut])
+            rest = String(id[cut...])
+        } else {
+            guard id.count > length else { return "<code class=\"id\">\(id)</code>" }
+            shown = String(id.prefix(length))
+            rest = String(id.dropFirst(length))
+        }
         return "<code class=\"id\" title=\"\(attribute: id)\">\(shown)<span class=\"id-rest\">\(rest)</span></code>"
     }
 

@@ -149,6 +149,16 @@ package final class ConsoleEnvironment: Sendable {
         return order
     }
 
+    /// Reads what the overview shows, to have it in memory before the first page asks.
+    package func warmUp(_ exchange: Exchange) async throws {
+        let time = settings.time
+        let now = Timestamp(Date())
+        let today = time.dayNumber(now)
+        _ = try await dailyCounts(exchange, time: time, firstDay: today - 29, lastDay: today, now: now)
+        _ = try await snapshot(exchange)
+        _ = try await retentionStatus(exchange)
+    }
+
     /// `Exchange.snapshot`: read at the first call, then the last reading, which is read again in
     /// the background once `maxAge` old.
     package func snapshot(_ exchange: Exchange, maxAge: Duration = .seconds(5)) async throws -> ExchangeSnapshot {

@@ -165,6 +165,7 @@ package final class Daemon: Sendable {
         if testHooks { logger.warning("test hooks are on (REFEX_TEST_HOOKS=1): SIGUSR2 stalls the store writer; never in production") }
         startLockoutWatch()
         startWatchdog()
+        warmUpConsole(configuration)
         let report = group.run()
         if !stopping.exchange(true, ordering: .acquiringAndReleasing) {
             notifier.notify("STOPPING=1\nSTATUS=stopping: a service failed")
@@ -336,6 +337,19 @@ package final class Daemon: Sendable {
 
     /// Logs at error, once each time it starts, any reason every partner is refused (say a CRL passing
     /// its next update while nobody reloads); /readyz says the same for as long as it lasts.
+    /// Reads what the console's overview shows (the last 30 days' counts, the store's counts,
+    /// retention) once in the background, so that the first admin to open it after a start does
+    /// not wait for a reading in proportion to 30 days of log. Only when a partner is an admin.
+    private func warmUpConsole(_ configuration: Configuration) {
+        guard configuration.partners.contains(where: { $0.roles.contains(.admin) }) else { return }
+        let console = self.console
+        let exchange = self.exchange
+        Task.detached(priority: .background) {
+            // A failure (the store closing at a stop) leaves the first page to read it.
+            try? await console.warmUp(exchange)
+        }
+    }
+
     private func startLockoutWatch() {
         let tls = self.tls
         let logger = self.logger

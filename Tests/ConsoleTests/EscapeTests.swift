@@ -49,6 +49,28 @@ final class EscapeTests: XCTestCase {
         XCTAssertEqual(url.text, "/console/subjects/javascript%3Aalert%281%29?note=%22%3E%3Cscript%3E")
     }
 
+    func testConsoleURLsJoinSegmentsAndSkipEmptyQueryValues() {
+        XCTAssertEqual(ConsoleURL([]).text, "/console/")
+        XCTAssertEqual(ConsoleURL(["log"], query: [("subject", ""), ("event", "log.viewed"), ("actor", "a b")]).text, "/console/log?event=log.viewed&actor=a%20b")
+        XCTAssertEqual(ConsoleURL(["subjects", "x"], trailingSlash: true).text, "/console/subjects/x/")
+        XCTAssertEqual(ConsoleURL(["a", "", "b"]).text, "/console/a//b")
+    }
+
+    func testShortIDsCutAtTheLengthWhateverTheyAreMadeOf() {
+        XCTAssertEqual(Layout.shortID("01a22a2c-61f3").markup, "<code class=\"id\" title=\"01a22a2c-61f3\">01a22a2c<span class=\"id-rest\">-61f3</span></code>")
+        XCTAssertEqual(Layout.shortID("01a22a2c").markup, "<code class=\"id\">01a22a2c</code>")
+        XCTAssertEqual(Layout.shortID("ééééééééé<").markup, "<code class=\"id\" title=\"ééééééééé&lt;\">éééééééé<span class=\"id-rest\">é&lt;</span></code>")
+        XCTAssertEqual(Layout.shortID("<script>x").markup, "<code class=\"id\" title=\"&lt;script&gt;x\">&lt;script&gt;<span class=\"id-rest\">x</span></code>")
+    }
+
+    func testServiceAndReasonCodesReadWithSpaces() {
+        XCTAssertEqual(EventSentence.serviceWords("domestic-abuse"), "domestic abuse")
+        XCTAssertEqual(EventSentence.serviceWords("translation"), "translation")
+        XCTAssertEqual(EventSentence.serviceWords("a--b-"), "a  b ")
+        XCTAssertEqual(EventSentence.reasonWords("some-new-code"), "some new code")
+        XCTAssertEqual(EventSentence.reasonWords("restricted"), "processing of the subject's data is restricted")
+    }
+
     func testInterpolationEscapesByDefault() {
         let value = "<script>alert(1)</script>"
         let html: HTML = "<p title=\"\(attribute: "\"onmouseover=x")\">\(value)</p>"
