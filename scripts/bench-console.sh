@@ -90,6 +90,10 @@ cli() {
   printf '%s\n' "${times[@]}" | sort -n | sed -n '11p;21p' | paste -sd/ | sed 's|/| ms / |; s|$| ms|'
 }
 
+# The first overview after the start: refex reads the last 30 days' counts in the background from
+# its start, and this page waits for them only if they are not read yet (the store's page cache
+# is cold at the first run after the fill).
+first_overview=$(curl -sS -o /dev/null --cacert "$pki/ca.crt" --cert "$pki/hub-admin.crt" --key "$pki/hub-admin.key" -w '%{time_total}' "$base/console/" | awk '{ printf "%.1f ms", $1 * 1000 }')
 overview=$(measure "/console/")
 log_page=$(measure "/console/log")
 log_subject=$(measure "/console/log?subject=$subject")
@@ -100,6 +104,7 @@ cli_subject=$(cli --subject "$subject" --newest-first --limit 100)
 cat <<TABLE
 | measurement (log of $count entries; subject with $per_subject) | p50 / p99 | target |
 |---|---|---|
+| GET /console/ (overview), the first after the start | $first_overview | (once) |
 | GET /console/ (overview) | $overview | p99 < 50 ms |
 | GET /console/log (100 newest entries) | $log_page | p99 < 50 ms |
 | GET /console/log?subject=S (100 entries) | $log_subject | p99 < 50 ms |

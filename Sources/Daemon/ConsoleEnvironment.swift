@@ -87,6 +87,11 @@ package final class ConsoleEnvironment: Sendable {
     /// in `time`'s zone): whole past days from memory once read; today from memory plus what
     /// was appended since (read by seq), so that a page costs the entries added since the last.
     package func dailyCounts(_ exchange: Exchange, time: LocalTime, firstDay: Int64, lastDay: Int64, now: Timestamp) async throws -> [LogEventCount] {
+        if let warmUp = warming.withLock({ $0 }) { await warmUp.value }
+        return try await readDailyCounts(exchange, time: time, firstDay: firstDay, lastDay: lastDay, now: now)
+    }
+
+    private func readDailyCounts(_ exchange: Exchange, time: LocalTime, firstDay: Int64, lastDay: Int64, now: Timestamp) async throws -> [LogEventCount] {
         let today = time.dayNumber(now)
         let zone = time.identifier
         let known = pastDays.withLock { cache -> [Int64: [LogEventCount]] in
@@ -149,14 +154,23 @@ package final class ConsoleEnvironment: Sendable {
         return order
     }
 
-    /// Reads what the overview shows, to have it in memory before the first page asks.
-    package func warmUp(_ exchange: Exchange) async throws {
-        let time = settings.time
-        let now = Timestamp(Date())
-        let today = time.dayNumber(now)
-        _ = try await dailyCounts(exchange, time: time, firstDay: today - 29, lastDay: today, now: now)
-        _ = try await snapshot(exchange)
-        _ = try await retentionStatus(exchange)
+    /// The reading of what the overview shows started at the daemon's start, if any: a page
+    /// that comes while it runs waits for it instead of reading the same days again beside it.
+    private let warming = Mutex<Task<Void, Never>?>(nil)
+
+    /// Starts reading what the overview shows (the last 30 days' counts, the store's counts,
+    /// retention) in the background, to have it in memory before the first page asks. A failure
+    /// (the store closing at a stop) leaves the first page to read it.
+    package func startWarmUp(_ exchange: Exchange) {
+        let task = Task.detached(priority: .background) { [self] in
+            let time = settings.time
+            let now = Timestamp(Date())
+            let today = time.dayNumber(now)
+            _ = try? await readDailyCounts(exchange, time: time, firstDay: today - 29, lastDay: today, now: now)
+            _ = try? await snapshot(exchange)
+            _ = try? await retentionStatus(exchange)
+        }
+        warming.withLock { $0 = task }
     }
 
     /// `Exchange.snapshot`: read at the first call, then the last reading, which is read again in

@@ -342,12 +342,7 @@ package final class Daemon: Sendable {
     /// not wait for a reading in proportion to 30 days of log. Only when a partner is an admin.
     private func warmUpConsole(_ configuration: Configuration) {
         guard configuration.partners.contains(where: { $0.roles.contains(.admin) }) else { return }
-        let console = self.console
-        let exchange = self.exchange
-        Task.detached(priority: .background) {
-            // A failure (the store closing at a stop) leaves the first page to read it.
-            try? await console.warmUp(exchange)
-        }
+        console.startWarmUp(exchange)
     }
 
     private func startLockoutWatch() {
