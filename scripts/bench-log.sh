@@ -34,7 +34,7 @@ PY
 have=$(sqlite3 "$dir/refex.db" "SELECT count(*) FROM log_entries" 2>/dev/null || echo 0)
 if [ "$have" -lt "$entries" ]; then
   rm -f "$dir"/refex*.db*
-  "$bin" log list --config "$config" >/dev/null          # creates and migrates the store
+  "$bin" store init --config "$config" >/dev/null        # creates and migrates the store (log list refuses a missing store)
   echo "bench-log: writing $entries entries (once)..." >&2
   python3 Tests/scripts/fill_log.py "$dir/refex.db" "$entries" 10000 >/dev/null
 fi
