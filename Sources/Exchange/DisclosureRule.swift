@@ -79,9 +79,12 @@ package enum DisclosureRule {
             return .withhold(.noRecipient)
         }
         if pointers.isEmpty { return .withhold(.nothingToDisclose) }
-        if let configuration,
-           !(pointers.allSatisfy { allows(configuration.fields, $0) } && categories.allSatisfy(configuration.categories.contains)) {
-            return .withhold(.fieldsNotAllowed)
+        if let configuration {
+            // The fields are parsed once for all the pointers, not once a pointer (on the store's writer, per disclosure).
+            let patterns = FieldPatterns(configuration.fields)
+            guard pointers.allSatisfy(patterns.allows) && categories.allSatisfy(configuration.categories.contains) else {
+                return .withhold(.fieldsNotAllowed)
+            }
         }
         if subject.restricted { return .withhold(.restricted) }
         switch standing {
@@ -111,10 +114,22 @@ extension DisclosureRule {
     /// token) may receive the leaf at `pointer`: some field names it or a member or element it
     /// lies within, as `Minimiser` selects.
     package static func allows(_ fields: [String], _ pointer: String) -> Bool {
-        guard let leaf = try? JSONPointer(parsing: pointer) else { return false }
-        return fields.contains { field in
-            guard let pattern = try? JSONPointer(parsing: field), pattern.tokens.count <= leaf.tokens.count else { return false }
-            return zip(pattern.tokens, leaf.tokens).allSatisfy { $0 == "*" || $0 == $1 }
+        FieldPatterns(fields).allows(pointer)
+    }
+
+    /// A recipient's configured fields, parsed (an unparsable one allows nothing).
+    struct FieldPatterns {
+        private let patterns: [[String]]
+
+        init(_ fields: [String]) {
+            patterns = fields.compactMap { try? JSONPointer(parsing: $0).tokens }
+        }
+
+        func allows(_ pointer: String) -> Bool {
+            guard let leaf = try? JSONPointer(parsing: pointer) else { return false }
+            return patterns.contains { pattern in
+                pattern.count <= leaf.tokens.count && zip(pattern, leaf.tokens).allSatisfy { $0 == "*" || $0 == $1 }
+            }
         }
     }
 }
