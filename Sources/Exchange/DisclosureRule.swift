@@ -126,10 +126,33 @@ extension DisclosureRule {
         }
 
         func allows(_ pointer: String) -> Bool {
-            guard let leaf = try? JSONPointer(parsing: pointer) else { return false }
+            guard let leaf = Self.tokens(of: pointer) else { return false }
             return patterns.contains { pattern in
-                pattern.count <= leaf.tokens.count && zip(pattern, leaf.tokens).allSatisfy { $0 == "*" || $0 == $1 }
+                pattern.count <= leaf.count && zip(pattern, leaf).allSatisfy { $0 == "*" || $0 == $1 }
             }
+        }
+
+        /// The pointer's tokens, nil if it is not a JSON Pointer. Without escapes (the common
+        /// case) they are slices of the text: no copy per token, on the writer, for every leaf.
+        static func tokens(of pointer: String) -> [Substring]? {
+            let utf8 = pointer.utf8
+            guard !utf8.contains(UInt8(ascii: "~")) else {
+                return (try? JSONPointer(parsing: pointer))?.tokens.map { Substring($0) }
+            }
+            if utf8.isEmpty { return [] }
+            guard utf8.first == UInt8(ascii: "/") else { return nil }
+            var tokens: [Substring] = []
+            var start = utf8.index(after: utf8.startIndex)
+            var index = start
+            while index != utf8.endIndex {
+                if utf8[index] == UInt8(ascii: "/") {
+                    tokens.append(pointer[start..<index])
+                    start = utf8.index(after: index)
+                }
+                index = utf8.index(after: index)
+            }
+            tokens.append(pointer[start..<utf8.endIndex])
+            return tokens
         }
     }
 }

@@ -1,3 +1,4 @@
+import JSON
 import XCTest
 @testable import Exchange
 
@@ -154,9 +155,32 @@ final class DisclosureRuleTests: XCTestCase {
             (["not a pointer"], "/subject/name", false, "a field that is not a pointer allows nothing"),
             ([], "/subject/name", false, "no fields"),
             (["/subject"], "not a pointer", false, "a leaf that is not a pointer is not allowed"),
+            (["/subject"], "/subject~2", false, "a leaf with a bad escape is not allowed"),
+            ([""], "", true, "the whole document, as a leaf"),
+            (["/subject"], "", false, "the root is not within a member"),
+            (["/subject/"], "/subject/", true, "an empty token matches an empty token"),
+            (["/subject/"], "/subject/x", false, "an empty token is not a wildcard"),
+            (["//a"], "//a", true, "empty tokens count"),
+            (["/caf\u{E9}"], "/cafe\u{301}/x", true, "tokens compare as Swift strings, as the minimiser selects"),
         ]
         for (fields, pointer, allowed, name) in table {
             XCTAssertEqual(DisclosureRule.allows(fields, pointer), allowed, name)
+        }
+    }
+
+    /// The leaf's tokens are read as slices of its text where nothing is escaped; they must be
+    /// the tokens a full parse gives, for any text.
+    func testLeafTokensAreThoseOfAFullParse() {
+        var generator = SystemRandomNumberGenerator()
+        let pieces = ["/", "a", "~0", "~1", "~", "~2", "é", "e\u{301}", "*", "0", "", " "]
+        for _ in 0..<5000 {
+            let text = (0..<Int.random(in: 0...6, using: &generator)).map { _ in pieces.randomElement(using: &generator) ?? "" }.joined()
+            let expected = (try? JSONPointer(parsing: text))?.tokens
+            let got = DisclosureRule.FieldPatterns.tokens(of: text)?.map(String.init)
+            XCTAssertEqual(got, expected, text)
+            if let expected, let got {
+                XCTAssertTrue(zip(got, expected).allSatisfy { ExactString.equal($0, $1) }, "same code points: \(text)")
+            }
         }
     }
 
