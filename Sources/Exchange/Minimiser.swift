@@ -122,13 +122,14 @@ package enum Minimiser {
             let whole = patterns.contains { $0.isEmpty }
             switch value {
             case .object(let object):
-                var out = JSONObject()
-                for (key, member) in object {
+                var out = JSONObject.Selection(of: object)
+                for position in 0..<object.count {
+                    let (key, member) = object.member(at: position)
                     let selected = children(key, patterns: patterns, whole: whole)
                     guard !selected.isEmpty else { continue }
                     let mark = enter(key)
                     if let projected = project(member, marks: marks?.child(key), patterns: selected) {
-                        out[key] = projected
+                        out.take(keyAt: position, value: projected)
                     }
                     path.removeLast(path.count - mark)
                 }
@@ -136,7 +137,7 @@ package enum Minimiser {
                     guard whole && object.isEmpty else { return nil }
                     leaf(marks)
                 }
-                return .object(out)
+                return .object(out.object)
             case .array(let items):
                 var out: [JSONValue] = []
                 for (index, item) in items.enumerated() {
