@@ -126,33 +126,32 @@ extension DisclosureRule {
         }
 
         func allows(_ pointer: String) -> Bool {
-            guard let leaf = Self.tokens(of: pointer) else { return false }
-            return patterns.contains { pattern in
-                pattern.count <= leaf.count && zip(pattern, leaf).allSatisfy { $0 == "*" || $0 == $1 }
+            let utf8 = pointer.utf8
+            if utf8.contains(UInt8(ascii: "~")) {
+                guard let leaf = try? JSONPointer(parsing: pointer) else { return false }
+                return patterns.contains { pattern in
+                    pattern.count <= leaf.tokens.count && zip(pattern, leaf.tokens).allSatisfy { $0 == "*" || $0 == $1 }
+                }
             }
+            guard utf8.isEmpty || utf8.first == UInt8(ascii: "/") else { return false }
+            return patterns.contains { Self.matches($0, unescaped: pointer) }
         }
 
-        /// The pointer's tokens, nil if it is not a JSON Pointer. Without escapes (the common
-        /// case) they are slices of the text: no copy per token, on the writer, for every leaf.
-        static func tokens(of pointer: String) -> [Substring]? {
+        /// Whether `pattern` selects the leaf at `pointer` (a JSON Pointer with nothing escaped):
+        /// its tokens read in place as slices of the text, no copy or array per leaf (this runs
+        /// on the store's writer, for every leaf of every disclosure).
+        private static func matches(_ pattern: [String], unescaped pointer: String) -> Bool {
             let utf8 = pointer.utf8
-            guard !utf8.contains(UInt8(ascii: "~")) else {
-                return (try? JSONPointer(parsing: pointer))?.tokens.map { Substring($0) }
+            // Where the leaf's next token starts; nil when it has no more.
+            var next: String.Index? = utf8.isEmpty ? nil : utf8.index(after: utf8.startIndex)
+            for token in pattern {
+                guard let start = next else { return false }
+                var end = start
+                while end != utf8.endIndex && utf8[end] != UInt8(ascii: "/") { end = utf8.index(after: end) }
+                guard token == "*" || token == pointer[start..<end] else { return false }
+                next = end == utf8.endIndex ? nil : utf8.index(after: end)
             }
-            if utf8.isEmpty { return [] }
-            guard utf8.first == UInt8(ascii: "/") else { return nil }
-            var tokens: [Substring] = []
-            var start = utf8.index(after: utf8.startIndex)
-            var index = start
-            while index != utf8.endIndex {
-                if utf8[index] == UInt8(ascii: "/") {
-                    tokens.append(pointer[start..<index])
-                    start = utf8.index(after: index)
-                }
-                index = utf8.index(after: index)
-            }
-            tokens.append(pointer[start..<utf8.endIndex])
-            return tokens
+            return true
         }
     }
 }
