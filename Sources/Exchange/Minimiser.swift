@@ -44,33 +44,43 @@ package enum Minimiser {
     package static func minimise(
         _ document: JSONValue, fields: [String], categories allowed: Set<String>, markings: DocumentMarkings, wildcards: Bool = true
     ) -> MinimisedData {
+        minimise(document, fields: fields, categories: allowed, markings: PreparedMarkings(document, markings), wildcards: wildcards)
+    }
+
+    /// As above, with the document's markings arranged once for all its recipients.
+    package static func minimise(
+        _ document: JSONValue, fields: [String], categories allowed: Set<String>, markings: PreparedMarkings, wildcards: Bool = true
+    ) -> MinimisedData {
         let patterns = fields.compactMap { try? JSONPointer(parsing: $0) }.map { ArraySlice($0.tokens) }
-        let marks = Marks()
-        for (location, category) in markings.categories {
-            if allowed.contains(category) {
-                marks.node(at: location).category = category
-            } else {
-                marks.node(at: location).excluded = true
-            }
-        }
-        for location in markings.contacts where document.value(at: location)?["safeToUse"]?.boolValue != true {
-            marks.node(at: location).excluded = true
-        }
-        marks.gatherCategoriesBelow()
-        var walk = Walk(wildcards: wildcards)
-        let data = walk.project(document, marks: marks, patterns: patterns) ?? .object(JSONObject())
+        var walk = Walk(allowed: allowed, wildcards: wildcards)
+        let data = walk.project(document, marks: markings.root, patterns: patterns) ?? .object(JSONObject())
         return MinimisedData(data: data, pointers: walk.leaves, categories: walk.disclosedCategories.sorted())
     }
 
-    /// The markings as a tree over pointer tokens, walked beside the document: no node's pointer
-    /// is built or hashed on the way (keys compared by code points, as `JSONPointer` compares them).
-    private final class Marks {
+    /// One document's markings as a tree over pointer tokens, made once and walked beside the
+    /// document for each recipient: no node's pointer is built or hashed on the way.
+    package struct PreparedMarkings {
+        fileprivate let root: Marks
+
+        package init(_ document: JSONValue, _ markings: DocumentMarkings) {
+            let root = Marks()
+            for (location, category) in markings.categories { root.node(at: location).category = category }
+            for location in markings.contacts where document.value(at: location)?["safeToUse"]?.boolValue != true {
+                root.node(at: location).unsafeContact = true
+            }
+            root.gatherCategoriesBelow()
+            self.root = root
+        }
+    }
+
+    /// A location in the markings tree (keys compared by code points, as `JSONPointer` compares them).
+    fileprivate final class Marks {
         var children: [ExactString: Marks] = [:]
-        /// Not disclosed at all: a special category the recipient may not have, or an unsafe contact.
-        var excluded = false
-        /// An allowed special category marked here.
+        /// The special category marked here, if any.
         var category: String?
-        /// The allowed categories marked here or below.
+        /// A contact not marked safe to use: disclosed to no one.
+        var unsafeContact = false
+        /// The categories marked here or below.
         var categoriesBelow: Set<String> = []
 
         func node(at location: JSONPointer) -> Marks {
@@ -103,6 +113,8 @@ package enum Minimiser {
 
     /// One projection's state: where it is (escaped pointer bytes), what it has disclosed.
     private struct Walk {
+        /// The special categories the recipient may receive.
+        let allowed: Set<String>
         let wildcards: Bool
         var leaves: [String] = []
         var disclosedCategories: Set<String> = []
@@ -111,14 +123,19 @@ package enum Minimiser {
         /// The allowed categories marked at the current location or above it.
         private var categoriesAbove: [String] = []
 
-        init(wildcards: Bool) { self.wildcards = wildcards }
+        init(allowed: Set<String>, wildcards: Bool) {
+            self.allowed = allowed
+            self.wildcards = wildcards
+        }
 
         /// The parts of `value` that `patterns` select, minus excluded locations; `marks`: the
         /// markings at this location (nil: none here or below). An empty pattern selects the whole value.
         mutating func project(_ value: JSONValue, marks: Marks?, patterns: [ArraySlice<String>]) -> JSONValue? {
-            if marks?.excluded == true { return nil }
-            if let category = marks?.category { categoriesAbove.append(category) }
-            defer { if marks?.category != nil { categoriesAbove.removeLast() } }
+            // Not disclosed at all: an unsafe contact, or a special category the recipient may not have.
+            if let marks, marks.unsafeContact || marks.category.map({ !allowed.contains($0) }) == true { return nil }
+            let category = marks?.category
+            if let category { categoriesAbove.append(category) }
+            defer { if category != nil { categoriesAbove.removeLast() } }
             let whole = patterns.contains { $0.isEmpty }
             switch value {
             case .object(let object):
@@ -188,7 +205,9 @@ package enum Minimiser {
         private mutating func leaf(_ marks: Marks?) {
             leaves.append(String(decoding: path, as: UTF8.self))
             disclosedCategories.formUnion(categoriesAbove)
-            if let below = marks?.categoriesBelow, !below.isEmpty { disclosedCategories.formUnion(below) }
+            if let below = marks?.categoriesBelow {
+                for category in below where allowed.contains(category) { disclosedCategories.insert(category) }
+            }
         }
     }
 }

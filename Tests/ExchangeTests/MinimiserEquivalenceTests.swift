@@ -63,6 +63,15 @@ final class MinimiserEquivalenceTests: XCTestCase {
             XCTAssertEqual(got.pointers, expected.pointers, context)
             XCTAssertEqual(got.categories, expected.categories, context)
             if got != expected { return }
+            // The prepared markings serve every recipient of the document unchanged.
+            let prepared = Minimiser.PreparedMarkings(document, markings)
+            for others in [Set<String>(), ["health"], ["criminal", "ethnicity"], allowed] {
+                let again = Minimiser.minimise(document, fields: fields, categories: others, markings: prepared, wildcards: wildcards)
+                let reference = ReferenceMinimiser.minimise(document, fields: fields, categories: others, markings: markings, wildcards: wildcards)
+                XCTAssertEqual(again.data.serializedString(), reference.data.serializedString(), context)
+                XCTAssertEqual(again.pointers, reference.pointers, context)
+                XCTAssertEqual(again.categories, reference.categories, context)
+            }
         }
     }
 }
