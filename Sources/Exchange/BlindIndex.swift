@@ -94,6 +94,26 @@ package struct BlindIndex: Sendable {
 
     /// NFKD, combining marks dropped, lower case, letters and digits only.
     package static func normalisedName(_ text: String) -> String {
+        // ASCII (most names here): compatibility decomposition changes nothing, and the letters
+        // and digits are exactly A–Z (lowercased), a–z and 0–9; no Foundation round trip.
+        let ascii: String? = text.utf8.withContiguousStorageIfAvailable { bytes in
+            guard !bytes.contains(where: { $0 >= 0x80 }) else { return nil }
+            var kept: [UInt8] = []
+            kept.reserveCapacity(bytes.count)
+            for byte in bytes {
+                switch byte {
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"): kept.append(byte + 0x20)
+                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"): kept.append(byte)
+                default: continue
+                }
+            }
+            return String(decoding: kept, as: UTF8.self)
+        } ?? nil
+        return ascii ?? normalisedNameByUnicode(text)
+    }
+
+    /// `normalisedName` by Unicode's rules, for any text.
+    static func normalisedNameByUnicode(_ text: String) -> String {
         let decomposed = text.decomposedStringWithCompatibilityMapping.lowercased()
         var scalars = String.UnicodeScalarView()
         for scalar in decomposed.unicodeScalars {

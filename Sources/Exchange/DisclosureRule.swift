@@ -79,9 +79,12 @@ package enum DisclosureRule {
             return .withhold(.noRecipient)
         }
         if pointers.isEmpty { return .withhold(.nothingToDisclose) }
-        if let configuration,
-           !(pointers.allSatisfy { allows(configuration.fields, $0) } && categories.allSatisfy(configuration.categories.contains)) {
-            return .withhold(.fieldsNotAllowed)
+        if let configuration {
+            // The fields are parsed once for all the pointers, not once a pointer (on the store's writer, per disclosure).
+            let patterns = FieldPatterns(configuration.fields)
+            guard pointers.allSatisfy(patterns.allows) && categories.allSatisfy(configuration.categories.contains) else {
+                return .withhold(.fieldsNotAllowed)
+            }
         }
         if subject.restricted { return .withhold(.restricted) }
         switch standing {
@@ -111,10 +114,44 @@ extension DisclosureRule {
     /// token) may receive the leaf at `pointer`: some field names it or a member or element it
     /// lies within, as `Minimiser` selects.
     package static func allows(_ fields: [String], _ pointer: String) -> Bool {
-        guard let leaf = try? JSONPointer(parsing: pointer) else { return false }
-        return fields.contains { field in
-            guard let pattern = try? JSONPointer(parsing: field), pattern.tokens.count <= leaf.tokens.count else { return false }
-            return zip(pattern.tokens, leaf.tokens).allSatisfy { $0 == "*" || $0 == $1 }
+        FieldPatterns(fields).allows(pointer)
+    }
+
+    /// A recipient's configured fields, parsed (an unparsable one allows nothing).
+    struct FieldPatterns {
+        private let patterns: [[String]]
+
+        init(_ fields: [String]) {
+            patterns = fields.compactMap { try? JSONPointer(parsing: $0).tokens }
+        }
+
+        func allows(_ pointer: String) -> Bool {
+            let utf8 = pointer.utf8
+            if utf8.contains(UInt8(ascii: "~")) {
+                guard let leaf = try? JSONPointer(parsing: pointer) else { return false }
+                return patterns.contains { pattern in
+                    pattern.count <= leaf.tokens.count && zip(pattern, leaf.tokens).allSatisfy { $0 == "*" || $0 == $1 }
+                }
+            }
+            guard utf8.isEmpty || utf8.first == UInt8(ascii: "/") else { return false }
+            return patterns.contains { Self.matches($0, unescaped: pointer) }
+        }
+
+        /// Whether `pattern` selects the leaf at `pointer` (a JSON Pointer with nothing escaped):
+        /// its tokens read in place as slices of the text, no copy or array per leaf (this runs
+        /// on the store's writer, for every leaf of every disclosure).
+        private static func matches(_ pattern: [String], unescaped pointer: String) -> Bool {
+            let utf8 = pointer.utf8
+            // Where the leaf's next token starts; nil when it has no more.
+            var next: String.Index? = utf8.isEmpty ? nil : utf8.index(after: utf8.startIndex)
+            for token in pattern {
+                guard let start = next else { return false }
+                var end = start
+                while end != utf8.endIndex && utf8[end] != UInt8(ascii: "/") { end = utf8.index(after: end) }
+                guard token == "*" || token == pointer[start..<end] else { return false }
+                next = end == utf8.endIndex ? nil : utf8.index(after: end)
+            }
+            return true
         }
     }
 }

@@ -99,8 +99,9 @@ package final class Exchange: Sendable {
         let recipients = self.recipients
         // Minimisation depends only on the document and the recipient: done before the commit.
         var minimisedByRecipient: [String: MinimisedData] = [:]
+        let prepared = Minimiser.PreparedMarkings(document, markings)
         for recipient in recipients where !recipient.services.isDisjoint(with: services) {
-            minimisedByRecipient[recipient.id] = Minimiser.minimise(document, fields: recipient.fields, categories: recipient.categories, markings: markings)
+            minimisedByRecipient[recipient.id] = Minimiser.minimise(document, fields: recipient.fields, categories: recipient.categories, markings: prepared)
         }
         let minimised = minimisedByRecipient
         let plaintext = document.serialized()

@@ -168,6 +168,35 @@ package struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionary
         }
     }
 
+    /// Some of one object's members, in its order, gathered without a key lookup per member (a
+    /// projection: the keys are distinct because they come from one object, each at most once).
+    package struct Selection {
+        private let source: JSONObject
+        private var keys: [KeyEntry] = []
+        private var values: [JSONValue] = []
+        private var lastPosition = -1
+
+        /// An empty selection from `source`.
+        package init(of source: JSONObject) {
+            self.source = source
+        }
+
+        /// Takes the key at `position` in the source, with `value`. Positions must increase
+        /// (which keeps the keys distinct); an out-of-order one is a programming error.
+        package mutating func take(keyAt position: Int, value: JSONValue) {
+            precondition(position > lastPosition && position < source.count, "positions are taken in increasing order")
+            lastPosition = position
+            keys.append(source.storage.keys[position])
+            values.append(value)
+        }
+
+        /// Whether nothing was taken.
+        package var isEmpty: Bool { keys.isEmpty }
+
+        /// The selected members as an object.
+        package var object: JSONObject { JSONObject(distinctKeys: keys, values: values) }
+    }
+
     /// Iterates the members in order.
     package struct Iterator: IteratorProtocol {
         private let keys: [KeyEntry]

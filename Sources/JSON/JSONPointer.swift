@@ -22,6 +22,11 @@ package struct JSONPointer: Sendable, Hashable, CustomStringConvertible {
         }
         var tokens: [String] = []
         for raw in text.utf8.dropFirst().split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false) {
+            guard raw.contains(UInt8(ascii: "~")) else {
+                // Nothing escaped (the common case): the token is the slice's bytes as they are.
+                tokens.append(String(decoding: raw, as: UTF8.self))
+                continue
+            }
             var bytes: [UInt8] = []
             bytes.reserveCapacity(raw.count)
             var iterator = raw.makeIterator()

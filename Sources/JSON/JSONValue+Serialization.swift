@@ -2,6 +2,7 @@ extension JSONValue {
     /// Compact JSON text (no whitespace), object members in stored order, numbers exact.
     package func serialized() -> [UInt8] {
         var writer = JSONWriter(style: .compact)
+        writer.output.reserveCapacity(1024)
         writer.write(self)
         return writer.output
     }
@@ -26,6 +27,7 @@ extension JSONValue {
     /// range (e.g. `1e400`), which JCS leaves undefined, are written in their exact form.
     package func canonicalized() -> [UInt8] {
         var writer = JSONWriter(style: .canonical)
+        writer.output.reserveCapacity(1024)
         writer.write(self)
         return writer.output
     }

@@ -39,8 +39,14 @@ struct JSONWriter {
             if style == .canonical {
                 // RFC 8785 §3.2.3: members sorted by the UTF-16 code units of their keys.
                 let members = Array(object)
-                let sortKeys = members.map { Array($0.key.utf16) }
-                let order = sortKeys.indices.sorted { sortKeys[$0].lexicographicallyPrecedes(sortKeys[$1]) }
+                let order: [Int]
+                if members.allSatisfy({ Self.utf8OrderIsUTF16Order($0.key) }) {
+                    // Compared as UTF-8 bytes, without a UTF-16 copy of every key.
+                    order = members.indices.sorted { members[$0].key.utf8.lexicographicallyPrecedes(members[$1].key.utf8) }
+                } else {
+                    let sortKeys = members.map { Array($0.key.utf16) }
+                    order = sortKeys.indices.sorted { sortKeys[$0].lexicographicallyPrecedes(sortKeys[$1]) }
+                }
                 for (position, memberIndex) in order.enumerated() {
                     writeMember(members[memberIndex], first: position == 0, indent: indent)
                 }
@@ -54,6 +60,15 @@ struct JSONWriter {
             if !object.isEmpty { newline(indent) }
             output.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// Whether sorting `key` by its UTF-8 bytes sorts it as by its UTF-16 code units: UTF-8 byte
+    /// order is code point order, and so is UTF-16's except between U+E000–U+FFFF and the
+    /// supplementary planes (surrogates sort below U+E000). A key with neither (no lead byte
+    /// 0xEE or above) sorts the same both ways against any other such key.
+    static func utf8OrderIsUTF16Order(_ key: String) -> Bool {
+        key.utf8.withContiguousStorageIfAvailable { bytes in !bytes.contains { $0 >= 0xEE } }
+            ?? !key.utf8.contains { $0 >= 0xEE }
     }
 
     private mutating func writeMember(_ member: JSONObject.Element, first: Bool, indent: Int) {
@@ -92,10 +107,20 @@ struct JSONWriter {
     private mutating func writeString(_ string: String) {
         output.append(UInt8(ascii: "\""))
         let utf8 = string.utf8
-        let needsEscaping = utf8.withContiguousStorageIfAvailable { bytes in
-            bytes.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
-        } ?? utf8.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
-        if !needsEscaping {
+        // Nothing to escape (the common case): the bytes are copied straight from the string's storage.
+        let copied = utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            guard !bytes.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else { return false }
+            output.append(contentsOf: bytes)
+            return true
+        } ?? false
+        if !copied {
+            writeEscaping(utf8)
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+
+    private mutating func writeEscaping(_ utf8: String.UTF8View) {
+        if !utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) {
             output.append(contentsOf: utf8)
         } else {
             for byte in utf8 {
@@ -115,6 +140,5 @@ struct JSONWriter {
                 }
             }
         }
-        output.append(UInt8(ascii: "\""))
     }
 }

@@ -41,6 +41,8 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
     private var outboundStart = 0
     /// TLS asked to write while reading (a key update, say): readable again once the socket is writable.
     private var readNeedsWritable = false
+    /// The last read stopped because the buffer was full, not because the socket was drained.
+    private var stoppedAtCap = false
     /// Room for one whole request at the configured limits (plus framing): reading stops there
     /// until the parser has consumed it, so a client that pipelines without reading holds no more.
     private let maxBufferedInput: Int
@@ -262,6 +264,7 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
             // Stopped at the cap: bytes may wait inside TLS, where no event would announce them.
             guard machine.isOpen else { return }
             reading = filled && machine.acceptsRequests && !hasPendingOutput && parser.bufferedByteCount < maxBufferedInput
+            stoppedAtCap = filled
         }
         if machine.readingPaused() == .close { close() }
     }
@@ -339,6 +342,9 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
         guard machine.isOpen else { return }  // the client went away meanwhile
         finish(response)
         processRequests()
+        // Reading stopped at the buffer's cap while the request was in flight: bytes may wait
+        // inside TLS, where no readiness event announces them.
+        if stoppedAtCap, machine.isOpen, machine.acceptsRequests, !hasPendingOutput { readAvailable() }
     }
 
     private func finish(_ response: HTTPResponse) {
@@ -398,11 +404,17 @@ final class Connection: EventLoopHandler, @unchecked Sendable {
         }
     }
 
+    /// Readable interest stays while a request is in flight: a client waiting for its answer sends
+    /// nothing, so no event comes, and dropping and restoring it cost two `epoll_ctl` calls a
+    /// request. What does arrive meanwhile (pipelined requests, the end of input) is read into the
+    /// buffer, up to `maxBufferedInput`, and answered in turn; interest goes only where reading
+    /// must stop (the buffer is full, output is pending, the peer stopped sending), so that the
+    /// level-triggered readiness cannot spin.
     private func updateInterest(extra: UInt32 = 0) {
         guard machine.isOpen else { return }
         var wanted = extra
         if hasPendingOutput || readNeedsWritable { wanted |= refex_EPOLLOUT }
-        if machine.wantsInput && parser.bufferedByteCount < maxBufferedInput && !hasPendingOutput {
+        if machine.readsInput && parser.bufferedByteCount < maxBufferedInput && !hasPendingOutput {
             wanted |= refex_EPOLLIN
         }
         setInterest(wanted)

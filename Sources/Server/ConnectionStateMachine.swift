@@ -137,6 +137,14 @@ struct ConnectionStateMachine {
         return !open.inputClosed
     }
 
+    /// The peer may still send and the connection reads what it sends: also while a request is in
+    /// flight (what arrives meanwhile waits in the buffer for its turn); not once the peer stopped
+    /// sending or the connection is closing.
+    var readsInput: Bool {
+        guard case .open(let open) = state else { return false }
+        return !open.inputClosed && !open.closingAfterFlush
+    }
+
     // MARK: Handshake
 
     enum HandshakeAction: Equatable {

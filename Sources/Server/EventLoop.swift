@@ -24,7 +24,10 @@ final class EventLoop: @unchecked Sendable {
     private let pending = Mutex<[@Sendable () -> Void]>([])
     private var handlers: [Int32: any EventLoopHandler] = [:]
     private var stopped = false
-    private let threadID = Mutex<pthread_t?>(nil)
+    /// The loop's thread (`pthread_self()`), 0 until it starts: read on every `execute`, so an atomic, not a lock.
+    private let threadID = Atomic<UInt>(0)
+    /// Eventfd writes so far (for tests: a task queued from the loop's own thread needs none).
+    private let wakeCount = Atomic<Int>(0)
     private let finished = DispatchSemaphore(value: 0)
     /// Scratch space for reads, shared by the loop's connections (they run one at a time).
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
@@ -72,7 +75,7 @@ final class EventLoop: @unchecked Sendable {
     /// Starts the loop on a new thread.
     func start(name: String) {
         let thread = Thread { [self] in
-            threadID.withLock { $0 = pthread_self() }
+            threadID.store(UInt(pthread_self()), ordering: .releasing)
             // The kernel's name for the thread too (top -H, perf, /proc): at most 15 bytes.
             _ = pthread_setname_np(pthread_self(), String(name.utf8.prefix(15)) ?? "refex-loop")
             run()
@@ -86,7 +89,7 @@ final class EventLoop: @unchecked Sendable {
         thread.start()
     }
 
-    var isRunning: Bool { threadID.withLock { $0 != nil } }
+    var isRunning: Bool { threadID.load(ordering: .acquiring) != 0 }
 
     /// Runs queued tasks on the calling thread; only before `start`, while no thread owns the loop.
     func runQueuedTasksBeforeStart() {
@@ -95,22 +98,33 @@ final class EventLoop: @unchecked Sendable {
     }
 
     var inLoop: Bool {
-        threadID.withLock { id in id.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+        let id = threadID.load(ordering: .acquiring)
+        return id != 0 && id == UInt(pthread_self())
     }
 
     /// Runs `task` on the loop's thread, soon.
+    ///
+    /// From another thread, the first task queued wakes the loop (an eventfd write). From the loop's
+    /// own thread no wake is needed: the loop runs what is queued before it waits again (`run`
+    /// polls without blocking while tasks wait), and once it has left `run()` the thread drains
+    /// the queue itself; this saves a system call per hop for tasks the loop gives itself (a
+    /// request's task starting, a continuation resumed on the loop).
     func execute(_ task: @escaping @Sendable () -> Void) {
         let wasEmpty = pending.withLock { queue in
             queue.append(task)
             return queue.count == 1
         }
-        if wasEmpty { wake() }
+        if wasEmpty && !inLoop { wake() }
     }
 
     private func wake() {
+        wakeCount.add(1, ordering: .relaxed)
         var one: UInt64 = 1
         _ = retryingOnInterrupt { write(wakeFD, &one, 8) }
     }
+
+    /// How many times another thread had to wake the loop (for tests).
+    var wakes: Int { wakeCount.load(ordering: .relaxed) }
 
     /// Asks the loop to return after its current iteration; `waitUntilFinished` waits for it.
     func stop() {
@@ -151,7 +165,9 @@ final class EventLoop: @unchecked Sendable {
         var nextTick = MonotonicClock.now() + EventLoop.tickInterval
         while !stopped {
             let now = MonotonicClock.now()
-            let timeout = nextTick > now ? Int32(min((nextTick - now) / 1_000_000 + 1, 1000)) : 0
+            var timeout = nextTick > now ? Int32(min((nextTick - now) / 1_000_000 + 1, 1000)) : 0
+            // A task the loop queued for itself (from a tick, say) woke nothing: look, don't wait.
+            if timeout > 0 && pending.withLock({ !$0.isEmpty }) { timeout = 0 }
             let count = events.withUnsafeMutableBufferPointer { buffer in
                 epoll_wait(epollFD, buffer.baseAddress, Int32(buffer.count), timeout)
             }
@@ -186,8 +202,9 @@ final class EventLoop: @unchecked Sendable {
     private func runPendingTasks() {
         while true {
             let tasks = pending.withLock { queue -> [@Sendable () -> Void] in
-                let taken = queue
-                queue.removeAll(keepingCapacity: true)
+                guard !queue.isEmpty else { return [] }
+                var taken: [@Sendable () -> Void] = []
+                swap(&taken, &queue)
                 return taken
             }
             if tasks.isEmpty { return }

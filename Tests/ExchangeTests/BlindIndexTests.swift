@@ -14,6 +14,18 @@ final class BlindIndexTests: XCTestCase {
         XCTAssertEqual(BlindIndex.normalisedReference(" cr-2026 /001 "), "CR-2026/001")
     }
 
+    /// ASCII names take a shortcut past Foundation's decomposition: it must agree with the
+    /// Unicode rules on every ASCII character, alone and among others.
+    func testTheASCIIShortcutNormalisesAsTheUnicodeRulesDo() {
+        for byte in UInt8(0)..<0x80 {
+            let text = String(decoding: [byte, UInt8(ascii: "A"), byte, UInt8(ascii: "z"), UInt8(ascii: "7")], as: UTF8.self)
+            XCTAssertEqual(BlindIndex.normalisedName(text), BlindIndex.normalisedNameByUnicode(text), "byte \(byte)")
+        }
+        for text in ["O'Brien-Smith", "  Mary Ann ", "", "ÉLODIE", "Zoë", "ﬁona", "Ⅻ", "İlker"] {
+            XCTAssertEqual(BlindIndex.normalisedName(text), BlindIndex.normalisedNameByUnicode(text), text)
+        }
+    }
+
     func testDatesMustBeCalendarDates() {
         XCTAssertEqual(BlindIndex.normalisedDate("1990-04-12"), "1990-04-12")
         XCTAssertEqual(BlindIndex.normalisedDate("2024-02-29"), "2024-02-29")

@@ -1,3 +1,4 @@
+import JSON
 import XCTest
 @testable import Exchange
 
@@ -154,9 +155,38 @@ final class DisclosureRuleTests: XCTestCase {
             (["not a pointer"], "/subject/name", false, "a field that is not a pointer allows nothing"),
             ([], "/subject/name", false, "no fields"),
             (["/subject"], "not a pointer", false, "a leaf that is not a pointer is not allowed"),
+            (["/subject"], "/subject~2", false, "a leaf with a bad escape is not allowed"),
+            ([""], "", true, "the whole document, as a leaf"),
+            (["/subject"], "", false, "the root is not within a member"),
+            (["/subject/"], "/subject/", true, "an empty token matches an empty token"),
+            (["/subject/"], "/subject/x", false, "an empty token is not a wildcard"),
+            (["//a"], "//a", true, "empty tokens count"),
+            (["/caf\u{E9}"], "/cafe\u{301}/x", true, "tokens compare as Swift strings, as the minimiser selects"),
         ]
         for (fields, pointer, allowed, name) in table {
             XCTAssertEqual(DisclosureRule.allows(fields, pointer), allowed, name)
+        }
+    }
+
+    /// Leaves are matched in place as slices of their text where nothing is escaped; the answer
+    /// must be the one a full parse of both gives, for any fields and leaf.
+    func testAllowsAgreesWithAFullParseOfFieldsAndLeaf() {
+        func reference(_ fields: [String], _ pointer: String) -> Bool {
+            guard let leaf = try? JSONPointer(parsing: pointer) else { return false }
+            return fields.contains { field in
+                guard let pattern = try? JSONPointer(parsing: field), pattern.tokens.count <= leaf.tokens.count else { return false }
+                return zip(pattern.tokens, leaf.tokens).allSatisfy { $0 == "*" || $0 == $1 }
+            }
+        }
+        var generator = SystemRandomNumberGenerator()
+        let pieces = ["/", "/", "a", "b", "~0", "~1", "~", "~2", "é", "e\u{301}", "\u{301}", "*", "0", "", " "]
+        func text() -> String {
+            (0..<Int.random(in: 0...6, using: &generator)).map { _ in pieces.randomElement(using: &generator) ?? "" }.joined()
+        }
+        for _ in 0..<20000 {
+            let fields = (0..<Int.random(in: 0...3, using: &generator)).map { _ in text() }
+            let pointer = text()
+            XCTAssertEqual(DisclosureRule.allows(fields, pointer), reference(fields, pointer), "fields \(fields), leaf \(pointer)")
         }
     }
 

@@ -60,6 +60,30 @@ final class JSONCanonicalizationTests: XCTestCase {
         XCTAssertEqual(try canonical(input), expected)
     }
 
+    /// Keys compared by their UTF-8 bytes (no key at or above U+E000) and by UTF-16 code units
+    /// (some key there) sort alike: every object's member order is checked against UTF-16 order.
+    func testSortsKeysByUTF16CodeUnitsWhicheverWayTheyAreCompared() throws {
+        let alphabets: [[Character]] = [
+            ["a", "b", "z", "A", "0", "~", "\u{7F}"],
+            ["a", "é", "ö", "€", "\u{80}", "\u{7FF}", "\u{800}", "\u{D7FF}"],
+            ["a", "€", "\u{E000}", "\u{FB33}", "\u{FFFD}", "😀", "\u{10000}", "\u{10FFFF}"],
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<300 {
+            let alphabet = alphabets[round % alphabets.count]
+            var keys = Set<String>()
+            for _ in 0..<Int.random(in: 1...12, using: &generator) {
+                keys.insert(String((0..<Int.random(in: 0...4, using: &generator)).map { _ in alphabet.randomElement(using: &generator) ?? "a" }))
+            }
+            let object = JSONValue.object(JSONObject(keys.shuffled(using: &generator).map { ($0, JSONValue.null) }))
+            let text = String(decoding: object.canonicalized(), as: UTF8.self)
+            let parsed = try JSONValue.parse(Array(text.utf8))
+            guard case .object(let written) = parsed else { return XCTFail(text) }
+            let expected = keys.sorted { Array($0.utf16).lexicographicallyPrecedes(Array($1.utf16)) }
+            XCTAssertEqual(written.keys, expected, text)
+        }
+    }
+
     func testMatchesTheRFCExample() throws {
         let input = """
         {

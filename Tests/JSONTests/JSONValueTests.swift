@@ -41,6 +41,29 @@ final class JSONValueTests: XCTestCase {
         XCTAssertEqual(object.count, 99)
     }
 
+    /// A selection keeps the source's order and keys (code points: `é` and `e\u{301}` stay two),
+    /// and a large one is looked up and edited like any object.
+    func testASelectionOfMembersIsAnObjectInTheSourcesOrder() {
+        var source = JSONObject()
+        for index in 0..<40 { source["k\(index)"] = .number(JSONNumber(index)) }
+        source["é"] = "precomposed"
+        source["e\u{301}"] = "decomposed"
+        var selection = JSONObject.Selection(of: source)
+        XCTAssertTrue(selection.isEmpty)
+        for position in 0..<source.count where position % 2 == 0 || position >= 39 {
+            selection.take(keyAt: position, value: .string("v\(position)"))
+        }
+        var selected = selection.object
+        XCTAssertEqual(selected.keys, source.keys.enumerated().filter { $0.offset % 2 == 0 || $0.offset >= 39 }.map(\.element))
+        XCTAssertEqual(selected["k38"], "v38")
+        XCTAssertEqual(selected["é"], "v40")
+        XCTAssertEqual(selected["e\u{301}"], "v41")
+        XCTAssertNil(selected["k1"])
+        selected["k1"] = true
+        XCTAssertEqual(selected["k1"], true)
+        XCTAssertEqual(selected.count, 20 + 3 + 1)
+    }
+
     func testInitializerKeepsTheLastOfRepeatedKeysAtTheFirstPosition() {
         let object = JSONObject([("a", 1), ("b", 2), ("a", 3)])
         XCTAssertEqual(object.keys, ["a", "b"])

@@ -116,6 +116,24 @@ final class ConnectionStateMachineTests: XCTestCase {
         XCTAssertTrue(machine.wantsInput)
     }
 
+    /// While a request is in flight no request is answered, but input is still read (so that
+    /// readable interest need not be dropped and restored around every request); not once the
+    /// peer stopped sending, nor on a connection that is closing.
+    func testInputIsReadWhileARequestIsInFlightButNotAfterThePeerStopsOrWhileClosing() {
+        var machine = busyMachine()
+        XCTAssertFalse(machine.acceptsRequests)
+        XCTAssertTrue(machine.readsInput)
+        machine.inputClosed()
+        XCTAssertFalse(machine.readsInput, "the end of input was read: nothing more will come")
+        XCTAssertEqual(machine.readingPaused(), .none, "the request in flight is still answered")
+        XCTAssertEqual(machine.responseReady(), .write(keepAlive: false))
+
+        var refused = self.machine()
+        XCTAssertEqual(refused.handshakeFinished(admitted: false), .answer503)
+        XCTAssertFalse(refused.readsInput)
+        XCTAssertFalse(self.machine().readsInput, "not during the handshake")
+    }
+
     func testARequestAskingToCloseIsAnsweredWithCloseThenLingers() {
         var machine = busyMachine(keepAlive: false)
         XCTAssertEqual(machine.responseReady(), .write(keepAlive: false))

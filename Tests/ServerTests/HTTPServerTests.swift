@@ -7,8 +7,32 @@ import XCTest
 
 /// The server in-process on a plain loopback listener, spoken to over a real socket.
 final class HTTPServerTests: XCTestCase {
+    /// Holds `/held`'s answer until the test opens it; signals when the handler has started.
+    final class Gate: Sendable {
+        let entered = DispatchSemaphore(value: 0)
+        let opened = DispatchSemaphore(value: 0)
+    }
+
     struct EchoResponder: HTTPResponder {
+        var gate = Gate()
+
         func reply(to request: HTTPRequest, on connection: ConnectionContext) -> Reply {
+            if request.path == "/held" {
+                let gate = self.gate
+                return .later {
+                    gate.entered.signal()
+                    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                        Thread {
+                            gate.opened.wait()
+                            continuation.resume()
+                        }.start()
+                    }
+                    return HTTPResponse(text: "held")
+                }
+            }
+            if request.path == "/big" {
+                return .now(HTTPResponse(text: String(repeating: "x", count: HTTPServerTests.bigBodySize)))
+            }
             if request.path == "/slow" {
                 return .later {
                     try? await Task.sleep(for: .milliseconds(50))
@@ -31,18 +55,23 @@ final class HTTPServerTests: XCTestCase {
         func replyAtConnectionLimit(on connection: ConnectionContext) -> HTTPResponse { HTTPResponse(status: .serviceUnavailable) }
     }
 
-    private func start(_ configuration: ServerConfiguration = ServerConfiguration(eventLoops: 2)) throws -> (HTTPServer, UInt16) {
+    static let bigBodySize = 16 << 20
+
+    private func start(
+        _ configuration: ServerConfiguration = ServerConfiguration(eventLoops: 2), responder: EchoResponder = EchoResponder()
+    ) throws -> (HTTPServer, UInt16) {
         let fd = try Socket.listen(on: ListenAddress(host: "127.0.0.1", port: 0))
         let port = try XCTUnwrap(Socket.localAddress(of: fd)).port
         let server = try HTTPServer(configuration: configuration, metrics: MetricsRegistry(), logger: Logger(sink: InMemoryLogSink()))
-        try server.addListener(ListenerSpec(name: "test", fd: fd, tls: nil, responder: EchoResponder(), maxConnections: 10))
+        try server.addListener(ListenerSpec(name: "test", fd: fd, tls: nil, responder: responder, maxConnections: 10))
         server.start()
         return (server, port)
     }
 
-    /// A connected client socket whose reads give up after `seconds`.
-    private func connect(_ port: UInt16, seconds: Int = 5) throws -> Int32 {
+    /// A connected client socket whose reads give up after `seconds`; `receiveBuffer`: its SO_RCVBUF, if set.
+    private func connect(_ port: UInt16, seconds: Int = 5, receiveBuffer: Int32? = nil) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        if var size = receiveBuffer { setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size)) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = port.bigEndian
@@ -85,6 +114,11 @@ final class HTTPServerTests: XCTestCase {
         let fd = try connect(port, seconds: seconds)
         defer { close(fd) }
         send(fd, text)
+        return readUntilClosed(fd)
+    }
+
+    /// Everything the server sends until it closes (or the socket's read limit passes).
+    private func readUntilClosed(_ fd: Int32) -> String {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -116,6 +150,61 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertTrue(names[0].hasPrefix("refex-loop-"), "the handler ran on \(names[0])")
         XCTAssertNotEqual(names[1], names[0], "the stand-in writer is another thread")
         XCTAssertEqual(names[2], names[0], "resumed on the same loop thread, not a pool thread")
+    }
+
+    /// Readable interest stays registered while a request is in flight (no epoll_ctl per request):
+    /// requests pipelined behind it arrive meanwhile, wait in the buffer, and are answered after
+    /// it, in order.
+    func testRequestsArrivingWhileOneIsInFlightAreAnsweredAfterItInOrder() throws {
+        let responder = EchoResponder()
+        let (server, port) = try start(responder: responder)
+        defer { server.shutdown() }
+        let fd = try connect(port)
+        defer { close(fd) }
+        send(fd, "GET /held HTTP/1.1\r\nHost: x\r\n\r\n")
+        XCTAssertEqual(responder.gate.entered.wait(timeout: .now() + 5), .success, "the held request reached its handler")
+        send(fd, "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        responder.gate.opened.signal()
+        let text = readUntilClosed(fd)
+        let bodies = text.components(separatedBy: "\r\n\r\n").dropFirst().map { $0.prefix { $0 != "H" } }
+        XCTAssertEqual(bodies, ["held", "/a", "/c"], text)
+    }
+
+    /// The peer shuts its sending side while its request is in flight: the end of input is read
+    /// (no spinning on a readable socket), the answer still goes out, then the connection closes.
+    func testAPeerThatStopsSendingWhileItsRequestIsInFlightGetsItsAnswerThenTheClose() throws {
+        let responder = EchoResponder()
+        let (server, port) = try start(responder: responder)
+        defer { server.shutdown() }
+        let fd = try connect(port)
+        defer { close(fd) }
+        send(fd, "GET /held HTTP/1.1\r\nHost: x\r\n\r\n")
+        XCTAssertEqual(responder.gate.entered.wait(timeout: .now() + 5), .success)
+        XCTAssertEqual(Glibc.shutdown(fd, Int32(SHUT_WR)), 0)
+        responder.gate.opened.signal()
+        let text = readUntilClosed(fd)
+        XCTAssertTrue(text.hasPrefix("HTTP/1.1 200 "), text)
+        XCTAssertTrue(text.hasSuffix("\r\n\r\nheld"), text)
+    }
+
+    /// An answer far larger than the socket takes at once (the write returns EAGAIN; the
+    /// connection waits for writability) is finished as the client reads, and the request
+    /// pipelined behind it is then read and answered on the same connection.
+    func testAnAnswerTheSocketCannotTakeAtOnceIsFinishedAndTheNextRequestIsServed() throws {
+        let (server, port) = try start()
+        defer { server.shutdown() }
+        let fd = try connect(port, seconds: 20, receiveBuffer: 4096)
+        defer { close(fd) }
+        send(fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        let text = readUntilClosed(fd)
+        let parts = text.components(separatedBy: "\r\n\r\n")
+        XCTAssertEqual(parts.count, 3, "two responses")
+        guard parts.count == 3 else { return }
+        XCTAssertTrue(parts[0].hasPrefix("HTTP/1.1 200 "))
+        XCTAssertTrue(parts[0].lowercased().contains("content-length: \(HTTPServerTests.bigBodySize)"), parts[0])
+        XCTAssertEqual(parts[1].prefix { $0 == "x" }.utf8.count, HTTPServerTests.bigBodySize, "the whole first body")
+        XCTAssertTrue(parts[1].drop { $0 == "x" }.hasPrefix("HTTP/1.1 200 "), "then the second answer")
+        XCTAssertEqual(parts[2], "/after")
     }
 
     func testMalformedRequestGetsItsStatusAndTheConnectionCloses() throws {
