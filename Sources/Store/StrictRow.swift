@@ -2,7 +2,6 @@ import Exchange
 import Foundation
 import JSON
 import SQLite
-import Synchronization
 
 /// One row of a table, read strictly: each column must hold the type its table declares and,
 /// for states and kinds, a value refex knows. Anything else throws `StoreError` (kind
@@ -45,17 +44,8 @@ struct StrictRow {
 
     /// A comma-separated SELECT list as column names.
     static func names(_ list: String) -> [String] {
-        // Split once per list (a few constant SELECT lists), not on every row read: trimming
-        // each name with Foundation cost the store's writer about 4% of intake's CPU.
-        if let known = namesByList.withLock({ $0[list] }) { return known }
-        let names = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-        namesByList.withLock { cache in
-            if cache.count < 256 { cache[list] = names }
-        }
-        return names
+        list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
     }
-
-    private static let namesByList = Mutex<[String: [String]]>([:])
 
     func text(_ index: Int) throws(StoreError) -> String {
         guard let text = try optionalText(index) else { throw malformed(index, "is NULL where a text is required") }
