@@ -166,6 +166,16 @@ package final class SQLiteConnection {
 
     package var isInTransaction: Bool { sqlite3_get_autocommit(database) == 0 }
 
+    /// Pages this connection wrote to its WAL (or, in rollback-journal mode, its database file)
+    /// since the last call, and starts counting again (`SQLITE_DBSTATUS_CACHE_WRITE` with reset:
+    /// SQLite's own count is 32 bits, which a long-running writer would overflow).
+    package func takePagesWritten() -> Int {
+        var current: Int32 = 0
+        var highest: Int32 = 0
+        guard sqlite3_db_status(database, SQLITE_DBSTATUS_CACHE_WRITE, &current, &highest, 1) == SQLITE_OK else { return 0 }
+        return Int(current)
+    }
+
     /// Runs `body` in a transaction (`BEGIN IMMEDIATE` takes the write lock at once); rolls back if it throws.
     package func transaction<Result>(_ body: () throws -> Result) throws -> Result {
         try execute("BEGIN IMMEDIATE")
