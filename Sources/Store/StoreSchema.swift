@@ -171,6 +171,24 @@ enum StoreSchema {
             referral_id TEXT PRIMARY KEY
         ) STRICT;
         """,
+        // Fewer pages per intake commit (issue 17; BENCHMARKS.md). Entries with no recipient or no
+        // disclosure (referral.received, consent.recorded, readings) leave those two indexes alone:
+        // every query on them names a value (`= ?`, `IS NOT NULL`), which SQLite proves non-null,
+        // so the partial indexes serve each as before. The waiting referrals become one b-tree
+        // (WITHOUT ROWID: the id is the key) instead of a table and its key's index.
+        """
+        DROP INDEX log_recipient;
+        CREATE INDEX log_recipient ON log_entries(recipient_id, seq) WHERE recipient_id IS NOT NULL;
+        DROP INDEX log_disclosure;
+        CREATE INDEX log_disclosure ON log_entries(disclosure_id) WHERE disclosure_id IS NOT NULL;
+
+        CREATE TABLE subject_index_waiting (
+            referral_id TEXT PRIMARY KEY
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO subject_index_waiting (referral_id) SELECT referral_id FROM subject_index_pending;
+        DROP TABLE subject_index_pending;
+        ALTER TABLE subject_index_waiting RENAME TO subject_index_pending;
+        """,
     ])
 
     /// Subject keys live in their own file, so that a copy of the main database cannot be read
