@@ -117,9 +117,14 @@ package final class SQLiteConnection {
         }
     }
 
+    /// For tests of query plans: while non-nil, the text of every statement run through this
+    /// connection is appended (`EXPLAIN QUERY PLAN` then shows what each would read).
+    package var recordedSQL: [String]?
+
     /// A cached prepared statement for `sql`. When the cache is full the least recently used
     /// statement leaves it, and is finalized once nothing uses it any more.
     package func statement(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
+        recordedSQL?.append(sql)
         if let cached = statements.take(sql) { return cached }
         let statement = try SQLiteStatement(database: database, sql: sql)
         statements.insert(statement)
