@@ -172,15 +172,21 @@ enum StoreSchema {
         ) STRICT;
         """,
         // Fewer pages per intake commit (issue 17; BENCHMARKS.md). Entries with no recipient or no
-        // disclosure (referral.received, consent.recorded, readings) leave those two indexes alone:
-        // every query on them names a value (`= ?`, `IS NOT NULL`), which SQLite proves non-null,
-        // so the partial indexes serve each as before. The waiting referrals become one b-tree
-        // (WITHOUT ROWID: the id is the key) instead of a table and its key's index.
+        // disclosure (referral.received, consent.recorded, readings), and consents with no
+        // document (those given with a referral), leave those indexes alone: every query on them
+        // names a value (`= ?`, `IS NOT NULL`), which SQLite proves non-null, so the partial
+        // indexes serve each as before (SQLiteLogQueryPlanTests). `outbox_disclosure` served no
+        // query (items are found by id, by recipient and state): only the foreign key's check
+        // when a disclosure is deleted, which refex never does. The waiting referrals become one
+        // b-tree (WITHOUT ROWID: the id is the key) instead of a table and its key's index.
         """
         DROP INDEX log_recipient;
         CREATE INDEX log_recipient ON log_entries(recipient_id, seq) WHERE recipient_id IS NOT NULL;
         DROP INDEX log_disclosure;
         CREATE INDEX log_disclosure ON log_entries(disclosure_id) WHERE disclosure_id IS NOT NULL;
+        DROP INDEX consents_document;
+        CREATE INDEX consents_document ON consents(referral_id, document_digest) WHERE document_digest IS NOT NULL;
+        DROP INDEX outbox_disclosure;
 
         CREATE TABLE subject_index_waiting (
             referral_id TEXT PRIMARY KEY

@@ -129,6 +129,13 @@ final class SQLiteLogQueryPlanTests: XCTestCase {
         }
     }
 
+    func testAConsentGivenAgainIsFoundThroughItsDocumentsIndex() async throws {
+        let store = try await openStore()
+        let found = try await plans(store) { txn in _ = try txn.consent(referralID: "r1", documentDigest: [1, 2, 3]) }
+        let plan = found.flatMap(\.plan)
+        XCTAssertTrue(plan.contains { $0.hasPrefix("SEARCH consents USING INDEX consents_document") }, plan.joined(separator: " | "))
+    }
+
     /// `log verify` checks every row against the log: each row's entry is looked up through an
     /// index (the rows are read in full; the log is not read once per row).
     func testTheCompletenessCheckLooksUpEachRowsEntryThroughAnIndex() async throws {
