@@ -159,13 +159,13 @@ enum PostgresSchema {
         // value); `outbox_disclosure` served no query. Nodes still on migration 1 run the same
         // queries on these indexes.
         """
-        DROP INDEX log_recipient;
+        DROP INDEX IF EXISTS log_recipient;
         CREATE INDEX log_recipient ON log_entries(recipient_id, seq) WHERE recipient_id IS NOT NULL;
-        DROP INDEX log_disclosure;
+        DROP INDEX IF EXISTS log_disclosure;
         CREATE INDEX log_disclosure ON log_entries(disclosure_id) WHERE disclosure_id IS NOT NULL;
-        DROP INDEX consents_document;
+        DROP INDEX IF EXISTS consents_document;
         CREATE INDEX consents_document ON consents(referral_id, document_digest) WHERE document_digest IS NOT NULL;
-        DROP INDEX outbox_disclosure;
+        DROP INDEX IF EXISTS outbox_disclosure;
         """,
     ])
 

@@ -3,6 +3,7 @@ import Exchange
 import Foundation
 import JSON
 import Logging
+import SQLite
 import TestSupport
 import XCTest
 @testable import Store
@@ -143,4 +144,38 @@ final class SQLiteStoreWritePatternTests: XCTestCase {
     /// migration 7, 45.1 and 4.38 after).
     static let alonePageBudget = 46.5
     static let groupPageBudget = 4.6
+}
+
+/// Migration 7 on a store made before it: the waiting referrals kept, the indexes replaced.
+final class SQLiteStoreMigrationSevenTests: XCTestCase {
+    func testAStoreAtVersionSixKeepsItsWaitingReferralsAndGetsThePartialIndexes() throws {
+        let folder = ProjectPaths.temporaryDirectory()
+        try SQLiteStore(path: "\(folder)/refex.db", keysPath: "\(folder)/keys.db", logger: Logger(sink: InMemoryLogSink())).close()
+        // Back to version 6 as it shipped: full indexes, the waiting referrals in a rowid table (one waiting).
+        let connection = try SQLiteConnection(path: "\(folder)/refex.db")
+        try connection.execute(
+            """
+            DROP INDEX log_recipient; CREATE INDEX log_recipient ON log_entries(recipient_id, seq);
+            DROP INDEX log_disclosure; CREATE INDEX log_disclosure ON log_entries(disclosure_id);
+            DROP INDEX consents_document; CREATE INDEX consents_document ON consents(referral_id, document_digest);
+            CREATE INDEX outbox_disclosure ON outbox(disclosure_id);
+            DROP TABLE subject_index_pending; CREATE TABLE subject_index_pending (referral_id TEXT PRIMARY KEY) STRICT;
+            INSERT INTO subject_index_pending (referral_id) VALUES ('r-waiting');
+            PRAGMA user_version = 6;
+            """
+        )
+        let store = try SQLiteStore(path: "\(folder)/refex.db", keysPath: "\(folder)/keys.db", logger: Logger(sink: InMemoryLogSink()))
+        defer { store.close() }
+        XCTAssertEqual(try connection.first("PRAGMA user_version")?.integer(0), 7)
+        let definitions = Dictionary(uniqueKeysWithValues: try connection.query(
+            "SELECT name, sql FROM sqlite_master WHERE name IN ('log_recipient', 'log_disclosure', 'consents_document', 'outbox_disclosure', 'subject_index_pending')"
+        ).map { ($0.text(0) ?? "", $0.text(1) ?? "") })
+        XCTAssertEqual(definitions["log_recipient"]?.hasSuffix("WHERE recipient_id IS NOT NULL"), true)
+        XCTAssertEqual(definitions["log_disclosure"]?.hasSuffix("WHERE disclosure_id IS NOT NULL"), true)
+        XCTAssertEqual(definitions["consents_document"]?.hasSuffix("WHERE document_digest IS NOT NULL"), true)
+        XCTAssertNil(definitions["outbox_disclosure"])
+        XCTAssertEqual(definitions["subject_index_pending"]?.contains("WITHOUT ROWID"), true)
+        XCTAssertEqual(try connection.query("SELECT referral_id FROM subject_index_pending").compactMap { $0.text(0) }, ["r-waiting"])
+        XCTAssertEqual(try connection.first("PRAGMA quick_check")?.text(0), "ok")
+    }
 }
