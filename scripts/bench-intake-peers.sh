@@ -4,8 +4,9 @@
 #   - refex (.build/release/refex serve),
 #   - the Python peer ../shared/peers/python-intake (Starlette on uvicorn, 2 workers; its pinned
 #     requirements in a venv under .dev/peers/, run from its own folder, never copied),
-#   - the storage program ../shared/peers/sqlite-limit (refex's writes per referral, no HTTP, TLS or
-#     crypto; built into .dev/peers/) at a group size equal to the connections,
+#   - the storage program scripts/bench/store_pattern.c (refex's writes per referral as its writer makes
+#     them, on a store made by `refex store init`; no HTTP, TLS or crypto; built into .dev/peers/) at the
+#     commit group size refex reached in the same round's run of the scenario,
 #   - the one-row commit ceiling (SQLite commits of one 4 KiB row each, WAL, synchronous=FULL, the same disk).
 # Keep-alive at 1, 8 and 64 connections and 500/s open loop on 64, alternating which server goes
 # first per round; then a sustained run of refex at 64 connections with its WAL's size sampled
@@ -53,9 +54,9 @@ for tool in python3 gcc sqlite3 curl openssl; do
   command -v "$tool" >/dev/null || { echo "bench-intake-peers: $tool is not installed; run 'scripts/install-deps.sh bench'" >&2; exit 1; }
 done
 peers="${REFEX_PEERS_DIR:-../shared/peers}"
-peer_src="$peers/python-intake"; limit_src="$peers/sqlite-limit/sqlite_limit.c"
-[ -f "$peer_src/serve.py" ] && [ -f "$peer_src/requirements.txt" ] && [ -f "$limit_src" ] || {
-  echo "bench-intake-peers: the peers are not in $peers (python-intake/, sqlite-limit/); set REFEX_PEERS_DIR" >&2; exit 1; }
+peer_src="$peers/python-intake"; pattern_src=scripts/bench/store_pattern.c
+[ -f "$peer_src/serve.py" ] && [ -f "$peer_src/requirements.txt" ] || {
+  echo "bench-intake-peers: the peer is not in $peers (python-intake/); set REFEX_PEERS_DIR" >&2; exit 1; }
 peer_src="$(cd "$peer_src" && pwd)"
 helper=scripts/bench/intake-peers.py
 
@@ -73,15 +74,15 @@ if ! cmp -s "$peer_src/requirements.txt" "$venv/requirements.txt" || ! "$venv/bi
   "$venv/bin/pip" install -q --disable-pip-version-check -r "$peer_src/requirements.txt" >&2
   cp "$peer_src/requirements.txt" "$venv/requirements.txt"
 fi
-limit="$tools/sqlite_limit"
-if [ ! -x "$limit" ] || [ "$limit_src" -nt "$limit" ]; then
-  echo "bench-intake-peers: building the storage program into $limit" >&2
-  gcc -O2 -Wall -o "$limit" "$limit_src" -lsqlite3 -lpthread
+pattern="$tools/store_pattern"
+if [ ! -x "$pattern" ] || [ "$pattern_src" -nt "$pattern" ]; then
+  echo "bench-intake-peers: building the storage program into $pattern" >&2
+  gcc -O2 -Wall -o "$pattern" "$pattern_src" -lsqlite3 -lpthread
 fi
 
 # --- a fresh state folder: PKI, keys, bodies, refex's config (the peer reads the same file) ----------
 dir=.dev/bench/intake-peers
-rm -rf "$dir"; mkdir -p "$dir/bodies" "$dir/peer" "$dir/limit" "$dir/ceiling" "$dir/samples"
+rm -rf "$dir"; mkdir -p "$dir/bodies" "$dir/peer" "$dir/pattern" "$dir/ceiling" "$dir/samples"
 abs="$(cd "$dir" && pwd)"
 pki="$abs/pki"
 certs/dev-pki.sh "$pki" 2>/dev/null
@@ -198,10 +199,20 @@ run_server() {
   printf '%s\n' "$line" >> "$raw"
 }
 
-# run_storage SCENARIO ROUND GROUP: the storage program at one group size, on the same disk.
+# run_storage SCENARIO ROUND CONNECTIONS: the storage program at the group refex reached in this round's run of
+# the scenario (the connections when refex's metrics did not say), on the same disk, on a store of its own per
+# scenario made by `refex store init` (its real tables and indexes) and kept across rounds as refex's store is.
 run_storage() {
-  local line
-  line=$("$limit" --dir "$abs/limit/group-$3" --group "$3" --seconds "$duration" --warmup "$warmup") || true
+  local line group store="$abs/pattern/$1"
+  group=$(python3 "$helper" refex-group "$raw" "$1" "$2")
+  group=${group:-$3}
+  if [ ! -f "$store/refex.db" ]; then
+    mkdir -p "$store"
+    python3 -c 'import json, sys; c = json.load(open(sys.argv[1])); c["store"] = {"path": sys.argv[2]}; json.dump(c, open(sys.argv[3], "w"))' \
+      "$dir/refex.json" "$store/refex.db" "$dir/pattern-$1.json"
+    "$refex" store init --config "$dir/pattern-$1.json" >/dev/null
+  fi
+  line=$("$pattern" --store "$store/refex.db" --keys "$store/refex-keys.db" --group "$group" --seconds "$duration" --warmup "$warmup") || true
   line=$(printf '%s' "$line" | python3 "$helper" record kind=run server=storage scenario="$1" round="$2")
   printf '%s\n' "$line" >> "$raw"
 }

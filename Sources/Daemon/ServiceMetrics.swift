@@ -53,6 +53,9 @@ package final class ServiceMetrics: Sendable {
         registry.counter("refex_store_commit_group_writes_total", help: "Writes (referrals and every other change) held by those commits.") {
             store.commitGroupTotals.map { [([], Double($0.writes))] } ?? []
         }
+        registry.counter("refex_store_commit_pages_total", help: "Database pages those commits wrote (the WAL frames of a SQLite store).") {
+            store.commitGroupTotals.map { [([], Double($0.pages))] } ?? []
+        }
         registry.gauge("refex_disclosures", help: "Disclosures by their current state.", labelNames: ["state"]) {
             latest().map { current in
                 // Every known state, 0 when none, so that a rule can compare them.

@@ -69,10 +69,14 @@ extension RefexStore {
 package struct CommitGroupTotals: Sendable, Equatable {
     package var commits: Int
     package var writes: Int
+    /// Database pages those commits wrote (SQLite: WAL frames of the main database and pages of
+    /// the keys database); 0 when the store does not count them.
+    package var pages: Int
 
-    package init(commits: Int, writes: Int) {
+    package init(commits: Int, writes: Int, pages: Int = 0) {
         self.commits = commits
         self.writes = writes
+        self.pages = pages
     }
 }
 

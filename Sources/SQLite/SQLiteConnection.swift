@@ -117,9 +117,14 @@ package final class SQLiteConnection {
         }
     }
 
+    /// For tests of query plans: while non-nil, the text of every statement run through this
+    /// connection is appended (`EXPLAIN QUERY PLAN` then shows what each would read).
+    package var recordedSQL: [String]?
+
     /// A cached prepared statement for `sql`. When the cache is full the least recently used
     /// statement leaves it, and is finalized once nothing uses it any more.
     package func statement(_ sql: String) throws(SQLiteError) -> SQLiteStatement {
+        recordedSQL?.append(sql)
         if let cached = statements.take(sql) { return cached }
         let statement = try SQLiteStatement(database: database, sql: sql)
         statements.insert(statement)
@@ -179,6 +184,16 @@ package final class SQLiteConnection {
     package var lastErrorCode: SQLiteError.Code { SQLiteError.Code(rawValue: sqlite3_extended_errcode(database)) }
 
     package var isInTransaction: Bool { sqlite3_get_autocommit(database) == 0 }
+
+    /// Pages this connection wrote to its WAL (or, in rollback-journal mode, its database file)
+    /// since the last call, and starts counting again (`SQLITE_DBSTATUS_CACHE_WRITE` with reset:
+    /// SQLite's own count is 32 bits, which a long-running writer would overflow).
+    package func takePagesWritten() -> Int {
+        var current: Int32 = 0
+        var highest: Int32 = 0
+        guard sqlite3_db_status(database, SQLITE_DBSTATUS_CACHE_WRITE, &current, &highest, 1) == SQLITE_OK else { return 0 }
+        return Int(current)
+    }
 
     /// Runs `body` in a transaction (`BEGIN IMMEDIATE` takes the write lock at once); rolls back if it throws.
     package func transaction<Result>(_ body: () throws -> Result) throws -> Result {

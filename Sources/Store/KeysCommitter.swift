@@ -165,14 +165,19 @@ final class KeysCommitter: @unchecked Sendable {
 final class CommitGroupCounter: Sendable {
     private let commits = Atomic<Int>(0)
     private let writes = Atomic<Int>(0)
+    private let pages = Atomic<Int>(0)
 
-    func add(_ count: Int) {
+    /// One commit of `count` writes that wrote `pages` database pages.
+    func add(_ count: Int, pages written: Int) {
         writes.wrappingAdd(count, ordering: .relaxed)
+        pages.wrappingAdd(written, ordering: .relaxed)
         commits.wrappingAdd(1, ordering: .relaxed)
     }
 
     var totals: CommitGroupTotals {
-        CommitGroupTotals(commits: commits.load(ordering: .relaxed), writes: writes.load(ordering: .relaxed))
+        CommitGroupTotals(
+            commits: commits.load(ordering: .relaxed), writes: writes.load(ordering: .relaxed), pages: pages.load(ordering: .relaxed)
+        )
     }
 }
 

@@ -4,8 +4,8 @@ import Postgres
 /// The PostgreSQL store's tables, as versioned migrations (the same tables as `StoreSchema`'s
 /// SQLite ones, in PostgreSQL's types: BIGINT for integers and milliseconds, BYTEA for bytes,
 /// TEXT in the "C" collation so that ids order bytewise as on SQLite). Never edit a shipped
-/// migration: add one. Every migration only adds, so that nodes of the same version keep running
-/// while another applies it.
+/// migration: add one. Every migration only adds (or replaces an index with one that serves the
+/// same queries), so that nodes of the same version keep running while another applies it.
 enum PostgresSchema {
     private static let text = "TEXT COLLATE \"C\""
 
@@ -153,6 +153,19 @@ enum PostgresSchema {
             created_at BIGINT NOT NULL,
             probed_at BIGINT
         );
+        """,
+        // As the SQLite store's migration 7 (issue 17): entries with no recipient or disclosure,
+        // and consents with no document, leave those indexes alone (each query on them names a
+        // value); `outbox_disclosure` served no query. Nodes still on migration 1 run the same
+        // queries on these indexes.
+        """
+        DROP INDEX IF EXISTS log_recipient;
+        CREATE INDEX log_recipient ON log_entries(recipient_id, seq) WHERE recipient_id IS NOT NULL;
+        DROP INDEX IF EXISTS log_disclosure;
+        CREATE INDEX log_disclosure ON log_entries(disclosure_id) WHERE disclosure_id IS NOT NULL;
+        DROP INDEX IF EXISTS consents_document;
+        CREATE INDEX consents_document ON consents(referral_id, document_digest) WHERE document_digest IS NOT NULL;
+        DROP INDEX IF EXISTS outbox_disclosure;
         """,
     ])
 

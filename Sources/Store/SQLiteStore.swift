@@ -670,6 +670,9 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
         }
     }
 
+    /// Writes queued for the writer and not yet taken (tests that build a group while it is stalled).
+    package var queuedWritesForTesting: Int { queue.withLock { $0.jobs.count } }
+
     /// For tests of the watchdog: while true, the writer takes no work.
     package func stallForTesting(_ stalled: Bool) {
         stalledForTesting.store(stalled, ordering: .releasing)
@@ -893,7 +896,8 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
             // Keys first: a referral must never be durable without the key that opens it.
             if keys.isInTransaction { try keys.execute("COMMIT") }
             try main.execute("COMMIT")
-            groupCounts.add(jobs.count)
+            // Pages written since the last commit (a failed one's spilled pages count here).
+            groupCounts.add(jobs.count, pages: main.takePagesWritten() + keys.takePagesWritten())
             keysAhead.storedAhead.remove(takenFromAhead)
             if !deferredIndex.isEmpty { keysAhead.index(deferredIndex) }
             return .committed(outcomes)

@@ -516,7 +516,8 @@ final class SQLiteTransaction: StoreTransaction {
         var values: [any SQLiteBindable] = [utcOffsetMilliseconds, since.milliseconds, until.milliseconds]
         values.append(contentsOf: events.map { $0 as any SQLiteBindable })
         // After a seq: the few entries appended since, by the primary key (NOT INDEXED keeps the
-        // planner off the time index, which would read the whole range); else the time index.
+        // planner off the time index, which would read the whole range); else the time index
+        // (`+event`: without it SQLite reads every entry of those events, of all time, through log_event).
         var source = "log_entries"
         var seqCondition = ""
         if let afterSeq {
@@ -526,7 +527,7 @@ final class SQLiteTransaction: StoreTransaction {
         }
         let sql = """
             SELECT (time + ?) / 86400000, event, recipient_id, lawful_basis, count(*) FROM \(source)
-            WHERE time >= ? AND time < ? AND event IN (\(events.map { _ in "?" }.joined(separator: ", ")))\(seqCondition)
+            WHERE time >= ? AND time < ? AND +event IN (\(events.map { _ in "?" }.joined(separator: ", ")))\(seqCondition)
             GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
             """
         return try main.query(sql, values).map { found in

@@ -171,6 +171,30 @@ enum StoreSchema {
             referral_id TEXT PRIMARY KEY
         ) STRICT;
         """,
+        // Fewer pages per intake commit (issue 17; BENCHMARKS.md). Entries with no recipient or no
+        // disclosure (referral.received, consent.recorded, readings), and consents with no
+        // document (those given with a referral), leave those indexes alone: every query on them
+        // names a value (`= ?`, `IS NOT NULL`), which SQLite proves non-null, so the partial
+        // indexes serve each as before (SQLiteLogQueryPlanTests). `outbox_disclosure` served no
+        // query (items are found by id, by recipient and state): only the foreign key's check
+        // when a disclosure is deleted, which refex never does. The waiting referrals become one
+        // b-tree (WITHOUT ROWID: the id is the key) instead of a table and its key's index.
+        """
+        DROP INDEX IF EXISTS log_recipient;
+        CREATE INDEX log_recipient ON log_entries(recipient_id, seq) WHERE recipient_id IS NOT NULL;
+        DROP INDEX IF EXISTS log_disclosure;
+        CREATE INDEX log_disclosure ON log_entries(disclosure_id) WHERE disclosure_id IS NOT NULL;
+        DROP INDEX IF EXISTS consents_document;
+        CREATE INDEX consents_document ON consents(referral_id, document_digest) WHERE document_digest IS NOT NULL;
+        DROP INDEX IF EXISTS outbox_disclosure;
+
+        CREATE TABLE subject_index_waiting (
+            referral_id TEXT PRIMARY KEY
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO subject_index_waiting (referral_id) SELECT referral_id FROM subject_index_pending;
+        DROP TABLE subject_index_pending;
+        ALTER TABLE subject_index_waiting RENAME TO subject_index_pending;
+        """,
     ])
 
     /// Subject keys live in their own file, so that a copy of the main database cannot be read

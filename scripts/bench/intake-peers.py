@@ -5,6 +5,7 @@
     intake-peers.py wal-sampler FILE OUT INTERVAL    appends "seconds<TAB>bytes" of FILE every INTERVAL s until SIGTERM
     intake-peers.py metrics SCRAPE                   refex's /metrics text: one JSON line (202s answered, group size)
     intake-peers.py record KEY=VALUE...              merges a refex-bench JSON line (stdin) with KEY=VALUE: one JSON line
+    intake-peers.py refex-group RAW SCENARIO ROUND   the commit group refex reached in that run, whole (nothing if unknown)
     intake-peers.py summary RAW                      the raw runs (JSON lines) as the Markdown table
 """
 import json
@@ -97,7 +98,7 @@ GROUP_NAME = re.compile(r'^refex_\w*(commit|writer?_)\w*(batch|group|size)\w*$|^
 def metrics(scrape_path: str) -> None:
     """202s answered to POST /v1/referrals (all listeners), and the commit group size metric if refex has one:
     for a histogram or summary its _sum and _count (mean = Δsum ÷ Δcount), else the sampled value."""
-    accepted, groups = 0.0, {}
+    accepted, groups, pages = 0.0, {}, None
     wanted = os.environ.get("REFEX_GROUP_METRIC")
     try:
         text = open(scrape_path).read()
@@ -116,6 +117,10 @@ def metrics(scrape_path: str) -> None:
             continue
         if name == "refex_http_requests_total" and 'status="202"' in labels and 'method="POST"' in labels:
             accepted += number
+        # The database pages (WAL frames) refex's commits wrote: pages per commit = Δpages ÷ Δcommits.
+        if name == "refex_store_commit_pages_total":
+            pages = (pages or 0.0) + number
+            continue
         # refex's counter pair: commits (count) and the writes they held (sum); mean = Δwrites ÷ Δcommits.
         if not wanted and name in ("refex_store_commit_groups_total", "refex_store_commit_group_writes_total"):
             entry = groups.setdefault("refex_store_commit_group", {"sum": 0.0, "count": 0.0, "value": 0.0})
@@ -128,7 +133,7 @@ def metrics(scrape_path: str) -> None:
             kind = "sum" if name.endswith("_sum") else "count" if name.endswith("_count") else "value"
             entry = groups.setdefault(base, {"sum": 0.0, "count": 0.0, "value": 0.0})
             entry[kind] += number
-    print(json.dumps({"accepted202": accepted, "groupMetrics": groups, "scraped": bool(text)}))
+    print(json.dumps({"accepted202": accepted, "groupMetrics": groups, "commitPages": pages, "scraped": bool(text)}))
 
 
 # --- one run's record -------------------------------------------------------------------------------
@@ -171,7 +176,8 @@ def progress(r: dict) -> str:
         return f"{head} {r.get('commitsPerSecond', 0):>8.0f} commits/s of one 4 KiB row, commit p99 {r.get('commitMsP99', 0):.2f} ms"
     if r.get("server") == "storage":
         return (f"{head} {r.get('referralsPerSecond', 0):>8.0f} referrals/s at group {r.get('group')}, commit p99 "
-                f"{r.get('commitMsP99', 0):.2f} ms, {r.get('cpuUsPerReferral', 0):.0f} µs CPU per referral")
+                f"{r.get('commitMsP99', 0):.2f} ms, {r.get('cpuUsPerReferral', 0):.0f} µs CPU per referral, "
+                f"{r.get('pagesPerCommit', 0):.1f} pages per commit")
     latency, wal = r.get("latencyMs", {}), r.get("wal") or {}
     peak = "—" if not wal else f"{wal['peakBytes'] / 2**20:.1f} MiB"
     return (f"{head} {r.get('requestsPerSecond', 0):>8.0f} req/s  p99 {latency.get('p99', 0):7.2f} ms  202s {r.get('expectedResponses', '?')}  "
@@ -213,6 +219,28 @@ def group_mean(before: dict, after: dict):
     return None
 
 
+def pages_per_commit(before: dict, after: dict):
+    """refex's database pages (WAL frames) per commit over a run, from two scrapes, or None."""
+    if not before or not after or before.get("commitPages") is None or after.get("commitPages") is None:
+        return None
+    group = (after.get("groupMetrics") or {}).get("refex_store_commit_group")
+    start = (before.get("groupMetrics") or {}).get("refex_store_commit_group", {"count": 0})
+    commits = group["count"] - start["count"] if group else 0
+    return (after["commitPages"] - before["commitPages"]) / commits if commits > 0 else None
+
+
+def refex_group(raw: str, scenario: str, round_: str) -> None:
+    """The mean commit group refex reached in its run of SCENARIO in ROUND, rounded (at least 1); nothing if unknown."""
+    found = None
+    with open(raw) as f:
+        for line in f:
+            r = json.loads(line)
+            if r.get("kind", "run") == "run" and r.get("server") == "refex" and r.get("scenario") == scenario and str(r.get("round")) == round_:
+                found = group_mean(r.get("metricsBefore"), r.get("metricsAfter"))
+    if found:
+        print(max(1, min(4096, round(found[1]))))
+
+
 def targets(rates: dict, p99s: dict, ceiling_rate, storage_64, sustained) -> list:
     """The issue's targets, each met or missed from this run's numbers (— where a number is missing)."""
     lines = []
@@ -234,7 +262,7 @@ def targets(rates: dict, p99s: dict, ceiling_rate, storage_64, sustained) -> lis
     r64, p64 = rates["keepalive-64"]
     lines.append(f"- keep-alive, 64 connections: ≥ 2× the peer ({shown(ratio(r64, p64), '{:.2f}×')}: "
                  f"{verdict(None if ratio(r64, p64) is None else ratio(r64, p64) >= 2)}) and ≥ 90% of the storage program "
-                 f"({shown(ratio(r64, storage_64), '{:.0%}')} of it at group 64, the write pattern the issue measured: "
+                 f"({shown(ratio(r64, storage_64), '{:.0%}')} of it, at the group refex reached: "
                  f"{verdict(None if ratio(r64, storage_64) is None else ratio(r64, storage_64) >= 0.9)})")
     refex_p99, peer_p99 = p99s["open-500"]
     lines.append(f"- 500/s open loop: p99 ≤ half the peer's ({shown(ratio(refex_p99, peer_p99), '{:.2f} of it')}: "
@@ -310,7 +338,7 @@ def summary(path: str) -> None:
         ratio = f"**{rr / pr:.2f}**" if rr is not None and pr else "—"
         if storage:
             sr = median([s.get("referralsPerSecond") for s in storage])
-            storage_text = f"{fmt(sr)}/s (group {storage[0].get('group')})"
+            storage_text = f"{fmt(sr)}/s (group {fmt(median([s.get('group') for s in storage]))})"
         else:
             storage_text = "—"
         if scenario.startswith("open"):
@@ -373,10 +401,20 @@ def summary(path: str) -> None:
                    f"{fmt(median([r.get('commitMsP99') for r in ceiling_runs]), 2)} ms.")
     storage = pick("storage")
     if storage:
-        out.append("Storage program: ../shared/peers/sqlite-limit (refex's writes per referral as it measured them, both databases, "
-                   "per-referral savepoints, no HTTP, TLS or crypto) at a group size equal to the connections; CPU µs per referral "
-                   + ", ".join(f"group {g}: {fmt(median([s.get('cpuUsPerReferral') for s in storage if s.get('group') == g]))}"
-                               for g in sorted({s.get('group') for s in storage})) + ".")
+        out.append("Storage program: scripts/bench/store_pattern.c (refex's writes per referral as its writer makes them now, on a "
+                   "store made by `refex store init`: keys made ahead, the main database alone per commit, no savepoints, the "
+                   "blind-index entries and keys committed beside it; no HTTP, TLS or crypto) at the group size refex reached in "
+                   "the same round's run of the scenario; CPU µs per referral "
+                   + ", ".join(f"{SCENARIOS.get(sc, sc)}: {fmt(median([s.get('cpuUsPerReferral') for s in storage if s.get('scenario') == sc]))}"
+                               for sc in SCENARIOS if any(s.get('scenario') == sc for s in storage)) + ".")
+    page_notes = []
+    for scenario, label in SCENARIOS.items():
+        refex_pages = median([pages_per_commit(r.get("metricsBefore"), r.get("metricsAfter")) for r in pick("refex", scenario)])
+        storage_pages = median([s.get("pagesPerCommit") for s in pick("storage", scenario)])
+        if refex_pages is not None or storage_pages is not None:
+            page_notes.append(f"{label}: refex {fmt(refex_pages, 1)}, storage program {fmt(storage_pages, 1)}")
+    if page_notes:
+        out.append("Database pages (WAL frames) per commit: " + "; ".join(page_notes) + ".")
     out.append("")
     out.append("Every 202 against the store:")
     for check in checks:
@@ -396,6 +434,8 @@ def main() -> None:
         metrics(args[0])
     elif command == "record":
         record(args)
+    elif command == "refex-group" and len(args) == 3:
+        refex_group(*args)
     elif command == "summary" and len(args) == 1:
         summary(args[0])
     else:
