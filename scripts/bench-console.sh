@@ -17,25 +17,7 @@ mkdir -p "$dir"
 
 scripts/dev-setup.sh .dev >/dev/null 2>&1
 config="$dir/refex.json"
-python3 - "$config" <<'PY'
-import json, sys
-config = json.load(open(".dev/refex.json"))
-for key in ("tls", "delivery"):
-    section = config[key]
-    for name, value in list(section.items()):
-        if isinstance(value, str) and not value.startswith("/") and value.endswith((".crt", ".key", ".pem")):
-            section[name] = "../../" + value
-config["schemas"] = "../../../schemas"
-config["masterKey"] = "../../master.key"
-config["log"]["signingKey"] = "../../log-signing.key"
-for recipient in config["recipients"]:
-    if "ca" in recipient["delivery"]:
-        recipient["delivery"]["ca"] = "../../" + recipient["delivery"]["ca"]
-config["store"] = {"path": "refex.db"}
-config["listen"] = "127.0.0.1:0"
-config["ops"] = "127.0.0.1:0"
-json.dump(config, open(sys.argv[1], "w"), indent=1)
-PY
+python3 scripts/bench/bench-config.py "$config" --free-ports
 
 have=$(sqlite3 "$dir/refex.db" "SELECT count(*) FROM log_entries" 2>/dev/null || echo 0)
 if [ "$have" -lt "$entries" ]; then

@@ -13,23 +13,7 @@ mkdir -p "$dir"
 
 scripts/dev-setup.sh .dev >/dev/null 2>&1
 config="$dir/refex.json"
-python3 - "$config" "$dir" <<'PY'
-import json, sys
-config = json.load(open(".dev/refex.json"))
-for key in ("tls", "delivery"):
-    section = config[key]
-    for name, value in list(section.items()):
-        if isinstance(value, str) and not value.startswith("/") and value.endswith((".crt", ".key", ".pem")):
-            section[name] = "../../" + value
-config["schemas"] = "../../../schemas"
-config["masterKey"] = "../../master.key"
-config["log"]["signingKey"] = "../../log-signing.key"
-for recipient in config["recipients"]:
-    if "ca" in recipient["delivery"]:
-        recipient["delivery"]["ca"] = "../../" + recipient["delivery"]["ca"]
-config["store"] = {"path": "refex.db"}
-json.dump(config, open(sys.argv[1], "w"), indent=1)
-PY
+python3 scripts/bench/bench-config.py "$config"
 
 have=$(sqlite3 "$dir/refex.db" "SELECT count(*) FROM log_entries" 2>/dev/null || echo 0)
 if [ "$have" -lt "$entries" ]; then

@@ -65,27 +65,17 @@ package enum Escape {
     /// text reads or is parsed (NUL and other controls, bidirectional overrides and isolates) made
     /// visible as `[U+202E]`, so that a value renders inert and readable.
     package static func text(_ value: String) -> String {
-        if isPlain(value) { return value }
-        var out = ""
-        out.reserveCapacity(value.utf8.count + 8)
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default:
-                if let shown = visible(scalar) { out += shown } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out
+        isPlain(value) ? value : escaped(value, whitespaceAsReferences: false)
     }
 
     /// A double-quoted attribute value: as text, and tab, line feed and carriage return as
     /// character references too (so that a value keeps its shape in `title`).
     package static func attribute(_ value: String) -> String {
         if isPlain(value) && !value.utf8.contains(where: { $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) { return value }
+        return escaped(value, whitespaceAsReferences: true)
+    }
+
+    private static func escaped(_ value: String, whitespaceAsReferences: Bool) -> String {
         var out = ""
         out.reserveCapacity(value.utf8.count + 8)
         for scalar in value.unicodeScalars {
@@ -95,9 +85,9 @@ package enum Escape {
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
             case "'": out += "&#39;"
-            case "\t": out += "&#9;"
-            case "\n": out += "&#10;"
-            case "\r": out += "&#13;"
+            case "\t" where whitespaceAsReferences: out += "&#9;"
+            case "\n" where whitespaceAsReferences: out += "&#10;"
+            case "\r" where whitespaceAsReferences: out += "&#13;"
             default:
                 if let shown = visible(scalar) { out += shown } else { out.unicodeScalars.append(scalar) }
             }
