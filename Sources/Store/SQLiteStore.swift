@@ -56,6 +56,8 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
     /// Set by the checkpointer when the WAL is past `walRestartBytes` and it has just folded in
     /// all but the last few commits: the writer's fold then copies those alone.
     private let walFoldAsked = Atomic<Bool>(false)
+    /// Whether the checkpointer has asked for a fold the writer has not made yet (for tests).
+    package var walFoldAskedForTesting: Bool { walFoldAsked.load(ordering: .acquiring) }
     private let readConnections: ReadConnections
     private let reserve: StoreReserve?
     /// Set for a copy opened read-only (`init(copyAt:)`): no writer, nothing changed.
@@ -791,10 +793,10 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
     /// the open loop's p99). When the file is past twice the limit (a checkpointer that fails or
     /// lags) it folds without waiting, so the bound holds regardless.
     private func restartWALIfLarge() {
-        let asked = walFoldAsked.exchange(false, ordering: .acquiringAndReleasing)
-        guard asked || Self.fileSize(path + "-wal") > 2 * walRestartBytes else { return }
         let now = ContinuousClock.now
         if let tried = walRestartTriedAt, now - tried < .milliseconds(100) { return }
+        let asked = walFoldAsked.exchange(false, ordering: .acquiringAndReleasing)
+        guard asked || Self.fileSize(path + "-wal") > 2 * walRestartBytes else { return }
         walRestartTriedAt = now
         do {
             _ = try main.query("PRAGMA wal_checkpoint(PASSIVE)")
