@@ -727,7 +727,8 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
                 var answer = try connection.first("PRAGMA wal_checkpoint(PASSIVE)")
                 // What the WAL holds since it last started again, not its file's size: the file is
                 // reused from its beginning and keeps its size (see `mainSettings`).
-                if (answer?.integer(1) ?? 0) * frameBytes > walRestartBytes {
+                let held = (answer?.integer(1) ?? 0) * frameBytes
+                if held > walRestartBytes {
                     // A second round copies only what committed during the first, so the writer's
                     // fold (`restartWALIfLarge`) is left the last few commits, not a round's worth.
                     answer = try connection.first("PRAGMA wal_checkpoint(PASSIVE)")
@@ -735,9 +736,10 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
                 }
                 let behind = (answer?.integer(1) ?? 0) - (answer?.integer(2) ?? 0)
                 // Under sustained writes, keep close behind the writer (ten rounds a second, each with
-                // an fsync of the database, rather than fifty): what is left for its own
-                // fold (`restartWALIfLarge`) stays small.
-                pause = behind > 1024 ? .milliseconds(100) : .milliseconds(500)
+                // an fsync of the database, rather than fifty): what is left for its own fold stays
+                // small. Past half the limit, look ten times a second too, so that the WAL starts
+                // again within 100 ms of writes past the limit.
+                pause = behind > 1024 || held > walRestartBytes / 2 ? .milliseconds(100) : .milliseconds(500)
             } catch where error.isCorruption {
                 markCorrupt(path, error)
             } catch {

@@ -24,10 +24,11 @@
  * (3 per referral) committed to the keys database at most every --index-delay-ms, and subject keys
  * stored ahead 256 at a time when no more than 128 are left (a referral finding none makes its
  * own, committed in the keys database in its group, as refex does). A PASSIVE WAL checkpoint
- * every 500 ms (100 ms when more than 1,024 frames behind) on its own connection, and the writer
- * folding the WAL itself past 64 MiB, as refex.
+ * every 500 ms (100 ms when more than 1,024 frames behind or past 32 MiB held) on its own connection, which past 64 MiB
+ * held in the WAL runs a second round and asks the writer to fold the rest (the writer folds
+ * unasked past 128 MiB), as refex.
  * Settings as refex's writer: main WAL, synchronous=FULL, foreign_keys, secure_delete,
- * cache_size -65536, temp_store=MEMORY, wal_autocheckpoint=0, journal_size_limit 64 MiB; keys
+ * cache_size -65536, temp_store=MEMORY, wal_autocheckpoint=0, journal_size_limit 128 MiB; keys
  * journal_mode=TRUNCATE, synchronous=FULL, secure_delete, temp_store=MEMORY. Row contents are
  * random bytes or text of the sizes refex writes; ids are version-7 UUIDs like refex's.
  *
@@ -163,7 +164,7 @@ static char indexed[MAX_HANDED][37];
 static int indexed_count = 0;
 static char ready_keys[KEY_BATCH * 2][37];
 static int ready_count = 0;
-static int refill_wanted = 1, stopping = 0;
+static int refill_wanted = 1, stopping = 0, fold_asked = 0;
 static double handed_since = 0;
 static const char *keys_path_global, *main_path_global;
 static int index_delay_ms = 100;
@@ -263,10 +264,21 @@ static void *checkpointer(void *arg) {
         pthread_mutex_unlock(&lock);
         if (done) break;
         usleep(pause);
-        long long behind = 0;
-        if (sqlite3_step(cp) == SQLITE_ROW) behind = sqlite3_column_int64(cp, 1) - sqlite3_column_int64(cp, 2);
+        long long behind = 0, frames = 0;
+        if (sqlite3_step(cp) == SQLITE_ROW) {
+            frames = sqlite3_column_int64(cp, 1);
+            behind = frames - sqlite3_column_int64(cp, 2);
+        }
         sqlite3_reset(cp);
-        pause = behind > 1024 ? 100000 : 500000;
+        /* refex: past 64 MiB held in the WAL, a second round, then ask the writer to fold the rest. */
+        if (frames * (4096 + 24) > (64LL << 20)) {
+            if (sqlite3_step(cp) == SQLITE_ROW) behind = sqlite3_column_int64(cp, 1) - sqlite3_column_int64(cp, 2);
+            sqlite3_reset(cp);
+            pthread_mutex_lock(&lock);
+            fold_asked = 1;
+            pthread_mutex_unlock(&lock);
+        }
+        pause = behind > 1024 || frames * (4096 + 24) > (32LL << 20) ? 100000 : 500000;
     }
     sqlite3_finalize(cp);
     sqlite3_close(db);
@@ -579,7 +591,7 @@ int main(int argc, char **argv) {
     sqlite3_busy_timeout(w.keys, 5000);
     exec(w.db, "PRAGMA journal_mode = WAL");
     exec(w.db, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; PRAGMA cache_size = -65536; "
-               "PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864;");
+               "PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 134217728;");
     exec(w.keys, "PRAGMA journal_mode = TRUNCATE");
     exec(w.keys, "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON; PRAGMA temp_store = MEMORY;");
     if (!has_table(w.db, "log_entries") || !has_table(w.keys, "subject_keys")) {
@@ -659,10 +671,17 @@ int main(int argc, char **argv) {
                 if (commits < capacity) latency[commits] = t1 - t0;
                 commits++;
             }
-            /* refex's restartWALIfLarge: past 64 MiB the writer folds the WAL itself, at most ten times a second. */
-            if (file_size(wal_path) > (64 << 20) && t1 - restart_tried >= 0.1) {
-                restart_tried = t1;
-                sqlite3_exec(w.db, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL);
+            /* refex's restartWALIfLarge: the writer folds what is left when the checkpointer asks, or
+               on its own past twice 64 MiB, at most ten times a second. */
+            if (t1 - restart_tried >= 0.1) {
+                pthread_mutex_lock(&lock);
+                int asked = fold_asked;
+                fold_asked = 0;
+                pthread_mutex_unlock(&lock);
+                if (asked || file_size(wal_path) > (128LL << 20)) {
+                    restart_tried = t1;
+                    sqlite3_exec(w.db, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL);
+                }
             }
         }
         double cpu = cpu_seconds() - cpu_at_start;
