@@ -801,7 +801,12 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
         guard asked || Self.fileSize(path + "-wal") > 2 * walRestartBytes else { return }
         walRestartTriedAt = now
         do {
-            _ = try main.query("PRAGMA wal_checkpoint(PASSIVE)")
+            // (busy, frames in the WAL, frames folded in); busy: the checkpointer is mid-round.
+            // Then the fold is tried again after the next commit, the ask kept.
+            if try main.first("PRAGMA wal_checkpoint(PASSIVE)")?.integer(0) == 1 {
+                walRestartTriedAt = nil
+                if asked { walFoldAsked.store(true, ordering: .releasing) }
+            }
         } catch where error.isCorruption {
             markCorrupt(path, error)
         } catch {

@@ -680,7 +680,13 @@ int main(int argc, char **argv) {
                 pthread_mutex_unlock(&lock);
                 if (asked || file_size(wal_path) > (128LL << 20)) {
                     restart_tried = t1;
-                    sqlite3_exec(w.db, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL);
+                    /* The checkpointer mid-round: tried again after the next commit, the ask kept. */
+                    if (sqlite3_wal_checkpoint_v2(w.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) == SQLITE_BUSY) {
+                        restart_tried = 0;
+                        pthread_mutex_lock(&lock);
+                        fold_asked |= asked;
+                        pthread_mutex_unlock(&lock);
+                    }
                 }
             }
         }
