@@ -167,6 +167,10 @@ enum PostgresSchema {
         CREATE INDEX consents_document ON consents(referral_id, document_digest) WHERE document_digest IS NOT NULL;
         DROP INDEX IF EXISTS outbox_disclosure;
         """,
+        // As the SQLite store's migration 8: `log list --lawful-basis` searches the overrides' entries only.
+        """
+        CREATE INDEX log_lawful_basis ON log_entries(lawful_basis, seq) WHERE lawful_basis IS NOT NULL;
+        """,
     ])
 
     /// Subject keys and blind indexes, in their own database (backed up and kept on their own

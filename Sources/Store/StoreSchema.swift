@@ -195,6 +195,11 @@ enum StoreSchema {
         DROP TABLE subject_index_pending;
         ALTER TABLE subject_index_waiting RENAME TO subject_index_pending;
         """,
+        // `log list --lawful-basis` (and the API's `lawfulBasis`): only entries about disclosures
+        // made without consent carry one, so the index holds those alone (partial, as `log_recipient`).
+        """
+        CREATE INDEX log_lawful_basis ON log_entries(lawful_basis, seq) WHERE lawful_basis IS NOT NULL;
+        """,
     ])
 
     /// Subject keys live in their own file, so that a copy of the main database cannot be read
