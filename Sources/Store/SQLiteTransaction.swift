@@ -377,14 +377,12 @@ final class SQLiteTransaction: StoreTransaction {
         return try main.query("SELECT \(Self.outboxColumns) FROM outbox ORDER BY enqueued_at, id LIMIT ?", [limit]).map(Self.outboxItem)
     }
 
+    /// Read from `store_counts` (kept by triggers in each change's commit): a few rows, whatever
+    /// the size of the store.
     func statistics() throws -> StoreStatistics {
-        let referrals = try Self.count(main, "SELECT count(*) FROM referrals", table: "referrals")
-        var states: [String: Int] = [:]
-        for found in try main.query("SELECT state, count(*) FROM disclosures GROUP BY state") {
-            let row = StrictRow(found, table: "disclosures", columns: ["state", "count(*)"])
-            states[try row.value(0, as: DisclosureState.self).rawValue] = try row.count(1)
-        }
-        return StoreStatistics(referrals: referrals, disclosuresByState: states)
+        try StoreCounts.statistics(main.query("SELECT name, total FROM store_counts").map {
+            StrictRow($0, table: "store_counts", columns: ["name", "total"])
+        })
     }
 
     func outboxDepths() throws -> [OutboxDepth] {

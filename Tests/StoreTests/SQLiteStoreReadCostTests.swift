@@ -71,6 +71,49 @@ final class SQLiteStoreReadCostTests: XCTestCase {
         XCTAssertLessThan(cost, Self.bound)
     }
 
+    /// What every `/metrics` scrape reads (referrals, disclosures by state) costs the same on a
+    /// store of thousands of disclosures as on one of a few: no count over a table.
+    func testAScrapesCountsAreReadWithoutAScan() async throws {
+        let store = try await filledStore()
+        defer { store.close() }
+        let states: [DisclosureState] = [.queued, .awaitingConsent, .delivered, .refused]
+        try await store.write { txn in
+            try txn.insertSubject(SubjectRecord(id: "s", createdAt: txn.now), key: WrappedSubjectKey(subjectID: "s", wrapped: [1]))
+            for referral in 0..<Self.entries / 3 {
+                try txn.insertReferral(ReferralRecord(
+                    id: "r\(referral)", partnerID: "p", referenceKey: Array("\(referral)".utf8), subjectID: "s", schemaID: "urn:x", bodyDigest: [0],
+                    sealedBody: nil, receivedAt: txn.now, receipt: []
+                ))
+                for index in 0..<3 {
+                    try txn.insertDisclosure(DisclosureRecord(
+                        id: "d\(referral)-\(index)", referralID: "r\(referral)", subjectID: "s", recipientID: "x", service: "fraud",
+                        state: states[(referral + index) % states.count], lawfulBasis: nil, consentID: nil, justificationDigest: nil, actor: "p",
+                        pointers: [], categories: [], reason: nil, createdAt: txn.now, updatedAt: txn.now
+                    ))
+                }
+            }
+        }
+        // Some move on, as delivery and consent move them.
+        try await store.write { txn in
+            for referral in 0..<100 {
+                guard var disclosure = try txn.disclosure(id: "d\(referral)-0"), disclosure.state != .delivered else { continue }
+                disclosure.state = .delivered
+                try txn.updateDisclosure(disclosure)
+            }
+        }
+        let (statistics, cost) = try await steps(store) { try $0.statistics() }
+        let (counted, countCost) = try await steps(store) { txn in
+            try txn.main.query("SELECT state, count(*) FROM disclosures GROUP BY state").reduce(into: [String: Int]()) { counts, row in
+                counts[row.text(0) ?? ""] = Int(row.integer(1) ?? 0)
+            }
+        }
+        XCTAssertEqual(statistics.disclosuresByState, counted, "the kept counts are the table's")
+        XCTAssertEqual(statistics.disclosuresByState.values.reduce(0, +), Self.entries)
+        XCTAssertEqual(statistics.referrals, Self.entries / 3)
+        XCTAssertGreaterThan(countCost, Self.entries, "counting the table reads every row")
+        XCTAssertLessThan(cost, Self.bound, "statistics ran \(cost) steps over \(Self.entries) disclosures")
+    }
+
     func testTheNewestCheckpointIsReadWithoutAScan() async throws {
         let store = try await filledStore()
         defer { store.close() }
