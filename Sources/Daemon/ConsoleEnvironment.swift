@@ -76,8 +76,8 @@ package final class ConsoleEnvironment: Sendable {
     /// ended keeps its counts (retention prunes whole old days, which the pages still count as
     /// they were). Today is always read afresh.
     private let pastDays = Mutex<(zone: String, days: [Int64: [LogEventCount]])>(("", [:]))
-    /// The store's counts (`Exchange.snapshot`): disclosures by state are counted over the whole
-    /// table, so they are read again in the background, not by the page that finds them old.
+    /// The store's counts (`Exchange.snapshot`): cheap (kept by the store as they change), read
+    /// again in the background as the retention reading is, not by the page that finds them old.
     private let snapshotCache = BackgroundRefreshed<ExchangeSnapshot>()
     /// What retention purges next: the earliest last referral of a subject still held is a
     /// reading in proportion to the referrals, so it is kept as the counts are.

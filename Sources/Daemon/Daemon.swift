@@ -202,25 +202,19 @@ package final class Daemon: Sendable {
             ServiceGroup.Member(PeriodicService(
                 name: "checkpoints", every: .seconds(configuration.log.checkpointEverySeconds), firstAfter: .seconds(configuration.log.checkpointEverySeconds)
             ) {
-                do { try await store.checkpointIfDue() } catch { logger.error("checkpoint failed", [("error", "\(error)")]) }
+                do {
+                    try await store.checkpointIfDue()
+                } catch {
+                    BackgroundWork.report(error, failed: "checkpoint failed", stopped: "checkpoint by time not made: refex is stopping", logger: logger)
+                }
             }, stopTimeout: .seconds(10)),
             // Justifications an older refex kept in plain text are sealed once, in the background.
             ServiceGroup.Member(PeriodicService(name: "justification-sealing", every: nil) {
-                do {
-                    let sealed = try await exchange.sealPlainJustifications()
-                    if sealed > 0 { logger.notice("sealed justifications kept in plain text", [("count", String(sealed))]) }
-                } catch {
-                    logger.error("sealing plain-text justifications failed", [("error", "\(error)")])
-                }
+                await BackgroundWork.sealPlainJustifications(exchange, logger: logger)
             }, stopTimeout: .seconds(10)),
             // Referrals from before the subject blind indexes: indexed now rather than at the first search.
             ServiceGroup.Member(PeriodicService(name: "subject-index-backfill", every: nil) {
-                do {
-                    let indexed = try await exchange.backfillSubjectIndex()
-                    if indexed > 0 { logger.notice("subject indexes made for earlier referrals", [("referrals", String(indexed))]) }
-                } catch {
-                    logger.error("subject index backfill failed", [("error", "\(error)")])
-                }
+                await BackgroundWork.backfillSubjectIndex(exchange, logger: logger)
             }, stopTimeout: .seconds(10)),
         ]
         let retention = configuration.retention
@@ -235,7 +229,9 @@ package final class Daemon: Sendable {
                         ("log_pruned_through", report.logPrunedThrough.map { String($0) } ?? "null"),
                     ])
                 } catch {
-                    logger.error("retention run failed", [("error", "\(error)")])
+                    BackgroundWork.report(
+                        error, failed: "retention run failed", stopped: "retention run stopped with refex; the next run carries on", logger: logger
+                    )
                 }
             }, stopTimeout: .seconds(10)))
         }

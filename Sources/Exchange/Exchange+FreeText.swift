@@ -111,12 +111,14 @@ extension Exchange {
     /// Seals the justifications an older refex kept in plain text (`disclosures.justification`):
     /// each is committed to and sealed under its subject's key like new ones, and the plain text
     /// removed; a subject already erased keeps nothing. Entries already in the log cannot change.
-    /// Returns how many were sealed or removed.
+    /// Returns how many were sealed or removed. Cancelled, it ends between batches with
+    /// `CancellationError` (the next call carries on).
     package func sealPlainJustifications() async throws -> Int {
         let keyring = self.keyring
         let batch = 200
         var total = 0
         while true {
+            try Task.checkCancellation()
             let done = try await store.write { txn -> Int in
                 let found = try txn.disclosuresWithPlainJustification(limit: batch)
                 for var disclosure in found {

@@ -21,6 +21,8 @@ package struct RetentionPolicy: Sendable, Hashable {
 extension Exchange {
     /// Runs the purge: erases subjects past retention (logged `subject.erased`, reason
     /// `retention`, with erasure notices), consent details past retention, and old log entries.
+    /// Cancelled, it ends between subjects with `CancellationError` (each erasure is its own
+    /// commit; the next run carries on).
     package func runRetention(_ policy: RetentionPolicy, by actor: Actor = .system) async throws -> RetentionReport {
         var erasedSubjects = 0
         if let keep = policy.referrals {
@@ -30,6 +32,7 @@ extension Exchange {
                 }
                 if due.isEmpty { break }
                 for subject in due {
+                    try Task.checkCancellation()
                     _ = try await eraseSubject(subject, reason: "retention", by: actor)
                     erasedSubjects += 1
                 }

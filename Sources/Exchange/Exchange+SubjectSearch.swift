@@ -78,6 +78,8 @@ extension Exchange {
     /// referrals stored before the blind indexes existed (a store made by an older refex), in
     /// batches, once: afterwards it is two reads of empty tables. Returns how many
     /// referrals it indexed. Erased subjects (no key) are skipped: there is nothing to index.
+    /// Cancelled (the daemon stopping), it ends between batches with `CancellationError`; each
+    /// batch commits with its place, so the next call carries on from there.
     @discardableResult
     package func backfillSubjectIndex(batch: Int = 200) async throws -> Int {
         let keyring = self.keyring
@@ -87,6 +89,7 @@ extension Exchange {
         // Referrals whose entries a crash (or a failed commit of the keys database) kept from
         // being written after their own commit (`StoreTransaction.queueSubjectIndex`).
         while true {
+            try Task.checkCancellation()
             let (indexed, done) = try await store.write { txn -> (Int, Bool) in
                 let waiting = try txn.referralsAwaitingIndex(limit: batch)
                 var indexed = 0
@@ -106,6 +109,7 @@ extension Exchange {
             if done { break }
         }
         while true {
+            try Task.checkCancellation()
             let (indexed, done) = try await store.write { txn -> (Int, Bool) in
                 guard let cursor = try txn.subjectIndexBackfillCursor() else { return (0, true) }
                 let page = try txn.sealedReferrals(after: cursor, limit: batch)

@@ -232,7 +232,8 @@ package protocol StoreTransaction: AnyObject {
     /// justification kept in plain text by an older refex), marks it erased.
     func eraseSubject(id: String, at time: Timestamp) throws
 
-    /// Referrals received and disclosures by state, for metrics.
+    /// Referrals received and disclosures by state, for metrics: read on every refresh, so it
+    /// must cost the same on any size of store (both stores keep the counts as rows change).
     func statistics() throws -> StoreStatistics
 }
 

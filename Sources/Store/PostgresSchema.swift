@@ -167,6 +167,52 @@ enum PostgresSchema {
         CREATE INDEX consents_document ON consents(referral_id, document_digest) WHERE document_digest IS NOT NULL;
         DROP INDEX IF EXISTS outbox_disclosure;
         """,
+        // As the SQLite store's migration 8: `log list --lawful-basis` searches the overrides' entries only.
+        """
+        CREATE INDEX log_lawful_basis ON log_entries(lawful_basis, seq) WHERE lawful_basis IS NOT NULL;
+        """,
+        // As the SQLite store's migration 9: what `/metrics` counts, kept by triggers in each
+        // change's commit (PostgresTransaction takes the log head's lock before such a change, so
+        // that nodes take the count rows in one order). Nodes still on an older version move the
+        // counts too: the triggers are the database's.
+        """
+        CREATE TABLE store_counts (
+            name \(text) PRIMARY KEY,
+            total BIGINT NOT NULL
+        );
+        -- Writers of nodes still running wait until the counts and their triggers are in place.
+        LOCK TABLE referrals, disclosures IN SHARE ROW EXCLUSIVE MODE;
+        INSERT INTO store_counts (name, total) SELECT 'referrals', count(*) FROM referrals;
+        INSERT INTO store_counts (name, total) SELECT 'disclosures.' || state, count(*) FROM disclosures GROUP BY state;
+
+        CREATE FUNCTION refex_count_referrals() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'INSERT' THEN
+                INSERT INTO store_counts (name, total) VALUES ('referrals', 1) ON CONFLICT (name) DO UPDATE SET total = store_counts.total + 1;
+            ELSE
+                UPDATE store_counts SET total = total - 1 WHERE name = 'referrals';
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER referrals_counted AFTER INSERT OR DELETE ON referrals FOR EACH ROW EXECUTE FUNCTION refex_count_referrals();
+
+        CREATE FUNCTION refex_count_disclosures() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'UPDATE' AND OLD.state = NEW.state THEN
+                RETURN NULL;
+            END IF;
+            IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                UPDATE store_counts SET total = total - 1 WHERE name = 'disclosures.' || OLD.state;
+            END IF;
+            IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                INSERT INTO store_counts (name, total) VALUES ('disclosures.' || NEW.state, 1)
+                ON CONFLICT (name) DO UPDATE SET total = store_counts.total + 1;
+            END IF;
+            RETURN NULL;
+        END $$;
+        CREATE TRIGGER disclosures_counted AFTER INSERT OR DELETE OR UPDATE OF state ON disclosures
+        FOR EACH ROW EXECUTE FUNCTION refex_count_disclosures();
+        """,
     ])
 
     /// Subject keys and blind indexes, in their own database (backed up and kept on their own

@@ -234,7 +234,7 @@ package final class PostgresStore: RefexStore, @unchecked Sendable {
             if accepted {
                 wake.signal()
             } else {
-                continuation.resume(throwing: StoreError("the store is closed", kind: .unavailable))
+                continuation.resume(throwing: StoreError.storeClosed)
             }
         }
         guard let result = value as? Result else { preconditionFailure("a write returned a value of another type") }

@@ -58,6 +58,7 @@ final class PostgresTransaction: StoreTransaction {
     private static let referralColumns = "id, partner_id, reference_key, subject_id, schema_id, body_digest, sealed_body, received_at, receipt"
 
     func insertReferral(_ referral: ReferralRecord) throws {
+        try lockCountsBehindLogHead()
         try main.query(
             "INSERT INTO referrals (\(Self.referralColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             [referral.id, referral.partnerID, referral.referenceKey, referral.subjectID, referral.schemaID,
@@ -193,6 +194,7 @@ final class PostgresTransaction: StoreTransaction {
         """
 
     func insertDisclosure(_ disclosure: DisclosureRecord) throws {
+        try lockCountsBehindLogHead()
         try main.query(
             "INSERT INTO disclosures (\(Self.writtenDisclosureColumns)) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             Self.values(disclosure)
@@ -200,6 +202,7 @@ final class PostgresTransaction: StoreTransaction {
     }
 
     func updateDisclosure(_ disclosure: DisclosureRecord) throws {
+        try lockCountsBehindLogHead()
         try main.query(
             """
             UPDATE disclosures SET referral_id = $2, subject_id = $3, recipient_id = $4, service = $5, state = $6, lawful_basis = $7,
@@ -361,14 +364,12 @@ final class PostgresTransaction: StoreTransaction {
         return try main.query("SELECT \(Self.outboxColumns) FROM outbox ORDER BY enqueued_at, id LIMIT $1", [limit]).map(Self.outboxItem)
     }
 
+    /// Read from `store_counts` (kept by triggers in each change's commit): a few rows, whatever
+    /// the size of the store.
     func statistics() throws -> StoreStatistics {
-        let referrals = try count("SELECT count(*) FROM referrals", table: "referrals")
-        var states: [String: Int] = [:]
-        for found in try main.query("SELECT state, count(*) FROM disclosures GROUP BY state") {
-            let row = StrictRow(found, table: "disclosures", columns: ["state", "count(*)"])
-            states[try row.value(0, as: DisclosureState.self).rawValue] = try row.count(1)
-        }
-        return StoreStatistics(referrals: referrals, disclosuresByState: states)
+        try StoreCounts.statistics(main.query("SELECT name, total FROM store_counts").map {
+            StrictRow($0, table: "store_counts", columns: ["name", "total"])
+        })
     }
 
     func outboxDepths() throws -> [OutboxDepth] {
@@ -394,6 +395,15 @@ final class PostgresTransaction: StoreTransaction {
             state: try row.value(6, as: OutboxItem.State.self), enqueuedAt: try row.timestamp(7), nextAttemptAt: try row.timestamp(8),
             attempts: try row.count(9), lastError: try row.optionalText(10)
         )
+    }
+
+    /// Takes the log head's lock before a change the `store_counts` triggers count. Every
+    /// commit of another node that moves a count waits here first, so that two commits never
+    /// hold one count's row each and wait for the other's (nor one the head and the other a
+    /// count): the counts add no lock order of their own. Such changes go with a log entry in
+    /// the same commit, which takes this lock anyway.
+    private func lockCountsBehindLogHead() throws {
+        _ = try chain.take(main)
     }
 
     // MARK: Log

@@ -28,10 +28,21 @@ package struct StoreError: Error, Sendable, CustomStringConvertible {
     /// For `unavailable` and `corrupt`: when to try again, in seconds.
     package var retryAfterSeconds: Int
 
+    /// A write asked of the store after `close()` began: refex is stopping, nothing failed.
+    /// Background work that resumes at the next start (backfills, timers) ends quietly on it.
+    package private(set) var isStoreClosed = false
+
     package init(_ description: String, kind: Kind = .other, retryAfterSeconds: Int = 5) {
         self.kind = kind
         self.description = description
         self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    /// What a write gets once the store is closing (HTTP 503 to a request that races the stop).
+    package static var storeClosed: StoreError {
+        var error = StoreError("the store is closed", kind: .unavailable)
+        error.isStoreClosed = true
+        return error
     }
 
     /// Whether a request that failed with this error should be answered 503 (try again later).

@@ -195,6 +195,48 @@ enum StoreSchema {
         DROP TABLE subject_index_pending;
         ALTER TABLE subject_index_waiting RENAME TO subject_index_pending;
         """,
+        // `log list --lawful-basis` (and the API's `lawfulBasis`): only entries about disclosures
+        // made without consent carry one, so the index holds those alone (partial, as `log_recipient`).
+        """
+        CREATE INDEX IF NOT EXISTS log_lawful_basis ON log_entries(lawful_basis, seq) WHERE lawful_basis IS NOT NULL;
+        """,
+        // What `/metrics` counts (referrals; disclosures by state), kept by triggers in the same
+        // commit as each change, so that a scrape reads a few rows instead of counting whole
+        // tables (75 ms at 250,000 disclosures, and growing). Named `referrals` and
+        // `disclosures.<state>`; every writer (intake, delivery, `store copy`) moves them. It
+        // counts afresh when run again over its own table (a store whose version was set back).
+        // The price: the counts' page in each commit (about 0.8 pages on a referral's commit).
+        """
+        DROP TABLE IF EXISTS store_counts;
+        CREATE TABLE store_counts (
+            name TEXT PRIMARY KEY,
+            total INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO store_counts (name, total) SELECT 'referrals', count(*) FROM referrals;
+        INSERT INTO store_counts (name, total) SELECT 'disclosures.' || state, count(*) FROM disclosures GROUP BY state;
+
+        DROP TRIGGER IF EXISTS referrals_counted_in;
+        CREATE TRIGGER referrals_counted_in AFTER INSERT ON referrals BEGIN
+            INSERT INTO store_counts (name, total) VALUES ('referrals', 1) ON CONFLICT (name) DO UPDATE SET total = total + 1;
+        END;
+        DROP TRIGGER IF EXISTS referrals_counted_out;
+        CREATE TRIGGER referrals_counted_out AFTER DELETE ON referrals BEGIN
+            UPDATE store_counts SET total = total - 1 WHERE name = 'referrals';
+        END;
+        DROP TRIGGER IF EXISTS disclosures_counted_in;
+        CREATE TRIGGER disclosures_counted_in AFTER INSERT ON disclosures BEGIN
+            INSERT INTO store_counts (name, total) VALUES ('disclosures.' || NEW.state, 1) ON CONFLICT (name) DO UPDATE SET total = total + 1;
+        END;
+        DROP TRIGGER IF EXISTS disclosures_counted_moved;
+        CREATE TRIGGER disclosures_counted_moved AFTER UPDATE OF state ON disclosures WHEN OLD.state IS NOT NEW.state BEGIN
+            UPDATE store_counts SET total = total - 1 WHERE name = 'disclosures.' || OLD.state;
+            INSERT INTO store_counts (name, total) VALUES ('disclosures.' || NEW.state, 1) ON CONFLICT (name) DO UPDATE SET total = total + 1;
+        END;
+        DROP TRIGGER IF EXISTS disclosures_counted_out;
+        CREATE TRIGGER disclosures_counted_out AFTER DELETE ON disclosures BEGIN
+            UPDATE store_counts SET total = total - 1 WHERE name = 'disclosures.' || OLD.state;
+        END;
+        """,
     ])
 
     /// Subject keys live in their own file, so that a copy of the main database cannot be read

@@ -178,6 +178,27 @@ final class ServiceGroupTests: XCTestCase {
         XCTAssertEqual(runs.withLock { $0 }, 3, "no run starts after stop")
     }
 
+    /// Long work (a backfill of a large store) ends at its next check once its service stops,
+    /// rather than running on until the store closes under it.
+    func testStoppingAPeriodicServiceCancelsItsRunUnderWay() {
+        let inRun = Latch()
+        let sawCancellation = Latch()
+        let service = PeriodicService(name: "backfill", every: nil) {
+            inRun.open()
+            while !Task.isCancelled { await Task.yield() }
+            sawCancellation.open()
+        }
+        let finished = Latch()
+        Thread {
+            service.run()
+            finished.open()
+        }.start()
+        XCTAssertTrue(inRun.wait(timeout: .seconds(10)))
+        service.stop()
+        XCTAssertTrue(sawCancellation.wait(timeout: .seconds(10)), "the run under way is cancelled")
+        XCTAssertTrue(finished.wait(timeout: .seconds(10)))
+    }
+
     func testStartStopServiceStartsRunsAndStopsBlockingUntilDone() {
         let journal = Journal()
         let service = StartStopService(name: "server", start: { journal.note("start") }, stop: { journal.note("shutdown") })

@@ -171,6 +171,69 @@ final class PostgresStoreConformanceTests: XCTestCase {
         XCTAssertEqual(holders, ids.count)
     }
 
+    /// The counts `/metrics` reads: counted from the rows by the migration on a database from
+    /// before it, then moved by each node's changes, in interleaved commits, to the table's own
+    /// count (and without a deadlock between the nodes' count rows).
+    func testTheCountsAreCarriedOverAndTwoNodesKeepThemEqualToTheTable() async throws {
+        let cluster = try Self.running()
+        let database = try cluster.createDatabase()
+        let t0 = self.t0
+        let ids = (0..<40).map { String(format: "d-%02d", $0) }
+        let first = try node(database, "a")
+        try await first.write { txn in
+            try txn.insertSubject(SubjectRecord(id: "s", createdAt: t0), key: WrappedSubjectKey(subjectID: "s", wrapped: [1]))
+            try txn.insertReferral(ReferralRecord(id: "r", partnerID: "p", referenceKey: [1], subjectID: "s", schemaID: "x", bodyDigest: [2], sealedBody: [3], receivedAt: t0, receipt: []))
+            for id in ids {
+                try txn.insertDisclosure(DisclosureRecord(
+                    id: id, referralID: "r", subjectID: "s", recipientID: "dv", service: "svc", state: .queued, lawfulBasis: .consent, consentID: nil,
+                    justificationDigest: nil, actor: "p", pointers: [], categories: [], reason: nil, createdAt: t0, updatedAt: t0
+                ))
+            }
+        }
+        first.close()
+        // As refex before the counts left the database.
+        let connection = try PostgresConnection(connectionString: cluster.connectionString(database: database))
+        try connection.execute(
+            """
+            DROP TRIGGER referrals_counted ON referrals; DROP TRIGGER disclosures_counted ON disclosures;
+            DROP FUNCTION refex_count_referrals(); DROP FUNCTION refex_count_disclosures(); DROP TABLE store_counts;
+            DROP INDEX log_lawful_basis; UPDATE refex_schema_version SET version = 2;
+            """
+        )
+        let nodes = [try node(database, "a"), try node(database, "b")]
+        defer { nodes.forEach { $0.close() } }
+        let carried = try await nodes[1].read { try $0.statistics() }
+        XCTAssertEqual(carried, StoreStatistics(referrals: 1, disclosuresByState: ["queued": 40]))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, store) in nodes.enumerated() {
+                group.addTask {
+                    // Each node moves its half, a disclosure and a log entry a commit, and takes new referrals.
+                    for (position, id) in ids.enumerated() where position % 2 == index {
+                        try await store.write { txn in
+                            guard var disclosure = try txn.disclosure(id: id) else { return }
+                            disclosure.state = position % 3 == 0 ? .delivered : .failed
+                            try txn.updateDisclosure(disclosure)
+                            try txn.appendLog(LogEntryDraft(event: .disclosureDelivered, actor: "system", disclosureID: id))
+                            try txn.insertReferral(ReferralRecord(
+                                id: "r-\(id)", partnerID: "p", referenceKey: Array(id.utf8), subjectID: "s", schemaID: "x", bodyDigest: [2], sealedBody: [3],
+                                receivedAt: t0, receipt: []
+                            ))
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let counted = try await nodes[0].read { try $0.statistics() }
+        var table: [String: Int] = [:]
+        for row in try connection.query("SELECT state, count(*) FROM disclosures GROUP BY state") {
+            table[row.text(0) ?? ""] = Int(row.integer(1) ?? 0)
+        }
+        XCTAssertEqual(counted.disclosuresByState, table)
+        XCTAssertEqual(counted.disclosuresByState, ["delivered": 14, "failed": 26])
+        XCTAssertEqual(counted.referrals, 41)
+    }
+
     func testAnEndedLeaseLetsTheOtherNodeClaimAndOnlyItsHolderReleases() async throws {
         let database = try Self.running().createDatabase()
         let (a, b) = (try node(database, "a"), try node(database, "b"))

@@ -79,6 +79,18 @@ final class SQLiteLogQueryPlanTests: XCTestCase {
             ("disclosure", ["log_disclosure"], { $0.disclosureID = "d1" }),
             // Paging within a range: from the page's cursor along the primary key.
             ("time range", ["log_time", "INTEGER PRIMARY KEY"], { $0.since = Timestamp(milliseconds: 1); $0.until = Timestamp(milliseconds: 2) }),
+            // One side of a time range only (`log list --since` or `--until`): the time index, or
+            // the page's cursor along the primary key; never a scan from one end of the log.
+            ("since only", ["log_time", "INTEGER PRIMARY KEY"], { $0.since = Timestamp(milliseconds: 1) }),
+            ("until only", ["log_time", "INTEGER PRIMARY KEY"], { $0.until = Timestamp(milliseconds: 2) }),
+            ("since only, some excluded", ["log_time", "INTEGER PRIMARY KEY"], {
+                $0.since = Timestamp(milliseconds: 1); $0.excludedEvents = ["log.viewed"]
+            }),
+            ("lawful basis", ["log_lawful_basis"], { $0.lawfulBasis = "vital-interests" }),
+            ("lawful basis since", ["log_lawful_basis", "log_time"], { $0.lawfulBasis = "vital-interests"; $0.since = Timestamp(milliseconds: 1) }),
+            ("lawful basis in a time range", ["log_lawful_basis", "log_time"], {
+                $0.lawfulBasis = "public-task"; $0.since = Timestamp(milliseconds: 1); $0.until = Timestamp(milliseconds: 2)
+            }),
             ("subject and event", ["log_subject", "log_event"], { $0.subjectID = "s1"; $0.event = "referral.received" }),
             ("recipient in a time range", ["log_recipient", "log_time"], {
                 $0.recipientID = "dv-support"; $0.since = Timestamp(milliseconds: 1); $0.until = Timestamp(milliseconds: 2)

@@ -141,8 +141,9 @@ final class SQLiteStoreWritePatternTests: XCTestCase {
 
     /// The figures measured when the write pattern was last cut, plus a margin for the b-trees'
     /// splits falling differently from run to run (BENCHMARKS.md, issue 17: 51.1 and 4.63 before
-    /// migration 7, 45.1 and 4.38 after).
-    static let alonePageBudget = 46.5
+    /// migration 7, 45.1 and 4.38 after; 46.2 and 4.42 measured again before migration 9, whose
+    /// `store_counts` page makes them 47.0 and 4.48: what a `/metrics` scrape no longer scans).
+    static let alonePageBudget = 47.5
     static let groupPageBudget = 4.6
 }
 
@@ -166,7 +167,7 @@ final class SQLiteStoreMigrationSevenTests: XCTestCase {
         )
         let store = try SQLiteStore(path: "\(folder)/refex.db", keysPath: "\(folder)/keys.db", logger: Logger(sink: InMemoryLogSink()))
         defer { store.close() }
-        XCTAssertEqual(try connection.first("PRAGMA user_version")?.integer(0), 7)
+        XCTAssertEqual(try connection.first("PRAGMA user_version")?.integer(0).map(Int.init), StoreSchema.main.latestVersion)
         let definitions = Dictionary(uniqueKeysWithValues: try connection.query(
             "SELECT name, sql FROM sqlite_master WHERE name IN ('log_recipient', 'log_disclosure', 'consents_document', 'outbox_disclosure', 'subject_index_pending')"
         ).map { ($0.text(0) ?? "", $0.text(1) ?? "") })

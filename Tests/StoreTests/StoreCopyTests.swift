@@ -38,6 +38,8 @@ final class StoreCopyTests: XCTestCase {
         // Derived: refex writes the waiting blind-index entries at its next start; a copy refuses a
         // source that still has any (testASourceWithBlindIndexEntriesStillToWriteIsRefused).
         data["subject_index_pending"] = nil
+        // Derived: the target's triggers count the rows as the copy inserts them.
+        data["store_counts"] = nil
         XCTAssertEqual(data, catalogue(.data))
         XCTAssertEqual(keys, catalogue(.keys))
     }
@@ -51,7 +53,7 @@ final class StoreCopyTests: XCTestCase {
         for (name, kind) in [(database, StoreTable.Database.data), ("\(database)_keys", .keys)] {
             let connection = try PostgresConnection(connectionString: cluster.connectionString(database: name))
             let rows = try connection.query(
-                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name NOT IN ('store_identity', 'refex_schema_version') AND NOT (table_name = 'disclosures' AND column_name = 'row_order')"
+                "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name NOT IN ('store_identity', 'refex_schema_version', 'store_counts') AND NOT (table_name = 'disclosures' AND column_name = 'row_order')"
             )
             var found: [String: Set<String>] = [:]
             for row in rows { found[row.text(0) ?? "", default: []].insert(row.text(1) ?? "") }

@@ -241,7 +241,20 @@ package struct StoreConformance: Sendable {
             try expectEqual(updated?.updatedAt, withdrawnAt, "updated time")
             try expectEqual(try txn.consent(id: "c1")?.withdrawnAt, withdrawnAt, "a consent is withdrawn once, at the first time")
             try expectEqual(try txn.referral(id: "r1")?.sealedBody, [42], "replaced sealed body")
+            // The counts follow each change of state (none left awaiting consent: absent, as before any).
+            try expectEqual(try txn.statistics(), StoreStatistics(referrals: 2, disclosuresByState: ["queued": 2, "refused": 1]), "statistics after a change of state")
         }
+        try await store.write { txn in
+            // A write of the same state moves no count.
+            if let same = try txn.disclosure(id: "d0") { try txn.updateDisclosure(same) }
+            var delivered = try txn.disclosure(id: "d2")
+            delivered?.state = .delivered
+            if let delivered { try txn.updateDisclosure(delivered) }
+        }
+        try expectEqual(
+            try await store.read { try $0.statistics() }, StoreStatistics(referrals: 2, disclosuresByState: ["queued": 1, "delivered": 1, "refused": 1]),
+            "statistics after delivery"
+        )
         // Each refused like a constraint in SQL; the refusal rolls back only that write.
         let refusals: [(String, @Sendable (any StoreTransaction) throws -> Void)] = [
             ("a second subject with the same id", { try $0.insertSubject(ConformanceRecords.subject("s1", t0), key: ConformanceRecords.key("s1")) }),
