@@ -142,8 +142,9 @@ final class SQLiteStoreWritePatternTests: XCTestCase {
     /// The figures measured when the write pattern was last cut, plus a margin for the b-trees'
     /// splits falling differently from run to run (BENCHMARKS.md, issue 17: 51.1 and 4.63 before
     /// migration 7, 45.1 and 4.38 after; 46.2 and 4.42 measured again before migration 9, whose
-    /// `store_counts` page makes them 47.0 and 4.48: what a `/metrics` scrape no longer scans).
-    static let alonePageBudget = 47.5
+    /// `store_counts` page makes them 47.0 and 4.48: what a `/metrics` scrape no longer scans;
+    /// eight runs after it gave 47.0 to 47.5 alone and 4.45 to 4.48 in the group).
+    static let alonePageBudget = 48.0
     static let groupPageBudget = 4.6
 }
 
