@@ -735,13 +735,11 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
                     walFoldAsked.store(true, ordering: .releasing)
                 }
                 let behind = (answer?.integer(1) ?? 0) - (answer?.integer(2) ?? 0)
-                // While writes come, keep close behind the writer in small rounds: each round's
-                // fsync of the database shares the disk with the commits' fsyncs, and a round of
-                // 100 ms of writes on a large store (scattered pages) took 20-30 ms, holding the
-                // commits beside it to 12-20 ms (the open loop's p99); rounds 20 ms apart took the
-                // p99 on a grown store from 11.8 to 9.0 ms (median of six runs each,
-                // `scripts/bench/open-loop-ab.sh`). Idle, twice a second.
-                pause = behind > 0 || held > walRestartBytes / 2 ? .milliseconds(20) : .milliseconds(500)
+                // Under sustained writes, keep close behind the writer (ten rounds a second, each with
+                // an fsync of the database, rather than fifty): what is left for its own fold stays
+                // small. Past half the limit, look ten times a second too, so that the WAL starts
+                // again within 100 ms of writes past the limit.
+                pause = behind > 1024 || held > walRestartBytes / 2 ? .milliseconds(100) : .milliseconds(500)
             } catch where error.isCorruption {
                 markCorrupt(path, error)
             } catch {

@@ -24,7 +24,7 @@
  * (3 per referral) committed to the keys database at most every --index-delay-ms, and subject keys
  * stored ahead 256 at a time when no more than 128 are left (a referral finding none makes its
  * own, committed in the keys database in its group, as refex does). A PASSIVE WAL checkpoint
- * every 20 ms while behind (500 ms when caught up) on its own connection, which past 64 MiB
+ * every 500 ms (100 ms when more than 1,024 frames behind or past 32 MiB held) on its own connection, which past 64 MiB
  * held in the WAL runs a second round and asks the writer to fold the rest (the writer folds
  * unasked past 128 MiB), as refex.
  * Settings as refex's writer: main WAL, synchronous=FULL, foreign_keys, secure_delete,
@@ -278,7 +278,7 @@ static void *checkpointer(void *arg) {
             fold_asked = 1;
             pthread_mutex_unlock(&lock);
         }
-        pause = behind > 0 || frames * (4096 + 24) > (32LL << 20) ? 20000 : 500000;
+        pause = behind > 1024 || frames * (4096 + 24) > (32LL << 20) ? 100000 : 500000;
     }
     sqlite3_finalize(cp);
     sqlite3_close(db);
