@@ -126,23 +126,29 @@ final class PostgresStoreConformanceTests: XCTestCase {
         XCTAssertEqual(nodes[1].readPool.inUse, 0, "reads give their connections back")
     }
 
+    /// Subject `s`, referral `r`, and a queued disclosure to `dv` for each of `ids` (each also in
+    /// the outbox when `enqueued`).
+    private static func insertQueuedDisclosures(_ ids: [String], enqueued: Bool, at t0: Timestamp, in txn: any StoreTransaction) throws {
+        try txn.insertSubject(SubjectRecord(id: "s", createdAt: t0), key: WrappedSubjectKey(subjectID: "s", wrapped: [1]))
+        try txn.insertReferral(ReferralRecord(id: "r", partnerID: "p", referenceKey: [1], subjectID: "s", schemaID: "x", bodyDigest: [2], sealedBody: [3], receivedAt: t0, receipt: []))
+        for id in ids {
+            try txn.insertDisclosure(DisclosureRecord(
+                id: id, referralID: "r", subjectID: "s", recipientID: "dv", service: "svc", state: .queued, lawfulBasis: .consent, consentID: nil,
+                justificationDigest: nil, actor: "p", pointers: [], categories: [], reason: nil, createdAt: t0, updatedAt: t0
+            ))
+            if enqueued {
+                try txn.enqueue(OutboxItem(id: id, kind: .disclosure, disclosureID: id, recipientID: "dv", mode: .push, state: .pending, enqueuedAt: t0, nextAttemptAt: t0))
+            }
+        }
+    }
+
     func testConcurrentClaimsFromTwoNodesNeverHandOneItemToBoth() async throws {
         let database = try Self.running().createDatabase()
         let nodes = [try node(database, "a"), try node(database, "b")]
         defer { nodes.forEach { $0.close() } }
         let ids = (0..<60).map { String(format: "item-%02d", $0) }
         let t0 = self.t0
-        try await nodes[0].write { txn in
-            try txn.insertSubject(SubjectRecord(id: "s", createdAt: t0), key: WrappedSubjectKey(subjectID: "s", wrapped: [1]))
-            try txn.insertReferral(ReferralRecord(id: "r", partnerID: "p", referenceKey: [1], subjectID: "s", schemaID: "x", bodyDigest: [2], sealedBody: [3], receivedAt: t0, receipt: []))
-            for id in ids {
-                try txn.insertDisclosure(DisclosureRecord(
-                    id: id, referralID: "r", subjectID: "s", recipientID: "dv", service: "svc", state: .queued, lawfulBasis: .consent, consentID: nil,
-                    justificationDigest: nil, actor: "p", pointers: [], categories: [], reason: nil, createdAt: t0, updatedAt: t0
-                ))
-                try txn.enqueue(OutboxItem(id: id, kind: .disclosure, disclosureID: id, recipientID: "dv", mode: .push, state: .pending, enqueuedAt: t0, nextAttemptAt: t0))
-            }
-        }
+        try await nodes[0].write { txn in try Self.insertQueuedDisclosures(ids, enqueued: true, at: t0, in: txn) }
         let claims = try await withThrowingTaskGroup(of: (String, [String]).self) { group in
             for (index, store) in nodes.enumerated() {
                 for worker in 0..<3 {
@@ -180,16 +186,7 @@ final class PostgresStoreConformanceTests: XCTestCase {
         let t0 = self.t0
         let ids = (0..<40).map { String(format: "d-%02d", $0) }
         let first = try node(database, "a")
-        try await first.write { txn in
-            try txn.insertSubject(SubjectRecord(id: "s", createdAt: t0), key: WrappedSubjectKey(subjectID: "s", wrapped: [1]))
-            try txn.insertReferral(ReferralRecord(id: "r", partnerID: "p", referenceKey: [1], subjectID: "s", schemaID: "x", bodyDigest: [2], sealedBody: [3], receivedAt: t0, receipt: []))
-            for id in ids {
-                try txn.insertDisclosure(DisclosureRecord(
-                    id: id, referralID: "r", subjectID: "s", recipientID: "dv", service: "svc", state: .queued, lawfulBasis: .consent, consentID: nil,
-                    justificationDigest: nil, actor: "p", pointers: [], categories: [], reason: nil, createdAt: t0, updatedAt: t0
-                ))
-            }
-        }
+        try await first.write { txn in try Self.insertQueuedDisclosures(ids, enqueued: false, at: t0, in: txn) }
         first.close()
         // As refex before the counts left the database.
         let connection = try PostgresConnection(connectionString: cluster.connectionString(database: database))

@@ -10,19 +10,27 @@ import XCTest
 /// wholly folded in when a commit begins, so SQLite never started it again and the file grew by
 /// every byte written. The writer's own fold between commits bounds it.
 final class SQLiteStoreWALTests: XCTestCase {
+    private static let limit = 1 << 20
+
     private static func walSize(_ path: String) -> Int {
         (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
     }
 
-    func testTheWALStaysBoundedUnderSustainedConcurrentWrites() async throws {
+    /// A store whose WAL starts again past `limit`, holding subject `s`; and its database's path.
+    private static func storeWithOneSubject(limit: Int) async throws -> (SQLiteStore, String) {
         let folder = ProjectPaths.temporaryDirectory()
         let path = "\(folder)/refex.db"
-        let limit = 1 << 20
         let store = try SQLiteStore(path: path, keysPath: "\(folder)/keys.db", logger: Logger(sink: InMemoryLogSink()), walRestartBytes: limit)
-        defer { store.close() }
         try await store.write { txn in
             try txn.insertSubject(SubjectRecord(id: "s", createdAt: txn.now), key: WrappedSubjectKey(subjectID: "s", wrapped: [1]))
         }
+        return (store, path)
+    }
+
+    func testTheWALStaysBoundedUnderSustainedConcurrentWrites() async throws {
+        let limit = Self.limit
+        let (store, path) = try await Self.storeWithOneSubject(limit: limit)
+        defer { store.close() }
         // 48 MiB of 4 KiB rows from 16 writers at once: commits back to back, each a group.
         let payload = [UInt8](repeating: 0x5A, count: 4096)
         let peak = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -53,14 +61,9 @@ final class SQLiteStoreWALTests: XCTestCase {
     /// and the next commit starts the WAL from its beginning in a file kept at its size (cutting
     /// the file at every restart held that commit up by 8-17 ms).
     func testTheCheckpointerAsksForTheFoldAndTheWALStartsAgainInAFileKeptAtItsSize() async throws {
-        let folder = ProjectPaths.temporaryDirectory()
-        let path = "\(folder)/refex.db"
-        let limit = 1 << 20
-        let store = try SQLiteStore(path: path, keysPath: "\(folder)/keys.db", logger: Logger(sink: InMemoryLogSink()), walRestartBytes: limit)
+        let limit = Self.limit
+        let (store, path) = try await Self.storeWithOneSubject(limit: limit)
         defer { store.close() }
-        try await store.write { txn in
-            try txn.insertSubject(SubjectRecord(id: "s", createdAt: txn.now), key: WrappedSubjectKey(subjectID: "s", wrapped: [1]))
-        }
         let payload = [UInt8](repeating: 0x5A, count: 4096)
         var row = 0
         func writeRow() async throws {
