@@ -53,8 +53,8 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
     /// See `defaultWALRestartBytes`; the writer's own reading of the WAL's size.
     private let walRestartBytes: Int
     private var walRestartTriedAt: ContinuousClock.Instant?
-    /// Set by the checkpointer when the WAL is past `walRestartBytes` and it has just folded in
-    /// all but the last few commits: the writer's fold then copies those alone.
+    /// Set by the checkpointer when the WAL holds more than `walRestartBytes` and it has just
+    /// folded in all but the last few commits: the writer's fold then copies those alone.
     private let walFoldAsked = Atomic<Bool>(false)
     /// Whether the checkpointer has asked for a fold the writer has not made yet (for tests).
     package var walFoldAskedForTesting: Bool { walFoldAsked.load(ordering: .acquiring) }
@@ -783,10 +783,10 @@ package final class SQLiteStore: RefexStore, StoreTestHooks, @unchecked Sendable
     /// Under sustained writes the checkpointer never finds the WAL wholly folded in at the moment
     /// a commit begins (each round ends behind frames committed during it), so SQLite never starts
     /// the WAL again from its beginning and the file grows without bound. Between commits, the
-    /// writer is the one connection that can change the WAL: when the file is past
+    /// writer is the one connection that can change the WAL: when the WAL holds more than
     /// `walRestartBytes`, it folds the rest in itself (PASSIVE: a reader's frames wait), and the
-    /// next commit starts the WAL again and cuts the file back (`journal_size_limit`). At most ten
-    /// times a second, and only after the writes of the commit before it were answered.
+    /// next commit starts the WAL again from its beginning. At most ten times a second, and only
+    /// after the writes of the commit before it were answered.
     ///
     /// The fold holds up every commit behind it for its copy and the database's fsync, so it waits
     /// for the checkpointer's word that the WAL holds more than `walRestartBytes` and that it has
