@@ -158,15 +158,7 @@ enum PostgresSchema {
         // and consents with no document, leave those indexes alone (each query on them names a
         // value); `outbox_disclosure` served no query. Nodes still on migration 1 run the same
         // queries on these indexes.
-        """
-        DROP INDEX IF EXISTS log_recipient;
-        CREATE INDEX log_recipient ON log_entries(recipient_id, seq) WHERE recipient_id IS NOT NULL;
-        DROP INDEX IF EXISTS log_disclosure;
-        CREATE INDEX log_disclosure ON log_entries(disclosure_id) WHERE disclosure_id IS NOT NULL;
-        DROP INDEX IF EXISTS consents_document;
-        CREATE INDEX consents_document ON consents(referral_id, document_digest) WHERE document_digest IS NOT NULL;
-        DROP INDEX IF EXISTS outbox_disclosure;
-        """,
+        StoreSchema.partialIndexesOfMigrationSeven,
         // As the SQLite store's migration 8: `log list --lawful-basis` searches the overrides' entries only.
         """
         CREATE INDEX log_lawful_basis ON log_entries(lawful_basis, seq) WHERE lawful_basis IS NOT NULL;

@@ -367,7 +367,7 @@ final class PostgresTransaction: StoreTransaction {
     /// Read from `store_counts` (kept by triggers in each change's commit): a few rows, whatever
     /// the size of the store.
     func statistics() throws -> StoreStatistics {
-        try StoreCounts.statistics(main.query("SELECT name, total FROM store_counts").map {
+        try StoreCounts.statistics(main.query(StoreCounts.selection).map {
             StrictRow($0, table: "store_counts", columns: ["name", "total"])
         })
     }

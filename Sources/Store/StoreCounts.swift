@@ -6,6 +6,8 @@ import Exchange
 enum StoreCounts {
     static let referrals = "referrals"
     static let disclosurePrefix = "disclosures."
+    /// The rows `statistics(_:)` reads, in its column order.
+    static let selection = "SELECT name, total FROM store_counts"
 
     /// The statistics from the table's rows (columns name, total). A name refex does not
     /// keep, or a state that is not one, is a malformed row: the table is refex's own.

@@ -2,6 +2,17 @@ import SQLite
 
 /// The store's tables, as versioned migrations. Never edit a shipped migration: add one.
 enum StoreSchema {
+    /// Migration 7's index changes, the same SQL on both stores (PostgreSQL's migration 2).
+    static let partialIndexesOfMigrationSeven = """
+        DROP INDEX IF EXISTS log_recipient;
+        CREATE INDEX log_recipient ON log_entries(recipient_id, seq) WHERE recipient_id IS NOT NULL;
+        DROP INDEX IF EXISTS log_disclosure;
+        CREATE INDEX log_disclosure ON log_entries(disclosure_id) WHERE disclosure_id IS NOT NULL;
+        DROP INDEX IF EXISTS consents_document;
+        CREATE INDEX consents_document ON consents(referral_id, document_digest) WHERE document_digest IS NOT NULL;
+        DROP INDEX IF EXISTS outbox_disclosure;
+        """
+
     static let main = SQLiteMigrator([
         """
         CREATE TABLE subjects (
@@ -180,13 +191,7 @@ enum StoreSchema {
         // when a disclosure is deleted, which refex never does. The waiting referrals become one
         // b-tree (WITHOUT ROWID: the id is the key) instead of a table and its key's index.
         """
-        DROP INDEX IF EXISTS log_recipient;
-        CREATE INDEX log_recipient ON log_entries(recipient_id, seq) WHERE recipient_id IS NOT NULL;
-        DROP INDEX IF EXISTS log_disclosure;
-        CREATE INDEX log_disclosure ON log_entries(disclosure_id) WHERE disclosure_id IS NOT NULL;
-        DROP INDEX IF EXISTS consents_document;
-        CREATE INDEX consents_document ON consents(referral_id, document_digest) WHERE document_digest IS NOT NULL;
-        DROP INDEX IF EXISTS outbox_disclosure;
+        \(partialIndexesOfMigrationSeven)
 
         CREATE TABLE subject_index_waiting (
             referral_id TEXT PRIMARY KEY
